@@ -1,0 +1,18 @@
+//! Baton's pure core: the Conductor DSL model, validation, `${...}` parameter expressions
+//! and the decider. Nothing here performs I/O, spawns tasks or reads the clock: time, ids
+//! and task definitions come in through [`decider::Env`].
+
+#![warn(missing_docs)]
+
+pub mod decider;
+pub mod expr;
+pub mod model;
+pub mod state;
+pub mod validate;
+
+pub use decider::{
+    Decision, DecideError, Effect, Env, Event, QueueKey, Reply, StartParams, TaskResult, Timer,
+    TimerKind,
+};
+pub use model::{Object, TaskDef, WorkflowDef, WorkflowTask};
+pub use state::{Execution, TaskInstance, TaskLog, TaskStatus, WorkflowInstance, WorkflowStatus};

@@ -1,0 +1,161 @@
+//! Baton's storage. The [`Store`] trait speaks in domain terms (definitions, executions,
+//! tasks, timers); no storage-engine type crosses it. [`SledStore`] is the embedded
+//! implementation.
+//!
+//! Durability contract: [`Store::apply`] makes a batch visible atomically; it is durable
+//! once a later [`Store::flush`] returns. The runtime acknowledges nothing before that flush,
+//! and one flush covers every batch applied before it (group commit).
+
+#![warn(missing_docs)]
+
+use std::sync::Arc;
+
+use baton_core::{
+    Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
+};
+
+mod sled_store;
+pub use sled_store::SledStore;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage engine failed (I/O error, full disk, corruption).
+    #[error("storage failure: {0}")]
+    Io(String),
+    /// A stored record could not be decoded.
+    #[error("corrupt record {key}: {message}")]
+    Corrupt {
+        /// Which record.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The record to create exists already.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+}
+
+/// One write in a [`WriteBatch`].
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Create or replace a workflow record; `prev_status` is its status before this change
+    /// (None when new), so that indexes can be kept without a read.
+    PutWorkflow {
+        /// The record.
+        workflow: WorkflowInstance,
+        /// Status before this change.
+        prev_status: Option<WorkflowStatus>,
+    },
+    /// Create or replace a task record.
+    PutTask(TaskInstance),
+    /// Store the definition snapshot an execution runs.
+    PutSnapshot {
+        /// The execution.
+        workflow_id: String,
+        /// The definition.
+        def: Arc<WorkflowDef>,
+    },
+    /// Delete one task record of an execution.
+    DeleteTask {
+        /// The execution.
+        workflow_id: String,
+        /// The task.
+        task_id: String,
+    },
+    /// Delete an execution with its tasks, snapshot and index entries.
+    DeleteWorkflow {
+        /// The execution.
+        workflow_id: String,
+    },
+    /// Store a durable timer.
+    PutTimer(Timer),
+    /// Delete a durable timer.
+    DeleteTimer(Timer),
+}
+
+/// Writes applied together, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    /// The writes, applied in order.
+    pub writes: Vec<Write>,
+}
+
+impl WriteBatch {
+    /// True when the batch holds no writes.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+    /// Adds a write.
+    pub fn push(&mut self, w: Write) {
+        self.writes.push(w);
+    }
+}
+
+/// Summary of stored executions, for listings and indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreStats {
+    /// Number of stored executions.
+    pub workflows: u64,
+    /// Number of stored task instances.
+    pub tasks: u64,
+}
+
+/// Everything Baton keeps. Implementations are thread-safe; calls may block briefly (the
+/// runtime calls them from blocking-safe contexts).
+pub trait Store: Send + Sync + 'static {
+    /// Stores a workflow definition version. With `overwrite` false an existing name and
+    /// version is refused with [`StoreError::AlreadyExists`]. Durable on return.
+    fn put_workflow_def(&self, def: &WorkflowDef, overwrite: bool) -> Result<(), StoreError>;
+    /// One version of a workflow definition, or the latest when `version` is None.
+    fn get_workflow_def(
+        &self,
+        name: &str,
+        version: Option<i32>,
+    ) -> Result<Option<WorkflowDef>, StoreError>;
+    /// Every version of every workflow definition, ordered by name then version.
+    fn list_workflow_defs(&self) -> Result<Vec<WorkflowDef>, StoreError>;
+    /// Deletes one version; false when it did not exist. Durable on return.
+    fn delete_workflow_def(&self, name: &str, version: i32) -> Result<bool, StoreError>;
+    /// Creates or replaces a task definition. Durable on return.
+    fn put_task_def(&self, def: &TaskDef) -> Result<(), StoreError>;
+    /// One task definition.
+    fn get_task_def(&self, name: &str) -> Result<Option<TaskDef>, StoreError>;
+    /// Every task definition, ordered by name.
+    fn list_task_defs(&self) -> Result<Vec<TaskDef>, StoreError>;
+    /// Deletes a task definition; false when it did not exist. Durable on return.
+    fn delete_task_def(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Applies a batch atomically. Visible at once; durable after the next [`Store::flush`].
+    fn apply(&self, batch: &WriteBatch) -> Result<(), StoreError>;
+    /// Makes every batch applied so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+
+    /// A whole execution: workflow, tasks in `seq` order, definition snapshot.
+    fn load_execution(&self, workflow_id: &str) -> Result<Option<Execution>, StoreError>;
+    /// The workflow record alone.
+    fn load_workflow(&self, workflow_id: &str) -> Result<Option<WorkflowInstance>, StoreError>;
+    /// One task record, found by task id alone.
+    fn load_task(&self, task_id: &str) -> Result<Option<TaskInstance>, StoreError>;
+    /// Ids of executions with this status.
+    fn workflow_ids_by_status(&self, status: WorkflowStatus) -> Result<Vec<String>, StoreError>;
+    /// Ids of executions of `name` with this correlation id, oldest first.
+    fn workflow_ids_by_correlation(
+        &self,
+        name: &str,
+        correlation_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Id of the latest execution of `name` started with this idempotency key.
+    fn workflow_id_by_idempotency_key(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Every durable timer, by due time.
+    fn timers(&self) -> Result<Vec<Timer>, StoreError>;
+    /// Increments and returns the boot counter (durable), used to make attempt tokens
+    /// unique across restarts.
+    fn next_epoch(&self) -> Result<u64, StoreError>;
+    /// Counts of stored records.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+}
