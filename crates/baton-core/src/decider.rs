@@ -2,6 +2,36 @@
 //!
 //! The runtime owns I/O. It feeds events in, writes the changed records in one storage batch,
 //! makes them durable, and only then releases the effects (queue pushes, timers, replies).
+//!
+//! # Shape
+//!
+//! * [`start`] builds an execution and schedules its first task; [`decide`] applies one
+//!   [`Event`]; [`recover`] rebuilds the runtime's in-memory state for a loaded execution.
+//! * Scheduling is state-driven: after every change the decider looks at the execution and
+//!   does what is due (schedule the next task, retry a failed one, fail or complete the
+//!   workflow). Nothing is scheduled while the workflow is PAUSED; resuming does what
+//!   became due meanwhile.
+//! * Each task type has its own handler, chosen by type when a task is scheduled. Worker
+//!   tasks (SIMPLE and every type that is not a Conductor system type) are queued for
+//!   workers. The system and operator types listed in [`SYSTEM_TASK_TYPES`] do not have a
+//!   handler yet: reaching one fails the workflow with "task type X is not supported yet".
+//!
+//! # Choices worth knowing
+//!
+//! * A `${...}` expression that cannot be evaluated (malformed) fails the task with
+//!   FAILED_WITH_TERMINAL_ERROR: its inputs would fail the same way on every retry. The
+//!   workflow then fails unless the task is optional.
+//! * A domain list (`"a,b"`) in `taskToDomain` uses its first entry; `NO_DOMAIN` means the
+//!   default queue.
+//! * A COMPLETED or FAILED result replaces the task's output; IN_PROGRESS results merge
+//!   into it.
+//! * `totalTimeoutSeconds` is a budget from the first attempt's scheduling: once spent the
+//!   running attempt is TIMED_OUT whatever the `timeoutPolicy`, and no retry is made. A
+//!   retry asked for by an operator starts a new budget.
+//! * `startDelay` applies to the first attempt only; retries wait their retry delay.
+//! * Timers are checked against the task's recorded due times (`ready_due`, `timeout_due`,
+//!   `poll_timeout_due`, the lease deadline), so a stale or repeated timer does nothing.
+//! * A task keeps its last [`MAX_PAST_TOKENS`] tokens for fencing late results.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,7 +39,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Object, TaskDef, WorkflowDef};
-use crate::state::{Execution, TaskLog, TaskStatus, WorkflowStatus};
+use crate::state::{Execution, TaskLog, TaskStatus, WorkflowInstance, WorkflowStatus};
 
 /// What the decider may ask of the world: time, ids, randomness and task definitions.
 /// Implementations must not block.
@@ -273,14 +303,73 @@ pub enum DecideError {
     Invalid(String),
 }
 
+mod commands;
+mod ctx;
+mod flow;
+mod scope;
+mod worker;
+
+pub use flow::{SYSTEM_TASK_TYPES, is_system_task_type};
+pub use scope::ExecScope;
+pub use worker::MAX_PAST_TOKENS;
+
+use ctx::Ctx;
+
 /// Starts an execution of `def`: builds the workflow, schedules its first task(s).
+///
+/// The start input gets `def.inputTemplate` merged in for absent keys; the variables start
+/// as `def.variables`. A workflow timeout timer is armed when `def.timeoutSeconds` > 0.
+/// Refused (Invalid) when the definition has no tasks.
 pub fn start(
     def: Arc<WorkflowDef>,
     params: StartParams,
     env: &mut dyn Env,
 ) -> Result<(Execution, Decision), DecideError> {
-    let _ = (def, params, env);
-    unimplemented!("decider::start")
+    if def.tasks.is_empty() {
+        return Err(DecideError::Invalid(format!(
+            "workflow definition {} has no tasks",
+            def.name
+        )));
+    }
+    let now = env.now_ms();
+    let mut input = params.input;
+    for (k, v) in &def.input_template {
+        if !input.contains_key(k) {
+            input.insert(k.clone(), v.clone());
+        }
+    }
+    let workflow = WorkflowInstance {
+        workflow_id: params.workflow_id,
+        workflow_name: def.name.clone(),
+        workflow_version: def.version,
+        status: WorkflowStatus::Running,
+        input,
+        output: Object::new(),
+        correlation_id: params.correlation_id,
+        priority: params.priority,
+        reason_for_incompletion: None,
+        variables: def.variables.clone(),
+        task_to_domain: params.task_to_domain,
+        create_time: now,
+        start_time: now,
+        end_time: None,
+        update_time: now,
+        parent_workflow_id: params.parent_workflow_id,
+        parent_workflow_task_id: params.parent_workflow_task_id,
+        idempotency_key: params.idempotency_key,
+        failed_reference_task_name: None,
+        next_seq: 1,
+    };
+    let mut exec = Execution {
+        workflow,
+        tasks: Vec::new(),
+        def,
+    };
+    let mut cx = Ctx::new(env, &exec.workflow.workflow_id);
+    cx.d.workflow_changed = true;
+    flow::advance(&mut exec, &mut cx);
+    flow::arm_workflow_timeout(&exec, &mut cx);
+    Ok((exec, cx.d))
 }
 
 /// Applies one event to an execution. On error the execution is left unchanged.
@@ -289,14 +378,74 @@ pub fn decide(
     event: Event,
     env: &mut dyn Env,
 ) -> Result<Decision, DecideError> {
-    let _ = (exec, event, env);
-    unimplemented!("decider::decide")
+    let mut cx = Ctx::new(env, &exec.workflow.workflow_id);
+    match event {
+        Event::Dispatched {
+            task_id,
+            token,
+            worker_id,
+            lease_deadline,
+        } => worker::dispatched(exec, &mut cx, &task_id, token, worker_id, lease_deadline)?,
+        Event::Result(result) => worker::result(exec, &mut cx, result)?,
+        Event::ExtendLease { task_id, token } => {
+            worker::extend_lease(exec, &mut cx, &task_id, &token)?
+        }
+        Event::Returned { task_id, token } => worker::returned(exec, &mut cx, &task_id, &token)?,
+        Event::Timer(kind) => match kind {
+            TimerKind::TaskReady { task_id } => worker::task_ready(exec, &mut cx, &task_id),
+            TimerKind::LeaseExpired { task_id, token } => {
+                worker::lease_expired(exec, &mut cx, &task_id, &token)
+            }
+            TimerKind::TaskTimeout { task_id } => worker::task_timeout(exec, &mut cx, &task_id),
+            TimerKind::PollTimeout { task_id } => worker::poll_timeout(exec, &mut cx, &task_id),
+            TimerKind::WorkflowTimeout { run_start } => {
+                flow::workflow_timeout(exec, &mut cx, run_start)
+            }
+        },
+        Event::Pause => commands::pause(exec, &mut cx)?,
+        Event::Resume => commands::resume(exec, &mut cx)?,
+        Event::Terminate { reason } => commands::terminate(exec, &mut cx, reason)?,
+        Event::Restart { def } => commands::restart(exec, &mut cx, def)?,
+        Event::Retry {
+            resume_subworkflow_tasks,
+        } => commands::retry(exec, &mut cx, resume_subworkflow_tasks)?,
+    }
+    Ok(cx.d)
 }
 
 /// Effects that rebuild in-memory runtime state for a loaded execution after a restart:
 /// Enqueue for SCHEDULED tasks that are ready, and LeaseExpired timers for IN_PROGRESS ones.
 /// Durable timers are reloaded from the store and are not repeated here.
+///
+/// A SCHEDULED task still waiting for its `TaskReady` timer (`ready_due` set) is left to
+/// that durable timer, so that it is not queued twice. Terminal workflows need nothing.
 pub fn recover(exec: &Execution, now_ms: i64) -> Vec<Effect> {
-    let _ = (exec, now_ms);
-    unimplemented!("decider::recover")
+    let _ = now_ms;
+    if exec.workflow.status.is_terminal() {
+        return Vec::new();
+    }
+    let mut effects = Vec::new();
+    for t in &exec.tasks {
+        match t.status {
+            TaskStatus::Scheduled if t.ready_due.is_none() => effects.push(Effect::Enqueue {
+                task_id: t.task_id.clone(),
+                queue: worker::queue_of(t),
+                priority: t.priority,
+            }),
+            TaskStatus::InProgress => {
+                if let (Some(deadline), Some(token)) = (t.lease_deadline, &t.token) {
+                    effects.push(Effect::ArmTimer(Timer {
+                        due_ms: deadline,
+                        workflow_id: exec.workflow.workflow_id.clone(),
+                        kind: TimerKind::LeaseExpired {
+                            task_id: t.task_id.clone(),
+                            token: token.clone(),
+                        },
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+    effects
 }

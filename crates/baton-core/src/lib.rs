@@ -11,7 +11,7 @@ pub mod state;
 pub mod validate;
 
 pub use decider::{
-    Decision, DecideError, Effect, Env, Event, QueueKey, Reply, StartParams, TaskResult, Timer,
+    DecideError, Decision, Effect, Env, Event, QueueKey, Reply, StartParams, TaskResult, Timer,
     TimerKind,
 };
 pub use model::{Object, TaskDef, WorkflowDef, WorkflowTask};

@@ -304,6 +304,17 @@ pub struct TaskInstance {
     /// Log lines from workers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<TaskLog>,
+    /// Due time (epoch ms) of the armed `TaskReady` timer while the task waits hidden for
+    /// a delay; None once it is ready (queued or handed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_due: Option<i64>,
+    /// Due time (epoch ms) of the armed `TaskTimeout` timer (the earlier of the attempt's
+    /// `timeoutSeconds` and the `totalTimeoutSeconds` budget); None when none is armed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_due: Option<i64>,
+    /// Due time (epoch ms) of the armed `PollTimeout` timer; None when none is armed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_timeout_due: Option<i64>,
 }
 
 /// A whole execution: the workflow, its tasks in scheduling order, and the definition it
@@ -327,5 +338,13 @@ impl Execution {
     /// The task with this id.
     pub fn task(&self, task_id: &str) -> Option<&TaskInstance> {
         self.tasks.iter().find(|t| t.task_id == task_id)
+    }
+
+    /// The latest instance (highest `seq`) of a reference name.
+    pub fn latest_task(&self, reference_task_name: &str) -> Option<&TaskInstance> {
+        self.tasks
+            .iter()
+            .rev()
+            .find(|t| t.reference_task_name == reference_task_name)
     }
 }

@@ -14,8 +14,10 @@ use baton_core::{
     Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
 };
 
+mod codec;
+mod keys;
 mod sled_store;
-pub use sled_store::SledStore;
+pub use sled_store::{SledOptions, SledStore};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,782 @@
 //! The sled implementation of [`crate::Store`].
+//!
+//! # Trees
+//! - `exec`: everything an execution owns (records, indexes, timers). One tree, so that
+//!   [`Store::apply`] is a single atomic `apply_batch`.
+//! - `workflow_defs`: `str(name) i32(version)` -> definition JSON; a prefix scan on the name
+//!   lists its versions in order, the last one is the latest.
+//! - `task_defs`: name bytes -> definition JSON.
+//! - `meta`: `epoch` -> boot counter (u64, big-endian).
+//!
+//! # Keys of the `exec` tree
+//! Components are encoded by the `keys` module: strings escaped and closed so that no key is a
+//! prefix of another record's key, integers big-endian with the sign bit flipped.
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `w/ str(wid)` | workflow record |
+//! | `t/ str(wid) i32(seq)` | task record (a prefix scan reads an execution's tasks by seq) |
+//! | `ti/ str(task_id)` | `str(wid) i32(seq)`: where the task record is |
+//! | `s/ str(wid)` | definition snapshot (JSON) |
+//! | `xs/ str(STATUS) str(wid)` | empty: status index |
+//! | `xc/ str(name) str(correlation_id) i64(create_time) str(wid)` | empty: correlation index |
+//! | `xi/ str(name) str(idempotency_key)` | wid of the latest execution started with the key |
+//! | `tm/ i64(due_ms) str(wid) kind` | empty: timers by due time |
+//! | `tw/ str(wid) i64(due_ms) kind` | empty: the same timers by workflow, for deletion |
+//!
+//! Records are MessagePack with field names behind a format byte (see the `codec` module);
+//! snapshots are JSON.
+//!
+//! # Index upkeep
+//! - The status index follows `prev_status` of [`Write::PutWorkflow`]: the entry for the
+//!   previous status is removed and the one for the new status written, without a read.
+//! - The correlation and idempotency entries are written when `prev_status` is None (a new
+//!   execution): name, correlation id, idempotency key and create time never change.
+//!   An idempotency key points at the latest execution created with it.
+//! - [`Write::DeleteTask`] and [`Write::DeleteWorkflow`] read what they delete (the id index,
+//!   the workflow record) and see the earlier writes of their own batch.
+//!
+//! # Durability
+//! `apply` makes a batch visible at once and atomically (after a crash, a batch is either
+//! wholly there or not at all); `flush` writes the log and syncs it. Definition writes and
+//! `next_epoch` flush before returning. After an I/O failure (a full disk, for instance) sled
+//! refuses every later write: the store must be reopened.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+use baton_core::{
+    Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
+};
+use serde::Deserialize;
+use tracing::warn;
+
+use crate::codec;
+use crate::keys::{self, Key, Reader};
+use crate::{Store, StoreError, StoreStats, Write, WriteBatch};
+
+const EXEC_TREE: &str = "exec";
+const WORKFLOW_DEFS_TREE: &str = "workflow_defs";
+const TASK_DEFS_TREE: &str = "task_defs";
+const META_TREE: &str = "meta";
+const EPOCH_KEY: &[u8] = b"epoch";
+
+/// How to open a [`SledStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SledOptions {
+    /// Bytes of page cache sled may hold in memory.
+    pub cache_capacity: u64,
+    /// Interval of sled's own background flush, in milliseconds; None leaves every flush to
+    /// [`Store::flush`] (the runtime flushes after each batch anyway).
+    pub flush_every_ms: Option<u64>,
+    /// Favour write throughput over disk space (sled's `HighThroughput` mode) instead of
+    /// compacting eagerly (`LowSpace`).
+    pub high_throughput: bool,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions {
+            cache_capacity: 256 * 1024 * 1024,
+            flush_every_ms: None,
+            high_throughput: true,
+        }
+    }
+}
 
 /// A [`crate::Store`] on an embedded sled database in one directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SledStore {
-    _db: sled::Db,
+    db: sled::Db,
+    exec: sled::Tree,
+    workflow_defs: sled::Tree,
+    task_defs: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store in `dir` with default [`SledOptions`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
+        Self::open_with(dir, SledOptions::default())
+    }
+
+    /// Opens (creating if needed) the store in `dir` with `options`. Only one process may
+    /// have a directory open at a time.
+    pub fn open_with(dir: impl AsRef<Path>, options: SledOptions) -> Result<SledStore, StoreError> {
+        let dir = dir.as_ref();
+        let what = || format!("opening store in {}", dir.display());
+        let mode = if options.high_throughput {
+            sled::Mode::HighThroughput
+        } else {
+            sled::Mode::LowSpace
+        };
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(options.cache_capacity)
+            .flush_every_ms(options.flush_every_ms)
+            .mode(mode)
+            .open()
+            .map_err(|e| engine_error(&what(), e))?;
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| engine_error(&format!("{}: tree {name}", what()), e))
+        };
+        Ok(SledStore {
+            exec: tree(EXEC_TREE)?,
+            workflow_defs: tree(WORKFLOW_DEFS_TREE)?,
+            task_defs: tree(TASK_DEFS_TREE)?,
+            meta: tree(META_TREE)?,
+            db,
+        })
+    }
+
+    fn flush_db(&self, what: &str) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map(drop)
+            .map_err(|e| engine_error(&format!("{what}: flush"), e))
+    }
+
+    fn workflow_def_key(name: &str, version: i32) -> Vec<u8> {
+        Key::default().str(name).i32(version).into_vec()
+    }
+
+    /// Reads the exec-tree keys under `prefix` (in key order) and decodes the last string
+    /// component of each as a workflow id; `skip` skips fixed-width components before it.
+    fn ids_under(&self, prefix: &[u8], skip: usize, label: &str) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.exec.scan_prefix(prefix) {
+            let (k, _) = item.map_err(|e| engine_error(label, e))?;
+            let rest = &k[prefix.len()..];
+            let wid = rest.get(skip..).and_then(|b| {
+                let mut r = Reader::bare(b);
+                r.str().filter(|_| r.is_empty())
+            });
+            match wid {
+                Some(wid) => out.push(wid),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key: keys::display(&k),
+                        message: "malformed index key".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn count(&self, prefix: &[u8]) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self.exec.scan_prefix(prefix) {
+            item.map_err(|e| engine_error("counting records", e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Names a sled failure, with what was being done.
+fn engine_error(what: &str, e: sled::Error) -> StoreError {
+    let problem = match &e {
+        sled::Error::Io(io) => io_problem(io),
+        sled::Error::Corruption { at, .. } => match at {
+            Some(at) => format!("database files are corrupt (at {at})"),
+            None => "database files are corrupt".to_string(),
+        },
+        sled::Error::CollectionNotFound(name) => {
+            format!("tree {} does not exist", String::from_utf8_lossy(name))
+        }
+        sled::Error::Unsupported(m) => format!("unsupported operation: {m}"),
+        sled::Error::ReportableBug(m) => format!("storage engine bug: {m}"),
+    };
+    StoreError::Io(format!("{what}: {problem}"))
+}
+
+fn io_problem(e: &io::Error) -> String {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    if e.kind() == io::ErrorKind::StorageFull || e.raw_os_error() == Some(ENOSPC) {
+        format!("disk full (ENOSPC): {e}")
+    } else if e.raw_os_error() == Some(EDQUOT) {
+        format!("disk quota exceeded (EDQUOT): {e}")
+    } else if e.kind() == io::ErrorKind::PermissionDenied {
+        format!("permission denied: {e}")
+    } else if e.kind() == io::ErrorKind::WouldBlock {
+        format!("the directory is locked by another process: {e}")
+    } else {
+        format!("I/O error: {e}")
+    }
+}
+
+/// Just the id of a task record, for deletions.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskIdOnly {
+    task_id: String,
+}
+
+/// The writes of one batch on top of the tree: reads see earlier writes of the same batch.
+struct Pending<'a> {
+    tree: &'a sled::Tree,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> Pending<'a> {
+    fn new(tree: &'a sled::Tree) -> Self {
+        Pending {
+            tree,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    fn del(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(w) = self.writes.get(key) {
+            return Ok(w.clone());
+        }
+        self.tree
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| engine_error("applying batch: read", e))
+    }
+
+    /// Keys and values under `prefix`, batch writes included, in key order.
+    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut found = BTreeMap::new();
+        for item in self.tree.scan_prefix(prefix) {
+            let (k, v) = item.map_err(|e| engine_error("applying batch: scan", e))?;
+            found.insert(k.to_vec(), v.to_vec());
+        }
+        for (k, w) in self
+            .writes
+            .range::<[u8], _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
+            match w {
+                Some(v) => found.insert(k.clone(), v.clone()),
+                None => found.remove(k),
+            };
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    fn into_batch(self) -> sled::Batch {
+        let mut batch = sled::Batch::default();
+        for (k, w) in self.writes {
+            match w {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        batch
+    }
+
+    fn put_workflow(
+        &mut self,
+        wf: &WorkflowInstance,
+        prev_status: Option<WorkflowStatus>,
+    ) -> Result<(), StoreError> {
+        let wid = wf.workflow_id.as_str();
+        self.put(
+            Key::new(keys::WORKFLOW).str(wid).into_vec(),
+            codec::encode("workflow record", wf)?,
+        );
+        if let Some(prev) = prev_status
+            && prev != wf.status
+        {
+            self.del(status_key(prev, wid));
+        }
+        self.put(status_key(wf.status, wid), Vec::new());
+        if prev_status.is_none() {
+            if let Some(corr) = &wf.correlation_id {
+                self.put(correlation_key(wf, corr), Vec::new());
+            }
+            if let Some(idem) = &wf.idempotency_key {
+                self.put(
+                    idempotency_key(&wf.workflow_name, idem),
+                    wid.as_bytes().to_vec(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn put_task(&mut self, task: &TaskInstance) -> Result<(), StoreError> {
+        let slot = Key::default()
+            .str(&task.workflow_id)
+            .i32(task.seq)
+            .into_vec();
+        self.put(
+            Key::new(keys::TASK).raw(&slot).into_vec(),
+            codec::encode("task record", task)?,
+        );
+        self.put(Key::new(keys::TASK_ID).str(&task.task_id).into_vec(), slot);
+        Ok(())
+    }
+
+    fn delete_task(&mut self, workflow_id: &str, task_id: &str) -> Result<(), StoreError> {
+        let id_key = Key::new(keys::TASK_ID).str(task_id).into_vec();
+        let Some(slot) = self.get(&id_key)? else {
+            return Ok(());
+        };
+        if Reader::bare(&slot).str().as_deref() != Some(workflow_id) {
+            // The id belongs to another execution: nothing of this one to delete.
+            return Ok(());
+        }
+        let task_key = Key::new(keys::TASK).raw(&slot).into_vec();
+        if let Some(record) = self.get(&task_key)? {
+            // The slot may hold another task (same seq, reused); delete only this task.
+            let same = codec::decode::<TaskIdOnly>(&record, || keys::display(&task_key))
+                .map(|t| t.task_id == task_id)
+                .unwrap_or(true);
+            if same {
+                self.del(task_key);
+            }
+        }
+        self.del(id_key);
+        Ok(())
+    }
+
+    fn delete_workflow(&mut self, wid: &str) -> Result<(), StoreError> {
+        let wf_key = Key::new(keys::WORKFLOW).str(wid).into_vec();
+        if let Some(record) = self.get(&wf_key)? {
+            match codec::decode::<WorkflowInstance>(&record, || format!("w/{wid}")) {
+                Ok(wf) => {
+                    if let Some(corr) = &wf.correlation_id {
+                        self.del(correlation_key(&wf, corr));
+                    }
+                    if let Some(idem) = &wf.idempotency_key {
+                        let k = idempotency_key(&wf.workflow_name, idem);
+                        if self.get(&k)?.as_deref() == Some(wid.as_bytes()) {
+                            self.del(k);
+                        }
+                    }
+                }
+                Err(e) => warn!(workflow_id = wid, error = %e,
+                    "deleting an undecodable workflow record; its index entries may remain"),
+            }
+            self.del(wf_key);
+        }
+        for status in WorkflowStatus::ALL {
+            self.del(status_key(status, wid));
+        }
+        self.del(Key::new(keys::SNAPSHOT).str(wid).into_vec());
+
+        let task_prefix = Key::new(keys::TASK).str(wid).into_vec();
+        for (k, v) in self.scan(&task_prefix)? {
+            match codec::decode::<TaskIdOnly>(&v, || keys::display(&k)) {
+                Ok(t) => {
+                    let id_key = Key::new(keys::TASK_ID).str(&t.task_id).into_vec();
+                    if self.get(&id_key)?.as_deref() == Some(&k[keys::TASK.len()..]) {
+                        self.del(id_key);
+                    }
+                }
+                Err(e) => warn!(workflow_id = wid, error = %e,
+                    "deleting an undecodable task record; its id index entry may remain"),
+            }
+            self.del(k);
+        }
+
+        let timer_prefix = Key::new(keys::TIMER_BY_WORKFLOW).str(wid).into_vec();
+        for (k, _) in self.scan(&timer_prefix)? {
+            let rest = &k[timer_prefix.len()..];
+            if let Some((due, kind)) = rest.split_first_chunk::<8>() {
+                self.del(
+                    Key::new(keys::TIMER)
+                        .raw(due)
+                        .str(wid)
+                        .raw(kind)
+                        .into_vec(),
+                );
+            }
+            self.del(k);
+        }
+        Ok(())
+    }
+
+    fn put_timer(&mut self, timer: &Timer) {
+        let (by_due, by_wf) = timer_keys(timer);
+        self.put(by_due, Vec::new());
+        self.put(by_wf, Vec::new());
+    }
+
+    fn delete_timer(&mut self, timer: &Timer) {
+        let (by_due, by_wf) = timer_keys(timer);
+        self.del(by_due);
+        self.del(by_wf);
+    }
+}
+
+fn status_key(status: WorkflowStatus, wid: &str) -> Vec<u8> {
+    Key::new(keys::BY_STATUS)
+        .str(status.as_str())
+        .str(wid)
+        .into_vec()
+}
+
+fn correlation_key(wf: &WorkflowInstance, corr: &str) -> Vec<u8> {
+    Key::new(keys::BY_CORRELATION)
+        .str(&wf.workflow_name)
+        .str(corr)
+        .i64(wf.create_time)
+        .str(&wf.workflow_id)
+        .into_vec()
+}
+
+fn idempotency_key(name: &str, key: &str) -> Vec<u8> {
+    Key::new(keys::BY_IDEMPOTENCY).str(name).str(key).into_vec()
+}
+
+fn timer_keys(timer: &Timer) -> (Vec<u8>, Vec<u8>) {
+    let kind = keys::timer_kind(&timer.kind);
+    let by_due = Key::new(keys::TIMER)
+        .i64(timer.due_ms)
+        .str(&timer.workflow_id)
+        .raw(&kind)
+        .into_vec();
+    let by_wf = Key::new(keys::TIMER_BY_WORKFLOW)
+        .str(&timer.workflow_id)
+        .i64(timer.due_ms)
+        .raw(&kind)
+        .into_vec();
+    (by_due, by_wf)
+}
+
+impl Store for SledStore {
+    fn put_workflow_def(&self, def: &WorkflowDef, overwrite: bool) -> Result<(), StoreError> {
+        let what = format!("workflow definition {} version {}", def.name, def.version);
+        let key = Self::workflow_def_key(&def.name, def.version);
+        let value = codec::encode_json(&what, def)?;
+        if overwrite {
+            self.workflow_defs
+                .insert(key, value)
+                .map_err(|e| engine_error(&format!("storing {what}"), e))?;
+        } else {
+            self.workflow_defs
+                .compare_and_swap(key, None::<&[u8]>, Some(value))
+                .map_err(|e| engine_error(&format!("storing {what}"), e))?
+                .map_err(|_| StoreError::AlreadyExists(what.clone()))?;
+        }
+        self.flush_db(&format!("storing {what}"))
+    }
+
+    fn get_workflow_def(
+        &self,
+        name: &str,
+        version: Option<i32>,
+    ) -> Result<Option<WorkflowDef>, StoreError> {
+        let label = || format!("workflow definition {name}");
+        let found = match version {
+            Some(v) => self
+                .workflow_defs
+                .get(Self::workflow_def_key(name, v))
+                .map_err(|e| engine_error(&format!("reading {}", label()), e))?
+                .map(|value| (v, value)),
+            None => {
+                let prefix = Key::default().str(name).into_vec();
+                match self.workflow_defs.scan_prefix(&prefix).next_back() {
+                    None => None,
+                    Some(item) => {
+                        let (k, value) =
+                            item.map_err(|e| engine_error(&format!("reading {}", label()), e))?;
+                        let v = Reader::bare(&k[prefix.len()..]).i32().ok_or_else(|| {
+                            StoreError::Corrupt {
+                                key: keys::display(&k),
+                                message: "malformed definition key".into(),
+                            }
+                        })?;
+                        Some((v, value))
+                    }
+                }
+            }
+        };
+        found
+            .map(|(v, value)| codec::decode(&value, || format!("workflow_defs/{name}/{v}")))
+            .transpose()
+    }
+
+    fn list_workflow_defs(&self) -> Result<Vec<WorkflowDef>, StoreError> {
+        self.workflow_defs
+            .iter()
+            .map(|item| {
+                let (k, v) = item.map_err(|e| engine_error("listing workflow definitions", e))?;
+                codec::decode(&v, || format!("workflow_defs/{}", keys::display(&k)))
+            })
+            .collect()
+    }
+
+    fn delete_workflow_def(&self, name: &str, version: i32) -> Result<bool, StoreError> {
+        let what = format!("deleting workflow definition {name} version {version}");
+        let existed = self
+            .workflow_defs
+            .remove(Self::workflow_def_key(name, version))
+            .map_err(|e| engine_error(&what, e))?
+            .is_some();
+        if existed {
+            self.flush_db(&what)?;
+        }
+        Ok(existed)
+    }
+
+    fn put_task_def(&self, def: &TaskDef) -> Result<(), StoreError> {
+        let what = format!("storing task definition {}", def.name);
+        let value = codec::encode_json(&what, def)?;
+        self.task_defs
+            .insert(def.name.as_bytes(), value)
+            .map_err(|e| engine_error(&what, e))?;
+        self.flush_db(&what)
+    }
+
+    fn get_task_def(&self, name: &str) -> Result<Option<TaskDef>, StoreError> {
+        self.task_defs
+            .get(name.as_bytes())
+            .map_err(|e| engine_error(&format!("reading task definition {name}"), e))?
+            .map(|v| codec::decode(&v, || format!("task_defs/{name}")))
+            .transpose()
+    }
+
+    fn list_task_defs(&self) -> Result<Vec<TaskDef>, StoreError> {
+        self.task_defs
+            .iter()
+            .map(|item| {
+                let (k, v) = item.map_err(|e| engine_error("listing task definitions", e))?;
+                codec::decode(&v, || {
+                    format!("task_defs/{}", String::from_utf8_lossy(&k))
+                })
+            })
+            .collect()
+    }
+
+    fn delete_task_def(&self, name: &str) -> Result<bool, StoreError> {
+        let what = format!("deleting task definition {name}");
+        let existed = self
+            .task_defs
+            .remove(name.as_bytes())
+            .map_err(|e| engine_error(&what, e))?
+            .is_some();
+        if existed {
+            self.flush_db(&what)?;
+        }
+        Ok(existed)
+    }
+
+    fn apply(&self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut pending = Pending::new(&self.exec);
+        for write in &batch.writes {
+            match write {
+                Write::PutWorkflow {
+                    workflow,
+                    prev_status,
+                } => pending.put_workflow(workflow, *prev_status)?,
+                Write::PutTask(task) => pending.put_task(task)?,
+                Write::PutSnapshot { workflow_id, def } => pending.put(
+                    Key::new(keys::SNAPSHOT).str(workflow_id).into_vec(),
+                    codec::encode_json("definition snapshot", def.as_ref())?,
+                ),
+                Write::DeleteTask {
+                    workflow_id,
+                    task_id,
+                } => pending.delete_task(workflow_id, task_id)?,
+                Write::DeleteWorkflow { workflow_id } => pending.delete_workflow(workflow_id)?,
+                Write::PutTimer(timer) => pending.put_timer(timer),
+                Write::DeleteTimer(timer) => pending.delete_timer(timer),
+            }
+        }
+        self.exec
+            .apply_batch(pending.into_batch())
+            .map_err(|e| engine_error("applying batch", e))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.flush_db("making batches durable")
+    }
+
+    fn load_execution(&self, workflow_id: &str) -> Result<Option<Execution>, StoreError> {
+        let Some(workflow) = self.load_workflow(workflow_id)? else {
+            return Ok(None);
+        };
+        let label = format!("loading execution {workflow_id}");
+        let prefix = Key::new(keys::TASK).str(workflow_id).into_vec();
+        let mut tasks = Vec::new();
+        for item in self.exec.scan_prefix(&prefix) {
+            let (k, v) = item.map_err(|e| engine_error(&label, e))?;
+            let task: TaskInstance = codec::decode(&v, || {
+                let seq = Reader::bare(&k[prefix.len()..]).i32();
+                match seq {
+                    Some(seq) => format!("t/{workflow_id}/{seq}"),
+                    None => keys::display(&k),
+                }
+            })?;
+            tasks.push(task);
+        }
+        let snapshot_key = Key::new(keys::SNAPSHOT).str(workflow_id).into_vec();
+        let def = match self
+            .exec
+            .get(&snapshot_key)
+            .map_err(|e| engine_error(&label, e))?
+        {
+            Some(v) => codec::decode::<WorkflowDef>(&v, || format!("s/{workflow_id}"))?,
+            None => {
+                return Err(StoreError::Corrupt {
+                    key: format!("s/{workflow_id}"),
+                    message: "the execution has no definition snapshot".into(),
+                });
+            }
+        };
+        Ok(Some(Execution {
+            workflow,
+            tasks,
+            def: def.into(),
+        }))
+    }
+
+    fn load_workflow(&self, workflow_id: &str) -> Result<Option<WorkflowInstance>, StoreError> {
+        self.exec
+            .get(Key::new(keys::WORKFLOW).str(workflow_id).into_vec())
+            .map_err(|e| engine_error(&format!("loading workflow {workflow_id}"), e))?
+            .map(|v| codec::decode(&v, || format!("w/{workflow_id}")))
+            .transpose()
+    }
+
+    fn load_task(&self, task_id: &str) -> Result<Option<TaskInstance>, StoreError> {
+        let label = || format!("loading task {task_id}");
+        let Some(slot) = self
+            .exec
+            .get(Key::new(keys::TASK_ID).str(task_id).into_vec())
+            .map_err(|e| engine_error(&label(), e))?
+        else {
+            return Ok(None);
+        };
+        let task_key = Key::new(keys::TASK).raw(&slot).into_vec();
+        let Some(v) = self
+            .exec
+            .get(&task_key)
+            .map_err(|e| engine_error(&label(), e))?
+        else {
+            return Ok(None);
+        };
+        let task: TaskInstance = codec::decode(&v, || {
+            let mut r = Reader::bare(&slot);
+            match (r.str(), r.i32()) {
+                (Some(wid), Some(seq)) => format!("t/{wid}/{seq}"),
+                _ => keys::display(&task_key),
+            }
+        })?;
+        Ok((task.task_id == task_id).then_some(task))
+    }
+
+    fn workflow_ids_by_status(&self, status: WorkflowStatus) -> Result<Vec<String>, StoreError> {
+        let prefix = Key::new(keys::BY_STATUS).str(status.as_str()).into_vec();
+        self.ids_under(&prefix, 0, "listing workflows by status")
+    }
+
+    fn workflow_ids_by_correlation(
+        &self,
+        name: &str,
+        correlation_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = Key::new(keys::BY_CORRELATION)
+            .str(name)
+            .str(correlation_id)
+            .into_vec();
+        self.ids_under(&prefix, 8, "listing workflows by correlation id")
+    }
+
+    fn workflow_id_by_idempotency_key(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let k = idempotency_key(name, key);
+        let Some(v) = self
+            .exec
+            .get(&k)
+            .map_err(|e| engine_error("reading idempotency index", e))?
+        else {
+            return Ok(None);
+        };
+        String::from_utf8(v.to_vec())
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt {
+                key: format!("xi/{name}/{key}"),
+                message: "workflow id is not UTF-8".into(),
+            })
+    }
+
+    fn timers(&self) -> Result<Vec<Timer>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.exec.scan_prefix(keys::TIMER) {
+            let (k, _) = item.map_err(|e| engine_error("listing timers", e))?;
+            let timer = Reader::new(&k, keys::TIMER).and_then(|mut r| {
+                let due_ms = r.i64()?;
+                let workflow_id = r.str()?;
+                let kind = keys::read_timer_kind(r.rest())?;
+                Some(Timer {
+                    due_ms,
+                    workflow_id,
+                    kind,
+                })
+            });
+            match timer {
+                Some(t) => out.push(t),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key: keys::display(&k),
+                        message: "malformed timer key".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn next_epoch(&self) -> Result<u64, StoreError> {
+        let mut bad = None;
+        let new = self
+            .meta
+            .update_and_fetch(EPOCH_KEY, |old| {
+                bad = None;
+                let n = match old {
+                    None => 0,
+                    Some(b) => match <[u8; 8]>::try_from(b) {
+                        Ok(b) => u64::from_be_bytes(b),
+                        Err(_) => {
+                            bad = Some(b.len());
+                            return Some(b.to_vec());
+                        }
+                    },
+                };
+                Some((n + 1).to_be_bytes().to_vec())
+            })
+            .map_err(|e| engine_error("advancing the boot epoch", e))?;
+        if let Some(len) = bad {
+            return Err(StoreError::Corrupt {
+                key: "meta/epoch".into(),
+                message: format!("expected 8 bytes, found {len}"),
+            });
+        }
+        let new = new.expect("update_and_fetch always stores a value here");
+        self.flush_db("advancing the boot epoch")?;
+        Ok(u64::from_be_bytes(
+            <[u8; 8]>::try_from(&new[..]).expect("written as 8 bytes"),
+        ))
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        Ok(StoreStats {
+            workflows: self.count(keys::WORKFLOW)?,
+            tasks: self.count(keys::TASK)?,
+        })
+    }
 }

@@ -1,0 +1,131 @@
+//! The gRPC services over the engine.
+
+pub mod metadata;
+pub mod task;
+pub mod workflow;
+
+use baton_core::{TaskInstance, TaskStatus, WorkflowInstance, WorkflowStatus};
+use baton_proto::v1 as pb;
+use serde_json::Value;
+use tonic::Status;
+
+use crate::convert::{object_to_struct, opt_ts, struct_to_object, ts};
+
+/// The JSON values a `Definition` holds: one, or several when the text is an array.
+pub(crate) fn definition_values(
+    def: Option<&pb::Definition>,
+    field: &str,
+) -> Result<Vec<Value>, Status> {
+    let body = def.and_then(|d| d.body.as_ref()).ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "{field}: a definition (json or json_text) is required"
+        ))
+    })?;
+    match body {
+        pb::definition::Body::Json(s) => Ok(vec![Value::Object(struct_to_object(s))]),
+        pb::definition::Body::JsonText(text) => {
+            let v: Value = serde_json::from_str(text).map_err(|e| {
+                Status::invalid_argument(format!("{field}: definition is not valid JSON: {e}"))
+            })?;
+            match v {
+                Value::Array(items) => Ok(items),
+                other => Ok(vec![other]),
+            }
+        }
+    }
+}
+
+pub(crate) fn workflow_status(s: WorkflowStatus) -> pb::WorkflowStatus {
+    match s {
+        WorkflowStatus::Running => pb::WorkflowStatus::Running,
+        WorkflowStatus::Paused => pb::WorkflowStatus::Paused,
+        WorkflowStatus::Completed => pb::WorkflowStatus::Completed,
+        WorkflowStatus::Failed => pb::WorkflowStatus::Failed,
+        WorkflowStatus::TimedOut => pb::WorkflowStatus::TimedOut,
+        WorkflowStatus::Terminated => pb::WorkflowStatus::Terminated,
+    }
+}
+
+pub(crate) fn task_status(s: TaskStatus) -> pb::TaskStatus {
+    match s {
+        TaskStatus::Scheduled => pb::TaskStatus::Scheduled,
+        TaskStatus::InProgress => pb::TaskStatus::InProgress,
+        TaskStatus::Completed => pb::TaskStatus::Completed,
+        TaskStatus::CompletedWithErrors => pb::TaskStatus::CompletedWithErrors,
+        TaskStatus::Failed => pb::TaskStatus::Failed,
+        TaskStatus::FailedWithTerminalError => pb::TaskStatus::FailedWithTerminalError,
+        TaskStatus::TimedOut => pb::TaskStatus::TimedOut,
+        TaskStatus::Canceled => pb::TaskStatus::Canceled,
+        TaskStatus::Skipped => pb::TaskStatus::Skipped,
+    }
+}
+
+pub(crate) fn task_status_from(s: i32) -> Option<TaskStatus> {
+    Some(match pb::TaskStatus::try_from(s).ok()? {
+        pb::TaskStatus::Unspecified => return None,
+        pb::TaskStatus::Scheduled => TaskStatus::Scheduled,
+        pb::TaskStatus::InProgress => TaskStatus::InProgress,
+        pb::TaskStatus::Completed => TaskStatus::Completed,
+        pb::TaskStatus::CompletedWithErrors => TaskStatus::CompletedWithErrors,
+        pb::TaskStatus::Failed => TaskStatus::Failed,
+        pb::TaskStatus::FailedWithTerminalError => TaskStatus::FailedWithTerminalError,
+        pb::TaskStatus::TimedOut => TaskStatus::TimedOut,
+        pb::TaskStatus::Canceled => TaskStatus::Canceled,
+        pb::TaskStatus::Skipped => TaskStatus::Skipped,
+    })
+}
+
+pub(crate) fn task_to_pb(t: &TaskInstance) -> pb::Task {
+    pb::Task {
+        task_id: t.task_id.clone(),
+        task_def_name: t.task_def_name.clone(),
+        task_type: t.task_type.clone(),
+        reference_task_name: t.reference_task_name.clone(),
+        status: task_status(t.status) as i32,
+        input: Some(object_to_struct(&t.input)),
+        output: Some(object_to_struct(&t.output)),
+        seq: t.seq,
+        retry_count: t.retry_count,
+        poll_count: t.poll_count,
+        workflow_id: t.workflow_id.clone(),
+        workflow_type: t.workflow_type.clone(),
+        worker_id: t.worker_id.clone().unwrap_or_default(),
+        reason_for_incompletion: t.reason_for_incompletion.clone().unwrap_or_default(),
+        callback_after_seconds: t.callback_after_seconds,
+        domain: t.domain.clone().unwrap_or_default(),
+        retried_task_id: t.retried_task_id.clone().unwrap_or_default(),
+        response_timeout_seconds: t.response_timeout_seconds,
+        scheduled_time: Some(ts(t.scheduled_time)),
+        start_time: opt_ts(t.start_time),
+        end_time: opt_ts(t.end_time),
+        correlation_id: t.correlation_id.clone().unwrap_or_default(),
+        priority: t.priority,
+        optional: t.optional,
+        iteration: t.iteration,
+    }
+}
+
+pub(crate) fn workflow_to_pb(w: &WorkflowInstance, tasks: &[TaskInstance]) -> pb::Workflow {
+    pb::Workflow {
+        workflow_id: w.workflow_id.clone(),
+        workflow_name: w.workflow_name.clone(),
+        workflow_version: w.workflow_version,
+        status: workflow_status(w.status) as i32,
+        input: Some(object_to_struct(&w.input)),
+        output: Some(object_to_struct(&w.output)),
+        correlation_id: w.correlation_id.clone().unwrap_or_default(),
+        priority: w.priority,
+        reason_for_incompletion: w.reason_for_incompletion.clone().unwrap_or_default(),
+        variables: Some(object_to_struct(&w.variables)),
+        task_to_domain: w.task_to_domain.clone().into_iter().collect(),
+        tasks: tasks.iter().map(task_to_pb).collect(),
+        create_time: Some(ts(w.create_time)),
+        start_time: Some(ts(w.start_time)),
+        end_time: opt_ts(w.end_time),
+        update_time: Some(ts(w.update_time)),
+        parent_workflow_id: w.parent_workflow_id.clone().unwrap_or_default(),
+        parent_workflow_task_id: w.parent_workflow_task_id.clone().unwrap_or_default(),
+        idempotency_key: w.idempotency_key.clone().unwrap_or_default(),
+        failed_reference_task_name: w.failed_reference_task_name.clone().unwrap_or_default(),
+    }
+}

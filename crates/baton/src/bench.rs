@@ -1,0 +1,473 @@
+//! `baton bench`: drives workflows of SIMPLE tasks through a real server with Rust workers
+//! on the worker stream, and reports throughput, dispatch latency, end-to-end latency and
+//! server memory.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use baton_proto::v1 as pb;
+use baton_proto::v1::metadata_service_client::MetadataServiceClient;
+use baton_proto::v1::task_service_client::TaskServiceClient;
+use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
+use baton_server::convert::object_to_struct;
+use clap::Args;
+use hdrhistogram::Histogram;
+use serde_json::json;
+use std::sync::Mutex;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+/// Options of `baton bench`.
+#[derive(Args, Clone)]
+pub struct BenchArgs {
+    /// Target a running server instead of starting one.
+    #[arg(long)]
+    server: Option<String>,
+    /// Workflows to run.
+    #[arg(long, default_value_t = 20_000)]
+    workflows: u64,
+    /// SIMPLE tasks per workflow.
+    #[arg(long, default_value_t = 3)]
+    tasks: usize,
+    /// Start rate in workflows per second; 0 runs flat out.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Worker streams.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// Credits (tasks held at once) per worker stream.
+    #[arg(long, default_value_t = 512)]
+    credits: i32,
+    /// Start requests in flight at once when running flat out.
+    #[arg(long, default_value_t = 512)]
+    concurrency: usize,
+    /// Run one workflow of this many sequential tasks with one worker instead, and report
+    /// the time per task.
+    #[arg(long)]
+    sequential: Option<usize>,
+    /// Executor partitions of the started server.
+    #[arg(long, default_value_t = 2)]
+    partitions: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// A server child process started for the run.
+struct Child {
+    child: tokio::process::Child,
+    pid: u32,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_server(partitions: usize) -> anyhow::Result<(String, Child)> {
+    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
+    let exe = std::env::current_exe().context("cannot find the baton executable")?;
+    let mut child = tokio::process::Command::new(exe)
+        .arg("server")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--partitions")
+        .arg(partitions.to_string())
+        .env("BATON_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start baton server")?;
+    let pid = child.id().unwrap_or(0);
+    let stdout = child.stdout.take().context("no server stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .context("server did not start in 30 s")??
+        .context("server exited before listening")?;
+    let addr = line
+        .strip_prefix("baton server listening on ")
+        .with_context(|| format!("unexpected server output: {line}"))?
+        .to_string();
+    Ok((
+        format!("http://{addr}"),
+        Child {
+            child,
+            pid,
+            _dir: dir,
+        },
+    ))
+}
+
+fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+async fn register(channel: &Channel, name: &str, tasks: usize) -> anyhow::Result<()> {
+    let mut meta = MetadataServiceClient::new(channel.clone());
+    let task_def = json!({"name": "bench_task", "retryCount": 0, "responseTimeoutSeconds": 120, "timeoutSeconds": 0});
+    meta.register_task_defs(pb::RegisterTaskDefsRequest {
+        definitions: vec![pb::Definition {
+            body: Some(pb::definition::Body::JsonText(task_def.to_string())),
+        }],
+    })
+    .await?;
+    let list: Vec<_> = (0..tasks)
+        .map(|i| {
+            let input = if i == 0 {
+                json!({"n": "${workflow.input.n}"})
+            } else {
+                json!({"n": format!("${{t{}.output.n}}", i - 1)})
+            };
+            json!({"name": "bench_task", "taskReferenceName": format!("t{i}"), "type": "SIMPLE", "inputParameters": input})
+        })
+        .collect();
+    let wf = json!({
+        "name": name, "version": 1, "schemaVersion": 2, "tasks": list,
+        "outputParameters": {"n": format!("${{t{}.output.n}}", tasks - 1)}
+    });
+    meta.update_workflow_def(pb::UpdateWorkflowDefRequest {
+        definitions: vec![pb::Definition {
+            body: Some(pb::definition::Body::JsonText(wf.to_string())),
+        }],
+    })
+    .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Shared {
+    dispatch_us: Mutex<Option<Histogram<u64>>>,
+    e2e_us: Mutex<Option<Histogram<u64>>>,
+    started_at: Mutex<HashMap<String, Instant>>,
+    completed_tasks: AtomicU64,
+    completed_workflows: AtomicU64,
+    refused: AtomicU64,
+}
+
+fn hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+async fn worker(
+    channel: Channel,
+    credits: i32,
+    last_ref: String,
+    shared: Arc<Shared>,
+) -> anyhow::Result<()> {
+    let mut client = TaskServiceClient::new(channel);
+    let (tx, rx) = mpsc::unbounded_channel::<pb::WorkRequest>();
+    tx.send(pb::WorkRequest {
+        kind: Some(pb::work_request::Kind::Subscribe(pb::Subscribe {
+            task_types: vec!["bench_task".into()],
+            domain: String::new(),
+            worker_id: "bench".into(),
+            credits,
+        })),
+    })?;
+    let mut inbound = client
+        .work(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    let mut local_dispatch = hist();
+    let mut final_tokens: HashMap<String, String> = HashMap::new();
+    while let Some(msg) = inbound.next().await {
+        let msg = msg?;
+        match msg.kind {
+            Some(pb::work_response::Kind::Task(t)) => {
+                if let Some(ready) = &t.ready_time {
+                    let ready_us = ready.seconds * 1_000_000 + i64::from(ready.nanos) / 1000;
+                    let _ = local_dispatch.record((now_us() - ready_us).max(1) as u64);
+                }
+                let n = t.input.as_ref().and_then(|s| s.fields.get("n")).cloned();
+                let mut out = prost_types::Struct::default();
+                if let Some(n) = n {
+                    out.fields.insert("n".into(), n);
+                }
+                if t.reference_task_name == last_ref {
+                    final_tokens.insert(t.task_id.clone(), t.workflow_id.clone());
+                }
+                tx.send(pb::WorkRequest {
+                    kind: Some(pb::work_request::Kind::Result(pb::TaskResult {
+                        task_id: t.task_id,
+                        token: t.token,
+                        status: pb::TaskStatus::Completed as i32,
+                        output: Some(out),
+                        workflow_id: t.workflow_id,
+                        worker_id: "bench".into(),
+                        ..Default::default()
+                    })),
+                })?;
+                tx.send(pb::WorkRequest {
+                    kind: Some(pb::work_request::Kind::Credits(pb::GrantCredits {
+                        credits: 1,
+                    })),
+                })?;
+            }
+            Some(pb::work_response::Kind::ResultAck(a)) => {
+                if !a.ok {
+                    shared.refused.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                shared.completed_tasks.fetch_add(1, Ordering::Relaxed);
+                if let Some(wf) = final_tokens.remove(&a.task_id) {
+                    let started = shared.started_at.lock().expect("lock").remove(&wf);
+                    if let Some(s) = started {
+                        let us = s.elapsed().as_micros() as u64;
+                        if let Some(h) = shared.e2e_us.lock().expect("lock").as_mut() {
+                            let _ = h.record(us.max(1));
+                        }
+                    }
+                    shared.completed_workflows.fetch_add(1, Ordering::Relaxed);
+                }
+                if shared.completed_workflows.load(Ordering::Relaxed) == u64::MAX {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        // Merge the local histogram now and then to keep the lock cold.
+        if local_dispatch.len() >= 1024 {
+            if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
+                let _ = h.add(&local_dispatch);
+            }
+            local_dispatch.reset();
+        }
+    }
+    if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
+        let _ = h.add(&local_dispatch);
+    }
+    Ok(())
+}
+
+fn pct(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+/// Runs the benchmark.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let (url, child) = match &args.server {
+        Some(s) => (s.clone(), None),
+        None => {
+            let (u, c) = start_server(args.partitions).await?;
+            (u, Some(c))
+        }
+    };
+    let channel = Channel::from_shared(url.clone())?
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let (workflows, tasks, workers) = match args.sequential {
+        Some(n) => (1, n, 1),
+        None => (args.workflows, args.tasks, args.workers),
+    };
+    if tasks == 0 || workflows == 0 {
+        bail!("--tasks and --workflows must be at least 1");
+    }
+    let name = format!("bench_{tasks}");
+    register(&channel, &name, tasks).await?;
+
+    let shared = Arc::new(Shared::default());
+    *shared.dispatch_us.lock().expect("lock") = Some(hist());
+    *shared.e2e_us.lock().expect("lock") = Some(hist());
+    let last_ref = format!("t{}", tasks - 1);
+    let mut worker_handles = Vec::new();
+    for _ in 0..workers {
+        let ch = Channel::from_shared(url.clone())?.connect().await?;
+        worker_handles.push(tokio::spawn(worker(
+            ch,
+            args.credits,
+            last_ref.clone(),
+            shared.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let sem = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let began = Instant::now();
+    let rss_peak = Arc::new(AtomicU64::new(0));
+    let sampler = child.as_ref().map(|c| {
+        let pid = c.pid;
+        let peak = rss_peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(k) = rss_kib(pid, "VmRSS:") {
+                    peak.fetch_max(k, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
+    let interval = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
+    let start_errors = Arc::new(AtomicU64::new(0));
+    for i in 0..workflows {
+        if let Some(iv) = interval {
+            let due = began + iv.mul_f64(i as f64);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let permit = sem.clone().acquire_owned().await?;
+        let mut client = WorkflowServiceClient::new(channel.clone());
+        let shared = shared.clone();
+        let errors = start_errors.clone();
+        tokio::spawn(async move {
+            let input = json!({"n": i});
+            let t0 = Instant::now();
+            let r = client
+                .start_workflow(pb::StartWorkflowRequest {
+                    name: format!("bench_{tasks}"),
+                    input: Some(object_to_struct(input.as_object().expect("object"))),
+                    ..Default::default()
+                })
+                .await;
+            match r {
+                Ok(r) => {
+                    shared
+                        .started_at
+                        .lock()
+                        .expect("lock")
+                        .insert(r.into_inner().workflow_id, t0);
+                }
+                Err(e) => {
+                    if errors.fetch_add(1, Ordering::Relaxed) < 3 {
+                        eprintln!("start failed: {e}");
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+    let started_all = began.elapsed();
+    // Wait for completion (or a stall).
+    let mut last = 0;
+    let mut last_change = Instant::now();
+    loop {
+        let done = shared.completed_workflows.load(Ordering::Relaxed);
+        if done + start_errors.load(Ordering::Relaxed) >= workflows {
+            break;
+        }
+        if done != last {
+            last = done;
+            last_change = Instant::now();
+        } else if last_change.elapsed() > Duration::from_secs(30) {
+            eprintln!("stalled: {done} of {workflows} workflows completed");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = began.elapsed();
+    if let Some(s) = sampler {
+        s.abort();
+    }
+    for h in &worker_handles {
+        h.abort();
+    }
+    let done = shared.completed_workflows.load(Ordering::Relaxed);
+    let tasks_done = shared.completed_tasks.load(Ordering::Relaxed);
+    let secs = elapsed.as_secs_f64();
+    let dispatch = shared
+        .dispatch_us
+        .lock()
+        .expect("lock")
+        .take()
+        .unwrap_or_else(hist);
+    let e2e = shared
+        .e2e_us
+        .lock()
+        .expect("lock")
+        .take()
+        .unwrap_or_else(hist);
+    let hwm = child.as_ref().and_then(|c| rss_kib(c.pid, "VmHWM:"));
+    let report = json!({
+        "workflows": workflows,
+        "tasks_per_workflow": tasks,
+        "workers": workers,
+        "rate": args.rate,
+        "completed_workflows": done,
+        "completed_tasks": tasks_done,
+        "refused_results": shared.refused.load(Ordering::Relaxed),
+        "start_errors": start_errors.load(Ordering::Relaxed),
+        "seconds": secs,
+        "start_phase_seconds": started_all.as_secs_f64(),
+        "workflows_per_second": done as f64 / secs,
+        "tasks_per_second": tasks_done as f64 / secs,
+        "ms_per_task": if args.sequential.is_some() { secs * 1000.0 / tasks_done.max(1) as f64 } else { f64::NAN },
+        "dispatch_ms": {"p50": pct(&dispatch, 0.5), "p99": pct(&dispatch, 0.99), "p999": pct(&dispatch, 0.999), "max": dispatch.max() as f64 / 1000.0},
+        "end_to_end_ms": {"p50": pct(&e2e, 0.5), "p99": pct(&e2e, 0.99), "p999": pct(&e2e, 0.999), "max": e2e.max() as f64 / 1000.0},
+        "server_rss_peak_mib": rss_peak.load(Ordering::Relaxed) as f64 / 1024.0,
+        "server_rss_hwm_mib": hwm.map(|k| k as f64 / 1024.0),
+        "at_ms": now_ms(),
+    });
+    if let Some(mut c) = child {
+        let _ = c.child.start_kill();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "workflows     {done}/{workflows} of {tasks} task(s), {workers} worker stream(s), rate {}",
+            if args.rate == 0 {
+                "flat out".to_string()
+            } else {
+                format!("{}/s", args.rate)
+            }
+        );
+        println!("elapsed       {secs:.2} s");
+        println!(
+            "workflows/s   {:.0}",
+            report["workflows_per_second"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "tasks/s       {:.0}",
+            report["tasks_per_second"].as_f64().unwrap_or(0.0)
+        );
+        if args.sequential.is_some() {
+            println!(
+                "ms per task   {:.3}",
+                report["ms_per_task"].as_f64().unwrap_or(0.0)
+            );
+        }
+        println!(
+            "dispatch ms   p50 {:.3}  p99 {:.3}  p99.9 {:.3}",
+            pct(&dispatch, 0.5),
+            pct(&dispatch, 0.99),
+            pct(&dispatch, 0.999)
+        );
+        println!(
+            "end-to-end ms p50 {:.3}  p99 {:.3}  p99.9 {:.3}",
+            pct(&e2e, 0.5),
+            pct(&e2e, 0.99),
+            pct(&e2e, 0.999)
+        );
+        println!(
+            "server RSS    peak {:.1} MiB",
+            report["server_rss_peak_mib"].as_f64().unwrap_or(0.0)
+        );
+    }
+    if done < workflows {
+        bail!("only {done} of {workflows} workflows completed");
+    }
+    Ok(())
+}

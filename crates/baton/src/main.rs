@@ -1,0 +1,151 @@
+//! `baton`: the server, a command-line client, and the benchmark.
+
+mod bench;
+mod cli;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// Baton: a workflow engine for Conductor's JSON workflows.
+#[derive(Parser)]
+#[command(name = "baton", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server on the embedded store.
+    Server(ServerArgs),
+    /// Manages workflow and task definitions.
+    #[command(subcommand)]
+    Def(cli::DefCommand),
+    /// Starts, reads and steers workflow executions.
+    #[command(subcommand)]
+    Workflow(cli::WorkflowCommand),
+    /// Measures throughput and latency with Rust workers over the worker stream.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Directory of the embedded store.
+    #[arg(long, env = "BATON_DATA_DIR", default_value = "./baton-data")]
+    data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, env = "BATON_LISTEN", default_value = "127.0.0.1:7070")]
+    listen: SocketAddr,
+    /// Executor partitions (threads that own workflows).
+    #[arg(long, env = "BATON_PARTITIONS", default_value_t = 2)]
+    partitions: usize,
+    /// Largest accepted input, output or definition, in bytes.
+    #[arg(long, env = "BATON_MAX_PAYLOAD_BYTES", default_value_t = 4 * 1024 * 1024)]
+    max_payload_bytes: usize,
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Resolves when SIGTERM or Ctrl-C arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Runs a server until `shutdown` resolves.
+pub(crate) async fn run_server(
+    args: &ServerArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_listening: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
+    let store = baton_store::SledStore::open(&args.data_dir)
+        .with_context(|| format!("cannot open store in {}", args.data_dir.display()))?;
+    let config = baton_server::ServerConfig {
+        listen: args.listen,
+        engine: baton_server::EngineConfig {
+            partitions: args.partitions,
+            max_payload_bytes: args.max_payload_bytes,
+            ..Default::default()
+        },
+    };
+    baton_server::serve(Arc::new(store), config, shutdown, on_listening).await?;
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Server(args) => {
+                init_tracing();
+                run_server(&args, shutdown_signal(), |addr| {
+                    use std::io::Write;
+                    println!("baton server listening on {addr}");
+                    let _ = std::io::stdout().flush();
+                })
+                .await
+            }
+            Command::Def(c) => cli::run_def(c).await,
+            Command::Workflow(c) => cli::run_workflow(c).await,
+            Command::Bench(args) => bench::run(args).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("error: {}", one_line(&e));
+        std::process::exit(1);
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = match cause.downcast_ref::<tonic::Status>() {
+            Some(st) => format!("{:?}: {}", st.code(), st.message()),
+            None => cause.to_string(),
+        };
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}
