@@ -26,11 +26,16 @@
 //! * A COMPLETED or FAILED result replaces the task's output; IN_PROGRESS results merge
 //!   into it.
 //! * `totalTimeoutSeconds` is a budget from the first attempt's scheduling: once spent the
-//!   running attempt is TIMED_OUT whatever the `timeoutPolicy`, and no retry is made. A
-//!   retry asked for by an operator starts a new budget.
+//!   current attempt (queued or running) is TIMED_OUT whatever the `timeoutPolicy`, and no
+//!   retry is made. A retry asked for by an operator starts a new budget. The task keeps one
+//!   `TaskTimeout` timer, at the earlier of the budget and the attempt's `timeoutSeconds`.
 //! * `startDelay` applies to the first attempt only; retries wait their retry delay.
 //! * Timers are checked against the task's recorded due times (`ready_due`, `timeout_due`,
 //!   `poll_timeout_due`, the lease deadline), so a stale or repeated timer does nothing.
+//!   The runtime must deliver a timer at or after its `due_ms` (by the same clock as
+//!   [`Env::now_ms`]); one delivered early does nothing either.
+//! * `Returned` for an unknown task, or with a token that no longer holds the lease, does
+//!   nothing (Ok, no change).
 //! * A task keeps its last [`MAX_PAST_TOKENS`] tokens for fencing late results.
 
 use std::collections::BTreeMap;

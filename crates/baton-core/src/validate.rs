@@ -510,3 +510,265 @@ fn task_def(def: &TaskDef, base: &str, registered: bool, out: &mut Vec<Problem>)
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn problems(v: Value) -> Vec<Problem> {
+        parse_workflow_def(&v).expect_err("should be refused")
+    }
+
+    fn has(problems: &[Problem], path: &str, needle: &str) -> bool {
+        problems
+            .iter()
+            .any(|p| p.path == path && p.message.contains(needle))
+    }
+
+    fn simple(r: &str) -> Value {
+        json!({"name": "n", "taskReferenceName": r})
+    }
+
+    #[test]
+    fn a_minimal_definition_parses_with_defaults() {
+        let def = parse_workflow_def(&json!({"name": "w", "tasks": [simple("a")]})).unwrap();
+        assert_eq!(def.version, 1);
+        assert_eq!(def.schema_version, 2);
+        assert!(def.restartable);
+        assert_eq!(def.tasks[0].task_type, "SIMPLE");
+    }
+
+    #[test]
+    fn type_errors_name_their_json_path() {
+        let p = problems(
+            json!({"name": "w", "tasks": [simple("a"), {"name": "n", "taskReferenceName": "b", "retryCount": "three"}]}),
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].path, "$.tasks[1].retryCount");
+        let p = problems(
+            json!({"name": "w", "tasks": [{"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN",
+            "forkTasks": [[simple("a")], [{"name": "x", "taskReferenceName": "b", "optional": "yes"}]]}]}),
+        );
+        assert_eq!(p[0].path, "$.tasks[0].forkTasks[1][0].optional");
+        let p =
+            problems(json!({"name": "w", "timeoutPolicy": "SOMETIMES", "tasks": [simple("a")]}));
+        assert_eq!(p[0].path, "$.timeoutPolicy");
+        assert_eq!(problems(json!([1]))[0].path, "$");
+    }
+
+    #[test]
+    fn names_and_tasks_are_required() {
+        let p = problems(json!({"tasks": []}));
+        assert!(has(&p, "$.name", "required"));
+        assert!(has(&p, "$.tasks", "at least one task"));
+        let p = problems(json!({"name": "w", "tasks": [{"type": "SIMPLE"}]}));
+        assert!(has(&p, "$.tasks[0].name", "required"));
+        assert!(has(&p, "$.tasks[0].taskReferenceName", "required"));
+    }
+
+    #[test]
+    fn workflow_level_numbers_are_checked() {
+        let p = problems(
+            json!({"name": "w", "version": 0, "schemaVersion": 3, "timeoutSeconds": -1, "tasks": [simple("a")]}),
+        );
+        assert!(has(&p, "$.version", "at least 1"));
+        assert!(has(&p, "$.schemaVersion", "not supported"));
+        assert!(has(&p, "$.timeoutSeconds", "negative"));
+        // The legacy schema version 1 is accepted.
+        assert!(
+            parse_workflow_def(&json!({"name": "w", "schemaVersion": 1, "tasks": [simple("a")]}))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn reference_names_are_unique_across_nesting() {
+        let p = problems(json!({"name": "w", "tasks": [
+            simple("a"),
+            {"name": "s", "taskReferenceName": "s", "type": "SWITCH", "evaluatorType": "value-param", "expression": "x",
+             "decisionCases": {"caseA": [simple("b")], "odd case": [simple("a")]}, "defaultCase": [simple("b")]}
+        ]}));
+        assert!(has(
+            &p,
+            "$.tasks[1].decisionCases['odd case'][0].taskReferenceName",
+            "at $.tasks[0]"
+        ));
+        assert!(has(
+            &p,
+            "$.tasks[1].defaultCase[0].taskReferenceName",
+            "at $.tasks[1].decisionCases.caseA[0]"
+        ));
+    }
+
+    #[test]
+    fn forks_and_joins_go_together() {
+        let p = problems(
+            json!({"name": "w", "tasks": [simple("a"), {"name": "j", "taskReferenceName": "j", "type": "JOIN"}]}),
+        );
+        assert!(has(&p, "$.tasks[1]", "JOIN without FORK"));
+        let p = problems(
+            json!({"name": "w", "tasks": [{"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": []}, simple("a")]}),
+        );
+        assert!(has(&p, "$.tasks[0].forkTasks", "needs forkTasks"));
+        assert!(has(&p, "$.tasks[0]", "followed by a JOIN"));
+        let p = problems(json!({"name": "w", "tasks": [
+            {"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": [[simple("a")], [simple("b")]]},
+            {"name": "j", "taskReferenceName": "j", "type": "JOIN", "joinOn": ["a", "zz"]}]}));
+        assert_eq!(p.len(), 1);
+        assert!(has(&p, "$.tasks[1].joinOn[1]", "\"zz\""));
+    }
+
+    #[test]
+    fn operators_need_their_fields() {
+        let p = problems(json!({"name": "w", "tasks": [
+            {"name": "s", "taskReferenceName": "s", "type": "SWITCH"},
+            {"name": "s", "taskReferenceName": "s2", "type": "SWITCH", "evaluatorType": "python", "expression": "x"},
+            {"name": "d", "taskReferenceName": "d", "type": "DECISION"},
+            {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE"},
+            {"name": "sw", "taskReferenceName": "sw", "type": "SUB_WORKFLOW"},
+            {"name": "sw", "taskReferenceName": "sw2", "type": "SUB_WORKFLOW", "subWorkflowParam": {"version": 1}},
+            {"name": "dy", "taskReferenceName": "dy", "type": "DYNAMIC"},
+            {"name": "fd", "taskReferenceName": "fd", "type": "FORK_JOIN_DYNAMIC"},
+            {"name": "j", "taskReferenceName": "j", "type": "JOIN"},
+            {"name": "la", "taskReferenceName": "la", "type": "LAMBDA"}
+        ]}));
+        assert!(has(
+            &p,
+            "$.tasks[0].evaluatorType",
+            "needs an evaluatorType"
+        ));
+        assert!(has(&p, "$.tasks[0].expression", "needs an expression"));
+        assert!(has(&p, "$.tasks[1].evaluatorType", "unknown evaluatorType"));
+        assert!(has(&p, "$.tasks[2].caseValueParam", "caseExpression"));
+        assert!(has(&p, "$.tasks[3].loopOver", "loopOver"));
+        assert!(has(&p, "$.tasks[3].loopCondition", "loopCondition"));
+        assert!(has(
+            &p,
+            "$.tasks[4].subWorkflowParam",
+            "needs subWorkflowParam"
+        ));
+        assert!(has(
+            &p,
+            "$.tasks[5].subWorkflowParam.name",
+            "name or a workflowDefinition"
+        ));
+        assert!(has(
+            &p,
+            "$.tasks[6].dynamicTaskNameParam",
+            "dynamicTaskNameParam"
+        ));
+        assert!(has(
+            &p,
+            "$.tasks[7].dynamicForkTasksParam",
+            "dynamicForkTasksParam"
+        ));
+        assert!(!has(&p, "$.tasks[7]", "followed by a JOIN"));
+        assert!(has(&p, "$.tasks[9].scriptExpression", "scriptExpression"));
+        // The alternatives are accepted.
+        let ok = json!({"name": "w", "tasks": [
+            {"name": "d", "taskReferenceName": "d", "type": "DECISION", "caseExpression": "$.x"},
+            {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE", "items": [1, 2], "loopOver": [simple("b")]},
+            {"name": "sw", "taskReferenceName": "sw", "type": "SUB_WORKFLOW", "subWorkflowParam": {"workflowDefinition": "${workflow.input.def}"}},
+            {"name": "fd", "taskReferenceName": "fd", "type": "FORK_JOIN_DYNAMIC", "inputParameters": {"forkTaskName": "t", "forkTaskInputs": []}},
+            {"name": "j", "taskReferenceName": "j", "type": "JOIN"},
+            {"name": "la", "taskReferenceName": "la", "type": "LAMBDA", "inputParameters": {"scriptExpression": "return 1"}}
+        ]});
+        assert_eq!(parse_workflow_def(&ok).err(), None);
+    }
+
+    #[test]
+    fn an_inline_sub_workflow_is_validated_with_its_own_paths() {
+        let p = problems(json!({"name": "w", "tasks": [
+            {"name": "sw", "taskReferenceName": "sw", "type": "SUB_WORKFLOW", "subWorkflowParam": {"workflowDefinition": {
+                "name": "child", "tasks": [simple("sw"), {"name": "x", "taskReferenceName": "x", "retryCount": "bad"}]}}}
+        ]}));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(
+            p[0].path,
+            "$.tasks[0].subWorkflowParam.workflowDefinition.tasks[1].retryCount"
+        );
+        let p = problems(json!({"name": "w", "tasks": [
+            {"name": "sw", "taskReferenceName": "sw", "type": "SUB_WORKFLOW", "subWorkflowParam": {"workflowDefinition": {
+                "name": "child", "tasks": [{"name": "j", "taskReferenceName": "j", "type": "JOIN"}]}}}
+        ]}));
+        assert!(has(
+            &p,
+            "$.tasks[0].subWorkflowParam.workflowDefinition.tasks[0]",
+            "JOIN without FORK"
+        ));
+    }
+
+    #[test]
+    fn nesting_depth_is_capped() {
+        let mut task = simple("leaf");
+        for i in 0..40 {
+            task = json!({"name": "l", "taskReferenceName": format!("l{i}"), "type": "DO_WHILE",
+                "loopCondition": "false", "loopOver": [task]});
+        }
+        let p = problems(json!({"name": "w", "tasks": [task]}));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("nested more than 32"));
+        assert_eq!(p[0].path.matches(".loopOver[0]").count(), 31);
+    }
+
+    #[test]
+    fn expressions_must_be_well_formed() {
+        let p = problems(json!({"name": "w", "outputParameters": {"o": "${a.output"},
+            "tasks": [{"name": "n", "taskReferenceName": "a", "inputParameters": {"k": {"deep": ["${workflow.input[?(]}"]}}}]}));
+        assert!(has(&p, "$.outputParameters.o", "unbalanced"));
+        assert!(has(&p, "$.tasks[0].inputParameters.k", "invalid path"));
+    }
+
+    #[test]
+    fn unknown_types_and_fields_are_accepted() {
+        let def = parse_workflow_def(&json!({"name": "w", "futureField": {"a": 1}, "tasks": [
+            {"name": "n", "taskReferenceName": "a", "type": "MY_CUSTOM_TYPE", "joinMode": "x"}]}))
+        .unwrap();
+        assert_eq!(def.extra.get("futureField"), Some(&json!({"a": 1})));
+        assert_eq!(def.tasks[0].extra.get("joinMode"), Some(&json!("x")));
+        assert_eq!(def.tasks[0].task_type, "MY_CUSTOM_TYPE");
+    }
+
+    #[test]
+    fn task_definitions_are_checked() {
+        let d = parse_task_def(&json!({"name": "t", "retryCount": 2, "timeoutSeconds": 60, "responseTimeoutSeconds": 60})).unwrap();
+        assert_eq!(d.retry_count, 2);
+        let p = parse_task_def(&json!({"retryCount": -1, "responseTimeoutSeconds": 0, "rateLimitPerFrequency": -2,
+            "rateLimitFrequencyInSeconds": -1, "concurrentExecLimit": -1, "backoffScaleFactor": 0, "totalTimeoutSeconds": -5})).unwrap_err();
+        for path in [
+            "$.name",
+            "$.retryCount",
+            "$.responseTimeoutSeconds",
+            "$.rateLimitPerFrequency",
+            "$.rateLimitFrequencyInSeconds",
+            "$.concurrentExecLimit",
+            "$.backoffScaleFactor",
+            "$.totalTimeoutSeconds",
+        ] {
+            assert!(
+                p.iter().any(|x| x.path == path),
+                "{path} missing from {p:?}"
+            );
+        }
+        let p = parse_task_def(
+            &json!({"name": "t", "timeoutSeconds": 10, "responseTimeoutSeconds": 30}),
+        )
+        .unwrap_err();
+        assert!(has(
+            &p,
+            "$.responseTimeoutSeconds",
+            "must not exceed timeoutSeconds 10"
+        ));
+        let p = parse_task_def(&json!({"name": "t", "retryLogic": "RANDOM"})).unwrap_err();
+        assert_eq!(p[0].path, "$.retryLogic");
+        // Inline definitions may leave the name out and may exceed timeoutSeconds, as in
+        // Conductor, but the other rules hold.
+        let p = problems(
+            json!({"name": "w", "tasks": [{"name": "n", "taskReferenceName": "a",
+            "taskDefinition": {"timeoutSeconds": 10, "retryCount": -1}}]}),
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].path, "$.tasks[0].taskDefinition.retryCount");
+    }
+}

@@ -385,7 +385,7 @@ impl Engine {
                     None => format!("workflow definition {} does not exist", req.name),
                 })
             })?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = uuid::Uuid::now_v7().to_string();
         if self.router.backlog(&id) > self.config.max_backlog {
             return Err(EngineError::ResourceExhausted(
                 "server overloaded: too many events waiting; retry later".into(),

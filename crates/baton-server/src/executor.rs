@@ -177,7 +177,7 @@ impl Env for ExecEnv<'_> {
         self.now
     }
     fn new_id(&mut self) -> String {
-        uuid::Uuid::new_v4().to_string()
+        uuid::Uuid::now_v7().to_string()
     }
     fn random(&mut self) -> u64 {
         rand::random()

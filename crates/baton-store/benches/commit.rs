@@ -24,6 +24,7 @@ fn configs() -> Vec<(&'static str, SledOptions)> {
                 cache_capacity: 1024 * 1024 * 1024,
                 flush_every_ms: Some(500),
                 high_throughput: false,
+                ..SledOptions::default()
             },
         ),
     ]

@@ -22,8 +22,14 @@ fn encoding(c: &mut Criterion) {
         wf_json.len(),
         wf_mp.len()
     );
-    assert_eq!(rmp_serde::from_slice::<TaskInstance>(&task_mp).unwrap(), task);
-    assert_eq!(rmp_serde::from_slice::<WorkflowInstance>(&wf_mp).unwrap(), wf);
+    assert_eq!(
+        rmp_serde::from_slice::<TaskInstance>(&task_mp).unwrap(),
+        task
+    );
+    assert_eq!(
+        rmp_serde::from_slice::<WorkflowInstance>(&wf_mp).unwrap(),
+        wf
+    );
 
     let mut g = c.benchmark_group("task");
     g.bench_function("json/encode", |b| {

@@ -53,13 +53,15 @@ impl Key {
 
     /// Appends an `i64` component.
     pub fn i64(mut self, n: i64) -> Self {
-        self.0.extend_from_slice(&((n as u64) ^ (1 << 63)).to_be_bytes());
+        self.0
+            .extend_from_slice(&((n as u64) ^ (1 << 63)).to_be_bytes());
         self
     }
 
     /// Appends an `i32` component.
     pub fn i32(mut self, n: i32) -> Self {
-        self.0.extend_from_slice(&((n as u32) ^ (1 << 31)).to_be_bytes());
+        self.0
+            .extend_from_slice(&((n as u32) ^ (1 << 31)).to_be_bytes());
         self
     }
 
@@ -163,10 +165,9 @@ const KIND_WORKFLOW_TIMEOUT: u8 = 5;
 pub fn timer_kind(kind: &TimerKind) -> Vec<u8> {
     let (tag, key) = match kind {
         TimerKind::TaskReady { task_id } => (KIND_TASK_READY, Key::default().str(task_id)),
-        TimerKind::LeaseExpired { task_id, token } => (
-            KIND_LEASE_EXPIRED,
-            Key::default().str(task_id).str(token),
-        ),
+        TimerKind::LeaseExpired { task_id, token } => {
+            (KIND_LEASE_EXPIRED, Key::default().str(task_id).str(token))
+        }
         TimerKind::TaskTimeout { task_id } => (KIND_TASK_TIMEOUT, Key::default().str(task_id)),
         TimerKind::PollTimeout { task_id } => (KIND_POLL_TIMEOUT, Key::default().str(task_id)),
         TimerKind::WorkflowTimeout { run_start } => {

@@ -17,6 +17,8 @@ use baton_core::{
 mod codec;
 mod keys;
 mod sled_store;
+#[cfg(test)]
+mod tests;
 pub use sled_store::{SledOptions, SledStore};
 
 /// Why a storage operation failed.

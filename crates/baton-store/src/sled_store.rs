@@ -45,6 +45,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use baton_core::{
     Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
@@ -73,6 +74,10 @@ pub struct SledOptions {
     /// Favour write throughput over disk space (sled's `HighThroughput` mode) instead of
     /// compacting eagerly (`LowSpace`).
     pub high_throughput: bool,
+    /// How long opening waits for the directory's lock. A store dropped in this process
+    /// lets go of the lock only once sled's background work has released its files, which
+    /// may take a moment; another process holding the lock makes opening fail after this.
+    pub lock_wait: Duration,
 }
 
 impl Default for SledOptions {
@@ -81,6 +86,7 @@ impl Default for SledOptions {
             cache_capacity: 256 * 1024 * 1024,
             flush_every_ms: None,
             high_throughput: true,
+            lock_wait: Duration::from_secs(3),
         }
     }
 }
@@ -89,9 +95,9 @@ impl Default for SledOptions {
 #[derive(Debug, Clone)]
 pub struct SledStore {
     db: sled::Db,
-    exec: sled::Tree,
+    pub(crate) exec: sled::Tree,
     workflow_defs: sled::Tree,
-    task_defs: sled::Tree,
+    pub(crate) task_defs: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -111,13 +117,23 @@ impl SledStore {
         } else {
             sled::Mode::LowSpace
         };
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(options.cache_capacity)
             .flush_every_ms(options.flush_every_ms)
-            .mode(mode)
-            .open()
-            .map_err(|e| engine_error(&what(), e))?;
+            .mode(mode);
+        let started = Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                // A store dropped a moment ago in this process may still hold the lock
+                // while sled's background work lets go of its files.
+                Err(e) if is_lock_error(&e) && started.elapsed() < options.lock_wait => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(engine_error(&what(), e)),
+            }
+        };
         let tree = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| engine_error(&format!("{}: tree {name}", what()), e))
@@ -144,7 +160,12 @@ impl SledStore {
 
     /// Reads the exec-tree keys under `prefix` (in key order) and decodes the last string
     /// component of each as a workflow id; `skip` skips fixed-width components before it.
-    fn ids_under(&self, prefix: &[u8], skip: usize, label: &str) -> Result<Vec<String>, StoreError> {
+    fn ids_under(
+        &self,
+        prefix: &[u8],
+        skip: usize,
+        label: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         for item in self.exec.scan_prefix(prefix) {
             let (k, _) = item.map_err(|e| engine_error(label, e))?;
@@ -176,8 +197,14 @@ impl SledStore {
     }
 }
 
+/// True when sled could not take the directory's lock file (sled reports it as a plain
+/// I/O error with this text).
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 /// Names a sled failure, with what was being done.
-fn engine_error(what: &str, e: sled::Error) -> StoreError {
+pub(crate) fn engine_error(what: &str, e: sled::Error) -> StoreError {
     let problem = match &e {
         sled::Error::Io(io) => io_problem(io),
         sled::Error::Corruption { at, .. } => match at {
@@ -202,8 +229,10 @@ fn io_problem(e: &io::Error) -> String {
         format!("disk quota exceeded (EDQUOT): {e}")
     } else if e.kind() == io::ErrorKind::PermissionDenied {
         format!("permission denied: {e}")
-    } else if e.kind() == io::ErrorKind::WouldBlock {
-        format!("the directory is locked by another process: {e}")
+    } else if e.kind() == io::ErrorKind::WouldBlock
+        || e.to_string().contains("could not acquire lock")
+    {
+        format!("the store is in use by another process or handle: {e}")
     } else {
         format!("I/O error: {e}")
     }
@@ -215,6 +244,9 @@ fn io_problem(e: &io::Error) -> String {
 struct TaskIdOnly {
     task_id: String,
 }
+
+/// Keys and values, in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// The writes of one batch on top of the tree: reads see earlier writes of the same batch.
 struct Pending<'a> {
@@ -249,7 +281,7 @@ impl<'a> Pending<'a> {
     }
 
     /// Keys and values under `prefix`, batch writes included, in key order.
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         let mut found = BTreeMap::new();
         for item in self.tree.scan_prefix(prefix) {
             let (k, v) = item.map_err(|e| engine_error("applying batch: scan", e))?;
@@ -257,7 +289,10 @@ impl<'a> Pending<'a> {
         }
         for (k, w) in self
             .writes
-            .range::<[u8], _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<[u8], _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix))
         {
             match w {
@@ -389,13 +424,7 @@ impl<'a> Pending<'a> {
         for (k, _) in self.scan(&timer_prefix)? {
             let rest = &k[timer_prefix.len()..];
             if let Some((due, kind)) = rest.split_first_chunk::<8>() {
-                self.del(
-                    Key::new(keys::TIMER)
-                        .raw(due)
-                        .str(wid)
-                        .raw(kind)
-                        .into_vec(),
-                );
+                self.del(Key::new(keys::TIMER).raw(due).str(wid).raw(kind).into_vec());
             }
             self.del(k);
         }
@@ -548,9 +577,7 @@ impl Store for SledStore {
             .iter()
             .map(|item| {
                 let (k, v) = item.map_err(|e| engine_error("listing task definitions", e))?;
-                codec::decode(&v, || {
-                    format!("task_defs/{}", String::from_utf8_lossy(&k))
-                })
+                codec::decode(&v, || format!("task_defs/{}", String::from_utf8_lossy(&k)))
             })
             .collect()
     }

@@ -116,6 +116,16 @@ async fn start_server(partitions: usize) -> anyhow::Result<(String, Child)> {
     ))
 }
 
+/// User plus system CPU seconds the process has used so far.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
@@ -201,6 +211,12 @@ async fn worker(
                 if let Some(ready) = &t.ready_time {
                     let ready_us = ready.seconds * 1_000_000 + i64::from(ready.nanos) / 1000;
                     let _ = local_dispatch.record((now_us() - ready_us).max(1) as u64);
+                    if local_dispatch.len() >= 64 {
+                        if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
+                            let _ = h.add(&local_dispatch);
+                        }
+                        local_dispatch.reset();
+                    }
                 }
                 let n = t.input.as_ref().and_then(|s| s.fields.get("n")).cloned();
                 let mut out = prost_types::Struct::default();
@@ -208,6 +224,10 @@ async fn worker(
                     out.fields.insert("n".into(), n);
                 }
                 if t.reference_task_name == last_ref {
+                    if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
+                        let _ = h.add(&local_dispatch);
+                    }
+                    local_dispatch.reset();
                     final_tokens.insert(t.task_id.clone(), t.workflow_id.clone());
                 }
                 tx.send(pb::WorkRequest {
@@ -248,13 +268,6 @@ async fn worker(
                 }
             }
             _ => {}
-        }
-        // Merge the local histogram now and then to keep the lock cold.
-        if local_dispatch.len() >= 1024 {
-            if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
-                let _ = h.add(&local_dispatch);
-            }
-            local_dispatch.reset();
         }
     }
     if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
@@ -307,6 +320,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let sem = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let cpu_before = child.as_ref().and_then(|c| cpu_seconds(c.pid));
     let began = Instant::now();
     let rss_peak = Arc::new(AtomicU64::new(0));
     let sampler = child.as_ref().map(|c| {
@@ -400,6 +414,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .take()
         .unwrap_or_else(hist);
     let hwm = child.as_ref().and_then(|c| rss_kib(c.pid, "VmHWM:"));
+    let cpu_used = match (cpu_before, child.as_ref().and_then(|c| cpu_seconds(c.pid))) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
     let report = json!({
         "workflows": workflows,
         "tasks_per_workflow": tasks,
@@ -418,6 +436,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "end_to_end_ms": {"p50": pct(&e2e, 0.5), "p99": pct(&e2e, 0.99), "p999": pct(&e2e, 0.999), "max": e2e.max() as f64 / 1000.0},
         "server_rss_peak_mib": rss_peak.load(Ordering::Relaxed) as f64 / 1024.0,
         "server_rss_hwm_mib": hwm.map(|k| k as f64 / 1024.0),
+        "server_cpu_seconds": cpu_used,
+        "server_cpu_us_per_task": cpu_used.map(|c| c * 1e6 / tasks_done.max(1) as f64),
         "at_ms": now_ms(),
     });
     if let Some(mut c) = child {

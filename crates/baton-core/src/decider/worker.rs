@@ -159,6 +159,13 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
         Ok(input) => {
             t.input = input;
             make_ready(&mut t, cx, &td, ready_time);
+            if td.total_timeout_seconds > 0 {
+                // The budget runs from the first attempt's scheduling, queued or not.
+                let due = first_scheduled_time.saturating_add(secs(td.total_timeout_seconds));
+                t.timeout_due = Some(due);
+                let task_id = t.task_id.clone();
+                cx.arm(due, TimerKind::TaskTimeout { task_id });
+            }
         }
         Err(e) => {
             // The same inputs would fail on every retry: a terminal error.
@@ -227,6 +234,20 @@ fn cancel_poll_timeout(t: &TaskInstance, cx: &mut Ctx, due: i64) {
     );
 }
 
+/// A SCHEDULED task stops waiting to be handed out: it leaves its queue, or its delay
+/// timer is disarmed.
+fn stop_waiting(t: &mut TaskInstance, cx: &mut Ctx) {
+    match t.ready_due.take() {
+        None => dequeue(t, cx),
+        Some(due) => cx.cancel(
+            due,
+            TimerKind::TaskReady {
+                task_id: t.task_id.clone(),
+            },
+        ),
+    }
+}
+
 /// Disarms the task's durable timers (a delayed start, its timeout, its poll timeout).
 fn disarm(t: &mut TaskInstance, cx: &mut Ctx) {
     let id = &t.task_id;
@@ -265,8 +286,8 @@ pub(super) fn finish(
     reason: Option<String>,
 ) {
     debug_assert!(status.is_terminal());
-    if t.status == TaskStatus::Scheduled && t.ready_due.is_none() {
-        dequeue(t, cx);
+    if t.status == TaskStatus::Scheduled {
+        stop_waiting(t, cx);
     }
     disarm(t, cx);
     t.status = status;
@@ -322,10 +343,10 @@ pub(super) fn dispatched(
         ));
     }
     let first_start = t.start_time.is_none();
-    let timeout_due = if first_start {
+    let attempt_due = if first_start {
         let wt = find_task(&exec.def.tasks, &t.reference_task_name);
         let td = task_def_for(wt, &t.task_def_name, &*cx.env);
-        first_timeout_due(&td, cx.now, t.first_scheduled_time)
+        (td.timeout_seconds > 0).then(|| cx.now.saturating_add(secs(td.timeout_seconds)))
     } else {
         None
     };
@@ -360,29 +381,18 @@ pub(super) fn dispatched(
             token,
         },
     );
-    if let Some(due) = timeout_due {
-        t.timeout_due = Some(due);
-        cx.arm(
-            due,
-            TimerKind::TaskTimeout {
-                task_id: task_id.to_string(),
-            },
-        );
+    // One TaskTimeout timer: the earlier of the attempt's timeout and the budget.
+    if let Some(due) = attempt_due.filter(|d| t.timeout_due.is_none_or(|old| *d < old)) {
+        let kind = TimerKind::TaskTimeout {
+            task_id: task_id.to_string(),
+        };
+        if let Some(old) = t.timeout_due.replace(due) {
+            cx.cancel(old, kind.clone());
+        }
+        cx.arm(due, kind);
     }
     cx.task_changed(t);
     Ok(())
-}
-
-/// The earlier of the attempt's `timeoutSeconds` (from its start, `now`) and the
-/// `totalTimeoutSeconds` budget (from the first attempt's scheduling).
-fn first_timeout_due(td: &TaskDef, now: i64, first_scheduled: i64) -> Option<i64> {
-    let attempt = (td.timeout_seconds > 0).then(|| now.saturating_add(secs(td.timeout_seconds)));
-    let total = (td.total_timeout_seconds > 0)
-        .then(|| first_scheduled.saturating_add(secs(td.total_timeout_seconds)));
-    match (attempt, total) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Whether a result repeats the outcome already recorded for a terminal task.
@@ -474,16 +484,8 @@ pub(super) fn result(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
             t.callback_after_seconds = r.callback_after_seconds;
             if r.callback_after_seconds > 0 {
                 // Back to SCHEDULED, hidden until the callback is due.
-                if was_scheduled && t.ready_due.is_none() {
-                    dequeue(t, cx);
-                }
-                if let Some(due) = t.ready_due.take() {
-                    cx.cancel(
-                        due,
-                        TimerKind::TaskReady {
-                            task_id: t.task_id.clone(),
-                        },
-                    );
+                if was_scheduled {
+                    stop_waiting(t, cx);
                 }
                 t.status = TaskStatus::Scheduled;
                 t.lease_deadline = None;
@@ -493,17 +495,7 @@ pub(super) fn result(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
                 make_ready(t, cx, &td, ready);
             } else if let (true, Some(token)) = (was_scheduled, r.token) {
                 // The worker that held the task is still on it: it takes the task back.
-                if t.ready_due.is_none() {
-                    dequeue(t, cx);
-                }
-                if let Some(due) = t.ready_due.take() {
-                    cx.cancel(
-                        due,
-                        TimerKind::TaskReady {
-                            task_id: t.task_id.clone(),
-                        },
-                    );
-                }
+                stop_waiting(t, cx);
                 if let Some(due) = t.poll_timeout_due.take() {
                     cancel_poll_timeout(t, cx, due);
                 }
@@ -573,14 +565,17 @@ pub(super) fn extend_lease(
 }
 
 /// The worker holding a task went away: the task goes back to its queue at once. Not a
-/// retry. Does nothing unless the token holds the current lease.
+/// retry. Does nothing unless the token holds the current lease (the task may be gone,
+/// finished or handed to someone else since).
 pub(super) fn returned(
     exec: &mut Execution,
     cx: &mut Ctx,
     task_id: &str,
     token: &str,
 ) -> Result<(), DecideError> {
-    let idx = task_index(exec, task_id)?;
+    let Some(idx) = exec.task_index(task_id) else {
+        return Ok(());
+    };
     let t = &exec.tasks[idx];
     if t.status != TaskStatus::InProgress || t.token.as_deref() != Some(token) {
         return Ok(());

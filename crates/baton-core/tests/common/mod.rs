@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use baton_core::decider::{self, Decision, Effect, Env, Event, StartParams, TaskResult, Timer, TimerKind};
+use baton_core::decider::{
+    self, Decision, Effect, Env, Event, StartParams, TaskResult, Timer, TimerKind,
+};
 use baton_core::model::{Object, TaskDef, WorkflowDef};
 use baton_core::state::{Execution, TaskInstance, TaskStatus};
 use baton_core::validate::{parse_task_def, parse_workflow_def};
@@ -136,7 +138,13 @@ pub fn closed(d: &Decision) -> Option<baton_core::state::WorkflowStatus> {
 }
 
 /// Hands a task to `worker` with `token`, lease of `lease_ms` from now.
-pub fn dispatch(exec: &mut Execution, env: &mut TestEnv, id: &str, token: &str, lease_ms: i64) -> Decision {
+pub fn dispatch(
+    exec: &mut Execution,
+    env: &mut TestEnv,
+    id: &str,
+    token: &str,
+    lease_ms: i64,
+) -> Decision {
     let lease_deadline = env.now + lease_ms;
     decider::decide(
         exec,
@@ -164,7 +172,11 @@ pub fn result(id: &str, token: Option<&str>, status: TaskStatus, output: Value) 
     }
 }
 
-pub fn report(exec: &mut Execution, env: &mut TestEnv, r: TaskResult) -> Result<Decision, decider::DecideError> {
+pub fn report(
+    exec: &mut Execution,
+    env: &mut TestEnv,
+    r: TaskResult,
+) -> Result<Decision, decider::DecideError> {
     decider::decide(exec, Event::Result(r), env)
 }
 

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use baton_core::{Object, TaskInstance, TaskStatus, WorkflowInstance, WorkflowStatus};
+use baton_core::{Object, TaskInstance, WorkflowInstance};
 use serde_json::json;
 
 /// A JSON object with a dozen keys of mixed kinds, like a typical task input or output.
@@ -37,65 +37,49 @@ pub fn payload(seed: u64) -> Object {
 
 /// A worker task instance as it looks once completed.
 pub fn task(workflow_id: &str, seq: i32) -> TaskInstance {
-    TaskInstance {
-        task_id: format!("0190a4c2-7d4e-7b31-9c1d-{:012}", seq),
-        task_def_name: "charge_payment".into(),
-        task_type: "SIMPLE".into(),
-        reference_task_name: "charge_payment_ref".into(),
-        status: TaskStatus::Completed,
-        input: payload(seq as u64),
-        output: payload(seq as u64 + 1),
-        seq,
-        retry_count: 0,
-        poll_count: 1,
-        workflow_id: workflow_id.into(),
-        workflow_type: "order_fulfilment".into(),
-        worker_id: Some("worker-host-17".into()),
-        reason_for_incompletion: None,
-        callback_after_seconds: 0,
-        domain: None,
-        retried_task_id: None,
-        retried: false,
-        response_timeout_seconds: 3600,
-        scheduled_time: 1_717_171_717_000,
-        first_scheduled_time: 1_717_171_717_000,
-        ready_time: 1_717_171_717_000,
-        start_time: Some(1_717_171_717_050),
-        end_time: Some(1_717_171_717_900),
-        update_time: 1_717_171_717_900,
-        correlation_id: Some("corr-77".into()),
-        priority: 0,
-        optional: false,
-        iteration: 0,
-        token: Some("7.1a2b3c4d5e6f".into()),
-        past_tokens: vec!["7.1a2b3c4d5e6f".into()],
-        lease_deadline: Some(1_717_175_317_050),
-        logs: Vec::new(),
-    }
+    let v = json!({
+        "taskId": format!("0190a4c2-7d4e-7b31-9c1d-{seq:012}"),
+        "taskDefName": "charge_payment",
+        "taskType": "SIMPLE",
+        "referenceTaskName": "charge_payment_ref",
+        "status": "COMPLETED",
+        "input": payload(seq as u64),
+        "output": payload(seq as u64 + 1),
+        "seq": seq,
+        "retryCount": 0,
+        "pollCount": 1,
+        "workflowId": workflow_id,
+        "workflowType": "order_fulfilment",
+        "workerId": "worker-host-17",
+        "responseTimeoutSeconds": 3600,
+        "scheduledTime": 1_717_171_717_000_i64,
+        "firstScheduledTime": 1_717_171_717_000_i64,
+        "readyTime": 1_717_171_717_000_i64,
+        "startTime": 1_717_171_717_050_i64,
+        "endTime": 1_717_171_717_900_i64,
+        "updateTime": 1_717_171_717_900_i64,
+        "correlationId": "corr-77",
+        "token": "7.1a2b3c4d5e6f",
+        "pastTokens": ["7.1a2b3c4d5e6f"],
+        "leaseDeadline": 1_717_175_317_050_i64
+    });
+    serde_json::from_value(v).expect("a valid task instance")
 }
 
 /// A running workflow instance.
 pub fn workflow(workflow_id: &str) -> WorkflowInstance {
-    WorkflowInstance {
-        workflow_id: workflow_id.into(),
-        workflow_name: "order_fulfilment".into(),
-        workflow_version: 3,
-        status: WorkflowStatus::Running,
-        input: payload(1),
-        output: payload(2),
-        correlation_id: Some("corr-77".into()),
-        priority: 0,
-        reason_for_incompletion: None,
-        variables: Object::new(),
-        task_to_domain: Default::default(),
-        create_time: 1_717_171_717_000,
-        start_time: 1_717_171_717_000,
-        end_time: None,
-        update_time: 1_717_171_717_900,
-        parent_workflow_id: None,
-        parent_workflow_task_id: None,
-        idempotency_key: None,
-        failed_reference_task_name: None,
-        next_seq: 4,
-    }
+    let v = json!({
+        "workflowId": workflow_id,
+        "workflowName": "order_fulfilment",
+        "workflowVersion": 3,
+        "status": "RUNNING",
+        "input": payload(1),
+        "output": payload(2),
+        "correlationId": "corr-77",
+        "createTime": 1_717_171_717_000_i64,
+        "startTime": 1_717_171_717_000_i64,
+        "updateTime": 1_717_171_717_900_i64,
+        "nextSeq": 4
+    });
+    serde_json::from_value(v).expect("a valid workflow instance")
 }

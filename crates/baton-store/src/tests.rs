@@ -1,0 +1,1249 @@
+//! Tests of the sled store against its contract, across reopening.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use baton_core::{
+    Execution, TaskDef, TaskInstance, Timer, TimerKind, WorkflowDef, WorkflowInstance,
+    WorkflowStatus,
+};
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::keys;
+use crate::{SledStore, Store, StoreError, StoreStats, Write, WriteBatch};
+
+fn workflow(
+    id: &str,
+    name: &str,
+    status: WorkflowStatus,
+    correlation_id: Option<&str>,
+    idempotency_key: Option<&str>,
+    create_time: i64,
+) -> WorkflowInstance {
+    serde_json::from_value(json!({
+        "workflowId": id,
+        "workflowName": name,
+        "workflowVersion": 1,
+        "status": status.as_str(),
+        "input": {"orderId": id, "amount": 12.5, "items": [1, 2, 3]},
+        "correlationId": correlation_id,
+        "idempotencyKey": idempotency_key,
+        "createTime": create_time,
+        "startTime": create_time,
+        "updateTime": create_time,
+        "nextSeq": 1
+    }))
+    .unwrap()
+}
+
+fn task(workflow_id: &str, seq: i32, task_id: &str, n: i64) -> TaskInstance {
+    serde_json::from_value(json!({
+        "taskId": task_id,
+        "taskDefName": "charge",
+        "taskType": "SIMPLE",
+        "referenceTaskName": format!("charge_{seq}"),
+        "status": if n % 2 == 0 { "SCHEDULED" } else { "COMPLETED" },
+        "input": {"n": n, "nested": {"list": [n, "x", null, true]}},
+        "output": {"result": n * 3},
+        "seq": seq,
+        "workflowId": workflow_id,
+        "workflowType": "order",
+        "responseTimeoutSeconds": 60,
+        "scheduledTime": 1000 + n,
+        "firstScheduledTime": 1000,
+        "readyTime": 1000 + n,
+        "updateTime": 1000 + n
+    }))
+    .unwrap()
+}
+
+fn def(name: &str, version: i32) -> WorkflowDef {
+    serde_json::from_value(json!({
+        "name": name,
+        "version": version,
+        "tasks": [{"name": "charge", "taskReferenceName": "charge_1", "type": "SIMPLE"}],
+        "someFutureField": {"kept": true}
+    }))
+    .unwrap()
+}
+
+fn batch(writes: Vec<Write>) -> WriteBatch {
+    WriteBatch { writes }
+}
+
+fn put_new(wf: &WorkflowInstance) -> Write {
+    Write::PutWorkflow {
+        workflow: wf.clone(),
+        prev_status: None,
+    }
+}
+
+fn snapshot(workflow_id: &str, d: &WorkflowDef) -> Write {
+    Write::PutSnapshot {
+        workflow_id: workflow_id.into(),
+        def: Arc::new(d.clone()),
+    }
+}
+
+/// Every key of the exec tree, readable.
+fn exec_keys(store: &SledStore) -> Vec<String> {
+    store
+        .exec
+        .iter()
+        .map(|item| keys::display(&item.unwrap().0))
+        .collect()
+}
+
+fn open(dir: &Path) -> SledStore {
+    SledStore::open(dir).unwrap()
+}
+
+#[test]
+fn flushed_batches_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = def("order", 1);
+    let wf = workflow(
+        "wf-1",
+        "order",
+        WorkflowStatus::Running,
+        Some("c1"),
+        Some("k1"),
+        5,
+    );
+    let tasks: Vec<_> = (1..=12)
+        .rev()
+        .map(|seq| task("wf-1", seq, &format!("t-{seq}"), seq as i64))
+        .collect();
+    let timers = [
+        Timer {
+            due_ms: 50,
+            workflow_id: "wf-1".into(),
+            kind: TimerKind::TaskReady {
+                task_id: "t-1".into(),
+            },
+        },
+        Timer {
+            due_ms: -3,
+            workflow_id: "wf-1".into(),
+            kind: TimerKind::WorkflowTimeout { run_start: 5 },
+        },
+    ];
+    {
+        let store = open(dir.path());
+        let mut writes = vec![put_new(&wf), snapshot("wf-1", &d)];
+        // Tasks written out of order: the store returns them by seq.
+        writes.extend(tasks.iter().cloned().map(Write::PutTask));
+        writes.extend(timers.iter().cloned().map(Write::PutTimer));
+        store.apply(&batch(writes)).unwrap();
+        store.flush().unwrap();
+    }
+    let store = open(dir.path());
+    let exec = store.load_execution("wf-1").unwrap().unwrap();
+    let mut expected_tasks = tasks.clone();
+    expected_tasks.sort_by_key(|t| t.seq);
+    assert_eq!(
+        exec,
+        Execution {
+            workflow: wf.clone(),
+            tasks: expected_tasks,
+            def: Arc::new(d),
+        }
+    );
+    assert_eq!(store.load_workflow("wf-1").unwrap(), Some(wf));
+    assert_eq!(store.load_task("t-7").unwrap(), Some(tasks[5].clone()));
+    assert_eq!(
+        store
+            .workflow_ids_by_status(WorkflowStatus::Running)
+            .unwrap(),
+        vec!["wf-1"]
+    );
+    assert_eq!(
+        store.workflow_ids_by_correlation("order", "c1").unwrap(),
+        vec!["wf-1"]
+    );
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("order", "k1").unwrap(),
+        Some("wf-1".into())
+    );
+    assert_eq!(
+        store.timers().unwrap(),
+        vec![timers[1].clone(), timers[0].clone()]
+    );
+    assert_eq!(
+        store.stats().unwrap(),
+        StoreStats {
+            workflows: 1,
+            tasks: 12
+        }
+    );
+}
+
+#[test]
+fn missing_things_are_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.load_execution("nope").unwrap(), None);
+    assert_eq!(store.load_workflow("nope").unwrap(), None);
+    assert_eq!(store.load_task("nope").unwrap(), None);
+    assert!(store.timers().unwrap().is_empty());
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("a", "b").unwrap(),
+        None
+    );
+    assert_eq!(store.stats().unwrap(), StoreStats::default());
+    store.apply(&WriteBatch::default()).unwrap();
+    store.flush().unwrap();
+}
+
+#[test]
+fn status_index_moves_with_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut wf = workflow("wf-1", "order", WorkflowStatus::Running, None, None, 1);
+    let other = workflow("wf-2", "order", WorkflowStatus::Running, None, None, 2);
+    store
+        .apply(&batch(vec![put_new(&wf), put_new(&other)]))
+        .unwrap();
+    let ids = |s| store.workflow_ids_by_status(s).unwrap();
+    assert_eq!(ids(WorkflowStatus::Running), vec!["wf-1", "wf-2"]);
+
+    for (prev, next) in [
+        (WorkflowStatus::Running, WorkflowStatus::Paused),
+        (WorkflowStatus::Paused, WorkflowStatus::Paused),
+        (WorkflowStatus::Paused, WorkflowStatus::Running),
+        (WorkflowStatus::Running, WorkflowStatus::Failed),
+    ] {
+        wf.status = next;
+        store
+            .apply(&batch(vec![Write::PutWorkflow {
+                workflow: wf.clone(),
+                prev_status: Some(prev),
+            }]))
+            .unwrap();
+        for s in WorkflowStatus::ALL {
+            let mut expected = Vec::new();
+            if s == next {
+                expected.push("wf-1".to_string());
+            }
+            if s == WorkflowStatus::Running {
+                expected.push("wf-2".to_string());
+            }
+            assert_eq!(ids(s), expected, "status {s:?} after {prev:?} -> {next:?}");
+        }
+    }
+    // Two changes in one batch.
+    store
+        .apply(&batch(vec![
+            Write::PutWorkflow {
+                workflow: {
+                    let mut w = wf.clone();
+                    w.status = WorkflowStatus::Running;
+                    w
+                },
+                prev_status: Some(WorkflowStatus::Failed),
+            },
+            Write::PutWorkflow {
+                workflow: {
+                    let mut w = wf.clone();
+                    w.status = WorkflowStatus::Completed;
+                    w
+                },
+                prev_status: Some(WorkflowStatus::Running),
+            },
+        ]))
+        .unwrap();
+    assert_eq!(ids(WorkflowStatus::Completed), vec!["wf-1"]);
+    assert_eq!(ids(WorkflowStatus::Running), vec!["wf-2"]);
+    assert!(ids(WorkflowStatus::Failed).is_empty());
+}
+
+#[test]
+fn correlation_and_idempotency_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = workflow(
+        "wf-a",
+        "order",
+        WorkflowStatus::Running,
+        Some("c"),
+        Some("k"),
+        300,
+    );
+    let b = workflow(
+        "wf-b",
+        "order",
+        WorkflowStatus::Running,
+        Some("c"),
+        Some("k"),
+        100,
+    );
+    let c = workflow(
+        "wf-c",
+        "order",
+        WorkflowStatus::Running,
+        Some("c/x"),
+        None,
+        200,
+    );
+    let d = workflow(
+        "wf-d",
+        "refund",
+        WorkflowStatus::Running,
+        Some("c"),
+        Some("k"),
+        50,
+    );
+    let e = workflow(
+        "wf-e",
+        "order",
+        WorkflowStatus::Running,
+        Some("c"),
+        None,
+        -7,
+    );
+    store
+        .apply(&batch(vec![
+            put_new(&a),
+            put_new(&b),
+            put_new(&c),
+            put_new(&d),
+            put_new(&e),
+        ]))
+        .unwrap();
+    // Oldest first, and "c" does not match "c/x".
+    assert_eq!(
+        store.workflow_ids_by_correlation("order", "c").unwrap(),
+        vec!["wf-e", "wf-b", "wf-a"]
+    );
+    assert_eq!(
+        store.workflow_ids_by_correlation("order", "c/x").unwrap(),
+        vec!["wf-c"]
+    );
+    assert_eq!(
+        store.workflow_ids_by_correlation("refund", "c").unwrap(),
+        vec!["wf-d"]
+    );
+    assert!(
+        store
+            .workflow_ids_by_correlation("order", "")
+            .unwrap()
+            .is_empty()
+    );
+    // The latest written with the key.
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("order", "k").unwrap(),
+        Some("wf-b".into())
+    );
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("refund", "k").unwrap(),
+        Some("wf-d".into())
+    );
+    assert_eq!(
+        store
+            .workflow_id_by_idempotency_key("order", "other")
+            .unwrap(),
+        None
+    );
+    // An update does not move the idempotency key.
+    let mut a2 = a.clone();
+    a2.status = WorkflowStatus::Completed;
+    store
+        .apply(&batch(vec![Write::PutWorkflow {
+            workflow: a2,
+            prev_status: Some(WorkflowStatus::Running),
+        }]))
+        .unwrap();
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("order", "k").unwrap(),
+        Some("wf-b".into())
+    );
+    // Deleting an execution that no longer owns the key leaves it; the owner takes it along.
+    store
+        .apply(&batch(vec![Write::DeleteWorkflow {
+            workflow_id: "wf-a".into(),
+        }]))
+        .unwrap();
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("order", "k").unwrap(),
+        Some("wf-b".into())
+    );
+    assert_eq!(
+        store.workflow_ids_by_correlation("order", "c").unwrap(),
+        vec!["wf-e", "wf-b"]
+    );
+    store
+        .apply(&batch(vec![Write::DeleteWorkflow {
+            workflow_id: "wf-b".into(),
+        }]))
+        .unwrap();
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("order", "k").unwrap(),
+        None
+    );
+}
+
+#[test]
+fn timers_come_back_in_due_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let dues = [
+        i64::MAX,
+        0,
+        -1,
+        1,
+        i64::MIN,
+        -1_000_000,
+        1_700_000_000_000,
+        255,
+        256,
+    ];
+    let mut timers = Vec::new();
+    for (i, due) in dues.iter().enumerate() {
+        for wid in ["w\0", "w", "w/x"] {
+            timers.push(Timer {
+                due_ms: *due,
+                workflow_id: wid.into(),
+                kind: TimerKind::TaskTimeout {
+                    task_id: format!("t{i}"),
+                },
+            });
+            timers.push(Timer {
+                due_ms: *due,
+                workflow_id: wid.into(),
+                kind: TimerKind::WorkflowTimeout {
+                    run_start: *due / 3,
+                },
+            });
+        }
+    }
+    {
+        let store = open(dir.path());
+        store
+            .apply(&batch(
+                timers.iter().cloned().map(Write::PutTimer).collect(),
+            ))
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let store = open(dir.path());
+    let mut expected = timers.clone();
+    expected.sort();
+    let got = store.timers().unwrap();
+    assert_eq!(got, expected);
+    assert!(got.windows(2).all(|w| w[0].due_ms <= w[1].due_ms));
+    assert_eq!(got.first().unwrap().due_ms, i64::MIN);
+    assert_eq!(got.last().unwrap().due_ms, i64::MAX);
+
+    // Deleting a timer deletes exactly it; deleting an absent one is harmless.
+    store
+        .apply(&batch(vec![
+            Write::DeleteTimer(timers[0].clone()),
+            Write::DeleteTimer(Timer {
+                due_ms: 1,
+                workflow_id: "nobody".into(),
+                kind: TimerKind::PollTimeout {
+                    task_id: "x".into(),
+                },
+            }),
+        ]))
+        .unwrap();
+    expected.retain(|t| *t != timers[0]);
+    assert_eq!(store.timers().unwrap(), expected);
+}
+
+#[test]
+fn delete_task_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let wf = workflow("wf", "order", WorkflowStatus::Running, None, None, 1);
+    store
+        .apply(&batch(vec![
+            put_new(&wf),
+            snapshot("wf", &def("order", 1)),
+            Write::PutTask(task("wf", 1, "t1", 1)),
+        ]))
+        .unwrap();
+    let before = exec_keys(&store);
+    store
+        .apply(&batch(vec![Write::PutTask(task("wf", 2, "t2", 2))]))
+        .unwrap();
+    assert_eq!(exec_keys(&store).len(), before.len() + 2);
+    store
+        .apply(&batch(vec![Write::DeleteTask {
+            workflow_id: "wf".into(),
+            task_id: "t2".into(),
+        }]))
+        .unwrap();
+    assert_eq!(exec_keys(&store), before);
+    assert_eq!(store.load_task("t2").unwrap(), None);
+
+    // A delete naming another execution does nothing.
+    store
+        .apply(&batch(vec![Write::DeleteTask {
+            workflow_id: "other".into(),
+            task_id: "t1".into(),
+        }]))
+        .unwrap();
+    assert_eq!(exec_keys(&store), before);
+
+    // Put and delete in one batch: nothing is written.
+    store
+        .apply(&batch(vec![
+            Write::PutTask(task("wf", 3, "t3", 3)),
+            Write::DeleteTask {
+                workflow_id: "wf".into(),
+                task_id: "t3".into(),
+            },
+        ]))
+        .unwrap();
+    assert_eq!(exec_keys(&store), before);
+}
+
+#[test]
+fn a_reused_slot_keeps_its_new_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let old = task("wf", 1, "old", 1);
+    let new = task("wf", 1, "new", 2);
+    store.apply(&batch(vec![Write::PutTask(old)])).unwrap();
+    store
+        .apply(&batch(vec![Write::PutTask(new.clone())]))
+        .unwrap();
+    assert_eq!(store.load_task("old").unwrap(), None);
+    assert_eq!(store.load_task("new").unwrap(), Some(new.clone()));
+    store
+        .apply(&batch(vec![Write::DeleteTask {
+            workflow_id: "wf".into(),
+            task_id: "old".into(),
+        }]))
+        .unwrap();
+    assert_eq!(store.load_task("new").unwrap(), Some(new));
+    assert_eq!(exec_keys(&store).len(), 2);
+}
+
+#[test]
+fn delete_workflow_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // A neighbour whose id extends the deleted one: its records must stay.
+    let keep = workflow(
+        "wf/2",
+        "order",
+        WorkflowStatus::Running,
+        Some("c"),
+        Some("k2"),
+        2,
+    );
+    let mut keep_writes = vec![put_new(&keep), snapshot("wf/2", &def("order", 1))];
+    keep_writes.push(Write::PutTask(task("wf/2", 1, "k-t1", 1)));
+    keep_writes.push(Write::PutTimer(Timer {
+        due_ms: 10,
+        workflow_id: "wf/2".into(),
+        kind: TimerKind::TaskReady {
+            task_id: "k-t1".into(),
+        },
+    }));
+    store.apply(&batch(keep_writes)).unwrap();
+    let before = exec_keys(&store);
+
+    let mut wf = workflow(
+        "wf",
+        "order",
+        WorkflowStatus::Running,
+        Some("c"),
+        Some("k"),
+        1,
+    );
+    let mut writes = vec![put_new(&wf), snapshot("wf", &def("order", 1))];
+    for seq in 1..=5 {
+        writes.push(Write::PutTask(task(
+            "wf",
+            seq,
+            &format!("t{seq}"),
+            seq as i64,
+        )));
+    }
+    for due in [-5, 0, 7] {
+        writes.push(Write::PutTimer(Timer {
+            due_ms: due,
+            workflow_id: "wf".into(),
+            kind: TimerKind::TaskTimeout {
+                task_id: "t1".into(),
+            },
+        }));
+    }
+    store.apply(&batch(writes)).unwrap();
+    wf.status = WorkflowStatus::Terminated;
+    store
+        .apply(&batch(vec![Write::PutWorkflow {
+            workflow: wf.clone(),
+            prev_status: Some(WorkflowStatus::Running),
+        }]))
+        .unwrap();
+    store.flush().unwrap();
+    assert!(exec_keys(&store).len() > before.len());
+
+    // In the same batch as a late task write: that one goes too.
+    store
+        .apply(&batch(vec![
+            Write::PutTask(task("wf", 6, "t6", 6)),
+            Write::DeleteWorkflow {
+                workflow_id: "wf".into(),
+            },
+        ]))
+        .unwrap();
+    assert_eq!(exec_keys(&store), before);
+    assert_eq!(store.load_execution("wf").unwrap(), None);
+    assert_eq!(store.load_task("t1").unwrap(), None);
+    assert_eq!(
+        store.workflow_ids_by_correlation("order", "c").unwrap(),
+        vec!["wf/2"]
+    );
+    assert!(store.load_execution("wf/2").unwrap().is_some());
+
+    // Deleting an absent execution is harmless.
+    store
+        .apply(&batch(vec![Write::DeleteWorkflow {
+            workflow_id: "ghost".into(),
+        }]))
+        .unwrap();
+    assert_eq!(exec_keys(&store), before);
+}
+
+#[test]
+fn delete_then_recreate_in_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let wf = workflow(
+        "wf",
+        "order",
+        WorkflowStatus::Failed,
+        Some("c"),
+        Some("k"),
+        1,
+    );
+    let d = def("order", 1);
+    store
+        .apply(&batch(vec![
+            put_new(&wf),
+            snapshot("wf", &d),
+            Write::PutTask(task("wf", 1, "t1", 1)),
+        ]))
+        .unwrap();
+    let fresh = workflow(
+        "wf",
+        "order",
+        WorkflowStatus::Running,
+        Some("c"),
+        Some("k"),
+        1,
+    );
+    store
+        .apply(&batch(vec![
+            Write::DeleteWorkflow {
+                workflow_id: "wf".into(),
+            },
+            put_new(&fresh),
+            snapshot("wf", &d),
+        ]))
+        .unwrap();
+    let exec = store.load_execution("wf").unwrap().unwrap();
+    assert_eq!(exec.workflow, fresh);
+    assert!(exec.tasks.is_empty());
+    assert!(
+        store
+            .workflow_ids_by_status(WorkflowStatus::Failed)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.workflow_id_by_idempotency_key("order", "k").unwrap(),
+        Some("wf".into())
+    );
+    assert_eq!(
+        store.workflow_ids_by_correlation("order", "c").unwrap(),
+        vec!["wf"]
+    );
+}
+
+#[test]
+fn workflow_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        for (name, version) in [
+            ("b", 1),
+            ("a", 10),
+            ("a", 2),
+            ("a", -1),
+            ("a/b", 1),
+            ("ab", 3),
+        ] {
+            store.put_workflow_def(&def(name, version), false).unwrap();
+        }
+        let err = store.put_workflow_def(&def("a", 2), false).unwrap_err();
+        assert!(matches!(err, StoreError::AlreadyExists(_)), "{err:?}");
+        assert!(err.to_string().contains("a version 2"), "{err}");
+        let mut changed = def("a", 2);
+        changed.description = Some("second".into());
+        store.put_workflow_def(&changed, true).unwrap();
+    }
+    let store = open(dir.path());
+    let listed: Vec<_> = store
+        .list_workflow_defs()
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.name, d.version))
+        .collect();
+    let names = |v: &[(&str, i32)]| -> Vec<(String, i32)> {
+        v.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+    };
+    assert_eq!(
+        listed,
+        names(&[
+            ("a", -1),
+            ("a", 2),
+            ("a", 10),
+            ("a/b", 1),
+            ("ab", 3),
+            ("b", 1)
+        ])
+    );
+    let latest = store.get_workflow_def("a", None).unwrap().unwrap();
+    assert_eq!(latest.version, 10);
+    assert_eq!(latest, def("a", 10));
+    assert_eq!(
+        store
+            .get_workflow_def("a", Some(2))
+            .unwrap()
+            .unwrap()
+            .description
+            .as_deref(),
+        Some("second")
+    );
+    assert_eq!(store.get_workflow_def("a", Some(3)).unwrap(), None);
+    assert_eq!(store.get_workflow_def("zzz", None).unwrap(), None);
+    assert_eq!(
+        store
+            .get_workflow_def("a/b", None)
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+
+    assert!(store.delete_workflow_def("a", 10).unwrap());
+    assert!(!store.delete_workflow_def("a", 10).unwrap());
+    assert_eq!(
+        store.get_workflow_def("a", None).unwrap().unwrap().version,
+        2
+    );
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.get_workflow_def("a", Some(10)).unwrap(), None);
+    // After deletion the version may be created again.
+    store.put_workflow_def(&def("a", 10), false).unwrap();
+}
+
+#[test]
+fn task_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        for name in ["charge", "audit", "ship"] {
+            store.put_task_def(&TaskDef::named(name)).unwrap();
+        }
+        let mut changed = TaskDef::named("charge");
+        changed.retry_count = 9;
+        store.put_task_def(&changed).unwrap();
+    }
+    let store = open(dir.path());
+    let names: Vec<_> = store
+        .list_task_defs()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(names, ["audit", "charge", "ship"]);
+    assert_eq!(
+        store.get_task_def("charge").unwrap().unwrap().retry_count,
+        9
+    );
+    assert_eq!(store.get_task_def("nope").unwrap(), None);
+    assert!(store.delete_task_def("ship").unwrap());
+    assert!(!store.delete_task_def("ship").unwrap());
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.get_task_def("ship").unwrap(), None);
+    assert_eq!(store.list_task_defs().unwrap().len(), 2);
+}
+
+#[test]
+fn epoch_increases_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let store = open(dir.path());
+        seen.push(store.next_epoch().unwrap());
+        seen.push(store.next_epoch().unwrap());
+    }
+    assert_eq!(seen, [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn corrupt_records_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let wf = workflow("wf-1", "order", WorkflowStatus::Running, None, None, 1);
+    store
+        .apply(&batch(vec![
+            put_new(&wf),
+            snapshot("wf-1", &def("order", 1)),
+            Write::PutTask(task("wf-1", 1, "t1", 1)),
+            Write::PutTask(task("wf-1", 2, "t2", 2)),
+        ]))
+        .unwrap();
+    let corrupt = |key: Vec<u8>, value: &[u8]| {
+        store.exec.insert(key, value).unwrap();
+    };
+
+    // A task record cut short.
+    let task_key = keys::Key::new(keys::TASK).str("wf-1").i32(2).into_vec();
+    let good = store.exec.get(&task_key).unwrap().unwrap();
+    corrupt(task_key.clone(), &good[..good.len() / 2]);
+    for err in [
+        store.load_execution("wf-1").unwrap_err(),
+        store.load_task("t2").unwrap_err(),
+    ] {
+        match err {
+            StoreError::Corrupt { key, .. } => assert_eq!(key, "t/wf-1/2"),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.load_task("t1").unwrap(),
+        Some(task("wf-1", 1, "t1", 1))
+    );
+
+    // A workflow record with an unknown format byte.
+    corrupt(
+        keys::Key::new(keys::WORKFLOW).str("wf-1").into_vec(),
+        b"\x07junk",
+    );
+    match store.load_workflow("wf-1").unwrap_err() {
+        StoreError::Corrupt { key, message } => {
+            assert_eq!(key, "w/wf-1");
+            assert!(message.contains("0x07"), "{message}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // Deleting a corrupt execution still removes it.
+    store
+        .apply(&batch(vec![Write::DeleteWorkflow {
+            workflow_id: "wf-1".into(),
+        }]))
+        .unwrap();
+    assert_eq!(store.load_workflow("wf-1").unwrap(), None);
+
+    // A workflow without its snapshot.
+    let wf2 = workflow("wf-2", "order", WorkflowStatus::Running, None, None, 1);
+    store.apply(&batch(vec![put_new(&wf2)])).unwrap();
+    match store.load_execution("wf-2").unwrap_err() {
+        StoreError::Corrupt { key, .. } => assert_eq!(key, "s/wf-2"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+
+    // A malformed timer key.
+    corrupt(b"tm/\x01".to_vec(), b"");
+    assert!(matches!(
+        store.timers().unwrap_err(),
+        StoreError::Corrupt { .. }
+    ));
+
+    // A definition that is not JSON.
+    store
+        .task_defs
+        .insert(b"bad".as_slice(), b"{not json".as_slice())
+        .unwrap();
+    match store.get_task_def("bad").unwrap_err() {
+        StoreError::Corrupt { key, .. } => assert_eq!(key, "task_defs/bad"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn engine_failures_are_io_errors_that_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = open(dir.path());
+    // The directory is locked by the open store.
+    let options = crate::SledOptions {
+        lock_wait: std::time::Duration::from_millis(50),
+        ..Default::default()
+    };
+    match SledStore::open_with(dir.path(), options).unwrap_err() {
+        StoreError::Io(m) => {
+            assert!(m.contains(&dir.path().display().to_string()), "{m}");
+            assert!(m.contains("in use by another process"), "{m}");
+        }
+        other => panic!("expected Io, got {other:?}"),
+    }
+    // A path below a regular file cannot be a directory.
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"x").unwrap();
+    match SledStore::open(file.join("db")).unwrap_err() {
+        StoreError::Io(m) => assert!(m.starts_with("opening store in"), "{m}"),
+        other => panic!("expected Io, got {other:?}"),
+    }
+}
+
+#[test]
+fn full_disk_is_named() {
+    let err = crate::sled_store::engine_error(
+        "applying batch",
+        sled::Error::Io(std::io::Error::from_raw_os_error(28)),
+    );
+    match err {
+        StoreError::Io(m) => {
+            assert!(m.starts_with("applying batch: disk full (ENOSPC)"), "{m}")
+        }
+        other => panic!("expected Io, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Model-based property test.
+
+/// Workflow ids, some prefixes of others.
+const IDS: [&str; 4] = ["a", "a/b", "a\0", "b"];
+const NAMES: [&str; 2] = ["order", "order/x"];
+const CORRS: [&str; 2] = ["c", "c\0"];
+const IDEM_KEYS: [&str; 2] = ["k", "k2"];
+const DUES: [i64; 6] = [i64::MIN, -1000, -1, 0, 1, i64::MAX];
+
+fn task_id(w: usize, seq: i32) -> String {
+    format!("task-{}-{seq}", IDS[w])
+}
+
+fn timer(w: usize, due: usize, kind: usize) -> Timer {
+    let kind = match kind {
+        0 => TimerKind::TaskReady {
+            task_id: task_id(w, 1),
+        },
+        1 => TimerKind::TaskTimeout {
+            task_id: task_id(w, 2),
+        },
+        2 => TimerKind::PollTimeout {
+            task_id: task_id(w, 1),
+        },
+        3 => TimerKind::WorkflowTimeout { run_start: -5 },
+        _ => TimerKind::LeaseExpired {
+            task_id: task_id(w, 1),
+            token: "tok".into(),
+        },
+    };
+    Timer {
+        due_ms: DUES[due],
+        workflow_id: IDS[w].into(),
+        kind,
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        w: usize,
+        name: usize,
+        corr: Option<usize>,
+        idem: Option<usize>,
+        status: usize,
+    },
+    SetStatus {
+        w: usize,
+        status: usize,
+    },
+    PutTask {
+        w: usize,
+        seq: i32,
+        n: i64,
+    },
+    DeleteTask {
+        w: usize,
+        owner: usize,
+        seq: i32,
+    },
+    DeleteWorkflow {
+        w: usize,
+    },
+    PutTimer {
+        w: usize,
+        due: usize,
+        kind: usize,
+    },
+    DeleteTimer {
+        w: usize,
+        due: usize,
+        kind: usize,
+    },
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    let w = 0..IDS.len();
+    prop_oneof![
+        3 => (
+            w.clone(),
+            0..NAMES.len(),
+            proptest::option::of(0..CORRS.len()),
+            proptest::option::of(0..IDEM_KEYS.len()),
+            0..WorkflowStatus::ALL.len()
+        )
+            .prop_map(|(w, name, corr, idem, status)| Op::Create {
+                w,
+                name,
+                corr,
+                idem,
+                status
+            }),
+        3 => (w.clone(), 0..WorkflowStatus::ALL.len())
+            .prop_map(|(w, status)| Op::SetStatus { w, status }),
+        5 => (w.clone(), 1..5i32, 0..100i64).prop_map(|(w, seq, n)| Op::PutTask { w, seq, n }),
+        2 => (w.clone(), w.clone(), 1..5i32)
+            .prop_map(|(w, owner, seq)| Op::DeleteTask { w, owner, seq }),
+        1 => w.clone().prop_map(|w| Op::DeleteWorkflow { w }),
+        3 => (w.clone(), 0..DUES.len(), 0..5usize)
+            .prop_map(|(w, due, kind)| Op::PutTimer { w, due, kind }),
+        2 => (w, 0..DUES.len(), 0..5usize)
+            .prop_map(|(w, due, kind)| Op::DeleteTimer { w, due, kind }),
+    ]
+}
+
+/// What the store should hold.
+#[derive(Debug, Default, Clone)]
+struct Model {
+    workflows: BTreeMap<String, WorkflowInstance>,
+    tasks: BTreeMap<(String, i32), TaskInstance>,
+    snapshots: BTreeMap<String, WorkflowDef>,
+    timers: BTreeSet<Timer>,
+    idempotency: BTreeMap<(String, String), String>,
+    clock: i64,
+}
+
+impl Model {
+    /// Turns an operation into writes (reading the model as the runtime would) and applies
+    /// it to the model.
+    fn step(&mut self, op: &Op, out: &mut Vec<Write>) {
+        self.clock += 1;
+        match *op {
+            Op::Create {
+                w,
+                name,
+                corr,
+                idem,
+                status,
+            } => {
+                let wid = IDS[w].to_string();
+                if self.workflows.contains_key(&wid) {
+                    return self.step(&Op::SetStatus { w, status }, out);
+                }
+                // A negative create time half of the time, to exercise the ordering.
+                let create_time = if self.clock % 2 == 0 {
+                    self.clock
+                } else {
+                    -self.clock
+                };
+                let wf = workflow(
+                    &wid,
+                    NAMES[name],
+                    WorkflowStatus::ALL[status],
+                    corr.map(|c| CORRS[c]),
+                    idem.map(|k| IDEM_KEYS[k]),
+                    create_time,
+                );
+                let d = def(NAMES[name], 1);
+                out.push(put_new(&wf));
+                out.push(snapshot(&wid, &d));
+                if let Some(k) = idem {
+                    self.idempotency
+                        .insert((NAMES[name].into(), IDEM_KEYS[k].into()), wid.clone());
+                }
+                self.snapshots.insert(wid.clone(), d);
+                self.workflows.insert(wid, wf);
+            }
+            Op::SetStatus { w, status } => {
+                let Some(wf) = self.workflows.get_mut(IDS[w]) else {
+                    return;
+                };
+                let prev = wf.status;
+                wf.status = WorkflowStatus::ALL[status];
+                wf.update_time = self.clock;
+                out.push(Write::PutWorkflow {
+                    workflow: wf.clone(),
+                    prev_status: Some(prev),
+                });
+            }
+            Op::PutTask { w, seq, n } => {
+                let t = task(IDS[w], seq, &task_id(w, seq), n);
+                out.push(Write::PutTask(t.clone()));
+                self.tasks.insert((IDS[w].into(), seq), t);
+            }
+            Op::DeleteTask { w, owner, seq } => {
+                out.push(Write::DeleteTask {
+                    workflow_id: IDS[w].into(),
+                    task_id: task_id(owner, seq),
+                });
+                if w == owner {
+                    self.tasks.remove(&(IDS[w].to_string(), seq));
+                }
+            }
+            Op::DeleteWorkflow { w } => {
+                let wid = IDS[w];
+                out.push(Write::DeleteWorkflow {
+                    workflow_id: wid.into(),
+                });
+                self.workflows.remove(wid);
+                self.snapshots.remove(wid);
+                self.tasks.retain(|(tw, _), _| tw != wid);
+                self.timers.retain(|t| t.workflow_id != wid);
+                self.idempotency.retain(|_, owner| owner != wid);
+            }
+            Op::PutTimer { w, due, kind } => {
+                let t = timer(w, due, kind);
+                out.push(Write::PutTimer(t.clone()));
+                self.timers.insert(t);
+            }
+            Op::DeleteTimer { w, due, kind } => {
+                let t = timer(w, due, kind);
+                out.push(Write::DeleteTimer(t.clone()));
+                self.timers.remove(&t);
+            }
+        }
+    }
+
+    fn check(&self, store: &SledStore) -> Result<(), TestCaseError> {
+        for wid in IDS {
+            prop_assert_eq!(
+                store.load_workflow(wid).unwrap(),
+                self.workflows.get(wid).cloned()
+            );
+            let exec = store.load_execution(wid);
+            match (self.workflows.get(wid), self.snapshots.get(wid)) {
+                (None, _) => prop_assert_eq!(exec.unwrap(), None),
+                (Some(wf), Some(d)) => {
+                    let tasks = self
+                        .tasks
+                        .range((wid.to_string(), i32::MIN)..=(wid.to_string(), i32::MAX))
+                        .map(|(_, t)| t.clone())
+                        .collect();
+                    prop_assert_eq!(
+                        exec.unwrap(),
+                        Some(Execution {
+                            workflow: wf.clone(),
+                            tasks,
+                            def: Arc::new(d.clone()),
+                        })
+                    );
+                }
+                (Some(_), None) => prop_assert!(false, "model workflow without snapshot"),
+            }
+        }
+        for (w, wid) in IDS.iter().enumerate() {
+            for seq in 1..5 {
+                prop_assert_eq!(
+                    store.load_task(&task_id(w, seq)).unwrap(),
+                    self.tasks.get(&(wid.to_string(), seq)).cloned()
+                );
+            }
+        }
+        for status in WorkflowStatus::ALL {
+            let expected: Vec<String> = self
+                .workflows
+                .values()
+                .filter(|wf| wf.status == status)
+                .map(|wf| wf.workflow_id.clone())
+                .collect();
+            prop_assert_eq!(store.workflow_ids_by_status(status).unwrap(), expected);
+        }
+        for name in NAMES {
+            for corr in CORRS {
+                let mut matching: Vec<_> = self
+                    .workflows
+                    .values()
+                    .filter(|wf| {
+                        wf.workflow_name == name && wf.correlation_id.as_deref() == Some(corr)
+                    })
+                    .map(|wf| (wf.create_time, wf.workflow_id.clone()))
+                    .collect();
+                matching.sort();
+                let expected: Vec<String> = matching.into_iter().map(|(_, id)| id).collect();
+                prop_assert_eq!(
+                    store.workflow_ids_by_correlation(name, corr).unwrap(),
+                    expected
+                );
+            }
+            for key in IDEM_KEYS {
+                prop_assert_eq!(
+                    store.workflow_id_by_idempotency_key(name, key).unwrap(),
+                    self.idempotency
+                        .get(&(name.to_string(), key.to_string()))
+                        .cloned()
+                );
+            }
+        }
+        prop_assert_eq!(
+            store.timers().unwrap(),
+            self.timers.iter().cloned().collect::<Vec<_>>()
+        );
+        prop_assert_eq!(
+            store.stats().unwrap(),
+            StoreStats {
+                workflows: self.workflows.len() as u64,
+                tasks: self.tasks.len() as u64,
+            }
+        );
+        // Nothing else is stored: every key is accounted for.
+        let with_corr = self
+            .workflows
+            .values()
+            .filter(|wf| wf.correlation_id.is_some())
+            .count();
+        let expected_keys = self.workflows.len() * 2 // record + status entry
+            + with_corr
+            + self.idempotency.len()
+            + self.snapshots.len()
+            + self.tasks.len() * 2 // record + id entry
+            + self.timers.len() * 2; // by due + by workflow
+        prop_assert_eq!(
+            exec_keys(store).len(),
+            expected_keys,
+            "{:?}",
+            exec_keys(store)
+        );
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn store_matches_a_model_across_reopening(
+        batches in proptest::collection::vec(proptest::collection::vec(op_strategy(), 1..8), 1..10)
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut model = Model::default();
+        {
+            let store = open(dir.path());
+            for ops in &batches {
+                let mut writes = Vec::new();
+                for op in ops {
+                    model.step(op, &mut writes);
+                }
+                store.apply(&batch(writes)).unwrap();
+                model.check(&store)?;
+            }
+            store.flush().unwrap();
+        }
+        let store = open(dir.path());
+        model.check(&store)?;
+    }
+}
