@@ -1565,3 +1565,43 @@ fn recover_rebuilds_queues_and_lease_timers() {
     decider::decide(&mut exec3, Event::Terminate { reason: None }, &mut env).unwrap();
     assert!(decider::recover(&exec3, env.now).is_empty());
 }
+
+#[test]
+fn a_queued_task_with_no_lease_takes_a_result_whose_hand_out_was_never_recorded() {
+    // After a crash the record of a hand-out can be missing while the worker still holds
+    // the task: its result is taken as long as nobody else holds a lease.
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(one_task(), json!({}), &mut env);
+    let id = exec.tasks[0].task_id.clone();
+    assert_eq!(exec.tasks[0].status, TaskStatus::Scheduled);
+    let d = report(
+        &mut exec,
+        &mut env,
+        result(
+            &id,
+            Some("previous-boot.7"),
+            TaskStatus::Completed,
+            json!({"ok": true}),
+        ),
+    )
+    .expect("taken");
+    assert_eq!(task(&exec, &id).status, TaskStatus::Completed);
+    assert_eq!(dequeued(&d), vec![id.clone()], "taken out of its queue");
+    // Once someone holds a lease, an unknown token is refused again.
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(one_task(), json!({}), &mut env);
+    let id = exec.tasks[0].task_id.clone();
+    dispatch(&mut exec, &mut env, &id, "k1", 1000);
+    let err = report(
+        &mut exec,
+        &mut env,
+        result(
+            &id,
+            Some("previous-boot.7"),
+            TaskStatus::Completed,
+            json!({}),
+        ),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DecideError::StaleToken { .. }));
+}

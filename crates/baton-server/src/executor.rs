@@ -399,6 +399,7 @@ impl Executor {
                 correlation_id: t.correlation_id.clone().unwrap_or_default(),
                 iteration: t.iteration,
                 ready_time: opt_ts(Some(t.ready_time.max(t.scheduled_time))),
+                output: Some(object_to_struct(&t.output)),
             },
         })
     }

@@ -460,8 +460,10 @@ pub(super) fn result(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
     if let Some(token) = &r.token {
         let fenced = if was_scheduled {
             // A worker that lost its stream (or a server restart) returned the task to its
-            // queue; its result is still taken while nobody else holds a lease.
-            t.lease_deadline.is_none() && t.past_tokens.iter().any(|p| p == token)
+            // queue; its result is still taken while nobody else holds a lease. The token
+            // may be unknown here: a hand-out is recorded lazily, so after a crash the
+            // record of it can be missing while the worker still holds the task.
+            t.lease_deadline.is_none()
         } else {
             t.token.as_deref() == Some(token.as_str())
         };

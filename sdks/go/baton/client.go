@@ -1,0 +1,421 @@
+package baton
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
+)
+
+// Client registers definitions and starts, inspects and steers workflow executions.
+//
+// Methods return the server's gRPC errors unchanged, so [Code], [IsNotFound] and the like,
+// as well as status.FromError, apply to them. A Client is safe for concurrent use.
+type Client struct {
+	meta  batonv1.MetadataServiceClient
+	wf    batonv1.WorkflowServiceClient
+	tasks batonv1.TaskServiceClient
+}
+
+// NewClient makes a client that talks to the server over conn (see [Dial]).
+func NewClient(conn grpc.ClientConnInterface) *Client {
+	return &Client{
+		meta:  batonv1.NewMetadataServiceClient(conn),
+		wf:    batonv1.NewWorkflowServiceClient(conn),
+		tasks: batonv1.NewTaskServiceClient(conn),
+	}
+}
+
+// Metadata returns the generated stub of MetadataService, for calls this type does not wrap.
+func (c *Client) Metadata() batonv1.MetadataServiceClient { return c.meta }
+
+// Workflows returns the generated stub of WorkflowService.
+func (c *Client) Workflows() batonv1.WorkflowServiceClient { return c.wf }
+
+// Tasks returns the generated stub of TaskService.
+func (c *Client) Tasks() batonv1.TaskServiceClient { return c.tasks }
+
+// ToDefinition converts a definition in Conductor's JSON DSL into its wire form. def may be
+// JSON text (string, []byte or json.RawMessage; a JSON array where the call takes several
+// definitions), a *structpb.Struct, a map[string]any, or any value encoding/json encodes as
+// an object (a struct with json tags, for instance).
+func ToDefinition(def any) (*batonv1.Definition, error) {
+	switch d := def.(type) {
+	case nil:
+		return nil, fmt.Errorf("baton: nil definition")
+	case *batonv1.Definition:
+		return d, nil
+	case string:
+		return &batonv1.Definition{Body: &batonv1.Definition_JsonText{JsonText: d}}, nil
+	case []byte:
+		return &batonv1.Definition{Body: &batonv1.Definition_JsonText{JsonText: string(d)}}, nil
+	case json.RawMessage:
+		return &batonv1.Definition{Body: &batonv1.Definition_JsonText{JsonText: string(d)}}, nil
+	case *structpb.Struct:
+		return &batonv1.Definition{Body: &batonv1.Definition_Json{Json: d}}, nil
+	case map[string]any:
+		if s, err := structpb.NewStruct(d); err == nil {
+			return &batonv1.Definition{Body: &batonv1.Definition_Json{Json: s}}, nil
+		}
+	}
+	data, err := json.Marshal(def)
+	if err != nil {
+		return nil, fmt.Errorf("baton: encode definition %T as JSON: %w", def, err)
+	}
+	return &batonv1.Definition{Body: &batonv1.Definition_JsonText{JsonText: string(data)}}, nil
+}
+
+func toDefinitions(defs []any) ([]*batonv1.Definition, error) {
+	out := make([]*batonv1.Definition, 0, len(defs))
+	for _, d := range defs {
+		pd, err := ToDefinition(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pd)
+	}
+	return out, nil
+}
+
+// RegisterWorkflowDef registers a new version of a workflow definition (see [ToDefinition]
+// for the accepted forms). It fails with ALREADY_EXISTS if that name and version exist; use
+// [Client.UpdateWorkflowDefs] to replace one.
+func (c *Client) RegisterWorkflowDef(ctx context.Context, def any) (*batonv1.WorkflowDefInfo, error) {
+	d, err := ToDefinition(def)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.meta.RegisterWorkflowDef(ctx, &batonv1.RegisterWorkflowDefRequest{Definition: d})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetWorkflowDef(), nil
+}
+
+// UpdateWorkflowDefs creates or replaces workflow definitions.
+func (c *Client) UpdateWorkflowDefs(ctx context.Context, defs ...any) ([]*batonv1.WorkflowDefInfo, error) {
+	ds, err := toDefinitions(defs)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.meta.UpdateWorkflowDef(ctx, &batonv1.UpdateWorkflowDefRequest{Definitions: ds})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetWorkflowDefs(), nil
+}
+
+// GetWorkflowDef reads a workflow definition: the given version, or the latest when version
+// is 0.
+func (c *Client) GetWorkflowDef(ctx context.Context, name string, version int) (*batonv1.WorkflowDefInfo, error) {
+	req := &batonv1.GetWorkflowDefRequest{Name: name}
+	if version > 0 {
+		req.Version = proto.Int32(int32(version))
+	}
+	resp, err := c.meta.GetWorkflowDef(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetWorkflowDef(), nil
+}
+
+// ListWorkflowDefs lists the latest version of every workflow definition, or every version
+// when allVersions is true.
+func (c *Client) ListWorkflowDefs(ctx context.Context, allVersions bool) ([]*batonv1.WorkflowDefInfo, error) {
+	resp, err := c.meta.ListWorkflowDefs(ctx, &batonv1.ListWorkflowDefsRequest{AllVersions: allVersions})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetWorkflowDefs(), nil
+}
+
+// DeleteWorkflowDef deletes one version of a workflow definition.
+func (c *Client) DeleteWorkflowDef(ctx context.Context, name string, version int) error {
+	_, err := c.meta.DeleteWorkflowDef(ctx, &batonv1.DeleteWorkflowDefRequest{Name: name, Version: int32(version)})
+	return err
+}
+
+// ValidateWorkflowDef checks a workflow definition without storing it and returns every
+// problem found (none when it is valid).
+func (c *Client) ValidateWorkflowDef(ctx context.Context, def any) ([]*batonv1.ValidationError, error) {
+	d, err := ToDefinition(def)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.meta.ValidateWorkflowDef(ctx, &batonv1.ValidateWorkflowDefRequest{Definition: d})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetErrors(), nil
+}
+
+// RegisterTaskDefs creates or replaces task definitions. Each argument is one definition or,
+// as JSON text, an array of them (see [ToDefinition]).
+func (c *Client) RegisterTaskDefs(ctx context.Context, defs ...any) ([]*batonv1.TaskDefInfo, error) {
+	ds, err := toDefinitions(defs)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.meta.RegisterTaskDefs(ctx, &batonv1.RegisterTaskDefsRequest{Definitions: ds})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetTaskDefs(), nil
+}
+
+// GetTaskDef reads a task definition.
+func (c *Client) GetTaskDef(ctx context.Context, name string) (*batonv1.TaskDefInfo, error) {
+	resp, err := c.meta.GetTaskDef(ctx, &batonv1.GetTaskDefRequest{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetTaskDef(), nil
+}
+
+// ListTaskDefs lists every task definition.
+func (c *Client) ListTaskDefs(ctx context.Context) ([]*batonv1.TaskDefInfo, error) {
+	resp, err := c.meta.ListTaskDefs(ctx, &batonv1.ListTaskDefsRequest{})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetTaskDefs(), nil
+}
+
+// DeleteTaskDef deletes a task definition.
+func (c *Client) DeleteTaskDef(ctx context.Context, name string) error {
+	_, err := c.meta.DeleteTaskDef(ctx, &batonv1.DeleteTaskDefRequest{Name: name})
+	return err
+}
+
+// IdempotencyStrategy says what a start does when its idempotency key was used before.
+type IdempotencyStrategy = batonv1.IdempotencyStrategy
+
+// Idempotency strategies for [WithIdempotencyKey].
+const (
+	// IdempotencyFail refuses the start with ALREADY_EXISTS.
+	IdempotencyFail = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_FAIL
+	// IdempotencyReturnExisting returns the id of the execution that used the key.
+	IdempotencyReturnExisting = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_RETURN_EXISTING
+	// IdempotencyFailOnRunning refuses only while that execution is running or paused.
+	IdempotencyFailOnRunning = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_FAIL_ON_RUNNING
+)
+
+// StartOption sets an optional field of a workflow start.
+type StartOption func(*batonv1.StartWorkflowRequest)
+
+// WithVersion runs the given version of the definition instead of the latest.
+func WithVersion(version int) StartOption {
+	return func(r *batonv1.StartWorkflowRequest) {
+		if version > 0 {
+			r.Version = proto.Int32(int32(version))
+		}
+	}
+}
+
+// WithCorrelationID sets the correlation id that groups related executions.
+func WithCorrelationID(id string) StartOption {
+	return func(r *batonv1.StartWorkflowRequest) { r.CorrelationId = id }
+}
+
+// WithIdempotencyKey makes the start idempotent under key, with the given strategy for a
+// key used before.
+func WithIdempotencyKey(key string, strategy IdempotencyStrategy) StartOption {
+	return func(r *batonv1.StartWorkflowRequest) {
+		r.IdempotencyKey = key
+		r.IdempotencyStrategy = strategy
+	}
+}
+
+// WithPriority sets the execution's priority, 0-99; higher-priority tasks are handed out
+// first within a queue.
+func WithPriority(p int) StartOption {
+	return func(r *batonv1.StartWorkflowRequest) { r.Priority = int32(p) }
+}
+
+// WithTaskToDomain maps task names (or "*" for all) to the domains their tasks are queued
+// under.
+func WithTaskToDomain(m map[string]string) StartOption {
+	return func(r *batonv1.StartWorkflowRequest) {
+		if len(m) == 0 {
+			return
+		}
+		if r.TaskToDomain == nil {
+			r.TaskToDomain = make(map[string]string, len(m))
+		}
+		for k, v := range m {
+			r.TaskToDomain[k] = v
+		}
+	}
+}
+
+// NewStartRequest builds the request that [Client.StartWorkflow] sends; input follows the
+// rules of [ToStruct].
+func NewStartRequest(name string, input any, opts ...StartOption) (*batonv1.StartWorkflowRequest, error) {
+	in, err := ToStruct(input)
+	if err != nil {
+		return nil, err
+	}
+	req := &batonv1.StartWorkflowRequest{Name: name, Input: in}
+	for _, o := range opts {
+		if o != nil {
+			o(req)
+		}
+	}
+	return req, nil
+}
+
+// StartWorkflow starts an execution of a registered workflow definition and returns its id
+// once the start is durable. input follows the rules of [ToStruct] (nil for none).
+func (c *Client) StartWorkflow(ctx context.Context, name string, input any, opts ...StartOption) (string, error) {
+	req, err := NewStartRequest(name, input, opts...)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.wf.StartWorkflow(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	return resp.GetWorkflowId(), nil
+}
+
+// ExecuteWorkflow starts an execution and waits, up to wait (whole seconds; the server
+// allows at most 300), for it to reach a terminal status. It returns the execution as it
+// stood, with its tasks, and whether it finished in time. A wait of 0 uses the server's
+// default (10 s).
+func (c *Client) ExecuteWorkflow(ctx context.Context, name string, input any, wait time.Duration, opts ...StartOption) (*batonv1.Workflow, bool, error) {
+	req, err := NewStartRequest(name, input, opts...)
+	if err != nil {
+		return nil, false, err
+	}
+	secs := int32((wait + time.Second - 1) / time.Second)
+	resp, err := c.wf.ExecuteWorkflow(ctx, &batonv1.ExecuteWorkflowRequest{Start: req, WaitSeconds: secs})
+	if err != nil {
+		return nil, false, err
+	}
+	return resp.GetWorkflow(), resp.GetFinished(), nil
+}
+
+// GetWorkflow reads one execution, with its tasks when includeTasks is true.
+func (c *Client) GetWorkflow(ctx context.Context, workflowID string, includeTasks bool) (*batonv1.Workflow, error) {
+	resp, err := c.wf.GetWorkflow(ctx, &batonv1.GetWorkflowRequest{WorkflowId: workflowID, IncludeTasks: includeTasks})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetWorkflow(), nil
+}
+
+// GetWorkflowsByCorrelationID lists the executions of a workflow definition that carry a
+// correlation id: only running and paused ones unless includeClosed is true.
+func (c *Client) GetWorkflowsByCorrelationID(ctx context.Context, name, correlationID string, includeClosed, includeTasks bool) ([]*batonv1.Workflow, error) {
+	resp, err := c.wf.GetWorkflowsByCorrelationId(ctx, &batonv1.GetWorkflowsByCorrelationIdRequest{
+		Name: name, CorrelationId: correlationID, IncludeClosed: includeClosed, IncludeTasks: includeTasks,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetWorkflows(), nil
+}
+
+// WaitForWorkflow reads an execution every interval until it reaches a terminal status or
+// ctx is done, and returns it with its tasks. An interval of 0 means 100 ms. While the
+// server cannot be reached it waits for it (until ctx is done) instead of failing.
+func (c *Client) WaitForWorkflow(ctx context.Context, workflowID string, interval time.Duration) (*batonv1.Workflow, error) {
+	if interval <= 0 {
+		interval = 100 * time.Millisecond
+	}
+	req := &batonv1.GetWorkflowRequest{WorkflowId: workflowID, IncludeTasks: true}
+	for {
+		resp, err := c.wf.GetWorkflow(ctx, req, grpc.WaitForReady(true))
+		if err != nil {
+			return nil, err
+		}
+		wf := resp.GetWorkflow()
+		if IsTerminal(wf.GetStatus()) {
+			return wf, nil
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return wf, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// IsTerminal reports whether a workflow status is terminal (COMPLETED, FAILED, TIMED_OUT or
+// TERMINATED).
+func IsTerminal(s batonv1.WorkflowStatus) bool {
+	switch s {
+	case batonv1.WorkflowStatus_WORKFLOW_STATUS_COMPLETED, batonv1.WorkflowStatus_WORKFLOW_STATUS_FAILED,
+		batonv1.WorkflowStatus_WORKFLOW_STATUS_TIMED_OUT, batonv1.WorkflowStatus_WORKFLOW_STATUS_TERMINATED:
+		return true
+	}
+	return false
+}
+
+// PauseWorkflow pauses a running execution: nothing new is scheduled until it is resumed.
+func (c *Client) PauseWorkflow(ctx context.Context, workflowID string) error {
+	_, err := c.wf.PauseWorkflow(ctx, &batonv1.PauseWorkflowRequest{WorkflowId: workflowID})
+	return err
+}
+
+// ResumeWorkflow resumes a paused execution.
+func (c *Client) ResumeWorkflow(ctx context.Context, workflowID string) error {
+	_, err := c.wf.ResumeWorkflow(ctx, &batonv1.ResumeWorkflowRequest{WorkflowId: workflowID})
+	return err
+}
+
+// TerminateWorkflow terminates a running or paused execution and cancels its unfinished
+// tasks; reason is kept as its reasonForIncompletion.
+func (c *Client) TerminateWorkflow(ctx context.Context, workflowID, reason string) error {
+	_, err := c.wf.TerminateWorkflow(ctx, &batonv1.TerminateWorkflowRequest{WorkflowId: workflowID, Reason: reason})
+	return err
+}
+
+// RestartWorkflow runs a terminal execution again from the beginning under the same id,
+// with the latest definition when useLatestDefinitions is true.
+func (c *Client) RestartWorkflow(ctx context.Context, workflowID string, useLatestDefinitions bool) error {
+	_, err := c.wf.RestartWorkflow(ctx, &batonv1.RestartWorkflowRequest{
+		WorkflowId: workflowID, UseLatestDefinitions: useLatestDefinitions,
+	})
+	return err
+}
+
+// RetryWorkflow resumes a failed, timed-out or terminated execution from its failed task.
+func (c *Client) RetryWorkflow(ctx context.Context, workflowID string, resumeSubworkflowTasks bool) error {
+	_, err := c.wf.RetryWorkflow(ctx, &batonv1.RetryWorkflowRequest{
+		WorkflowId: workflowID, ResumeSubworkflowTasks: resumeSubworkflowTasks,
+	})
+	return err
+}
+
+// RemoveWorkflow deletes an execution and its tasks.
+func (c *Client) RemoveWorkflow(ctx context.Context, workflowID string) error {
+	_, err := c.wf.RemoveWorkflow(ctx, &batonv1.RemoveWorkflowRequest{WorkflowId: workflowID})
+	return err
+}
+
+// GetTask reads one task instance.
+func (c *Client) GetTask(ctx context.Context, taskID string) (*batonv1.Task, error) {
+	resp, err := c.tasks.GetTask(ctx, &batonv1.GetTaskRequest{TaskId: taskID})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetTask(), nil
+}
+
+// GetTaskLogs reads the log lines workers wrote for a task, oldest first.
+func (c *Client) GetTaskLogs(ctx context.Context, taskID string) ([]*batonv1.TaskLog, error) {
+	resp, err := c.tasks.GetTaskLogs(ctx, &batonv1.GetTaskLogsRequest{TaskId: taskID})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetLogs(), nil
+}

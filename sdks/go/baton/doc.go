@@ -1,0 +1,32 @@
+// Package baton is the Go SDK for Baton, a workflow orchestration engine that runs
+// workflows written in Conductor's JSON DSL.
+//
+// The package has two halves:
+//
+//   - [Worker] runs task handlers. It keeps one gRPC stream per task type open to the
+//     server, takes the tasks the server pushes within the worker's free slots, runs each in
+//     its own goroutine and reports the result. It reconnects with backoff when the server
+//     goes away, re-sends results that were not yet acknowledged, extends leases of long
+//     tasks, and drains gracefully when its context is cancelled.
+//   - [Client] registers workflow and task definitions and starts, inspects and steers
+//     workflow executions.
+//
+// Both take a gRPC connection, which [Dial] opens with settings suited to Baton (plain
+// text by default, fast reconnects). Nothing in the package keeps global state: every
+// setting travels through options, and environment variables are read only where the
+// documentation says so.
+//
+// A minimal worker:
+//
+//	conn, err := baton.Dial("") // BATON_SERVER, or 127.0.0.1:7070
+//	if err != nil {
+//		return err
+//	}
+//	defer conn.Close()
+//
+//	w := baton.NewWorker(conn, baton.WithWorkerID("shouter-1"))
+//	w.Handle("shout", baton.Typed(func(ctx context.Context, in struct{ Text string }) (map[string]any, error) {
+//		return map[string]any{"text": strings.ToUpper(in.Text)}, nil
+//	}))
+//	return w.Run(ctx) // returns after ctx is cancelled and in-flight tasks finished
+package baton

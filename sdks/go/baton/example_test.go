@@ -1,0 +1,86 @@
+package baton_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/baton-run/baton/sdks/go/baton"
+)
+
+// A worker with a typed handler, stopped gracefully on Ctrl-C.
+func ExampleWorker() {
+	conn, err := baton.Dial("") // BATON_SERVER, or 127.0.0.1:7070
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+
+	type In struct {
+		Text string `json:"text"`
+	}
+	type Out struct {
+		Text string `json:"text"`
+	}
+
+	w := baton.NewWorker(conn, baton.WithWorkerID("shouter-1"), baton.WithGracePeriod(time.Minute))
+	w.Handle("shout", baton.Typed(func(ctx context.Context, in In) (Out, error) {
+		if in.Text == "" {
+			return Out{}, baton.TerminalError(errors.New("empty text"))
+		}
+		baton.TaskFromContext(ctx).Logf("shouting %q", in.Text)
+		return Out{Text: strings.ToUpper(in.Text)}, nil
+	}), baton.Concurrency(16))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := w.Run(ctx); err != nil {
+		log.Print(err)
+	}
+}
+
+// A handler that waits for something slow without holding a slot: it reports IN_PROGRESS
+// and is handed the task again after the callback.
+func ExampleInProgress() {
+	ready := func(orderID any) bool { return false }
+
+	handler := baton.HandlerFunc(func(ctx context.Context, t *baton.Task) (any, error) {
+		if !ready(t.Input["orderId"]) {
+			t.Log("payment not settled yet")
+			return baton.InProgress(30*time.Second, map[string]any{"checks": t.PollCount}), nil
+		}
+		return map[string]any{"settled": true}, nil
+	})
+	_ = handler
+}
+
+// Starting a workflow with options and waiting for it.
+func ExampleClient_StartWorkflow() {
+	conn, err := baton.Dial("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	c := baton.NewClient(conn)
+	ctx := context.Background()
+
+	id, err := c.StartWorkflow(ctx, "order_flow", map[string]any{"orderId": "o-7"},
+		baton.WithCorrelationID("o-7"),
+		baton.WithIdempotencyKey("o-7", baton.IdempotencyReturnExisting),
+		baton.WithPriority(50))
+	if baton.IsNotFound(err) {
+		log.Fatal("register order_flow first")
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	wf, err := c.WaitForWorkflow(ctx, id, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(wf.GetStatus(), wf.GetOutput().AsMap())
+}

@@ -1,0 +1,793 @@
+package baton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
+)
+
+// A session that lasted this long counts as healthy: the next reconnect starts from the
+// shortest backoff again.
+const healthySession = 10 * time.Second
+
+// How many times a result refused with a transient code is sent again before it is dropped.
+const maxResultRetries = 20
+
+// runner serves one task type: it owns the stream for that type, the running handlers and
+// the results waiting for acknowledgement.
+type runner struct {
+	w        *Worker
+	taskType string
+	settings taskSettings
+	handler  Handler
+	log      *slog.Logger
+
+	// notify wakes the stream loop when there is something to send or check.
+	notify chan struct{}
+	// stop is closed when the worker gives up (grace period expired).
+	stop chan struct{}
+
+	mu          sync.Mutex
+	paused      bool
+	draining    bool
+	done        bool // drained: the loop is ending, arrivals are left to the server
+	abandoned   bool
+	connected   bool
+	outage      bool // the stream was lost and no new one has worked yet
+	sessions    int
+	healthy     bool
+	outstanding int // credit the server holds for this type on the current stream
+	grant       int // credit still to send on the current stream
+	running     map[string]*execution
+	pending     map[string]*pendingResult
+	seq         uint64
+	sendQueue   []string
+	leaseQueue  []*batonv1.LeaseExtension
+	// Running tasks to claim back after a reconnect (IN_PROGRESS reports under their token).
+	reclaimQueue []*batonv1.TaskResult
+	// Final results refused as stale, kept a while in case their task comes back.
+	refused      map[string]refusedResult
+	refusedOrder []string
+}
+
+// refusedResult is a final result the server refused as stale.
+type refusedResult struct {
+	result *batonv1.TaskResult
+	at     time.Time
+}
+
+// How long, and how many, refused results are kept.
+const (
+	refusedTTL = time.Minute
+	refusedMax = 4096
+)
+
+func (r *runner) rememberRefusedLocked(res *batonv1.TaskResult) {
+	if r.refused == nil {
+		r.refused = map[string]refusedResult{}
+	}
+	now := time.Now()
+	for len(r.refusedOrder) > 0 {
+		old, ok := r.refused[r.refusedOrder[0]]
+		if ok && now.Sub(old.at) < refusedTTL && len(r.refused) < refusedMax {
+			break
+		}
+		delete(r.refused, r.refusedOrder[0])
+		r.refusedOrder = r.refusedOrder[1:]
+	}
+	if _, dup := r.refused[res.TaskId]; !dup {
+		r.refusedOrder = append(r.refusedOrder, res.TaskId)
+	}
+	r.refused[res.TaskId] = refusedResult{result: res, at: now}
+}
+
+func (r *runner) takeRefusedLocked(id string) *batonv1.TaskResult {
+	e, ok := r.refused[id]
+	if !ok {
+		return nil
+	}
+	delete(r.refused, id)
+	if time.Since(e.at) >= refusedTTL {
+		return nil
+	}
+	// A fresh copy: the refused one may still be referenced by a message being sent.
+	return copyResult(e.result)
+}
+
+// copyResult makes a shallow copy of a result (output and logs are never changed after a
+// result is made, so they are shared).
+func copyResult(res *batonv1.TaskResult) *batonv1.TaskResult {
+	return &batonv1.TaskResult{
+		TaskId:                res.TaskId,
+		Token:                 res.Token,
+		Status:                res.Status,
+		Output:                res.Output,
+		ReasonForIncompletion: res.ReasonForIncompletion,
+		Logs:                  res.Logs,
+		CallbackAfterSeconds:  res.CallbackAfterSeconds,
+		WorkerId:              res.WorkerId,
+		WorkflowId:            res.WorkflowId,
+	}
+}
+
+// execution is one running handler call.
+type execution struct {
+	task   *Task
+	token  string // the newest token the server gave for this task
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+}
+
+// pendingResult is a result waiting for the server's acknowledgement.
+type pendingResult struct {
+	result   *batonv1.TaskResult // Token changes only under runner.mu; sent as a copy
+	seq      uint64
+	queued   bool
+	giveBack bool
+	retries  int
+}
+
+func (r *runner) wake() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (r *runner) setPaused(p bool) {
+	r.mu.Lock()
+	changed := r.paused != p
+	r.paused = p
+	r.rebalanceLocked()
+	r.mu.Unlock()
+	if changed {
+		if p {
+			r.log.Info("baton: task type paused")
+		} else {
+			r.log.Info("baton: task type resumed")
+		}
+	}
+	r.wake()
+}
+
+func (r *runner) beginDrain() {
+	r.mu.Lock()
+	r.draining = true
+	r.mu.Unlock()
+	r.wake()
+}
+
+// abandonNow gives up on the remaining work and returns how much there was.
+func (r *runner) abandonNow() (running, pending int) {
+	r.mu.Lock()
+	r.abandoned = true
+	running, pending = len(r.running), len(r.pending)
+	r.mu.Unlock()
+	close(r.stop)
+	r.wake()
+	return running, pending
+}
+
+// finishedLocked reports whether the loop should end.
+func (r *runner) finishedLocked() bool {
+	return r.abandoned || r.done || (r.draining && len(r.running) == 0 && len(r.pending) == 0)
+}
+
+func (r *runner) finished() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finishedLocked()
+}
+
+// rebalanceLocked tops the server's credit up to the number of free slots.
+func (r *runner) rebalanceLocked() {
+	if r.paused || r.draining || r.done || !r.connected {
+		return
+	}
+	want := r.settings.concurrency - len(r.running) - r.outstanding - r.grant
+	if want > 0 {
+		r.grant += want
+	}
+}
+
+// loop keeps a stream open until the runner is finished, reconnecting with backoff.
+func (r *runner) loop() {
+	cfg := &r.w.cfg
+	delay := cfg.backoffMin
+	failures := 0 // sessions in a row that ended without ever working
+	for {
+		if r.finished() {
+			return
+		}
+		started := time.Now()
+		err := r.session()
+		if r.finished() {
+			return
+		}
+		r.mu.Lock()
+		healthy := r.healthy || time.Since(started) >= healthySession
+		r.healthy = false
+		r.mu.Unlock()
+		if healthy {
+			delay = cfg.backoffMin
+			failures = 0
+		}
+		failures++
+		r.mu.Lock()
+		r.outage = true
+		r.mu.Unlock()
+		wait := time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64()))
+		// Warn once per outage (and now and then while it lasts), not at every attempt.
+		level := slog.LevelDebug
+		if failures == 1 || failures%20 == 0 {
+			level = slog.LevelWarn
+		}
+		r.log.Log(context.Background(), level, "baton: stream lost; reconnecting", "error", err,
+			"retry_in", wait, "attempt", failures)
+		timer := time.NewTimer(wait)
+	waiting:
+		for {
+			select {
+			case <-timer.C:
+				break waiting
+			case <-r.stop:
+				timer.Stop()
+				return
+			case <-r.notify:
+				if r.finished() {
+					timer.Stop()
+					return
+				}
+			}
+		}
+		delay = min(delay*2, cfg.backoffMax)
+		if c, ok := r.w.conn.(interface{ ResetConnectBackoff() }); ok {
+			c.ResetConnectBackoff()
+		}
+	}
+}
+
+// errDrained ends a session whose work is done.
+var errDrained = errors.New("drained")
+
+// session runs one stream from subscription until it breaks or the runner is finished.
+func (r *runner) session() error {
+	ctx, cancel := context.WithCancel(r.w.base)
+	defer cancel()
+	stream, err := r.w.tasks.Work(ctx)
+	if err != nil {
+		return err
+	}
+
+	credits := r.connect()
+	defer r.disconnect()
+	sub := &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Subscribe{Subscribe: &batonv1.Subscribe{
+		TaskTypes: []string{r.taskType},
+		Domain:    r.settings.domain,
+		WorkerId:  r.w.cfg.workerID,
+		Credits:   int32(credits),
+	}}}
+
+	recvDone := make(chan error, 1)
+	if err := stream.Send(sub); err != nil {
+		cancel()
+		_, rerr := stream.Recv()
+		return firstErr(rerr, err)
+	}
+	r.log.Debug("baton: subscribed", "credits", credits, "domain", r.settings.domain)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				recvDone <- err
+				return
+			}
+			r.dispatch(msg)
+		}
+	}()
+	// waitRecv ends the stream and waits for the receiving goroutine, so that no message of
+	// this stream is handled after the session ends.
+	waitRecv := func(d time.Duration) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case err := <-recvDone:
+			return err
+		case <-t.C:
+		}
+		cancel()
+		return <-recvDone
+	}
+
+	for {
+		msgs, finished := r.outgoing()
+		for _, m := range msgs {
+			if err := stream.Send(m); err != nil {
+				// The real status comes from Recv.
+				return firstErr(waitRecv(time.Second), err)
+			}
+			if m.GetExtendLease() != nil {
+				r.w.stats.leases.Add(1)
+			}
+		}
+		if finished {
+			_ = stream.CloseSend()
+			_ = waitRecv(2 * time.Second)
+			return errDrained
+		}
+		select {
+		case <-r.notify:
+		case err := <-recvDone:
+			return err
+		case <-r.stop:
+			return firstErr(waitRecv(0), ErrGracePeriodExpired)
+		}
+	}
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, io.EOF) {
+			return e
+		}
+	}
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// connect marks a new stream as open and returns the credit to subscribe with. Every result
+// still waiting for acknowledgement is queued to be sent again on the new stream.
+func (r *runner) connect() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sessions++
+	if r.sessions > 1 {
+		r.w.stats.reconnects.Add(1)
+	}
+	r.connected = true
+	r.grant = 0
+	r.leaseQueue = nil
+	credits := 0
+	if !r.paused && !r.draining {
+		credits = max(r.settings.concurrency-len(r.running), 0)
+	}
+	r.outstanding = credits
+	ids := make([]string, 0, len(r.pending))
+	for id, p := range r.pending {
+		p.queued = true
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return r.pending[ids[i]].seq < r.pending[ids[j]].seq })
+	r.sendQueue = ids
+	if r.sessions > 1 {
+		r.w.stats.resent.Add(int64(len(ids)))
+	}
+	// When a stream breaks the server puts its tasks back in their queue, but takes them
+	// back from the worker that held them when it reports them IN_PROGRESS (without a
+	// callback) under its token before anyone else takes them. Claim every task still
+	// running so that nobody else runs it meanwhile.
+	r.reclaimQueue = r.reclaimQueue[:0]
+	if r.sessions > 1 {
+		for id, ex := range r.running {
+			r.reclaimQueue = append(r.reclaimQueue, &batonv1.TaskResult{
+				TaskId:     id,
+				Token:      ex.token,
+				Status:     batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS,
+				WorkerId:   r.w.cfg.workerID,
+				WorkflowId: ex.task.WorkflowID,
+			})
+		}
+	}
+	return credits
+}
+
+func (r *runner) disconnect() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.connected = false
+	r.outstanding = 0
+	r.grant = 0
+	r.sendQueue = r.sendQueue[:0]
+	r.leaseQueue = nil
+	r.reclaimQueue = r.reclaimQueue[:0]
+	for _, p := range r.pending {
+		p.queued = false
+	}
+}
+
+// outgoing takes the messages to send now and tells whether the runner is finished (all
+// drained): then nothing more is sent and arrivals are left to the server.
+func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finishedLocked() {
+		r.done = true
+		return nil, true
+	}
+	var msgs []*batonv1.WorkRequest
+	for _, res := range r.reclaimQueue {
+		if ex := r.running[res.TaskId]; ex != nil && ex.token == res.Token {
+			msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+		}
+	}
+	r.reclaimQueue = r.reclaimQueue[:0]
+	for _, id := range r.sendQueue {
+		p := r.pending[id]
+		if p == nil || !p.queued {
+			continue
+		}
+		p.queued = false
+		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: copyResult(p.result)}})
+	}
+	r.sendQueue = r.sendQueue[:0]
+	for _, le := range r.leaseQueue {
+		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_ExtendLease{ExtendLease: le}})
+	}
+	r.leaseQueue = nil
+	if r.grant > 0 {
+		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Credits{
+			Credits: &batonv1.GrantCredits{Credits: int32(r.grant)},
+		}})
+		r.outstanding += r.grant
+		r.grant = 0
+	}
+	return msgs, false
+}
+
+// enqueueLocked queues a pending result to be sent on the current stream.
+func (r *runner) enqueueLocked(id string) {
+	p := r.pending[id]
+	if p == nil || p.queued || !r.connected {
+		return
+	}
+	p.queued = true
+	r.sendQueue = append(r.sendQueue, id)
+}
+
+func (r *runner) addPendingLocked(res *batonv1.TaskResult, giveBack bool) {
+	r.seq++
+	r.pending[res.TaskId] = &pendingResult{result: res, seq: r.seq, giveBack: giveBack}
+	r.enqueueLocked(res.TaskId)
+}
+
+// dispatch handles one message from the server.
+func (r *runner) dispatch(msg *batonv1.WorkResponse) {
+	r.mu.Lock()
+	restored := r.outage
+	r.outage = false
+	r.mu.Unlock()
+	if restored {
+		r.log.Info("baton: stream restored")
+	}
+	switch k := msg.GetKind().(type) {
+	case *batonv1.WorkResponse_Task:
+		r.onTask(k.Task)
+	case *batonv1.WorkResponse_ResultAck:
+		r.onResultAck(k.ResultAck)
+	case *batonv1.WorkResponse_LeaseAck:
+		r.onLeaseAck(k.LeaseAck)
+	}
+}
+
+func (r *runner) onTask(a *batonv1.TaskAssignment) {
+	r.w.stats.received.Add(1)
+	id := a.GetTaskId()
+	r.mu.Lock()
+	r.healthy = true
+	r.outstanding--
+	if r.done || r.abandoned {
+		// The stream is closing: the server hands the task to someone else.
+		r.mu.Unlock()
+		return
+	}
+	if ex := r.running[id]; ex != nil {
+		// Handed out again (after a reconnect) while the earlier handler call still runs:
+		// keep that call and report its result under the new token.
+		r.log.Debug("baton: task handed out again while running; keeping the running call", "task_id", id)
+		ex.token = a.GetToken()
+		r.armTimerLocked(ex)
+		r.rebalanceLocked()
+		r.mu.Unlock()
+		r.wake()
+		return
+	}
+	if p := r.pending[id]; p != nil {
+		if !p.giveBack {
+			// The result was computed but not acknowledged before the stream broke, and the
+			// server handed the task out again: report that result under the new token.
+			r.log.Debug("baton: task handed out again before its result was acknowledged; re-sending the result", "task_id", id)
+			p.result.Token = a.GetToken()
+			p.queued = false
+			r.enqueueLocked(id)
+			r.rebalanceLocked()
+			r.mu.Unlock()
+			r.wake()
+			return
+		}
+		delete(r.pending, id)
+	}
+	if res := r.takeRefusedLocked(id); res != nil {
+		// The result was refused as stale (the server had lost track of this worker's lease,
+		// for instance across a restart) and the same task instance came back: report that
+		// result under the new token instead of running the task again.
+		r.log.Debug("baton: refused result's task handed out again; re-sending the result", "task_id", id)
+		res.Token = a.GetToken()
+		r.addPendingLocked(res, false)
+		r.rebalanceLocked()
+		r.mu.Unlock()
+		r.wake()
+		return
+	}
+	if r.paused || r.draining {
+		// Hand the task back: an IN_PROGRESS report with a callback puts it back in its
+		// queue once the callback is due (one second, the shortest the protocol offers).
+		r.w.stats.givenBack.Add(1)
+		r.addPendingLocked(&batonv1.TaskResult{
+			TaskId:               id,
+			Token:                a.GetToken(),
+			Status:               batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS,
+			CallbackAfterSeconds: 1,
+			WorkerId:             r.w.cfg.workerID,
+			WorkflowId:           a.GetWorkflowId(),
+		}, true)
+		r.rebalanceLocked()
+		r.mu.Unlock()
+		r.wake()
+		return
+	}
+	task := newTask(a)
+	ctx, cancel := context.WithCancelCause(context.WithValue(r.w.base, taskContextKey{}, task))
+	ex := &execution{task: task, token: a.GetToken(), cancel: cancel}
+	r.running[id] = ex
+	r.w.stats.running.Add(1)
+	r.armTimerLocked(ex)
+	start := r.w.hookStart
+	r.mu.Unlock()
+	if start != nil {
+		start(id, a.GetToken())
+	}
+	go r.execute(ctx, ex)
+}
+
+// armTimerLocked (re)starts the lease timer of a running task: it extends the lease at 80%
+// of the response timeout, or, with lease extension off, cancels the handler when the
+// timeout has passed.
+func (r *runner) armTimerLocked(ex *execution) {
+	rt := ex.task.ResponseTimeout
+	if rt <= 0 {
+		return
+	}
+	if ex.timer != nil {
+		ex.timer.Stop()
+	}
+	if !r.settings.leaseExtension {
+		ex.timer = time.AfterFunc(rt, func() { ex.cancel(ErrLeaseExpired) })
+		return
+	}
+	period := max(rt*8/10, 100*time.Millisecond)
+	id := ex.task.ID
+	var t *time.Timer
+	t = time.AfterFunc(period, func() {
+		r.mu.Lock()
+		if r.running[id] != ex || ex.timer != t {
+			r.mu.Unlock()
+			return
+		}
+		if r.connected {
+			r.leaseQueue = append(r.leaseQueue, &batonv1.LeaseExtension{
+				TaskId:     id,
+				Token:      ex.token,
+				WorkflowId: ex.task.WorkflowID,
+			})
+		}
+		t.Reset(period)
+		r.mu.Unlock()
+		r.wake()
+	})
+	ex.timer = t
+}
+
+// handlerOutcome is what a handler call produced.
+type handlerOutcome struct {
+	out   any
+	err   error
+	stack []byte
+}
+
+func callHandler(ctx context.Context, h Handler, t *Task) (o handlerOutcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			o = handlerOutcome{err: fmt.Errorf("panic: %v", v), stack: debug.Stack()}
+		}
+	}()
+	out, err := h.Execute(ctx, t)
+	return handlerOutcome{out: out, err: err}
+}
+
+func (r *runner) execute(ctx context.Context, ex *execution) {
+	r.w.stats.started.Add(1)
+	o := callHandler(ctx, r.handler, ex.task)
+	res := r.buildResult(ex.task, o)
+	ex.cancel(context.Canceled)
+
+	r.mu.Lock()
+	if ex.timer != nil {
+		ex.timer.Stop()
+	}
+	delete(r.running, ex.task.ID)
+	r.w.stats.running.Add(-1)
+	res.Token = ex.token
+	r.addPendingLocked(res, false)
+	r.rebalanceLocked()
+	r.mu.Unlock()
+	r.wake()
+}
+
+// buildResult turns a handler's outcome into the result to report.
+func (r *runner) buildResult(t *Task, o handlerOutcome) *batonv1.TaskResult {
+	res := &batonv1.TaskResult{
+		TaskId:     t.ID,
+		WorkerId:   r.w.cfg.workerID,
+		WorkflowId: t.WorkflowID,
+		Status:     batonv1.TaskStatus_TASK_STATUS_COMPLETED,
+	}
+	output := o.out
+	switch {
+	case o.err != nil:
+		res.Status = batonv1.TaskStatus_TASK_STATUS_FAILED
+		if IsTerminalError(o.err) {
+			res.Status = batonv1.TaskStatus_TASK_STATUS_FAILED_WITH_TERMINAL_ERROR
+		}
+		res.ReasonForIncompletion = o.err.Error()
+		if o.stack != nil {
+			t.Logf("%v\n%s", o.err, o.stack)
+		}
+		if _, isIP := output.(*InProgressResult); isIP {
+			output = nil
+		}
+	default:
+		var ip *InProgressResult
+		switch v := output.(type) {
+		case *InProgressResult:
+			ip = v
+		case InProgressResult:
+			ip = &v
+		}
+		if ip != nil {
+			res.Status = batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS
+			// At least one second: without a callback the server would keep the task leased
+			// to this worker (a heartbeat), and nobody would run it again.
+			secs := int64((ip.After + time.Second - 1) / time.Second)
+			res.CallbackAfterSeconds = max(secs, 1)
+			output = ip.Output
+		}
+	}
+	s, err := toOutputStruct(output)
+	if err != nil {
+		if res.Status != batonv1.TaskStatus_TASK_STATUS_FAILED_WITH_TERMINAL_ERROR {
+			res.Status = batonv1.TaskStatus_TASK_STATUS_FAILED
+		}
+		msg := "cannot encode the handler's output: " + err.Error()
+		if res.ReasonForIncompletion != "" {
+			res.ReasonForIncompletion += "; " + msg
+		} else {
+			res.ReasonForIncompletion = msg
+		}
+	}
+	res.Output = s
+	res.Logs = t.takeLogs()
+	return res
+}
+
+func toOutputStruct(v any) (s *structpb.Struct, err error) {
+	// A nil pointer of a concrete type stored in the interface counts as no output.
+	if ip, ok := v.(*InProgressResult); ok && ip == nil {
+		return nil, nil
+	}
+	return ToStruct(v)
+}
+
+// Codes with which a refused result may be taken on a later try.
+var transientCodes = map[string]bool{
+	"": true, "UNAVAILABLE": true, "INTERNAL": true, "ABORTED": true, "DEADLINE_EXCEEDED": true,
+	"RESOURCE_EXHAUSTED": true, "UNKNOWN": true, "CANCELLED": true,
+}
+
+func (r *runner) onResultAck(ack *batonv1.Ack) {
+	if h := r.w.hookAck; h != nil {
+		h(ack.GetTaskId(), ack.GetToken(), ack.GetOk(), ack.GetCode())
+	}
+	id := ack.GetTaskId()
+	r.mu.Lock()
+	r.healthy = true
+	p := r.pending[id]
+	if p == nil || p.result.Token != ack.GetToken() {
+		// Either the answer to a claim of a running task after a reconnect, or an answer
+		// about a token this worker no longer reports under.
+		// A refused claim is only logged: the handler goes on, since the server may still
+		// hand the task to this worker again (then the running call's result is reported
+		// under the new token); otherwise its result will be refused like any stale one.
+		ex := r.running[id]
+		claimRefused := ex != nil && !ack.GetOk() && ex.token == ack.GetToken()
+		r.mu.Unlock()
+		if claimRefused {
+			r.log.Info("baton: running task not claimed back after a reconnect", "task_id", id,
+				"code", ack.GetCode(), "message", ack.GetMessage())
+		}
+		return
+	}
+	if ack.GetOk() {
+		delete(r.pending, id)
+		if !p.giveBack {
+			r.w.stats.completed.Add(1)
+		}
+		r.mu.Unlock()
+		r.wake()
+		return
+	}
+	code := ack.GetCode()
+	if transientCodes[code] && p.retries < maxResultRetries {
+		p.retries++
+		delay := min(r.w.cfg.backoffMin<<min(p.retries, 16), r.w.cfg.backoffMax)
+		token := p.result.Token
+		r.mu.Unlock()
+		r.log.Warn("baton: result not taken; sending it again", "task_id", id, "code", code,
+			"message", ack.GetMessage(), "retry_in", delay)
+		time.AfterFunc(delay, func() {
+			r.mu.Lock()
+			if r.pending[id] == p && p.result.Token == token {
+				r.enqueueLocked(id)
+			}
+			r.mu.Unlock()
+			r.wake()
+		})
+		return
+	}
+	delete(r.pending, id)
+	if !p.giveBack {
+		r.w.stats.refused.Add(1)
+		if code == "FAILED_PRECONDITION" && p.result.Status != batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS {
+			r.rememberRefusedLocked(p.result)
+		}
+	}
+	r.mu.Unlock()
+	r.log.Warn("baton: result refused; dropping it", "task_id", id, "code", code,
+		"message", ack.GetMessage(), "status", p.result.Status.String())
+	r.wake()
+}
+
+func (r *runner) onLeaseAck(ack *batonv1.Ack) {
+	r.mu.Lock()
+	r.healthy = true
+	ex := r.running[ack.GetTaskId()]
+	if ex == nil || ex.token != ack.GetToken() || ack.GetOk() {
+		r.mu.Unlock()
+		return
+	}
+	code := ack.GetCode()
+	if transientCodes[code] {
+		r.mu.Unlock()
+		r.log.Warn("baton: lease extension not taken; trying again later", "task_id", ack.GetTaskId(),
+			"code", code, "message", ack.GetMessage())
+		return
+	}
+	r.mu.Unlock()
+	r.log.Warn("baton: lease lost; cancelling the handler", "task_id", ack.GetTaskId(), "code", code,
+		"message", ack.GetMessage())
+	ex.cancel(fmt.Errorf("%w: %s", ErrLeaseLost, ack.GetMessage()))
+}

@@ -1,0 +1,243 @@
+package baton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
+)
+
+func TestToStruct(t *testing.T) {
+	type out struct {
+		Text  string `json:"text"`
+		Count int    `json:"count"`
+	}
+	cases := []struct {
+		name string
+		in   any
+		want map[string]any
+	}{
+		{"nil", nil, nil},
+		{"plain map", map[string]any{"a": 1.0, "b": "x"}, map[string]any{"a": 1.0, "b": "x"}},
+		{"typed map", map[string]any{"list": []string{"x", "y"}}, map[string]any{"list": []any{"x", "y"}}},
+		{"struct", out{Text: "hi", Count: 2}, map[string]any{"text": "hi", "count": 2.0}},
+		{"pointer to struct", &out{Text: "hi"}, map[string]any{"text": "hi", "count": 0.0}},
+		{"string", "hello", map[string]any{"result": "hello"}},
+		{"number", 42, map[string]any{"result": 42.0}},
+		{"slice", []int{1, 2}, map[string]any{"result": []any{1.0, 2.0}}},
+		{"map of ints", map[string]int{"n": 3}, map[string]any{"n": 3.0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := ToStruct(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == nil {
+				if s != nil {
+					t.Fatalf("want nil, got %v", s)
+				}
+				return
+			}
+			if got := fmt.Sprint(s.AsMap()); got != fmt.Sprint(c.want) {
+				t.Fatalf("got %s, want %s", got, fmt.Sprint(c.want))
+			}
+		})
+	}
+	if _, err := ToStruct(make(chan int)); err == nil {
+		t.Fatal("a channel must not encode")
+	}
+}
+
+func TestDecodeStructAndTyped(t *testing.T) {
+	type in struct {
+		Text  string   `json:"text"`
+		Tags  []string `json:"tags"`
+		Count int      `json:"count"`
+	}
+	s, _ := structpb.NewStruct(map[string]any{"text": "hi", "tags": []any{"a", "b"}, "count": 3})
+	var got in
+	if err := DecodeStruct(s, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Text != "hi" || len(got.Tags) != 2 || got.Count != 3 {
+		t.Fatalf("decoded %+v", got)
+	}
+
+	h := Typed(func(ctx context.Context, v in) (string, error) { return strings.ToUpper(v.Text), nil })
+	task := newTask(&batonv1.TaskAssignment{TaskId: "t1", Input: s})
+	out, err := h.Execute(context.Background(), task)
+	if err != nil || out != "HI" {
+		t.Fatalf("typed handler: %v, %v", out, err)
+	}
+	bad, _ := structpb.NewStruct(map[string]any{"count": "not a number"})
+	_, err = h.Execute(context.Background(), newTask(&batonv1.TaskAssignment{TaskId: "t2", Input: bad}))
+	if !IsTerminalError(err) {
+		t.Fatalf("an undecodable input must be a terminal error, got %v", err)
+	}
+}
+
+func TestTerminalErrorWrapping(t *testing.T) {
+	base := errors.New("bad input")
+	err := fmt.Errorf("step: %w", TerminalError(base))
+	if !IsTerminalError(err) || !errors.Is(err, base) {
+		t.Fatalf("wrapping lost the mark or the cause: %v", err)
+	}
+	if IsTerminalError(base) || TerminalError(nil) != nil {
+		t.Fatal("plain errors are not terminal; TerminalError(nil) is nil")
+	}
+}
+
+func TestStatusHelpers(t *testing.T) {
+	err := fmt.Errorf("context: %w", status.Error(codes.NotFound, "no such workflow"))
+	if !IsNotFound(err) || IsAlreadyExists(err) || Code(err) != codes.NotFound {
+		t.Fatalf("status helpers did not see NOT_FOUND through wrapping: %v", Code(err))
+	}
+	if IsNotFound(nil) || Code(nil) != codes.OK {
+		t.Fatal("nil is no error")
+	}
+}
+
+func TestSettingsResolution(t *testing.T) {
+	env := map[string]string{
+		"BATON_WORKER_ID":                     "from-env",
+		"BATON_WORKER_CONCURRENCY":            "7",
+		"BATON_WORKER_MY_TASK_V2_CONCURRENCY": "3",
+		"BATON_WORKER_MY_TASK_V2_DOMAIN":      "blue",
+		"BATON_WORKER_OTHER_LEASE_EXTENSION":  "false",
+		"BATON_WORKER_OTHER_PAUSED":           "true",
+		"BATON_WORKER_BROKEN_CONCURRENCY":     "lots",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	w := NewWorker(nil, WithEnv(lookup), WithWorkerID("from-code"), Concurrency(2), Domain("red"))
+	if w.ID() != "from-env" {
+		t.Fatalf("BATON_WORKER_ID must win over code, got %q", w.ID())
+	}
+	noop := HandlerFunc(func(context.Context, *Task) (any, error) { return nil, nil })
+	w.Handle("my-task.v2", noop, Concurrency(5))
+	w.Handle("other", noop, Domain("green"))
+	w.Handle("broken", noop, Concurrency(4))
+
+	check := func(taskType string, conc int, domain string, lease, paused bool) {
+		t.Helper()
+		s := w.runners[taskType].settings
+		if s.concurrency != conc || s.domain != domain || s.leaseExtension != lease || s.paused != paused {
+			t.Fatalf("%s: got %+v", taskType, s)
+		}
+	}
+	check("my-task.v2", 3, "blue", true, false)
+	check("other", 7, "green", false, true)
+	check("broken", 7, "red", true, false)
+	if !w.Paused("other") || w.Paused("my-task.v2") {
+		t.Fatal("paused flags do not follow the settings")
+	}
+
+	plain := NewWorker(nil, WithEnv(nil), Concurrency(2))
+	plain.Handle("x", noop)
+	if s := plain.runners["x"].settings; s.concurrency != 2 || s.domain != "" || !s.leaseExtension {
+		t.Fatalf("worker-level option not applied: %+v", s)
+	}
+	if plain.ID() == "" {
+		t.Fatal("a worker id is always set")
+	}
+}
+
+func TestHandleMisuse(t *testing.T) {
+	w := NewWorker(nil, WithEnv(nil))
+	noop := HandlerFunc(func(context.Context, *Task) (any, error) { return nil, nil })
+	w.Handle("a", noop)
+	for name, f := range map[string]func(){
+		"duplicate": func() { w.Handle("a", noop) },
+		"empty":     func() { w.Handle("", noop) },
+		"nil":       func() { w.Handle("b", nil) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: expected a panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	if err := NewWorker(nil, WithEnv(nil)).Run(context.Background()); err == nil {
+		t.Fatal("Run without handlers must fail")
+	}
+}
+
+func TestBuildResult(t *testing.T) {
+	w := NewWorker(nil, WithEnv(nil), WithWorkerID("w1"))
+	r := &runner{w: w}
+	task := newTask(&batonv1.TaskAssignment{TaskId: "t", WorkflowId: "wf"})
+
+	res := r.buildResult(task, handlerOutcome{out: map[string]any{"x": 1.0}})
+	if res.Status != batonv1.TaskStatus_TASK_STATUS_COMPLETED || res.Output.AsMap()["x"] != 1.0 ||
+		res.WorkerId != "w1" || res.WorkflowId != "wf" {
+		t.Fatalf("completed: %v", res)
+	}
+
+	task.Log("one", " line")
+	task.Logf("n=%d", 2)
+	res = r.buildResult(task, handlerOutcome{out: InProgress(1500*time.Millisecond, map[string]any{"stage": "a"})})
+	if res.Status != batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS || res.CallbackAfterSeconds != 2 ||
+		res.Output.AsMap()["stage"] != "a" {
+		t.Fatalf("in progress: %v", res)
+	}
+	if len(res.Logs) != 2 || res.Logs[0].Message != "one line" || res.Logs[1].Message != "n=2" {
+		t.Fatalf("logs: %v", res.Logs)
+	}
+
+	res = r.buildResult(task, handlerOutcome{err: errors.New("boom"), out: map[string]any{"partial": true}})
+	if res.Status != batonv1.TaskStatus_TASK_STATUS_FAILED || res.ReasonForIncompletion != "boom" ||
+		res.Output.AsMap()["partial"] != true {
+		t.Fatalf("failed: %v", res)
+	}
+
+	res = r.buildResult(task, handlerOutcome{err: TerminalError(errors.New("never"))})
+	if res.Status != batonv1.TaskStatus_TASK_STATUS_FAILED_WITH_TERMINAL_ERROR {
+		t.Fatalf("terminal: %v", res)
+	}
+
+	res = r.buildResult(task, handlerOutcome{out: make(chan int)})
+	if res.Status != batonv1.TaskStatus_TASK_STATUS_FAILED || !strings.Contains(res.ReasonForIncompletion, "encode") {
+		t.Fatalf("unencodable output: %v", res)
+	}
+
+	o := callHandler(context.Background(), HandlerFunc(func(context.Context, *Task) (any, error) {
+		panic("kaboom")
+	}), task)
+	res = r.buildResult(task, o)
+	if res.Status != batonv1.TaskStatus_TASK_STATUS_FAILED || res.ReasonForIncompletion != "panic: kaboom" ||
+		len(res.Logs) != 1 || !strings.Contains(res.Logs[0].Message, "goroutine") {
+		t.Fatalf("panic: %v", res)
+	}
+}
+
+func TestToDefinition(t *testing.T) {
+	d, err := ToDefinition(`{"name":"x"}`)
+	if err != nil || d.GetJsonText() != `{"name":"x"}` {
+		t.Fatalf("text: %v %v", d, err)
+	}
+	d, err = ToDefinition(map[string]any{"name": "x", "retryCount": 1})
+	if err != nil || d.GetJson().AsMap()["name"] != "x" {
+		t.Fatalf("map: %v %v", d, err)
+	}
+	type def struct {
+		Name string `json:"name"`
+	}
+	d, err = ToDefinition(def{Name: "y"})
+	if err != nil || d.GetJsonText() != `{"name":"y"}` {
+		t.Fatalf("struct: %v %v", d, err)
+	}
+	if _, err := ToDefinition(nil); err == nil {
+		t.Fatal("nil definition must fail")
+	}
+}
