@@ -1,0 +1,98 @@
+"""Python SDK for Baton: task workers and a workflow client.
+
+Workers::
+
+    from baton import Worker, worker_task
+
+    @worker_task("greet")
+    def greet(name: str) -> dict:
+        return {"greeting": f"Hello, {name}"}
+
+    Worker(server="127.0.0.1:7070").run()
+
+Client::
+
+    from baton import BatonClient
+
+    with BatonClient("127.0.0.1:7070") as client:
+        workflow = client.execute_workflow("hello", {"name": "Ada"})
+"""
+
+from baton.client import AsyncBatonClient, BatonClient
+from baton.errors import (
+    AbortedError,
+    AlreadyExistsError,
+    BatonError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    TerminalError,
+    UnavailableError,
+)
+from baton.models import (
+    IdempotencyStrategy,
+    TaskDefInfo,
+    TaskInfo,
+    TaskLogLine,
+    TaskStatus,
+    ValidationProblem,
+    ValidationResult,
+    Workflow,
+    WorkflowDefInfo,
+    WorkflowStatus,
+)
+from baton.task import Task, TaskResult, current_task
+from baton.worker import (
+    AsyncWorker,
+    TaskRegistry,
+    Worker,
+    WorkerEvent,
+    WorkerStats,
+    WorkerTask,
+    default_registry,
+    worker_task,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AbortedError",
+    "AlreadyExistsError",
+    "AsyncBatonClient",
+    "AsyncWorker",
+    "BatonClient",
+    "BatonError",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "IdempotencyStrategy",
+    "InternalError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ResourceExhaustedError",
+    "Task",
+    "TaskDefInfo",
+    "TaskInfo",
+    "TaskLogLine",
+    "TaskRegistry",
+    "TaskResult",
+    "TaskStatus",
+    "TerminalError",
+    "UnavailableError",
+    "ValidationProblem",
+    "ValidationResult",
+    "Worker",
+    "WorkerEvent",
+    "WorkerStats",
+    "WorkerTask",
+    "Workflow",
+    "WorkflowDefInfo",
+    "WorkflowStatus",
+    "current_task",
+    "default_registry",
+    "worker_task",
+]

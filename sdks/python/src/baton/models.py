@@ -1,0 +1,285 @@
+"""Plain Python views of the server's workflow, task and definition messages."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from baton._struct import struct_to_dict, timestamp_to_datetime
+from baton.v1 import common_pb2, metadata_pb2, workflow_pb2
+
+
+class WorkflowStatus(str, enum.Enum):
+    """Lifecycle state of a workflow execution."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    TERMINATED = "TERMINATED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for COMPLETED, FAILED, TIMED_OUT and TERMINATED."""
+        return self in _TERMINAL_WORKFLOW
+
+    @classmethod
+    def from_proto(cls, value: int) -> WorkflowStatus:
+        """Maps a ``baton.v1.WorkflowStatus`` number to the enum."""
+        name = common_pb2.WorkflowStatus.Name(value)  # type: ignore[arg-type]
+        return cls(name.removeprefix("WORKFLOW_STATUS_"))
+
+
+_TERMINAL_WORKFLOW = frozenset(
+    {WorkflowStatus.COMPLETED, WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT, WorkflowStatus.TERMINATED}
+)
+
+
+class TaskStatus(str, enum.Enum):
+    """Lifecycle state of a task instance."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    FAILED = "FAILED"
+    FAILED_WITH_TERMINAL_ERROR = "FAILED_WITH_TERMINAL_ERROR"
+    TIMED_OUT = "TIMED_OUT"
+    CANCELED = "CANCELED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the task can no longer change."""
+        return self not in (TaskStatus.UNSPECIFIED, TaskStatus.SCHEDULED, TaskStatus.IN_PROGRESS)
+
+    @classmethod
+    def from_proto(cls, value: int) -> TaskStatus:
+        """Maps a ``baton.v1.TaskStatus`` number to the enum."""
+        name = common_pb2.TaskStatus.Name(value)  # type: ignore[arg-type]
+        return cls(name.removeprefix("TASK_STATUS_"))
+
+    def to_proto(self) -> common_pb2.TaskStatus.ValueType:
+        """Maps the enum to its ``baton.v1.TaskStatus`` number."""
+        return common_pb2.TaskStatus.Value("TASK_STATUS_" + self.value)
+
+
+class IdempotencyStrategy(str, enum.Enum):
+    """What a start does when its idempotency key was used before."""
+
+    FAIL = "FAIL"
+    """Refuse the start (:class:`baton.AlreadyExistsError`)."""
+    RETURN_EXISTING = "RETURN_EXISTING"
+    """Return the id of the execution that used the key."""
+    FAIL_ON_RUNNING = "FAIL_ON_RUNNING"
+    """Refuse only while that execution is running or paused."""
+
+    def to_proto(self) -> workflow_pb2.IdempotencyStrategy.ValueType:
+        """Maps the enum to its ``baton.v1.IdempotencyStrategy`` number."""
+        return workflow_pb2.IdempotencyStrategy.Value("IDEMPOTENCY_STRATEGY_" + self.value)
+
+
+@dataclass
+class TaskLogLine:
+    """One log line a worker wrote for a task."""
+
+    message: str
+    time: _dt.datetime | None = None
+
+    @classmethod
+    def from_proto(cls, log: common_pb2.TaskLog) -> TaskLogLine:
+        """Builds the view from a ``baton.v1.TaskLog``."""
+        return cls(message=log.message, time=timestamp_to_datetime(log, "time"))
+
+
+@dataclass
+class TaskInfo:
+    """One task instance of a workflow execution."""
+
+    task_id: str
+    task_def_name: str
+    task_type: str
+    reference_task_name: str
+    status: TaskStatus
+    input: dict[str, Any]
+    output: dict[str, Any]
+    seq: int
+    retry_count: int
+    poll_count: int
+    workflow_id: str
+    workflow_type: str
+    worker_id: str
+    reason_for_incompletion: str
+    callback_after_seconds: int
+    domain: str
+    retried_task_id: str
+    response_timeout_seconds: int
+    correlation_id: str
+    priority: int
+    optional: bool
+    iteration: int
+    scheduled_time: _dt.datetime | None = None
+    start_time: _dt.datetime | None = None
+    end_time: _dt.datetime | None = None
+
+    @classmethod
+    def from_proto(cls, task: common_pb2.Task) -> TaskInfo:
+        """Builds the view from a ``baton.v1.Task``."""
+        return cls(
+            task_id=task.task_id,
+            task_def_name=task.task_def_name,
+            task_type=task.task_type,
+            reference_task_name=task.reference_task_name,
+            status=TaskStatus.from_proto(task.status),
+            input=struct_to_dict(task.input),
+            output=struct_to_dict(task.output),
+            seq=task.seq,
+            retry_count=task.retry_count,
+            poll_count=task.poll_count,
+            workflow_id=task.workflow_id,
+            workflow_type=task.workflow_type,
+            worker_id=task.worker_id,
+            reason_for_incompletion=task.reason_for_incompletion,
+            callback_after_seconds=task.callback_after_seconds,
+            domain=task.domain,
+            retried_task_id=task.retried_task_id,
+            response_timeout_seconds=task.response_timeout_seconds,
+            correlation_id=task.correlation_id,
+            priority=task.priority,
+            optional=task.optional,
+            iteration=task.iteration,
+            scheduled_time=timestamp_to_datetime(task, "scheduled_time"),
+            start_time=timestamp_to_datetime(task, "start_time"),
+            end_time=timestamp_to_datetime(task, "end_time"),
+        )
+
+
+@dataclass
+class Workflow:
+    """One workflow execution."""
+
+    workflow_id: str
+    workflow_name: str
+    workflow_version: int
+    status: WorkflowStatus
+    input: dict[str, Any]
+    output: dict[str, Any]
+    correlation_id: str
+    priority: int
+    reason_for_incompletion: str
+    variables: dict[str, Any]
+    task_to_domain: dict[str, str]
+    tasks: list[TaskInfo] = field(default_factory=list)
+    create_time: _dt.datetime | None = None
+    start_time: _dt.datetime | None = None
+    end_time: _dt.datetime | None = None
+    update_time: _dt.datetime | None = None
+    parent_workflow_id: str = ""
+    parent_workflow_task_id: str = ""
+    idempotency_key: str = ""
+    failed_reference_task_name: str = ""
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the execution reached COMPLETED, FAILED, TIMED_OUT or TERMINATED."""
+        return self.status.is_terminal
+
+    def tasks_by_ref(self, reference_task_name: str) -> list[TaskInfo]:
+        """Every instance (first attempt and retries) of one task reference, in order."""
+        return [t for t in self.tasks if t.reference_task_name == reference_task_name]
+
+    def task(self, reference_task_name: str) -> TaskInfo | None:
+        """The latest instance of a task reference, or None if it was never scheduled."""
+        found = self.tasks_by_ref(reference_task_name)
+        return found[-1] if found else None
+
+    @classmethod
+    def from_proto(cls, wf: common_pb2.Workflow) -> Workflow:
+        """Builds the view from a ``baton.v1.Workflow``."""
+        return cls(
+            workflow_id=wf.workflow_id,
+            workflow_name=wf.workflow_name,
+            workflow_version=wf.workflow_version,
+            status=WorkflowStatus.from_proto(wf.status),
+            input=struct_to_dict(wf.input),
+            output=struct_to_dict(wf.output),
+            correlation_id=wf.correlation_id,
+            priority=wf.priority,
+            reason_for_incompletion=wf.reason_for_incompletion,
+            variables=struct_to_dict(wf.variables),
+            task_to_domain=dict(wf.task_to_domain),
+            tasks=[TaskInfo.from_proto(t) for t in wf.tasks],
+            create_time=timestamp_to_datetime(wf, "create_time"),
+            start_time=timestamp_to_datetime(wf, "start_time"),
+            end_time=timestamp_to_datetime(wf, "end_time"),
+            update_time=timestamp_to_datetime(wf, "update_time"),
+            parent_workflow_id=wf.parent_workflow_id,
+            parent_workflow_task_id=wf.parent_workflow_task_id,
+            idempotency_key=wf.idempotency_key,
+            failed_reference_task_name=wf.failed_reference_task_name,
+        )
+
+
+@dataclass
+class WorkflowDefInfo:
+    """A stored workflow definition."""
+
+    name: str
+    version: int
+    description: str
+    definition: dict[str, Any]
+    create_time: _dt.datetime | None = None
+    update_time: _dt.datetime | None = None
+
+    @classmethod
+    def from_proto(cls, info: metadata_pb2.WorkflowDefInfo) -> WorkflowDefInfo:
+        """Builds the view from a ``baton.v1.WorkflowDefInfo``."""
+        return cls(
+            name=info.name,
+            version=info.version,
+            description=info.description,
+            definition=struct_to_dict(info.definition),
+            create_time=timestamp_to_datetime(info, "create_time"),
+            update_time=timestamp_to_datetime(info, "update_time"),
+        )
+
+
+@dataclass
+class TaskDefInfo:
+    """A stored task definition."""
+
+    name: str
+    definition: dict[str, Any]
+    create_time: _dt.datetime | None = None
+    update_time: _dt.datetime | None = None
+
+    @classmethod
+    def from_proto(cls, info: metadata_pb2.TaskDefInfo) -> TaskDefInfo:
+        """Builds the view from a ``baton.v1.TaskDefInfo``."""
+        return cls(
+            name=info.name,
+            definition=struct_to_dict(info.definition),
+            create_time=timestamp_to_datetime(info, "create_time"),
+            update_time=timestamp_to_datetime(info, "update_time"),
+        )
+
+
+@dataclass
+class ValidationProblem:
+    """One problem found in a workflow definition."""
+
+    path: str
+    message: str
+
+
+@dataclass
+class ValidationResult:
+    """Outcome of validating a workflow definition."""
+
+    valid: bool
+    errors: list[ValidationProblem] = field(default_factory=list)
