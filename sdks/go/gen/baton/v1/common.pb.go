@@ -794,8 +794,8 @@ const file_baton_v1_common_proto_rawDesc = "" +
 	"&TASK_STATUS_FAILED_WITH_TERMINAL_ERROR\x10\x06\x12\x19\n" +
 	"\x15TASK_STATUS_TIMED_OUT\x10\a\x12\x18\n" +
 	"\x14TASK_STATUS_CANCELED\x10\b\x12\x17\n" +
-	"\x13TASK_STATUS_SKIPPED\x10\tBH\n" +
-	"\vio.baton.v1P\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
+	"\x13TASK_STATUS_SKIPPED\x10\tBU\n" +
+	"\vio.baton.v1B\vCommonProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
 	file_baton_v1_common_proto_rawDescOnce sync.Once

@@ -1349,8 +1349,8 @@ const file_baton_v1_metadata_proto_rawDesc = "" +
 	"\n" +
 	"GetTaskDef\x12\x1b.baton.v1.GetTaskDefRequest\x1a\x1c.baton.v1.GetTaskDefResponse\x12M\n" +
 	"\fListTaskDefs\x12\x1d.baton.v1.ListTaskDefsRequest\x1a\x1e.baton.v1.ListTaskDefsResponse\x12P\n" +
-	"\rDeleteTaskDef\x12\x1e.baton.v1.DeleteTaskDefRequest\x1a\x1f.baton.v1.DeleteTaskDefResponseBH\n" +
-	"\vio.baton.v1P\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
+	"\rDeleteTaskDef\x12\x1e.baton.v1.DeleteTaskDefRequest\x1a\x1f.baton.v1.DeleteTaskDefResponseBW\n" +
+	"\vio.baton.v1B\rMetadataProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
 	file_baton_v1_metadata_proto_rawDescOnce sync.Once

@@ -1561,8 +1561,8 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"UpdateTask\x12\x1b.baton.v1.UpdateTaskRequest\x1a\x1c.baton.v1.UpdateTaskResponse\x12J\n" +
 	"\vExtendLease\x12\x1c.baton.v1.ExtendLeaseRequest\x1a\x1d.baton.v1.ExtendLeaseResponse\x12>\n" +
 	"\aGetTask\x12\x18.baton.v1.GetTaskRequest\x1a\x19.baton.v1.GetTaskResponse\x12J\n" +
-	"\vGetTaskLogs\x12\x1c.baton.v1.GetTaskLogsRequest\x1a\x1d.baton.v1.GetTaskLogsResponseBH\n" +
-	"\vio.baton.v1P\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
+	"\vGetTaskLogs\x12\x1c.baton.v1.GetTaskLogsRequest\x1a\x1d.baton.v1.GetTaskLogsResponseBS\n" +
+	"\vio.baton.v1B\tTaskProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
 	file_baton_v1_task_proto_rawDescOnce sync.Once

@@ -1172,8 +1172,8 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x11TerminateWorkflow\x12\".baton.v1.TerminateWorkflowRequest\x1a#.baton.v1.TerminateWorkflowResponse\x12V\n" +
 	"\x0fRestartWorkflow\x12 .baton.v1.RestartWorkflowRequest\x1a!.baton.v1.RestartWorkflowResponse\x12P\n" +
 	"\rRetryWorkflow\x12\x1e.baton.v1.RetryWorkflowRequest\x1a\x1f.baton.v1.RetryWorkflowResponse\x12S\n" +
-	"\x0eRemoveWorkflow\x12\x1f.baton.v1.RemoveWorkflowRequest\x1a .baton.v1.RemoveWorkflowResponseBH\n" +
-	"\vio.baton.v1P\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
+	"\x0eRemoveWorkflow\x12\x1f.baton.v1.RemoveWorkflowRequest\x1a .baton.v1.RemoveWorkflowResponseBW\n" +
+	"\vio.baton.v1B\rWorkflowProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
 	file_baton_v1_workflow_proto_rawDescOnce sync.Once

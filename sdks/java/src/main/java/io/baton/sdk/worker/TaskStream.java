@@ -1,0 +1,768 @@
+package io.baton.sdk.worker;
+
+import io.baton.sdk.Structs;
+import io.baton.v1.Ack;
+import io.baton.v1.GrantCredits;
+import io.baton.v1.LeaseExtension;
+import io.baton.v1.Subscribe;
+import io.baton.v1.TaskAssignment;
+import io.baton.v1.TaskLog;
+import io.baton.v1.TaskStatus;
+import io.baton.v1.WorkRequest;
+import io.baton.v1.WorkResponse;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One task type of a worker: its thread pool and its stream to the server.
+ *
+ * <p>Bookkeeping (all under {@code lock}): the server may push as many tasks as the credit it
+ * holds ({@code outstanding}); the worker keeps {@code outstanding + running == concurrency}
+ * while it runs normally, granting one credit back per finished task. Results stay in {@code
+ * pending} until the server acknowledges them, and are sent again on every new stream.
+ */
+final class TaskStream {
+  private static final Logger LOG = Logger.getLogger(Worker.class.getName());
+  private static final Set<String> RETRYABLE_CODES =
+      Set.of("UNAVAILABLE", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED");
+
+  /** How often running tasks are checked for a due lease extension. */
+  static final long LEASE_SWEEP_MS = 100;
+
+  final String taskType;
+  final String domain;
+  final int concurrency;
+  final boolean leaseExtension;
+  private final TaskHandler handler;
+  private final Worker worker;
+  private final ThreadPoolExecutor pool;
+
+  private final Object lock = new Object();
+  // Everything below is guarded by lock.
+  private Connection conn;
+  private final Set<Connection> closing = new HashSet<>();
+  private int outstanding;
+  private final Map<String, Running> running = new HashMap<>();
+  private final Map<String, Pending> pending = new LinkedHashMap<>();
+  private boolean paused;
+  private boolean stopping;
+  private boolean closed;
+  private int failures;
+  private ScheduledFuture<?> reconnect;
+  private boolean creditFlushQueued;
+  private final int creditBatch;
+
+  TaskStream(
+      Worker worker,
+      String taskType,
+      String domain,
+      int concurrency,
+      boolean leaseExtension,
+      TaskHandler handler) {
+    this.worker = worker;
+    this.taskType = taskType;
+    this.domain = domain;
+    this.concurrency = concurrency;
+    this.leaseExtension = leaseExtension;
+    this.handler = handler;
+    this.creditBatch = Math.max(1, concurrency / 8);
+    AtomicInteger n = new AtomicInteger();
+    this.pool =
+        new ThreadPoolExecutor(
+            concurrency,
+            concurrency,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "baton-" + taskType + "-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    this.pool.allowCoreThreadTimeOut(true);
+  }
+
+  // ------------------------------------------------------------------------------ lifecycle
+
+  void start() {
+    boolean connected;
+    synchronized (lock) {
+      connected = connectLocked();
+    }
+    if (connected) {
+      worker.listener().onConnected(taskType);
+    }
+  }
+
+  void pause() {
+    synchronized (lock) {
+      paused = true;
+      maybeCloseLocked();
+    }
+  }
+
+  void resume() {
+    boolean connected = false;
+    synchronized (lock) {
+      paused = false;
+      if (conn == null) {
+        failures = 0;
+        connected = connectLocked();
+      } else {
+        topUpLocked();
+      }
+    }
+    if (connected) {
+      worker.listener().onConnected(taskType);
+    }
+  }
+
+  /** Stops taking tasks; in-flight ones go on and their results are still delivered. */
+  void beginStop() {
+    synchronized (lock) {
+      stopping = true;
+      maybeCloseLocked();
+      lock.notifyAll();
+    }
+  }
+
+  /**
+   * Waits until every running task finished and its result was acknowledged.
+   *
+   * @return true when drained before the deadline
+   */
+  boolean awaitDrained(long deadlineNanos) throws InterruptedException {
+    synchronized (lock) {
+      while (!(running.isEmpty() && pending.isEmpty())) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(lock, left);
+      }
+      return true;
+    }
+  }
+
+  /** Ends the stream at once and interrupts handlers still running. */
+  void forceClose() {
+    synchronized (lock) {
+      closed = true;
+      if (reconnect != null) {
+        reconnect.cancel(false);
+        reconnect = null;
+      }
+      if (conn != null) {
+        conn.cancel("worker shut down");
+        conn = null;
+      }
+      for (Connection c : closing) {
+        c.cancel("worker shut down");
+      }
+      closing.clear();
+      if (!running.isEmpty() || !pending.isEmpty()) {
+        LOG.warning(
+            () ->
+                "worker for "
+                    + taskType
+                    + " shut down with "
+                    + running.size()
+                    + " task(s) still running and "
+                    + pending.size()
+                    + " result(s) not acknowledged; the server hands them out again");
+      }
+      lock.notifyAll();
+    }
+    pool.shutdownNow();
+  }
+
+  boolean isPaused() {
+    synchronized (lock) {
+      return paused;
+    }
+  }
+
+  int runningCount() {
+    synchronized (lock) {
+      return running.size();
+    }
+  }
+
+  int pendingCount() {
+    synchronized (lock) {
+      return pending.size();
+    }
+  }
+
+  // ---------------------------------------------------------------------------- connection
+
+  private boolean wantStreamLocked() {
+    return !closed && ((!paused && !stopping) || !running.isEmpty() || !pending.isEmpty());
+  }
+
+  /** Opens a stream, subscribes and re-sends unacknowledged results. */
+  private boolean connectLocked() {
+    if (closed || conn != null || !wantStreamLocked()) {
+      return false;
+    }
+    if (reconnect != null) {
+      reconnect.cancel(false);
+      reconnect = null;
+    }
+    Connection c = new Connection();
+    conn = c;
+    outstanding = 0;
+    try {
+      worker.stub().work(c);
+    } catch (RuntimeException e) {
+      conn = null;
+      failures++;
+      scheduleReconnectLocked();
+      return false;
+    }
+    int credits = desiredCreditsLocked();
+    c.send(
+        WorkRequest.newBuilder()
+            .setSubscribe(
+                Subscribe.newBuilder()
+                    .addTaskTypes(taskType)
+                    .setDomain(domain)
+                    .setWorkerId(worker.workerId())
+                    .setCredits(credits))
+            .build());
+    outstanding = credits;
+    for (Pending p : pending.values()) {
+      c.send(WorkRequest.newBuilder().setResult(p.result).build());
+    }
+    if (!pending.isEmpty()) {
+      LOG.fine(() -> "re-sent " + pending.size() + " unacknowledged result(s) for " + taskType);
+    }
+    return true;
+  }
+
+  private int desiredCreditsLocked() {
+    if (paused || stopping || closed) {
+      return 0;
+    }
+    return Math.max(0, concurrency - running.size());
+  }
+
+  private void topUpLocked() {
+    if (conn == null) {
+      return;
+    }
+    int grant = desiredCreditsLocked() - outstanding;
+    if (grant > 0) {
+      conn.send(
+          WorkRequest.newBuilder().setCredits(GrantCredits.newBuilder().setCredits(grant)).build());
+      outstanding += grant;
+    }
+  }
+
+  /**
+   * Returns credit for finished tasks. With many slots, credit goes back in batches of an eighth
+   * of the slots (fewer messages under load); a remainder smaller than that follows within a
+   * couple of milliseconds.
+   */
+  private void creditsAfterFinishLocked() {
+    int grant = desiredCreditsLocked() - outstanding;
+    if (grant <= 0 || conn == null) {
+      return;
+    }
+    if (grant >= creditBatch) {
+      topUpLocked();
+      return;
+    }
+    if (!creditFlushQueued) {
+      creditFlushQueued = true;
+      try {
+        worker.scheduler().schedule(this::flushCredits, 2, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        creditFlushQueued = false;
+        topUpLocked();
+      }
+    }
+  }
+
+  private void flushCredits() {
+    synchronized (lock) {
+      creditFlushQueued = false;
+      topUpLocked();
+    }
+  }
+
+  /** Ends the stream when paused or stopping and nothing is left to deliver. */
+  private void maybeCloseLocked() {
+    if ((paused || stopping) && running.isEmpty() && pending.isEmpty()) {
+      if (conn != null) {
+        Connection c = conn;
+        conn = null;
+        outstanding = 0;
+        closing.add(c);
+        c.halfClose();
+        // The server normally ends the call at once; make sure it does not linger.
+        worker.scheduler().schedule(() -> c.cancel("closed by worker"), 5, TimeUnit.SECONDS);
+      }
+      lock.notifyAll();
+    }
+  }
+
+  private void scheduleReconnectLocked() {
+    if (closed || reconnect != null) {
+      return;
+    }
+    Duration initial = worker.initialBackoff();
+    Duration max = worker.maxBackoff();
+    int exp = Math.min(20, Math.max(0, failures - 1));
+    double base = Math.min((double) max.toMillis(), initial.toMillis() * Math.pow(2, exp));
+    long delay = (long) (base * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
+    reconnect =
+        worker
+            .scheduler()
+            .schedule(
+                () -> {
+                  worker.resetConnectBackoff();
+                  boolean connected;
+                  synchronized (lock) {
+                    reconnect = null;
+                    connected = connectLocked();
+                  }
+                  if (connected) {
+                    worker.listener().onConnected(taskType);
+                  }
+                },
+                delay,
+                TimeUnit.MILLISECONDS);
+  }
+
+  // ------------------------------------------------------------------------- from the server
+
+  private void onMessage(Connection c, WorkResponse r) {
+    switch (r.getKindCase()) {
+      case TASK -> onTask(c, r.getTask());
+      case RESULT_ACK -> onResultAck(c, r.getResultAck());
+      case LEASE_ACK -> onLeaseAck(r.getLeaseAck());
+      default -> LOG.fine(() -> "ignored message of kind " + r.getKindCase());
+    }
+  }
+
+  private void onTask(Connection c, TaskAssignment a) {
+    Running run;
+    synchronized (lock) {
+      if (c != conn) {
+        // A task pushed on a stream that is being closed: the server takes it back when the
+        // stream ends.
+        return;
+      }
+      c.gotMessage = true;
+      failures = 0;
+      outstanding--;
+      String id = a.getTaskId();
+      Running already = running.get(id);
+      if (already != null) {
+        // Handed out again while still running here (the stream broke and the server requeued
+        // it): keep the one run, report it under the new token.
+        already.token = a.getToken();
+        topUpLocked();
+        return;
+      }
+      Pending done = pending.get(id);
+      if (done != null) {
+        if (done.terminal) {
+          // Finished here but not yet acknowledged when it was requeued: report that outcome
+          // under the new token instead of running the task again.
+          done.result = done.result.toBuilder().setToken(a.getToken()).build();
+          c.send(WorkRequest.newBuilder().setResult(done.result).build());
+          topUpLocked();
+          return;
+        }
+        pending.remove(id);
+      }
+      if (stopping || closed) {
+        // Not started; the server gets it back when the stream ends.
+        maybeCloseLocked();
+        return;
+      }
+      run = new Running(a, leaseExtension);
+      running.put(id, run);
+    }
+    try {
+      pool.execute(() -> execute(run));
+    } catch (RejectedExecutionException e) {
+      synchronized (lock) {
+        running.remove(a.getTaskId());
+        lock.notifyAll();
+      }
+    }
+  }
+
+  private void onResultAck(Connection c, Ack ack) {
+    Pending p;
+    synchronized (lock) {
+      if (c == conn) {
+        c.gotMessage = true;
+        failures = 0;
+      }
+      p = pending.get(ack.getTaskId());
+      if (p == null || !p.result.getToken().equals(ack.getToken())) {
+        return;
+      }
+      if (ack.getOk()) {
+        pending.remove(ack.getTaskId());
+      } else if (RETRYABLE_CODES.contains(ack.getCode())) {
+        p.retries++;
+        long delay = Math.min(30_000L, 200L << Math.min(8, p.retries));
+        Pending retry = p;
+        worker
+            .scheduler()
+            .schedule(
+                () -> {
+                  synchronized (lock) {
+                    if (pending.get(ack.getTaskId()) == retry && conn != null) {
+                      conn.send(WorkRequest.newBuilder().setResult(retry.result).build());
+                    }
+                  }
+                },
+                delay,
+                TimeUnit.MILLISECONDS);
+        LOG.fine(() -> "result for task " + ack.getTaskId() + " refused for now (" + ack.getCode() + "); retrying");
+      } else {
+        pending.remove(ack.getTaskId());
+        LOG.warning(
+            () ->
+                "result for task "
+                    + ack.getTaskId()
+                    + " ("
+                    + taskType
+                    + ") refused with "
+                    + ack.getCode()
+                    + ": "
+                    + ack.getMessage()
+                    + "; dropped");
+      }
+      maybeCloseLocked();
+      lock.notifyAll();
+    }
+    worker
+        .listener()
+        .onResultAcknowledged(taskType, ack.getTaskId(), ack.getOk(), ack.getCode(), ack.getMessage());
+  }
+
+  private void onLeaseAck(Ack ack) {
+    if (ack.getOk()) {
+      return;
+    }
+    synchronized (lock) {
+      Running r = running.get(ack.getTaskId());
+      if (r != null && r.token.equals(ack.getToken())) {
+        r.leaseRefused = true;
+      }
+    }
+    LOG.warning(
+        () ->
+            "lease extension for task "
+                + ack.getTaskId()
+                + " refused with "
+                + ack.getCode()
+                + ": "
+                + ack.getMessage());
+  }
+
+  private void onClosed(Connection c, Throwable error) {
+    int failureCount;
+    synchronized (lock) {
+      closing.remove(c);
+      if (c != conn) {
+        return;
+      }
+      conn = null;
+      outstanding = 0;
+      if (closed) {
+        return;
+      }
+      if (c.gotMessage || System.nanoTime() - c.openedAt > TimeUnit.SECONDS.toNanos(10)) {
+        failures = 0;
+      }
+      failures++;
+      failureCount = failures;
+      if (wantStreamLocked()) {
+        scheduleReconnectLocked();
+      }
+      lock.notifyAll();
+    }
+    if (failureCount == 1 || failureCount % 20 == 0) {
+      LOG.log(
+          Level.WARNING,
+          "stream for "
+              + taskType
+              + " ended"
+              + (error == null ? "" : ": " + error.getMessage())
+              + "; reconnecting (attempt "
+              + failureCount
+              + ")");
+    }
+    worker.listener().onDisconnected(taskType, error);
+  }
+
+  // ------------------------------------------------------------------------------ execution
+
+  private void execute(Running run) {
+    Task task = new Task(run.assignment);
+    WorkerListener listener = worker.listener();
+    listener.onTaskStarted(task);
+    long started = System.nanoTime();
+    TaskResult result;
+    try {
+      result = TaskResult.fromReturnValue(handler.handle(task));
+    } catch (Throwable t) {
+      if (closedNow() && isInterruption(t)) {
+        synchronized (lock) {
+          running.remove(run.assignment.getTaskId());
+          lock.notifyAll();
+        }
+        return;
+      }
+      result = failure(t);
+    }
+    io.baton.v1.TaskResult.Builder proto;
+    try {
+      proto = toProto(run.assignment, task, result);
+    } catch (RuntimeException e) {
+      result = TaskResult.failed("output cannot be sent: " + describe(e)).log(stackTrace(e));
+      proto = toProto(run.assignment, task, result);
+    }
+    listener.onTaskFinished(task, result.status(), System.nanoTime() - started);
+    synchronized (lock) {
+      running.remove(run.assignment.getTaskId());
+      if (closed) {
+        lock.notifyAll();
+        return;
+      }
+      io.baton.v1.TaskResult msg = proto.setToken(run.token).build();
+      pending.put(msg.getTaskId(), new Pending(msg, result.status() != TaskResult.Status.IN_PROGRESS));
+      if (conn != null) {
+        conn.send(WorkRequest.newBuilder().setResult(msg).build());
+      }
+      creditsAfterFinishLocked();
+      lock.notifyAll();
+    }
+  }
+
+  private boolean closedNow() {
+    synchronized (lock) {
+      return closed;
+    }
+  }
+
+  /**
+   * Extends the lease of every running task that has used about 80% of it. Runs every {@link
+   * #LEASE_SWEEP_MS} while the worker runs (only for task types with lease extension on).
+   */
+  void sweepLeases() {
+    long now = System.nanoTime();
+    synchronized (lock) {
+      if (conn == null || running.isEmpty()) {
+        return;
+      }
+      for (Running run : running.values()) {
+        if (run.leaseRefused || run.extendEveryNanos <= 0 || now < run.nextExtendAt) {
+          continue;
+        }
+        run.nextExtendAt = now + run.extendEveryNanos;
+        conn.send(
+            WorkRequest.newBuilder()
+                .setExtendLease(
+                    LeaseExtension.newBuilder()
+                        .setTaskId(run.assignment.getTaskId())
+                        .setToken(run.token)
+                        .setWorkflowId(run.assignment.getWorkflowId()))
+                .build());
+      }
+    }
+  }
+
+  private io.baton.v1.TaskResult.Builder toProto(TaskAssignment a, Task task, TaskResult result) {
+    io.baton.v1.TaskResult.Builder b =
+        io.baton.v1.TaskResult.newBuilder()
+            .setTaskId(a.getTaskId())
+            .setWorkflowId(a.getWorkflowId())
+            .setWorkerId(worker.workerId())
+            .setStatus(
+                switch (result.status()) {
+                  case COMPLETED -> TaskStatus.TASK_STATUS_COMPLETED;
+                  case FAILED -> TaskStatus.TASK_STATUS_FAILED;
+                  case FAILED_WITH_TERMINAL_ERROR -> TaskStatus.TASK_STATUS_FAILED_WITH_TERMINAL_ERROR;
+                  case IN_PROGRESS -> TaskStatus.TASK_STATUS_IN_PROGRESS;
+                })
+            .setReasonForIncompletion(result.reason())
+            .setCallbackAfterSeconds(result.callbackAfterSeconds());
+    if (!result.output().isEmpty()) {
+      b.setOutput(Structs.toStruct(result.output()));
+    }
+    List<TaskLog> logs = task.logEntries();
+    if (!logs.isEmpty() || !result.logs().isEmpty()) {
+      List<TaskLog> all = new ArrayList<>(logs);
+      for (String line : result.logs()) {
+        all.add(Task.line(line));
+      }
+      b.addAllLogs(all);
+    }
+    return b;
+  }
+
+  static TaskResult failure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof TerminalException te) {
+        return TaskResult.failedWithTerminalError(
+                te.getMessage() == null ? te.getClass().getName() : te.getMessage())
+            .log(stackTrace(t));
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return TaskResult.failed(describe(t)).log(stackTrace(t));
+  }
+
+  private static boolean isInterruption(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof InterruptedException) {
+        return true;
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return Thread.currentThread().isInterrupted();
+  }
+
+  static String describe(Throwable t) {
+    String m = t.getMessage();
+    return m == null || m.isEmpty() ? t.getClass().getName() : t.getClass().getSimpleName() + ": " + m;
+  }
+
+  static String stackTrace(Throwable t) {
+    StringWriter sw = new StringWriter();
+    t.printStackTrace(new PrintWriter(sw));
+    return sw.toString();
+  }
+
+  // --------------------------------------------------------------------------------- state
+
+  /** A task whose handler is running. */
+  private static final class Running {
+    final TaskAssignment assignment;
+    /** The latest token: a task handed out again while running keeps running under it. */
+    String token;
+
+    boolean leaseRefused;
+    /** Time between lease extensions (80% of the response timeout); 0 for none. */
+    final long extendEveryNanos;
+    /** When the next lease extension is due (System.nanoTime()). */
+    long nextExtendAt;
+
+    Running(TaskAssignment a, boolean extend) {
+      this.assignment = a;
+      this.token = a.getToken();
+      long rts = a.getResponseTimeoutSeconds();
+      this.extendEveryNanos = extend && rts > 0 ? rts * 800_000_000L : 0;
+      this.nextExtendAt = System.nanoTime() + extendEveryNanos;
+    }
+  }
+
+  /** A result sent (or to be sent) and not yet acknowledged. */
+  private static final class Pending {
+    io.baton.v1.TaskResult result;
+    final boolean terminal;
+    int retries;
+
+    Pending(io.baton.v1.TaskResult result, boolean terminal) {
+      this.result = result;
+      this.terminal = terminal;
+    }
+  }
+
+  /** One worker stream. */
+  private final class Connection implements ClientResponseObserver<WorkRequest, WorkResponse> {
+    final long openedAt = System.nanoTime();
+    volatile boolean gotMessage;
+    private ClientCallStreamObserver<WorkRequest> out;
+    private volatile boolean ended;
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<WorkRequest> requestStream) {
+      this.out = requestStream;
+    }
+
+    /** Sends one message; the caller holds the stream's lock. */
+    void send(WorkRequest m) {
+      if (ended || out == null) {
+        return;
+      }
+      try {
+        out.onNext(m);
+      } catch (RuntimeException e) {
+        // The call is already over; onError/onCompleted reports it.
+        LOG.log(Level.FINE, "send on a finished stream", e);
+      }
+    }
+
+    void halfClose() {
+      if (ended || out == null) {
+        return;
+      }
+      ended = true;
+      try {
+        out.onCompleted();
+      } catch (RuntimeException e) {
+        LOG.log(Level.FINE, "half-close on a finished stream", e);
+      }
+    }
+
+    void cancel(String why) {
+      ClientCallStreamObserver<WorkRequest> o = out;
+      if (o != null) {
+        ended = true;
+        try {
+          o.cancel(why, null);
+        } catch (RuntimeException e) {
+          LOG.log(Level.FINE, "cancel on a finished stream", e);
+        }
+      }
+    }
+
+    @Override
+    public void onNext(WorkResponse value) {
+      onMessage(this, value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      onClosed(this, t);
+    }
+
+    @Override
+    public void onCompleted() {
+      onClosed(this, null);
+    }
+  }
+}

@@ -1,0 +1,615 @@
+package io.baton.sdk.worker;
+
+import io.baton.sdk.BatonClient;
+import io.baton.sdk.internal.Channels;
+import io.baton.v1.TaskServiceGrpc;
+import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Runs task handlers for one or more task types, taking tasks from Baton's worker stream.
+ *
+ * <pre>{@code
+ * Worker worker = Worker.builder()
+ *     .target("127.0.0.1:7070")
+ *     .task("count_letters", task -> Map.of("count", task.input("text", String.class).length()))
+ *     .build()
+ *     .start();
+ * ...
+ * worker.shutdown(Duration.ofSeconds(30));
+ * }</pre>
+ *
+ * <p>Each task type gets its own stream and its own pool of {@code concurrency} threads; the
+ * stream's credit always equals the pool's free slots, so the server never pushes more tasks than
+ * can run. When the stream breaks the worker reconnects with exponential backoff; results the
+ * server has not acknowledged yet are sent again (with their attempt token) on the new stream.
+ * Long tasks get their lease extended automatically at about 80% of their response timeout.
+ *
+ * <p>Settings come from code and, overriding code, from environment variables: {@code
+ * BATON_SERVER} (host:port), {@code BATON_WORKER_ID}, {@code BATON_WORKER_DOMAIN}, {@code
+ * BATON_WORKER_CONCURRENCY}, and per task type {@code BATON_WORKER_<TYPE>_CONCURRENCY}, {@code
+ * _DOMAIN} and {@code _LEASE_EXTENSION} (see {@link TaskOptions}).
+ */
+public final class Worker implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Worker.class.getName());
+  /** Concurrency of a task type when neither code nor environment sets one. */
+  public static final int DEFAULT_CONCURRENCY = 8;
+
+  private enum State {
+    NEW,
+    RUNNING,
+    STOPPING,
+    STOPPED
+  }
+
+  private final ManagedChannel ownedChannel;
+  private final ManagedChannel managedChannel;
+  private final TaskServiceGrpc.TaskServiceStub stub;
+  private final String workerId;
+  private final List<TaskStream> streams;
+  private final ScheduledExecutorService scheduler;
+  private final WorkerListener listener;
+  private final Duration initialBackoff;
+  private final Duration maxBackoff;
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private State state = State.NEW;
+
+  private Worker(Builder b) {
+    Map<String, String> env = b.env != null ? b.env : System.getenv();
+    Channel ch;
+    if (b.channel != null) {
+      ch = b.channel;
+      ownedChannel = null;
+      managedChannel = b.channel instanceof ManagedChannel mc ? mc : null;
+    } else {
+      String target = b.target != null ? b.target : Channels.targetFromEnv(env);
+      ownedChannel = Channels.open(target);
+      managedChannel = ownedChannel;
+      ch = ownedChannel;
+    }
+    this.stub = TaskServiceGrpc.newStub(ch);
+    this.workerId = firstNonBlank(env.get("BATON_WORKER_ID"), b.workerId, defaultWorkerId());
+    this.listener = b.listener != null ? b.listener : new WorkerListener() {};
+    this.initialBackoff = b.initialBackoff;
+    this.maxBackoff = b.maxBackoff;
+    ScheduledThreadPoolExecutor sched =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "baton-worker-timer");
+              t.setDaemon(true);
+              return t;
+            });
+    sched.setRemoveOnCancelPolicy(true);
+    this.scheduler = Executors.unconfigurableScheduledExecutorService(sched);
+
+    String globalDomain = firstNonBlank(env.get("BATON_WORKER_DOMAIN"), null, null);
+    Integer globalConcurrency = parseInt(env.get("BATON_WORKER_CONCURRENCY"), "BATON_WORKER_CONCURRENCY");
+    List<TaskStream> list = new ArrayList<>();
+    for (Map.Entry<String, Registration> e : b.tasks.entrySet()) {
+      String type = e.getKey();
+      TaskOptions o = e.getValue().options;
+      String prefix = "BATON_WORKER_" + envName(type) + "_";
+      Integer concurrency =
+          firstNonNull(
+              parseInt(env.get(prefix + "CONCURRENCY"), prefix + "CONCURRENCY"),
+              globalConcurrency,
+              o.concurrency,
+              b.concurrency);
+      String domain =
+          firstNonNull(
+              env.get(prefix + "DOMAIN"), globalDomain, o.domain, b.domain == null ? "" : b.domain);
+      Boolean lease =
+          firstNonNull(parseBool(env.get(prefix + "LEASE_EXTENSION")), o.leaseExtension, Boolean.TRUE);
+      list.add(
+          new TaskStream(
+              this, type, domain.trim(), Math.max(1, concurrency), lease, e.getValue().handler));
+    }
+    this.streams = Collections.unmodifiableList(list);
+  }
+
+  /** @return a builder */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Opens the streams and starts taking tasks. Returns at once.
+   *
+   * @return this worker
+   */
+  public synchronized Worker start() {
+    if (state != State.NEW) {
+      throw new IllegalStateException("worker already started");
+    }
+    state = State.RUNNING;
+    for (TaskStream s : streams) {
+      s.start();
+      if (s.leaseExtension) {
+        scheduler.scheduleWithFixedDelay(
+            s::sweepLeases, TaskStream.LEASE_SWEEP_MS, TaskStream.LEASE_SWEEP_MS, TimeUnit.MILLISECONDS);
+      }
+    }
+    LOG.info(
+        () ->
+            "worker "
+                + workerId
+                + " started for "
+                + streams.stream()
+                    .map(
+                        s ->
+                            s.taskType
+                                + (s.domain.isEmpty() ? "" : " in domain " + s.domain)
+                                + " (concurrency "
+                                + s.concurrency
+                                + ")")
+                    .toList());
+    return this;
+  }
+
+  /**
+   * Stops taking new tasks. Tasks already running finish and their results are delivered; then
+   * the streams close until {@link #resume()}.
+   */
+  public void pause() {
+    for (TaskStream s : streams) {
+      s.pause();
+    }
+  }
+
+  /** Takes tasks again after {@link #pause()}. */
+  public void resume() {
+    synchronized (this) {
+      if (state != State.RUNNING) {
+        return;
+      }
+    }
+    for (TaskStream s : streams) {
+      s.resume();
+    }
+  }
+
+  /** @return true while paused */
+  public boolean isPaused() {
+    return !streams.isEmpty() && streams.get(0).isPaused();
+  }
+
+  /**
+   * Stops the worker: takes no new tasks, lets running tasks finish and delivers their results
+   * within the grace period, then closes the streams and interrupts handlers still running (the
+   * server hands their tasks out again).
+   *
+   * @param grace how long to wait for running tasks
+   * @return true when every running task finished and its result was acknowledged in time
+   */
+  public boolean shutdown(Duration grace) {
+    boolean wasStarted;
+    synchronized (this) {
+      if (state == State.STOPPED || state == State.STOPPING) {
+        return awaitStoppedQuietly();
+      }
+      wasStarted = state == State.RUNNING;
+      state = State.STOPPING;
+    }
+    long deadline = System.nanoTime() + grace.toNanos();
+    boolean clean = true;
+    for (TaskStream s : streams) {
+      s.beginStop();
+    }
+    try {
+      for (TaskStream s : streams) {
+        clean &= s.awaitDrained(deadline);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      clean = false;
+    }
+    for (TaskStream s : streams) {
+      s.forceClose();
+    }
+    scheduler.shutdownNow();
+    if (ownedChannel != null) {
+      Channels.close(ownedChannel);
+    }
+    synchronized (this) {
+      state = State.STOPPED;
+    }
+    stopped.countDown();
+    if (wasStarted) {
+      LOG.info(() -> "worker " + workerId + " stopped");
+    }
+    return clean;
+  }
+
+  private boolean awaitStoppedQuietly() {
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return true;
+  }
+
+  /** Same as {@code shutdown(Duration.ofSeconds(30))}. */
+  @Override
+  public void close() {
+    shutdown(Duration.ofSeconds(30));
+  }
+
+  /**
+   * Blocks until the worker has been shut down (for a main thread that only runs a worker).
+   *
+   * @throws InterruptedException when interrupted
+   */
+  public void awaitTermination() throws InterruptedException {
+    stopped.await();
+  }
+
+  /** @return the id this worker reports to the server */
+  public String workerId() {
+    return workerId;
+  }
+
+  /** @return the task types this worker runs */
+  public Set<String> taskTypes() {
+    Set<String> s = new LinkedHashSet<>();
+    streams.forEach(t -> s.add(t.taskType));
+    return s;
+  }
+
+  /**
+   * The effective concurrency of a task type (after environment overrides).
+   *
+   * @param taskType the task type
+   * @return its concurrency
+   */
+  public int concurrency(String taskType) {
+    return stream(taskType).concurrency;
+  }
+
+  /**
+   * The effective domain of a task type (after environment overrides).
+   *
+   * @param taskType the task type
+   * @return its domain; empty for the default queue
+   */
+  public String domain(String taskType) {
+    return stream(taskType).domain;
+  }
+
+  /** @return how many handlers are running now, over all task types */
+  public int runningTasks() {
+    return streams.stream().mapToInt(TaskStream::runningCount).sum();
+  }
+
+  /** @return how many results wait for the server's acknowledgement */
+  public int unacknowledgedResults() {
+    return streams.stream().mapToInt(TaskStream::pendingCount).sum();
+  }
+
+  private TaskStream stream(String taskType) {
+    for (TaskStream s : streams) {
+      if (s.taskType.equals(taskType)) {
+        return s;
+      }
+    }
+    throw new IllegalArgumentException("no handler for " + taskType);
+  }
+
+  // ------------------------------------------------------------------ used by TaskStream
+
+  TaskServiceGrpc.TaskServiceStub stub() {
+    return stub;
+  }
+
+  ScheduledExecutorService scheduler() {
+    return scheduler;
+  }
+
+  WorkerListener listener() {
+    return listener;
+  }
+
+  Duration initialBackoff() {
+    return initialBackoff;
+  }
+
+  Duration maxBackoff() {
+    return maxBackoff;
+  }
+
+  void resetConnectBackoff() {
+    if (managedChannel != null) {
+      managedChannel.resetConnectBackoff();
+    }
+  }
+
+  // ------------------------------------------------------------------------------ helpers
+
+  /**
+   * The environment-variable form of a task type: upper case, every character other than a
+   * letter or digit replaced by '_'.
+   *
+   * @param taskType the task type
+   * @return the name part used in {@code BATON_WORKER_<TYPE>_...}
+   */
+  public static String envName(String taskType) {
+    StringBuilder sb = new StringBuilder(taskType.length());
+    for (char c : taskType.toUpperCase(Locale.ROOT).toCharArray()) {
+      sb.append((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c : '_');
+    }
+    return sb.toString();
+  }
+
+  private static String defaultWorkerId() {
+    String host = System.getenv("HOSTNAME");
+    if (host == null || host.isBlank()) {
+      try {
+        host = InetAddress.getLocalHost().getHostName();
+      } catch (Exception e) {
+        host = "worker";
+      }
+    }
+    return host + "-" + ProcessHandle.current().pid();
+  }
+
+  private static Integer parseInt(String s, String name) {
+    if (s == null || s.isBlank()) {
+      return null;
+    }
+    try {
+      return Integer.parseInt(s.trim());
+    } catch (NumberFormatException e) {
+      LOG.warning(() -> "ignoring " + name + "=" + s + ": not a number");
+      return null;
+    }
+  }
+
+  private static Boolean parseBool(String s) {
+    if (s == null || s.isBlank()) {
+      return null;
+    }
+    String v = s.trim().toLowerCase(Locale.ROOT);
+    return v.equals("1") || v.equals("true") || v.equals("yes") || v.equals("on");
+  }
+
+  private static String firstNonBlank(String a, String b, String c) {
+    if (a != null && !a.isBlank()) {
+      return a.trim();
+    }
+    if (b != null && !b.isBlank()) {
+      return b.trim();
+    }
+    return c;
+  }
+
+  @SafeVarargs
+  private static <T> T firstNonNull(T... values) {
+    for (T v : values) {
+      if (v != null) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  private record Registration(TaskHandler handler, TaskOptions options) {}
+
+  /** Builder of {@link Worker}. */
+  public static final class Builder {
+    private String target;
+    private Channel channel;
+    private String workerId;
+    private String domain;
+    private int concurrency = DEFAULT_CONCURRENCY;
+    private WorkerListener listener;
+    private Map<String, String> env;
+    private Duration initialBackoff = Duration.ofMillis(100);
+    private Duration maxBackoff = Duration.ofSeconds(10);
+    private final Map<String, Registration> tasks = new LinkedHashMap<>();
+
+    private Builder() {}
+
+    /**
+     * Sets the server address; the worker opens and owns its channel. Default: {@code
+     * BATON_SERVER}, else {@code 127.0.0.1:7070}.
+     *
+     * @param target {@code host:port}
+     * @return this builder
+     */
+    public Builder target(String target) {
+      this.target = target;
+      return this;
+    }
+
+    /**
+     * Uses an existing channel, which the worker does not close.
+     *
+     * @param channel the channel
+     * @return this builder
+     */
+    public Builder channel(Channel channel) {
+      this.channel = channel;
+      return this;
+    }
+
+    /**
+     * Uses the channel of a client (not closed by the worker).
+     *
+     * @param client the client
+     * @return this builder
+     */
+    public Builder client(BatonClient client) {
+      this.channel = client.channel();
+      return this;
+    }
+
+    /**
+     * Sets the worker id reported with tasks (default: host name and process id; {@code
+     * BATON_WORKER_ID} overrides).
+     *
+     * @param workerId the id
+     * @return this builder
+     */
+    public Builder workerId(String workerId) {
+      this.workerId = workerId;
+      return this;
+    }
+
+    /**
+     * Sets the domain of every task type that does not set its own.
+     *
+     * @param domain the domain; empty for the default queue
+     * @return this builder
+     */
+    public Builder domain(String domain) {
+      this.domain = domain;
+      return this;
+    }
+
+    /**
+     * Sets the concurrency of every task type that does not set its own (default {@value
+     * Worker#DEFAULT_CONCURRENCY}).
+     *
+     * @param concurrency at least 1
+     * @return this builder
+     */
+    public Builder concurrency(int concurrency) {
+      if (concurrency < 1) {
+        throw new IllegalArgumentException("concurrency must be at least 1");
+      }
+      this.concurrency = concurrency;
+      return this;
+    }
+
+    /**
+     * Registers a handler for a task type.
+     *
+     * @param taskType the task type (task definition name)
+     * @param handler the handler
+     * @return this builder
+     */
+    public Builder task(String taskType, TaskHandler handler) {
+      return task(taskType, handler, TaskOptions.defaults());
+    }
+
+    /**
+     * Registers a handler for a task type with its own settings.
+     *
+     * @param taskType the task type
+     * @param handler the handler
+     * @param options concurrency, domain, lease extension
+     * @return this builder
+     */
+    public Builder task(String taskType, TaskHandler handler, TaskOptions options) {
+      Objects.requireNonNull(taskType, "taskType");
+      Objects.requireNonNull(handler, "handler");
+      if (tasks.putIfAbsent(taskType, new Registration(handler, options)) != null) {
+        throw new IllegalArgumentException("two handlers for task type " + taskType);
+      }
+      return this;
+    }
+
+    /**
+     * Registers a handler that takes its input as a typed object.
+     *
+     * @param taskType the task type
+     * @param inputType the input class (a record, a bean, or Map)
+     * @param handler the handler
+     * @param <I> the input type
+     * @return this builder
+     */
+    public <I> Builder task(String taskType, Class<I> inputType, TypedTaskHandler<I> handler) {
+      return task(taskType, AnnotatedHandlers.typed(inputType, handler), TaskOptions.defaults());
+    }
+
+    /**
+     * Registers a typed handler with its own settings.
+     *
+     * @param taskType the task type
+     * @param inputType the input class
+     * @param handler the handler
+     * @param options concurrency, domain, lease extension
+     * @param <I> the input type
+     * @return this builder
+     */
+    public <I> Builder task(
+        String taskType, Class<I> inputType, TypedTaskHandler<I> handler, TaskOptions options) {
+      return task(taskType, AnnotatedHandlers.typed(inputType, handler), options);
+    }
+
+    /**
+     * Registers every {@link WorkerTask}-annotated method of a bean.
+     *
+     * @param bean the object holding the handlers
+     * @return this builder
+     */
+    public Builder bean(Object bean) {
+      for (AnnotatedHandlers.Found f : AnnotatedHandlers.scan(bean)) {
+        task(f.taskType(), f.handler(), f.options());
+      }
+      return this;
+    }
+
+    /**
+     * Sets a listener for connection and task events.
+     *
+     * @param listener the listener
+     * @return this builder
+     */
+    public Builder listener(WorkerListener listener) {
+      this.listener = listener;
+      return this;
+    }
+
+    /**
+     * Sets the reconnect backoff: the first delay, doubled per failed attempt up to the maximum
+     * (with ±20% jitter). Default 100 ms to 10 s.
+     *
+     * @param initial the first delay
+     * @param max the longest delay
+     * @return this builder
+     */
+    public Builder reconnectBackoff(Duration initial, Duration max) {
+      this.initialBackoff = Objects.requireNonNull(initial);
+      this.maxBackoff = Objects.requireNonNull(max);
+      return this;
+    }
+
+    /**
+     * Reads settings from this map instead of the process environment (for tests and embedding).
+     *
+     * @param env variable name to value
+     * @return this builder
+     */
+    public Builder environment(Map<String, String> env) {
+      this.env = Map.copyOf(env);
+      return this;
+    }
+
+    /** @return the worker, not started yet */
+    public Worker build() {
+      if (tasks.isEmpty()) {
+        throw new IllegalStateException("no task handler registered");
+      }
+      return new Worker(this);
+    }
+  }
+}

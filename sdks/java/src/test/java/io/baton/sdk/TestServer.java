@@ -1,0 +1,170 @@
+package io.baton.sdk;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Runs the real {@code baton server} binary for a test: on a temporary data directory and a free
+ * port, read from the line it prints once it accepts connections.
+ *
+ * <p>The binary is {@code -Dbaton.bin}, else {@code BATON_BIN}, else {@code
+ * ../../target/release/baton} relative to this SDK's directory.
+ */
+public final class TestServer implements AutoCloseable {
+  private static final Pattern LISTENING =
+      Pattern.compile("baton server listening on (\\S+):(\\d+)");
+
+  private final Path dataDir;
+  private final boolean ownsDataDir;
+  private Process process;
+  private int port;
+
+  private TestServer(Path dataDir, boolean ownsDataDir) {
+    this.dataDir = dataDir;
+    this.ownsDataDir = ownsDataDir;
+  }
+
+  /** Starts a server on a fresh temporary directory and a free port. */
+  public static TestServer start() throws IOException {
+    TestServer s = new TestServer(Files.createTempDirectory("baton-java-test-"), true);
+    s.launch(0);
+    return s;
+  }
+
+  /** @return the path of the server binary */
+  public static Path binary() {
+    String p = System.getProperty("baton.bin");
+    if (p == null || p.isBlank()) {
+      p = System.getenv("BATON_BIN");
+    }
+    if (p == null || p.isBlank()) {
+      p = "../../target/release/baton";
+    }
+    Path path = Path.of(p).toAbsolutePath().normalize();
+    if (!Files.isExecutable(path)) {
+      throw new IllegalStateException(
+          "baton binary not found at "
+              + path
+              + " (build it with `cargo build --release -p baton` or set BATON_BIN)");
+    }
+    return path;
+  }
+
+  private void launch(int listenPort) throws IOException {
+    Path log = Path.of("target", "baton-server-" + ProcessHandle.current().pid() + ".log");
+    Files.createDirectories(log.getParent());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                binary().toString(),
+                "server",
+                "--data-dir",
+                dataDir.toString(),
+                "--listen",
+                "127.0.0.1:" + listenPort)
+            .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().putIfAbsent("RUST_LOG", "warn");
+    process = pb.start();
+    CompletableFuture<Integer> found = new CompletableFuture<>();
+    Process p = process;
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  Matcher m = LISTENING.matcher(line);
+                  if (m.find()) {
+                    found.complete(Integer.parseInt(m.group(2)));
+                  }
+                }
+              } catch (IOException e) {
+                // process ended
+              }
+              found.completeExceptionally(
+                  new IllegalStateException("baton server exited before listening; see " + log));
+            },
+            "baton-server-stdout");
+    reader.setDaemon(true);
+    reader.start();
+    try {
+      port = found.get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      process.destroyForcibly();
+      throw new IllegalStateException("baton server did not start: " + e.getMessage(), e);
+    }
+  }
+
+  /** @return host:port of the server */
+  public String target() {
+    return "127.0.0.1:" + port;
+  }
+
+  /** @return the server's process id */
+  public long pid() {
+    return process.pid();
+  }
+
+  /** @return the port */
+  public int port() {
+    return port;
+  }
+
+  /** Kills the server at once (SIGKILL), as a crash would. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** Starts the server again on the same data directory and port. */
+  public void restart() throws IOException {
+    if (process.isAlive()) {
+      throw new IllegalStateException("server still running");
+    }
+    IOException last = null;
+    for (int i = 0; i < 20; i++) {
+      try {
+        launch(port);
+        return;
+      } catch (IllegalStateException e) {
+        // The port may not be free again yet.
+        last = new IOException(e.getMessage(), e);
+        try {
+          Thread.sleep(250);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new IOException(ie);
+        }
+      }
+    }
+    throw last;
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+      }
+    }
+    if (ownsDataDir) {
+      try (Stream<Path> files = Files.walk(dataDir)) {
+        files.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+      }
+    }
+  }
+}

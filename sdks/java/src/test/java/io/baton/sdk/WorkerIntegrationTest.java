@@ -1,0 +1,388 @@
+package io.baton.sdk;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.baton.sdk.worker.InputParam;
+import io.baton.sdk.worker.Task;
+import io.baton.sdk.worker.TaskOptions;
+import io.baton.sdk.worker.TaskResult;
+import io.baton.sdk.worker.TerminalException;
+import io.baton.sdk.worker.Worker;
+import io.baton.sdk.worker.WorkerListener;
+import io.baton.sdk.worker.WorkerTask;
+import io.baton.v1.TaskStatus;
+import io.baton.v1.WorkflowStatus;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The worker runner against a real {@code baton server}. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class WorkerIntegrationTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  private TestServer server;
+  private BatonClient client;
+
+  @BeforeAll
+  void startServer() throws Exception {
+    server = TestServer.start();
+    client = BatonClient.connect(server.target());
+  }
+
+  @AfterAll
+  void stopServer() throws Exception {
+    if (client != null) {
+      client.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private Worker.Builder worker() {
+    return Worker.builder()
+        .target(server.target())
+        .workerId("java-test-worker")
+        .environment(Map.of());
+  }
+
+  private void define(String workflow, String task, int retryCount, int responseTimeout) {
+    client.registerTaskDef(Defs.taskDef(task, retryCount, 0, responseTimeout));
+    client.registerWorkflowDef(Defs.oneTask(workflow, task));
+  }
+
+  record Text(String text) {}
+
+  record Shout(String upper, int length) {}
+
+  @Test
+  void completesWithTypedInputAndMappedOutput() {
+    define("j_complete", "j_upper", 0, 30);
+    try (Worker w =
+        worker()
+            .task("j_upper", Text.class, (in, task) -> new Shout(in.text().toUpperCase(), in.text().length()))
+            .build()
+            .start()) {
+      WorkflowExecution wf =
+          client.executeWorkflow(StartWorkflow.of("j_complete", Map.of("text", "hello")), WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals(Map.of("upper", "HELLO", "length", 5L), wf.output().get("result"));
+      TaskInstance t = wf.task("t").orElseThrow();
+      assertEquals(TaskStatus.TASK_STATUS_COMPLETED, t.status());
+      assertEquals("java-test-worker", t.workerId());
+    }
+  }
+
+  /** Handlers declared with annotations. */
+  public static class LetterTasks {
+    final AtomicInteger calls = new AtomicInteger();
+
+    @WorkerTask(value = "j_count", concurrency = 2)
+    public Map<String, Object> count(@InputParam("text") String text, Task task) {
+      calls.incrementAndGet();
+      task.log("counting " + text.length() + " letters");
+      return Map.of("count", text.length());
+    }
+  }
+
+  @Test
+  void annotatedHandlerAndTaskLogs() {
+    define("j_annotated", "j_count", 0, 30);
+    LetterTasks bean = new LetterTasks();
+    try (Worker w = worker().bean(bean).build().start()) {
+      assertEquals(2, w.concurrency("j_count"));
+      WorkflowExecution wf =
+          client.executeWorkflow(StartWorkflow.of("j_annotated", Map.of("text", "baton")), WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals(Map.of("count", 5L), wf.output().get("result"));
+      assertEquals(1, bean.calls.get());
+      List<TaskLogLine> logs = client.getTaskLogs(wf.task("t").orElseThrow().taskId());
+      assertEquals(List.of("counting 5 letters"), logs.stream().map(TaskLogLine::message).toList());
+      assertTrue(logs.get(0).time() != null);
+    }
+  }
+
+  @Test
+  void failedTaskIsRetriedThenCompletes() {
+    define("j_retry", "j_flaky", 2, 30);
+    AtomicInteger calls = new AtomicInteger();
+    try (Worker w =
+        worker()
+            .task(
+                "j_flaky",
+                task -> {
+                  calls.incrementAndGet();
+                  if (task.retryCount() < 2) {
+                    throw new IllegalStateException("flaky attempt " + task.retryCount());
+                  }
+                  return Map.of("attempt", task.retryCount());
+                })
+            .build()
+            .start()) {
+      WorkflowExecution wf = client.executeWorkflow(StartWorkflow.of("j_retry", Map.of()), WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      List<TaskInstance> attempts = wf.tasks();
+      assertEquals(3, attempts.size());
+      assertEquals(TaskStatus.TASK_STATUS_FAILED, attempts.get(0).status());
+      assertEquals("IllegalStateException: flaky attempt 0", attempts.get(0).reasonForIncompletion());
+      assertEquals(TaskStatus.TASK_STATUS_FAILED, attempts.get(1).status());
+      assertEquals(TaskStatus.TASK_STATUS_COMPLETED, attempts.get(2).status());
+      assertEquals(Map.of("attempt", 2L), attempts.get(2).output());
+      assertEquals(3, calls.get());
+      String stack =
+          client.getTaskLogs(attempts.get(0).taskId()).stream()
+              .map(TaskLogLine::message)
+              .reduce("", String::concat);
+      assertTrue(stack.contains("java.lang.IllegalStateException: flaky attempt 0"), stack);
+      assertTrue(stack.contains("WorkerIntegrationTest"), "stack trace names the handler: " + stack);
+    }
+  }
+
+  @Test
+  void terminalErrorIsNotRetried() {
+    define("j_terminal", "j_refuse", 3, 30);
+    AtomicInteger calls = new AtomicInteger();
+    try (Worker w =
+        worker()
+            .task(
+                "j_refuse",
+                task -> {
+                  calls.incrementAndGet();
+                  throw new TerminalException("order 7 does not exist");
+                })
+            .build()
+            .start()) {
+      WorkflowExecution wf = client.executeWorkflow(StartWorkflow.of("j_terminal", Map.of()), WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_FAILED, wf.status());
+      assertEquals(1, wf.tasks().size());
+      TaskInstance t = wf.tasks().get(0);
+      assertEquals(TaskStatus.TASK_STATUS_FAILED_WITH_TERMINAL_ERROR, t.status());
+      assertEquals("order 7 does not exist", t.reasonForIncompletion());
+      assertEquals(1, calls.get());
+    }
+  }
+
+  @Test
+  void stalledTaskTimesOutAndIsRetried() {
+    define("j_timeout", "j_stall", 1, 1);
+    List<String> refused = new CopyOnWriteArrayList<>();
+    AtomicInteger calls = new AtomicInteger();
+    try (Worker w =
+        worker()
+            .listener(
+                new WorkerListener() {
+                  @Override
+                  public void onResultAcknowledged(
+                      String type, String taskId, boolean ok, String code, String message) {
+                    if (!ok) {
+                      refused.add(taskId + " " + code);
+                    }
+                  }
+                })
+            .task(
+                "j_stall",
+                task -> {
+                  calls.incrementAndGet();
+                  if (task.retryCount() == 0) {
+                    Thread.sleep(3500); // longer than the 1 s response timeout, lease not extended
+                    return Map.of("late", true);
+                  }
+                  return Map.of("onTime", true);
+                },
+                TaskOptions.builder().concurrency(2).leaseExtension(false).build())
+            .build()
+            .start()) {
+      String id = client.startWorkflow("j_timeout", Map.of());
+      WorkflowExecution wf = client.awaitWorkflow(id, WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals(2, wf.tasks().size());
+      assertEquals(TaskStatus.TASK_STATUS_TIMED_OUT, wf.tasks().get(0).status());
+      assertEquals(TaskStatus.TASK_STATUS_COMPLETED, wf.tasks().get(1).status());
+      assertEquals(Map.of("onTime", true), wf.tasks().get(1).output());
+      // The stalled handler's late result is refused (its lease ran out) and dropped.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (refused.isEmpty() && System.nanoTime() < deadline) {
+        sleep(50);
+      }
+      assertEquals(1, refused.size(), refused.toString());
+      assertTrue(refused.get(0).startsWith(wf.tasks().get(0).taskId()), refused.toString());
+      assertEquals(0, w.unacknowledgedResults());
+      assertEquals(
+          TaskStatus.TASK_STATUS_TIMED_OUT, client.getTask(wf.tasks().get(0).taskId()).status());
+    }
+  }
+
+  @Test
+  void leaseIsExtendedForLongTasks() {
+    define("j_long", "j_slow", 0, 2);
+    try (Worker w =
+        worker()
+            .task(
+                "j_slow",
+                task -> {
+                  Thread.sleep(5000); // 2.5 response timeouts
+                  return Map.of("slept", true);
+                })
+            .build()
+            .start()) {
+      WorkflowExecution wf = client.executeWorkflow(StartWorkflow.of("j_long", Map.of()), WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals(1, wf.tasks().size());
+      assertEquals(Map.of("slept", true), wf.tasks().get(0).output());
+    }
+  }
+
+  @Test
+  void inProgressWithCallbackIsHandedOutAgain() {
+    define("j_progress", "j_poller", 0, 30);
+    List<Integer> polls = new CopyOnWriteArrayList<>();
+    try (Worker w =
+        worker()
+            .task(
+                "j_poller",
+                task -> {
+                  polls.add(task.pollCount());
+                  if (polls.size() == 1) {
+                    task.log("not ready yet");
+                    return TaskResult.inProgress(Duration.ofSeconds(1)).output("checked", 1);
+                  }
+                  task.log("ready");
+                  return TaskResult.completed(Map.of("done", true));
+                })
+            .build()
+            .start()) {
+      WorkflowExecution wf = client.executeWorkflow(StartWorkflow.of("j_progress", Map.of()), WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals(1, wf.tasks().size(), "IN_PROGRESS keeps the same task instance");
+      TaskInstance t = wf.tasks().get(0);
+      assertEquals(2, polls.size());
+      assertTrue(polls.get(1) > polls.get(0), "poll count grows: " + polls);
+      assertEquals(true, t.output().get("done"));
+      assertEquals(
+          List.of("not ready yet", "ready"),
+          client.getTaskLogs(t.taskId()).stream().map(TaskLogLine::message).toList());
+    }
+  }
+
+  @Test
+  void domainRoutesTasksToTheDomainWorker() {
+    define("j_domain", "j_colored", 0, 30);
+    try (Worker w =
+        worker()
+            .task("j_colored", task -> Map.of("domain", task.domain()),
+                TaskOptions.builder().domain("blue").build())
+            .build()
+            .start()) {
+      String id =
+          client.startWorkflow(
+              StartWorkflow.builder("j_domain").taskToDomain("j_colored", "blue").build());
+      WorkflowExecution wf = client.awaitWorkflow(id, WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals("blue", wf.tasks().get(0).domain());
+      assertEquals(Map.of("domain", "blue"), wf.tasks().get(0).output());
+    }
+  }
+
+  @Test
+  void pausedWorkerTakesNothingUntilResumed() {
+    define("j_pause", "j_pausable", 0, 30);
+    AtomicInteger calls = new AtomicInteger();
+    try (Worker w = worker().task("j_pausable", task -> Map.of("n", calls.incrementAndGet())).build().start()) {
+      w.pause();
+      assertTrue(w.isPaused());
+      String id = client.startWorkflow("j_pause", Map.of());
+      sleep(1500);
+      assertEquals(0, calls.get());
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_RUNNING, client.getWorkflow(id).status());
+      assertEquals(TaskStatus.TASK_STATUS_SCHEDULED, client.getWorkflow(id).tasks().get(0).status());
+      w.resume();
+      WorkflowExecution wf = client.awaitWorkflow(id, WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals(1, calls.get());
+    }
+  }
+
+  @Test
+  void shutdownLetsRunningTasksFinish() throws Exception {
+    define("j_graceful", "j_finishing", 0, 30);
+    CountDownLatch started = new CountDownLatch(1);
+    Worker w =
+        worker()
+            .task(
+                "j_finishing",
+                task -> {
+                  started.countDown();
+                  Thread.sleep(1000);
+                  return Map.of("finished", true);
+                })
+            .build()
+            .start();
+    String id = client.startWorkflow("j_graceful", Map.of());
+    assertTrue(started.await(20, TimeUnit.SECONDS));
+    assertTrue(w.shutdown(Duration.ofSeconds(20)), "in-flight task finished within the grace period");
+    WorkflowExecution wf = client.awaitWorkflow(id, WAIT);
+    assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+    assertEquals(Map.of("finished", true), wf.tasks().get(0).output());
+  }
+
+  @Test
+  void manyTasksRunConcurrentlyWithinCredit() {
+    define("j_many", "j_parallel", 0, 30);
+    AtomicInteger inFlight = new AtomicInteger();
+    AtomicInteger maxInFlight = new AtomicInteger();
+    Map<String, Integer> runs = new ConcurrentHashMap<>();
+    try (Worker w =
+        worker()
+            .task(
+                "j_parallel",
+                task -> {
+                  runs.merge(task.taskId(), 1, Integer::sum);
+                  int now = inFlight.incrementAndGet();
+                  maxInFlight.accumulateAndGet(now, Math::max);
+                  Thread.sleep(50);
+                  inFlight.decrementAndGet();
+                  return Map.of("n", task.input("payload", Map.class).get("n"));
+                },
+                TaskOptions.builder().concurrency(4).build())
+            .build()
+            .start()) {
+      List<String> ids =
+          java.util.stream.IntStream.range(0, 40)
+              .mapToObj(i -> client.startWorkflowAsync(StartWorkflow.of("j_many", Map.of("n", i))))
+              .map(java.util.concurrent.CompletableFuture::join)
+              .toList();
+      for (int i = 0; i < ids.size(); i++) {
+        WorkflowExecution wf = client.awaitWorkflow(ids.get(i), WAIT);
+        assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+        assertEquals(Map.of("n", (long) i), wf.output().get("result"));
+      }
+      assertTrue(maxInFlight.get() <= 4, "never more tasks than slots: " + maxInFlight.get());
+      assertTrue(maxInFlight.get() > 1, "tasks ran in parallel");
+      assertEquals(40, runs.size());
+      assertFalse(runs.values().stream().anyMatch(n -> n != 1), "each task ran once: " + runs);
+      assertNotEquals(0, w.concurrency("j_parallel"));
+    }
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RuntimeException(e);
+    }
+  }
+}
