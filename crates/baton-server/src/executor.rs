@@ -187,6 +187,83 @@ impl Env for ExecEnv<'_> {
     }
 }
 
+/// The writes of one batch. A record touched several times is written once, from its
+/// final state; deletions keep their order relative to each other.
+#[derive(Default)]
+struct Writes {
+    /// Deletions, snapshots and timers, in order.
+    ordered: Vec<Write>,
+    /// Changed workflows and their status before the batch.
+    workflows: HashMap<String, Option<WorkflowStatus>>,
+    /// Changed tasks, in first-touch order, and the set of them still to write.
+    tasks: Vec<(String, String)>,
+    live_tasks: std::collections::HashSet<String>,
+    /// Workflows deleted in this batch.
+    removed: std::collections::HashSet<String>,
+    /// Number of calls that asked for a write.
+    touched: usize,
+}
+
+impl Writes {
+    fn push(&mut self, w: Write) {
+        self.touched += 1;
+        self.ordered.push(w);
+    }
+
+    fn put_workflow(&mut self, id: &str, prev: Option<WorkflowStatus>) {
+        self.touched += 1;
+        self.workflows.entry(id.to_string()).or_insert(prev);
+    }
+
+    fn put_task(&mut self, workflow_id: &str, task_id: &str) {
+        self.touched += 1;
+        if self.live_tasks.insert(task_id.to_string()) {
+            self.tasks
+                .push((workflow_id.to_string(), task_id.to_string()));
+        }
+    }
+
+    fn delete_task(&mut self, workflow_id: &str, task_id: &str) {
+        self.live_tasks.remove(task_id);
+        self.push(Write::DeleteTask {
+            workflow_id: workflow_id.to_string(),
+            task_id: task_id.to_string(),
+        });
+    }
+
+    fn delete_workflow(&mut self, workflow_id: &str) {
+        self.workflows.remove(workflow_id);
+        self.removed.insert(workflow_id.to_string());
+        self.push(Write::DeleteWorkflow {
+            workflow_id: workflow_id.to_string(),
+        });
+    }
+
+    /// The storage batch, built from the final state of every touched record.
+    fn build(self, cache: &HashMap<String, Execution>) -> WriteBatch {
+        let mut batch = WriteBatch {
+            writes: self.ordered,
+        };
+        for (id, prev) in self.workflows {
+            if let Some(exec) = cache.get(&id) {
+                batch.push(Write::PutWorkflow {
+                    workflow: exec.workflow.clone(),
+                    prev_status: prev,
+                });
+            }
+        }
+        for (wf, task_id) in self.tasks {
+            if !self.live_tasks.contains(&task_id) || self.removed.contains(&wf) {
+                continue;
+            }
+            if let Some(t) = cache.get(&wf).and_then(|e| e.task(&task_id)) {
+                batch.push(Write::PutTask(t.clone()));
+            }
+        }
+        batch
+    }
+}
+
 /// What to do once the batch is durable.
 enum Pending {
     Reply(Replier, Result<Reply, EngineError>),
@@ -274,14 +351,15 @@ impl Executor {
             now: now_ms(),
             task_defs: &task_defs,
         };
-        let mut batch = WriteBatch::default();
+        let mut writes = Writes::default();
         let mut outcomes: Vec<Outcome> = Vec::new();
         for msg in msgs {
             env.now = now_ms();
-            if let Some(o) = self.handle(msg, &mut env, &mut batch) {
+            if let Some(o) = self.handle(msg, &mut env, &mut writes) {
                 outcomes.push(o);
             }
         }
+        let batch = writes.build(&self.cache);
         let mut failure: Option<EngineError> = None;
         if !batch.is_empty() {
             if let Err(e) = self.store.apply(&batch) {
@@ -420,21 +498,13 @@ impl Executor {
         }
     }
 
-    fn handle(
-        &mut self,
-        msg: Msg,
-        env: &mut ExecEnv<'_>,
-        batch: &mut WriteBatch,
-    ) -> Option<Outcome> {
+    fn handle(&mut self, msg: Msg, env: &mut ExecEnv<'_>, batch: &mut Writes) -> Option<Outcome> {
         match msg {
             Msg::Start { def, params, reply } => {
                 let id = params.workflow_id.clone();
                 match decider::start(def.clone(), params, env) {
                     Ok((exec, d)) => {
-                        batch.push(Write::PutWorkflow {
-                            workflow: exec.workflow.clone(),
-                            prev_status: None,
-                        });
+                        batch.put_workflow(&id, None);
                         batch.push(Write::PutSnapshot {
                             workflow_id: id.clone(),
                             def,
@@ -501,9 +571,7 @@ impl Executor {
                         _ => {}
                     }
                 }
-                batch.push(Write::DeleteWorkflow {
-                    workflow_id: workflow_id.clone(),
-                });
+                batch.delete_workflow(&workflow_id);
                 Some(Outcome {
                     workflow_id,
                     pending: Some(Pending::Removed(reply)),
@@ -549,7 +617,7 @@ impl Executor {
         event: Event,
         reply: Replier,
         env: &mut ExecEnv<'_>,
-        batch: &mut WriteBatch,
+        batch: &mut Writes,
     ) -> Option<Outcome> {
         if let Err(e) = self.load(&workflow_id) {
             reply.send(Err(e));
@@ -562,10 +630,10 @@ impl Executor {
         match decider::decide(exec, event, env) {
             Ok(d) => {
                 let reply_value = d.reply.clone();
-                let before = batch.writes.len();
+                let before = batch.touched;
                 let mut o = self.record(&workflow_id, Some(prev_status), d, batch);
                 o.pending = Some(Pending::Reply(reply, Ok(reply_value)));
-                o.durable = durable && batch.writes.len() > before;
+                o.durable = durable && batch.touched > before;
                 Some(o)
             }
             Err(e) => {
@@ -584,14 +652,11 @@ impl Executor {
         workflow_id: &str,
         prev_status: Option<WorkflowStatus>,
         d: decider::Decision,
-        batch: &mut WriteBatch,
+        batch: &mut Writes,
     ) -> Outcome {
         let exec = self.cache.get(workflow_id).expect("in cache");
         if d.workflow_changed && prev_status.is_some() {
-            batch.push(Write::PutWorkflow {
-                workflow: exec.workflow.clone(),
-                prev_status,
-            });
+            batch.put_workflow(workflow_id, prev_status);
         }
         let mut leases_cleared = Vec::new();
         for id in &d.changed_tasks {
@@ -599,15 +664,12 @@ impl Executor {
                 if t.status != TaskStatus::InProgress {
                     leases_cleared.push(t.task_id.clone());
                 }
-                batch.push(Write::PutTask(t.clone()));
+                batch.put_task(workflow_id, id);
             }
         }
         for id in &d.removed_tasks {
             leases_cleared.push(id.clone());
-            batch.push(Write::DeleteTask {
-                workflow_id: workflow_id.to_string(),
-                task_id: id.clone(),
-            });
+            batch.delete_task(workflow_id, id);
         }
         for e in &d.effects {
             match e {

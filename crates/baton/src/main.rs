@@ -3,6 +3,11 @@
 mod bench;
 mod cli;
 
+/// The server allocates and frees many small buffers per task (storage nodes, messages);
+/// mimalloc handles that pattern far better than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
