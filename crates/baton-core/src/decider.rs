@@ -7,14 +7,41 @@
 //!
 //! * [`start`] builds an execution and schedules its first task; [`decide`] applies one
 //!   [`Event`]; [`recover`] rebuilds the runtime's in-memory state for a loaded execution.
-//! * Scheduling is state-driven: after every change the decider looks at the execution and
-//!   does what is due (schedule the next task, retry a failed one, fail or complete the
-//!   workflow). Nothing is scheduled while the workflow is PAUSED; resuming does what
-//!   became due meanwhile.
+//! * Scheduling is state-driven: after every change the decider looks at the tasks that
+//!   changed and does what is due (schedule what follows a finished task, retry a failed
+//!   one, end a JOIN, fail or complete the workflow). What follows a task is read from the
+//!   definition's structure: the next task in its list; at the end of a fork branch,
+//!   nothing (the JOIN takes over); at the end of a SWITCH case, whatever follows the
+//!   SWITCH, outward as far as needed; at the end of the workflow's list, the end. Nothing
+//!   is scheduled while the workflow is PAUSED; resuming does what became due meanwhile.
 //! * Each task type has its own handler, chosen by type when a task is scheduled. Worker
 //!   tasks (SIMPLE and every type that is not a Conductor system type) are queued for
-//!   workers. The system and operator types listed in [`SYSTEM_TASK_TYPES`] do not have a
-//!   handler yet: reaching one fails the workflow with "task type X is not supported yet".
+//!   workers. These run inside the decider, never queued, and take no worker results:
+//!   FORK_JOIN (completes at once; every branch's first task and the JOIN follow), JOIN
+//!   (IN_PROGRESS until every `joinOn` reference is terminal; output maps reference to
+//!   output; FAILED when one of them failed, COMPLETED_WITH_ERRORS when only optional ones
+//!   did), SWITCH with `value-param` and DECISION with `caseValueParam` (pick a case; its
+//!   tasks run, then what follows the operator), NOOP, SET_VARIABLE (variables capped at
+//!   [`MAX_VARIABLES_BYTES`] of JSON) and TERMINATE. The other types listed in
+//!   [`SYSTEM_TASK_TYPES`], and script evaluators (`javascript`, `graaljs`,
+//!   `caseExpression`), are not supported yet: reaching a type fails the workflow with
+//!   "task type X is not supported yet"; a script evaluator fails its task saying so.
+//! * Failures inside fork branches: a task that fails with no retries left fails the
+//!   workflow at once (cancelling the other branches), unless it is optional (it becomes
+//!   COMPLETED_WITH_ERRORS and its branch goes on) or permissive (it stays failed, its
+//!   branch and the others go on, and the JOIN on it, or else the end of the workflow,
+//!   fails once everything ran). A JOIN waiting for references that can no longer run
+//!   (in a case that was not taken) fails the workflow rather than waiting forever.
+//! * A TERMINATE ends the workflow the moment it runs, with its `terminationStatus`,
+//!   `terminationReason` (or a reason naming it) and `workflowOutput`, cancelling what is
+//!   still running. Retrying a run a TERMINATE ended ends it again.
+//! * Without `outputParameters` the workflow output is the output of the task that ended
+//!   the run: the last task of the workflow (for a SWITCH whose case ran, the last task of
+//!   that case).
+//! * The retry command reschedules every task whose latest instance FAILED, TIMED_OUT or
+//!   was CANCELED (cancelled JOINs wait again), in scheduling order. After a permissive
+//!   failure this re-runs the failed task together with tasks that ran after it and were
+//!   cancelled, as Conductor does.
 //!
 //! # Choices worth knowing
 //!
@@ -311,11 +338,20 @@ pub enum DecideError {
 mod commands;
 mod ctx;
 mod flow;
+mod fork;
+mod instance;
+mod noop;
 mod scope;
+mod set_variable;
+mod structure;
+mod switch;
+mod system;
+mod terminate;
 mod worker;
 
 pub use flow::{SYSTEM_TASK_TYPES, is_system_task_type};
 pub use scope::ExecScope;
+pub use set_variable::MAX_VARIABLES_BYTES;
 pub use worker::MAX_PAST_TOKENS;
 
 use ctx::Ctx;

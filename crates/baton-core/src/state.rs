@@ -330,21 +330,27 @@ pub struct Execution {
 }
 
 impl Execution {
-    /// Index of the task with this id.
+    /// Index of the task with this id. Searches from the newest task, which is where the
+    /// tasks being worked on usually are.
     pub fn task_index(&self, task_id: &str) -> Option<usize> {
-        self.tasks.iter().position(|t| t.task_id == task_id)
+        self.tasks.iter().rposition(|t| t.task_id == task_id)
     }
 
     /// The task with this id.
     pub fn task(&self, task_id: &str) -> Option<&TaskInstance> {
-        self.tasks.iter().find(|t| t.task_id == task_id)
+        self.task_index(task_id).map(|i| &self.tasks[i])
+    }
+
+    /// Index of the latest instance (highest `seq`) of a reference name.
+    pub fn latest_index(&self, reference_task_name: &str) -> Option<usize> {
+        self.tasks
+            .iter()
+            .rposition(|t| t.reference_task_name == reference_task_name)
     }
 
     /// The latest instance (highest `seq`) of a reference name.
     pub fn latest_task(&self, reference_task_name: &str) -> Option<&TaskInstance> {
-        self.tasks
-            .iter()
-            .rev()
-            .find(|t| t.reference_task_name == reference_task_name)
+        self.latest_index(reference_task_name)
+            .map(|i| &self.tasks[i])
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::DecideError;
 use super::ctx::Ctx;
 use super::flow;
-use super::worker::Origin;
+use super::instance::Origin;
 use crate::model::WorkflowDef;
 use crate::state::{Execution, TaskStatus, WorkflowStatus};
 
@@ -34,7 +34,7 @@ pub(super) fn resume(exec: &mut Execution, cx: &mut Ctx) -> Result<(), DecideErr
     }
     exec.workflow.status = WorkflowStatus::Running;
     cx.workflow_changed(&mut exec.workflow);
-    flow::advance(exec, cx);
+    flow::advance_all(exec, cx);
     Ok(())
 }
 
@@ -105,9 +105,10 @@ pub(super) fn restart(
     Ok(())
 }
 
-/// A FAILED, TIMED_OUT or TERMINATED run goes on from where it stopped: its last
-/// unsuccessful task gets a new instance (whatever its retries), the workflow timeout
-/// counts from now.
+/// A FAILED, TIMED_OUT or TERMINATED run goes on from where it stopped: every task whose
+/// latest instance FAILED, TIMED_OUT or was CANCELED gets a new instance (whatever its
+/// retries), in scheduling order; a cancelled JOIN waits again. The workflow timeout counts
+/// from now. A run ended by a TERMINATE task ends again at once.
 pub(super) fn retry(
     exec: &mut Execution,
     cx: &mut Ctx,
@@ -122,25 +123,36 @@ pub(super) fn retry(
         return Err(wrong_state(exec, "retry"));
     }
     reopen(exec, cx);
-    let last = exec.tasks.len().checked_sub(1).filter(|&i| {
-        let t = &exec.tasks[i];
-        !t.retried
-            && matches!(
-                t.status,
-                TaskStatus::Failed
-                    | TaskStatus::FailedWithTerminalError
-                    | TaskStatus::TimedOut
-                    | TaskStatus::Canceled
-            )
-    });
-    if let Some(idx) = last {
-        let def = Arc::clone(&exec.def);
-        let reference = exec.tasks[idx].reference_task_name.clone();
-        if let Some(wt) = flow::find_task(&def.tasks, &reference) {
-            flow::schedule_retry(exec, cx, wt, Origin::Manual { idx });
+    if flow::end_again(exec, cx) {
+        return Ok(());
+    }
+    let again: Vec<usize> = exec
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            !t.retried
+                && matches!(
+                    t.status,
+                    TaskStatus::Failed
+                        | TaskStatus::FailedWithTerminalError
+                        | TaskStatus::TimedOut
+                        | TaskStatus::Canceled
+                )
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let def = Arc::clone(&exec.def);
+    for idx in again {
+        let reference = &exec.tasks[idx].reference_task_name;
+        if let Some(wt) = flow::find_task(&def.tasks, reference) {
+            flow::schedule(exec, cx, wt, Origin::Manual { idx });
+        }
+        if exec.workflow.status != WorkflowStatus::Running {
+            break;
         }
     }
-    flow::advance(exec, cx);
+    flow::advance_all(exec, cx);
     flow::arm_workflow_timeout(exec, cx);
     Ok(())
 }

@@ -41,7 +41,19 @@ impl<'e> Ctx<'e> {
         self.d.workflow_changed = true;
     }
 
+    /// Adds an effect. A Dequeue of a task enqueued earlier in the same decision takes the
+    /// Enqueue back instead: the runtime never sees the task in its queue.
     pub fn effect(&mut self, e: Effect) {
+        if let Effect::Dequeue { task_id, .. } = &e {
+            let earlier =
+                self.d.effects.iter().rposition(
+                    |x| matches!(x, Effect::Enqueue { task_id: id, .. } if id == task_id),
+                );
+            if let Some(i) = earlier {
+                self.d.effects.remove(i);
+                return;
+            }
+        }
         self.d.effects.push(e);
     }
 

@@ -1,14 +1,19 @@
-//! What is due next: scheduling tasks in order, retrying failed ones, completing or failing
-//! the workflow. Each task type is scheduled by its own handler (see [`schedule`]).
+//! What is due next: scheduling what follows finished tasks (as the definition's structure
+//! says, see [`super::structure`]), retrying failed ones, ending JOINs,
+//! completing or failing the workflow. Each task type is scheduled by its own handler
+//! (see [`schedule`]).
 
 use std::sync::{Arc, OnceLock};
 
 use super::ctx::{Ctx, secs};
+use super::instance::Origin;
 use super::scope::ExecScope;
-use super::{Effect, Env, TimerKind, worker};
+use super::structure::{self, After};
+use super::{Effect, Env, TimerKind};
+use super::{fork, noop, set_variable, switch, terminate, worker};
 use crate::expr;
-use crate::model::{TaskDef, WorkflowDef, WorkflowTask, WorkflowTimeoutPolicy};
-use crate::state::{Execution, TaskStatus, WorkflowStatus};
+use crate::model::{TaskDef, WorkflowTask, WorkflowTimeoutPolicy};
+use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
 
 /// Conductor's system and operator task types. Every other type is a worker task.
 pub const SYSTEM_TASK_TYPES: [&str; 22] = [
@@ -43,19 +48,44 @@ pub fn is_system_task_type(task_type: &str) -> bool {
 }
 
 /// The handler of a task type.
-enum Handler {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Handler {
     /// Queued for an external worker.
     Worker,
+    /// FORK_JOIN: completes at once; its branches and JOIN follow.
+    Fork,
+    /// JOIN: waits for its `joinOn` references.
+    Join,
+    /// SWITCH and DECISION: pick a case.
+    Switch,
+    /// NOOP: completes at once.
+    Noop,
+    /// SET_VARIABLE: merges its input into the workflow variables.
+    SetVariable,
+    /// TERMINATE: ends the workflow.
+    Terminate,
     /// A system or operator type without a handler yet.
     Unsupported,
 }
 
-fn handler(task_type: &str) -> Handler {
-    if is_system_task_type(task_type) {
-        Handler::Unsupported
-    } else {
-        Handler::Worker
+/// The handler of a task type.
+pub(super) fn handler(task_type: &str) -> Handler {
+    match task_type {
+        "FORK_JOIN" => Handler::Fork,
+        "JOIN" => Handler::Join,
+        "SWITCH" | "DECISION" => Handler::Switch,
+        "NOOP" => Handler::Noop,
+        "SET_VARIABLE" => Handler::SetVariable,
+        "TERMINATE" => Handler::Terminate,
+        t if is_system_task_type(t) => Handler::Unsupported,
+        _ => Handler::Worker,
     }
+}
+
+/// Whether tasks of this type take results from workers (or operators); the ones the
+/// decider runs itself do not.
+pub(super) fn takes_results(task_type: &str) -> bool {
+    matches!(handler(task_type), Handler::Worker | Handler::Unsupported)
 }
 
 /// A task definition in effect for a task: inline, registered, or the defaults.
@@ -119,70 +149,263 @@ pub(super) fn find_task<'d>(
     None
 }
 
-/// What follows a reference name in the top-level task list.
-enum Next<'d> {
-    Task(&'d WorkflowTask),
-    End,
-    NotFound,
+/// Does whatever is due after the changes made so far in this decision: retries or fails
+/// tasks that ended unsuccessfully, schedules what follows tasks that ended, ends JOINs
+/// whose references are done, and completes (or fails) the workflow once nothing is left
+/// to run. Only the tasks changed in this decision are looked at (what is due can only
+/// follow from a change); see [`advance_all`]. Does nothing unless the workflow is
+/// RUNNING.
+pub(super) fn advance(exec: &mut Execution, cx: &mut Ctx) {
+    let changed: Vec<usize> =
+        cx.d.changed_tasks
+            .iter()
+            .filter_map(|id| exec.task_index(id))
+            .collect();
+    run(exec, cx, changed);
 }
 
-fn next_after<'d>(def: &'d WorkflowDef, reference: &str) -> Next<'d> {
-    match def
-        .tasks
-        .iter()
-        .position(|t| t.task_reference_name == reference)
-    {
-        Some(i) => def.tasks.get(i + 1).map_or(Next::End, Next::Task),
-        None => Next::NotFound,
+/// Like [`advance`], looking at every task: after a resume (results taken while paused
+/// were not acted on) and after a retry.
+///
+/// A TERMINATE that already ran (a retried run it had ended) ends the run again first.
+pub(super) fn advance_all(exec: &mut Execution, cx: &mut Ctx) {
+    if exec.workflow.status != WorkflowStatus::Running || end_again(exec, cx) {
+        return;
+    }
+    let all = (0..exec.tasks.len()).collect();
+    run(exec, cx, all);
+}
+
+/// Ends a RUNNING workflow again when a TERMINATE task already ran in it (a run it ended,
+/// being retried). Returns true when it did.
+pub(super) fn end_again(exec: &mut Execution, cx: &mut Ctx) -> bool {
+    let fired = exec.tasks.iter().position(|t| {
+        !t.retried
+            && t.status == TaskStatus::Completed
+            && handler(&t.task_type) == Handler::Terminate
+    });
+    match fired {
+        Some(idx) if exec.workflow.status == WorkflowStatus::Running => {
+            terminate::end_run(exec, cx, idx);
+            true
+        }
+        _ => false,
     }
 }
 
-/// Does whatever is due: schedules the next task, retries a failed one, completes or fails
-/// the workflow. Does nothing unless the workflow is RUNNING.
-pub(super) fn advance(exec: &mut Execution, cx: &mut Ctx) {
-    let def = Arc::clone(&exec.def);
-    // Each pass either schedules a task or ends the run; the bound only guards against a
-    // bug turning into a hang.
-    for _ in 0..=(def.tasks.len() * 2 + 4) {
+/// Settles the tasks in `work` and whatever they lead to, in scheduling order.
+fn run(exec: &mut Execution, cx: &mut Ctx, mut work: Vec<usize>) {
+    if exec.workflow.status != WorkflowStatus::Running {
+        return;
+    }
+    if exec.tasks.is_empty() {
+        let def = Arc::clone(&exec.def);
+        match def.tasks.first() {
+            Some(wt) => schedule(exec, cx, wt, Origin::First),
+            None => {
+                let reason = "the workflow definition has no tasks".to_string();
+                close(exec, cx, WorkflowStatus::Failed, Some(reason), None);
+                return;
+            }
+        }
         if exec.workflow.status != WorkflowStatus::Running {
             return;
         }
-        if exec.tasks.iter().any(|t| !t.status.is_terminal()) {
+        work.extend(0..exec.tasks.len());
+    }
+    let mut next = 0;
+    loop {
+        while let Some(&idx) = work.get(next) {
+            next += 1;
+            let before = exec.tasks.len();
+            settle(exec, cx, idx);
+            if exec.workflow.status != WorkflowStatus::Running {
+                return;
+            }
+            work.extend(before..exec.tasks.len());
+        }
+        // JOINs wait on other tasks: look at every waiting one once the rest is settled.
+        let mut others_live = false;
+        let mut joins = Vec::new();
+        for (i, t) in exec.tasks.iter().enumerate() {
+            if fork::is_waiting_join(t) {
+                joins.push(i);
+            } else if !t.status.is_terminal() {
+                others_live = true;
+            }
+        }
+        let mut waiting = Vec::new();
+        for j in joins {
+            if fork::evaluate_join(exec, cx, j) {
+                work.push(j);
+            } else {
+                waiting.push(j);
+            }
+        }
+        if next < work.len() {
+            continue;
+        }
+        if !waiting.is_empty() {
+            if !others_live {
+                fork::stuck(exec, cx, &waiting);
+            }
             return;
         }
-        let Some(last) = exec.tasks.len().checked_sub(1) else {
-            match def.tasks.first() {
-                Some(wt) => schedule(exec, cx, wt),
-                None => complete(exec, cx),
+        if !others_live {
+            finish_run(exec, cx);
+        }
+        return;
+    }
+}
+
+/// Does what one task instance calls for, if anything: a failed one is retried, excused
+/// (optional, permissive) or fails the workflow; a finished one has what follows it
+/// scheduled, unless that happened already; a COMPLETED TERMINATE ends the workflow.
+fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
+    let t = &exec.tasks[idx];
+    if exec.workflow.status != WorkflowStatus::Running || !t.status.is_terminal() || t.retried {
+        return;
+    }
+    let def = Arc::clone(&exec.def);
+    let Some(loc) = structure::locate(&def, &t.reference_task_name) else {
+        let reason = format!(
+            "task {} is not part of the workflow definition",
+            t.reference_task_name
+        );
+        close(exec, cx, WorkflowStatus::Failed, Some(reason), None);
+        return;
+    };
+    let wt = loc.task();
+    if !t.status.is_successful() && on_unsuccessful(exec, cx, idx, wt) == Unsuccessful::Handled {
+        return;
+    }
+    let t = &exec.tasks[idx];
+    let kind = handler(&wt.task_type);
+    if kind == Handler::Terminate && t.status == TaskStatus::Completed {
+        terminate::end_run(exec, cx, idx);
+        return;
+    }
+    let mut next: Vec<&WorkflowTask> = Vec::new();
+    let mut then_after = true;
+    match kind {
+        Handler::Fork if t.status.is_successful() => {
+            next.extend(wt.fork_tasks.iter().filter_map(|b| b.first()));
+        }
+        Handler::Switch => {
+            if let Some(first) = switch::chosen_case(wt, t).and_then(<[_]>::first) {
+                next.push(first);
+                then_after = false;
             }
-            continue;
-        };
-        let t = &exec.tasks[last];
-        if t.status.is_successful() {
-            match next_after(&def, &t.reference_task_name) {
-                Next::Task(wt) => schedule(exec, cx, wt),
-                Next::End => complete(exec, cx),
-                Next::NotFound => {
-                    let reason = format!(
-                        "task {} is not part of the workflow definition",
-                        t.reference_task_name
-                    );
-                    close(exec, cx, WorkflowStatus::Failed, Some(reason), None);
-                }
+        }
+        _ => {}
+    }
+    if then_after && let After::Task(n) = loc.after() {
+        next.push(n);
+    }
+    if next.is_empty() {
+        return;
+    }
+    let from = chain_start(exec, idx);
+    for wt in next {
+        if !scheduled_after(exec, from, &wt.task_reference_name) {
+            schedule(exec, cx, wt, Origin::First);
+            if exec.workflow.status != WorkflowStatus::Running {
+                return;
             }
-        } else if t.retried {
-            // A retried instance is followed by its retry; nothing to decide here.
-            return;
-        } else {
-            on_unsuccessful(exec, cx, last);
         }
     }
 }
 
-/// Schedules one workflow task through the handler of its type.
-pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask) {
-    match handler(&wt.task_type) {
-        Handler::Worker => worker::schedule(exec, cx, wt, worker::Origin::First),
+/// Index of the first instance in the retry chain that ends with the instance at `idx`.
+fn chain_start(exec: &Execution, mut idx: usize) -> usize {
+    while let Some(prev) = exec.tasks[idx].retried_task_id.as_deref() {
+        match exec.tasks[..idx].iter().rposition(|t| t.task_id == prev) {
+            Some(i) => idx = i,
+            None => break,
+        }
+    }
+    idx
+}
+
+/// Whether `reference` has an instance after position `from`. What follows a task is
+/// scheduled after the task's first instance, so looking there is enough.
+fn scheduled_after(exec: &Execution, from: usize, reference: &str) -> bool {
+    exec.tasks[from + 1..]
+        .iter()
+        .any(|t| t.reference_task_name == reference)
+}
+
+/// Schedules one workflow task through the handler of its type. A TERMINATE that runs
+/// ends the workflow at once. A FORK_JOIN or SWITCH that completes schedules its first
+/// nested tasks at once (and a fork its JOIN), so that they follow it in the task list, as
+/// in Conductor; the recursion is only as deep as the definition's nesting.
+pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
+    let kind = handler(&wt.task_type);
+    let idx = exec.tasks.len();
+    schedule_one(exec, cx, wt, origin, kind);
+    if kind == Handler::Terminate
+        && exec.workflow.status == WorkflowStatus::Running
+        && exec
+            .tasks
+            .get(idx)
+            .is_some_and(|t| t.status == TaskStatus::Completed)
+    {
+        // A TERMINATE takes effect the moment it runs, before anything else due.
+        terminate::end_run(exec, cx, idx);
+        return;
+    }
+    if !matches!(kind, Handler::Fork | Handler::Switch)
+        || exec.workflow.status != WorkflowStatus::Running
+    {
+        return;
+    }
+    let Some(t) = exec
+        .tasks
+        .get(idx)
+        .filter(|t| t.status == TaskStatus::Completed)
+    else {
+        return;
+    };
+    let def = Arc::clone(&exec.def);
+    let mut next: Vec<&WorkflowTask> = Vec::new();
+    if kind == Handler::Fork {
+        next.extend(wt.fork_tasks.iter().filter_map(|b| b.first()));
+        let join = structure::locate(&def, &wt.task_reference_name).map(|l| l.after());
+        if let Some(After::Task(join)) = join
+            && handler(&join.task_type) == Handler::Join
+        {
+            next.push(join);
+        }
+    } else if let Some(first) = switch::chosen_case(wt, t).and_then(<[_]>::first) {
+        next.push(first);
+    }
+    let from = chain_start(exec, idx);
+    for n in next {
+        if !scheduled_after(exec, from, &n.task_reference_name) {
+            schedule(exec, cx, n, Origin::First);
+            if exec.workflow.status != WorkflowStatus::Running {
+                return;
+            }
+        }
+    }
+}
+
+/// Creates the instance through the handler of the task's type.
+fn schedule_one(
+    exec: &mut Execution,
+    cx: &mut Ctx,
+    wt: &WorkflowTask,
+    origin: Origin,
+    kind: Handler,
+) {
+    match kind {
+        Handler::Worker => worker::schedule(exec, cx, wt, origin),
+        Handler::Fork => fork::schedule_fork(exec, cx, wt, origin),
+        Handler::Join => fork::schedule_join(exec, cx, wt, origin),
+        Handler::Switch => switch::schedule(exec, cx, wt, origin),
+        Handler::Noop => noop::schedule(exec, cx, wt, origin),
+        Handler::SetVariable => set_variable::schedule(exec, cx, wt, origin),
+        Handler::Terminate => terminate::schedule(exec, cx, wt, origin),
         Handler::Unsupported => {
             let reason = format!("task type {} is not supported yet", wt.task_type);
             let reference = wt.task_reference_name.clone();
@@ -197,52 +420,61 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask) {
     }
 }
 
-/// Schedules a new instance of a failed task through the handler of its type. Only worker
-/// tasks are retried for now.
-pub(super) fn schedule_retry(
-    exec: &mut Execution,
-    cx: &mut Ctx,
-    wt: &WorkflowTask,
-    origin: worker::Origin,
-) {
-    match handler(&wt.task_type) {
-        Handler::Worker => worker::schedule(exec, cx, wt, origin),
-        Handler::Unsupported => schedule(exec, cx, wt),
-    }
+/// What became of a task that ended unsuccessfully.
+#[derive(Debug, PartialEq, Eq)]
+enum Unsuccessful {
+    /// Retried, or the workflow failed: nothing more to do for it.
+    Handled,
+    /// The workflow goes on past it: optional (now COMPLETED_WITH_ERRORS) or permissive
+    /// (still failed; its JOIN, or the end of the workflow, fails later).
+    GoesOn,
 }
 
-/// A task ended unsuccessfully: retry it, let the workflow go on (optional), or fail the
-/// workflow (TIMED_OUT when the task timed out).
-fn on_unsuccessful(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
-    let def = Arc::clone(&exec.def);
+/// A task ended unsuccessfully: retry it, let the workflow go on (optional, permissive),
+/// or fail the workflow (TIMED_OUT when the task timed out). Only worker tasks are
+/// retried.
+fn on_unsuccessful(
+    exec: &mut Execution,
+    cx: &mut Ctx,
+    idx: usize,
+    wt: &WorkflowTask,
+) -> Unsuccessful {
     let t = &exec.tasks[idx];
-    let wt = find_task(&def.tasks, &t.reference_task_name);
-    let td = task_def_for(wt, &t.task_def_name, &*cx.env);
-    let allowed = wt.and_then(|w| w.retry_count).unwrap_or(td.retry_count);
+    let td = task_def_for(Some(wt), &t.task_def_name, &*cx.env);
+    let allowed = wt.retry_count.unwrap_or(td.retry_count);
     let budget_left = td.total_timeout_seconds <= 0
         || cx.now
             < t.first_scheduled_time
                 .saturating_add(secs(td.total_timeout_seconds));
-    let worker_task = !is_system_task_type(&t.task_type);
-    if let Some(wt) = wt.filter(|_| {
-        worker_task && t.status.is_retriable() && t.retry_count < allowed && budget_left
-    }) {
+    let worker_task = handler(&t.task_type) == Handler::Worker;
+    if worker_task && t.status.is_retriable() && t.retry_count < allowed && budget_left {
         let delay_ms = worker::retry_delay_ms(&td, t.retry_count, cx.env);
-        worker::schedule(exec, cx, wt, worker::Origin::Retry { idx, delay_ms });
-        return;
+        worker::schedule(exec, cx, wt, Origin::Retry { idx, delay_ms });
+        return Unsuccessful::Handled;
     }
     let t = &mut exec.tasks[idx];
     if t.optional {
         t.status = TaskStatus::CompletedWithErrors;
         cx.task_changed(t);
-        return;
+        return Unsuccessful::GoesOn;
+    }
+    if wt.permissive {
+        return Unsuccessful::GoesOn;
     }
     let status = if t.status == TaskStatus::TimedOut {
         WorkflowStatus::TimedOut
     } else {
         WorkflowStatus::Failed
     };
-    let reason = format!(
+    let reason = failure_text(t);
+    let reference = t.reference_task_name.clone();
+    close(exec, cx, status, Some(reason), Some(reference));
+    Unsuccessful::Handled
+}
+
+/// "task REF (ID) ended STATUS: REASON".
+fn failure_text(t: &TaskInstance) -> String {
+    format!(
         "task {} ({}) ended {}: {}",
         t.reference_task_name,
         t.task_id,
@@ -250,13 +482,63 @@ fn on_unsuccessful(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
         t.reason_for_incompletion
             .as_deref()
             .unwrap_or("no reason given")
-    );
-    let reference = t.reference_task_name.clone();
-    close(exec, cx, status, Some(reason), Some(reference));
+    )
 }
 
-/// Completes the workflow: output from `outputParameters`, else the last task's output.
-fn complete(exec: &mut Execution, cx: &mut Ctx) {
+/// The instance that ends the run: the latest instance of the workflow's last task; when
+/// that is a SWITCH whose chosen case has tasks, the end of that case, and so on inward.
+fn end_task(exec: &Execution) -> Option<usize> {
+    let mut list = exec.def.tasks.as_slice();
+    loop {
+        let wt = list.last()?;
+        let idx = exec.latest_index(&wt.task_reference_name)?;
+        let t = &exec.tasks[idx];
+        if handler(&wt.task_type) == Handler::Switch
+            && let Some(case) = switch::chosen_case(wt, t).filter(|c| !c.is_empty())
+        {
+            list = case;
+            continue;
+        }
+        return Some(idx);
+    }
+}
+
+/// Nothing is left to run: the workflow completes, unless permissive tasks failed on the
+/// way (then it fails). Should the end not have been reached, which the flow rules out,
+/// the workflow fails rather than completing.
+fn finish_run(exec: &mut Execution, cx: &mut Ctx) {
+    let Some(end) = end_task(exec).filter(|&i| {
+        let t = &exec.tasks[i];
+        t.status.is_terminal() && !t.retried
+    }) else {
+        let reason = "nothing is left to run, yet the workflow did not reach its end".to_string();
+        close(exec, cx, WorkflowStatus::Failed, Some(reason), None);
+        return;
+    };
+    let failed: Vec<&TaskInstance> = exec
+        .tasks
+        .iter()
+        .filter(|t| !t.retried && t.status.is_terminal() && !t.status.is_successful())
+        .collect();
+    if let Some(first) = failed.first() {
+        let reference = first.reference_task_name.clone();
+        let texts: Vec<String> = failed.iter().map(|t| failure_text(t)).collect();
+        let reason = format!("permissive tasks failed: {}", texts.join("; "));
+        close(
+            exec,
+            cx,
+            WorkflowStatus::Failed,
+            Some(reason),
+            Some(reference),
+        );
+        return;
+    }
+    complete(exec, cx, end);
+}
+
+/// Completes the workflow: output from `outputParameters`, else the output of the task at
+/// `end` (the one that ended the run).
+fn complete(exec: &mut Execution, cx: &mut Ctx, end: usize) {
     let output = match &exec.def.output_parameters {
         Some(template) => {
             let scope = ExecScope::new(exec, None);
@@ -269,11 +551,7 @@ fn complete(exec: &mut Execution, cx: &mut Ctx) {
                 }
             }
         }
-        None => exec
-            .tasks
-            .last()
-            .map(|t| t.output.clone())
-            .unwrap_or_default(),
+        None => exec.tasks[end].output.clone(),
     };
     exec.workflow.output = output;
     close(exec, cx, WorkflowStatus::Completed, None, None);

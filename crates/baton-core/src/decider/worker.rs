@@ -1,28 +1,15 @@
 //! Worker tasks: queued for external workers, leased, fenced by attempt tokens, retried
 //! per their task definition.
 
-use serde_json::Value;
-
 use super::ctx::{Ctx, secs};
 use super::flow::{self, find_task, task_def_for};
-use super::scope::ExecScope;
+use super::instance::{self, Created, Origin};
 use super::{DecideError, Effect, Env, QueueKey, Reply, TaskResult, TimerKind};
-use crate::expr;
-use crate::model::{Object, RetryLogic, TaskDef, TaskTimeoutPolicy, WorkflowTask};
-use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowInstance, WorkflowStatus};
+use crate::model::{RetryLogic, TaskDef, TaskTimeoutPolicy, WorkflowTask};
+use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
 
 /// How many of its latest attempt tokens a task keeps to recognise late results.
 pub const MAX_PAST_TOKENS: usize = 16;
-
-/// Why a task instance is being created.
-pub(super) enum Origin {
-    /// The first attempt of a workflow task.
-    First,
-    /// A retry of the instance at `idx`, after `delay_ms`.
-    Retry { idx: usize, delay_ms: i64 },
-    /// A retry asked for by an operator: no delay, a fresh `totalTimeoutSeconds` budget.
-    Manual { idx: usize },
-}
 
 /// The ready queue of a task.
 pub(super) fn queue_of(t: &TaskInstance) -> QueueKey {
@@ -30,35 +17,6 @@ pub(super) fn queue_of(t: &TaskInstance) -> QueueKey {
         task_type: t.task_def_name.clone(),
         domain: t.domain.clone(),
     }
-}
-
-/// The domain for a task name: `taskToDomain[name]`, else `taskToDomain["*"]`. A list
-/// uses its first entry; `NO_DOMAIN` (or nothing) is the default queue.
-fn domain_for(wf: &WorkflowInstance, name: &str) -> Option<String> {
-    let raw = wf
-        .task_to_domain
-        .get(name)
-        .or_else(|| wf.task_to_domain.get("*"))?;
-    let first = raw.split(',').map(str::trim).find(|s| !s.is_empty())?;
-    (first != "NO_DOMAIN").then(|| first.to_string())
-}
-
-/// The input of a task: its `inputParameters` resolved, then the task definition's
-/// `inputTemplate` for keys missing or null.
-fn compute_input(
-    exec: &Execution,
-    wt: &WorkflowTask,
-    td: &TaskDef,
-    task_id: &str,
-) -> Result<Object, expr::ExprError> {
-    let scope = ExecScope::new(exec, Some(task_id));
-    let mut input = expr::resolve(&wt.input_parameters, &scope)?;
-    for (k, v) in &td.input_template {
-        if input.get(k).is_none_or(Value::is_null) {
-            input.insert(k.clone(), expr::resolve_value(v, &scope)?);
-        }
-    }
-    Ok(input)
 }
 
 /// Delay before retry number `attempt + 1` (attempt = retry count of the failed instance).
@@ -87,95 +45,30 @@ pub(super) fn retry_delay_ms(td: &TaskDef, attempt: i32, env: &mut dyn Env) -> i
 
 /// Creates and queues (or delays) a new instance of a worker task.
 pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
-    let now = cx.now;
-    let task_id = cx.env.new_id();
     let td = task_def_for(Some(wt), &wt.name, &*cx.env);
-    let input = compute_input(exec, wt, &td, &task_id);
-    let (retry_count, first_scheduled_time, retried_task_id, delay_ms) = match origin {
-        Origin::First => (0, now, None, secs(wt.start_delay.max(0))),
-        Origin::Retry { idx, delay_ms } => {
-            let old = &exec.tasks[idx];
-            (
-                old.retry_count + 1,
-                old.first_scheduled_time,
-                Some(old.task_id.clone()),
-                delay_ms,
-            )
-        }
-        Origin::Manual { idx } => {
-            let old = &exec.tasks[idx];
-            (old.retry_count + 1, now, Some(old.task_id.clone()), 0)
-        }
-    };
-    if let Origin::Retry { idx, .. } | Origin::Manual { idx } = origin {
-        let old = &mut exec.tasks[idx];
-        old.retried = true;
-        cx.task_changed(old);
-    }
-    let wf = &mut exec.workflow;
-    let seq = wf.next_seq.max(1);
-    wf.next_seq = seq + 1;
-    cx.workflow_changed(wf);
-    let ready_time = now.saturating_add(delay_ms);
-    let mut t = TaskInstance {
-        task_id,
-        task_def_name: wt.name.clone(),
-        task_type: wt.task_type.clone(),
-        reference_task_name: wt.task_reference_name.clone(),
-        status: TaskStatus::Scheduled,
-        input: Object::new(),
-        output: Object::new(),
-        seq,
-        retry_count,
-        poll_count: 0,
-        workflow_id: wf.workflow_id.clone(),
-        workflow_type: wf.workflow_name.clone(),
-        worker_id: None,
-        reason_for_incompletion: None,
-        callback_after_seconds: 0,
-        domain: domain_for(wf, &wt.name),
-        retried_task_id,
-        retried: false,
-        response_timeout_seconds: td.response_timeout_seconds,
-        scheduled_time: now,
-        first_scheduled_time,
-        ready_time,
-        start_time: None,
-        end_time: None,
-        update_time: now,
-        correlation_id: wf.correlation_id.clone(),
-        priority: wf.priority,
-        optional: wt.optional,
-        iteration: 0,
-        token: None,
-        past_tokens: Vec::new(),
-        lease_deadline: None,
-        logs: Vec::new(),
-        ready_due: None,
-        timeout_due: None,
-        poll_timeout_due: None,
-    };
+    let Created {
+        task: mut t,
+        input,
+        delay_ms,
+    } = instance::create(exec, cx, wt, &td, origin, true);
     match input {
         Ok(input) => {
             t.input = input;
+            let ready_time = cx.now.saturating_add(delay_ms);
             make_ready(&mut t, cx, &td, ready_time);
             if td.total_timeout_seconds > 0 {
                 // The budget runs from the first attempt's scheduling, queued or not.
-                let due = first_scheduled_time.saturating_add(secs(td.total_timeout_seconds));
+                let due = t
+                    .first_scheduled_time
+                    .saturating_add(secs(td.total_timeout_seconds));
                 t.timeout_due = Some(due);
                 let task_id = t.task_id.clone();
                 cx.arm(due, TimerKind::TaskTimeout { task_id });
             }
         }
-        Err(e) => {
-            // The same inputs would fail on every retry: a terminal error.
-            t.status = TaskStatus::FailedWithTerminalError;
-            t.reason_for_incompletion = Some(format!("cannot compute the task input: {e}"));
-            t.end_time = Some(now);
-        }
+        Err(e) => instance::input_failed(&mut t, cx.now, &e),
     }
-    cx.task_changed(&mut t);
-    exec.tasks.push(t);
+    instance::push(exec, cx, t);
 }
 
 /// A SCHEDULED task becomes visible at `ready_time`: queued now, or a `TaskReady` timer.
@@ -439,6 +332,12 @@ pub(super) fn result(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
     }
     let idx = task_index(exec, &r.task_id)?;
     let t = &exec.tasks[idx];
+    if !flow::takes_results(&t.task_type) {
+        return Err(DecideError::Invalid(format!(
+            "task {} is a {} task, run by the engine itself: it takes no results",
+            r.task_id, t.task_type
+        )));
+    }
     if t.status.is_terminal() {
         if is_duplicate(t, &r) {
             cx.d.reply = Reply::Duplicate;

@@ -183,3 +183,45 @@ pub fn report(
 pub fn fire(exec: &mut Execution, env: &mut TestEnv, kind: TimerKind) -> Decision {
     decider::decide(exec, Event::Timer(kind), env).expect("timers never fail")
 }
+
+/// The latest instance of a reference name.
+pub fn by_ref<'a>(exec: &'a Execution, reference: &str) -> &'a TaskInstance {
+    exec.latest_task(reference)
+        .unwrap_or_else(|| panic!("no instance of {reference}"))
+}
+
+/// Hands the latest instance of `reference` to a worker and reports `status` with `output`.
+pub fn run_ref(
+    exec: &mut Execution,
+    env: &mut TestEnv,
+    reference: &str,
+    status: TaskStatus,
+    output: Value,
+) -> Decision {
+    let id = by_ref(exec, reference).task_id.clone();
+    let token = format!("tok-{id}");
+    dispatch(exec, env, &id, &token, 60_000);
+    let mut r = result(&id, Some(&token), status, output);
+    if status != TaskStatus::Completed {
+        r.reason_for_incompletion = Some(format!("{reference} broke"));
+    }
+    report(exec, env, r).expect("result taken")
+}
+
+/// Completes the latest instance of `reference` with `output`.
+pub fn complete_ref(
+    exec: &mut Execution,
+    env: &mut TestEnv,
+    reference: &str,
+    output: Value,
+) -> Decision {
+    run_ref(exec, env, reference, TaskStatus::Completed, output)
+}
+
+/// Reference names of the task instances, in scheduling order, with their statuses.
+pub fn trail(exec: &Execution) -> Vec<(String, TaskStatus)> {
+    exec.tasks
+        .iter()
+        .map(|t| (t.reference_task_name.clone(), t.status))
+        .collect()
+}
