@@ -198,6 +198,8 @@ struct Writes {
     /// Changed tasks, in first-touch order, and the set of them still to write.
     tasks: Vec<(String, String)>,
     live_tasks: std::collections::HashSet<String>,
+    /// Tasks created in this batch (written with their id index).
+    new_tasks: std::collections::HashSet<String>,
     /// Workflows deleted in this batch.
     removed: std::collections::HashSet<String>,
     /// Number of calls that asked for a write.
@@ -215,8 +217,11 @@ impl Writes {
         self.workflows.entry(id.to_string()).or_insert(prev);
     }
 
-    fn put_task(&mut self, workflow_id: &str, task_id: &str) {
+    fn put_task(&mut self, workflow_id: &str, task_id: &str, new: bool) {
         self.touched += 1;
+        if new {
+            self.new_tasks.insert(task_id.to_string());
+        }
         if self.live_tasks.insert(task_id.to_string()) {
             self.tasks
                 .push((workflow_id.to_string(), task_id.to_string()));
@@ -257,7 +262,11 @@ impl Writes {
                 continue;
             }
             if let Some(t) = cache.get(&wf).and_then(|e| e.task(&task_id)) {
-                batch.push(Write::PutTask(t.clone()));
+                if self.new_tasks.contains(&task_id) {
+                    batch.push(Write::PutNewTask(t.clone()));
+                } else {
+                    batch.push(Write::PutTask(t.clone()));
+                }
             }
         }
         batch
@@ -510,7 +519,7 @@ impl Executor {
                             def,
                         });
                         self.cache.insert(id.clone(), exec);
-                        let mut o = self.record(&id, None, d, batch);
+                        let mut o = self.record(&id, None, 0, d, batch);
                         o.pending = Some(Pending::Started(reply, id));
                         o.durable = true;
                         Some(o)
@@ -627,11 +636,18 @@ impl Executor {
         let durable = !matches!(event, Event::Dispatched { .. });
         let exec = self.cache.get_mut(&workflow_id).expect("loaded");
         let prev_status = exec.workflow.status;
+        let known_tasks = exec.tasks.len();
         match decider::decide(exec, event, env) {
             Ok(d) => {
                 let reply_value = d.reply.clone();
                 let before = batch.touched;
-                let mut o = self.record(&workflow_id, Some(prev_status), d, batch);
+                // Tasks are only appended, except by a restart, which replaces them all.
+                let new_from = if d.removed_tasks.is_empty() {
+                    known_tasks
+                } else {
+                    0
+                };
+                let mut o = self.record(&workflow_id, Some(prev_status), new_from, d, batch);
                 o.pending = Some(Pending::Reply(reply, Ok(reply_value)));
                 o.durable = durable && batch.touched > before;
                 Some(o)
@@ -651,6 +667,7 @@ impl Executor {
         &mut self,
         workflow_id: &str,
         prev_status: Option<WorkflowStatus>,
+        new_from: usize,
         d: decider::Decision,
         batch: &mut Writes,
     ) -> Outcome {
@@ -660,11 +677,12 @@ impl Executor {
         }
         let mut leases_cleared = Vec::new();
         for id in &d.changed_tasks {
-            if let Some(t) = exec.task(id) {
+            if let Some(i) = exec.task_index(id) {
+                let t = &exec.tasks[i];
                 if t.status != TaskStatus::InProgress {
                     leases_cleared.push(t.task_id.clone());
                 }
-                batch.put_task(workflow_id, id);
+                batch.put_task(workflow_id, id, i >= new_from);
             }
         }
         for id in &d.removed_tasks {

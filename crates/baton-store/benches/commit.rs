@@ -23,7 +23,6 @@ fn configs() -> Vec<(&'static str, SledOptions)> {
             SledOptions {
                 cache_capacity: 1024 * 1024 * 1024,
                 flush_every_ms: Some(500),
-                high_throughput: false,
                 ..SledOptions::default()
             },
         ),
@@ -46,7 +45,7 @@ impl Writer {
             t.seq = (i % TASKS_PER_WORKFLOW) as i32 + 1;
             t.task_id = format!("0190a4c2-1111-7000-8000-{i:012}");
             t.update_time += self.next as i64;
-            batch.push(Write::PutTask(t));
+            batch.push(Write::PutNewTask(t));
         }
         batch
     }

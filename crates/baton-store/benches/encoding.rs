@@ -4,7 +4,7 @@ mod common;
 
 use std::hint::black_box;
 
-use baton_core::{TaskInstance, WorkflowInstance};
+use baton_core::{TaskInstance, WorkflowDef, WorkflowInstance};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn encoding(c: &mut Criterion) {
@@ -62,5 +62,24 @@ fn encoding(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encoding);
+fn snapshot(c: &mut Criterion) {
+    let def = common::definition();
+    let json = serde_json::to_vec(&def).unwrap();
+    let mp = rmp_serde::to_vec_named(&def).unwrap();
+    println!(
+        "sizes: snapshot json {} B, snapshot msgpack {} B",
+        json.len(),
+        mp.len()
+    );
+    let mut g = c.benchmark_group("snapshot");
+    g.bench_function("json/encode", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&def)).unwrap())
+    });
+    g.bench_function("json/decode", |b| {
+        b.iter(|| serde_json::from_slice::<WorkflowDef>(black_box(&json)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, encoding, snapshot);
 criterion_main!(benches);

@@ -51,8 +51,10 @@ pub enum Write {
         /// Status before this change.
         prev_status: Option<WorkflowStatus>,
     },
-    /// Create or replace a task record.
+    /// Replace a task record written before (its task-id index entry exists already).
     PutTask(TaskInstance),
+    /// Create a task record and its task-id index entry.
+    PutNewTask(TaskInstance),
     /// Store the definition snapshot an execution runs.
     PutSnapshot {
         /// The execution.

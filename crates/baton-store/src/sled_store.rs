@@ -34,7 +34,18 @@
 //!   execution): name, correlation id, idempotency key and create time never change.
 //!   An idempotency key points at the latest execution created with it.
 //! - [`Write::DeleteTask`] and [`Write::DeleteWorkflow`] read what they delete (the id index,
-//!   the workflow record) and see the earlier writes of their own batch.
+//!   the workflow record, the task records for their ids) and see the earlier writes of
+//!   their own batch. Deleting an execution removes its tasks, snapshot, index entries and
+//!   timers (found through `tw/`). Every other write is a blind put or remove.
+//! - [`Write::PutTimer`] stores whatever timer it is given, lease timers included.
+//! - A task record whose slot (execution and seq) is later taken by another task id is
+//!   replaced; `load_task` of the old id then finds nothing.
+//!
+//! # Reads
+//! Reads see every applied batch. `load_execution` reads the workflow, the tasks and the
+//! snapshot one after the other, not as one snapshot: the runtime loads an execution only
+//! while no batch for it is in flight (one writer per workflow). `stats` counts records with
+//! prefix scans, in time proportional to their number: for occasional use.
 //!
 //! # Durability
 //! `apply` makes a batch visible at once and atomically (after a crash, a batch is either
@@ -45,6 +56,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use baton_core::{
@@ -66,17 +78,16 @@ const EPOCH_KEY: &[u8] = b"epoch";
 /// How to open a [`SledStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SledOptions {
-    /// Bytes of page cache sled may hold in memory.
+    /// Bytes of page cache sled may hold in memory (approximate). Default 256 MiB.
     pub cache_capacity: u64,
-    /// Interval of sled's own background flush, in milliseconds; None leaves every flush to
-    /// [`Store::flush`] (the runtime flushes after each batch anyway).
+    /// Interval of sled's own background flush, in milliseconds. Default None: every flush
+    /// is left to [`Store::flush`], which the runtime calls after each group of batches, so
+    /// no timer thread competes with it.
     pub flush_every_ms: Option<u64>,
-    /// Favour write throughput over disk space (sled's `HighThroughput` mode) instead of
-    /// compacting eagerly (`LowSpace`).
-    pub high_throughput: bool,
-    /// How long opening waits for the directory's lock. A store dropped in this process
-    /// lets go of the lock only once sled's background work has released its files, which
-    /// may take a moment; another process holding the lock makes opening fail after this.
+    /// How long opening waits for the directory's lock. Default 3 s. A store dropped in
+    /// this process lets go of the lock only once sled's background work has released its
+    /// files, which may take a few milliseconds; when another process holds the lock,
+    /// opening fails after this long.
     pub lock_wait: Duration,
 }
 
@@ -85,7 +96,6 @@ impl Default for SledOptions {
         SledOptions {
             cache_capacity: 256 * 1024 * 1024,
             flush_every_ms: None,
-            high_throughput: true,
             lock_wait: Duration::from_secs(3),
         }
     }
@@ -99,6 +109,8 @@ pub struct SledStore {
     workflow_defs: sled::Tree,
     pub(crate) task_defs: sled::Tree,
     meta: sled::Tree,
+    /// Held from a batch's reads to its apply.
+    apply_lock: Arc<Mutex<()>>,
 }
 
 impl SledStore {
@@ -112,16 +124,10 @@ impl SledStore {
     pub fn open_with(dir: impl AsRef<Path>, options: SledOptions) -> Result<SledStore, StoreError> {
         let dir = dir.as_ref();
         let what = || format!("opening store in {}", dir.display());
-        let mode = if options.high_throughput {
-            sled::Mode::HighThroughput
-        } else {
-            sled::Mode::LowSpace
-        };
         let config = sled::Config::new()
             .path(dir)
             .cache_capacity(options.cache_capacity)
-            .flush_every_ms(options.flush_every_ms)
-            .mode(mode);
+            .flush_every_ms(options.flush_every_ms);
         let started = Instant::now();
         let db = loop {
             match config.open() {
@@ -143,6 +149,7 @@ impl SledStore {
             workflow_defs: tree(WORKFLOW_DEFS_TREE)?,
             task_defs: tree(TASK_DEFS_TREE)?,
             meta: tree(META_TREE)?,
+            apply_lock: Arc::default(),
             db,
         })
     }
@@ -245,6 +252,118 @@ struct TaskIdOnly {
     task_id: String,
 }
 
+/// A write turned into key operations. Everything that needs no read is encoded here,
+/// before the apply lock is taken.
+enum Op<'a> {
+    Put(Vec<u8>, Vec<u8>),
+    Del(Vec<u8>),
+    DeleteTask {
+        workflow_id: &'a str,
+        task_id: &'a str,
+    },
+    DeleteWorkflow(&'a str),
+}
+
+/// The operations of one batch, in write order.
+#[derive(Default)]
+struct Ops<'a>(Vec<Op<'a>>);
+
+impl<'a> Ops<'a> {
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.0.push(Op::Put(key, value));
+    }
+
+    fn del(&mut self, key: Vec<u8>) {
+        self.0.push(Op::Del(key));
+    }
+
+    fn write(&mut self, write: &'a Write) -> Result<(), StoreError> {
+        match write {
+            Write::PutWorkflow {
+                workflow,
+                prev_status,
+            } => self.put_workflow(workflow, *prev_status)?,
+            Write::PutTask(task) => self.put_task(task, false)?,
+            Write::PutNewTask(task) => self.put_task(task, true)?,
+            Write::PutSnapshot { workflow_id, def } => self.put(
+                Key::new(keys::SNAPSHOT).str(workflow_id).into_vec(),
+                codec::encode_json("definition snapshot", def.as_ref())?,
+            ),
+            Write::DeleteTask {
+                workflow_id,
+                task_id,
+            } => self.0.push(Op::DeleteTask {
+                workflow_id,
+                task_id,
+            }),
+            Write::DeleteWorkflow { workflow_id } => self.0.push(Op::DeleteWorkflow(workflow_id)),
+            Write::PutTimer(timer) => self.put_timer(timer),
+            Write::DeleteTimer(timer) => self.delete_timer(timer),
+        }
+        Ok(())
+    }
+
+    fn put_workflow(
+        &mut self,
+        wf: &WorkflowInstance,
+        prev_status: Option<WorkflowStatus>,
+    ) -> Result<(), StoreError> {
+        let wid = wf.workflow_id.as_str();
+        self.put(
+            Key::new(keys::WORKFLOW).str(wid).into_vec(),
+            codec::encode("workflow record", wf)?,
+        );
+        if let Some(prev) = prev_status
+            && prev != wf.status
+        {
+            self.del(status_key(prev, wid));
+        }
+        if prev_status != Some(wf.status) {
+            self.put(status_key(wf.status, wid), Vec::new());
+        }
+        if prev_status.is_none() {
+            if let Some(corr) = &wf.correlation_id {
+                self.put(correlation_key(wf, corr), Vec::new());
+            }
+            if let Some(idem) = &wf.idempotency_key {
+                self.put(
+                    idempotency_key(&wf.workflow_name, idem),
+                    wid.as_bytes().to_vec(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a task record; `new` also writes its task-id index entry, which never changes.
+    fn put_task(&mut self, task: &TaskInstance, new: bool) -> Result<(), StoreError> {
+        let slot = Key::default()
+            .str(&task.workflow_id)
+            .i32(task.seq)
+            .into_vec();
+        self.put(
+            Key::new(keys::TASK).raw(&slot).into_vec(),
+            codec::encode("task record", task)?,
+        );
+        if new {
+            self.put(Key::new(keys::TASK_ID).str(&task.task_id).into_vec(), slot);
+        }
+        Ok(())
+    }
+
+    fn put_timer(&mut self, timer: &Timer) {
+        let (by_due, by_wf) = timer_keys(timer);
+        self.put(by_due, Vec::new());
+        self.put(by_wf, Vec::new());
+    }
+
+    fn delete_timer(&mut self, timer: &Timer) {
+        let (by_due, by_wf) = timer_keys(timer);
+        self.del(by_due);
+        self.del(by_wf);
+    }
+}
+
 /// Keys and values, in key order.
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -312,49 +431,6 @@ impl<'a> Pending<'a> {
             }
         }
         batch
-    }
-
-    fn put_workflow(
-        &mut self,
-        wf: &WorkflowInstance,
-        prev_status: Option<WorkflowStatus>,
-    ) -> Result<(), StoreError> {
-        let wid = wf.workflow_id.as_str();
-        self.put(
-            Key::new(keys::WORKFLOW).str(wid).into_vec(),
-            codec::encode("workflow record", wf)?,
-        );
-        if let Some(prev) = prev_status
-            && prev != wf.status
-        {
-            self.del(status_key(prev, wid));
-        }
-        self.put(status_key(wf.status, wid), Vec::new());
-        if prev_status.is_none() {
-            if let Some(corr) = &wf.correlation_id {
-                self.put(correlation_key(wf, corr), Vec::new());
-            }
-            if let Some(idem) = &wf.idempotency_key {
-                self.put(
-                    idempotency_key(&wf.workflow_name, idem),
-                    wid.as_bytes().to_vec(),
-                );
-            }
-        }
-        Ok(())
-    }
-
-    fn put_task(&mut self, task: &TaskInstance) -> Result<(), StoreError> {
-        let slot = Key::default()
-            .str(&task.workflow_id)
-            .i32(task.seq)
-            .into_vec();
-        self.put(
-            Key::new(keys::TASK).raw(&slot).into_vec(),
-            codec::encode("task record", task)?,
-        );
-        self.put(Key::new(keys::TASK_ID).str(&task.task_id).into_vec(), slot);
-        Ok(())
     }
 
     fn delete_task(&mut self, workflow_id: &str, task_id: &str) -> Result<(), StoreError> {
@@ -429,18 +505,6 @@ impl<'a> Pending<'a> {
             self.del(k);
         }
         Ok(())
-    }
-
-    fn put_timer(&mut self, timer: &Timer) {
-        let (by_due, by_wf) = timer_keys(timer);
-        self.put(by_due, Vec::new());
-        self.put(by_wf, Vec::new());
-    }
-
-    fn delete_timer(&mut self, timer: &Timer) {
-        let (by_due, by_wf) = timer_keys(timer);
-        self.del(by_due);
-        self.del(by_wf);
     }
 }
 
@@ -599,25 +663,24 @@ impl Store for SledStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut pending = Pending::new(&self.exec);
+        let mut ops = Ops::default();
         for write in &batch.writes {
-            match write {
-                Write::PutWorkflow {
-                    workflow,
-                    prev_status,
-                } => pending.put_workflow(workflow, *prev_status)?,
-                Write::PutTask(task) => pending.put_task(task)?,
-                Write::PutSnapshot { workflow_id, def } => pending.put(
-                    Key::new(keys::SNAPSHOT).str(workflow_id).into_vec(),
-                    codec::encode_json("definition snapshot", def.as_ref())?,
-                ),
-                Write::DeleteTask {
+            ops.write(write)?;
+        }
+        // Deletions read the index entries they remove. Holding this lock from those reads
+        // to the apply keeps another batch from changing a shared entry (the idempotency
+        // index) in between.
+        let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = Pending::new(&self.exec);
+        for op in ops.0 {
+            match op {
+                Op::Put(k, v) => pending.put(k, v),
+                Op::Del(k) => pending.del(k),
+                Op::DeleteTask {
                     workflow_id,
                     task_id,
                 } => pending.delete_task(workflow_id, task_id)?,
-                Write::DeleteWorkflow { workflow_id } => pending.delete_workflow(workflow_id)?,
-                Write::PutTimer(timer) => pending.put_timer(timer),
-                Write::DeleteTimer(timer) => pending.delete_timer(timer),
+                Op::DeleteWorkflow(workflow_id) => pending.delete_workflow(workflow_id)?,
             }
         }
         self.exec

@@ -134,7 +134,7 @@ fn flushed_batches_survive_reopening() {
         let store = open(dir.path());
         let mut writes = vec![put_new(&wf), snapshot("wf-1", &d)];
         // Tasks written out of order: the store returns them by seq.
-        writes.extend(tasks.iter().cloned().map(Write::PutTask));
+        writes.extend(tasks.iter().cloned().map(Write::PutNewTask));
         writes.extend(timers.iter().cloned().map(Write::PutTimer));
         store.apply(&batch(writes)).unwrap();
         store.flush().unwrap();
@@ -461,12 +461,12 @@ fn delete_task_leaves_nothing_behind() {
         .apply(&batch(vec![
             put_new(&wf),
             snapshot("wf", &def("order", 1)),
-            Write::PutTask(task("wf", 1, "t1", 1)),
+            Write::PutNewTask(task("wf", 1, "t1", 1)),
         ]))
         .unwrap();
     let before = exec_keys(&store);
     store
-        .apply(&batch(vec![Write::PutTask(task("wf", 2, "t2", 2))]))
+        .apply(&batch(vec![Write::PutNewTask(task("wf", 2, "t2", 2))]))
         .unwrap();
     assert_eq!(exec_keys(&store).len(), before.len() + 2);
     store
@@ -490,7 +490,7 @@ fn delete_task_leaves_nothing_behind() {
     // Put and delete in one batch: nothing is written.
     store
         .apply(&batch(vec![
-            Write::PutTask(task("wf", 3, "t3", 3)),
+            Write::PutNewTask(task("wf", 3, "t3", 3)),
             Write::DeleteTask {
                 workflow_id: "wf".into(),
                 task_id: "t3".into(),
@@ -506,9 +506,9 @@ fn a_reused_slot_keeps_its_new_task() {
     let store = open(dir.path());
     let old = task("wf", 1, "old", 1);
     let new = task("wf", 1, "new", 2);
-    store.apply(&batch(vec![Write::PutTask(old)])).unwrap();
+    store.apply(&batch(vec![Write::PutNewTask(old)])).unwrap();
     store
-        .apply(&batch(vec![Write::PutTask(new.clone())]))
+        .apply(&batch(vec![Write::PutNewTask(new.clone())]))
         .unwrap();
     assert_eq!(store.load_task("old").unwrap(), None);
     assert_eq!(store.load_task("new").unwrap(), Some(new.clone()));
@@ -536,7 +536,7 @@ fn delete_workflow_leaves_nothing_behind() {
         2,
     );
     let mut keep_writes = vec![put_new(&keep), snapshot("wf/2", &def("order", 1))];
-    keep_writes.push(Write::PutTask(task("wf/2", 1, "k-t1", 1)));
+    keep_writes.push(Write::PutNewTask(task("wf/2", 1, "k-t1", 1)));
     keep_writes.push(Write::PutTimer(Timer {
         due_ms: 10,
         workflow_id: "wf/2".into(),
@@ -557,7 +557,7 @@ fn delete_workflow_leaves_nothing_behind() {
     );
     let mut writes = vec![put_new(&wf), snapshot("wf", &def("order", 1))];
     for seq in 1..=5 {
-        writes.push(Write::PutTask(task(
+        writes.push(Write::PutNewTask(task(
             "wf",
             seq,
             &format!("t{seq}"),
@@ -587,7 +587,7 @@ fn delete_workflow_leaves_nothing_behind() {
     // In the same batch as a late task write: that one goes too.
     store
         .apply(&batch(vec![
-            Write::PutTask(task("wf", 6, "t6", 6)),
+            Write::PutNewTask(task("wf", 6, "t6", 6)),
             Write::DeleteWorkflow {
                 workflow_id: "wf".into(),
             },
@@ -628,7 +628,7 @@ fn delete_then_recreate_in_one_batch() {
         .apply(&batch(vec![
             put_new(&wf),
             snapshot("wf", &d),
-            Write::PutTask(task("wf", 1, "t1", 1)),
+            Write::PutNewTask(task("wf", 1, "t1", 1)),
         ]))
         .unwrap();
     let fresh = workflow(
@@ -800,8 +800,8 @@ fn corrupt_records_name_their_key() {
         .apply(&batch(vec![
             put_new(&wf),
             snapshot("wf-1", &def("order", 1)),
-            Write::PutTask(task("wf-1", 1, "t1", 1)),
-            Write::PutTask(task("wf-1", 2, "t2", 2)),
+            Write::PutNewTask(task("wf-1", 1, "t1", 1)),
+            Write::PutNewTask(task("wf-1", 2, "t2", 2)),
         ]))
         .unwrap();
     let corrupt = |key: Vec<u8>, value: &[u8]| {
@@ -1083,7 +1083,7 @@ impl Model {
             }
             Op::PutTask { w, seq, n } => {
                 let t = task(IDS[w], seq, &task_id(w, seq), n);
-                out.push(Write::PutTask(t.clone()));
+                out.push(Write::PutNewTask(t.clone()));
                 self.tasks.insert((IDS[w].into(), seq), t);
             }
             Op::DeleteTask { w, owner, seq } => {
@@ -1246,4 +1246,106 @@ proptest! {
         let store = open(dir.path());
         model.check(&store)?;
     }
+}
+
+/// A full disk: the failing write names the problem, flushed batches survive, and the store
+/// opens again once space is freed. Needs root (it mounts a 3 MiB tmpfs); run with
+/// `cargo test -p baton-store -- --ignored`.
+#[test]
+#[ignore = "mounts a tmpfs: needs root"]
+fn full_disk_fails_cleanly_and_recovers() {
+    use std::process::Command;
+    let mnt = tempfile::tempdir().unwrap();
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(mnt.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "mount failed");
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.path());
+    let filler = mnt.path().join("filler");
+    std::fs::write(&filler, vec![0u8; 1024 * 1024]).unwrap();
+    let dir = mnt.path().join("store");
+
+    let mut flushed = Vec::new();
+    let message = {
+        let store = open(&dir);
+        let mut n = 0;
+        loop {
+            let tasks: Vec<_> = (0..20)
+                .map(|i| task("wf", n + i, &format!("t{}", n + i), (n + i) as i64))
+                .collect();
+            n += 20;
+            let result = store
+                .apply(&batch(
+                    tasks.iter().cloned().map(Write::PutNewTask).collect(),
+                ))
+                .and_then(|()| store.flush());
+            match result {
+                Ok(()) => flushed.extend(tasks),
+                Err(StoreError::Io(m)) => break m,
+                Err(other) => panic!("expected Io, got {other:?}"),
+            }
+            assert!(n < 100_000, "the disk never filled");
+        }
+    };
+    assert!(message.contains("disk full (ENOSPC)"), "{message}");
+    assert!(!flushed.is_empty());
+
+    std::fs::remove_file(&filler).unwrap();
+    let store = open(&dir);
+    for t in &flushed {
+        assert_eq!(store.load_task(&t.task_id).unwrap().as_ref(), Some(t));
+    }
+}
+
+#[test]
+fn replacing_a_task_keeps_its_id_index_and_an_unchanged_status_keeps_its_index_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let wf = workflow("wf-r", "flow", WorkflowStatus::Running, None, None, 10);
+    store
+        .apply(&batch(vec![
+            put_new(&wf),
+            Write::PutNewTask(task("wf-r", 1, "t-r", 1)),
+        ]))
+        .unwrap();
+    let keys_before = exec_keys(&store);
+    // A later change of the same task and of the workflow, status unchanged.
+    let mut t = task("wf-r", 1, "t-r", 2);
+    t.poll_count = 1;
+    let mut wf2 = wf.clone();
+    wf2.update_time = 20;
+    store
+        .apply(&batch(vec![
+            Write::PutTask(t.clone()),
+            Write::PutWorkflow {
+                workflow: wf2.clone(),
+                prev_status: Some(WorkflowStatus::Running),
+            },
+        ]))
+        .unwrap();
+    store.flush().unwrap();
+    assert_eq!(
+        exec_keys(&store),
+        keys_before,
+        "no index entry added or lost"
+    );
+    assert_eq!(store.load_task("t-r").unwrap().unwrap().poll_count, 1);
+    assert_eq!(
+        store.load_workflow("wf-r").unwrap().unwrap().update_time,
+        20
+    );
+    assert_eq!(
+        store
+            .workflow_ids_by_status(WorkflowStatus::Running)
+            .unwrap(),
+        vec!["wf-r".to_string()]
+    );
 }

@@ -83,3 +83,61 @@ pub fn workflow(workflow_id: &str) -> WorkflowInstance {
     });
     serde_json::from_value(v).expect("a valid workflow instance")
 }
+
+/// A workflow definition of six tasks (a switch and a fork among them), as snapshotted at
+/// start.
+pub fn definition() -> baton_core::WorkflowDef {
+    let worker = |name: &str| {
+        json!({
+            "name": name,
+            "taskReferenceName": format!("{name}_ref"),
+            "type": "SIMPLE",
+            "inputParameters": {
+                "orderId": "${workflow.input.orderId}",
+                "amount": "${workflow.input.amount}",
+                "previous": "${validate_ref.output}"
+            }
+        })
+    };
+    let v = json!({
+        "name": "order_fulfilment",
+        "description": "validate, charge, then ship or refund",
+        "version": 3,
+        "schemaVersion": 2,
+        "ownerEmail": "orders@example.com",
+        "timeoutSeconds": 3600,
+        "timeoutPolicy": "TIME_OUT_WF",
+        "inputParameters": ["orderId", "amount"],
+        "outputParameters": {"shipment": "${ship_ref.output.trackingId}"},
+        "tasks": [
+            worker("validate"),
+            worker("charge"),
+            {
+                "name": "route",
+                "taskReferenceName": "route_ref",
+                "type": "SWITCH",
+                "evaluatorType": "value-param",
+                "expression": "switchCaseValue",
+                "inputParameters": {"switchCaseValue": "${charge_ref.output.status}"},
+                "decisionCases": {
+                    "OK": [worker("ship")],
+                    "DECLINED": [worker("refund")]
+                },
+                "defaultCase": [worker("notify")]
+            },
+            {
+                "name": "fanout",
+                "taskReferenceName": "fanout_ref",
+                "type": "FORK_JOIN",
+                "forkTasks": [[worker("email")], [worker("audit")]]
+            },
+            {
+                "name": "join",
+                "taskReferenceName": "join_ref",
+                "type": "JOIN",
+                "joinOn": ["email_ref", "audit_ref"]
+            }
+        ]
+    });
+    serde_json::from_value(v).expect("a valid definition")
+}
