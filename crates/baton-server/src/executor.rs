@@ -355,6 +355,7 @@ impl Executor {
     }
 
     fn process(&mut self, msgs: impl Iterator<Item = Msg>) {
+        let t_start = std::time::Instant::now();
         let task_defs = self.task_defs.read().clone();
         let mut env = ExecEnv {
             now: now_ms(),
@@ -369,16 +370,30 @@ impl Executor {
             }
         }
         let batch = writes.build(&self.cache);
+        let t_decided = std::time::Instant::now();
         let mut failure: Option<EngineError> = None;
+        let mut t_applied = t_decided;
         if !batch.is_empty() {
             if let Err(e) = self.store.apply(&batch) {
                 failure = Some(EngineError::Storage(e.to_string()));
-            } else if outcomes.iter().any(|o| o.durable)
-                && let Err(e) = self.commit.flush()
-            {
-                failure = Some(EngineError::Storage(e.to_string()));
+            } else {
+                t_applied = std::time::Instant::now();
+                if outcomes.iter().any(|o| o.durable)
+                    && let Err(e) = self.commit.flush()
+                {
+                    failure = Some(EngineError::Storage(e.to_string()));
+                }
             }
         }
+        tracing::trace!(
+            executor = self.index,
+            events = outcomes.len(),
+            writes = batch.writes.len(),
+            decide_us = (t_decided - t_start).as_micros() as u64,
+            apply_us = (t_applied - t_decided).as_micros() as u64,
+            flush_us = t_applied.elapsed().as_micros() as u64,
+            "batch"
+        );
         if let Some(err) = failure {
             self.fail_batch(outcomes, err);
             return;
