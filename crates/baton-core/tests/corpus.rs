@@ -151,3 +151,98 @@ fn corpus_definitions_parse_and_validate() {
     assert_eq!(counts.payloads, 4, "{counts:?}");
     assert_eq!(counts.unreadable, 1, "{counts:?}");
 }
+
+fn is_empty_default(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::String(_) => false,
+    }
+}
+
+/// Every value of `original` is in `copy` at the same place (defaults may be added).
+fn contained(original: &Value, copy: &Value, path: &str, missing: &mut Vec<String>) {
+    match (original, copy) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                match b.get(k) {
+                    Some(w) => contained(v, w, &format!("{path}.{k}"), missing),
+                    // An explicit default (null, false, 0, [], {}) is left out when
+                    // written back; it carries nothing.
+                    None if is_empty_default(v) => {}
+                    None => missing.push(format!("{path}.{k}")),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                contained(v, w, &format!("{path}[{i}]"), missing);
+            }
+        }
+        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
+        (a, b) if a == b => {}
+        _ => missing.push(format!("{path} (changed)")),
+    }
+}
+
+fn round_trip(v: &Value, what: &str, checked: &mut usize, missing: &mut Vec<String>) {
+    match v {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                round_trip(item, &format!("{what}[{i}]"), checked, missing);
+            }
+        }
+        Value::Object(o) if is_workflow_def(o) => {
+            let def: baton_core::WorkflowDef = serde_json::from_value(v.clone()).unwrap();
+            let copy = serde_json::to_value(&def).unwrap();
+            contained(v, &copy, what, missing);
+            let again: baton_core::WorkflowDef = serde_json::from_value(copy).unwrap();
+            assert_eq!(again, def, "{what}: parse(serialize(def)) differs");
+            *checked += 1;
+        }
+        Value::Object(o) if is_task_def(o) => {
+            let def: baton_core::TaskDef = serde_json::from_value(v.clone()).unwrap();
+            let copy = serde_json::to_value(&def).unwrap();
+            contained(v, &copy, what, missing);
+            *checked += 1;
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn corpus_definitions_round_trip_every_field() {
+    let dir = corpus_dir();
+    if !dir.is_dir() {
+        println!("corpus not found at {}; skipped", dir.display());
+        return;
+    }
+    let mut files = Vec::new();
+    json_files(&dir, &mut files);
+    let (mut checked, mut missing) = (0, Vec::new());
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        round_trip(&v, &f.display().to_string(), &mut checked, &mut missing);
+    }
+    println!("round-tripped {checked} definitions");
+    assert!(checked >= 130, "only {checked} definitions found");
+    assert!(missing.is_empty(), "fields lost or changed: {missing:#?}");
+}
+
+#[test]
+fn unknown_fields_are_kept() {
+    let v = serde_json::json!({
+        "name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "futureField": {"k": 1}}],
+        "someNewTopLevel": [1, 2]
+    });
+    let def: baton_core::WorkflowDef = serde_json::from_value(v.clone()).unwrap();
+    let copy = serde_json::to_value(&def).unwrap();
+    assert_eq!(copy["someNewTopLevel"], serde_json::json!([1, 2]));
+    assert_eq!(copy["tasks"][0]["futureField"], serde_json::json!({"k": 1}));
+}
