@@ -23,6 +23,7 @@ use baton_proto::v1::metadata_service_server::MetadataServiceServer;
 use baton_proto::v1::task_service_server::TaskServiceServer;
 use baton_proto::v1::workflow_service_server::WorkflowServiceServer;
 use baton_store::Store;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 
 pub use engine::{Engine, EngineConfig, IdempotencyStrategy, StartRequest};
@@ -139,8 +140,18 @@ pub async fn serve(
         );
     on_listening(addr);
     tracing::info!(%addr, "serving");
+    // Small messages (pushed tasks, acks) must leave at once: without TCP_NODELAY a push can
+    // wait ~40 ms for the peer's delayed ACK. The builder's own setting only covers
+    // connections it accepts itself, so set it on each accepted socket here.
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|s| {
+            if let Err(e) = s.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+        })
+    });
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .serve_with_incoming_shutdown(incoming, signal)
         .await?;
     let e = engine.clone();
     let _ = tokio::task::spawn_blocking(move || e.shutdown()).await;
