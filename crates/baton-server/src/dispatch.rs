@@ -154,16 +154,32 @@ impl Dispatcher {
         }
     }
 
-    fn tell_executor(&self, h: &mut Handout) {
-        let event = std::mem::replace(&mut h.event, Event::Pause);
+    /// Tells the owning executor of the lease (before anyone can see the task) and returns
+    /// what goes to the worker.
+    fn tell_executor(&self, h: Handout) -> TaskAssignment {
         self.router.send(
             &h.workflow_id,
             Msg::Event {
                 workflow_id: h.workflow_id.clone(),
-                event,
+                event: h.event,
                 reply: Replier::None,
             },
         );
+        h.assignment
+    }
+
+    /// Hands `task` to a stream worker: a fresh lease, the executor told first, then the push.
+    fn push_to(&self, conn: &mut WorkerConn, task: &ReadyTask) {
+        let h = self.hand_out(task, &conn.worker_id);
+        conn.credits -= 1;
+        conn.inflight.insert(
+            task.task_id.clone(),
+            (h.assignment.token.clone(), task.workflow_id.clone()),
+        );
+        let assignment = self.tell_executor(h);
+        let _ = conn.tx.send(Ok(WorkResponse {
+            kind: Some(work_response::Kind::Task(assignment)),
+        }));
     }
 
     /// Puts a task into its queue, or straight to a subscribed worker with credit.
@@ -184,16 +200,7 @@ impl Dispatcher {
                 && conn.credits > 0
             {
                 q.next_sub = (idx + 1) % n;
-                let mut h = self.hand_out(&task, &conn.worker_id);
-                conn.credits -= 1;
-                conn.inflight.insert(
-                    task.task_id.clone(),
-                    (h.assignment.token.clone(), task.workflow_id.clone()),
-                );
-                self.tell_executor(&mut h);
-                let _ = conn.tx.send(Ok(WorkResponse {
-                    kind: Some(work_response::Kind::Task(h.assignment)),
-                }));
+                self.push_to(conn, &task);
                 return;
             }
         }
@@ -296,16 +303,7 @@ impl Dispatcher {
                 break;
             };
             let conn = inner.workers.get_mut(&conn_id).expect("checked above");
-            let mut h = self.hand_out(&task, &conn.worker_id);
-            conn.credits -= 1;
-            conn.inflight.insert(
-                task.task_id.clone(),
-                (h.assignment.token.clone(), task.workflow_id.clone()),
-            );
-            self.tell_executor(&mut h);
-            let _ = conn.tx.send(Ok(WorkResponse {
-                kind: Some(work_response::Kind::Task(h.assignment)),
-            }));
+            self.push_to(conn, &task);
         }
     }
 
@@ -358,9 +356,8 @@ impl Dispatcher {
                     let Some(task) = Self::pop(&mut g, queue) else {
                         break;
                     };
-                    let mut h = self.hand_out(&task, worker_id);
-                    self.tell_executor(&mut h);
-                    out.push(h.assignment);
+                    let h = self.hand_out(&task, worker_id);
+                    out.push(self.tell_executor(h));
                 }
                 if !out.is_empty() {
                     return out;

@@ -289,6 +289,19 @@ struct Outcome {
     durable: bool,
 }
 
+impl Outcome {
+    /// An outcome that only releases effects: nobody waits and nothing needs a flush.
+    fn effects_only(workflow_id: String, effects: Vec<Effect>) -> Self {
+        Self {
+            workflow_id,
+            pending: None,
+            effects,
+            leases_cleared: Vec::new(),
+            durable: false,
+        }
+    }
+}
+
 /// One executor: owns the executions of its partition.
 pub(crate) struct Executor {
     pub(crate) index: usize,
@@ -564,13 +577,7 @@ impl Executor {
                     batch,
                 );
                 if o.is_none() && durable {
-                    o = Some(Outcome {
-                        workflow_id: wf,
-                        pending: None,
-                        effects: vec![],
-                        leases_cleared: vec![],
-                        durable: false,
-                    });
+                    o = Some(Outcome::effects_only(wf, Vec::new()));
                 }
                 o
             }
@@ -608,13 +615,7 @@ impl Executor {
                 let id = exec.workflow.workflow_id.clone();
                 let effects = decider::recover(&exec, env.now);
                 self.cache.insert(id.clone(), *exec);
-                Some(Outcome {
-                    workflow_id: id,
-                    pending: None,
-                    effects,
-                    leases_cleared: vec![],
-                    durable: false,
-                })
+                Some(Outcome::effects_only(id, effects))
             }
             Msg::Stop => None,
             Msg::Recover(id) => {
@@ -624,13 +625,7 @@ impl Executor {
                 }
                 let exec = self.cache.get(&id).expect("loaded");
                 let effects = decider::recover(exec, env.now);
-                Some(Outcome {
-                    workflow_id: id,
-                    pending: None,
-                    effects,
-                    leases_cleared: vec![],
-                    durable: false,
-                })
+                Some(Outcome::effects_only(id, effects))
             }
         }
     }
