@@ -16,12 +16,15 @@
 //!   is scheduled while the workflow is PAUSED; resuming does what became due meanwhile.
 //! * Each task type has its own handler, chosen by type when a task is scheduled. Worker
 //!   tasks (SIMPLE and every type that is not a Conductor system type) are queued for
-//!   workers. These run inside the decider, never queued, and take no worker results:
+//!   workers; so is a DYNAMIC task, under the name its input gives. These run inside the
+//!   decider, never queued, and take no worker results:
 //!   FORK_JOIN (completes at once; every branch's first task and the JOIN follow), JOIN
 //!   (IN_PROGRESS until every `joinOn` reference is terminal; output maps reference to
 //!   output; FAILED when one of them failed, COMPLETED_WITH_ERRORS when only optional ones
 //!   did), SWITCH with `value-param` and DECISION with `caseValueParam` (pick a case; its
-//!   tasks run, then what follows the operator), NOOP, SET_VARIABLE (variables capped at
+//!   tasks run, then what follows the operator), FORK_JOIN_DYNAMIC (branches, one task
+//!   each, from its input; the JOIN after it waits for them), EXCLUSIVE_JOIN (ends with
+//!   the output of the one `joinOn` or `defaultExclusiveJoinTask` reference that ran), NOOP, SET_VARIABLE (variables capped at
 //!   [`MAX_VARIABLES_BYTES`] of JSON) and TERMINATE. The other types listed in
 //!   [`SYSTEM_TASK_TYPES`], and script evaluators (`javascript`, `graaljs`,
 //!   `caseExpression`), are not supported yet: reaching a type fails the workflow with
@@ -337,6 +340,9 @@ pub enum DecideError {
 
 mod commands;
 mod ctx;
+mod dynamic;
+mod dynamic_fork;
+mod exclusive_join;
 mod flow;
 mod fork;
 mod instance;

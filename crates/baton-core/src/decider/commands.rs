@@ -142,11 +142,10 @@ pub(super) fn retry(
         })
         .map(|(i, _)| i)
         .collect();
-    let def = Arc::clone(&exec.def);
     for idx in again {
         let reference = &exec.tasks[idx].reference_task_name;
-        if let Some(wt) = flow::find_task(&def.tasks, reference) {
-            flow::schedule(exec, cx, wt, Origin::Manual { idx });
+        if let Some(wt) = flow::find_any(exec, reference) {
+            flow::schedule(exec, cx, &wt, Origin::Manual { idx });
         }
         if exec.workflow.status != WorkflowStatus::Running {
             break;

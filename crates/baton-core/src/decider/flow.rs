@@ -10,7 +10,9 @@ use super::instance::Origin;
 use super::scope::ExecScope;
 use super::structure::{self, After};
 use super::{Effect, Env, TimerKind};
-use super::{fork, noop, set_variable, switch, terminate, worker};
+use super::{
+    dynamic, dynamic_fork, exclusive_join, fork, noop, set_variable, switch, terminate, worker,
+};
 use crate::expr;
 use crate::model::{TaskDef, WorkflowTask, WorkflowTimeoutPolicy};
 use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
@@ -56,6 +58,13 @@ pub(super) enum Handler {
     Fork,
     /// JOIN: waits for its `joinOn` references.
     Join,
+    /// DYNAMIC: a worker task whose name comes from its input.
+    Dynamic,
+    /// FORK_JOIN_DYNAMIC: completes at once; the branches its input lists and its JOIN
+    /// follow.
+    DynamicFork,
+    /// EXCLUSIVE_JOIN: waits for the one branch that ran.
+    ExclusiveJoin,
     /// SWITCH and DECISION: pick a case.
     Switch,
     /// NOOP: completes at once.
@@ -73,6 +82,9 @@ pub(super) fn handler(task_type: &str) -> Handler {
     match task_type {
         "FORK_JOIN" => Handler::Fork,
         "JOIN" => Handler::Join,
+        "DYNAMIC" => Handler::Dynamic,
+        "FORK_JOIN_DYNAMIC" => Handler::DynamicFork,
+        "EXCLUSIVE_JOIN" => Handler::ExclusiveJoin,
         "SWITCH" | "DECISION" => Handler::Switch,
         "NOOP" => Handler::Noop,
         "SET_VARIABLE" => Handler::SetVariable,
@@ -147,6 +159,15 @@ pub(super) fn find_task<'d>(
         }
     }
     None
+}
+
+/// The workflow task with this reference name: from the definition, else the dynamic
+/// fork branch that made it (dynamic branches are not in the definition).
+pub(super) fn find_any(exec: &Execution, reference: &str) -> Option<WorkflowTask> {
+    match find_task(&exec.def.tasks, reference) {
+        Some(wt) => Some(wt.clone()),
+        None => dynamic_fork::find_branch(exec, reference),
+    }
 }
 
 /// Does whatever is due after the changes made so far in this decision: retries or fails
@@ -228,7 +249,7 @@ fn run(exec: &mut Execution, cx: &mut Ctx, mut work: Vec<usize>) {
         let mut others_live = false;
         let mut joins = Vec::new();
         for (i, t) in exec.tasks.iter().enumerate() {
-            if fork::is_waiting_join(t) {
+            if fork::is_waiting_join(t) || exclusive_join::is_waiting(t) {
                 joins.push(i);
             } else if !t.status.is_terminal() {
                 others_live = true;
@@ -236,7 +257,12 @@ fn run(exec: &mut Execution, cx: &mut Ctx, mut work: Vec<usize>) {
         }
         let mut waiting = Vec::new();
         for j in joins {
-            if fork::evaluate_join(exec, cx, j) {
+            let ended = if exclusive_join::is_waiting(&exec.tasks[j]) {
+                exclusive_join::evaluate(exec, cx, j, others_live)
+            } else {
+                fork::evaluate_join(exec, cx, j)
+            };
+            if ended {
                 work.push(j);
             } else {
                 waiting.push(j);
@@ -268,6 +294,13 @@ fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
     }
     let def = Arc::clone(&exec.def);
     let Some(loc) = structure::locate(&def, &t.reference_task_name) else {
+        // A dynamic fork branch: a single task, after which its JOIN takes over.
+        if let Some(wt) = dynamic_fork::find_branch(exec, &t.reference_task_name) {
+            if !t.status.is_successful() {
+                on_unsuccessful(exec, cx, idx, &wt);
+            }
+            return;
+        }
         let reason = format!(
             "task {} is not part of the workflow definition",
             t.reference_task_name
@@ -285,7 +318,11 @@ fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
         terminate::end_run(exec, cx, idx);
         return;
     }
-    let mut next: Vec<&WorkflowTask> = Vec::new();
+    let dynamic_branches = match kind {
+        Handler::DynamicFork => dynamic_fork::branch_tasks(t),
+        _ => Vec::new(),
+    };
+    let mut next: Vec<&WorkflowTask> = dynamic_branches.iter().collect();
     let mut then_after = true;
     match kind {
         Handler::Fork if t.status.is_successful() => {
@@ -354,7 +391,7 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
         terminate::end_run(exec, cx, idx);
         return;
     }
-    if !matches!(kind, Handler::Fork | Handler::Switch)
+    if !matches!(kind, Handler::Fork | Handler::DynamicFork | Handler::Switch)
         || exec.workflow.status != WorkflowStatus::Running
     {
         return;
@@ -367,8 +404,12 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
         return;
     };
     let def = Arc::clone(&exec.def);
-    let mut next: Vec<&WorkflowTask> = Vec::new();
-    if kind == Handler::Fork {
+    let dynamic_branches = match kind {
+        Handler::DynamicFork => dynamic_fork::branch_tasks(t),
+        _ => Vec::new(),
+    };
+    let mut next: Vec<&WorkflowTask> = dynamic_branches.iter().collect();
+    if matches!(kind, Handler::Fork | Handler::DynamicFork) {
         next.extend(wt.fork_tasks.iter().filter_map(|b| b.first()));
         let join = structure::locate(&def, &wt.task_reference_name).map(|l| l.after());
         if let Some(After::Task(join)) = join
@@ -402,6 +443,9 @@ fn schedule_one(
         Handler::Worker => worker::schedule(exec, cx, wt, origin),
         Handler::Fork => fork::schedule_fork(exec, cx, wt, origin),
         Handler::Join => fork::schedule_join(exec, cx, wt, origin),
+        Handler::Dynamic => dynamic::schedule(exec, cx, wt, origin),
+        Handler::DynamicFork => dynamic_fork::schedule(exec, cx, wt, origin),
+        Handler::ExclusiveJoin => exclusive_join::schedule(exec, cx, wt, origin),
         Handler::Switch => switch::schedule(exec, cx, wt, origin),
         Handler::Noop => noop::schedule(exec, cx, wt, origin),
         Handler::SetVariable => set_variable::schedule(exec, cx, wt, origin),
@@ -449,7 +493,9 @@ fn on_unsuccessful(
     let worker_task = handler(&t.task_type) == Handler::Worker;
     if worker_task && t.status.is_retriable() && t.retry_count < allowed && budget_left {
         let delay_ms = worker::retry_delay_ms(&td, t.retry_count, cx.env);
-        worker::schedule(exec, cx, wt, Origin::Retry { idx, delay_ms });
+        // Through the definition's handler: a DYNAMIC task works out its name again.
+        let origin = Origin::Retry { idx, delay_ms };
+        schedule_one(exec, cx, wt, origin, handler(&wt.task_type));
         return Unsuccessful::Handled;
     }
     let t = &mut exec.tasks[idx];

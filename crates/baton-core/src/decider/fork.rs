@@ -9,11 +9,13 @@
 //! ends COMPLETED; COMPLETED_WITH_ERRORS when optional tasks among them failed; FAILED
 //! when any of them is unsuccessful (only a permissive task can be, while the workflow
 //! runs: any other failure fails the workflow at once). A FAILED JOIN fails the workflow
-//! like any failed task. The `joinOn` list is kept in the JOIN's input.
+//! like any failed task. The `joinOn` list is kept in the JOIN's input. A JOIN right after
+//! a FORK_JOIN_DYNAMIC waits for the branches that fork made instead of its `joinOn`.
 
 use serde_json::Value;
 
 use super::ctx::Ctx;
+use super::dynamic_fork;
 use super::flow;
 use super::instance::Origin;
 use super::system;
@@ -35,8 +37,14 @@ pub(super) fn schedule_fork(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTas
 /// Schedules a JOIN: IN_PROGRESS, waiting for its `joinOn` references. The flow evaluates
 /// it after every change.
 pub(super) fn schedule_join(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
+    // After a FORK_JOIN_DYNAMIC the JOIN waits for the branches that fork made.
+    let dynamic = dynamic_fork::join_refs(exec, wt);
     if let Some(mut t) = system::begin(exec, cx, wt, origin) {
-        let refs = wt.join_on.iter().cloned().map(Value::String).collect();
+        let refs = dynamic
+            .unwrap_or_else(|| wt.join_on.clone())
+            .into_iter()
+            .map(Value::String)
+            .collect();
         t.input.insert(JOIN_ON.to_string(), Value::Array(refs));
         system::record(exec, cx, t, TaskStatus::InProgress, None);
     }

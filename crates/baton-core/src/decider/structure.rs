@@ -115,3 +115,11 @@ fn search<'d>(
     }
     false
 }
+
+/// The workflow task right before the one with this reference name in the same list;
+/// None when it is first in its list or not in the definition.
+pub(super) fn before<'d>(def: &'d WorkflowDef, reference: &str) -> Option<&'d WorkflowTask> {
+    let loc = locate(def, reference)?;
+    let f = loc.frames.last()?;
+    f.idx.checked_sub(1).map(|i| &f.list[i])
+}

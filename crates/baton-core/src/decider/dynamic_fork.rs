@@ -1,0 +1,283 @@
+//! FORK_JOIN_DYNAMIC: a fork whose branches come from the task's input.
+//!
+//! Two forms are read from the resolved input:
+//!
+//! * `input[dynamicForkTasksParam]`: a list of workflow tasks (JSON objects). The input of
+//!   each is its own `inputParameters` with `input[dynamicForkTasksInputParamName][ref]`
+//!   (an object, when given) laid over it.
+//! * Without `dynamicForkTasksParam`: `input.forkTaskName` (and optionally
+//!   `input.forkTaskType`, SIMPLE by default) with `input.forkTaskInputs`, a list of
+//!   objects: one branch per entry, referenced `_<forkTaskName>_<index>`, with that
+//!   entry as its input. `forkTaskWorkflow` (sub-workflow branches) is not supported yet.
+//!
+//! Each branch is a single task of a type that needs no nesting: a worker task, DYNAMIC,
+//! NOOP or SET_VARIABLE. Input that is not a list, entries without a name or reference,
+//! references used twice (or already used by the definition) and other types fail the
+//! fork task (FAILED) with a reason. Otherwise it completes at once and records its
+//! branches in its input: `forkedTasks` (the references) and `forkedTaskDefs` (the
+//! workflow tasks). The flow then schedules every branch and the JOIN after the fork,
+//! which waits for exactly those references (not the definition's `joinOn`). Values
+//! handed to a branch as input are data: `${` inside them is not evaluated again.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::ctx::Ctx;
+use super::flow::{self, Handler};
+use super::instance::Origin;
+use super::{structure, system};
+use crate::model::{Object, WorkflowDef, WorkflowTask};
+use crate::state::{Execution, TaskInstance, TaskStatus};
+
+/// The input key listing the references of the branches.
+pub(super) const FORKED_TASKS: &str = "forkedTasks";
+/// The input key holding the branches' workflow tasks.
+pub(super) const FORKED_TASK_DEFS: &str = "forkedTaskDefs";
+
+fn nonblank(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+/// The branches a fork with this (resolved) input runs, or why it cannot run.
+fn branches(
+    def: &WorkflowDef,
+    wt: &WorkflowTask,
+    input: &Object,
+) -> Result<Vec<WorkflowTask>, String> {
+    let list = match nonblank(wt.dynamic_fork_tasks_param.as_deref()) {
+        Some(param) => from_task_list(wt, input, param)?,
+        None => from_fork_task_name(input)?,
+    };
+    let mut seen = BTreeSet::new();
+    for (i, b) in list.iter().enumerate() {
+        if b.name.trim().is_empty() {
+            return Err(format!("dynamic fork task {i} has no name"));
+        }
+        let r = &b.task_reference_name;
+        if r.trim().is_empty() {
+            return Err(format!(
+                "dynamic fork task {i} ({}) has no taskReferenceName",
+                b.name
+            ));
+        }
+        if !seen.insert(r.as_str()) {
+            return Err(format!(
+                "dynamic fork task reference {r} is used more than once"
+            ));
+        }
+        if r == &wt.task_reference_name || structure::locate(def, r).is_some() {
+            return Err(format!(
+                "dynamic fork task reference {r} is already used by the workflow definition"
+            ));
+        }
+        match flow::handler(&b.task_type) {
+            Handler::Worker | Handler::Dynamic | Handler::Noop | Handler::SetVariable => {}
+            _ => {
+                return Err(format!(
+                    "dynamic fork task {r} has type {}, which cannot run as a dynamic branch \
+                     (worker tasks, DYNAMIC, NOOP and SET_VARIABLE can)",
+                    b.task_type
+                ));
+            }
+        }
+    }
+    Ok(list)
+}
+
+fn from_task_list(
+    wt: &WorkflowTask,
+    input: &Object,
+    param: &str,
+) -> Result<Vec<WorkflowTask>, String> {
+    let raw = match input.get(param) {
+        Some(Value::Array(a)) => a,
+        None | Some(Value::Null) => {
+            return Err(format!(
+                "dynamic fork tasks input {param:?} (dynamicForkTasksParam) is missing"
+            ));
+        }
+        Some(other) => {
+            return Err(format!(
+                "dynamic fork tasks input {param:?} (dynamicForkTasksParam) is not a list: {other}"
+            ));
+        }
+    };
+    let inputs = match nonblank(wt.dynamic_fork_tasks_input_param_name.as_deref()) {
+        Some(p) => match input.get(p) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(m),
+            Some(other) => {
+                return Err(format!(
+                    "dynamic fork inputs {p:?} (dynamicForkTasksInputParamName) is not a map \
+                     of reference to input: {other}"
+                ));
+            }
+        },
+        None => None,
+    };
+    let mut list = Vec::with_capacity(raw.len());
+    for (i, v) in raw.iter().enumerate() {
+        if !v.is_object() {
+            return Err(format!("dynamic fork task {i} is not an object: {v}"));
+        }
+        let mut b: WorkflowTask = serde_json::from_value(v.clone())
+            .map_err(|e| format!("dynamic fork task {i} is not a workflow task: {e}"))?;
+        if let Some(extra) = inputs.and_then(|m| m.get(&b.task_reference_name)) {
+            match extra {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        b.input_parameters.insert(k.clone(), v.clone());
+                    }
+                }
+                Value::Null => {}
+                other => {
+                    return Err(format!(
+                        "dynamic fork input for {} is not an object: {other}",
+                        b.task_reference_name
+                    ));
+                }
+            }
+        }
+        list.push(b);
+    }
+    Ok(list)
+}
+
+fn from_fork_task_name(input: &Object) -> Result<Vec<WorkflowTask>, String> {
+    if input.get("forkTaskWorkflow").is_some_and(|v| !v.is_null()) {
+        return Err(
+            "FORK_JOIN_DYNAMIC forkTaskWorkflow (sub-workflow branches) is not supported yet"
+                .to_string(),
+        );
+    }
+    let name = match input.get("forkTaskName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
+        _ => {
+            return Err(
+                "FORK_JOIN_DYNAMIC needs dynamicForkTasksParam or a non-empty forkTaskName input"
+                    .to_string(),
+            );
+        }
+    };
+    let task_type = match input.get("forkTaskType") {
+        None | Some(Value::Null) => "SIMPLE",
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
+        Some(other) => return Err(format!("forkTaskType is not a task type: {other}")),
+    };
+    let entries = match input.get("forkTaskInputs") {
+        Some(Value::Array(a)) => a,
+        None | Some(Value::Null) => return Err("forkTaskInputs is missing".to_string()),
+        Some(other) => return Err(format!("forkTaskInputs is not a list: {other}")),
+    };
+    let mut list = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let Value::Object(m) = e else {
+            return Err(format!("forkTaskInputs[{i}] is not an object: {e}"));
+        };
+        let v = serde_json::json!({
+            "name": name,
+            "taskReferenceName": format!("_{name}_{i}"),
+            "type": task_type,
+            "inputParameters": m,
+        });
+        let b: WorkflowTask =
+            serde_json::from_value(v).map_err(|e| format!("forkTaskInputs[{i}]: {e}"))?;
+        list.push(b);
+    }
+    Ok(list)
+}
+
+/// Schedules a FORK_JOIN_DYNAMIC: works out its branches and completes at once (the flow
+/// schedules them and the JOIN), or FAILS when the input does not describe valid branches.
+pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
+    let Some(mut t) = system::begin(exec, cx, wt, origin) else {
+        return;
+    };
+    match branches(&exec.def, wt, &t.input) {
+        Ok(list) => {
+            let refs = list
+                .iter()
+                .map(|b| Value::String(b.task_reference_name.clone()))
+                .collect();
+            let defs = list
+                .iter()
+                .map(|b| serde_json::to_value(b).unwrap_or(Value::Null))
+                .collect();
+            t.input.insert(FORKED_TASKS.to_string(), Value::Array(refs));
+            t.input
+                .insert(FORKED_TASK_DEFS.to_string(), Value::Array(defs));
+            system::record(exec, cx, t, TaskStatus::Completed, None);
+        }
+        Err(reason) => system::record(exec, cx, t, TaskStatus::Failed, Some(reason)),
+    }
+}
+
+/// The references of the branches a completed fork instance ran.
+pub(super) fn forked_refs(t: &TaskInstance) -> Vec<String> {
+    t.input
+        .get(FORKED_TASKS)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Turns `${` in data into its escaped form, so that values handed over as input are not
+/// evaluated again when the branch's input is computed.
+fn escape(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains("${") => *s = s.replace("${", "$${"),
+        Value::Array(a) => a.iter_mut().for_each(escape),
+        Value::Object(m) => m.values_mut().for_each(escape),
+        _ => {}
+    }
+}
+
+fn to_branch(v: &Value) -> Option<WorkflowTask> {
+    let mut b: WorkflowTask = serde_json::from_value(v.clone()).ok()?;
+    b.input_parameters.values_mut().for_each(escape);
+    Some(b)
+}
+
+/// The branches (ready to schedule) of the fork instance `t`; empty unless it completed.
+pub(super) fn branch_tasks(t: &TaskInstance) -> Vec<WorkflowTask> {
+    if t.status != TaskStatus::Completed {
+        return Vec::new();
+    }
+    t.input
+        .get(FORKED_TASK_DEFS)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(to_branch)
+        .collect()
+}
+
+/// The workflow task of a dynamic branch with this reference, from the latest fork
+/// instance that ran it. None when no dynamic fork made it.
+pub(super) fn find_branch(exec: &Execution, reference: &str) -> Option<WorkflowTask> {
+    exec.tasks
+        .iter()
+        .rev()
+        .filter(|t| t.task_type == "FORK_JOIN_DYNAMIC" && t.status == TaskStatus::Completed)
+        .find_map(|t| {
+            let defs = t.input.get(FORKED_TASK_DEFS)?.as_array()?;
+            defs.iter()
+                .find(|d| d.get("taskReferenceName").and_then(Value::as_str) == Some(reference))
+                .and_then(to_branch)
+        })
+}
+
+/// The references a JOIN right after a FORK_JOIN_DYNAMIC waits for: the branches of that
+/// fork's latest instance. None when the JOIN does not follow a dynamic fork.
+pub(super) fn join_refs(exec: &Execution, join: &WorkflowTask) -> Option<Vec<String>> {
+    let fork = structure::before(&exec.def, &join.task_reference_name)?;
+    if fork.task_type != "FORK_JOIN_DYNAMIC" {
+        return None;
+    }
+    let t = exec.latest_task(&fork.task_reference_name)?;
+    Some(forked_refs(t))
+}

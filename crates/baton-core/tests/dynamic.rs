@@ -1,0 +1,96 @@
+//! DYNAMIC: the task name comes from the input; the task then runs as a worker task of
+//! that name.
+
+mod common;
+
+use std::sync::Arc;
+
+use baton_core::WorkflowDef;
+use baton_core::decider::QueueKey;
+use baton_core::state::{TaskStatus, WorkflowStatus};
+use common::*;
+use serde_json::json;
+
+fn dyn_def() -> Arc<WorkflowDef> {
+    wf(json!({"name": "dy", "tasks": [
+        {"name": "dyn", "taskReferenceName": "d1", "type": "DYNAMIC",
+         "dynamicTaskNameParam": "taskToRun",
+         "inputParameters": {"taskToRun": "${workflow.input.which}", "x": 1}},
+        {"name": "after", "taskReferenceName": "after1", "inputParameters": {"r": "${d1.output.r}"}}
+    ]}))
+}
+
+#[test]
+fn runs_as_a_worker_task_of_the_named_type() {
+    let mut env = TestEnv::new();
+    let (mut exec, d) = start(dyn_def(), json!({"which": "resize"}), &mut env);
+    let t = by_ref(&exec, "d1");
+    assert_eq!(t.task_def_name, "resize");
+    assert_eq!(t.task_type, "SIMPLE");
+    assert_eq!(t.status, TaskStatus::Scheduled);
+    assert_eq!(t.input, obj(json!({"taskToRun": "resize", "x": 1})));
+    let queued: Vec<QueueKey> = d
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            baton_core::decider::Effect::Enqueue { queue, .. } => Some(queue.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        queued,
+        vec![QueueKey {
+            task_type: "resize".into(),
+            domain: None
+        }]
+    );
+    complete_ref(&mut exec, &mut env, "d1", json!({"r": 7}));
+    assert_eq!(by_ref(&exec, "after1").input, obj(json!({"r": 7})));
+    complete_ref(&mut exec, &mut env, "after1", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn retries_follow_the_named_task_definition() {
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "resize", "retryCount": 1, "retryDelaySeconds": 0}));
+    let (mut exec, _) = start(dyn_def(), json!({"which": "resize"}), &mut env);
+    run_ref(&mut exec, &mut env, "d1", TaskStatus::Failed, json!({}));
+    let retry = by_ref(&exec, "d1");
+    assert_eq!(retry.retry_count, 1);
+    assert_eq!(retry.task_def_name, "resize");
+    assert_eq!(retry.status, TaskStatus::Scheduled);
+    run_ref(&mut exec, &mut env, "d1", TaskStatus::Failed, json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(exec.tasks.len(), 2);
+}
+
+#[test]
+fn a_missing_or_empty_name_fails_the_task_naming_the_parameter() {
+    for input in [json!({}), json!({"which": ""}), json!({"which": 5})] {
+        let mut env = TestEnv::new();
+        let (exec, d) = start(dyn_def(), input.clone(), &mut env);
+        let t = by_ref(&exec, "d1");
+        assert_eq!(t.status, TaskStatus::Failed, "{input}");
+        assert_eq!(t.task_type, "DYNAMIC");
+        let reason = t.reason_for_incompletion.as_deref().unwrap();
+        assert!(reason.contains("taskToRun"), "{reason}");
+        assert!(reason.contains("dynamicTaskNameParam"), "{reason}");
+        assert!(enqueued(&d).is_empty());
+        assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+        assert_eq!(exec.tasks.len(), 1, "a failed name is not retried");
+    }
+}
+
+#[test]
+fn an_optional_dynamic_task_without_a_name_lets_the_workflow_go_on() {
+    let def = wf(json!({"name": "dy", "tasks": [
+        {"name": "dyn", "taskReferenceName": "d1", "type": "DYNAMIC", "optional": true,
+         "dynamicTaskNameParam": "taskToRun", "inputParameters": {}},
+        {"name": "after", "taskReferenceName": "after1"}
+    ]}));
+    let mut env = TestEnv::new();
+    let (exec, _) = start(def, json!({}), &mut env);
+    assert_eq!(by_ref(&exec, "d1").status, TaskStatus::CompletedWithErrors);
+    assert_eq!(by_ref(&exec, "after1").status, TaskStatus::Scheduled);
+}

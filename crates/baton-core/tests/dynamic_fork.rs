@@ -1,0 +1,189 @@
+//! FORK_JOIN_DYNAMIC: branches from the input, and the JOIN that waits for them.
+
+mod common;
+
+use std::sync::Arc;
+
+use baton_core::WorkflowDef;
+use baton_core::state::{TaskStatus, WorkflowStatus};
+use common::*;
+use serde_json::{Value, json};
+
+fn fork_def() -> Arc<WorkflowDef> {
+    wf(json!({"name": "fd", "tasks": [
+        {"name": "fork", "taskReferenceName": "f1", "type": "FORK_JOIN_DYNAMIC",
+         "dynamicForkTasksParam": "dynamicTasks",
+         "dynamicForkTasksInputParamName": "dynamicTasksInput",
+         "inputParameters": {"dynamicTasks": "${workflow.input.tasks}",
+                             "dynamicTasksInput": "${workflow.input.inputs}"}},
+        {"name": "join", "taskReferenceName": "j1", "type": "JOIN"},
+        {"name": "after", "taskReferenceName": "after1", "inputParameters": {"all": "${j1.output}"}}
+    ]}))
+}
+
+fn refs_of(exec: &baton_core::Execution) -> Vec<String> {
+    exec.tasks
+        .iter()
+        .map(|t| t.reference_task_name.clone())
+        .collect()
+}
+
+#[test]
+fn branches_run_and_the_join_waits_for_all_of_them() {
+    let mut env = TestEnv::new();
+    let input = json!({
+        "tasks": [{"name": "img", "taskReferenceName": "b1"},
+                  {"name": "txt", "taskReferenceName": "b2", "inputParameters": {"k": "own"}}],
+        "inputs": {"b1": {"size": 3}, "b2": {"lit": "${not.evaluated}"}}
+    });
+    let (mut exec, d) = start(fork_def(), input, &mut env);
+    assert_eq!(refs_of(&exec), vec!["f1", "b1", "b2", "j1"]);
+    let f1 = by_ref(&exec, "f1");
+    assert_eq!(f1.status, TaskStatus::Completed);
+    assert_eq!(f1.input.get("forkedTasks"), Some(&json!(["b1", "b2"])));
+    assert_eq!(by_ref(&exec, "b1").task_def_name, "img");
+    assert_eq!(by_ref(&exec, "b1").input, obj(json!({"size": 3})));
+    assert_eq!(
+        by_ref(&exec, "b2").input,
+        obj(json!({"k": "own", "lit": "${not.evaluated}"}))
+    );
+    assert_eq!(enqueued(&d).len(), 2);
+    let j1 = by_ref(&exec, "j1");
+    assert_eq!(j1.status, TaskStatus::InProgress);
+    assert_eq!(j1.input.get("joinOn"), Some(&json!(["b1", "b2"])));
+    complete_ref(&mut exec, &mut env, "b2", json!({"v": 2}));
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::InProgress);
+    complete_ref(&mut exec, &mut env, "b1", json!({"v": 1}));
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::Completed);
+    assert_eq!(
+        by_ref(&exec, "after1").input,
+        obj(json!({"all": {"b1": {"v": 1}, "b2": {"v": 2}}}))
+    );
+    complete_ref(&mut exec, &mut env, "after1", json!({"done": true}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn a_failing_branch_is_retried_by_its_own_definition_then_fails_the_workflow() {
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "img", "retryCount": 1, "retryDelaySeconds": 0}));
+    let input = json!({"tasks": [{"name": "img", "taskReferenceName": "b1"}]});
+    let (mut exec, _) = start(fork_def(), input, &mut env);
+    run_ref(&mut exec, &mut env, "b1", TaskStatus::Failed, json!({}));
+    assert_eq!(by_ref(&exec, "b1").retry_count, 1);
+    assert_eq!(by_ref(&exec, "b1").status, TaskStatus::Scheduled);
+    run_ref(&mut exec, &mut env, "b1", TaskStatus::Failed, json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::Canceled);
+}
+
+#[test]
+fn an_optional_branch_failure_makes_the_join_complete_with_errors() {
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "img", "retryCount": 0}));
+    let input = json!({"tasks": [{"name": "img", "taskReferenceName": "b1", "optional": true},
+                                  {"name": "img", "taskReferenceName": "b2"}]});
+    let (mut exec, _) = start(fork_def(), input, &mut env);
+    run_ref(&mut exec, &mut env, "b1", TaskStatus::Failed, json!({}));
+    complete_ref(&mut exec, &mut env, "b2", json!({}));
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::CompletedWithErrors);
+    assert_eq!(by_ref(&exec, "after1").status, TaskStatus::Scheduled);
+}
+
+#[test]
+fn an_empty_list_completes_the_join_at_once() {
+    let mut env = TestEnv::new();
+    let (exec, _) = start(fork_def(), json!({"tasks": []}), &mut env);
+    assert_eq!(refs_of(&exec), vec!["f1", "j1", "after1"]);
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::Completed);
+}
+
+#[test]
+fn fork_task_name_makes_one_branch_per_input() {
+    let def = wf(json!({"name": "fd", "tasks": [
+        {"name": "fork", "taskReferenceName": "f1", "type": "FORK_JOIN_DYNAMIC",
+         "inputParameters": {"forkTaskName": "resize", "forkTaskInputs": "${workflow.input.items}"}},
+        {"name": "join", "taskReferenceName": "j1", "type": "JOIN"}
+    ]}));
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(def, json!({"items": [{"n": 1}, {"n": 2}]}), &mut env);
+    assert_eq!(refs_of(&exec), vec!["f1", "_resize_0", "_resize_1", "j1"]);
+    assert_eq!(by_ref(&exec, "_resize_1").task_def_name, "resize");
+    assert_eq!(by_ref(&exec, "_resize_1").input, obj(json!({"n": 2})));
+    complete_ref(&mut exec, &mut env, "_resize_0", json!({"o": 0}));
+    complete_ref(&mut exec, &mut env, "_resize_1", json!({"o": 1}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(
+        exec.workflow.output,
+        obj(json!({"_resize_0": {"o": 0}, "_resize_1": {"o": 1}}))
+    );
+}
+
+#[test]
+fn invalid_input_fails_the_fork_with_a_reason() {
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({}), "is missing"),
+        (json!({"tasks": {"a": 1}}), "is not a list"),
+        (
+            json!({"tasks": [{"taskReferenceName": "b1"}]}),
+            "has no name",
+        ),
+        (
+            json!({"tasks": [{"name": "x"}]}),
+            "has no taskReferenceName",
+        ),
+        (
+            json!({"tasks": [{"name": "x", "taskReferenceName": "b"},
+                             {"name": "y", "taskReferenceName": "b"}]}),
+            "used more than once",
+        ),
+        (
+            json!({"tasks": [{"name": "x", "taskReferenceName": "after1"}]}),
+            "already used",
+        ),
+        (
+            json!({"tasks": [{"name": "x", "taskReferenceName": "b", "type": "FORK_JOIN"}]}),
+            "cannot run as a dynamic branch",
+        ),
+        (
+            json!({"tasks": [{"name": "x", "taskReferenceName": "b"}], "inputs": [1]}),
+            "is not a map",
+        ),
+    ];
+    for (input, want) in cases {
+        let mut env = TestEnv::new();
+        let (exec, d) = start(fork_def(), input.clone(), &mut env);
+        let f1 = by_ref(&exec, "f1");
+        assert_eq!(f1.status, TaskStatus::Failed, "{input}");
+        let reason = f1.reason_for_incompletion.as_deref().unwrap();
+        assert!(reason.contains(want), "{input}: {reason}");
+        assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+        assert_eq!(closed(&d), Some(WorkflowStatus::Failed));
+        assert_eq!(refs_of(&exec), vec!["f1"]);
+    }
+}
+
+#[test]
+fn a_manual_retry_reruns_a_failed_dynamic_branch() {
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "img", "retryCount": 0}));
+    let input = json!({"tasks": [{"name": "img", "taskReferenceName": "b1"},
+                                  {"name": "img", "taskReferenceName": "b2"}]});
+    let (mut exec, _) = start(fork_def(), input, &mut env);
+    complete_ref(&mut exec, &mut env, "b2", json!({"v": 2}));
+    run_ref(&mut exec, &mut env, "b1", TaskStatus::Failed, json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    baton_core::decider::decide(
+        &mut exec,
+        baton_core::decider::Event::Retry {
+            resume_subworkflow_tasks: false,
+        },
+        &mut env,
+    )
+    .expect("retry");
+    assert_eq!(exec.workflow.status, WorkflowStatus::Running);
+    assert_eq!(by_ref(&exec, "b1").status, TaskStatus::Scheduled);
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::InProgress);
+    complete_ref(&mut exec, &mut env, "b1", json!({"v": 1}));
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::Completed);
+}
