@@ -237,33 +237,8 @@ fn split(s: &str) -> Result<Vec<Piece<'_>>, ExprError> {
 
 /// Index of the `}` closing an expression whose body starts at `from`.
 fn matching_brace(s: &str, from: usize) -> Result<usize, ExprError> {
-    let b = s.as_bytes();
-    let mut depth = 1usize;
-    let mut quote: Option<u8> = None;
-    let mut i = from;
-    while i < b.len() {
-        let c = b[i];
-        match quote {
-            Some(q) => {
-                if c == b'\\' {
-                    i += 1;
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None => match c {
-                b'\'' | b'"' => quote = Some(c),
-                b'{' => depth += 1,
-                b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(i);
-                    }
-                }
-                _ => {}
-            },
-        }
-        i += 1;
+    if let Some(i) = closing(s, from, 1, b'{', b'}') {
+        return Ok(i);
     }
     Err(ExprError::new(
         &s[from.saturating_sub(2)..],
@@ -564,10 +539,16 @@ fn name_end(b: &[u8], from: usize) -> usize {
 
 /// Index of the `]` closing the bracket opened at `open`.
 fn bracket_end(s: &str, open: usize, body: &str) -> Result<usize, ExprError> {
+    closing(s, open, 0, b'[', b']')
+        .ok_or_else(|| ExprError::new(body, "unbalanced brackets: no closing ']'"))
+}
+
+/// Index of the `close` byte that brings the nesting `depth` (counting `open`/`close` from
+/// `from` on) back to zero, skipping quoted text with backslash escapes.
+fn closing(s: &str, from: usize, mut depth: usize, open: u8, close: u8) -> Option<usize> {
     let b = s.as_bytes();
-    let mut depth = 0usize;
     let mut quote: Option<u8> = None;
-    let mut i = open;
+    let mut i = from;
     while i < b.len() {
         let c = b[i];
         match quote {
@@ -578,21 +559,19 @@ fn bracket_end(s: &str, open: usize, body: &str) -> Result<usize, ExprError> {
                     quote = None;
                 }
             }
-            None => match c {
-                b'\'' | b'"' => quote = Some(c),
-                b'[' => depth += 1,
-                b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(i);
-                    }
+            None if c == b'\'' || c == b'"' => quote = Some(c),
+            None if c == open => depth += 1,
+            None if c == close => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
                 }
-                _ => {}
-            },
+            }
+            None => {}
         }
         i += 1;
     }
-    Err(ExprError::new(body, "unbalanced brackets: no closing ']'"))
+    None
 }
 
 fn apply_func(f: &str, v: Value) -> Value {

@@ -42,6 +42,19 @@ impl Default for EngineConfig {
     }
 }
 
+/// An `io::Write` sink that only counts bytes.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What happens when a start repeats an idempotency key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IdempotencyStrategy {
@@ -213,8 +226,10 @@ impl Engine {
     /// Checks a JSON payload against the size limit.
     pub fn check_size(&self, what: &str, obj: &Object) -> Result<(), EngineError> {
         let limit = self.config.max_payload_bytes;
-        // Cheap estimate first; exact size only near the limit.
-        let size = serde_json::to_vec(obj).map(|v| v.len()).unwrap_or(0);
+        // Counted while serialising into a sink: no buffer is built.
+        let mut counter = ByteCounter(0);
+        let _ = serde_json::to_writer(&mut counter, obj);
+        let size = counter.0;
         if size > limit {
             return Err(EngineError::InvalidArgument(format!(
                 "{what} is {size} bytes; the limit is {limit} bytes"

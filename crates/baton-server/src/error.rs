@@ -44,14 +44,20 @@ impl EngineError {
 
     /// The gRPC code's name, as written in stream acknowledgements.
     pub fn code_name(&self) -> &'static str {
-        match self.code() {
-            Code::NotFound => "NOT_FOUND",
-            Code::AlreadyExists => "ALREADY_EXISTS",
-            Code::InvalidArgument => "INVALID_ARGUMENT",
-            Code::FailedPrecondition => "FAILED_PRECONDITION",
-            Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-            _ => "UNAVAILABLE",
-        }
+        code_name(self.code())
+    }
+}
+
+/// The name of a gRPC code as written in stream acknowledgements (codes the server does not
+/// send there read as UNAVAILABLE).
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        _ => "UNAVAILABLE",
     }
 }
 

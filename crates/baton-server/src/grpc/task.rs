@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{task_status_from, task_to_pb};
 use crate::convert::{ms, opt_struct_to_object, ts};
 use crate::engine::Engine;
+use crate::error::code_name;
 use crate::executor::Replier;
 use crate::now_ms;
 
@@ -378,15 +379,4 @@ impl TaskService for Tasks {
 
 fn worker_or_default(id: &str) -> &str {
     if id.is_empty() { "anonymous" } else { id }
-}
-
-fn code_name(c: tonic::Code) -> &'static str {
-    match c {
-        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
-        tonic::Code::NotFound => "NOT_FOUND",
-        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
-        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
-        _ => "UNAVAILABLE",
-    }
 }
