@@ -21,14 +21,18 @@
 //!   FORK_JOIN (completes at once; every branch's first task and the JOIN follow), JOIN
 //!   (IN_PROGRESS until every `joinOn` reference is terminal; output maps reference to
 //!   output; FAILED when one of them failed, COMPLETED_WITH_ERRORS when only optional ones
-//!   did), SWITCH with `value-param` and DECISION with `caseValueParam` (pick a case; its
-//!   tasks run, then what follows the operator), FORK_JOIN_DYNAMIC (branches, one task
+//!   did), SWITCH and DECISION (pick a case by an input value, or by a script's value;
+//!   its tasks run, then what follows the operator), FORK_JOIN_DYNAMIC (branches, one task
 //!   each, from its input; the JOIN after it waits for them), EXCLUSIVE_JOIN (ends with
-//!   the output of the one `joinOn` or `defaultExclusiveJoinTask` reference that ran), NOOP, SET_VARIABLE (variables capped at
-//!   [`MAX_VARIABLES_BYTES`] of JSON) and TERMINATE. The other types listed in
-//!   [`SYSTEM_TASK_TYPES`], and script evaluators (`javascript`, `graaljs`,
-//!   `caseExpression`), are not supported yet: reaching a type fails the workflow with
-//!   "task type X is not supported yet"; a script evaluator fails its task saying so.
+//!   the output of the one `joinOn` or `defaultExclusiveJoinTask` reference that ran),
+//!   DO_WHILE (its body once per iteration, instances suffixed `__N`, see `do_while`),
+//!   WAIT and HUMAN (until a time or an update), SUB_WORKFLOW and START_WORKFLOW (a
+//!   [`ChildStart`] the runtime carries out), NOOP, SET_VARIABLE (variables capped at
+//!   [`MAX_VARIABLES_BYTES`] of JSON) and TERMINATE. INLINE, LAMBDA, JSON_JQ_TRANSFORM,
+//!   HTTP and EVENT, script evaluators and loop conditions need the world outside the
+//!   pure core: the task asks for a [`Job`] and waits for [`Event::JobDone`]. KAFKA_PUBLISH
+//!   and JDBC are not supported: reaching one fails the workflow with "task type X is not
+//!   supported yet".
 //! * Failures inside fork branches: a task that fails with no retries left fails the
 //!   workflow at once (cancelling the other branches), unless it is optional (it becomes
 //!   COMPLETED_WITH_ERRORS and its branch goes on) or permissive (it stays failed, its
@@ -51,8 +55,10 @@
 //! * A `${...}` expression that cannot be evaluated (malformed) fails the task with
 //!   FAILED_WITH_TERMINAL_ERROR: its inputs would fail the same way on every retry. The
 //!   workflow then fails unless the task is optional.
-//! * A domain list (`"a,b"`) in `taskToDomain` uses its first entry; `NO_DOMAIN` means the
-//!   default queue.
+//! * A domain list (`"a,b,NO_DOMAIN"`) in `taskToDomain` is decided when the task is
+//!   scheduled: the first named domain that [`Env::active_domain`] reports active, else the
+//!   last entry. `NO_DOMAIN` means the default queue; it is never asked about, so it only
+//!   counts as the last entry.
 //! * A COMPLETED or FAILED result replaces the task's output; IN_PROGRESS results merge
 //!   into it.
 //! * `totalTimeoutSeconds` is a budget from the first attempt's scheduling: once spent the
@@ -87,6 +93,14 @@ pub trait Env {
     fn random(&mut self) -> u64;
     /// The registered task definition with this name, if any.
     fn task_def(&self, name: &str) -> Option<Arc<TaskDef>>;
+    /// Of `domains` (the named domains of a `taskToDomain` fallback list for `task_type`,
+    /// in list order), the index of the first one whose queue had a worker polling or
+    /// subscribed recently; None when none had. The default knows of no workers and takes
+    /// the first domain.
+    fn active_domain(&self, task_type: &str, domains: &[&str]) -> Option<usize> {
+        let _ = task_type;
+        (!domains.is_empty()).then_some(0)
+    }
 }
 
 /// A ready queue: worker tasks of one type in one domain (None = the default queue).
@@ -191,6 +205,144 @@ pub enum Event {
         /// Retry failed sub-workflows in place.
         resume_subworkflow_tasks: bool,
     },
+    /// Operator: run again from a task instance (a terminal or running execution): it and
+    /// every task scheduled after it are removed and the task is scheduled anew.
+    Rerun {
+        /// The task instance to run again from.
+        task_id: String,
+        /// Input for the new instance (worker tasks only); None computes it.
+        task_input: Option<Object>,
+        /// New workflow input; None keeps the current one.
+        workflow_input: Option<Object>,
+    },
+    /// Operator: skip a task of a running execution by reference name, now when it is
+    /// scheduled or running, else when the flow reaches it.
+    SkipTask {
+        /// Reference name (the definition's, or one loop iteration's).
+        reference: String,
+        /// Input to record on the skipped task; None keeps or computes it.
+        input: Option<Object>,
+        /// Output of the skipped task.
+        output: Object,
+    },
+    /// Operator: tasks hidden for a `callbackAfterSeconds` become ready now.
+    ResetCallbacks,
+    /// Operator: do whatever is due now (harmless when nothing is).
+    Decide,
+    /// Operator: a result for the latest instance of a reference name, without a token.
+    /// The result's `task_id` is ignored.
+    ResultByRef {
+        /// Reference name of the task.
+        reference: String,
+        /// The result.
+        result: TaskResult,
+    },
+    /// Log lines for a task, kept with it.
+    AddLogs {
+        /// Task instance id.
+        task_id: String,
+        /// The lines.
+        logs: Vec<TaskLog>,
+    },
+    /// A child execution started by a SUB_WORKFLOW task ended (or could not start).
+    ChildEnded {
+        /// The SUB_WORKFLOW task instance.
+        task_id: String,
+        /// The child's workflow id.
+        child_id: String,
+        /// The child's terminal status (FAILED when it could not start).
+        status: WorkflowStatus,
+        /// The child's output.
+        output: Object,
+        /// Why the child did not complete.
+        reason: Option<String>,
+    },
+    /// The runtime finished a [`Job`] it was asked to run for a task.
+    JobDone {
+        /// Task instance id.
+        task_id: String,
+        /// How the job went.
+        outcome: JobOutcome,
+    },
+}
+
+/// Work a system task needs from outside the pure core (a script engine, jq, the network).
+/// The runtime carries it out once the decision that asked for it is durable, and reports
+/// back with [`Event::JobDone`]. A job is asked for again after a restart while its task
+/// still waits for it (`job_pending`), so a job may run more than once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    /// Evaluate JavaScript with `$` bound to `bindings`. Output `{"result": value}`.
+    Script {
+        /// The script (an expression or statements; the value of the last one counts).
+        script: String,
+        /// What `$` holds.
+        bindings: Object,
+        /// The script is a function body (LAMBDA `scriptExpression`): it `return`s.
+        body: bool,
+    },
+    /// A JSON_JQ_TRANSFORM over this task input (which holds `queryExpression`). Output
+    /// `{"result": first, "resultList": [...]}`.
+    Jq {
+        /// The task input.
+        input: Object,
+    },
+    /// An HTTP call described by this task input (`http_request`, `asyncComplete`).
+    /// Output `{"response": {...}}`.
+    Http {
+        /// The task input.
+        input: Object,
+    },
+    /// An EVENT task publishes `payload` as `event` (`provider:queue`): the built-in
+    /// `conductor` provider hands it to the event handlers registered for that event.
+    Publish {
+        /// The event name.
+        event: String,
+        /// The message: the task input plus the workflow's identity.
+        payload: Object,
+    },
+}
+
+/// A workflow the runtime must start for an execution: a SUB_WORKFLOW's child, a
+/// START_WORKFLOW's workflow, or the `failureWorkflow` of a run that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildStart {
+    /// The id the new execution gets. It is fixed by the decision (a task's id, or derived
+    /// from the failed run), so asking again after a restart cannot start it twice.
+    pub workflow_id: String,
+    /// Definition name.
+    pub name: String,
+    /// Definition version; latest when None.
+    pub version: Option<i32>,
+    /// An inline definition to run instead of a registered one.
+    pub definition: Option<Arc<WorkflowDef>>,
+    /// Start input.
+    pub input: Object,
+    /// Correlation id.
+    pub correlation_id: Option<String>,
+    /// Priority 0-99.
+    pub priority: i32,
+    /// Task name (or "*") to domain.
+    pub task_to_domain: BTreeMap<String, String>,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+    /// FAIL, RETURN_EXISTING or FAIL_ON_RUNNING.
+    pub idempotency_strategy: Option<String>,
+    /// The parent execution and its SUB_WORKFLOW task, which the child reports its end
+    /// to ([`Event::ChildEnded`]). None for a workflow that runs on its own.
+    pub parent: Option<(String, String)>,
+}
+
+/// How a [`Job`] went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOutcome {
+    /// COMPLETED, IN_PROGRESS (an HTTP call with `asyncComplete`: the task then waits for
+    /// an update), FAILED or FAILED_WITH_TERMINAL_ERROR.
+    pub status: TaskStatus,
+    /// The job's output.
+    pub output: Object,
+    /// Why it failed.
+    pub reason: Option<String>,
 }
 
 /// What a timer is for. Timers are idempotent: one that is no longer relevant does nothing.
@@ -263,6 +415,31 @@ pub enum Effect {
         /// The queue.
         queue: QueueKey,
     },
+    /// Run a job for a task and report with [`Event::JobDone`].
+    Run {
+        /// Task instance id.
+        task_id: String,
+        /// The work.
+        job: Job,
+    },
+    /// Start a workflow. With `task_id` (a START_WORKFLOW task), report the outcome with
+    /// [`Event::JobDone`] (output `workflowId`); a SUB_WORKFLOW's child reports its end
+    /// with [`Event::ChildEnded`] (also when it cannot start). Asking to start an execution
+    /// that already exists reports on it instead.
+    StartWorkflow {
+        /// The task waiting for the start, if any.
+        task_id: Option<String>,
+        /// What to start.
+        request: ChildStart,
+    },
+    /// Terminate another execution (the child of a cancelled SUB_WORKFLOW task), if it is
+    /// still running.
+    TerminateWorkflow {
+        /// The execution.
+        workflow_id: String,
+        /// Why.
+        reason: String,
+    },
     /// Arm a timer.
     ArmTimer(Timer),
     /// Disarm a timer that no longer matters.
@@ -286,6 +463,14 @@ pub enum Reply {
     LeaseExtended {
         /// New lease deadline.
         deadline: i64,
+    },
+    /// The command was recorded and takes effect later (a skip of a task the flow has not
+    /// reached yet).
+    Deferred,
+    /// A result by reference name was taken for this task instance.
+    TaskUpdated {
+        /// Task instance id.
+        task_id: String,
     },
 }
 
@@ -336,23 +521,48 @@ pub enum DecideError {
     /// The result or command is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// No task of the execution has this reference name, and the definition has none.
+    #[error("task reference {reference} is not part of workflow {workflow_id}")]
+    UnknownReference {
+        /// The reference name.
+        reference: String,
+        /// Workflow id.
+        workflow_id: String,
+    },
+    /// The task's status does not allow the operation.
+    #[error("task {reference} ({task_id}) is {status}: cannot {action}")]
+    TaskState {
+        /// Its reference name.
+        reference: String,
+        /// Its instance id.
+        task_id: String,
+        /// Its status, as Conductor writes it.
+        status: String,
+        /// The refused operation.
+        action: String,
+    },
 }
 
 mod commands;
 mod ctx;
+mod do_while;
 mod dynamic;
 mod dynamic_fork;
 mod exclusive_join;
 mod flow;
 mod fork;
 mod instance;
+mod iteration;
+mod jobs;
 mod noop;
 mod scope;
 mod set_variable;
 mod structure;
+mod sub_workflow;
 mod switch;
 mod system;
 mod terminate;
+mod wait;
 mod worker;
 
 pub use flow::{SYSTEM_TASK_TYPES, is_system_task_type};
@@ -406,6 +616,7 @@ pub fn start(
         idempotency_key: params.idempotency_key,
         failed_reference_task_name: None,
         next_seq: 1,
+        skip_tasks: BTreeMap::new(),
     };
     let mut exec = Execution {
         workflow,
@@ -416,6 +627,7 @@ pub fn start(
     cx.d.workflow_changed = true;
     flow::advance(&mut exec, &mut cx);
     flow::arm_workflow_timeout(&exec, &mut cx);
+    prune(&mut exec, &mut cx);
     Ok((exec, cx.d))
 }
 
@@ -433,7 +645,15 @@ pub fn decide(
             worker_id,
             lease_deadline,
         } => worker::dispatched(exec, &mut cx, &task_id, token, worker_id, lease_deadline)?,
-        Event::Result(result) => worker::result(exec, &mut cx, result)?,
+        Event::Result(result) => take_result(exec, &mut cx, result)?,
+        Event::JobDone { task_id, outcome } => jobs::done(exec, &mut cx, &task_id, outcome)?,
+        Event::ChildEnded {
+            task_id,
+            child_id,
+            status,
+            output,
+            reason,
+        } => sub_workflow::child_ended(exec, &mut cx, &task_id, &child_id, status, output, reason),
         Event::ExtendLease { task_id, token } => {
             worker::extend_lease(exec, &mut cx, &task_id, &token)?
         }
@@ -456,8 +676,49 @@ pub fn decide(
         Event::Retry {
             resume_subworkflow_tasks,
         } => commands::retry(exec, &mut cx, resume_subworkflow_tasks)?,
+        Event::Rerun {
+            task_id,
+            task_input,
+            workflow_input,
+        } => commands::rerun(exec, &mut cx, &task_id, task_input, workflow_input)?,
+        Event::SkipTask {
+            reference,
+            input,
+            output,
+        } => commands::skip_task(exec, &mut cx, &reference, input, output)?,
+        Event::ResetCallbacks => commands::reset_callbacks(exec, &mut cx)?,
+        Event::Decide => commands::decide_now(exec, &mut cx),
+        Event::ResultByRef { reference, result } => {
+            commands::result_by_ref(exec, &mut cx, &reference, result)?
+        }
+        Event::AddLogs { task_id, logs } => commands::add_logs(exec, &mut cx, &task_id, logs)?,
     }
+    prune(exec, &mut cx);
     Ok(cx.d)
+}
+
+/// A task result: from a worker for worker tasks, or an update for the tasks the engine
+/// runs that take one (WAIT, HUMAN, HTTP with `asyncComplete`).
+fn take_result(exec: &mut Execution, cx: &mut Ctx, result: TaskResult) -> Result<(), DecideError> {
+    let engine_run = exec
+        .task(&result.task_id)
+        .is_some_and(|t| wait::takes_updates(&t.task_type));
+    if engine_run {
+        wait::update(exec, cx, result)
+    } else {
+        worker::result(exec, cx, result)
+    }
+}
+
+/// Drops the task instances the decision marked for removal (old loop iterations).
+fn prune(exec: &mut Execution, cx: &mut Ctx) {
+    if cx.prune.is_empty() {
+        return;
+    }
+    let gone = std::mem::take(&mut cx.prune);
+    exec.tasks.retain(|t| !gone.contains(&t.task_id));
+    cx.d.changed_tasks.retain(|id| !gone.contains(id));
+    cx.d.removed_tasks.extend(gone);
 }
 
 /// Effects that rebuild in-memory runtime state for a loaded execution after a restart:
@@ -472,7 +733,18 @@ pub fn recover(exec: &Execution, now_ms: i64) -> Vec<Effect> {
         return Vec::new();
     }
     let mut effects = Vec::new();
-    for t in &exec.tasks {
+    for (idx, t) in exec.tasks.iter().enumerate() {
+        if let Some(e) = sub_workflow::pending_start(exec, idx) {
+            effects.push(e);
+            continue;
+        }
+        if let Some(job) = jobs::pending_job(exec, idx) {
+            effects.push(Effect::Run {
+                task_id: t.task_id.clone(),
+                job,
+            });
+            continue;
+        }
         match t.status {
             TaskStatus::Scheduled if t.ready_due.is_none() => effects.push(Effect::Enqueue {
                 task_id: t.task_id.clone(),

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod decider;
+pub mod event_handler;
 pub mod expr;
 pub mod model;
 pub mod state;
@@ -15,4 +16,6 @@ pub use decider::{
     TimerKind,
 };
 pub use model::{Object, TaskDef, WorkflowDef, WorkflowTask};
-pub use state::{Execution, TaskInstance, TaskLog, TaskStatus, WorkflowInstance, WorkflowStatus};
+pub use state::{
+    Execution, PendingSkip, TaskInstance, TaskLog, TaskStatus, WorkflowInstance, WorkflowStatus,
+};

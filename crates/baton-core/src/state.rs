@@ -212,6 +212,22 @@ pub struct WorkflowInstance {
     /// Next task sequence number to hand out.
     #[serde(default)]
     pub next_seq: i32,
+    /// Tasks an operator asked to skip before the flow reached them, by reference name
+    /// (the definition's, or one iteration's such as `fetch__2`). Each is used once.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skip_tasks: BTreeMap<String, PendingSkip>,
+}
+
+/// A task to skip once the flow reaches it: it becomes SKIPPED with this input and output.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingSkip {
+    /// Input to record on the skipped task; None computes it from the definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Object>,
+    /// Output of the skipped task.
+    #[serde(default)]
+    pub output: Object,
 }
 
 /// One task instance. A retry is a new instance.
@@ -315,6 +331,10 @@ pub struct TaskInstance {
     /// Due time (epoch ms) of the armed `PollTimeout` timer; None when none is armed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll_timeout_due: Option<i64>,
+    /// True while the runtime carries out a job for this task (a script, jq, an HTTP call,
+    /// a loop condition): its outcome is awaited.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub job_pending: bool,
 }
 
 /// A whole execution: the workflow, its tasks in scheduling order, and the definition it

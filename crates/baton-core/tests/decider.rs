@@ -357,14 +357,14 @@ fn system_task_types_are_not_supported_yet() {
     let mut env = TestEnv::new();
     let def = wf(json!({"name": "w", "tasks": [
         {"name": "a", "taskReferenceName": "a1"},
-        {"name": "s", "taskReferenceName": "s1", "type": "WAIT"}
+        {"name": "s", "taskReferenceName": "s1", "type": "KAFKA_PUBLISH"}
     ]}));
     let (mut exec, _) = start(def, json!({}), &mut env);
     let d = complete_current(&mut exec, &mut env, "k", json!({}));
     assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
     assert_eq!(
         exec.workflow.reason_for_incompletion.as_deref(),
-        Some("task type WAIT is not supported yet")
+        Some("task type KAFKA_PUBLISH is not supported yet")
     );
     assert_eq!(closed(&d), Some(WorkflowStatus::Failed));
     assert_eq!(exec.tasks.len(), 1);

@@ -508,6 +508,12 @@ impl Sim {
                     assert_eq!(*status, self.exec.workflow.status);
                     assert!(status.is_terminal());
                 }
+                Effect::Run { task_id, .. } => {
+                    panic!("job asked for {task_id}, yet these workflows have no job tasks")
+                }
+                Effect::StartWorkflow { .. } | Effect::TerminateWorkflow { .. } => {
+                    panic!("these workflows have no sub-workflows")
+                }
             }
         }
         // Tasks that ended are no longer held by anyone.

@@ -1,4 +1,4 @@
-//! SWITCH (value-param) and DECISION (caseValueParam): choosing a case, running it, and
+//! SWITCH and DECISION (value-param, caseValueParam, and script evaluators through jobs): choosing a case, running it, and
 //! going on after the operator, however deeply it is nested.
 
 mod common;
@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use baton_core::WorkflowDef;
+use baton_core::decider;
 use baton_core::state::{TaskStatus, WorkflowStatus};
 use common::*;
 use serde_json::json;
@@ -164,34 +165,89 @@ fn decision_uses_case_value_param_and_falls_back_for_empty_cases() {
 }
 
 #[test]
-fn script_evaluators_are_not_supported_yet() {
-    for (task, reason) in [
+fn script_evaluators_pick_the_case_from_the_script_value() {
+    for (task, value, label, next) in [
         (
-            json!({"name": "s", "taskReferenceName": "s1", "type": "SWITCH", "evaluatorType": "javascript", "expression": "$.x > 1"}),
-            "SWITCH evaluatorType javascript is not supported yet",
+            json!({"name": "s", "taskReferenceName": "s1", "type": "SWITCH", "evaluatorType": "javascript",
+                   "expression": "$.x > 1 ? 'big' : 'small'", "inputParameters": {"x": "${workflow.input.x}"},
+                   "decisionCases": {"big": [{"name": "b", "taskReferenceName": "b1"}]},
+                   "defaultCase": [{"name": "d", "taskReferenceName": "d1"}]}),
+            json!("big"),
+            "big",
+            "b1",
         ),
         (
-            json!({"name": "s", "taskReferenceName": "s1", "type": "SWITCH", "evaluatorType": "graaljs", "expression": "1"}),
-            "SWITCH evaluatorType graaljs is not supported yet",
+            json!({"name": "s", "taskReferenceName": "s1", "type": "SWITCH", "evaluatorType": "graaljs",
+                   "expression": "$.x + 1", "inputParameters": {"x": 1},
+                   "decisionCases": {"2": [{"name": "b", "taskReferenceName": "b1"}]}}),
+            json!(2.0),
+            "2",
+            "b1",
         ),
         (
-            json!({"name": "s", "taskReferenceName": "s1", "type": "DECISION", "caseExpression": "$.x"}),
-            "DECISION caseExpression (a JavaScript evaluator) is not supported yet",
+            json!({"name": "s", "taskReferenceName": "s1", "type": "DECISION", "caseExpression": "$.x",
+                   "inputParameters": {"x": true},
+                   "decisionCases": {"false": [{"name": "b", "taskReferenceName": "b1"}]},
+                   "defaultCase": [{"name": "d", "taskReferenceName": "d1"}]}),
+            json!(true),
+            "true",
+            "d1",
         ),
     ] {
         let mut env = TestEnv::new();
-        let def =
-            wf(json!({"name": "js", "tasks": [task, {"name": "n", "taskReferenceName": "n1"}]}));
-        let (exec, d) = start(def, json!({}), &mut env);
+        let def = wf(json!({"name": "js", "tasks": [task]}));
+        let (mut exec, d) = start(def, json!({"x": 5}), &mut env);
+        let s1 = by_ref(&exec, "s1").clone();
+        assert_eq!(s1.status, TaskStatus::InProgress);
+        let (task_id, job) = jobs(&d).pop().expect("a script job");
+        assert_eq!(task_id, s1.task_id);
+        let decider::Job::Script { bindings, body, .. } = job else {
+            panic!("{job:?}")
+        };
+        assert!(!body);
+        assert_eq!(bindings, s1.input);
+        job_done(
+            &mut exec,
+            &mut env,
+            &task_id,
+            TaskStatus::Completed,
+            json!({"result": value}),
+            None,
+        );
         let s1 = by_ref(&exec, "s1");
-        assert_eq!(s1.status, Failed);
-        assert_eq!(s1.reason_for_incompletion.as_deref(), Some(reason));
-        assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
-        assert_eq!(closed(&d), Some(WorkflowStatus::Failed));
-        let wf_reason = exec.workflow.reason_for_incompletion.clone().unwrap();
-        assert!(wf_reason.ends_with(reason), "{wf_reason}");
-        assert!(exec.latest_task("n1").is_none());
+        assert_eq!(s1.status, TaskStatus::Completed);
+        assert_eq!(s1.input.get("case"), Some(&json!(label)));
+        assert_eq!(by_ref(&exec, next).status, TaskStatus::Scheduled);
     }
+}
+
+#[test]
+fn a_failing_case_script_fails_the_switch() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "js", "tasks": [
+        {"name": "s", "taskReferenceName": "s1", "type": "SWITCH", "evaluatorType": "javascript",
+         "expression": "$.x.y.z", "decisionCases": {}},
+        {"name": "n", "taskReferenceName": "n1"}]}));
+    let (mut exec, d) = start(def, json!({}), &mut env);
+    let (task_id, _) = jobs(&d).pop().unwrap();
+    job_done(
+        &mut exec,
+        &mut env,
+        &task_id,
+        TaskStatus::Failed,
+        json!({}),
+        Some("TypeError: cannot read property"),
+    );
+    let s1 = by_ref(&exec, "s1");
+    assert_eq!(s1.status, Failed);
+    assert!(
+        s1.reason_for_incompletion
+            .as_deref()
+            .unwrap()
+            .contains("TypeError")
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert!(exec.latest_task("n1").is_none());
 }
 
 #[test]

@@ -4,21 +4,50 @@
 //! Handing out a task gives it an attempt token and a lease deadline. The dispatcher tells
 //! the task's executor (`Event::Dispatched`) *before* the worker can see the task, so the
 //! executor always learns of a lease before any result quoting it.
+//!
+//! # Limits per task type
+//!
+//! A task definition may bound how its tasks are handed out, across every domain and every
+//! way of taking them (stream pushes, `Poll`, `BatchPoll`):
+//!
+//! * `concurrentExecLimit` N: at most N tasks of the type are out with workers at once. A
+//!   task holds its slot from its hand-out until its executor reports that it left
+//!   IN_PROGRESS (a result, a timeout, a broken stream, a lapsed lease, a cancellation) or
+//!   until it is taken out of its queue while a hand-out was on its way. Slots are rebuilt
+//!   from IN_PROGRESS tasks when executions are adopted after a restart.
+//! * `rateLimitPerFrequency` N with `rateLimitFrequencyInSeconds` F (1 when unset): at most
+//!   N hand-outs per window of F seconds. A window opens with the first hand-out after the
+//!   previous one closed.
+//!
+//! A task held back by a limit stays in its queue, in order, and goes out as soon as a slot
+//! frees or the next window opens. Limits are read from the registered definition at every
+//! hand-out, so a re-registered definition applies to the next one. Zero means no limit.
+//!
+//! # Active domains
+//!
+//! The dispatcher remembers, per (task type, domain), when a worker last polled or held a
+//! stream subscribed to it. [`Dispatcher::active_domain`] answers the decider's question
+//! which domain of a `taskToDomain` fallback list is served: one with a worker subscribed
+//! or waiting in a poll now, or seen within the last [`ACTIVE_WORKER_WINDOW_MS`].
 
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use baton_core::{Event, QueueKey};
+use baton_core::{Event, Execution, QueueKey, TaskDef, TaskStatus};
 use baton_proto::v1::{TaskAssignment, WorkResponse, work_response};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 use tonic::Status;
 
 use crate::convert::ts;
-use crate::executor::{Msg, Replier, Router};
+use crate::executor::{Msg, Replier, Router, TaskDefs};
 use crate::now_ms;
+
+/// How long after its last poll (or the end of its stream) a worker still counts as
+/// serving its domain.
+pub const ACTIVE_WORKER_WINDOW_MS: i64 = 10_000;
 
 /// A task ready to be handed out, with everything the worker will see.
 #[derive(Debug)]
@@ -81,15 +110,178 @@ struct WorkerConn {
     inflight: HashMap<String, (String, String)>,
 }
 
+/// The limits a task definition sets on hand-outs of its type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Limits {
+    /// Most tasks out with workers at once; 0 = no limit.
+    concurrent: usize,
+    /// Most hand-outs per window, and the window length in ms; None = no limit.
+    rate: Option<(u32, i64)>,
+}
+
+impl Limits {
+    fn of(def: &TaskDef) -> Self {
+        let concurrent = def.concurrent_exec_limit.unwrap_or(0).max(0) as usize;
+        let per = def.rate_limit_per_frequency.unwrap_or(0).max(0) as u32;
+        let secs = match def.rate_limit_frequency_in_seconds.unwrap_or(0) {
+            s if s > 0 => i64::from(s),
+            _ => 1,
+        };
+        Self {
+            concurrent,
+            rate: (per > 0).then_some((per, secs * 1000)),
+        }
+    }
+}
+
+/// Whether a task of some type may be handed out now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Yes.
+    Open,
+    /// No: every concurrency slot is taken.
+    Full,
+    /// No: this window's hand-outs are used up; the next window opens at this time (ms).
+    Until(i64),
+}
+
+/// Hand-out bookkeeping of one task type.
+#[derive(Debug, Default)]
+struct TypeState {
+    /// Tasks of the type out with workers.
+    running: usize,
+    /// Start of the current rate window (ms).
+    window_start: i64,
+    /// Hand-outs in the current window.
+    window_count: u32,
+    /// When a wake-up to hand out held-back tasks is already arranged.
+    wake_at: Option<i64>,
+}
+
+impl TypeState {
+    fn gate(&self, limits: Limits, now: i64) -> Gate {
+        if limits.concurrent > 0 && self.running >= limits.concurrent {
+            return Gate::Full;
+        }
+        if let Some((per, window)) = limits.rate {
+            let end = self.window_start.saturating_add(window);
+            if now < end && self.window_count >= per {
+                return Gate::Until(end);
+            }
+        }
+        Gate::Open
+    }
+
+    /// Counts a hand-out against the rate window.
+    fn count_hand_out(&mut self, limits: Limits, now: i64) {
+        if let Some((_, window)) = limits.rate {
+            if now >= self.window_start.saturating_add(window) {
+                self.window_start = now;
+                self.window_count = 0;
+            }
+            self.window_count += 1;
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     queues: HashMap<QueueKey, Queue>,
     workers: HashMap<u64, WorkerConn>,
     /// Task id -> generation of its live queue entry.
     queued: HashMap<String, u64>,
+    /// Task id -> task type, for every task out with a worker (a concurrency slot).
+    slots: HashMap<String, String>,
+    /// Per task type.
+    types: HashMap<String, TypeState>,
     next_gen: u64,
     next_seq: u64,
     next_conn: u64,
+}
+
+impl Inner {
+    fn type_state(&mut self, task_type: &str) -> &mut TypeState {
+        if !self.types.contains_key(task_type) {
+            self.types
+                .insert(task_type.to_string(), TypeState::default());
+        }
+        self.types.get_mut(task_type).expect("inserted")
+    }
+
+    fn gate(&self, task_type: &str, limits: Limits, now: i64) -> Gate {
+        match self.types.get(task_type) {
+            Some(s) => s.gate(limits, now),
+            None => TypeState::default().gate(limits, now),
+        }
+    }
+
+    /// Takes a concurrency slot for a task (once per task id).
+    fn occupy(&mut self, task_type: &str, task_id: &str) {
+        if self.slots.contains_key(task_id) {
+            return;
+        }
+        self.slots
+            .insert(task_id.to_string(), task_type.to_string());
+        self.type_state(task_type).running += 1;
+    }
+
+    /// Frees the slot of a task; returns its type when it held one.
+    fn vacate(&mut self, task_id: &str) -> Option<String> {
+        let task_type = self.slots.remove(task_id)?;
+        if let Some(s) = self.types.get_mut(&task_type) {
+            s.running = s.running.saturating_sub(1);
+        }
+        Some(task_type)
+    }
+
+    /// Drops stale entries from the top of a queue; true when a live entry is left on top.
+    fn has_live(&mut self, queue: &QueueKey) -> bool {
+        let Some(q) = self.queues.get_mut(queue) else {
+            return false;
+        };
+        while let Some(top) = q.heap.peek() {
+            if self.queued.get(&top.task.task_id) == Some(&top.generation) {
+                return true;
+            }
+            q.heap.pop();
+        }
+        false
+    }
+
+    fn pop(&mut self, queue: &QueueKey) -> Option<Arc<ReadyTask>> {
+        let q = self.queues.get_mut(queue)?;
+        while let Some(e) = q.heap.pop() {
+            if self.queued.get(&e.task.task_id) == Some(&e.generation) {
+                self.queued.remove(&e.task.task_id);
+                return Some(e.task);
+            }
+        }
+        None
+    }
+
+    /// The next subscriber of a queue with free credit, round robin.
+    fn next_subscriber(&mut self, queue: &QueueKey) -> Option<u64> {
+        let q = self.queues.get_mut(queue)?;
+        let n = q.subscribers.len();
+        for i in 0..n {
+            let idx = (q.next_sub + i) % n;
+            let conn = q.subscribers[idx];
+            if self.workers.get(&conn).is_some_and(|c| c.credits > 0) {
+                q.next_sub = (idx + 1) % n;
+                return Some(conn);
+            }
+        }
+        None
+    }
+}
+
+/// When each (task type, domain) queue last had a worker.
+#[derive(Debug, Default, Clone, Copy)]
+struct Activity {
+    /// Streams subscribed and polls waiting now.
+    live: usize,
+    /// Last time a worker polled, subscribed or left (ms).
+    last_seen: i64,
 }
 
 /// A task handed out: what goes to the worker, and the event for the executor.
@@ -101,10 +293,18 @@ struct Handout {
 
 /// Ready queues and the workers that take from them.
 pub struct Dispatcher {
+    core: Arc<Core>,
+}
+
+struct Core {
     inner: Mutex<Inner>,
+    activity: Mutex<HashMap<QueueKey, Activity>>,
     epoch: u64,
     counter: AtomicU64,
     router: Router,
+    task_defs: OnceLock<TaskDefs>,
+    runtime: Option<tokio::runtime::Handle>,
+    me: Weak<Core>,
 }
 
 /// Size of one ready queue.
@@ -119,23 +319,358 @@ pub struct QueueDepth {
 }
 
 impl Dispatcher {
-    /// A dispatcher whose tokens carry `epoch` (the boot counter).
+    /// A dispatcher whose tokens carry `epoch` (the boot counter). Wake-ups for held-back
+    /// tasks run on the current tokio runtime when there is one.
     pub(crate) fn new(epoch: u64, router: Router) -> Self {
+        let runtime = tokio::runtime::Handle::try_current().ok();
         Self {
-            inner: Mutex::new(Inner::default()),
-            epoch,
-            counter: AtomicU64::new(0),
-            router,
+            core: Arc::new_cyclic(|me| Core {
+                inner: Mutex::new(Inner::default()),
+                activity: Mutex::new(HashMap::new()),
+                epoch,
+                counter: AtomicU64::new(0),
+                router,
+                task_defs: OnceLock::new(),
+                runtime,
+                me: me.clone(),
+            }),
         }
     }
 
+    /// Reads hand-out limits from these task definitions from now on (set once).
+    pub(crate) fn use_task_defs(&self, defs: TaskDefs) {
+        let _ = self.core.task_defs.set(defs);
+    }
+
+    /// Puts a task into its queue, or straight to a subscribed worker with credit.
+    /// Enqueueing a task that is already queued does nothing.
+    pub fn enqueue(&self, queue: QueueKey, task: ReadyTask) {
+        self.core.enqueue(queue, task);
+    }
+
+    /// Takes a task out of its queue if it is waiting there. A task taken out while a
+    /// hand-out of it was on its way frees that hand-out's concurrency slot: its executor
+    /// will refuse the hand-out.
+    pub fn dequeue(&self, task_id: &str) {
+        let c = &self.core;
+        let mut g = c.inner.lock();
+        g.queued.remove(task_id);
+        if let Some(task_type) = g.vacate(task_id) {
+            c.pump_type(&mut g, &task_type);
+        }
+    }
+
+    /// The executor learnt that these tasks no longer hold a lease (they finished, went
+    /// back to their queue, were cancelled or removed): their concurrency slots free up.
+    /// Ids without a slot are ignored.
+    pub(crate) fn leases_ended(&self, task_ids: &[String]) {
+        if task_ids.is_empty() {
+            return;
+        }
+        let c = &self.core;
+        let mut g = c.inner.lock();
+        if g.slots.is_empty() {
+            return;
+        }
+        let mut freed: Vec<String> = Vec::new();
+        for id in task_ids {
+            if let Some(t) = g.vacate(id)
+                && !freed.contains(&t)
+            {
+                freed.push(t);
+            }
+        }
+        for t in freed {
+            c.pump_type(&mut g, &t);
+        }
+    }
+
+    /// Counts the IN_PROGRESS worker tasks of an execution loaded from storage against
+    /// their type's concurrency limit (their workers may still be on them).
+    pub(crate) fn adopt_running(&self, exec: &Execution) {
+        let mut g = self.core.inner.lock();
+        for t in &exec.tasks {
+            if t.status == TaskStatus::InProgress && t.token.is_some() {
+                g.occupy(&t.task_def_name, &t.task_id);
+            }
+        }
+    }
+
+    /// Registers a stream worker; returns its connection id. Tasks flow to `tx`.
+    pub fn subscribe(
+        &self,
+        worker_id: String,
+        queues: Vec<QueueKey>,
+        credits: i64,
+        tx: WorkerTx,
+    ) -> u64 {
+        self.core.seen(&queues, 1);
+        let mut g = self.core.inner.lock();
+        g.next_conn += 1;
+        let id = g.next_conn;
+        for q in &queues {
+            g.queues.entry(q.clone()).or_default().subscribers.push(id);
+        }
+        g.workers.insert(
+            id,
+            WorkerConn {
+                worker_id,
+                queues,
+                credits: 0,
+                tx,
+                inflight: HashMap::new(),
+            },
+        );
+        drop(g);
+        self.grant(id, credits);
+        id
+    }
+
+    /// Adds credit to a stream worker and pushes it what is waiting.
+    pub fn grant(&self, conn_id: u64, credits: i64) {
+        let c = &self.core;
+        let mut g = c.inner.lock();
+        let inner = &mut *g;
+        let Some(conn) = inner.workers.get_mut(&conn_id) else {
+            return;
+        };
+        conn.credits = (conn.credits + credits).min(1_000_000);
+        let queues = conn.queues.clone();
+        loop {
+            if inner.workers.get(&conn_id).map_or(0, |c| c.credits) <= 0 {
+                break;
+            }
+            let now = now_ms();
+            // Highest-priority head across this worker's queues whose type may go out now.
+            let mut best: Option<(i32, u64, &QueueKey)> = None;
+            for qk in &queues {
+                if !inner.has_live(qk) {
+                    continue;
+                }
+                let limits = c.limits(&qk.task_type);
+                match inner.gate(&qk.task_type, limits, now) {
+                    Gate::Open => {}
+                    Gate::Full => continue,
+                    Gate::Until(at) => {
+                        c.arrange_wake(inner, &qk.task_type, at);
+                        continue;
+                    }
+                }
+                let top = inner.queues[qk].heap.peek().expect("live head");
+                if best
+                    .is_none_or(|(p, s, _)| top.priority > p || (top.priority == p && top.seq < s))
+                {
+                    best = Some((top.priority, top.seq, qk));
+                }
+            }
+            let Some((_, _, qk)) = best else {
+                break;
+            };
+            let qk = qk.clone();
+            let Some(task) = inner.pop(&qk) else {
+                break;
+            };
+            c.push_to(inner, conn_id, &qk.task_type, &task, now);
+        }
+    }
+
+    /// A stream worker finished with a task (it reported a final result).
+    pub fn settle(&self, conn_id: u64, task_id: &str) {
+        if let Some(conn) = self.core.inner.lock().workers.get_mut(&conn_id) {
+            conn.inflight.remove(task_id);
+        }
+    }
+
+    /// Removes a stream worker and hands its unfinished tasks back to their executors.
+    pub fn unsubscribe(&self, conn_id: u64) {
+        let c = &self.core;
+        let mut g = c.inner.lock();
+        let Some(conn) = g.workers.remove(&conn_id) else {
+            return;
+        };
+        for qk in &conn.queues {
+            if let Some(q) = g.queues.get_mut(qk) {
+                q.subscribers.retain(|c| *c != conn_id);
+                q.next_sub = 0;
+            }
+        }
+        drop(g);
+        c.seen(&conn.queues, -1);
+        for (task_id, (token, workflow_id)) in conn.inflight {
+            c.router.send(
+                &workflow_id,
+                Msg::Event {
+                    workflow_id: workflow_id.clone(),
+                    event: Event::Returned { task_id, token },
+                    reply: Replier::None,
+                },
+            );
+        }
+    }
+
+    /// Takes up to `count` tasks from a queue, waiting up to `wait` for the first one.
+    pub async fn poll(
+        &self,
+        queue: &QueueKey,
+        worker_id: &str,
+        count: usize,
+        wait: Duration,
+    ) -> Vec<TaskAssignment> {
+        let c = &self.core;
+        let _waiting = PollGuard::new(c, queue);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notify = {
+                let mut g = c.inner.lock();
+                let inner = &mut *g;
+                let mut out = Vec::new();
+                let limits = c.limits(&queue.task_type);
+                while out.len() < count && inner.has_live(queue) {
+                    let now = now_ms();
+                    match inner.gate(&queue.task_type, limits, now) {
+                        Gate::Open => {}
+                        Gate::Full => break,
+                        Gate::Until(at) => {
+                            c.arrange_wake(inner, &queue.task_type, at);
+                            break;
+                        }
+                    }
+                    let Some(task) = inner.pop(queue) else {
+                        break;
+                    };
+                    inner
+                        .type_state(&queue.task_type)
+                        .count_hand_out(limits, now);
+                    inner.occupy(&queue.task_type, &task.task_id);
+                    let h = c.hand_out(&task, worker_id, now);
+                    out.push(c.tell_executor(h));
+                }
+                if !out.is_empty() {
+                    return out;
+                }
+                inner
+                    .queues
+                    .entry(queue.clone())
+                    .or_default()
+                    .notify
+                    .clone()
+            };
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Re-check after registering interest so a push in between is not missed.
+            let ready = {
+                let mut g = c.inner.lock();
+                let limits = c.limits(&queue.task_type);
+                g.has_live(queue) && g.gate(&queue.task_type, limits, now_ms()) == Gate::Open
+            };
+            if ready {
+                continue;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Vec::new();
+            }
+        }
+    }
+
+    /// Of `domains` (named domains for `task_type`, in order), the index of the first whose
+    /// queue has a stream worker subscribed or a poll waiting, or had a worker within the
+    /// last [`ACTIVE_WORKER_WINDOW_MS`]. None when no domain is served.
+    pub fn active_domain(&self, task_type: &str, domains: &[&str]) -> Option<usize> {
+        let now = now_ms();
+        let activity = self.core.activity.lock();
+        domains.iter().position(|d| {
+            let key = QueueKey {
+                task_type: task_type.to_string(),
+                domain: Some((*d).to_string()),
+            };
+            activity.get(&key).is_some_and(|a| {
+                a.live > 0 || now.saturating_sub(a.last_seen) <= ACTIVE_WORKER_WINDOW_MS
+            })
+        })
+    }
+
+    /// Tasks of a type out with workers now (holding concurrency slots).
+    pub fn in_progress(&self, task_type: &str) -> usize {
+        self.core
+            .inner
+            .lock()
+            .types
+            .get(task_type)
+            .map_or(0, |s| s.running)
+    }
+
+    /// Sizes of every known queue.
+    pub fn depths(&self) -> Vec<QueueDepth> {
+        let g = self.core.inner.lock();
+        let mut v: Vec<QueueDepth> = g
+            .queues
+            .iter()
+            .map(|(k, q)| QueueDepth {
+                queue: k.clone(),
+                depth: q
+                    .heap
+                    .iter()
+                    .filter(|e| g.queued.get(&e.task.task_id) == Some(&e.generation))
+                    .count(),
+                subscribers: q.subscribers.len(),
+            })
+            .collect();
+        v.sort_by(|a, b| a.queue.cmp(&b.queue));
+        v
+    }
+}
+
+/// Marks a queue as having a waiting poller for as long as a poll runs.
+struct PollGuard<'a> {
+    core: &'a Core,
+    queue: [QueueKey; 1],
+}
+
+impl<'a> PollGuard<'a> {
+    fn new(core: &'a Core, queue: &QueueKey) -> Self {
+        let queue = [queue.clone()];
+        core.seen(&queue, 1);
+        Self { core, queue }
+    }
+}
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        self.core.seen(&self.queue, -1);
+    }
+}
+
+impl Core {
     fn token(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         format!("{:x}.{:x}", self.epoch, n)
     }
 
-    fn hand_out(&self, task: &ReadyTask, worker_id: &str) -> Handout {
+    /// The hand-out limits of a task type, from its current definition.
+    fn limits(&self, task_type: &str) -> Limits {
+        self.task_defs
+            .get()
+            .and_then(|defs| defs.read().get(task_type).map(|d| Limits::of(d)))
+            .unwrap_or_default()
+    }
+
+    /// Records that workers came to (`delta` 1) or left (`delta` -1) these queues.
+    fn seen(&self, queues: &[QueueKey], delta: i64) {
         let now = now_ms();
+        let mut a = self.activity.lock();
+        for q in queues {
+            let e = a.entry(q.clone()).or_default();
+            e.last_seen = now;
+            e.live = if delta >= 0 {
+                e.live + 1
+            } else {
+                e.live.saturating_sub(1)
+            };
+        }
+    }
+
+    fn hand_out(&self, task: &ReadyTask, worker_id: &str, now: i64) -> Handout {
         let token = self.token();
         let lease_deadline = now + task.response_timeout_seconds.max(1) * 1000;
         let mut assignment = task.assignment.clone();
@@ -168,240 +703,426 @@ impl Dispatcher {
         h.assignment
     }
 
-    /// Hands `task` to a stream worker: a fresh lease, the executor told first, then the push.
-    fn push_to(&self, conn: &mut WorkerConn, task: &ReadyTask) {
-        let h = self.hand_out(task, &conn.worker_id);
+    /// Hands `task` to a stream worker: the hand-out counted against its type's limits, a
+    /// fresh lease, the executor told first, then the push.
+    fn push_to(
+        &self,
+        inner: &mut Inner,
+        conn_id: u64,
+        task_type: &str,
+        task: &ReadyTask,
+        now: i64,
+    ) {
+        let limits = self.limits(task_type);
+        inner.type_state(task_type).count_hand_out(limits, now);
+        inner.occupy(task_type, &task.task_id);
+        let conn = inner.workers.get_mut(&conn_id).expect("live worker");
+        let h = self.hand_out(task, &conn.worker_id, now);
         conn.credits -= 1;
         conn.inflight.insert(
             task.task_id.clone(),
             (h.assignment.token.clone(), task.workflow_id.clone()),
         );
+        let tx = conn.tx.clone();
         let assignment = self.tell_executor(h);
-        let _ = conn.tx.send(Ok(WorkResponse {
+        let _ = tx.send(Ok(WorkResponse {
             kind: Some(work_response::Kind::Task(assignment)),
         }));
     }
 
-    /// Puts a task into its queue, or straight to a subscribed worker with credit.
-    /// Enqueueing a task that is already queued does nothing.
-    pub fn enqueue(&self, queue: QueueKey, task: ReadyTask) {
+    fn enqueue(&self, queue: QueueKey, task: ReadyTask) {
         let mut g = self.inner.lock();
         let inner = &mut *g;
         if inner.queued.contains_key(&task.task_id) {
             return;
         }
-        let q = inner.queues.entry(queue.clone()).or_default();
-        // A subscribed worker with free credit takes it at once.
-        let n = q.subscribers.len();
-        for i in 0..n {
-            let idx = (q.next_sub + i) % n;
-            let conn_id = q.subscribers[idx];
-            if let Some(conn) = inner.workers.get_mut(&conn_id)
-                && conn.credits > 0
-            {
-                q.next_sub = (idx + 1) % n;
-                self.push_to(conn, &task);
-                return;
-            }
+        let now = now_ms();
+        let limits = self.limits(&queue.task_type);
+        let gate = inner.gate(&queue.task_type, limits, now);
+        let waiting = inner.has_live(&queue);
+        // Nothing ahead of it and its type may go out: a subscribed worker with free
+        // credit takes it at once.
+        if gate == Gate::Open
+            && !waiting
+            && let Some(conn) = inner.next_subscriber(&queue)
+        {
+            self.push_to(inner, conn, &queue.task_type, &task, now);
+            return;
         }
         inner.next_gen += 1;
         inner.next_seq += 1;
         let generation = inner.next_gen;
         inner.queued.insert(task.task_id.clone(), generation);
+        let q = inner.queues.entry(queue.clone()).or_default();
         q.heap.push(Entry {
             priority: task.priority,
             seq: inner.next_seq,
             generation,
             task: Arc::new(task),
         });
-        q.notify.notify_waiters();
+        match gate {
+            Gate::Open if waiting => self.pump_queue(inner, &queue, now),
+            Gate::Until(at) => self.arrange_wake(inner, &queue.task_type, at),
+            _ => {}
+        }
+        if let Some(q) = inner.queues.get(&queue) {
+            q.notify.notify_waiters();
+        }
     }
 
-    /// Takes a task out of its queue if it is waiting there.
-    pub fn dequeue(&self, task_id: &str) {
-        self.inner.lock().queued.remove(task_id);
+    /// Hands out what every queue of a type may hand out now (after a slot freed or a
+    /// window opened), and wakes its pollers.
+    fn pump_type(&self, inner: &mut Inner, task_type: &str) {
+        let keys: Vec<QueueKey> = inner
+            .queues
+            .keys()
+            .filter(|k| k.task_type == task_type)
+            .cloned()
+            .collect();
+        let now = now_ms();
+        for k in keys {
+            self.pump_queue(inner, &k, now);
+        }
     }
 
-    fn pop(inner: &mut Inner, queue: &QueueKey) -> Option<Arc<ReadyTask>> {
-        let q = inner.queues.get_mut(queue)?;
-        while let Some(e) = q.heap.pop() {
-            if inner.queued.get(&e.task.task_id) == Some(&e.generation) {
-                inner.queued.remove(&e.task.task_id);
-                return Some(e.task);
+    /// Pushes a queue's tasks to its subscribers with credit while its type's limits allow,
+    /// then wakes its pollers if tasks are left.
+    fn pump_queue(&self, inner: &mut Inner, queue: &QueueKey, now: i64) {
+        let limits = self.limits(&queue.task_type);
+        while inner.has_live(queue) {
+            match inner.gate(&queue.task_type, limits, now) {
+                Gate::Open => {}
+                Gate::Full => break,
+                Gate::Until(at) => {
+                    self.arrange_wake(inner, &queue.task_type, at);
+                    break;
+                }
+            }
+            let Some(conn) = inner.next_subscriber(queue) else {
+                break;
+            };
+            let Some(task) = inner.pop(queue) else {
+                break;
+            };
+            self.push_to(inner, conn, &queue.task_type, &task, now);
+        }
+        if inner.has_live(queue)
+            && let Some(q) = inner.queues.get(queue)
+        {
+            q.notify.notify_waiters();
+        }
+    }
+
+    /// Arranges to hand out a type's held-back tasks when its next rate window opens.
+    fn arrange_wake(&self, inner: &mut Inner, task_type: &str, at: i64) {
+        let state = inner.type_state(task_type);
+        if state.wake_at.is_some_and(|w| w <= at) {
+            return;
+        }
+        state.wake_at = Some(at);
+        let me = self.me.clone();
+        let task_type = task_type.to_string();
+        let delay = Duration::from_millis((at - now_ms()).max(0) as u64 + 1);
+        let fire = move || {
+            if let Some(core) = me.upgrade() {
+                core.wake(&task_type, at);
+            }
+        };
+        match &self.runtime {
+            Some(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    fire();
+                });
+            }
+            None => {
+                std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    fire();
+                });
             }
         }
-        None
     }
 
-    /// Registers a stream worker; returns its connection id. Tasks flow to `tx`.
-    pub fn subscribe(
-        &self,
-        worker_id: String,
+    fn wake(&self, task_type: &str, at: i64) {
+        let mut g = self.inner.lock();
+        let state = g.type_state(task_type);
+        if state.wake_at == Some(at) {
+            state.wake_at = None;
+        }
+        self.pump_type(&mut g, task_type);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap as Map;
+
+    use parking_lot::RwLock;
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    fn defs(v: serde_json::Value) -> TaskDefs {
+        let mut m = Map::new();
+        for d in v.as_array().unwrap() {
+            let d = baton_core::validate::parse_task_def(d).expect("valid task def");
+            m.insert(d.name.clone(), Arc::new(d));
+        }
+        Arc::new(RwLock::new(m))
+    }
+
+    struct Rig {
+        d: Dispatcher,
+        // Kept so that the executor mailboxes stay open.
+        _mail: Vec<mpsc::UnboundedReceiver<Msg>>,
+    }
+
+    fn rig(task_defs: TaskDefs) -> Rig {
+        let (router, mail) = Router::new(1);
+        let d = Dispatcher::new(1, router);
+        d.use_task_defs(task_defs);
+        Rig { d, _mail: mail }
+    }
+
+    fn key(t: &str, domain: Option<&str>) -> QueueKey {
+        QueueKey {
+            task_type: t.into(),
+            domain: domain.map(str::to_string),
+        }
+    }
+
+    fn task(id: &str, priority: i32) -> ReadyTask {
+        ReadyTask {
+            task_id: id.into(),
+            workflow_id: format!("wf-{id}"),
+            priority,
+            response_timeout_seconds: 60,
+            assignment: TaskAssignment {
+                task_id: id.into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn worker(
+        d: &Dispatcher,
         queues: Vec<QueueKey>,
         credits: i64,
-        tx: WorkerTx,
-    ) -> u64 {
-        let mut g = self.inner.lock();
-        g.next_conn += 1;
-        let id = g.next_conn;
-        for q in &queues {
-            g.queues.entry(q.clone()).or_default().subscribers.push(id);
-        }
-        g.workers.insert(
-            id,
-            WorkerConn {
-                worker_id,
-                queues,
-                credits: 0,
-                tx,
-                inflight: HashMap::new(),
-            },
-        );
-        drop(g);
-        self.grant(id, credits);
-        id
+    ) -> (u64, UnboundedReceiver<Result<WorkResponse, Status>>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = d.subscribe("w".into(), queues, credits, tx);
+        (id, rx)
     }
 
-    /// Adds credit to a stream worker and pushes it what is waiting.
-    pub fn grant(&self, conn_id: u64, credits: i64) {
-        let mut g = self.inner.lock();
-        let inner = &mut *g;
-        let Some(conn) = inner.workers.get_mut(&conn_id) else {
-            return;
-        };
-        conn.credits = (conn.credits + credits).min(1_000_000);
-        let queues = conn.queues.clone();
-        'outer: loop {
-            let credits = inner.workers.get(&conn_id).map_or(0, |c| c.credits);
-            if credits <= 0 {
-                break;
-            }
-            // Highest-priority head across this worker's queues.
-            let mut best: Option<(i32, u64, &QueueKey)> = None;
-            for qk in &queues {
-                if let Some(q) = inner.queues.get_mut(qk) {
-                    while let Some(top) = q.heap.peek() {
-                        if inner.queued.get(&top.task.task_id) == Some(&top.generation) {
-                            break;
-                        }
-                        q.heap.pop();
-                    }
-                    if let Some(top) = q.heap.peek()
-                        && best.is_none_or(|(p, s, _)| {
-                            top.priority > p || (top.priority == p && top.seq < s)
-                        })
-                    {
-                        best = Some((top.priority, top.seq, qk));
-                    }
-                }
-            }
-            let Some((_, _, qk)) = best else {
-                break 'outer;
-            };
-            let qk = qk.clone();
-            let Some(task) = Self::pop(inner, &qk) else {
-                break;
-            };
-            let conn = inner.workers.get_mut(&conn_id).expect("checked above");
-            self.push_to(conn, &task);
-        }
-    }
-
-    /// A stream worker finished with a task (it reported a final result).
-    pub fn settle(&self, conn_id: u64, task_id: &str) {
-        if let Some(conn) = self.inner.lock().workers.get_mut(&conn_id) {
-            conn.inflight.remove(task_id);
-        }
-    }
-
-    /// Removes a stream worker and hands its unfinished tasks back to their executors.
-    pub fn unsubscribe(&self, conn_id: u64) {
-        let mut g = self.inner.lock();
-        let Some(conn) = g.workers.remove(&conn_id) else {
-            return;
-        };
-        for qk in &conn.queues {
-            if let Some(q) = g.queues.get_mut(qk) {
-                q.subscribers.retain(|c| *c != conn_id);
-                q.next_sub = 0;
+    fn received(rx: &mut UnboundedReceiver<Result<WorkResponse, Status>>) -> Vec<String> {
+        let mut v = Vec::new();
+        while let Ok(Ok(m)) = rx.try_recv() {
+            if let Some(work_response::Kind::Task(t)) = m.kind {
+                v.push(t.task_id);
             }
         }
-        drop(g);
-        for (task_id, (token, workflow_id)) in conn.inflight {
-            self.router.send(
-                &workflow_id,
-                Msg::Event {
-                    workflow_id: workflow_id.clone(),
-                    event: Event::Returned { task_id, token },
-                    reply: Replier::None,
-                },
-            );
-        }
-    }
-
-    /// Takes up to `count` tasks from a queue, waiting up to `wait` for the first one.
-    pub async fn poll(
-        &self,
-        queue: &QueueKey,
-        worker_id: &str,
-        count: usize,
-        wait: Duration,
-    ) -> Vec<TaskAssignment> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let notify = {
-                let mut g = self.inner.lock();
-                let mut out = Vec::new();
-                while out.len() < count {
-                    let Some(task) = Self::pop(&mut g, queue) else {
-                        break;
-                    };
-                    let h = self.hand_out(&task, worker_id);
-                    out.push(self.tell_executor(h));
-                }
-                if !out.is_empty() {
-                    return out;
-                }
-                g.queues.entry(queue.clone()).or_default().notify.clone()
-            };
-            let notified = notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            // Re-check after registering interest so a push in between is not missed.
-            let has = {
-                let g = self.inner.lock();
-                g.queues.get(queue).is_some_and(|q| {
-                    q.heap
-                        .iter()
-                        .any(|e| g.queued.get(&e.task.task_id) == Some(&e.generation))
-                })
-            };
-            if has {
-                continue;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Vec::new();
-            }
-        }
-    }
-
-    /// Sizes of every known queue.
-    pub fn depths(&self) -> Vec<QueueDepth> {
-        let g = self.inner.lock();
-        let mut v: Vec<QueueDepth> = g
-            .queues
-            .iter()
-            .map(|(k, q)| QueueDepth {
-                queue: k.clone(),
-                depth: q
-                    .heap
-                    .iter()
-                    .filter(|e| g.queued.get(&e.task.task_id) == Some(&e.generation))
-                    .count(),
-                subscribers: q.subscribers.len(),
-            })
-            .collect();
-        v.sort_by(|a, b| a.queue.cmp(&b.queue));
         v
+    }
+
+    #[test]
+    fn higher_priority_goes_first_then_older() {
+        let r = rig(defs(serde_json::json!([])));
+        for (id, p) in [("a", 1), ("b", 50), ("c", 10), ("d", 50)] {
+            r.d.enqueue(key("t", None), task(id, p));
+        }
+        let (_, mut rx) = worker(&r.d, vec![key("t", None)], 10);
+        assert_eq!(received(&mut rx), ["b", "d", "c", "a"]);
+    }
+
+    #[test]
+    fn concurrency_limit_holds_tasks_until_a_slot_frees() {
+        let r = rig(defs(
+            serde_json::json!([{"name": "t", "concurrentExecLimit": 2}]),
+        ));
+        for id in ["a", "b", "c", "d"] {
+            r.d.enqueue(key("t", None), task(id, 0));
+        }
+        let (_, mut rx) = worker(&r.d, vec![key("t", None)], 10);
+        assert_eq!(received(&mut rx), ["a", "b"]);
+        assert_eq!(r.d.in_progress("t"), 2);
+        // A poller is held back too.
+        let polled = futures_poll(&r.d, key("t", None));
+        assert!(polled.is_empty());
+        // Ending an unknown lease changes nothing; ending a held one frees its slot.
+        r.d.leases_ended(&["zzz".to_string()]);
+        assert!(received(&mut rx).is_empty());
+        r.d.leases_ended(&["a".to_string()]);
+        assert_eq!(received(&mut rx), ["c"]);
+        r.d.leases_ended(&["a".to_string(), "b".to_string(), "c".to_string()]);
+        assert_eq!(received(&mut rx), ["d"]);
+        assert_eq!(r.d.in_progress("t"), 1);
+    }
+
+    #[test]
+    fn limits_span_domains_and_a_dequeue_frees_a_slot_on_its_way() {
+        let r = rig(defs(
+            serde_json::json!([{"name": "t", "concurrentExecLimit": 1}]),
+        ));
+        let (_, mut fast) = worker(&r.d, vec![key("t", Some("fast"))], 10);
+        let (_, mut slow) = worker(&r.d, vec![key("t", Some("slow"))], 10);
+        r.d.enqueue(key("t", Some("fast")), task("a", 0));
+        r.d.enqueue(key("t", Some("slow")), task("b", 0));
+        assert_eq!(received(&mut fast), ["a"]);
+        assert!(received(&mut slow).is_empty());
+        // The executor cancelled `a` before it learnt of the hand-out: taking it out of
+        // its queue frees the slot.
+        r.d.dequeue("a");
+        assert_eq!(received(&mut slow), ["b"]);
+    }
+
+    #[test]
+    fn unlimited_types_are_not_held_back_but_are_counted() {
+        let r = rig(defs(serde_json::json!([{"name": "t"}])));
+        let (_, mut rx) = worker(&r.d, vec![key("t", None)], 10);
+        for id in ["a", "b", "c"] {
+            r.d.enqueue(key("t", None), task(id, 0));
+        }
+        assert_eq!(received(&mut rx), ["a", "b", "c"]);
+        assert_eq!(r.d.in_progress("t"), 3);
+    }
+
+    #[tokio::test]
+    async fn rate_limit_spreads_hand_outs_over_windows() {
+        let task_defs = defs(serde_json::json!([
+            {"name": "t", "rateLimitPerFrequency": 2, "rateLimitFrequencyInSeconds": 1}
+        ]));
+        let r = rig(task_defs.clone());
+        for id in ["a", "b", "c", "d", "e"] {
+            r.d.enqueue(key("t", None), task(id, 0));
+        }
+        let (_, mut rx) = worker(&r.d, vec![key("t", None)], 10);
+        assert_eq!(received(&mut rx), ["a", "b"]);
+        // Neither a poll nor more credit gets past the window.
+        assert!(
+            r.d.poll(&key("t", None), "p", 5, Duration::ZERO)
+                .await
+                .is_empty()
+        );
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(received(&mut rx), ["c", "d"]);
+        // A re-registered definition applies to the next hand-out.
+        let unlimited =
+            baton_core::validate::parse_task_def(&serde_json::json!({"name": "t"})).unwrap();
+        task_defs.write().insert("t".into(), Arc::new(unlimited));
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(received(&mut rx), ["e"]);
+        r.d.enqueue(key("t", None), task("f", 0));
+        r.d.enqueue(key("t", None), task("g", 0));
+        r.d.enqueue(key("t", None), task("h", 0));
+        assert_eq!(received(&mut rx), ["f", "g", "h"]);
+    }
+
+    #[tokio::test]
+    async fn a_long_poll_waits_for_the_next_window() {
+        let r = rig(defs(serde_json::json!([
+            {"name": "t", "rateLimitPerFrequency": 1, "rateLimitFrequencyInSeconds": 1}
+        ])));
+        r.d.enqueue(key("t", None), task("a", 0));
+        r.d.enqueue(key("t", None), task("b", 0));
+        let first = r.d.poll(&key("t", None), "p", 5, Duration::ZERO).await;
+        assert_eq!(first.len(), 1);
+        let started = std::time::Instant::now();
+        let second =
+            r.d.poll(&key("t", None), "p", 5, Duration::from_secs(5))
+                .await;
+        assert_eq!(second.len(), 1);
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[tokio::test]
+    async fn active_domains_are_the_ones_with_workers() {
+        let r = rig(defs(serde_json::json!([])));
+        assert_eq!(r.d.active_domain("t", &["fast", "slow"]), None);
+        let (conn, _rx) = worker(&r.d, vec![key("t", Some("slow"))], 1);
+        assert_eq!(r.d.active_domain("t", &["fast", "slow"]), Some(1));
+        assert_eq!(r.d.active_domain("other", &["fast", "slow"]), None);
+        r.d.poll(&key("t", Some("fast")), "p", 1, Duration::ZERO)
+            .await;
+        assert_eq!(r.d.active_domain("t", &["fast", "slow"]), Some(0));
+        // A worker that left still counts for a while.
+        r.d.unsubscribe(conn);
+        assert_eq!(r.d.active_domain("t", &["slow"]), Some(0));
+        // Long ago is not recent.
+        r.d.core
+            .activity
+            .lock()
+            .get_mut(&key("t", Some("slow")))
+            .unwrap()
+            .last_seen -= ACTIVE_WORKER_WINDOW_MS + 1;
+        assert_eq!(r.d.active_domain("t", &["slow"]), None);
+    }
+
+    #[test]
+    fn adopted_in_progress_tasks_take_slots() {
+        let r = rig(defs(
+            serde_json::json!([{"name": "t", "concurrentExecLimit": 1}]),
+        ));
+        struct TestEnv(u64);
+        impl baton_core::decider::Env for TestEnv {
+            fn now_ms(&self) -> i64 {
+                now_ms()
+            }
+            fn new_id(&mut self) -> String {
+                self.0 += 1;
+                format!("old-{}", self.0)
+            }
+            fn random(&mut self) -> u64 {
+                0
+            }
+            fn task_def(&self, _: &str) -> Option<Arc<TaskDef>> {
+                None
+            }
+        }
+        let def = baton_core::validate::parse_workflow_def(&serde_json::json!({
+            "name": "w", "tasks": [{"name": "t", "taskReferenceName": "t1"}]
+        }))
+        .unwrap();
+        let mut env = TestEnv(0);
+        let (mut exec, _) = baton_core::decider::start(
+            Arc::new(def),
+            baton_core::StartParams {
+                workflow_id: "w".into(),
+                ..Default::default()
+            },
+            &mut env,
+        )
+        .unwrap();
+        // Not yet handed out: no slot.
+        r.d.adopt_running(&exec);
+        assert_eq!(r.d.in_progress("t"), 0);
+        let task_id = exec.tasks[0].task_id.clone();
+        baton_core::decider::decide(
+            &mut exec,
+            Event::Dispatched {
+                task_id: task_id.clone(),
+                token: "1.0".into(),
+                worker_id: "w".into(),
+                lease_deadline: now_ms() + 60_000,
+            },
+            &mut env,
+        )
+        .unwrap();
+        r.d.adopt_running(&exec);
+        r.d.adopt_running(&exec);
+        assert_eq!(r.d.in_progress("t"), 1);
+        let (_, mut rx) = worker(&r.d, vec![key("t", None)], 5);
+        r.d.enqueue(key("t", None), task("new", 0));
+        assert!(received(&mut rx).is_empty());
+        r.d.leases_ended(&[task_id]);
+        assert_eq!(received(&mut rx), ["new"]);
+    }
+
+    /// A zero-wait poll outside a runtime.
+    fn futures_poll(d: &Dispatcher, q: QueueKey) -> Vec<TaskAssignment> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(d.poll(&q, "p", 5, Duration::ZERO))
     }
 }

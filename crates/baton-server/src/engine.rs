@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use baton_core::decider::ChildStart;
+use baton_core::event_handler::EventHandler;
 use baton_core::{
-    Event, Object, Reply, StartParams, TaskDef, TaskInstance, TaskResult, WorkflowDef,
+    Event, Object, Reply, StartParams, TaskDef, TaskInstance, TaskLog, TaskResult, WorkflowDef,
     WorkflowInstance, WorkflowStatus,
 };
 use baton_store::Store;
@@ -18,6 +20,7 @@ use crate::commit::GroupCommit;
 use crate::dispatch::Dispatcher;
 use crate::error::EngineError;
 use crate::executor::{Executor, Msg, Replier, Router, TaskDefs};
+use crate::jobs::{JobLimits, JobRunner};
 use crate::timers::Timers;
 use crate::waiters::Waiters;
 
@@ -30,6 +33,8 @@ pub struct EngineConfig {
     pub max_payload_bytes: usize,
     /// Mailbox backlog above which new starts are refused with RESOURCE_EXHAUSTED.
     pub max_backlog: usize,
+    /// Limits of the scripts, jq queries and HTTP calls system tasks run.
+    pub jobs: JobLimits,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +43,7 @@ impl Default for EngineConfig {
             partitions: 2,
             max_payload_bytes: 4 * 1024 * 1024,
             max_backlog: 200_000,
+            jobs: JobLimits::default(),
         }
     }
 }
@@ -91,6 +97,9 @@ pub struct StartRequest {
 /// Workflow definitions by name and version.
 type WorkflowDefs = RwLock<HashMap<String, BTreeMap<i32, Arc<WorkflowDef>>>>;
 
+/// Event handlers by name.
+type EventHandlers = RwLock<BTreeMap<String, Arc<EventHandler>>>;
+
 /// The running engine.
 pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
@@ -101,6 +110,9 @@ pub struct Engine {
     commit: Arc<GroupCommit>,
     pub(crate) task_defs: TaskDefs,
     wf_defs: WorkflowDefs,
+    event_handlers: EventHandlers,
+    /// Serialises event handler writes, so that "exists?" and "store" cannot interleave.
+    handler_writes: tokio::sync::Mutex<()>,
     idempotency: tokio::sync::Mutex<()>,
     pub(crate) config: EngineConfig,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -121,6 +133,8 @@ impl Engine {
         let timers = Timers::new(router.clone());
         let waiters = Arc::new(Waiters::default());
         let commit = GroupCommit::start(store.clone());
+        let jobs = Arc::new(JobRunner::new(router.clone(), config.jobs.clone())?);
+        let jobs_for_engine = jobs.clone();
 
         let task_defs: TaskDefs = Arc::new(RwLock::new(
             store
@@ -129,6 +143,7 @@ impl Engine {
                 .map(|d| (d.name.clone(), Arc::new(d)))
                 .collect(),
         ));
+        dispatcher.use_task_defs(task_defs.clone());
         let mut wf_defs: HashMap<String, BTreeMap<i32, Arc<WorkflowDef>>> = HashMap::new();
         for d in store.list_workflow_defs()? {
             wf_defs
@@ -148,6 +163,7 @@ impl Engine {
                 waiters.clone(),
                 task_defs.clone(),
                 router.clone(),
+                jobs.clone(),
             );
             threads.push(
                 std::thread::Builder::new()
@@ -166,10 +182,19 @@ impl Engine {
             commit,
             task_defs,
             wf_defs: RwLock::new(wf_defs),
+            event_handlers: RwLock::new(
+                store
+                    .list_event_handlers()?
+                    .into_iter()
+                    .map(|h| (h.name.clone(), Arc::new(h)))
+                    .collect(),
+            ),
+            handler_writes: tokio::sync::Mutex::new(()),
             idempotency: tokio::sync::Mutex::new(()),
             config,
             threads: Mutex::new(threads),
         });
+        jobs_for_engine.attach(&engine);
 
         // Recovery: durable timers, then every execution still running or paused.
         let stored_timers = store.timers()?;
@@ -447,6 +472,15 @@ impl Engine {
         def: Arc<WorkflowDef>,
         params: StartParams,
     ) -> Result<String, EngineError> {
+        self.submit(def, params, false).await
+    }
+
+    async fn submit(
+        &self,
+        def: Arc<WorkflowDef>,
+        params: StartParams,
+        fixed_id: bool,
+    ) -> Result<String, EngineError> {
         let (tx, rx) = oneshot::channel();
         let id = params.workflow_id.clone();
         self.router.send(
@@ -454,10 +488,72 @@ impl Engine {
             Msg::Start {
                 def,
                 params,
+                fixed_id,
                 reply: tx,
             },
         );
         rx.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// Starts a workflow an execution asked for (a SUB_WORKFLOW's child, a
+    /// START_WORKFLOW's workflow, a failure workflow) under the id the request fixes.
+    /// ALREADY_EXISTS when an execution with that id exists (the request was made before).
+    pub(crate) async fn start_requested(&self, req: ChildStart) -> Result<String, EngineError> {
+        let version = req.version.filter(|v| *v > 0);
+        let def = match req.definition {
+            Some(d) => d,
+            None => self.workflow_def(&req.name, version).ok_or_else(|| {
+                EngineError::NotFound(match version {
+                    Some(v) => format!(
+                        "workflow definition {} version {v} does not exist",
+                        req.name
+                    ),
+                    None => format!("workflow definition {} does not exist", req.name),
+                })
+            })?,
+        };
+        if !(0..=99).contains(&req.priority) {
+            return Err(EngineError::InvalidArgument(format!(
+                "priority: {} is outside 0-99",
+                req.priority
+            )));
+        }
+        self.check_size("input", &req.input)?;
+        let key = req.idempotency_key.filter(|k| !k.is_empty());
+        let (parent_workflow_id, parent_workflow_task_id) = match req.parent {
+            Some((p, t)) => (Some(p), Some(t)),
+            None => (None, None),
+        };
+        let params = StartParams {
+            workflow_id: req.workflow_id,
+            input: req.input,
+            correlation_id: req.correlation_id.filter(|c| !c.is_empty()),
+            priority: req.priority,
+            task_to_domain: req.task_to_domain,
+            idempotency_key: key.clone(),
+            parent_workflow_id,
+            parent_workflow_task_id,
+        };
+        let Some(key) = key else {
+            return self.submit(def, params, true).await;
+        };
+        let _guard = self.idempotency.lock().await;
+        if let Some(existing) = self.store.workflow_id_by_idempotency_key(&def.name, &key)? {
+            let running = self
+                .store
+                .load_workflow(&existing)?
+                .is_some_and(|w| !w.status.is_terminal());
+            match req.idempotency_strategy.as_deref().unwrap_or("FAIL") {
+                "RETURN_EXISTING" => return Ok(existing),
+                "FAIL_ON_RUNNING" if !running => {}
+                _ => {
+                    return Err(EngineError::AlreadyExists(format!(
+                        "idempotency key {key:?} was already used by workflow {existing}"
+                    )));
+                }
+            }
+        }
+        self.submit(def, params, true).await
     }
 
     /// Sends an event to an execution and waits for the durable outcome.
@@ -582,5 +678,214 @@ impl Engine {
                 Ok(self.get_workflow(workflow_id, false)?.0.status)
             }
         }
+    }
+
+    // ---- operations on executions ----
+
+    /// Waits until the task `reference` of an execution has finished (its latest instance
+    /// is terminal; for a definition reference inside a loop, that of its latest
+    /// iteration), the execution is terminal, or `wait` passes. Returns the execution's
+    /// status then and whether the task had finished.
+    pub async fn wait_for_task(
+        &self,
+        workflow_id: &str,
+        reference: &str,
+        wait: Duration,
+    ) -> Result<(WorkflowStatus, bool), EngineError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut closed = Some(self.waiters.wait(workflow_id));
+        // Task progress has no notification of its own: the execution is read again after
+        // a pause that grows up to a quarter second, or at once when it closes.
+        let mut pause = Duration::from_millis(5);
+        let outcome = loop {
+            let (wf, tasks) = match self.get_workflow(workflow_id, true) {
+                Ok(x) => x,
+                Err(e) => break Err(e),
+            };
+            let finished = tasks
+                .iter()
+                .rev()
+                .find(|t| reference_matches(&t.reference_task_name, reference))
+                .is_some_and(|t| t.status.is_terminal());
+            let now = tokio::time::Instant::now();
+            if finished || wf.status.is_terminal() || now >= deadline {
+                break Ok((wf.status, finished));
+            }
+            let nap = tokio::time::sleep(pause.min(deadline - now));
+            match closed.as_mut() {
+                Some(rx) => {
+                    tokio::select! {
+                        _ = rx => closed = None,
+                        _ = nap => {}
+                    }
+                }
+                None => nap.await,
+            }
+            pause = (pause * 2).min(Duration::from_millis(250));
+        };
+        drop(closed);
+        self.waiters.prune(workflow_id);
+        outcome
+    }
+
+    /// Reports a result, without a token, for the latest instance of the task `reference`
+    /// of an execution; returns that instance's id.
+    pub async fn update_task_by_ref(
+        &self,
+        workflow_id: &str,
+        reference: &str,
+        result: TaskResult,
+    ) -> Result<String, EngineError> {
+        self.check_size("output", &result.output)?;
+        let reply = self
+            .event(
+                workflow_id,
+                Event::ResultByRef {
+                    reference: reference.to_string(),
+                    result,
+                },
+            )
+            .await?;
+        match reply {
+            Reply::TaskUpdated { task_id } => Ok(task_id),
+            other => Err(EngineError::Storage(format!(
+                "unexpected reply to a result by reference: {other:?}"
+            ))),
+        }
+    }
+
+    /// Adds log lines to a task.
+    pub async fn add_task_logs(
+        &self,
+        task_id: &str,
+        logs: Vec<TaskLog>,
+    ) -> Result<(), EngineError> {
+        let wf = self.workflow_of_task(task_id, "")?;
+        self.event(
+            &wf,
+            Event::AddLogs {
+                task_id: task_id.to_string(),
+                logs,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ids of the RUNNING and PAUSED executions of `name`, oldest first; only `version`
+    /// when given, only those created within `[created_from, created_to]` (epoch ms).
+    pub fn open_workflow_ids(
+        &self,
+        name: &str,
+        version: Option<i32>,
+        created_from: Option<i64>,
+        created_to: Option<i64>,
+    ) -> Result<Vec<String>, EngineError> {
+        Ok(self
+            .store
+            .open_workflow_ids(name, version, created_from, created_to)?)
+    }
+
+    // ---- event handlers ----
+
+    /// Stores a new event handler (validated by the caller); ALREADY_EXISTS when one has
+    /// its name.
+    pub async fn add_event_handler(
+        &self,
+        handler: EventHandler,
+    ) -> Result<Arc<EventHandler>, EngineError> {
+        let _guard = self.handler_writes.lock().await;
+        if self.event_handler(&handler.name).is_some() {
+            return Err(EngineError::AlreadyExists(format!(
+                "event handler {} already exists",
+                handler.name
+            )));
+        }
+        self.store_event_handler(handler).await
+    }
+
+    /// Replaces an existing event handler (validated by the caller), found by name.
+    pub async fn update_event_handler(
+        &self,
+        handler: EventHandler,
+    ) -> Result<Arc<EventHandler>, EngineError> {
+        let _guard = self.handler_writes.lock().await;
+        if self.event_handler(&handler.name).is_none() {
+            return Err(EngineError::NotFound(format!(
+                "event handler {} does not exist",
+                handler.name
+            )));
+        }
+        self.store_event_handler(handler).await
+    }
+
+    async fn store_event_handler(
+        &self,
+        handler: EventHandler,
+    ) -> Result<Arc<EventHandler>, EngineError> {
+        let store = self.store.clone();
+        let h = handler.clone();
+        tokio::task::spawn_blocking(move || store.put_event_handler(&h))
+            .await
+            .map_err(|e| EngineError::Storage(e.to_string()))??;
+        let handler = Arc::new(handler);
+        self.event_handlers
+            .write()
+            .insert(handler.name.clone(), handler.clone());
+        Ok(handler)
+    }
+
+    /// Deletes an event handler by name.
+    pub async fn delete_event_handler(&self, name: &str) -> Result<(), EngineError> {
+        let _guard = self.handler_writes.lock().await;
+        let store = self.store.clone();
+        let n = name.to_string();
+        let found = tokio::task::spawn_blocking(move || store.delete_event_handler(&n))
+            .await
+            .map_err(|e| EngineError::Storage(e.to_string()))??;
+        if !found {
+            return Err(EngineError::NotFound(format!(
+                "event handler {name} does not exist"
+            )));
+        }
+        self.event_handlers.write().remove(name);
+        Ok(())
+    }
+
+    /// One event handler by name.
+    pub fn event_handler(&self, name: &str) -> Option<Arc<EventHandler>> {
+        self.event_handlers.read().get(name).cloned()
+    }
+
+    /// Event handlers ordered by name: all, or those of `event`; only active ones when
+    /// `active_only`.
+    pub fn event_handlers(&self, event: Option<&str>, active_only: bool) -> Vec<Arc<EventHandler>> {
+        self.event_handlers
+            .read()
+            .values()
+            .filter(|h| event.is_none_or(|e| h.handles(e)) && (h.active || !active_only))
+            .cloned()
+            .collect()
+    }
+
+    /// The active event handlers of `event` (`provider:queue`), ordered by name: what runs
+    /// when something is published to it.
+    pub fn event_handlers_for(&self, event: &str) -> Vec<Arc<EventHandler>> {
+        self.event_handlers(Some(event), true)
+    }
+}
+
+/// Whether an instance reference is `reference` itself or, for a definition reference
+/// inside a loop, one of its iterations (`reference` followed by `__N` groups).
+pub(crate) fn reference_matches(instance: &str, reference: &str) -> bool {
+    match instance.strip_prefix(reference) {
+        Some("") => true,
+        Some(rest) => {
+            rest.split("__")
+                .skip(1)
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                && rest.starts_with("__")
+        }
+        None => false,
     }
 }

@@ -64,10 +64,12 @@ pub fn code_name(code: Code) -> &'static str {
 impl From<DecideError> for EngineError {
     fn from(e: DecideError) -> Self {
         match e {
-            DecideError::UnknownTask { .. } => Self::NotFound(e.to_string()),
-            DecideError::StaleToken { .. } | DecideError::WrongState { .. } => {
-                Self::FailedPrecondition(e.to_string())
+            DecideError::UnknownTask { .. } | DecideError::UnknownReference { .. } => {
+                Self::NotFound(e.to_string())
             }
+            DecideError::StaleToken { .. }
+            | DecideError::WrongState { .. }
+            | DecideError::TaskState { .. } => Self::FailedPrecondition(e.to_string()),
             DecideError::Invalid(_) => Self::InvalidArgument(e.to_string()),
         }
     }

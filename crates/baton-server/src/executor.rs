@@ -23,6 +23,7 @@ use crate::commit::GroupCommit;
 use crate::convert::{object_to_struct, opt_ts, ts};
 use crate::dispatch::{Dispatcher, ReadyTask, WorkerTx};
 use crate::error::EngineError;
+use crate::jobs::JobRunner;
 use crate::now_ms;
 use crate::timers::Timers;
 use crate::waiters::Waiters;
@@ -89,6 +90,8 @@ pub(crate) enum Msg {
     Start {
         def: Arc<WorkflowDef>,
         params: StartParams,
+        /// The id was chosen by the caller (a child's): refuse it if it exists already.
+        fixed_id: bool,
         reply: oneshot::Sender<Result<String, EngineError>>,
     },
     /// An event for an execution.
@@ -170,6 +173,7 @@ pub(crate) type TaskDefs = Arc<RwLock<HashMap<String, Arc<TaskDef>>>>;
 struct ExecEnv<'a> {
     now: i64,
     task_defs: &'a HashMap<String, Arc<TaskDef>>,
+    dispatcher: &'a Dispatcher,
 }
 
 impl Env for ExecEnv<'_> {
@@ -184,6 +188,9 @@ impl Env for ExecEnv<'_> {
     }
     fn task_def(&self, name: &str) -> Option<Arc<TaskDef>> {
         self.task_defs.get(name).cloned()
+    }
+    fn active_domain(&self, task_type: &str, domains: &[&str]) -> Option<usize> {
+        self.dispatcher.active_domain(task_type, domains)
     }
 }
 
@@ -312,6 +319,7 @@ pub(crate) struct Executor {
     pub(crate) waiters: Arc<Waiters>,
     pub(crate) task_defs: TaskDefs,
     pub(crate) router: Router,
+    pub(crate) jobs: Arc<JobRunner>,
     pub(crate) max_batch: usize,
     cache: HashMap<String, Execution>,
 }
@@ -327,6 +335,7 @@ impl Executor {
         waiters: Arc<Waiters>,
         task_defs: TaskDefs,
         router: Router,
+        jobs: Arc<JobRunner>,
     ) -> Self {
         Self {
             index,
@@ -337,6 +346,7 @@ impl Executor {
             waiters,
             task_defs,
             router,
+            jobs,
             max_batch: 2048,
             cache: HashMap::new(),
         }
@@ -370,9 +380,11 @@ impl Executor {
     fn process(&mut self, msgs: impl Iterator<Item = Msg>) {
         let t_start = std::time::Instant::now();
         let task_defs = self.task_defs.read().clone();
+        let dispatcher = self.dispatcher.clone();
         let mut env = ExecEnv {
             now: now_ms(),
             task_defs: &task_defs,
+            dispatcher: &dispatcher,
         };
         let mut writes = Writes::default();
         let mut outcomes: Vec<Outcome> = Vec::new();
@@ -445,6 +457,7 @@ impl Executor {
             for t in &o.leases_cleared {
                 self.timers.clear_lease(t);
             }
+            self.dispatcher.leases_ended(&o.leases_cleared);
             for effect in o.effects {
                 match effect {
                     Effect::Enqueue {
@@ -462,6 +475,26 @@ impl Executor {
                     Effect::WorkflowClosed { status } => {
                         closed.push((o.workflow_id.clone(), status));
                     }
+                    Effect::Run { task_id, job } => {
+                        self.jobs.run(o.workflow_id.clone(), task_id, job);
+                    }
+                    Effect::StartWorkflow { task_id, request } => {
+                        self.jobs
+                            .start_workflow(o.workflow_id.clone(), task_id, request);
+                    }
+                    Effect::TerminateWorkflow {
+                        workflow_id,
+                        reason,
+                    } => self.router.send(
+                        &workflow_id.clone(),
+                        Msg::Event {
+                            workflow_id,
+                            event: Event::Terminate {
+                                reason: Some(reason),
+                            },
+                            reply: Replier::None,
+                        },
+                    ),
                 }
             }
             match o.pending {
@@ -476,6 +509,26 @@ impl Executor {
             }
         }
         for (wf, status) in closed {
+            if let Some(w) = self.cache.get(&wf).map(|e| &e.workflow)
+                && let (Some(parent), Some(task_id)) =
+                    (&w.parent_workflow_id, &w.parent_workflow_task_id)
+            {
+                // A child ended: its SUB_WORKFLOW task ends the same way.
+                self.router.send(
+                    parent,
+                    Msg::Event {
+                        workflow_id: parent.clone(),
+                        event: Event::ChildEnded {
+                            task_id: task_id.clone(),
+                            child_id: wf.clone(),
+                            status,
+                            output: w.output.clone(),
+                            reason: w.reason_for_incompletion.clone(),
+                        },
+                        reply: Replier::None,
+                    },
+                );
+            }
             if self
                 .cache
                 .get(&wf)
@@ -537,8 +590,23 @@ impl Executor {
 
     fn handle(&mut self, msg: Msg, env: &mut ExecEnv<'_>, batch: &mut Writes) -> Option<Outcome> {
         match msg {
-            Msg::Start { def, params, reply } => {
+            Msg::Start {
+                def,
+                params,
+                fixed_id,
+                reply,
+            } => {
                 let id = params.workflow_id.clone();
+                if fixed_id {
+                    let exists = self.cache.contains_key(&id)
+                        || matches!(self.store.load_workflow(&id), Ok(Some(_)));
+                    if exists {
+                        let _ = reply.send(Err(EngineError::AlreadyExists(format!(
+                            "workflow {id} already exists"
+                        ))));
+                        return None;
+                    }
+                }
                 match decider::start(def.clone(), params, env) {
                     Ok((exec, d)) => {
                         batch.put_workflow(&id, None);
@@ -614,6 +682,7 @@ impl Executor {
             Msg::Adopt(exec) => {
                 let id = exec.workflow.workflow_id.clone();
                 let effects = decider::recover(&exec, env.now);
+                self.dispatcher.adopt_running(&exec);
                 self.cache.insert(id.clone(), *exec);
                 Some(Outcome::effects_only(id, effects))
             }
@@ -625,6 +694,7 @@ impl Executor {
                 }
                 let exec = self.cache.get(&id).expect("loaded");
                 let effects = decider::recover(exec, env.now);
+                self.dispatcher.adopt_running(exec);
                 Some(Outcome::effects_only(id, effects))
             }
         }

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 mod executor;
 pub mod grpc;
+pub mod jobs;
 pub mod timers;
 pub mod waiters;
 

@@ -24,6 +24,9 @@ pub const BY_STATUS: &[u8] = b"xs/";
 pub const BY_CORRELATION: &[u8] = b"xc/";
 /// Idempotency index: `xi/ str(name) str(key)` -> wid.
 pub const BY_IDEMPOTENCY: &[u8] = b"xi/";
+/// Open executions by name: `xr/ str(name) i64(create_time) str(wid)` -> i32 version
+/// (big-endian), for every RUNNING or PAUSED execution.
+pub const BY_NAME_OPEN: &[u8] = b"xr/";
 /// Timer: `tm/ i64(due_ms) str(wid) kind` -> empty.
 pub const TIMER: &[u8] = b"tm/";
 /// Timers of one workflow: `tw/ str(wid) i64(due_ms) kind` -> empty.

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use baton_core::event_handler::EventHandler;
 use baton_core::{
     Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
 };
@@ -131,6 +132,12 @@ pub trait Store: Send + Sync + 'static {
     fn list_task_defs(&self) -> Result<Vec<TaskDef>, StoreError>;
     /// Deletes a task definition; false when it did not exist. Durable on return.
     fn delete_task_def(&self, name: &str) -> Result<bool, StoreError>;
+    /// Creates or replaces an event handler (by name). Durable on return.
+    fn put_event_handler(&self, handler: &EventHandler) -> Result<(), StoreError>;
+    /// Every event handler, ordered by name.
+    fn list_event_handlers(&self) -> Result<Vec<EventHandler>, StoreError>;
+    /// Deletes an event handler; false when it did not exist. Durable on return.
+    fn delete_event_handler(&self, name: &str) -> Result<bool, StoreError>;
 
     /// Applies a batch atomically. Visible at once; durable after the next [`Store::flush`].
     fn apply(&self, batch: &WriteBatch) -> Result<(), StoreError>;
@@ -150,6 +157,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         name: &str,
         correlation_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Ids of the RUNNING and PAUSED executions of `name`, oldest first: only those of
+    /// `version` when given, and only those created within `[created_from, created_to]`
+    /// (epoch ms, each bound optional).
+    fn open_workflow_ids(
+        &self,
+        name: &str,
+        version: Option<i32>,
+        created_from: Option<i64>,
+        created_to: Option<i64>,
     ) -> Result<Vec<String>, StoreError>;
     /// Id of the latest execution of `name` started with this idempotency key.
     fn workflow_id_by_idempotency_key(

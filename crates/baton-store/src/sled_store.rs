@@ -6,7 +6,10 @@
 //! - `workflow_defs`: `str(name) i32(version)` -> definition JSON; a prefix scan on the name
 //!   lists its versions in order, the last one is the latest.
 //! - `task_defs`: name bytes -> definition JSON.
-//! - `meta`: `epoch` -> boot counter (u64, big-endian).
+//! - `event_handlers`: name bytes -> event handler JSON.
+//! - `meta`: `epoch` -> boot counter (u64, big-endian); `index/open-by-name` -> present once
+//!   the `xr/` index covers every open execution (it is built on open for stores written
+//!   before it existed).
 //!
 //! # Keys of the `exec` tree
 //! Components are encoded by the `keys` module: strings escaped and closed so that no key is a
@@ -21,6 +24,7 @@
 //! | `xs/ str(STATUS) str(wid)` | empty: status index |
 //! | `xc/ str(name) str(correlation_id) i64(create_time) str(wid)` | empty: correlation index |
 //! | `xi/ str(name) str(idempotency_key)` | wid of the latest execution started with the key |
+//! | `xr/ str(name) i64(create_time) str(wid)` | i32 version: RUNNING and PAUSED executions |
 //! | `tm/ i64(due_ms) str(wid) kind` | empty: timers by due time |
 //! | `tw/ str(wid) i64(due_ms) kind` | empty: the same timers by workflow, for deletion |
 //!
@@ -32,6 +36,9 @@
 //!   previous status is removed and the one for the new status written, without a read.
 //! - The correlation and idempotency entries are written when `prev_status` is None (a new
 //!   execution): name, correlation id, idempotency key and create time never change.
+//! - The open-by-name entry (`xr/`) is written when an execution becomes RUNNING or PAUSED
+//!   from nothing or a terminal status (start, restart, retry, rerun) and removed when it
+//!   becomes terminal, both from `prev_status` without a read.
 //!   An idempotency key points at the latest execution created with it.
 //! - [`Write::DeleteTask`] and [`Write::DeleteWorkflow`] read what they delete (the id index,
 //!   the workflow record, the task records for their ids) and see the earlier writes of
@@ -59,6 +66,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use baton_core::event_handler::EventHandler;
 use baton_core::{
     Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
 };
@@ -72,8 +80,10 @@ use crate::{Store, StoreError, StoreStats, Write, WriteBatch};
 const EXEC_TREE: &str = "exec";
 const WORKFLOW_DEFS_TREE: &str = "workflow_defs";
 const TASK_DEFS_TREE: &str = "task_defs";
+const EVENT_HANDLERS_TREE: &str = "event_handlers";
 const META_TREE: &str = "meta";
 const EPOCH_KEY: &[u8] = b"epoch";
+pub(crate) const OPEN_INDEX_KEY: &[u8] = b"index/open-by-name";
 
 /// How to open a [`SledStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +118,8 @@ pub struct SledStore {
     pub(crate) exec: sled::Tree,
     workflow_defs: sled::Tree,
     pub(crate) task_defs: sled::Tree,
-    meta: sled::Tree,
+    event_handlers: sled::Tree,
+    pub(crate) meta: sled::Tree,
     /// Held from a batch's reads to its apply.
     apply_lock: Arc<Mutex<()>>,
 }
@@ -144,14 +155,53 @@ impl SledStore {
             db.open_tree(name)
                 .map_err(|e| engine_error(&format!("{}: tree {name}", what()), e))
         };
-        Ok(SledStore {
+        let store = SledStore {
             exec: tree(EXEC_TREE)?,
             workflow_defs: tree(WORKFLOW_DEFS_TREE)?,
             task_defs: tree(TASK_DEFS_TREE)?,
+            event_handlers: tree(EVENT_HANDLERS_TREE)?,
             meta: tree(META_TREE)?,
             apply_lock: Arc::default(),
             db,
-        })
+        };
+        store.build_open_index()?;
+        Ok(store)
+    }
+
+    /// Builds the open-by-name index from the status index and the workflow records, once,
+    /// for a store written before the index existed. Safe to repeat after a crash midway.
+    fn build_open_index(&self) -> Result<(), StoreError> {
+        let what = "building the open-executions index";
+        let done = self
+            .meta
+            .get(OPEN_INDEX_KEY)
+            .map_err(|e| engine_error(what, e))?
+            .is_some();
+        if done {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        for status in [WorkflowStatus::Running, WorkflowStatus::Paused] {
+            let prefix = Key::new(keys::BY_STATUS).str(status.as_str()).into_vec();
+            for wid in self.ids_under(&prefix, 0, what)? {
+                if let Some(wf) = self.load_workflow(&wid)? {
+                    batch.insert(open_key(&wf), wf.workflow_version.to_be_bytes().to_vec());
+                    n += 1;
+                }
+            }
+        }
+        self.exec
+            .apply_batch(batch)
+            .map_err(|e| engine_error(what, e))?;
+        self.meta
+            .insert(OPEN_INDEX_KEY, &b"1"[..])
+            .map_err(|e| engine_error(what, e))?;
+        self.flush_db(what)?;
+        if n > 0 {
+            tracing::info!(executions = n, "built the open-executions index");
+        }
+        Ok(())
     }
 
     fn flush_db(&self, what: &str) -> Result<(), StoreError> {
@@ -321,6 +371,13 @@ impl<'a> Ops<'a> {
         if prev_status != Some(wf.status) {
             self.put(status_key(wf.status, wid), Vec::new());
         }
+        let was_open = prev_status.is_some_and(|p| !p.is_terminal());
+        let is_open = !wf.status.is_terminal();
+        if is_open && !was_open {
+            self.put(open_key(wf), wf.workflow_version.to_be_bytes().to_vec());
+        } else if was_open && !is_open {
+            self.del(open_key(wf));
+        }
         if prev_status.is_none() {
             if let Some(corr) = &wf.correlation_id {
                 self.put(correlation_key(wf, corr), Vec::new());
@@ -461,6 +518,7 @@ impl<'a> Pending<'a> {
         if let Some(record) = self.get(&wf_key)? {
             match codec::decode::<WorkflowInstance>(&record, || format!("w/{wid}")) {
                 Ok(wf) => {
+                    self.del(open_key(&wf));
                     if let Some(corr) = &wf.correlation_id {
                         self.del(correlation_key(&wf, corr));
                     }
@@ -519,6 +577,14 @@ fn correlation_key(wf: &WorkflowInstance, corr: &str) -> Vec<u8> {
     Key::new(keys::BY_CORRELATION)
         .str(&wf.workflow_name)
         .str(corr)
+        .i64(wf.create_time)
+        .str(&wf.workflow_id)
+        .into_vec()
+}
+
+fn open_key(wf: &WorkflowInstance) -> Vec<u8> {
+    Key::new(keys::BY_NAME_OPEN)
+        .str(&wf.workflow_name)
         .i64(wf.create_time)
         .str(&wf.workflow_id)
         .into_vec()
@@ -659,6 +725,40 @@ impl Store for SledStore {
         Ok(existed)
     }
 
+    fn put_event_handler(&self, handler: &EventHandler) -> Result<(), StoreError> {
+        let what = format!("storing event handler {}", handler.name);
+        let value = codec::encode_json(&what, handler)?;
+        self.event_handlers
+            .insert(handler.name.as_bytes(), value)
+            .map_err(|e| engine_error(&what, e))?;
+        self.flush_db(&what)
+    }
+
+    fn list_event_handlers(&self) -> Result<Vec<EventHandler>, StoreError> {
+        self.event_handlers
+            .iter()
+            .map(|item| {
+                let (k, v) = item.map_err(|e| engine_error("listing event handlers", e))?;
+                codec::decode(&v, || {
+                    format!("event_handlers/{}", String::from_utf8_lossy(&k))
+                })
+            })
+            .collect()
+    }
+
+    fn delete_event_handler(&self, name: &str) -> Result<bool, StoreError> {
+        let what = format!("deleting event handler {name}");
+        let existed = self
+            .event_handlers
+            .remove(name.as_bytes())
+            .map_err(|e| engine_error(&what, e))?
+            .is_some();
+        if existed {
+            self.flush_db(&what)?;
+        }
+        Ok(existed)
+    }
+
     fn apply(&self, batch: &WriteBatch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
@@ -781,6 +881,46 @@ impl Store for SledStore {
             .str(correlation_id)
             .into_vec();
         self.ids_under(&prefix, 8, "listing workflows by correlation id")
+    }
+
+    fn open_workflow_ids(
+        &self,
+        name: &str,
+        version: Option<i32>,
+        created_from: Option<i64>,
+        created_to: Option<i64>,
+    ) -> Result<Vec<String>, StoreError> {
+        let label = "listing open executions by name";
+        let prefix = Key::new(keys::BY_NAME_OPEN).str(name).into_vec();
+        let start = Key::new(keys::BY_NAME_OPEN)
+            .str(name)
+            .i64(created_from.unwrap_or(i64::MIN))
+            .into_vec();
+        let mut out = Vec::new();
+        for item in self.exec.range(start..) {
+            let (k, v) = item.map_err(|e| engine_error(label, e))?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let mut r = Reader::bare(&k[prefix.len()..]);
+            let parsed = r
+                .i64()
+                .zip(r.str().filter(|_| r.is_empty()))
+                .zip(<[u8; 4]>::try_from(&v[..]).ok().map(i32::from_be_bytes));
+            let Some(((created, wid), v)) = parsed else {
+                return Err(StoreError::Corrupt {
+                    key: keys::display(&k),
+                    message: "malformed index entry".into(),
+                });
+            };
+            if created_to.is_some_and(|to| created > to) {
+                break;
+            }
+            if version.is_none_or(|want| want == v) {
+                out.push(wid);
+            }
+        }
+        Ok(out)
     }
 
     fn workflow_id_by_idempotency_key(

@@ -1180,6 +1180,18 @@ impl Model {
                     expected
                 );
             }
+            let mut open: Vec<_> = self
+                .workflows
+                .values()
+                .filter(|wf| wf.workflow_name == name && !wf.status.is_terminal())
+                .map(|wf| (wf.create_time, wf.workflow_id.clone()))
+                .collect();
+            open.sort();
+            let expected: Vec<String> = open.into_iter().map(|(_, id)| id).collect();
+            prop_assert_eq!(
+                store.open_workflow_ids(name, None, None, None).unwrap(),
+                expected
+            );
             for key in IDEM_KEYS {
                 prop_assert_eq!(
                     store.workflow_id_by_idempotency_key(name, key).unwrap(),
@@ -1206,7 +1218,13 @@ impl Model {
             .values()
             .filter(|wf| wf.correlation_id.is_some())
             .count();
+        let open = self
+            .workflows
+            .values()
+            .filter(|wf| !wf.status.is_terminal())
+            .count();
         let expected_keys = self.workflows.len() * 2 // record + status entry
+            + open // open-by-name entry
             + with_corr
             + self.idempotency.len()
             + self.snapshots.len()
@@ -1348,4 +1366,166 @@ fn replacing_a_task_keeps_its_id_index_and_an_unchanged_status_keeps_its_index_e
             .unwrap(),
         vec!["wf-r".to_string()]
     );
+}
+
+#[test]
+fn open_executions_by_name_follow_status_version_and_creation_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = workflow("wf-a", "order", WorkflowStatus::Running, None, None, 10);
+    let b = workflow("wf-b", "order", WorkflowStatus::Paused, None, None, 20);
+    let mut c = workflow("wf-c", "order", WorkflowStatus::Running, None, None, 30);
+    c.workflow_version = 2;
+    let other = workflow("wf-d", "invoice", WorkflowStatus::Running, None, None, 15);
+    let done = workflow("wf-e", "order", WorkflowStatus::Completed, None, None, 25);
+    {
+        let store = open(dir.path());
+        store
+            .apply(&batch(
+                [&a, &b, &c, &other, &done]
+                    .into_iter()
+                    .map(put_new)
+                    .collect(),
+            ))
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let store = open(dir.path());
+    let ids = |v: Option<i32>, from: Option<i64>, to: Option<i64>| {
+        store.open_workflow_ids("order", v, from, to).unwrap()
+    };
+    assert_eq!(ids(None, None, None), ["wf-a", "wf-b", "wf-c"]);
+    assert_eq!(ids(Some(2), None, None), ["wf-c"]);
+    assert_eq!(ids(Some(1), None, None), ["wf-a", "wf-b"]);
+    assert_eq!(ids(None, Some(20), None), ["wf-b", "wf-c"]);
+    assert_eq!(ids(None, Some(11), Some(29)), ["wf-b"]);
+    assert_eq!(ids(None, None, Some(10)), ["wf-a"]);
+    assert!(
+        store
+            .open_workflow_ids("nope", None, None, None)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Ending leaves the index; running again (a restart) comes back.
+    a.status = WorkflowStatus::Failed;
+    store
+        .apply(&batch(vec![Write::PutWorkflow {
+            workflow: a.clone(),
+            prev_status: Some(WorkflowStatus::Running),
+        }]))
+        .unwrap();
+    assert_eq!(ids(None, None, None), ["wf-b", "wf-c"]);
+    a.status = WorkflowStatus::Running;
+    store
+        .apply(&batch(vec![
+            Write::PutWorkflow {
+                workflow: a.clone(),
+                prev_status: Some(WorkflowStatus::Failed),
+            },
+            Write::DeleteWorkflow {
+                workflow_id: "wf-c".into(),
+            },
+        ]))
+        .unwrap();
+    assert_eq!(ids(None, None, None), ["wf-a", "wf-b"]);
+}
+
+#[test]
+fn the_open_index_is_built_for_stores_written_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let wfs = [
+            workflow("wf-1", "order", WorkflowStatus::Running, None, None, 3),
+            workflow("wf-2", "order", WorkflowStatus::Paused, None, None, 1),
+            workflow("wf-3", "order", WorkflowStatus::Terminated, None, None, 2),
+        ];
+        store
+            .apply(&batch(wfs.iter().map(put_new).collect()))
+            .unwrap();
+        // As a store from before the index: no entries, no marker.
+        let stale: Vec<_> = store
+            .exec
+            .scan_prefix(keys::BY_NAME_OPEN)
+            .map(|item| item.unwrap().0)
+            .collect();
+        assert_eq!(stale.len(), 2);
+        for k in stale {
+            store.exec.remove(k).unwrap();
+        }
+        store
+            .meta
+            .remove(super::sled_store::OPEN_INDEX_KEY)
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(
+        store.open_workflow_ids("order", None, None, None).unwrap(),
+        ["wf-2", "wf-1"]
+    );
+}
+
+#[test]
+fn event_handlers_are_kept_across_reopening() {
+    use baton_core::event_handler::parse_event_handler;
+    let dir = tempfile::tempdir().unwrap();
+    let handler = |name: &str, active: bool| {
+        parse_event_handler(&json!({
+            "name": name,
+            "event": "conductor:orders",
+            "active": active,
+            "actions": [{"action": "start_workflow", "start_workflow": {"name": "w"}}],
+            "futureField": [1]
+        }))
+        .unwrap()
+    };
+    {
+        let store = open(dir.path());
+        store.put_event_handler(&handler("b", true)).unwrap();
+        store.put_event_handler(&handler("a", true)).unwrap();
+        store.put_event_handler(&handler("b", false)).unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(
+        store.list_event_handlers().unwrap(),
+        vec![handler("a", true), handler("b", false)]
+    );
+    assert!(store.delete_event_handler("a").unwrap());
+    assert!(!store.delete_event_handler("a").unwrap());
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(
+        store.list_event_handlers().unwrap(),
+        vec![handler("b", false)]
+    );
+}
+
+#[test]
+fn pending_skips_round_trip_and_records_without_them_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = workflow("wf-1", "order", WorkflowStatus::Running, None, None, 1);
+    let mut with_skip = workflow("wf-2", "order", WorkflowStatus::Running, None, None, 2);
+    with_skip.skip_tasks.insert(
+        "ship".into(),
+        baton_core::PendingSkip {
+            input: Some(json!({"a": 1}).as_object().unwrap().clone()),
+            output: json!({"skipped": true}).as_object().unwrap().clone(),
+        },
+    );
+    with_skip
+        .skip_tasks
+        .insert("notify__2".into(), baton_core::PendingSkip::default());
+    {
+        let store = open(dir.path());
+        store
+            .apply(&batch(vec![put_new(&plain), put_new(&with_skip)]))
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let store = open(dir.path());
+    let loaded = store.load_workflow("wf-1").unwrap().unwrap();
+    assert!(loaded.skip_tasks.is_empty());
+    assert_eq!(loaded, plain);
+    assert_eq!(store.load_workflow("wf-2").unwrap(), Some(with_skip));
 }

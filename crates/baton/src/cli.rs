@@ -1,10 +1,12 @@
-//! The command-line client: definitions and workflow operations over gRPC.
+//! The command-line client: definitions, event handlers, workflow and task operations over
+//! gRPC.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use baton_proto::v1 as pb;
 use baton_proto::v1::metadata_service_client::MetadataServiceClient;
+use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
 use baton_server::convert::{object_to_struct, struct_to_object};
 use clap::{Args, Subcommand};
@@ -148,6 +150,240 @@ pub enum WorkflowCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Runs an execution again from one of its task instances: that task and every task
+    /// scheduled after it are removed and the task is scheduled anew.
+    Rerun {
+        /// Workflow id.
+        id: String,
+        /// Id of the task instance to run again from.
+        #[arg(long = "task")]
+        task_id: String,
+        /// New input for that task, as a JSON object (worker tasks only).
+        #[arg(long)]
+        task_input: Option<String>,
+        /// New workflow input, as a JSON object.
+        #[arg(long)]
+        workflow_input: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Skips a task of a running execution by reference name: now when it is scheduled or
+    /// running, else when the flow reaches it.
+    SkipTask {
+        /// Workflow id.
+        id: String,
+        /// Task reference name.
+        task_ref: String,
+        /// Input to record on the skipped task, as a JSON object.
+        #[arg(long)]
+        input: Option<String>,
+        /// Output of the skipped task, as a JSON object.
+        #[arg(long)]
+        output: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Makes tasks that wait out a callbackAfterSeconds ready now.
+    ResetCallbacks {
+        /// Workflow id.
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Re-evaluates an execution now (schedules whatever is due).
+    Decide {
+        /// Workflow id.
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Lists the tasks of an execution, a page at a time.
+    Tasks {
+        /// Workflow id.
+        id: String,
+        /// Only tasks in this status (COMPLETED, FAILED, ...); repeat for several.
+        #[arg(long = "status")]
+        statuses: Vec<String>,
+        /// Matching tasks to pass over first.
+        #[arg(long, default_value_t = 0)]
+        offset: i32,
+        /// Most tasks to list (1-1000).
+        #[arg(long, default_value_t = 100)]
+        limit: i32,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Lists the ids of the running and paused executions of a workflow definition.
+    Running {
+        /// Workflow definition name.
+        name: String,
+        /// Only this version.
+        #[arg(long)]
+        version: Option<i32>,
+        /// Only executions created at or after this time (RFC 3339 or epoch milliseconds).
+        #[arg(long)]
+        created_after: Option<String>,
+        /// Only executions created at or before this time (RFC 3339 or epoch milliseconds).
+        #[arg(long)]
+        created_before: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Lists the executions of a workflow definition for one or more correlation ids.
+    ByCorrelation {
+        /// Workflow definition name.
+        name: String,
+        /// Correlation ids.
+        #[arg(required = true)]
+        correlation_ids: Vec<String>,
+        /// Also list finished executions.
+        #[arg(long)]
+        include_closed: bool,
+        /// Include each execution's tasks.
+        #[arg(long)]
+        include_tasks: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Starts an execution and waits until it finishes (or a given task does), then
+    /// prints it.
+    Execute {
+        /// Workflow definition name.
+        name: String,
+        /// Input as a JSON object.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// Definition version (latest when absent).
+        #[arg(long)]
+        version: Option<i32>,
+        /// Correlation id.
+        #[arg(long)]
+        correlation_id: Option<String>,
+        /// Seconds to wait (1-300).
+        #[arg(long, default_value_t = 10)]
+        wait: i32,
+        /// Return once the task with this reference name has finished.
+        #[arg(long)]
+        wait_until: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Applies one operation to many executions (at most 1000) and reports each outcome.
+    Bulk {
+        /// The operation.
+        #[arg(value_enum)]
+        operation: BulkOp,
+        /// Workflow ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// For terminate: why.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// For restart: use the latest definitions.
+        #[arg(long)]
+        use_latest: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+/// An operation of `baton workflow bulk`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum BulkOp {
+    /// Pause.
+    Pause,
+    /// Resume.
+    Resume,
+    /// Restart from the beginning.
+    Restart,
+    /// Retry from the failed task.
+    Retry,
+    /// Terminate.
+    Terminate,
+    /// Delete.
+    Remove,
+}
+
+/// `baton task ...`
+#[derive(Subcommand)]
+pub enum TaskCommand {
+    /// Reports a result for the latest instance of a task, found by workflow id and
+    /// reference name (how WAIT and HUMAN tasks are completed by hand).
+    UpdateByRef {
+        /// Workflow id.
+        workflow_id: String,
+        /// Task reference name.
+        task_ref: String,
+        /// COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS.
+        #[arg(long)]
+        status: String,
+        /// Output as a JSON object.
+        #[arg(long, default_value = "{}")]
+        output: String,
+        /// Why the task failed.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// A log line to keep with the task; repeat for several.
+        #[arg(long = "log")]
+        logs: Vec<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Adds a log line to a task.
+    Log {
+        /// Task id.
+        task_id: String,
+        /// The line.
+        message: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Prints the log lines of a task.
+    Logs {
+        /// Task id.
+        task_id: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+/// `baton event-handler ...`
+#[derive(Subcommand)]
+pub enum EventHandlerCommand {
+    /// Adds event handlers from a Conductor JSON file (one handler or an array), replacing
+    /// those that exist by name.
+    Apply {
+        /// The JSON file ("-" reads standard input).
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Lists event handlers.
+    List {
+        /// Only handlers of this event ("provider:queue").
+        #[arg(long)]
+        event: Option<String>,
+        /// Only active handlers.
+        #[arg(long)]
+        active_only: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Prints one event handler as JSON.
+    Get {
+        /// Handler name.
+        name: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Deletes an event handler.
+    Delete {
+        /// Handler name.
+        name: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 async fn channel(conn: &Conn) -> anyhow::Result<Channel> {
@@ -165,6 +401,43 @@ fn read_json(file: &PathBuf) -> anyhow::Result<Value> {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
     };
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))
+}
+
+/// A JSON object given on the command line.
+fn json_object(flag: &str, text: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let v: Value =
+        serde_json::from_str(text).with_context(|| format!("{flag} is not valid JSON"))?;
+    match v {
+        Value::Object(o) => Ok(o),
+        _ => bail!("{flag} must be a JSON object"),
+    }
+}
+
+/// An optional JSON object given on the command line, as a `Struct`.
+fn opt_struct(flag: &str, text: Option<&str>) -> anyhow::Result<Option<prost_types::Struct>> {
+    text.map(|t| json_object(flag, t).map(|o| object_to_struct(&o)))
+        .transpose()
+}
+
+/// A time given as RFC 3339 or epoch milliseconds.
+fn timestamp(flag: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(baton_server::convert::ts(ms));
+    }
+    text.parse::<prost_types::Timestamp>().map_err(|_| {
+        anyhow::anyhow!(
+            "{flag}: {text:?} is neither RFC 3339 (2024-05-01T10:00:00Z) nor epoch milliseconds"
+        )
+    })
+}
+
+/// A task status name (case does not matter) as its wire value.
+fn task_status_arg(flag: &str, text: &str) -> anyhow::Result<i32> {
+    let name = format!("TASK_STATUS_{}", text.to_ascii_uppercase());
+    match pb::TaskStatus::from_str_name(&name) {
+        Some(s) if s != pb::TaskStatus::Unspecified => Ok(s as i32),
+        _ => bail!("{flag}: {text:?} is not a task status (COMPLETED, FAILED, IN_PROGRESS, ...)"),
+    }
 }
 
 fn definition(v: &Value) -> pb::Definition {
@@ -309,6 +582,36 @@ pub async fn run_def(cmd: DefCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn task_status_name(s: i32) -> String {
+    pb::TaskStatus::try_from(s)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("TASK_STATUS_")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn struct_json(s: &Option<prost_types::Struct>) -> Value {
+    Value::Object(s.as_ref().map(struct_to_object).unwrap_or_default())
+}
+
+fn task_json(t: &pb::Task) -> Value {
+    json!({
+        "taskId": t.task_id,
+        "referenceTaskName": t.reference_task_name,
+        "taskType": t.task_type,
+        "status": task_status_name(t.status),
+        "seq": t.seq,
+        "retryCount": t.retry_count,
+        "pollCount": t.poll_count,
+        "workerId": t.worker_id,
+        "reasonForIncompletion": t.reason_for_incompletion,
+        "input": struct_json(&t.input),
+        "output": struct_json(&t.output),
+    })
+}
+
 fn workflow_json(w: &pb::Workflow) -> Value {
     let status = |s: i32| {
         pb::WorkflowStatus::try_from(s)
@@ -319,18 +622,7 @@ fn workflow_json(w: &pb::Workflow) -> Value {
             })
             .unwrap_or_default()
     };
-    let tstatus = |s: i32| {
-        pb::TaskStatus::try_from(s)
-            .map(|s| {
-                s.as_str_name()
-                    .trim_start_matches("TASK_STATUS_")
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
-    let obj = |s: &Option<prost_types::Struct>| {
-        Value::Object(s.as_ref().map(struct_to_object).unwrap_or_default())
-    };
+    let obj = struct_json;
     json!({
         "workflowId": w.workflow_id,
         "workflowName": w.workflow_name,
@@ -340,18 +632,7 @@ fn workflow_json(w: &pb::Workflow) -> Value {
         "reasonForIncompletion": w.reason_for_incompletion,
         "input": obj(&w.input),
         "output": obj(&w.output),
-        "tasks": w.tasks.iter().map(|t| json!({
-            "taskId": t.task_id,
-            "referenceTaskName": t.reference_task_name,
-            "taskType": t.task_type,
-            "status": tstatus(t.status),
-            "retryCount": t.retry_count,
-            "pollCount": t.poll_count,
-            "workerId": t.worker_id,
-            "reasonForIncompletion": t.reason_for_incompletion,
-            "input": obj(&t.input),
-            "output": obj(&t.output),
-        })).collect::<Vec<_>>(),
+        "tasks": w.tasks.iter().map(task_json).collect::<Vec<_>>(),
     })
 }
 
@@ -417,6 +698,7 @@ pub async fn run_workflow(cmd: WorkflowCommand) -> anyhow::Result<()> {
                     .execute_workflow(pb::ExecuteWorkflowRequest {
                         start: Some(start),
                         wait_seconds: wait,
+                        ..Default::default()
                     })
                     .await?
                     .into_inner();
@@ -502,6 +784,450 @@ pub async fn run_workflow(cmd: WorkflowCommand) -> anyhow::Result<()> {
             })
             .await?;
             done(&conn, "removed", &id);
+        }
+        WorkflowCommand::Rerun {
+            id,
+            task_id,
+            task_input,
+            workflow_input,
+            conn,
+        } => {
+            let task_input = opt_struct("--task-input", task_input.as_deref())?;
+            let workflow_input = opt_struct("--workflow-input", workflow_input.as_deref())?;
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            c.rerun_workflow(pb::RerunWorkflowRequest {
+                workflow_id: id.clone(),
+                task_id: task_id.clone(),
+                task_input,
+                workflow_input,
+            })
+            .await?;
+            done(&conn, &format!("rerun from task {task_id}"), &id);
+        }
+        WorkflowCommand::SkipTask {
+            id,
+            task_ref,
+            input,
+            output,
+            conn,
+        } => {
+            let task_input = opt_struct("--input", input.as_deref())?;
+            let task_output = opt_struct("--output", output.as_deref())?;
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = c
+                .skip_task(pb::SkipTaskRequest {
+                    workflow_id: id.clone(),
+                    task_ref_name: task_ref.clone(),
+                    task_input,
+                    task_output,
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                print_json(&json!({
+                    "workflowId": id, "taskRefName": task_ref, "skippedNow": r.skipped_now
+                }));
+            } else if r.skipped_now {
+                println!("{id} task {task_ref} skipped");
+            } else {
+                println!("{id} task {task_ref} will be skipped when the flow reaches it");
+            }
+        }
+        WorkflowCommand::ResetCallbacks { id, conn } => {
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            c.reset_callbacks(pb::ResetCallbacksRequest {
+                workflow_id: id.clone(),
+            })
+            .await?;
+            done(&conn, "callbacks reset", &id);
+        }
+        WorkflowCommand::Decide { id, conn } => {
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            c.decide_workflow(pb::DecideWorkflowRequest {
+                workflow_id: id.clone(),
+            })
+            .await?;
+            done(&conn, "decided", &id);
+        }
+        WorkflowCommand::Tasks {
+            id,
+            statuses,
+            offset,
+            limit,
+            conn,
+        } => {
+            let statuses = statuses
+                .iter()
+                .map(|s| task_status_arg("--status", s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = c
+                .list_workflow_tasks(pb::ListWorkflowTasksRequest {
+                    workflow_id: id,
+                    statuses,
+                    offset,
+                    limit,
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                print_json(&json!({
+                    "tasks": r.tasks.iter().map(task_json).collect::<Vec<_>>(),
+                    "total": r.total,
+                    "nextOffset": r.next_offset,
+                }));
+            } else {
+                for t in &r.tasks {
+                    println!(
+                        "{:>4}  {:<24} {:<16} {:<26} {}",
+                        t.seq,
+                        t.reference_task_name,
+                        t.task_type,
+                        task_status_name(t.status),
+                        t.task_id
+                    );
+                }
+                let shown = r.tasks.len();
+                match r.next_offset {
+                    0 => println!("({shown} of {} tasks)", r.total),
+                    next => println!("({shown} of {} tasks; more with --offset {next})", r.total),
+                }
+            }
+        }
+        WorkflowCommand::Running {
+            name,
+            version,
+            created_after,
+            created_before,
+            conn,
+        } => {
+            let created_after = created_after
+                .map(|t| timestamp("--created-after", &t))
+                .transpose()?;
+            let created_before = created_before
+                .map(|t| timestamp("--created-before", &t))
+                .transpose()?;
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = c
+                .get_running_workflows(pb::GetRunningWorkflowsRequest {
+                    name,
+                    version,
+                    created_after,
+                    created_before,
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                print_json(&json!({"workflowIds": r.workflow_ids}));
+            } else {
+                for id in r.workflow_ids {
+                    println!("{id}");
+                }
+            }
+        }
+        WorkflowCommand::ByCorrelation {
+            name,
+            correlation_ids,
+            include_closed,
+            include_tasks,
+            conn,
+        } => {
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = c
+                .get_workflows_by_correlation_ids(pb::GetWorkflowsByCorrelationIdsRequest {
+                    name,
+                    correlation_ids,
+                    include_closed,
+                    include_tasks,
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                let mut out = serde_json::Map::new();
+                for g in &r.results {
+                    out.insert(
+                        g.correlation_id.clone(),
+                        Value::Array(g.workflows.iter().map(workflow_json).collect()),
+                    );
+                }
+                print_json(&Value::Object(out));
+            } else {
+                for g in &r.results {
+                    println!("{}:", g.correlation_id);
+                    for w in &g.workflows {
+                        let v = workflow_json(w);
+                        println!(
+                            "  {}  {}",
+                            w.workflow_id,
+                            v["status"].as_str().unwrap_or("")
+                        );
+                    }
+                }
+            }
+        }
+        WorkflowCommand::Execute {
+            name,
+            input,
+            version,
+            correlation_id,
+            wait,
+            wait_until,
+            conn,
+        } => {
+            let input = json_object("--input", &input)?;
+            let mut client = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = client
+                .execute_workflow(pb::ExecuteWorkflowRequest {
+                    start: Some(pb::StartWorkflowRequest {
+                        name,
+                        version,
+                        input: Some(object_to_struct(&input)),
+                        correlation_id: correlation_id.unwrap_or_default(),
+                        ..Default::default()
+                    }),
+                    wait_seconds: wait,
+                    wait_until_task_ref: wait_until.clone().unwrap_or_default(),
+                })
+                .await?
+                .into_inner();
+            if let Some(w) = r.workflow {
+                print_workflow(&w, conn.json);
+            }
+            if !r.finished && !r.task_ref_finished {
+                match wait_until {
+                    Some(t) => {
+                        bail!("neither task {t} nor the workflow finished within {wait} seconds")
+                    }
+                    None => bail!("the workflow did not finish within {wait} seconds"),
+                }
+            }
+        }
+        WorkflowCommand::Bulk {
+            operation,
+            ids,
+            reason,
+            use_latest,
+            conn,
+        } => {
+            let op = match operation {
+                BulkOp::Pause => pb::BulkOperation::Pause,
+                BulkOp::Resume => pb::BulkOperation::Resume,
+                BulkOp::Restart => pb::BulkOperation::Restart,
+                BulkOp::Retry => pb::BulkOperation::Retry,
+                BulkOp::Terminate => pb::BulkOperation::Terminate,
+                BulkOp::Remove => pb::BulkOperation::Remove,
+            };
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = c
+                .run_bulk_operation(pb::RunBulkOperationRequest {
+                    operation: op as i32,
+                    workflow_ids: ids,
+                    reason,
+                    use_latest_definitions: use_latest,
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                print_json(&Value::Array(
+                    r.results
+                        .iter()
+                        .map(|b| {
+                            json!({"workflowId": b.workflow_id, "ok": b.ok,
+                                   "code": b.code, "message": b.message})
+                        })
+                        .collect(),
+                ));
+            } else {
+                for b in &r.results {
+                    if b.ok {
+                        println!("{} ok", b.workflow_id);
+                    } else {
+                        println!("{} {}: {}", b.workflow_id, b.code, b.message);
+                    }
+                }
+            }
+            let failed = r.results.iter().filter(|b| !b.ok).count();
+            if failed > 0 {
+                bail!("{failed} of {} operations failed", r.results.len());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a `baton task` command.
+pub async fn run_task(cmd: TaskCommand) -> anyhow::Result<()> {
+    match cmd {
+        TaskCommand::UpdateByRef {
+            workflow_id,
+            task_ref,
+            status,
+            output,
+            reason,
+            logs,
+            conn,
+        } => {
+            let status = task_status_arg("--status", &status)?;
+            let output = json_object("--output", &output)?;
+            let mut c = TaskServiceClient::new(channel(&conn).await?);
+            let r = c
+                .update_task_by_ref(pb::UpdateTaskByRefRequest {
+                    workflow_id,
+                    task_ref_name: task_ref,
+                    status,
+                    output: Some(object_to_struct(&output)),
+                    reason_for_incompletion: reason,
+                    logs: logs
+                        .into_iter()
+                        .map(|message| pb::TaskLog {
+                            message,
+                            time: None,
+                        })
+                        .collect(),
+                    worker_id: String::new(),
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                print_json(&json!({"taskId": r.task_id, "result": "updated"}));
+            } else {
+                println!("task {} updated", r.task_id);
+            }
+        }
+        TaskCommand::Log {
+            task_id,
+            message,
+            conn,
+        } => {
+            let mut c = TaskServiceClient::new(channel(&conn).await?);
+            c.add_task_logs(pb::AddTaskLogsRequest {
+                task_id: task_id.clone(),
+                logs: vec![pb::TaskLog {
+                    message,
+                    time: None,
+                }],
+            })
+            .await?;
+            if conn.json {
+                print_json(&json!({"taskId": task_id, "result": "logged"}));
+            } else {
+                println!("task {task_id} logged");
+            }
+        }
+        TaskCommand::Logs { task_id, conn } => {
+            let mut c = TaskServiceClient::new(channel(&conn).await?);
+            let r = c
+                .get_task_logs(pb::GetTaskLogsRequest { task_id })
+                .await?
+                .into_inner();
+            let time = |l: &pb::TaskLog| l.time.as_ref().map(|t| t.to_string()).unwrap_or_default();
+            if conn.json {
+                print_json(&Value::Array(
+                    r.logs
+                        .iter()
+                        .map(|l| json!({"message": l.message, "time": time(l)}))
+                        .collect(),
+                ));
+            } else {
+                for l in &r.logs {
+                    println!("{}  {}", time(l), l.message);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn handler_json(h: &pb::EventHandlerInfo) -> Value {
+    struct_json(&h.definition)
+}
+
+/// Runs a `baton event-handler` command.
+pub async fn run_event_handler(cmd: EventHandlerCommand) -> anyhow::Result<()> {
+    match cmd {
+        EventHandlerCommand::Apply { file, conn } => {
+            let items = match read_json(&file)? {
+                Value::Array(a) => a,
+                other => vec![other],
+            };
+            if items.is_empty() {
+                bail!("{} holds no event handler", file.display());
+            }
+            let mut c = MetadataServiceClient::new(channel(&conn).await?);
+            let mut out = Vec::new();
+            for h in &items {
+                let added = c
+                    .add_event_handler(pb::AddEventHandlerRequest {
+                        handler: Some(definition(h)),
+                    })
+                    .await;
+                let (info, what) = match added {
+                    Ok(r) => (r.into_inner().handler, "added"),
+                    Err(e) if e.code() == tonic::Code::AlreadyExists => (
+                        c.update_event_handler(pb::UpdateEventHandlerRequest {
+                            handler: Some(definition(h)),
+                        })
+                        .await?
+                        .into_inner()
+                        .handler,
+                        "updated",
+                    ),
+                    Err(e) => return Err(e.into()),
+                };
+                let name = info.map(|i| i.name).unwrap_or_default();
+                out.push(json!({"name": name, "result": what}));
+            }
+            if conn.json {
+                print_json(&Value::Array(out));
+            } else {
+                for o in out {
+                    println!(
+                        "event handler {} {}",
+                        o["name"].as_str().unwrap_or(""),
+                        o["result"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        EventHandlerCommand::List {
+            event,
+            active_only,
+            conn,
+        } => {
+            let mut c = MetadataServiceClient::new(channel(&conn).await?);
+            let r = c
+                .list_event_handlers(pb::ListEventHandlersRequest {
+                    event: event.unwrap_or_default(),
+                    active_only,
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                print_json(&Value::Array(r.handlers.iter().map(handler_json).collect()));
+            } else {
+                for h in &r.handlers {
+                    let state = if h.active { "active" } else { "inactive" };
+                    println!("{}\t{}\t{state}", h.name, h.event);
+                }
+            }
+        }
+        EventHandlerCommand::Get { name, conn } => {
+            let mut c = MetadataServiceClient::new(channel(&conn).await?);
+            let r = c
+                .get_event_handler(pb::GetEventHandlerRequest { name })
+                .await?
+                .into_inner();
+            print_json(&r.handler.as_ref().map(handler_json).unwrap_or_default());
+        }
+        EventHandlerCommand::Delete { name, conn } => {
+            let mut c = MetadataServiceClient::new(channel(&conn).await?);
+            c.delete_event_handler(pb::DeleteEventHandlerRequest { name: name.clone() })
+                .await?;
+            if conn.json {
+                print_json(&json!({"name": name, "result": "deleted"}));
+            } else {
+                println!("event handler {name} deleted");
+            }
         }
     }
     Ok(())

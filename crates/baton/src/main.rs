@@ -33,6 +33,12 @@ enum Command {
     /// Starts, reads and steers workflow executions.
     #[command(subcommand)]
     Workflow(cli::WorkflowCommand),
+    /// Updates tasks by reference name and manages task logs.
+    #[command(subcommand)]
+    Task(cli::TaskCommand),
+    /// Manages event handlers.
+    #[command(subcommand)]
+    EventHandler(cli::EventHandlerCommand),
     /// Measures throughput and latency with Rust workers over the worker stream.
     Bench(bench::BenchArgs),
 }
@@ -131,6 +137,8 @@ fn main() {
             }
             Command::Def(c) => cli::run_def(c).await,
             Command::Workflow(c) => cli::run_workflow(c).await,
+            Command::Task(c) => cli::run_task(c).await,
+            Command::EventHandler(c) => cli::run_event_handler(c).await,
             Command::Bench(args) => bench::run(args).await,
         }
     });

@@ -14,6 +14,15 @@ pub(super) struct Ctx<'e> {
     pub workflow_id: String,
     /// The decision being built.
     pub d: Decision,
+    /// The DO_WHILE iteration suffix (see [`super::iteration`]) that first attempts get
+    /// while the flow schedules inside a loop body; empty outside loops.
+    pub suffix: String,
+    /// Task instances to drop from the execution once the decision is made (old loop
+    /// iterations past `keepLastN`).
+    pub prune: Vec<String>,
+    /// Indices of tasks that ended as a side effect of settling another one (a loop whose
+    /// body reached its end): the flow settles them next.
+    pub ended: Vec<usize>,
 }
 
 impl<'e> Ctx<'e> {
@@ -24,6 +33,9 @@ impl<'e> Ctx<'e> {
             now,
             workflow_id: workflow_id.to_string(),
             d: Decision::default(),
+            suffix: String::new(),
+            prune: Vec::new(),
+            ended: Vec::new(),
         }
     }
 

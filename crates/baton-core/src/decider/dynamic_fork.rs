@@ -273,11 +273,16 @@ pub(super) fn find_branch(exec: &Execution, reference: &str) -> Option<WorkflowT
 
 /// The references a JOIN right after a FORK_JOIN_DYNAMIC waits for: the branches of that
 /// fork's latest instance. None when the JOIN does not follow a dynamic fork.
-pub(super) fn join_refs(exec: &Execution, join: &WorkflowTask) -> Option<Vec<String>> {
+/// Inside a loop, `suffix` is the iteration suffix the JOIN and its fork share.
+pub(super) fn join_refs(
+    exec: &Execution,
+    join: &WorkflowTask,
+    suffix: &str,
+) -> Option<Vec<String>> {
     let fork = structure::before(&exec.def, &join.task_reference_name)?;
     if fork.task_type != "FORK_JOIN_DYNAMIC" {
         return None;
     }
-    let t = exec.latest_task(&fork.task_reference_name)?;
+    let t = exec.latest_task(&format!("{}{suffix}", fork.task_reference_name))?;
     Some(forked_refs(t))
 }

@@ -22,17 +22,24 @@ const JOIN_ON: &str = "joinOn";
 /// The input key holding the `defaultExclusiveJoinTask` list.
 const DEFAULT_REFS: &str = "defaultExclusiveJoinTask";
 
-fn strings(list: &[String]) -> Value {
-    Value::Array(list.iter().cloned().map(Value::String).collect())
+/// The references as a JSON list, each with the iteration suffix of the join instance.
+fn strings(list: &[String], suffix: &str) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|r| Value::String(format!("{r}{suffix}")))
+            .collect(),
+    )
 }
 
 /// Schedules an EXCLUSIVE_JOIN: IN_PROGRESS until [`evaluate`] ends it.
 pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
     if let Some(mut t) = system::begin(exec, cx, wt, origin) {
-        t.input.insert(JOIN_ON.to_string(), strings(&wt.join_on));
+        let suffix = super::iteration::suffix(&t.reference_task_name).to_string();
+        t.input
+            .insert(JOIN_ON.to_string(), strings(&wt.join_on, &suffix));
         t.input.insert(
             DEFAULT_REFS.to_string(),
-            strings(&wt.default_exclusive_join_task),
+            strings(&wt.default_exclusive_join_task, &suffix),
         );
         system::record(exec, cx, t, TaskStatus::InProgress, None);
     }

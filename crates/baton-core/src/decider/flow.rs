@@ -3,18 +3,21 @@
 //! completing or failing the workflow. Each task type is scheduled by its own handler
 //! (see [`schedule`]).
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use super::ctx::{Ctx, secs};
 use super::instance::Origin;
+use super::iteration;
 use super::scope::ExecScope;
 use super::structure::{self, After};
 use super::{Effect, Env, TimerKind};
 use super::{
-    dynamic, dynamic_fork, exclusive_join, fork, noop, set_variable, switch, terminate, worker,
+    commands, do_while, dynamic, dynamic_fork, exclusive_join, fork, jobs, noop, set_variable,
+    sub_workflow, switch, terminate, wait, worker,
 };
 use crate::expr;
-use crate::model::{TaskDef, WorkflowTask, WorkflowTimeoutPolicy};
+use crate::model::{TaskDef, WorkflowDef, WorkflowTask, WorkflowTimeoutPolicy};
 use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
 
 /// Conductor's system and operator task types. Every other type is a worker task.
@@ -73,6 +76,18 @@ pub(super) enum Handler {
     SetVariable,
     /// TERMINATE: ends the workflow.
     Terminate,
+    /// DO_WHILE: runs its body once per iteration while its condition holds.
+    Loop,
+    /// INLINE, LAMBDA, JSON_JQ_TRANSFORM, HTTP: a job the runtime carries out.
+    Job,
+    /// WAIT: until a time, or an update.
+    Wait,
+    /// HUMAN: until an update.
+    Human,
+    /// SUB_WORKFLOW: runs a child execution.
+    SubWorkflow,
+    /// START_WORKFLOW: starts another execution.
+    StartWorkflow,
     /// A system or operator type without a handler yet.
     Unsupported,
 }
@@ -89,13 +104,20 @@ pub(super) fn handler(task_type: &str) -> Handler {
         "NOOP" => Handler::Noop,
         "SET_VARIABLE" => Handler::SetVariable,
         "TERMINATE" => Handler::Terminate,
+        "DO_WHILE" => Handler::Loop,
+        "WAIT" => Handler::Wait,
+        "HUMAN" => Handler::Human,
+        "SUB_WORKFLOW" => Handler::SubWorkflow,
+        "START_WORKFLOW" => Handler::StartWorkflow,
+        t if jobs::JOB_TYPES.contains(&t) => Handler::Job,
         t if is_system_task_type(t) => Handler::Unsupported,
         _ => Handler::Worker,
     }
 }
 
-/// Whether tasks of this type take results from workers (or operators); the ones the
-/// decider runs itself do not.
+/// Whether tasks of this type take results from workers; the ones the engine runs
+/// itself do not (WAIT, HUMAN and asynchronously completed HTTP tasks take updates
+/// through [`super::wait::update`] instead).
 pub(super) fn takes_results(task_type: &str) -> bool {
     matches!(handler(task_type), Handler::Worker | Handler::Unsupported)
 }
@@ -161,13 +183,24 @@ pub(super) fn find_task<'d>(
     None
 }
 
-/// The workflow task with this reference name: from the definition, else the dynamic
-/// fork branch that made it (dynamic branches are not in the definition).
-pub(super) fn find_any(exec: &Execution, reference: &str) -> Option<WorkflowTask> {
-    match find_task(&exec.def.tasks, reference) {
-        Some(wt) => Some(wt.clone()),
-        None => dynamic_fork::find_branch(exec, reference),
+/// The workflow task of an instance reference (iteration suffix and all): from the
+/// definition `def`, else the dynamic fork branch that made it (dynamic branches are not in
+/// the definition).
+pub(super) fn find_for<'d>(
+    def: &'d WorkflowDef,
+    exec: &Execution,
+    reference: &str,
+) -> Option<Cow<'d, WorkflowTask>> {
+    let base = iteration::base(reference);
+    match find_task(&def.tasks, base) {
+        Some(wt) => Some(Cow::Borrowed(wt)),
+        None => dynamic_fork::find_branch(exec, base).map(Cow::Owned),
     }
+}
+
+/// Like [`find_for`], owned: the workflow task of an instance reference.
+pub(super) fn find_any(exec: &Execution, reference: &str) -> Option<WorkflowTask> {
+    find_for(&exec.def, exec, reference).map(Cow::into_owned)
 }
 
 /// Does whatever is due after the changes made so far in this decision: retries or fails
@@ -244,6 +277,7 @@ fn run(exec: &mut Execution, cx: &mut Ctx, mut work: Vec<usize>) {
                 return;
             }
             work.extend(before..exec.tasks.len());
+            work.append(&mut cx.ended);
         }
         // JOINs wait on other tasks: look at every waiting one once the rest is settled.
         let mut others_live = false;
@@ -293,9 +327,11 @@ fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
         return;
     }
     let def = Arc::clone(&exec.def);
-    let Some(loc) = structure::locate(&def, &t.reference_task_name) else {
+    let (base, suffix) = iteration::split(&t.reference_task_name);
+    let suffix = suffix.to_string();
+    let Some(loc) = structure::locate(&def, base) else {
         // A dynamic fork branch: a single task, after which its JOIN takes over.
-        if let Some(wt) = dynamic_fork::find_branch(exec, &t.reference_task_name) {
+        if let Some(wt) = dynamic_fork::find_branch(exec, base) {
             if !t.status.is_successful() {
                 on_unsuccessful(exec, cx, idx, &wt);
             }
@@ -336,16 +372,25 @@ fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
         }
         _ => {}
     }
-    if then_after && let After::Task(n) = loc.after() {
-        next.push(n);
+    if then_after {
+        match loc.after() {
+            After::Task(n) => next.push(n),
+            After::LoopEnd(owner) if next.is_empty() => {
+                let n = iteration::innermost(&suffix);
+                do_while::body_done(exec, cx, owner, iteration::outer(&suffix), n);
+                return;
+            }
+            _ => {}
+        }
     }
     if next.is_empty() {
         return;
     }
     let from = chain_start(exec, idx);
     for wt in next {
-        if !scheduled_after(exec, from, &wt.task_reference_name) {
-            schedule(exec, cx, wt, Origin::First);
+        let reference = format!("{}{suffix}", wt.task_reference_name);
+        if !scheduled_after(exec, from, &reference) {
+            schedule_in(exec, cx, wt, Origin::First, &suffix);
             if exec.workflow.status != WorkflowStatus::Running {
                 return;
             }
@@ -377,6 +422,30 @@ fn scheduled_after(exec: &Execution, from: usize, reference: &str) -> bool {
 /// nested tasks at once (and a fork its JOIN), so that they follow it in the task list, as
 /// in Conductor; the recursion is only as deep as the definition's nesting.
 pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
+    let suffix = match origin {
+        Origin::First => cx.suffix.clone(),
+        Origin::Retry { idx, .. } | Origin::Manual { idx } => {
+            iteration::suffix(&exec.tasks[idx].reference_task_name).to_string()
+        }
+    };
+    schedule_in(exec, cx, wt, origin, &suffix);
+}
+
+/// [`schedule`] inside the loop iteration with this suffix (empty outside loops): a first
+/// attempt's reference gets the suffix, and so do the nested tasks scheduled with it.
+pub(super) fn schedule_in(
+    exec: &mut Execution,
+    cx: &mut Ctx,
+    wt: &WorkflowTask,
+    origin: Origin,
+    suffix: &str,
+) {
+    let saved = std::mem::replace(&mut cx.suffix, suffix.to_string());
+    schedule_nested(exec, cx, wt, origin);
+    cx.suffix = saved;
+}
+
+fn schedule_nested(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
     let kind = handler(&wt.task_type);
     let idx = exec.tasks.len();
     schedule_one(exec, cx, wt, origin, kind);
@@ -422,8 +491,9 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
     }
     let from = chain_start(exec, idx);
     for n in next {
-        if !scheduled_after(exec, from, &n.task_reference_name) {
-            schedule(exec, cx, n, Origin::First);
+        let reference = format!("{}{}", n.task_reference_name, cx.suffix);
+        if !scheduled_after(exec, from, &reference) {
+            schedule_nested(exec, cx, n, Origin::First);
             if exec.workflow.status != WorkflowStatus::Running {
                 return;
             }
@@ -439,6 +509,13 @@ fn schedule_one(
     origin: Origin,
     kind: Handler,
 ) {
+    // A task an operator asked to skip before the flow reached it is created SKIPPED.
+    if matches!(origin, Origin::First)
+        && let Some(skip) = commands::take_skip(exec, cx, wt)
+    {
+        commands::schedule_skipped(exec, cx, wt, origin, skip);
+        return;
+    }
     match kind {
         Handler::Worker => worker::schedule(exec, cx, wt, origin),
         Handler::Fork => fork::schedule_fork(exec, cx, wt, origin),
@@ -450,6 +527,12 @@ fn schedule_one(
         Handler::Noop => noop::schedule(exec, cx, wt, origin),
         Handler::SetVariable => set_variable::schedule(exec, cx, wt, origin),
         Handler::Terminate => terminate::schedule(exec, cx, wt, origin),
+        Handler::Loop => do_while::schedule(exec, cx, wt, origin),
+        Handler::Job => jobs::schedule(exec, cx, wt, origin),
+        Handler::Wait | Handler::Human => wait::schedule(exec, cx, wt, origin),
+        Handler::SubWorkflow | Handler::StartWorkflow => {
+            sub_workflow::schedule(exec, cx, wt, origin)
+        }
         Handler::Unsupported => {
             let reason = format!("task type {} is not supported yet", wt.task_type);
             let reference = wt.task_reference_name.clone();
@@ -490,7 +573,7 @@ fn on_unsuccessful(
         || cx.now
             < t.first_scheduled_time
                 .saturating_add(secs(td.total_timeout_seconds));
-    let worker_task = handler(&t.task_type) == Handler::Worker;
+    let worker_task = handler(&t.task_type) == Handler::Worker || jobs::retried(&t.task_type);
     if worker_task && t.status.is_retriable() && t.retry_count < allowed && budget_left {
         let delay_ms = worker::retry_delay_ms(&td, t.retry_count, cx.env);
         // Through the definition's handler: a DYNAMIC task works out its name again.
@@ -582,10 +665,16 @@ fn finish_run(exec: &mut Execution, cx: &mut Ctx) {
     complete(exec, cx, end);
 }
 
-/// Completes the workflow: output from `outputParameters`, else the output of the task at
-/// `end` (the one that ended the run).
+/// Completes the workflow: output from `outputParameters` (when not empty), else the
+/// output of the task at `end` (the one that ended the run).
 fn complete(exec: &mut Execution, cx: &mut Ctx, end: usize) {
-    let output = match &exec.def.output_parameters {
+    // An empty template counts as none, as in Conductor.
+    let output = match exec
+        .def
+        .output_parameters
+        .as_ref()
+        .filter(|t| !t.is_empty())
+    {
         Some(template) => {
             let scope = ExecScope::new(exec, None);
             match expr::resolve(template, &scope) {
@@ -615,6 +704,8 @@ pub(super) fn close(
     debug_assert!(status.is_terminal());
     let cancel_reason = format!("workflow {}", status.as_str());
     for t in exec.tasks.iter_mut().filter(|t| !t.status.is_terminal()) {
+        sub_workflow::cancel_child(t, cx, status.as_str());
+        t.job_pending = false;
         worker::finish(t, cx, TaskStatus::Canceled, Some(cancel_reason.clone()));
     }
     disarm_workflow_timeout(exec, cx);
@@ -627,6 +718,9 @@ pub(super) fn close(
     }
     cx.workflow_changed(wf);
     cx.effect(Effect::WorkflowClosed { status });
+    if let Some(start) = sub_workflow::failure_workflow(exec, status) {
+        cx.effect(start);
+    }
 }
 
 /// Arms the workflow timeout for the current run, if the definition has one and the run

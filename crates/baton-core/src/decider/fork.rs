@@ -38,12 +38,14 @@ pub(super) fn schedule_fork(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTas
 /// it after every change.
 pub(super) fn schedule_join(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
     // After a FORK_JOIN_DYNAMIC the JOIN waits for the branches that fork made.
-    let dynamic = dynamic_fork::join_refs(exec, wt);
+    let dynamic = dynamic_fork::join_refs(exec, wt, &cx.suffix);
     if let Some(mut t) = system::begin(exec, cx, wt, origin) {
+        // Inside a loop the JOIN waits for the instances of its own iteration.
+        let suffix = super::iteration::suffix(&t.reference_task_name);
         let refs = dynamic
             .unwrap_or_else(|| wt.join_on.clone())
             .into_iter()
-            .map(Value::String)
+            .map(|r| Value::String(format!("{r}{suffix}")))
             .collect();
         t.input.insert(JOIN_ON.to_string(), Value::Array(refs));
         system::record(exec, cx, t, TaskStatus::InProgress, None);

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
+use super::Env;
 use super::ctx::{Ctx, secs};
+use super::iteration;
 use super::scope::ExecScope;
 use crate::expr;
 use crate::model::{Object, TaskDef, WorkflowTask};
@@ -31,14 +33,30 @@ pub(super) struct Created {
 }
 
 /// The domain for a task name: `taskToDomain[name]`, else `taskToDomain["*"]`. A list
-/// uses its first entry; `NO_DOMAIN` (or nothing) is the default queue.
-fn domain_for(wf: &WorkflowInstance, name: &str) -> Option<String> {
+/// (`"fast,slow,NO_DOMAIN"`) takes the first named domain the environment reports active,
+/// else its last entry. `NO_DOMAIN` (or nothing) is the default queue.
+fn domain_for(env: &dyn Env, wf: &WorkflowInstance, name: &str) -> Option<String> {
     let raw = wf
         .task_to_domain
         .get(name)
         .or_else(|| wf.task_to_domain.get("*"))?;
-    let first = raw.split(',').map(str::trim).find(|s| !s.is_empty())?;
-    (first != "NO_DOMAIN").then(|| first.to_string())
+    let entries: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let no_domain = |d: &&str| d.eq_ignore_ascii_case("NO_DOMAIN");
+    let chosen = match entries.as_slice() {
+        [] => return None,
+        [only] => *only,
+        _ => {
+            let named: Vec<&str> = entries.iter().copied().filter(|d| !no_domain(d)).collect();
+            env.active_domain(name, &named)
+                .and_then(|i| named.get(i).copied())
+                .unwrap_or(entries[entries.len() - 1])
+        }
+    };
+    (!no_domain(&chosen)).then(|| chosen.to_string())
 }
 
 /// The input of a task: its `inputParameters` resolved, then the task definition's
@@ -73,6 +91,13 @@ pub(super) fn create(
     let now = cx.now;
     let task_id = cx.env.new_id();
     let input = compute_input(exec, wt, td, &task_id);
+    let reference = match origin {
+        Origin::First => format!("{}{}", wt.task_reference_name, cx.suffix),
+        Origin::Retry { idx, .. } | Origin::Manual { idx } => {
+            exec.tasks[idx].reference_task_name.clone()
+        }
+    };
+    let iteration = iteration::innermost(iteration::suffix(&reference));
     let (retry_count, first_scheduled_time, retried_task_id, delay_ms) = match origin {
         Origin::First => (0, now, None, secs(wt.start_delay.max(0))),
         Origin::Retry { idx, delay_ms } => {
@@ -102,7 +127,7 @@ pub(super) fn create(
         task_id,
         task_def_name: wt.name.clone(),
         task_type: wt.task_type.clone(),
-        reference_task_name: wt.task_reference_name.clone(),
+        reference_task_name: reference,
         status: TaskStatus::Scheduled,
         input: Object::new(),
         output: Object::new(),
@@ -115,7 +140,7 @@ pub(super) fn create(
         reason_for_incompletion: None,
         callback_after_seconds: 0,
         domain: if queued {
-            domain_for(wf, &wt.name)
+            domain_for(&*cx.env, wf, &wt.name)
         } else {
             None
         },
@@ -131,7 +156,7 @@ pub(super) fn create(
         correlation_id: wf.correlation_id.clone(),
         priority: wf.priority,
         optional: wt.optional,
-        iteration: 0,
+        iteration,
         token: None,
         past_tokens: Vec::new(),
         lease_deadline: None,
@@ -139,6 +164,7 @@ pub(super) fn create(
         ready_due: None,
         timeout_due: None,
         poll_timeout_due: None,
+        job_pending: false,
     };
     Created {
         task,

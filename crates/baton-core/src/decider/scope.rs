@@ -83,6 +83,18 @@ const TASK_FIELDS: [&str; 18] = [
     "iteration",
 ];
 
+/// The latest instance of a reference: exactly that name, else (inside DO_WHILE loops,
+/// where instances carry an iteration suffix) the latest instance of that definition
+/// reference in any iteration.
+fn latest<'e>(exec: &'e Execution, reference: &str) -> Option<&'e TaskInstance> {
+    exec.latest_task(reference).or_else(|| {
+        exec.tasks
+            .iter()
+            .rev()
+            .find(|t| super::iteration::base(&t.reference_task_name) == reference)
+    })
+}
+
 fn opt(s: &Option<String>) -> Value {
     s.as_deref().map_or(Value::Null, Value::from)
 }
@@ -124,7 +136,7 @@ impl Scope for ExecScope<'_> {
             }
             "CPEWF_TASK_ID" => self.task_id.map(Value::from),
             r => {
-                let t = self.exec.latest_task(r)?;
+                let t = latest(self.exec, r)?;
                 let mut doc = Map::with_capacity(TASK_FIELDS.len());
                 for f in TASK_FIELDS {
                     doc.insert(f.to_string(), task_field(t, f)?);
@@ -147,7 +159,7 @@ impl Scope for ExecScope<'_> {
             }
             "CPEWF_TASK_ID" => None,
             r => {
-                let t = self.exec.latest_task(r)?;
+                let t = latest(self.exec, r)?;
                 match field {
                     "input" => Some(Node::Object(&t.input)),
                     "output" => Some(Node::Object(&t.output)),

@@ -56,21 +56,25 @@ pub(super) enum After<'d> {
     Task(&'d WorkflowTask),
     /// Nothing more in this fork branch: its JOIN decides how to go on.
     BranchEnd,
-    /// The end of a DO_WHILE body.
-    LoopEnd,
+    /// The end of this DO_WHILE's body: the loop decides whether to go round again.
+    LoopEnd(&'d WorkflowTask),
     /// The end of the workflow.
     End,
 }
 
 fn after<'d>(frames: &[Frame<'d>]) -> After<'d> {
-    for f in frames.iter().rev() {
+    for (i, f) in frames.iter().enumerate().rev() {
         if let Some(next) = f.list.get(f.idx + 1) {
             return After::Task(next);
         }
         match f.container {
             Container::Top => return After::End,
             Container::Branch => return After::BranchEnd,
-            Container::Loop => return After::LoopEnd,
+            Container::Loop => {
+                // A loop body's frame always has the loop's frame before it.
+                let owner = &frames[i - 1];
+                return After::LoopEnd(&owner.list[owner.idx]);
+            }
             // The case is over: whatever follows the SWITCH follows.
             Container::Case => {}
         }

@@ -9,14 +9,18 @@
 //! once; its input gets `case` (the value), its output `evaluationResult` (a list of the value) and
 //! `selectedCase` (the value) for SWITCH, `caseOutput` (a list of the value) for DECISION.
 //!
-//! Script evaluators (`javascript`, `graaljs`, DECISION `caseExpression`) are not
-//! supported yet: the task FAILS saying so.
+//! Script evaluators (SWITCH `javascript` or `graaljs` with `expression`, DECISION
+//! `caseExpression`) run as a [`Job`]: the task is IN_PROGRESS until the script's value
+//! comes back (with `$` holding the task input), then picks the case by that value's text
+//! the same way (a whole number reads without a fraction: `2`, not `2.0`). A script that
+//! fails FAILS the task with the reason.
 
 use serde_json::{Value, json};
 
 use super::ctx::Ctx;
+use super::flow;
 use super::instance::Origin;
-use super::system;
+use super::{Job, JobOutcome, jobs, system, worker};
 use crate::model::WorkflowTask;
 use crate::state::{Execution, TaskInstance, TaskStatus};
 
@@ -36,23 +40,31 @@ fn nonblank(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.trim().is_empty())
 }
 
-/// The input key whose value selects the case, or why no case can be selected.
-fn case_key(wt: &WorkflowTask) -> Result<&str, String> {
+/// How a case is selected.
+enum Selector<'w> {
+    /// By the value of this input key.
+    Key(&'w str),
+    /// By the value of this script.
+    Script(&'w str),
+}
+
+/// How the case is selected, or why no case can be selected.
+fn selector(wt: &WorkflowTask) -> Result<Selector<'_>, String> {
     if wt.task_type == "DECISION" {
-        if nonblank(&wt.case_expression).is_some() {
-            return Err(
-                "DECISION caseExpression (a JavaScript evaluator) is not supported yet".to_string(),
-            );
+        if let Some(script) = nonblank(&wt.case_expression) {
+            return Ok(Selector::Script(script));
         }
         return nonblank(&wt.case_value_param)
+            .map(Selector::Key)
             .ok_or_else(|| "DECISION needs caseValueParam or caseExpression".to_string());
     }
     match wt.evaluator_type.as_deref().unwrap_or("value-param") {
         "value-param" => nonblank(&wt.expression)
+            .map(Selector::Key)
             .ok_or_else(|| "SWITCH needs an expression naming an input key".to_string()),
-        e @ ("javascript" | "graaljs") => {
-            Err(format!("SWITCH evaluatorType {e} is not supported yet"))
-        }
+        "javascript" | "graaljs" => nonblank(&wt.expression)
+            .map(Selector::Script)
+            .ok_or_else(|| "SWITCH needs an expression holding the script".to_string()),
         other => Err(format!(
             "unknown SWITCH evaluatorType {other:?} (value-param, javascript or graaljs)"
         )),
@@ -65,16 +77,33 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
     let Some(mut t) = system::begin(exec, cx, wt, origin) else {
         return;
     };
-    let key = match case_key(wt) {
-        Ok(k) => k,
+    let key = match selector(wt) {
+        Ok(Selector::Key(k)) => k,
+        Ok(Selector::Script(script)) => {
+            let job = Job::Script {
+                script: script.to_string(),
+                bindings: t.input.clone(),
+                body: false,
+            };
+            let idx = exec.tasks.len();
+            system::record(exec, cx, t, TaskStatus::InProgress, None);
+            jobs::request(&mut exec.tasks[idx], cx, job);
+            return;
+        }
         Err(reason) => {
             system::record(exec, cx, t, TaskStatus::Failed, Some(reason));
             return;
         }
     };
     let case = case_text(t.input.get(key));
+    choose(&mut t, &wt.task_type, case);
+    system::record(exec, cx, t, TaskStatus::Completed, None);
+}
+
+/// Records the chosen case value in the task's input and output.
+fn choose(t: &mut TaskInstance, task_type: &str, case: String) {
     t.input.insert(CASE.to_string(), Value::from(case.as_str()));
-    if wt.task_type == "DECISION" {
+    if task_type == "DECISION" {
         t.output.insert("caseOutput".to_string(), json!([case]));
     } else {
         t.output
@@ -82,7 +111,44 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
         t.output
             .insert("selectedCase".to_string(), Value::from(case));
     }
-    system::record(exec, cx, t, TaskStatus::Completed, None);
+}
+
+/// The script job of the SWITCH or DECISION at `idx`, to ask for it again.
+pub(super) fn script_job(exec: &Execution, idx: usize) -> Option<Job> {
+    let t = &exec.tasks[idx];
+    let wt = flow::find_for(&exec.def, exec, &t.reference_task_name)?;
+    match selector(&wt) {
+        Ok(Selector::Script(script)) => Some(Job::Script {
+            script: script.to_string(),
+            bindings: t.input.clone(),
+            body: false,
+        }),
+        _ => None,
+    }
+}
+
+/// The case script of the SWITCH or DECISION at `idx` came back: pick the case by its
+/// value, or fail.
+pub(super) fn script_done(exec: &mut Execution, cx: &mut Ctx, idx: usize, outcome: JobOutcome) {
+    let t = &mut exec.tasks[idx];
+    if outcome.status != TaskStatus::Completed {
+        let reason = format!(
+            "the case script could not be evaluated: {}",
+            outcome.reason.as_deref().unwrap_or("no reason given")
+        );
+        worker::finish(t, cx, TaskStatus::Failed, Some(reason));
+        return;
+    }
+    let case = match outcome.output.get("result") {
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        other => case_text(other),
+    };
+    let task_type = t.task_type.clone();
+    choose(t, &task_type, case);
+    worker::finish(t, cx, TaskStatus::Completed, None);
 }
 
 /// The tasks of the case a COMPLETED SWITCH or DECISION instance chose; None when it did

@@ -2,7 +2,7 @@
 //! per their task definition.
 
 use super::ctx::{Ctx, secs};
-use super::flow::{self, find_task, task_def_for};
+use super::flow::{self, task_def_for};
 use super::instance::{self, Created, Origin};
 use super::{DecideError, Effect, Env, QueueKey, Reply, TaskResult, TimerKind};
 use crate::model::{RetryLogic, TaskDef, TaskTimeoutPolicy, WorkflowTask};
@@ -237,8 +237,8 @@ pub(super) fn dispatched(
     }
     let first_start = t.start_time.is_none();
     let attempt_due = if first_start {
-        let wt = find_task(&exec.def.tasks, &t.reference_task_name);
-        let td = task_def_for(wt, &t.task_def_name, &*cx.env);
+        let wt = flow::find_for(&exec.def, exec, &t.reference_task_name);
+        let td = task_def_for(wt.as_deref(), &t.task_def_name, &*cx.env);
         (td.timeout_seconds > 0).then(|| cx.now.saturating_add(secs(td.timeout_seconds)))
     } else {
         None
@@ -372,6 +372,7 @@ pub(super) fn result(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
     }
     // Accepted: from here on the execution changes.
     let def = std::sync::Arc::clone(&exec.def);
+    let wt = flow::find_for(&def, exec, &exec.tasks[idx].reference_task_name);
     let t = &mut exec.tasks[idx];
     t.logs.extend(r.logs);
     if let Some(w) = r.worker_id {
@@ -390,8 +391,7 @@ pub(super) fn result(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
                 }
                 t.status = TaskStatus::Scheduled;
                 t.lease_deadline = None;
-                let wt = find_task(&def.tasks, &t.reference_task_name);
-                let td = task_def_for(wt, &t.task_def_name, &*cx.env);
+                let td = task_def_for(wt.as_deref(), &t.task_def_name, &*cx.env);
                 let ready = cx.now.saturating_add(secs(r.callback_after_seconds));
                 make_ready(t, cx, &td, ready);
             } else if let (true, Some(token)) = (was_scheduled, r.token) {
@@ -482,9 +482,9 @@ pub(super) fn returned(
         return Ok(());
     }
     let def = std::sync::Arc::clone(&exec.def);
+    let wt = flow::find_for(&def, exec, &exec.tasks[idx].reference_task_name);
     let t = &mut exec.tasks[idx];
-    let wt = find_task(&def.tasks, &t.reference_task_name);
-    let td = task_def_for(wt, &t.task_def_name, &*cx.env);
+    let td = task_def_for(wt.as_deref(), &t.task_def_name, &*cx.env);
     t.status = TaskStatus::Scheduled;
     t.lease_deadline = None;
     make_ready(t, cx, &td, cx.now);
@@ -497,6 +497,18 @@ pub(super) fn task_ready(exec: &mut Execution, cx: &mut Ctx, task_id: &str) {
     let Some(idx) = exec.task_index(task_id) else {
         return;
     };
+    match flow::handler(&exec.tasks[idx].task_type) {
+        flow::Handler::Wait => return super::wait::elapsed(exec, cx, idx),
+        flow::Handler::Job => {
+            let t = &exec.tasks[idx];
+            if t.status == TaskStatus::Scheduled && t.ready_due.is_some_and(|due| due <= cx.now) {
+                super::jobs::start(exec, cx, idx);
+                flow::advance(exec, cx);
+            }
+            return;
+        }
+        _ => {}
+    }
     let t = &mut exec.tasks[idx];
     if t.status != TaskStatus::Scheduled || t.ready_due.is_none_or(|due| due > cx.now) {
         return;
@@ -541,8 +553,8 @@ pub(super) fn task_timeout(exec: &mut Execution, cx: &mut Ctx, task_id: &str) {
         return;
     }
     let def = std::sync::Arc::clone(&exec.def);
-    let wt = find_task(&def.tasks, &t.reference_task_name);
-    let td = task_def_for(wt, &t.task_def_name, &*cx.env);
+    let wt = flow::find_for(&def, exec, &t.reference_task_name);
+    let td = task_def_for(wt.as_deref(), &t.task_def_name, &*cx.env);
     let now = cx.now;
     let total_due = (td.total_timeout_seconds > 0).then(|| {
         t.first_scheduled_time

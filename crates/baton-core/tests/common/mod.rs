@@ -225,3 +225,38 @@ pub fn trail(exec: &Execution) -> Vec<(String, TaskStatus)> {
         .map(|t| (t.reference_task_name.clone(), t.status))
         .collect()
 }
+
+/// The jobs a decision asks the runtime for: (task id, job).
+pub fn jobs(d: &Decision) -> Vec<(String, decider::Job)> {
+    d.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Run { task_id, job } => Some((task_id.clone(), job.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reports a job's outcome for a task.
+pub fn job_done(
+    exec: &mut Execution,
+    env: &mut TestEnv,
+    task_id: &str,
+    status: TaskStatus,
+    output: Value,
+    reason: Option<&str>,
+) -> Decision {
+    decider::decide(
+        exec,
+        Event::JobDone {
+            task_id: task_id.into(),
+            outcome: decider::JobOutcome {
+                status,
+                output: obj(output),
+                reason: reason.map(str::to_string),
+            },
+        },
+        env,
+    )
+    .expect("job outcome taken")
+}

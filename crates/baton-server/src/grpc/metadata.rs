@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use baton_core::event_handler::{EventHandler, parse_event_handler};
 use baton_core::validate::{self, Problem};
 use baton_core::{TaskDef, WorkflowDef};
 use baton_proto::v1 as pb;
@@ -63,7 +64,30 @@ fn task_info(def: &TaskDef) -> pb::TaskDefInfo {
     }
 }
 
+fn handler_info(h: &EventHandler) -> pb::EventHandlerInfo {
+    let json = serde_json::to_value(h).unwrap_or(Value::Null);
+    pb::EventHandlerInfo {
+        name: h.name.clone(),
+        event: h.event.clone(),
+        active: h.active,
+        definition: json.as_object().map(object_to_struct),
+    }
+}
+
 impl Metadata {
+    /// The one event handler a request carries, parsed and validated.
+    fn parse_handler(&self, def: Option<&pb::Definition>) -> Result<EventHandler, Status> {
+        let values = definition_values(def, "handler")?;
+        let [v] = values.as_slice() else {
+            return Err(Status::invalid_argument(format!(
+                "handler: expected one event handler, found {}",
+                values.len()
+            )));
+        };
+        self.check_len(v)?;
+        parse_event_handler(v).map_err(|p| problems_status("event handler", &p))
+    }
+
     fn parse_workflow(&self, v: &Value) -> Result<WorkflowDef, Status> {
         self.check_len(v)?;
         validate::parse_workflow_def(v).map_err(|p| problems_status("workflow definition", &p))
@@ -241,5 +265,72 @@ impl MetadataService for Metadata {
     ) -> Result<Response<pb::DeleteTaskDefResponse>, Status> {
         self.engine.delete_task_def(&req.get_ref().name).await?;
         Ok(Response::new(pb::DeleteTaskDefResponse {}))
+    }
+
+    async fn add_event_handler(
+        &self,
+        req: Request<pb::AddEventHandlerRequest>,
+    ) -> Result<Response<pb::AddEventHandlerResponse>, Status> {
+        let h = self.parse_handler(req.get_ref().handler.as_ref())?;
+        let stored = self.engine.add_event_handler(h).await?;
+        Ok(Response::new(pb::AddEventHandlerResponse {
+            handler: Some(handler_info(&stored)),
+        }))
+    }
+
+    async fn update_event_handler(
+        &self,
+        req: Request<pb::UpdateEventHandlerRequest>,
+    ) -> Result<Response<pb::UpdateEventHandlerResponse>, Status> {
+        let h = self.parse_handler(req.get_ref().handler.as_ref())?;
+        let stored = self.engine.update_event_handler(h).await?;
+        Ok(Response::new(pb::UpdateEventHandlerResponse {
+            handler: Some(handler_info(&stored)),
+        }))
+    }
+
+    async fn delete_event_handler(
+        &self,
+        req: Request<pb::DeleteEventHandlerRequest>,
+    ) -> Result<Response<pb::DeleteEventHandlerResponse>, Status> {
+        let name = &req.get_ref().name;
+        if name.is_empty() {
+            return Err(Status::invalid_argument("name is required"));
+        }
+        self.engine.delete_event_handler(name).await?;
+        Ok(Response::new(pb::DeleteEventHandlerResponse {}))
+    }
+
+    async fn get_event_handler(
+        &self,
+        req: Request<pb::GetEventHandlerRequest>,
+    ) -> Result<Response<pb::GetEventHandlerResponse>, Status> {
+        let name = &req.get_ref().name;
+        if name.is_empty() {
+            return Err(Status::invalid_argument("name is required"));
+        }
+        let h = self
+            .engine
+            .event_handler(name)
+            .ok_or_else(|| Status::not_found(format!("event handler {name} does not exist")))?;
+        Ok(Response::new(pb::GetEventHandlerResponse {
+            handler: Some(handler_info(&h)),
+        }))
+    }
+
+    async fn list_event_handlers(
+        &self,
+        req: Request<pb::ListEventHandlersRequest>,
+    ) -> Result<Response<pb::ListEventHandlersResponse>, Status> {
+        let r = req.get_ref();
+        let event = Some(r.event.as_str()).filter(|e| !e.is_empty());
+        Ok(Response::new(pb::ListEventHandlersResponse {
+            handlers: self
+                .engine
+                .event_handlers(event, r.active_only)
+                .iter()
+                .map(|h| handler_info(h))
+                .collect(),
+        }))
     }
 }

@@ -74,14 +74,7 @@ fn core_result(r: &pb::TaskResult) -> Result<TaskResult, Status> {
         status,
         output: opt_struct_to_object(r.output.as_ref()),
         reason_for_incompletion: Some(r.reason_for_incompletion.clone()).filter(|s| !s.is_empty()),
-        logs: r
-            .logs
-            .iter()
-            .map(|l| TaskLog {
-                log: l.message.clone(),
-                created_time: l.time.as_ref().map(ms).unwrap_or(now),
-            })
-            .collect(),
+        logs: core_logs(&r.logs, now),
         callback_after_seconds: r.callback_after_seconds,
         worker_id: Some(r.worker_id.clone()).filter(|s| !s.is_empty()),
     })
@@ -375,6 +368,90 @@ impl TaskService for Tasks {
                 .collect(),
         }))
     }
+
+    async fn update_task_by_ref(
+        &self,
+        req: Request<pb::UpdateTaskByRefRequest>,
+    ) -> Result<Response<pb::UpdateTaskByRefResponse>, Status> {
+        let r = req.get_ref();
+        if r.workflow_id.is_empty() || r.task_ref_name.is_empty() {
+            return Err(Status::invalid_argument(
+                "workflow_id and task_ref_name are required",
+            ));
+        }
+        let status = task_status_from(r.status).ok_or_else(|| {
+            Status::invalid_argument(format!("status: {} is not a task status", r.status))
+        })?;
+        if !matches!(
+            status,
+            TaskStatus::Completed
+                | TaskStatus::Failed
+                | TaskStatus::FailedWithTerminalError
+                | TaskStatus::InProgress
+        ) {
+            return Err(Status::invalid_argument(format!(
+                "status: a task may be updated to COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS, not {}",
+                status.as_str()
+            )));
+        }
+        let result = TaskResult {
+            task_id: String::new(),
+            token: None,
+            status,
+            output: opt_struct_to_object(r.output.as_ref()),
+            reason_for_incompletion: Some(r.reason_for_incompletion.clone())
+                .filter(|s| !s.is_empty()),
+            logs: core_logs(&r.logs, now_ms()),
+            callback_after_seconds: 0,
+            worker_id: Some(r.worker_id.clone()).filter(|s| !s.is_empty()),
+        };
+        let task_id = self
+            .engine
+            .update_task_by_ref(&r.workflow_id, &r.task_ref_name, result)
+            .await?;
+        Ok(Response::new(pb::UpdateTaskByRefResponse { task_id }))
+    }
+
+    async fn add_task_logs(
+        &self,
+        req: Request<pb::AddTaskLogsRequest>,
+    ) -> Result<Response<pb::AddTaskLogsResponse>, Status> {
+        let r = req.get_ref();
+        if r.task_id.is_empty() {
+            return Err(Status::invalid_argument("task_id is required"));
+        }
+        if r.logs.is_empty() {
+            return Err(Status::invalid_argument(
+                "logs: at least one log line is required",
+            ));
+        }
+        if let Some(i) = r.logs.iter().position(|l| l.message.is_empty()) {
+            return Err(Status::invalid_argument(format!(
+                "logs[{i}].message is empty"
+            )));
+        }
+        let size: usize = r.logs.iter().map(|l| l.message.len()).sum();
+        let limit = self.engine.max_payload_bytes();
+        if size > limit {
+            return Err(Status::invalid_argument(format!(
+                "logs are {size} bytes; the limit is {limit} bytes"
+            )));
+        }
+        self.engine
+            .add_task_logs(&r.task_id, core_logs(&r.logs, now_ms()))
+            .await?;
+        Ok(Response::new(pb::AddTaskLogsResponse {}))
+    }
+}
+
+/// Log lines from the wire; lines without a time get `now`.
+fn core_logs(logs: &[pb::TaskLog], now: i64) -> Vec<TaskLog> {
+    logs.iter()
+        .map(|l| TaskLog {
+            log: l.message.clone(),
+            created_time: l.time.as_ref().map(ms).unwrap_or(now),
+        })
+        .collect()
 }
 
 fn worker_or_default(id: &str) -> &str {

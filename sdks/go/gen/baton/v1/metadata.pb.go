@@ -1258,6 +1258,539 @@ func (*DeleteTaskDefResponse) Descriptor() ([]byte, []int) {
 	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{23}
 }
 
+// Summary of a stored event handler.
+type EventHandlerInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the handler.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The event it handles, "provider:queue" (for example "conductor:my_queue").
+	Event string `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// Whether the handler runs.
+	Active bool `protobuf:"varint,3,opt,name=active,proto3" json:"active,omitempty"`
+	// The full handler as JSON (Conductor's form: name, event, condition, actions, ...).
+	Definition    *structpb.Struct `protobuf:"bytes,4,opt,name=definition,proto3" json:"definition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventHandlerInfo) Reset() {
+	*x = EventHandlerInfo{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventHandlerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventHandlerInfo) ProtoMessage() {}
+
+func (x *EventHandlerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventHandlerInfo.ProtoReflect.Descriptor instead.
+func (*EventHandlerInfo) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EventHandlerInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EventHandlerInfo) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *EventHandlerInfo) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *EventHandlerInfo) GetDefinition() *structpb.Struct {
+	if x != nil {
+		return x.Definition
+	}
+	return nil
+}
+
+// Request of AddEventHandler.
+type AddEventHandlerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event handler.
+	Handler       *Definition `protobuf:"bytes,1,opt,name=handler,proto3" json:"handler,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddEventHandlerRequest) Reset() {
+	*x = AddEventHandlerRequest{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddEventHandlerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddEventHandlerRequest) ProtoMessage() {}
+
+func (x *AddEventHandlerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddEventHandlerRequest.ProtoReflect.Descriptor instead.
+func (*AddEventHandlerRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AddEventHandlerRequest) GetHandler() *Definition {
+	if x != nil {
+		return x.Handler
+	}
+	return nil
+}
+
+// Response of AddEventHandler.
+type AddEventHandlerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored handler.
+	Handler       *EventHandlerInfo `protobuf:"bytes,1,opt,name=handler,proto3" json:"handler,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddEventHandlerResponse) Reset() {
+	*x = AddEventHandlerResponse{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddEventHandlerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddEventHandlerResponse) ProtoMessage() {}
+
+func (x *AddEventHandlerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddEventHandlerResponse.ProtoReflect.Descriptor instead.
+func (*AddEventHandlerResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AddEventHandlerResponse) GetHandler() *EventHandlerInfo {
+	if x != nil {
+		return x.Handler
+	}
+	return nil
+}
+
+// Request of UpdateEventHandler.
+type UpdateEventHandlerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event handler; its name says which one it replaces.
+	Handler       *Definition `protobuf:"bytes,1,opt,name=handler,proto3" json:"handler,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateEventHandlerRequest) Reset() {
+	*x = UpdateEventHandlerRequest{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateEventHandlerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateEventHandlerRequest) ProtoMessage() {}
+
+func (x *UpdateEventHandlerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateEventHandlerRequest.ProtoReflect.Descriptor instead.
+func (*UpdateEventHandlerRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateEventHandlerRequest) GetHandler() *Definition {
+	if x != nil {
+		return x.Handler
+	}
+	return nil
+}
+
+// Response of UpdateEventHandler.
+type UpdateEventHandlerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored handler.
+	Handler       *EventHandlerInfo `protobuf:"bytes,1,opt,name=handler,proto3" json:"handler,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateEventHandlerResponse) Reset() {
+	*x = UpdateEventHandlerResponse{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateEventHandlerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateEventHandlerResponse) ProtoMessage() {}
+
+func (x *UpdateEventHandlerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateEventHandlerResponse.ProtoReflect.Descriptor instead.
+func (*UpdateEventHandlerResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *UpdateEventHandlerResponse) GetHandler() *EventHandlerInfo {
+	if x != nil {
+		return x.Handler
+	}
+	return nil
+}
+
+// Request of DeleteEventHandler.
+type DeleteEventHandlerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the handler.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteEventHandlerRequest) Reset() {
+	*x = DeleteEventHandlerRequest{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteEventHandlerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteEventHandlerRequest) ProtoMessage() {}
+
+func (x *DeleteEventHandlerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteEventHandlerRequest.ProtoReflect.Descriptor instead.
+func (*DeleteEventHandlerRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DeleteEventHandlerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Response of DeleteEventHandler.
+type DeleteEventHandlerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteEventHandlerResponse) Reset() {
+	*x = DeleteEventHandlerResponse{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteEventHandlerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteEventHandlerResponse) ProtoMessage() {}
+
+func (x *DeleteEventHandlerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteEventHandlerResponse.ProtoReflect.Descriptor instead.
+func (*DeleteEventHandlerResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{30}
+}
+
+// Request of GetEventHandler.
+type GetEventHandlerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the handler.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEventHandlerRequest) Reset() {
+	*x = GetEventHandlerRequest{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEventHandlerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEventHandlerRequest) ProtoMessage() {}
+
+func (x *GetEventHandlerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEventHandlerRequest.ProtoReflect.Descriptor instead.
+func (*GetEventHandlerRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetEventHandlerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Response of GetEventHandler.
+type GetEventHandlerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stored handler.
+	Handler       *EventHandlerInfo `protobuf:"bytes,1,opt,name=handler,proto3" json:"handler,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEventHandlerResponse) Reset() {
+	*x = GetEventHandlerResponse{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEventHandlerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEventHandlerResponse) ProtoMessage() {}
+
+func (x *GetEventHandlerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEventHandlerResponse.ProtoReflect.Descriptor instead.
+func (*GetEventHandlerResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetEventHandlerResponse) GetHandler() *EventHandlerInfo {
+	if x != nil {
+		return x.Handler
+	}
+	return nil
+}
+
+// Request of ListEventHandlers.
+type ListEventHandlersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only handlers of this event ("provider:queue"); empty lists every handler.
+	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// Only active handlers.
+	ActiveOnly    bool `protobuf:"varint,2,opt,name=active_only,json=activeOnly,proto3" json:"active_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEventHandlersRequest) Reset() {
+	*x = ListEventHandlersRequest{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEventHandlersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEventHandlersRequest) ProtoMessage() {}
+
+func (x *ListEventHandlersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEventHandlersRequest.ProtoReflect.Descriptor instead.
+func (*ListEventHandlersRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListEventHandlersRequest) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *ListEventHandlersRequest) GetActiveOnly() bool {
+	if x != nil {
+		return x.ActiveOnly
+	}
+	return false
+}
+
+// Response of ListEventHandlers.
+type ListEventHandlersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The handlers, ordered by name.
+	Handlers      []*EventHandlerInfo `protobuf:"bytes,1,rep,name=handlers,proto3" json:"handlers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEventHandlersResponse) Reset() {
+	*x = ListEventHandlersResponse{}
+	mi := &file_baton_v1_metadata_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEventHandlersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEventHandlersResponse) ProtoMessage() {}
+
+func (x *ListEventHandlersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_metadata_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEventHandlersResponse.ProtoReflect.Descriptor instead.
+func (*ListEventHandlersResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_metadata_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListEventHandlersResponse) GetHandlers() []*EventHandlerInfo {
+	if x != nil {
+		return x.Handlers
+	}
+	return nil
+}
+
 var File_baton_v1_metadata_proto protoreflect.FileDescriptor
 
 const file_baton_v1_metadata_proto_rawDesc = "" +
@@ -1337,7 +1870,36 @@ const file_baton_v1_metadata_proto_rawDesc = "" +
 	"\ttask_defs\x18\x01 \x03(\v2\x15.baton.v1.TaskDefInfoR\btaskDefs\"*\n" +
 	"\x14DeleteTaskDefRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x17\n" +
-	"\x15DeleteTaskDefResponse2\x8a\a\n" +
+	"\x15DeleteTaskDefResponse\"\x8d\x01\n" +
+	"\x10EventHandlerInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05event\x18\x02 \x01(\tR\x05event\x12\x16\n" +
+	"\x06active\x18\x03 \x01(\bR\x06active\x127\n" +
+	"\n" +
+	"definition\x18\x04 \x01(\v2\x17.google.protobuf.StructR\n" +
+	"definition\"H\n" +
+	"\x16AddEventHandlerRequest\x12.\n" +
+	"\ahandler\x18\x01 \x01(\v2\x14.baton.v1.DefinitionR\ahandler\"O\n" +
+	"\x17AddEventHandlerResponse\x124\n" +
+	"\ahandler\x18\x01 \x01(\v2\x1a.baton.v1.EventHandlerInfoR\ahandler\"K\n" +
+	"\x19UpdateEventHandlerRequest\x12.\n" +
+	"\ahandler\x18\x01 \x01(\v2\x14.baton.v1.DefinitionR\ahandler\"R\n" +
+	"\x1aUpdateEventHandlerResponse\x124\n" +
+	"\ahandler\x18\x01 \x01(\v2\x1a.baton.v1.EventHandlerInfoR\ahandler\"/\n" +
+	"\x19DeleteEventHandlerRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x1c\n" +
+	"\x1aDeleteEventHandlerResponse\",\n" +
+	"\x16GetEventHandlerRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"O\n" +
+	"\x17GetEventHandlerResponse\x124\n" +
+	"\ahandler\x18\x01 \x01(\v2\x1a.baton.v1.EventHandlerInfoR\ahandler\"Q\n" +
+	"\x18ListEventHandlersRequest\x12\x14\n" +
+	"\x05event\x18\x01 \x01(\tR\x05event\x12\x1f\n" +
+	"\vactive_only\x18\x02 \x01(\bR\n" +
+	"activeOnly\"S\n" +
+	"\x19ListEventHandlersResponse\x126\n" +
+	"\bhandlers\x18\x01 \x03(\v2\x1a.baton.v1.EventHandlerInfoR\bhandlers2\xda\n" +
+	"\n" +
 	"\x0fMetadataService\x12b\n" +
 	"\x13RegisterWorkflowDef\x12$.baton.v1.RegisterWorkflowDefRequest\x1a%.baton.v1.RegisterWorkflowDefResponse\x12\\\n" +
 	"\x11UpdateWorkflowDef\x12\".baton.v1.UpdateWorkflowDefRequest\x1a#.baton.v1.UpdateWorkflowDefResponse\x12S\n" +
@@ -1349,7 +1911,12 @@ const file_baton_v1_metadata_proto_rawDesc = "" +
 	"\n" +
 	"GetTaskDef\x12\x1b.baton.v1.GetTaskDefRequest\x1a\x1c.baton.v1.GetTaskDefResponse\x12M\n" +
 	"\fListTaskDefs\x12\x1d.baton.v1.ListTaskDefsRequest\x1a\x1e.baton.v1.ListTaskDefsResponse\x12P\n" +
-	"\rDeleteTaskDef\x12\x1e.baton.v1.DeleteTaskDefRequest\x1a\x1f.baton.v1.DeleteTaskDefResponseBW\n" +
+	"\rDeleteTaskDef\x12\x1e.baton.v1.DeleteTaskDefRequest\x1a\x1f.baton.v1.DeleteTaskDefResponse\x12V\n" +
+	"\x0fAddEventHandler\x12 .baton.v1.AddEventHandlerRequest\x1a!.baton.v1.AddEventHandlerResponse\x12_\n" +
+	"\x12UpdateEventHandler\x12#.baton.v1.UpdateEventHandlerRequest\x1a$.baton.v1.UpdateEventHandlerResponse\x12_\n" +
+	"\x12DeleteEventHandler\x12#.baton.v1.DeleteEventHandlerRequest\x1a$.baton.v1.DeleteEventHandlerResponse\x12V\n" +
+	"\x0fGetEventHandler\x12 .baton.v1.GetEventHandlerRequest\x1a!.baton.v1.GetEventHandlerResponse\x12\\\n" +
+	"\x11ListEventHandlers\x12\".baton.v1.ListEventHandlersRequest\x1a#.baton.v1.ListEventHandlersResponseBW\n" +
 	"\vio.baton.v1B\rMetadataProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -1364,7 +1931,7 @@ func file_baton_v1_metadata_proto_rawDescGZIP() []byte {
 	return file_baton_v1_metadata_proto_rawDescData
 }
 
-var file_baton_v1_metadata_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_baton_v1_metadata_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_baton_v1_metadata_proto_goTypes = []any{
 	(*Definition)(nil),                  // 0: baton.v1.Definition
 	(*WorkflowDefInfo)(nil),             // 1: baton.v1.WorkflowDefInfo
@@ -1390,14 +1957,25 @@ var file_baton_v1_metadata_proto_goTypes = []any{
 	(*ListTaskDefsResponse)(nil),        // 21: baton.v1.ListTaskDefsResponse
 	(*DeleteTaskDefRequest)(nil),        // 22: baton.v1.DeleteTaskDefRequest
 	(*DeleteTaskDefResponse)(nil),       // 23: baton.v1.DeleteTaskDefResponse
-	(*structpb.Struct)(nil),             // 24: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),       // 25: google.protobuf.Timestamp
+	(*EventHandlerInfo)(nil),            // 24: baton.v1.EventHandlerInfo
+	(*AddEventHandlerRequest)(nil),      // 25: baton.v1.AddEventHandlerRequest
+	(*AddEventHandlerResponse)(nil),     // 26: baton.v1.AddEventHandlerResponse
+	(*UpdateEventHandlerRequest)(nil),   // 27: baton.v1.UpdateEventHandlerRequest
+	(*UpdateEventHandlerResponse)(nil),  // 28: baton.v1.UpdateEventHandlerResponse
+	(*DeleteEventHandlerRequest)(nil),   // 29: baton.v1.DeleteEventHandlerRequest
+	(*DeleteEventHandlerResponse)(nil),  // 30: baton.v1.DeleteEventHandlerResponse
+	(*GetEventHandlerRequest)(nil),      // 31: baton.v1.GetEventHandlerRequest
+	(*GetEventHandlerResponse)(nil),     // 32: baton.v1.GetEventHandlerResponse
+	(*ListEventHandlersRequest)(nil),    // 33: baton.v1.ListEventHandlersRequest
+	(*ListEventHandlersResponse)(nil),   // 34: baton.v1.ListEventHandlersResponse
+	(*structpb.Struct)(nil),             // 35: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),       // 36: google.protobuf.Timestamp
 }
 var file_baton_v1_metadata_proto_depIdxs = []int32{
-	24, // 0: baton.v1.Definition.json:type_name -> google.protobuf.Struct
-	25, // 1: baton.v1.WorkflowDefInfo.create_time:type_name -> google.protobuf.Timestamp
-	25, // 2: baton.v1.WorkflowDefInfo.update_time:type_name -> google.protobuf.Timestamp
-	24, // 3: baton.v1.WorkflowDefInfo.definition:type_name -> google.protobuf.Struct
+	35, // 0: baton.v1.Definition.json:type_name -> google.protobuf.Struct
+	36, // 1: baton.v1.WorkflowDefInfo.create_time:type_name -> google.protobuf.Timestamp
+	36, // 2: baton.v1.WorkflowDefInfo.update_time:type_name -> google.protobuf.Timestamp
+	35, // 3: baton.v1.WorkflowDefInfo.definition:type_name -> google.protobuf.Struct
 	0,  // 4: baton.v1.RegisterWorkflowDefRequest.definition:type_name -> baton.v1.Definition
 	1,  // 5: baton.v1.RegisterWorkflowDefResponse.workflow_def:type_name -> baton.v1.WorkflowDefInfo
 	0,  // 6: baton.v1.UpdateWorkflowDefRequest.definitions:type_name -> baton.v1.Definition
@@ -1406,38 +1984,55 @@ var file_baton_v1_metadata_proto_depIdxs = []int32{
 	1,  // 9: baton.v1.ListWorkflowDefsResponse.workflow_defs:type_name -> baton.v1.WorkflowDefInfo
 	0,  // 10: baton.v1.ValidateWorkflowDefRequest.definition:type_name -> baton.v1.Definition
 	13, // 11: baton.v1.ValidateWorkflowDefResponse.errors:type_name -> baton.v1.ValidationError
-	25, // 12: baton.v1.TaskDefInfo.create_time:type_name -> google.protobuf.Timestamp
-	25, // 13: baton.v1.TaskDefInfo.update_time:type_name -> google.protobuf.Timestamp
-	24, // 14: baton.v1.TaskDefInfo.definition:type_name -> google.protobuf.Struct
+	36, // 12: baton.v1.TaskDefInfo.create_time:type_name -> google.protobuf.Timestamp
+	36, // 13: baton.v1.TaskDefInfo.update_time:type_name -> google.protobuf.Timestamp
+	35, // 14: baton.v1.TaskDefInfo.definition:type_name -> google.protobuf.Struct
 	0,  // 15: baton.v1.RegisterTaskDefsRequest.definitions:type_name -> baton.v1.Definition
 	15, // 16: baton.v1.RegisterTaskDefsResponse.task_defs:type_name -> baton.v1.TaskDefInfo
 	15, // 17: baton.v1.GetTaskDefResponse.task_def:type_name -> baton.v1.TaskDefInfo
 	15, // 18: baton.v1.ListTaskDefsResponse.task_defs:type_name -> baton.v1.TaskDefInfo
-	2,  // 19: baton.v1.MetadataService.RegisterWorkflowDef:input_type -> baton.v1.RegisterWorkflowDefRequest
-	4,  // 20: baton.v1.MetadataService.UpdateWorkflowDef:input_type -> baton.v1.UpdateWorkflowDefRequest
-	6,  // 21: baton.v1.MetadataService.GetWorkflowDef:input_type -> baton.v1.GetWorkflowDefRequest
-	8,  // 22: baton.v1.MetadataService.ListWorkflowDefs:input_type -> baton.v1.ListWorkflowDefsRequest
-	10, // 23: baton.v1.MetadataService.DeleteWorkflowDef:input_type -> baton.v1.DeleteWorkflowDefRequest
-	12, // 24: baton.v1.MetadataService.ValidateWorkflowDef:input_type -> baton.v1.ValidateWorkflowDefRequest
-	16, // 25: baton.v1.MetadataService.RegisterTaskDefs:input_type -> baton.v1.RegisterTaskDefsRequest
-	18, // 26: baton.v1.MetadataService.GetTaskDef:input_type -> baton.v1.GetTaskDefRequest
-	20, // 27: baton.v1.MetadataService.ListTaskDefs:input_type -> baton.v1.ListTaskDefsRequest
-	22, // 28: baton.v1.MetadataService.DeleteTaskDef:input_type -> baton.v1.DeleteTaskDefRequest
-	3,  // 29: baton.v1.MetadataService.RegisterWorkflowDef:output_type -> baton.v1.RegisterWorkflowDefResponse
-	5,  // 30: baton.v1.MetadataService.UpdateWorkflowDef:output_type -> baton.v1.UpdateWorkflowDefResponse
-	7,  // 31: baton.v1.MetadataService.GetWorkflowDef:output_type -> baton.v1.GetWorkflowDefResponse
-	9,  // 32: baton.v1.MetadataService.ListWorkflowDefs:output_type -> baton.v1.ListWorkflowDefsResponse
-	11, // 33: baton.v1.MetadataService.DeleteWorkflowDef:output_type -> baton.v1.DeleteWorkflowDefResponse
-	14, // 34: baton.v1.MetadataService.ValidateWorkflowDef:output_type -> baton.v1.ValidateWorkflowDefResponse
-	17, // 35: baton.v1.MetadataService.RegisterTaskDefs:output_type -> baton.v1.RegisterTaskDefsResponse
-	19, // 36: baton.v1.MetadataService.GetTaskDef:output_type -> baton.v1.GetTaskDefResponse
-	21, // 37: baton.v1.MetadataService.ListTaskDefs:output_type -> baton.v1.ListTaskDefsResponse
-	23, // 38: baton.v1.MetadataService.DeleteTaskDef:output_type -> baton.v1.DeleteTaskDefResponse
-	29, // [29:39] is the sub-list for method output_type
-	19, // [19:29] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	35, // 19: baton.v1.EventHandlerInfo.definition:type_name -> google.protobuf.Struct
+	0,  // 20: baton.v1.AddEventHandlerRequest.handler:type_name -> baton.v1.Definition
+	24, // 21: baton.v1.AddEventHandlerResponse.handler:type_name -> baton.v1.EventHandlerInfo
+	0,  // 22: baton.v1.UpdateEventHandlerRequest.handler:type_name -> baton.v1.Definition
+	24, // 23: baton.v1.UpdateEventHandlerResponse.handler:type_name -> baton.v1.EventHandlerInfo
+	24, // 24: baton.v1.GetEventHandlerResponse.handler:type_name -> baton.v1.EventHandlerInfo
+	24, // 25: baton.v1.ListEventHandlersResponse.handlers:type_name -> baton.v1.EventHandlerInfo
+	2,  // 26: baton.v1.MetadataService.RegisterWorkflowDef:input_type -> baton.v1.RegisterWorkflowDefRequest
+	4,  // 27: baton.v1.MetadataService.UpdateWorkflowDef:input_type -> baton.v1.UpdateWorkflowDefRequest
+	6,  // 28: baton.v1.MetadataService.GetWorkflowDef:input_type -> baton.v1.GetWorkflowDefRequest
+	8,  // 29: baton.v1.MetadataService.ListWorkflowDefs:input_type -> baton.v1.ListWorkflowDefsRequest
+	10, // 30: baton.v1.MetadataService.DeleteWorkflowDef:input_type -> baton.v1.DeleteWorkflowDefRequest
+	12, // 31: baton.v1.MetadataService.ValidateWorkflowDef:input_type -> baton.v1.ValidateWorkflowDefRequest
+	16, // 32: baton.v1.MetadataService.RegisterTaskDefs:input_type -> baton.v1.RegisterTaskDefsRequest
+	18, // 33: baton.v1.MetadataService.GetTaskDef:input_type -> baton.v1.GetTaskDefRequest
+	20, // 34: baton.v1.MetadataService.ListTaskDefs:input_type -> baton.v1.ListTaskDefsRequest
+	22, // 35: baton.v1.MetadataService.DeleteTaskDef:input_type -> baton.v1.DeleteTaskDefRequest
+	25, // 36: baton.v1.MetadataService.AddEventHandler:input_type -> baton.v1.AddEventHandlerRequest
+	27, // 37: baton.v1.MetadataService.UpdateEventHandler:input_type -> baton.v1.UpdateEventHandlerRequest
+	29, // 38: baton.v1.MetadataService.DeleteEventHandler:input_type -> baton.v1.DeleteEventHandlerRequest
+	31, // 39: baton.v1.MetadataService.GetEventHandler:input_type -> baton.v1.GetEventHandlerRequest
+	33, // 40: baton.v1.MetadataService.ListEventHandlers:input_type -> baton.v1.ListEventHandlersRequest
+	3,  // 41: baton.v1.MetadataService.RegisterWorkflowDef:output_type -> baton.v1.RegisterWorkflowDefResponse
+	5,  // 42: baton.v1.MetadataService.UpdateWorkflowDef:output_type -> baton.v1.UpdateWorkflowDefResponse
+	7,  // 43: baton.v1.MetadataService.GetWorkflowDef:output_type -> baton.v1.GetWorkflowDefResponse
+	9,  // 44: baton.v1.MetadataService.ListWorkflowDefs:output_type -> baton.v1.ListWorkflowDefsResponse
+	11, // 45: baton.v1.MetadataService.DeleteWorkflowDef:output_type -> baton.v1.DeleteWorkflowDefResponse
+	14, // 46: baton.v1.MetadataService.ValidateWorkflowDef:output_type -> baton.v1.ValidateWorkflowDefResponse
+	17, // 47: baton.v1.MetadataService.RegisterTaskDefs:output_type -> baton.v1.RegisterTaskDefsResponse
+	19, // 48: baton.v1.MetadataService.GetTaskDef:output_type -> baton.v1.GetTaskDefResponse
+	21, // 49: baton.v1.MetadataService.ListTaskDefs:output_type -> baton.v1.ListTaskDefsResponse
+	23, // 50: baton.v1.MetadataService.DeleteTaskDef:output_type -> baton.v1.DeleteTaskDefResponse
+	26, // 51: baton.v1.MetadataService.AddEventHandler:output_type -> baton.v1.AddEventHandlerResponse
+	28, // 52: baton.v1.MetadataService.UpdateEventHandler:output_type -> baton.v1.UpdateEventHandlerResponse
+	30, // 53: baton.v1.MetadataService.DeleteEventHandler:output_type -> baton.v1.DeleteEventHandlerResponse
+	32, // 54: baton.v1.MetadataService.GetEventHandler:output_type -> baton.v1.GetEventHandlerResponse
+	34, // 55: baton.v1.MetadataService.ListEventHandlers:output_type -> baton.v1.ListEventHandlersResponse
+	41, // [41:56] is the sub-list for method output_type
+	26, // [26:41] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_metadata_proto_init() }
@@ -1456,7 +2051,7 @@ func file_baton_v1_metadata_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_metadata_proto_rawDesc), len(file_baton_v1_metadata_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,11 @@ const (
 	MetadataService_GetTaskDef_FullMethodName          = "/baton.v1.MetadataService/GetTaskDef"
 	MetadataService_ListTaskDefs_FullMethodName        = "/baton.v1.MetadataService/ListTaskDefs"
 	MetadataService_DeleteTaskDef_FullMethodName       = "/baton.v1.MetadataService/DeleteTaskDef"
+	MetadataService_AddEventHandler_FullMethodName     = "/baton.v1.MetadataService/AddEventHandler"
+	MetadataService_UpdateEventHandler_FullMethodName  = "/baton.v1.MetadataService/UpdateEventHandler"
+	MetadataService_DeleteEventHandler_FullMethodName  = "/baton.v1.MetadataService/DeleteEventHandler"
+	MetadataService_GetEventHandler_FullMethodName     = "/baton.v1.MetadataService/GetEventHandler"
+	MetadataService_ListEventHandlers_FullMethodName   = "/baton.v1.MetadataService/ListEventHandlers"
 )
 
 // MetadataServiceClient is the client API for MetadataService service.
@@ -58,6 +63,17 @@ type MetadataServiceClient interface {
 	ListTaskDefs(ctx context.Context, in *ListTaskDefsRequest, opts ...grpc.CallOption) (*ListTaskDefsResponse, error)
 	// Deletes a task definition.
 	DeleteTaskDef(ctx context.Context, in *DeleteTaskDefRequest, opts ...grpc.CallOption) (*DeleteTaskDefResponse, error)
+	// Registers an event handler (Conductor's JSON form). Fails with ALREADY_EXISTS if one has
+	// that name.
+	AddEventHandler(ctx context.Context, in *AddEventHandlerRequest, opts ...grpc.CallOption) (*AddEventHandlerResponse, error)
+	// Replaces an existing event handler, found by its name.
+	UpdateEventHandler(ctx context.Context, in *UpdateEventHandlerRequest, opts ...grpc.CallOption) (*UpdateEventHandlerResponse, error)
+	// Deletes an event handler by name.
+	DeleteEventHandler(ctx context.Context, in *DeleteEventHandlerRequest, opts ...grpc.CallOption) (*DeleteEventHandlerResponse, error)
+	// Reads one event handler by name.
+	GetEventHandler(ctx context.Context, in *GetEventHandlerRequest, opts ...grpc.CallOption) (*GetEventHandlerResponse, error)
+	// Lists event handlers: all of them or those of one event, optionally only active ones.
+	ListEventHandlers(ctx context.Context, in *ListEventHandlersRequest, opts ...grpc.CallOption) (*ListEventHandlersResponse, error)
 }
 
 type metadataServiceClient struct {
@@ -168,6 +184,56 @@ func (c *metadataServiceClient) DeleteTaskDef(ctx context.Context, in *DeleteTas
 	return out, nil
 }
 
+func (c *metadataServiceClient) AddEventHandler(ctx context.Context, in *AddEventHandlerRequest, opts ...grpc.CallOption) (*AddEventHandlerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddEventHandlerResponse)
+	err := c.cc.Invoke(ctx, MetadataService_AddEventHandler_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metadataServiceClient) UpdateEventHandler(ctx context.Context, in *UpdateEventHandlerRequest, opts ...grpc.CallOption) (*UpdateEventHandlerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateEventHandlerResponse)
+	err := c.cc.Invoke(ctx, MetadataService_UpdateEventHandler_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metadataServiceClient) DeleteEventHandler(ctx context.Context, in *DeleteEventHandlerRequest, opts ...grpc.CallOption) (*DeleteEventHandlerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteEventHandlerResponse)
+	err := c.cc.Invoke(ctx, MetadataService_DeleteEventHandler_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metadataServiceClient) GetEventHandler(ctx context.Context, in *GetEventHandlerRequest, opts ...grpc.CallOption) (*GetEventHandlerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetEventHandlerResponse)
+	err := c.cc.Invoke(ctx, MetadataService_GetEventHandler_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *metadataServiceClient) ListEventHandlers(ctx context.Context, in *ListEventHandlersRequest, opts ...grpc.CallOption) (*ListEventHandlersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListEventHandlersResponse)
+	err := c.cc.Invoke(ctx, MetadataService_ListEventHandlers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MetadataServiceServer is the server API for MetadataService service.
 // All implementations must embed UnimplementedMetadataServiceServer
 // for forward compatibility.
@@ -195,6 +261,17 @@ type MetadataServiceServer interface {
 	ListTaskDefs(context.Context, *ListTaskDefsRequest) (*ListTaskDefsResponse, error)
 	// Deletes a task definition.
 	DeleteTaskDef(context.Context, *DeleteTaskDefRequest) (*DeleteTaskDefResponse, error)
+	// Registers an event handler (Conductor's JSON form). Fails with ALREADY_EXISTS if one has
+	// that name.
+	AddEventHandler(context.Context, *AddEventHandlerRequest) (*AddEventHandlerResponse, error)
+	// Replaces an existing event handler, found by its name.
+	UpdateEventHandler(context.Context, *UpdateEventHandlerRequest) (*UpdateEventHandlerResponse, error)
+	// Deletes an event handler by name.
+	DeleteEventHandler(context.Context, *DeleteEventHandlerRequest) (*DeleteEventHandlerResponse, error)
+	// Reads one event handler by name.
+	GetEventHandler(context.Context, *GetEventHandlerRequest) (*GetEventHandlerResponse, error)
+	// Lists event handlers: all of them or those of one event, optionally only active ones.
+	ListEventHandlers(context.Context, *ListEventHandlersRequest) (*ListEventHandlersResponse, error)
 	mustEmbedUnimplementedMetadataServiceServer()
 }
 
@@ -234,6 +311,21 @@ func (UnimplementedMetadataServiceServer) ListTaskDefs(context.Context, *ListTas
 }
 func (UnimplementedMetadataServiceServer) DeleteTaskDef(context.Context, *DeleteTaskDefRequest) (*DeleteTaskDefResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTaskDef not implemented")
+}
+func (UnimplementedMetadataServiceServer) AddEventHandler(context.Context, *AddEventHandlerRequest) (*AddEventHandlerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddEventHandler not implemented")
+}
+func (UnimplementedMetadataServiceServer) UpdateEventHandler(context.Context, *UpdateEventHandlerRequest) (*UpdateEventHandlerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateEventHandler not implemented")
+}
+func (UnimplementedMetadataServiceServer) DeleteEventHandler(context.Context, *DeleteEventHandlerRequest) (*DeleteEventHandlerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteEventHandler not implemented")
+}
+func (UnimplementedMetadataServiceServer) GetEventHandler(context.Context, *GetEventHandlerRequest) (*GetEventHandlerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetEventHandler not implemented")
+}
+func (UnimplementedMetadataServiceServer) ListEventHandlers(context.Context, *ListEventHandlersRequest) (*ListEventHandlersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListEventHandlers not implemented")
 }
 func (UnimplementedMetadataServiceServer) mustEmbedUnimplementedMetadataServiceServer() {}
 func (UnimplementedMetadataServiceServer) testEmbeddedByValue()                         {}
@@ -436,6 +528,96 @@ func _MetadataService_DeleteTaskDef_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MetadataService_AddEventHandler_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddEventHandlerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetadataServiceServer).AddEventHandler(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MetadataService_AddEventHandler_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetadataServiceServer).AddEventHandler(ctx, req.(*AddEventHandlerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MetadataService_UpdateEventHandler_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateEventHandlerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetadataServiceServer).UpdateEventHandler(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MetadataService_UpdateEventHandler_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetadataServiceServer).UpdateEventHandler(ctx, req.(*UpdateEventHandlerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MetadataService_DeleteEventHandler_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteEventHandlerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetadataServiceServer).DeleteEventHandler(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MetadataService_DeleteEventHandler_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetadataServiceServer).DeleteEventHandler(ctx, req.(*DeleteEventHandlerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MetadataService_GetEventHandler_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEventHandlerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetadataServiceServer).GetEventHandler(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MetadataService_GetEventHandler_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetadataServiceServer).GetEventHandler(ctx, req.(*GetEventHandlerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MetadataService_ListEventHandlers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEventHandlersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MetadataServiceServer).ListEventHandlers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MetadataService_ListEventHandlers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MetadataServiceServer).ListEventHandlers(ctx, req.(*ListEventHandlersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MetadataService_ServiceDesc is the grpc.ServiceDesc for MetadataService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -482,6 +664,26 @@ var MetadataService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTaskDef",
 			Handler:    _MetadataService_DeleteTaskDef_Handler,
+		},
+		{
+			MethodName: "AddEventHandler",
+			Handler:    _MetadataService_AddEventHandler_Handler,
+		},
+		{
+			MethodName: "UpdateEventHandler",
+			Handler:    _MetadataService_UpdateEventHandler_Handler,
+		},
+		{
+			MethodName: "DeleteEventHandler",
+			Handler:    _MetadataService_DeleteEventHandler_Handler,
+		},
+		{
+			MethodName: "GetEventHandler",
+			Handler:    _MetadataService_GetEventHandler_Handler,
+		},
+		{
+			MethodName: "ListEventHandlers",
+			Handler:    _MetadataService_ListEventHandlers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

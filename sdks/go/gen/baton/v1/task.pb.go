@@ -1447,6 +1447,244 @@ func (x *GetTaskLogsResponse) GetLogs() []*TaskLog {
 	return nil
 }
 
+// Request of UpdateTaskByRef.
+type UpdateTaskByRefRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Reference name of the task; its latest instance is updated.
+	TaskRefName string `protobuf:"bytes,2,opt,name=task_ref_name,json=taskRefName,proto3" json:"task_ref_name,omitempty"`
+	// COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS.
+	Status TaskStatus `protobuf:"varint,3,opt,name=status,proto3,enum=baton.v1.TaskStatus" json:"status,omitempty"`
+	// Output of the task (merged into earlier output for IN_PROGRESS).
+	Output *structpb.Struct `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
+	// Why the task failed, for FAILED and FAILED_WITH_TERMINAL_ERROR.
+	ReasonForIncompletion string `protobuf:"bytes,5,opt,name=reason_for_incompletion,json=reasonForIncompletion,proto3" json:"reason_for_incompletion,omitempty"`
+	// Log lines to keep with the task.
+	Logs []*TaskLog `protobuf:"bytes,6,rep,name=logs,proto3" json:"logs,omitempty"`
+	// Who reports; kept as the task's worker id when given.
+	WorkerId      string `protobuf:"bytes,7,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskByRefRequest) Reset() {
+	*x = UpdateTaskByRefRequest{}
+	mi := &file_baton_v1_task_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskByRefRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskByRefRequest) ProtoMessage() {}
+
+func (x *UpdateTaskByRefRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskByRefRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTaskByRefRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateTaskByRefRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *UpdateTaskByRefRequest) GetTaskRefName() string {
+	if x != nil {
+		return x.TaskRefName
+	}
+	return ""
+}
+
+func (x *UpdateTaskByRefRequest) GetStatus() TaskStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TaskStatus_TASK_STATUS_UNSPECIFIED
+}
+
+func (x *UpdateTaskByRefRequest) GetOutput() *structpb.Struct {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *UpdateTaskByRefRequest) GetReasonForIncompletion() string {
+	if x != nil {
+		return x.ReasonForIncompletion
+	}
+	return ""
+}
+
+func (x *UpdateTaskByRefRequest) GetLogs() []*TaskLog {
+	if x != nil {
+		return x.Logs
+	}
+	return nil
+}
+
+func (x *UpdateTaskByRefRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+// Response of UpdateTaskByRef.
+type UpdateTaskByRefResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the task instance that was updated.
+	TaskId        string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTaskByRefResponse) Reset() {
+	*x = UpdateTaskByRefResponse{}
+	mi := &file_baton_v1_task_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTaskByRefResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTaskByRefResponse) ProtoMessage() {}
+
+func (x *UpdateTaskByRefResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTaskByRefResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTaskByRefResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UpdateTaskByRefResponse) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+// Request of AddTaskLogs.
+type AddTaskLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the task instance.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// The log lines to add, oldest first.
+	Logs          []*TaskLog `protobuf:"bytes,2,rep,name=logs,proto3" json:"logs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddTaskLogsRequest) Reset() {
+	*x = AddTaskLogsRequest{}
+	mi := &file_baton_v1_task_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddTaskLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddTaskLogsRequest) ProtoMessage() {}
+
+func (x *AddTaskLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddTaskLogsRequest.ProtoReflect.Descriptor instead.
+func (*AddTaskLogsRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AddTaskLogsRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *AddTaskLogsRequest) GetLogs() []*TaskLog {
+	if x != nil {
+		return x.Logs
+	}
+	return nil
+}
+
+// Response of AddTaskLogs.
+type AddTaskLogsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddTaskLogsResponse) Reset() {
+	*x = AddTaskLogsResponse{}
+	mi := &file_baton_v1_task_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddTaskLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddTaskLogsResponse) ProtoMessage() {}
+
+func (x *AddTaskLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddTaskLogsResponse.ProtoReflect.Descriptor instead.
+func (*AddTaskLogsResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{23}
+}
+
 var File_baton_v1_task_proto protoreflect.FileDescriptor
 
 const file_baton_v1_task_proto_rawDesc = "" +
@@ -1552,7 +1790,22 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x12GetTaskLogsRequest\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\"<\n" +
 	"\x13GetTaskLogsResponse\x12%\n" +
-	"\x04logs\x18\x01 \x03(\v2\x11.baton.v1.TaskLogR\x04logs2\xe6\x03\n" +
+	"\x04logs\x18\x01 \x03(\v2\x11.baton.v1.TaskLogR\x04logs\"\xb8\x02\n" +
+	"\x16UpdateTaskByRefRequest\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12\"\n" +
+	"\rtask_ref_name\x18\x02 \x01(\tR\vtaskRefName\x12,\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x14.baton.v1.TaskStatusR\x06status\x12/\n" +
+	"\x06output\x18\x04 \x01(\v2\x17.google.protobuf.StructR\x06output\x126\n" +
+	"\x17reason_for_incompletion\x18\x05 \x01(\tR\x15reasonForIncompletion\x12%\n" +
+	"\x04logs\x18\x06 \x03(\v2\x11.baton.v1.TaskLogR\x04logs\x12\x1b\n" +
+	"\tworker_id\x18\a \x01(\tR\bworkerId\"2\n" +
+	"\x17UpdateTaskByRefResponse\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\"T\n" +
+	"\x12AddTaskLogsRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12%\n" +
+	"\x04logs\x18\x02 \x03(\v2\x11.baton.v1.TaskLogR\x04logs\"\x15\n" +
+	"\x13AddTaskLogsResponse2\x8a\x05\n" +
 	"\vTaskService\x129\n" +
 	"\x04Work\x12\x15.baton.v1.WorkRequest\x1a\x16.baton.v1.WorkResponse(\x010\x01\x125\n" +
 	"\x04Poll\x12\x15.baton.v1.PollRequest\x1a\x16.baton.v1.PollResponse\x12D\n" +
@@ -1561,7 +1814,9 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"UpdateTask\x12\x1b.baton.v1.UpdateTaskRequest\x1a\x1c.baton.v1.UpdateTaskResponse\x12J\n" +
 	"\vExtendLease\x12\x1c.baton.v1.ExtendLeaseRequest\x1a\x1d.baton.v1.ExtendLeaseResponse\x12>\n" +
 	"\aGetTask\x12\x18.baton.v1.GetTaskRequest\x1a\x19.baton.v1.GetTaskResponse\x12J\n" +
-	"\vGetTaskLogs\x12\x1c.baton.v1.GetTaskLogsRequest\x1a\x1d.baton.v1.GetTaskLogsResponseBS\n" +
+	"\vGetTaskLogs\x12\x1c.baton.v1.GetTaskLogsRequest\x1a\x1d.baton.v1.GetTaskLogsResponse\x12V\n" +
+	"\x0fUpdateTaskByRef\x12 .baton.v1.UpdateTaskByRefRequest\x1a!.baton.v1.UpdateTaskByRefResponse\x12J\n" +
+	"\vAddTaskLogs\x12\x1c.baton.v1.AddTaskLogsRequest\x1a\x1d.baton.v1.AddTaskLogsResponseBS\n" +
 	"\vio.baton.v1B\tTaskProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -1576,75 +1831,87 @@ func file_baton_v1_task_proto_rawDescGZIP() []byte {
 	return file_baton_v1_task_proto_rawDescData
 }
 
-var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_baton_v1_task_proto_goTypes = []any{
-	(*TaskAssignment)(nil),        // 0: baton.v1.TaskAssignment
-	(*TaskResult)(nil),            // 1: baton.v1.TaskResult
-	(*Subscribe)(nil),             // 2: baton.v1.Subscribe
-	(*GrantCredits)(nil),          // 3: baton.v1.GrantCredits
-	(*LeaseExtension)(nil),        // 4: baton.v1.LeaseExtension
-	(*WorkRequest)(nil),           // 5: baton.v1.WorkRequest
-	(*Ack)(nil),                   // 6: baton.v1.Ack
-	(*WorkResponse)(nil),          // 7: baton.v1.WorkResponse
-	(*PollRequest)(nil),           // 8: baton.v1.PollRequest
-	(*PollResponse)(nil),          // 9: baton.v1.PollResponse
-	(*BatchPollRequest)(nil),      // 10: baton.v1.BatchPollRequest
-	(*BatchPollResponse)(nil),     // 11: baton.v1.BatchPollResponse
-	(*UpdateTaskRequest)(nil),     // 12: baton.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),    // 13: baton.v1.UpdateTaskResponse
-	(*ExtendLeaseRequest)(nil),    // 14: baton.v1.ExtendLeaseRequest
-	(*ExtendLeaseResponse)(nil),   // 15: baton.v1.ExtendLeaseResponse
-	(*GetTaskRequest)(nil),        // 16: baton.v1.GetTaskRequest
-	(*GetTaskResponse)(nil),       // 17: baton.v1.GetTaskResponse
-	(*GetTaskLogsRequest)(nil),    // 18: baton.v1.GetTaskLogsRequest
-	(*GetTaskLogsResponse)(nil),   // 19: baton.v1.GetTaskLogsResponse
-	(*structpb.Struct)(nil),       // 20: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
-	(TaskStatus)(0),               // 22: baton.v1.TaskStatus
-	(*TaskLog)(nil),               // 23: baton.v1.TaskLog
-	(*Task)(nil),                  // 24: baton.v1.Task
+	(*TaskAssignment)(nil),          // 0: baton.v1.TaskAssignment
+	(*TaskResult)(nil),              // 1: baton.v1.TaskResult
+	(*Subscribe)(nil),               // 2: baton.v1.Subscribe
+	(*GrantCredits)(nil),            // 3: baton.v1.GrantCredits
+	(*LeaseExtension)(nil),          // 4: baton.v1.LeaseExtension
+	(*WorkRequest)(nil),             // 5: baton.v1.WorkRequest
+	(*Ack)(nil),                     // 6: baton.v1.Ack
+	(*WorkResponse)(nil),            // 7: baton.v1.WorkResponse
+	(*PollRequest)(nil),             // 8: baton.v1.PollRequest
+	(*PollResponse)(nil),            // 9: baton.v1.PollResponse
+	(*BatchPollRequest)(nil),        // 10: baton.v1.BatchPollRequest
+	(*BatchPollResponse)(nil),       // 11: baton.v1.BatchPollResponse
+	(*UpdateTaskRequest)(nil),       // 12: baton.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),      // 13: baton.v1.UpdateTaskResponse
+	(*ExtendLeaseRequest)(nil),      // 14: baton.v1.ExtendLeaseRequest
+	(*ExtendLeaseResponse)(nil),     // 15: baton.v1.ExtendLeaseResponse
+	(*GetTaskRequest)(nil),          // 16: baton.v1.GetTaskRequest
+	(*GetTaskResponse)(nil),         // 17: baton.v1.GetTaskResponse
+	(*GetTaskLogsRequest)(nil),      // 18: baton.v1.GetTaskLogsRequest
+	(*GetTaskLogsResponse)(nil),     // 19: baton.v1.GetTaskLogsResponse
+	(*UpdateTaskByRefRequest)(nil),  // 20: baton.v1.UpdateTaskByRefRequest
+	(*UpdateTaskByRefResponse)(nil), // 21: baton.v1.UpdateTaskByRefResponse
+	(*AddTaskLogsRequest)(nil),      // 22: baton.v1.AddTaskLogsRequest
+	(*AddTaskLogsResponse)(nil),     // 23: baton.v1.AddTaskLogsResponse
+	(*structpb.Struct)(nil),         // 24: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),   // 25: google.protobuf.Timestamp
+	(TaskStatus)(0),                 // 26: baton.v1.TaskStatus
+	(*TaskLog)(nil),                 // 27: baton.v1.TaskLog
+	(*Task)(nil),                    // 28: baton.v1.Task
 }
 var file_baton_v1_task_proto_depIdxs = []int32{
-	20, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
-	21, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
-	21, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
-	20, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
-	22, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
-	20, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
-	23, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
+	24, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
+	25, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
+	25, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
+	24, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
+	26, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
+	24, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
+	27, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
 	2,  // 7: baton.v1.WorkRequest.subscribe:type_name -> baton.v1.Subscribe
 	3,  // 8: baton.v1.WorkRequest.credits:type_name -> baton.v1.GrantCredits
 	1,  // 9: baton.v1.WorkRequest.result:type_name -> baton.v1.TaskResult
 	4,  // 10: baton.v1.WorkRequest.extend_lease:type_name -> baton.v1.LeaseExtension
-	21, // 11: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
+	25, // 11: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
 	0,  // 12: baton.v1.WorkResponse.task:type_name -> baton.v1.TaskAssignment
 	6,  // 13: baton.v1.WorkResponse.result_ack:type_name -> baton.v1.Ack
 	6,  // 14: baton.v1.WorkResponse.lease_ack:type_name -> baton.v1.Ack
 	0,  // 15: baton.v1.PollResponse.task:type_name -> baton.v1.TaskAssignment
 	0,  // 16: baton.v1.BatchPollResponse.tasks:type_name -> baton.v1.TaskAssignment
 	1,  // 17: baton.v1.UpdateTaskRequest.result:type_name -> baton.v1.TaskResult
-	21, // 18: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
-	24, // 19: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
-	23, // 20: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
-	5,  // 21: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
-	8,  // 22: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
-	10, // 23: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
-	12, // 24: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
-	14, // 25: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
-	16, // 26: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
-	18, // 27: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
-	7,  // 28: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
-	9,  // 29: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
-	11, // 30: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
-	13, // 31: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
-	15, // 32: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
-	17, // 33: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
-	19, // 34: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
-	28, // [28:35] is the sub-list for method output_type
-	21, // [21:28] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	25, // 18: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
+	28, // 19: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
+	27, // 20: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
+	26, // 21: baton.v1.UpdateTaskByRefRequest.status:type_name -> baton.v1.TaskStatus
+	24, // 22: baton.v1.UpdateTaskByRefRequest.output:type_name -> google.protobuf.Struct
+	27, // 23: baton.v1.UpdateTaskByRefRequest.logs:type_name -> baton.v1.TaskLog
+	27, // 24: baton.v1.AddTaskLogsRequest.logs:type_name -> baton.v1.TaskLog
+	5,  // 25: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
+	8,  // 26: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
+	10, // 27: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
+	12, // 28: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
+	14, // 29: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
+	16, // 30: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
+	18, // 31: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
+	20, // 32: baton.v1.TaskService.UpdateTaskByRef:input_type -> baton.v1.UpdateTaskByRefRequest
+	22, // 33: baton.v1.TaskService.AddTaskLogs:input_type -> baton.v1.AddTaskLogsRequest
+	7,  // 34: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
+	9,  // 35: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
+	11, // 36: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
+	13, // 37: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
+	15, // 38: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
+	17, // 39: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
+	19, // 40: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
+	21, // 41: baton.v1.TaskService.UpdateTaskByRef:output_type -> baton.v1.UpdateTaskByRefResponse
+	23, // 42: baton.v1.TaskService.AddTaskLogs:output_type -> baton.v1.AddTaskLogsResponse
+	34, // [34:43] is the sub-list for method output_type
+	25, // [25:34] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_task_proto_init() }
@@ -1670,7 +1937,7 @@ func file_baton_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_task_proto_rawDesc), len(file_baton_v1_task_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

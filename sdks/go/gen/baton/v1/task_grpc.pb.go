@@ -19,13 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TaskService_Work_FullMethodName        = "/baton.v1.TaskService/Work"
-	TaskService_Poll_FullMethodName        = "/baton.v1.TaskService/Poll"
-	TaskService_BatchPoll_FullMethodName   = "/baton.v1.TaskService/BatchPoll"
-	TaskService_UpdateTask_FullMethodName  = "/baton.v1.TaskService/UpdateTask"
-	TaskService_ExtendLease_FullMethodName = "/baton.v1.TaskService/ExtendLease"
-	TaskService_GetTask_FullMethodName     = "/baton.v1.TaskService/GetTask"
-	TaskService_GetTaskLogs_FullMethodName = "/baton.v1.TaskService/GetTaskLogs"
+	TaskService_Work_FullMethodName            = "/baton.v1.TaskService/Work"
+	TaskService_Poll_FullMethodName            = "/baton.v1.TaskService/Poll"
+	TaskService_BatchPoll_FullMethodName       = "/baton.v1.TaskService/BatchPoll"
+	TaskService_UpdateTask_FullMethodName      = "/baton.v1.TaskService/UpdateTask"
+	TaskService_ExtendLease_FullMethodName     = "/baton.v1.TaskService/ExtendLease"
+	TaskService_GetTask_FullMethodName         = "/baton.v1.TaskService/GetTask"
+	TaskService_GetTaskLogs_FullMethodName     = "/baton.v1.TaskService/GetTaskLogs"
+	TaskService_UpdateTaskByRef_FullMethodName = "/baton.v1.TaskService/UpdateTaskByRef"
+	TaskService_AddTaskLogs_FullMethodName     = "/baton.v1.TaskService/AddTaskLogs"
 )
 
 // TaskServiceClient is the client API for TaskService service.
@@ -50,6 +52,12 @@ type TaskServiceClient interface {
 	GetTask(ctx context.Context, in *GetTaskRequest, opts ...grpc.CallOption) (*GetTaskResponse, error)
 	// Reads the log lines workers wrote for a task.
 	GetTaskLogs(ctx context.Context, in *GetTaskLogsRequest, opts ...grpc.CallOption) (*GetTaskLogsResponse, error)
+	// Reports a result for the latest instance of a task, found by execution id and reference
+	// name, without an attempt token: how operators stand in for a worker and how waiting
+	// WAIT and HUMAN tasks are completed.
+	UpdateTaskByRef(ctx context.Context, in *UpdateTaskByRefRequest, opts ...grpc.CallOption) (*UpdateTaskByRefResponse, error)
+	// Adds log lines to a task.
+	AddTaskLogs(ctx context.Context, in *AddTaskLogsRequest, opts ...grpc.CallOption) (*AddTaskLogsResponse, error)
 }
 
 type taskServiceClient struct {
@@ -133,6 +141,26 @@ func (c *taskServiceClient) GetTaskLogs(ctx context.Context, in *GetTaskLogsRequ
 	return out, nil
 }
 
+func (c *taskServiceClient) UpdateTaskByRef(ctx context.Context, in *UpdateTaskByRefRequest, opts ...grpc.CallOption) (*UpdateTaskByRefResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateTaskByRefResponse)
+	err := c.cc.Invoke(ctx, TaskService_UpdateTaskByRef_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskServiceClient) AddTaskLogs(ctx context.Context, in *AddTaskLogsRequest, opts ...grpc.CallOption) (*AddTaskLogsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddTaskLogsResponse)
+	err := c.cc.Invoke(ctx, TaskService_AddTaskLogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaskServiceServer is the server API for TaskService service.
 // All implementations must embed UnimplementedTaskServiceServer
 // for forward compatibility.
@@ -155,6 +183,12 @@ type TaskServiceServer interface {
 	GetTask(context.Context, *GetTaskRequest) (*GetTaskResponse, error)
 	// Reads the log lines workers wrote for a task.
 	GetTaskLogs(context.Context, *GetTaskLogsRequest) (*GetTaskLogsResponse, error)
+	// Reports a result for the latest instance of a task, found by execution id and reference
+	// name, without an attempt token: how operators stand in for a worker and how waiting
+	// WAIT and HUMAN tasks are completed.
+	UpdateTaskByRef(context.Context, *UpdateTaskByRefRequest) (*UpdateTaskByRefResponse, error)
+	// Adds log lines to a task.
+	AddTaskLogs(context.Context, *AddTaskLogsRequest) (*AddTaskLogsResponse, error)
 	mustEmbedUnimplementedTaskServiceServer()
 }
 
@@ -185,6 +219,12 @@ func (UnimplementedTaskServiceServer) GetTask(context.Context, *GetTaskRequest) 
 }
 func (UnimplementedTaskServiceServer) GetTaskLogs(context.Context, *GetTaskLogsRequest) (*GetTaskLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTaskLogs not implemented")
+}
+func (UnimplementedTaskServiceServer) UpdateTaskByRef(context.Context, *UpdateTaskByRefRequest) (*UpdateTaskByRefResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTaskByRef not implemented")
+}
+func (UnimplementedTaskServiceServer) AddTaskLogs(context.Context, *AddTaskLogsRequest) (*AddTaskLogsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddTaskLogs not implemented")
 }
 func (UnimplementedTaskServiceServer) mustEmbedUnimplementedTaskServiceServer() {}
 func (UnimplementedTaskServiceServer) testEmbeddedByValue()                     {}
@@ -322,6 +362,42 @@ func _TaskService_GetTaskLogs_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskService_UpdateTaskByRef_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTaskByRefRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).UpdateTaskByRef(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_UpdateTaskByRef_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).UpdateTaskByRef(ctx, req.(*UpdateTaskByRefRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TaskService_AddTaskLogs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddTaskLogsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).AddTaskLogs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_AddTaskLogs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).AddTaskLogs(ctx, req.(*AddTaskLogsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskService_ServiceDesc is the grpc.ServiceDesc for TaskService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -352,6 +428,14 @@ var TaskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTaskLogs",
 			Handler:    _TaskService_GetTaskLogs_Handler,
+		},
+		{
+			MethodName: "UpdateTaskByRef",
+			Handler:    _TaskService_UpdateTaskByRef_Handler,
+		},
+		{
+			MethodName: "AddTaskLogs",
+			Handler:    _TaskService_AddTaskLogs_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

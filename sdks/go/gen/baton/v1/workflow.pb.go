@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -77,6 +78,75 @@ func (x IdempotencyStrategy) Number() protoreflect.EnumNumber {
 // Deprecated: Use IdempotencyStrategy.Descriptor instead.
 func (IdempotencyStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{0}
+}
+
+// An operation RunBulkOperation applies to each execution.
+type BulkOperation int32
+
+const (
+	// Never used on the wire; refused.
+	BulkOperation_BULK_OPERATION_UNSPECIFIED BulkOperation = 0
+	// PauseWorkflow.
+	BulkOperation_BULK_OPERATION_PAUSE BulkOperation = 1
+	// ResumeWorkflow.
+	BulkOperation_BULK_OPERATION_RESUME BulkOperation = 2
+	// RestartWorkflow (use_latest_definitions applies).
+	BulkOperation_BULK_OPERATION_RESTART BulkOperation = 3
+	// RetryWorkflow.
+	BulkOperation_BULK_OPERATION_RETRY BulkOperation = 4
+	// TerminateWorkflow (reason applies).
+	BulkOperation_BULK_OPERATION_TERMINATE BulkOperation = 5
+	// RemoveWorkflow.
+	BulkOperation_BULK_OPERATION_REMOVE BulkOperation = 6
+)
+
+// Enum value maps for BulkOperation.
+var (
+	BulkOperation_name = map[int32]string{
+		0: "BULK_OPERATION_UNSPECIFIED",
+		1: "BULK_OPERATION_PAUSE",
+		2: "BULK_OPERATION_RESUME",
+		3: "BULK_OPERATION_RESTART",
+		4: "BULK_OPERATION_RETRY",
+		5: "BULK_OPERATION_TERMINATE",
+		6: "BULK_OPERATION_REMOVE",
+	}
+	BulkOperation_value = map[string]int32{
+		"BULK_OPERATION_UNSPECIFIED": 0,
+		"BULK_OPERATION_PAUSE":       1,
+		"BULK_OPERATION_RESUME":      2,
+		"BULK_OPERATION_RESTART":     3,
+		"BULK_OPERATION_RETRY":       4,
+		"BULK_OPERATION_TERMINATE":   5,
+		"BULK_OPERATION_REMOVE":      6,
+	}
+)
+
+func (x BulkOperation) Enum() *BulkOperation {
+	p := new(BulkOperation)
+	*p = x
+	return p
+}
+
+func (x BulkOperation) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BulkOperation) Descriptor() protoreflect.EnumDescriptor {
+	return file_baton_v1_workflow_proto_enumTypes[1].Descriptor()
+}
+
+func (BulkOperation) Type() protoreflect.EnumType {
+	return &file_baton_v1_workflow_proto_enumTypes[1]
+}
+
+func (x BulkOperation) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BulkOperation.Descriptor instead.
+func (BulkOperation) EnumDescriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{1}
 }
 
 // Request of StartWorkflow.
@@ -240,9 +310,13 @@ type ExecuteWorkflowRequest struct {
 	// How to start the execution.
 	Start *StartWorkflowRequest `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
 	// How long to wait for a terminal status, in seconds (default 10, at most 300).
-	WaitSeconds   int32 `protobuf:"varint,2,opt,name=wait_seconds,json=waitSeconds,proto3" json:"wait_seconds,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	WaitSeconds int32 `protobuf:"varint,2,opt,name=wait_seconds,json=waitSeconds,proto3" json:"wait_seconds,omitempty"`
+	// Return as soon as the task with this reference name has finished (its latest instance
+	// is in a terminal status), even while the execution goes on. Empty waits for the
+	// execution to end. The reference must be part of the workflow definition.
+	WaitUntilTaskRef string `protobuf:"bytes,3,opt,name=wait_until_task_ref,json=waitUntilTaskRef,proto3" json:"wait_until_task_ref,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ExecuteWorkflowRequest) Reset() {
@@ -289,15 +363,24 @@ func (x *ExecuteWorkflowRequest) GetWaitSeconds() int32 {
 	return 0
 }
 
+func (x *ExecuteWorkflowRequest) GetWaitUntilTaskRef() string {
+	if x != nil {
+		return x.WaitUntilTaskRef
+	}
+	return ""
+}
+
 // Response of ExecuteWorkflow.
 type ExecuteWorkflowResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The execution as it stood when the call returned, with its tasks.
 	Workflow *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	// True when the execution reached a terminal status before the wait ran out.
-	Finished      bool `protobuf:"varint,2,opt,name=finished,proto3" json:"finished,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Finished bool `protobuf:"varint,2,opt,name=finished,proto3" json:"finished,omitempty"`
+	// True when wait_until_task_ref was given and that task finished before the wait ran out.
+	TaskRefFinished bool `protobuf:"varint,3,opt,name=task_ref_finished,json=taskRefFinished,proto3" json:"task_ref_finished,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ExecuteWorkflowResponse) Reset() {
@@ -340,6 +423,13 @@ func (x *ExecuteWorkflowResponse) GetWorkflow() *Workflow {
 func (x *ExecuteWorkflowResponse) GetFinished() bool {
 	if x != nil {
 		return x.Finished
+	}
+	return false
+}
+
+func (x *ExecuteWorkflowResponse) GetTaskRefFinished() bool {
+	if x != nil {
+		return x.TaskRefFinished
 	}
 	return false
 }
@@ -1089,11 +1179,1030 @@ func (*RemoveWorkflowResponse) Descriptor() ([]byte, []int) {
 	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
+// Request of RerunWorkflow.
+type RerunWorkflowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Id of the task instance to run again from.
+	TaskId string `protobuf:"bytes,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// Input for the task run again; absent computes it from the definition as usual. Only for
+	// worker tasks (the engine runs the others from their definition).
+	TaskInput *structpb.Struct `protobuf:"bytes,3,opt,name=task_input,json=taskInput,proto3" json:"task_input,omitempty"`
+	// New workflow input replacing the execution's; absent keeps it.
+	WorkflowInput *structpb.Struct `protobuf:"bytes,4,opt,name=workflow_input,json=workflowInput,proto3" json:"workflow_input,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RerunWorkflowRequest) Reset() {
+	*x = RerunWorkflowRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RerunWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RerunWorkflowRequest) ProtoMessage() {}
+
+func (x *RerunWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RerunWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*RerunWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RerunWorkflowRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *RerunWorkflowRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *RerunWorkflowRequest) GetTaskInput() *structpb.Struct {
+	if x != nil {
+		return x.TaskInput
+	}
+	return nil
+}
+
+func (x *RerunWorkflowRequest) GetWorkflowInput() *structpb.Struct {
+	if x != nil {
+		return x.WorkflowInput
+	}
+	return nil
+}
+
+// Response of RerunWorkflow.
+type RerunWorkflowResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RerunWorkflowResponse) Reset() {
+	*x = RerunWorkflowResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RerunWorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RerunWorkflowResponse) ProtoMessage() {}
+
+func (x *RerunWorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RerunWorkflowResponse.ProtoReflect.Descriptor instead.
+func (*RerunWorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{21}
+}
+
+// Request of SkipTask.
+type SkipTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Reference name of the task to skip, as in the workflow definition.
+	TaskRefName string `protobuf:"bytes,2,opt,name=task_ref_name,json=taskRefName,proto3" json:"task_ref_name,omitempty"`
+	// Input recorded on the skipped task; absent computes it from the definition (for a task
+	// not scheduled yet) or keeps the one it has.
+	TaskInput *structpb.Struct `protobuf:"bytes,3,opt,name=task_input,json=taskInput,proto3" json:"task_input,omitempty"`
+	// Output of the skipped task, seen by the tasks after it.
+	TaskOutput    *structpb.Struct `protobuf:"bytes,4,opt,name=task_output,json=taskOutput,proto3" json:"task_output,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkipTaskRequest) Reset() {
+	*x = SkipTaskRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkipTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkipTaskRequest) ProtoMessage() {}
+
+func (x *SkipTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkipTaskRequest.ProtoReflect.Descriptor instead.
+func (*SkipTaskRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SkipTaskRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *SkipTaskRequest) GetTaskRefName() string {
+	if x != nil {
+		return x.TaskRefName
+	}
+	return ""
+}
+
+func (x *SkipTaskRequest) GetTaskInput() *structpb.Struct {
+	if x != nil {
+		return x.TaskInput
+	}
+	return nil
+}
+
+func (x *SkipTaskRequest) GetTaskOutput() *structpb.Struct {
+	if x != nil {
+		return x.TaskOutput
+	}
+	return nil
+}
+
+// Response of SkipTask.
+type SkipTaskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the task was skipped at once; false when it is skipped once the flow reaches it.
+	SkippedNow    bool `protobuf:"varint,1,opt,name=skipped_now,json=skippedNow,proto3" json:"skipped_now,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkipTaskResponse) Reset() {
+	*x = SkipTaskResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkipTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkipTaskResponse) ProtoMessage() {}
+
+func (x *SkipTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkipTaskResponse.ProtoReflect.Descriptor instead.
+func (*SkipTaskResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SkipTaskResponse) GetSkippedNow() bool {
+	if x != nil {
+		return x.SkippedNow
+	}
+	return false
+}
+
+// Request of ResetCallbacks.
+type ResetCallbacksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution.
+	WorkflowId    string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetCallbacksRequest) Reset() {
+	*x = ResetCallbacksRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetCallbacksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetCallbacksRequest) ProtoMessage() {}
+
+func (x *ResetCallbacksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetCallbacksRequest.ProtoReflect.Descriptor instead.
+func (*ResetCallbacksRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ResetCallbacksRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+// Response of ResetCallbacks.
+type ResetCallbacksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetCallbacksResponse) Reset() {
+	*x = ResetCallbacksResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetCallbacksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetCallbacksResponse) ProtoMessage() {}
+
+func (x *ResetCallbacksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetCallbacksResponse.ProtoReflect.Descriptor instead.
+func (*ResetCallbacksResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{25}
+}
+
+// Request of DecideWorkflow.
+type DecideWorkflowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution.
+	WorkflowId    string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideWorkflowRequest) Reset() {
+	*x = DecideWorkflowRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideWorkflowRequest) ProtoMessage() {}
+
+func (x *DecideWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*DecideWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *DecideWorkflowRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+// Response of DecideWorkflow.
+type DecideWorkflowResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideWorkflowResponse) Reset() {
+	*x = DecideWorkflowResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideWorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideWorkflowResponse) ProtoMessage() {}
+
+func (x *DecideWorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideWorkflowResponse.ProtoReflect.Descriptor instead.
+func (*DecideWorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{27}
+}
+
+// Request of ListWorkflowTasks.
+type ListWorkflowTasksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Only tasks in one of these statuses; empty lists every task.
+	Statuses []TaskStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=baton.v1.TaskStatus" json:"statuses,omitempty"`
+	// How many matching tasks to pass over before the page starts (0 for the first page).
+	Offset int32 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Most tasks in the page (default 100, at most 1000).
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkflowTasksRequest) Reset() {
+	*x = ListWorkflowTasksRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkflowTasksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkflowTasksRequest) ProtoMessage() {}
+
+func (x *ListWorkflowTasksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkflowTasksRequest.ProtoReflect.Descriptor instead.
+func (*ListWorkflowTasksRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListWorkflowTasksRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *ListWorkflowTasksRequest) GetStatuses() []TaskStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *ListWorkflowTasksRequest) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *ListWorkflowTasksRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// Response of ListWorkflowTasks.
+type ListWorkflowTasksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page of tasks, in scheduling order.
+	Tasks []*Task `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// How many tasks match in all pages.
+	Total int32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Offset of the next page; 0 when this page is the last.
+	NextOffset    int32 `protobuf:"varint,3,opt,name=next_offset,json=nextOffset,proto3" json:"next_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkflowTasksResponse) Reset() {
+	*x = ListWorkflowTasksResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkflowTasksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkflowTasksResponse) ProtoMessage() {}
+
+func (x *ListWorkflowTasksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkflowTasksResponse.ProtoReflect.Descriptor instead.
+func (*ListWorkflowTasksResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListWorkflowTasksResponse) GetTasks() []*Task {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *ListWorkflowTasksResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *ListWorkflowTasksResponse) GetNextOffset() int32 {
+	if x != nil {
+		return x.NextOffset
+	}
+	return 0
+}
+
+// Request of GetRunningWorkflows.
+type GetRunningWorkflowsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the workflow definition.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Only executions of this version; absent or 0 lists every version.
+	Version *int32 `protobuf:"varint,2,opt,name=version,proto3,oneof" json:"version,omitempty"`
+	// Only executions created at or after this time.
+	CreatedAfter *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	// Only executions created at or before this time.
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRunningWorkflowsRequest) Reset() {
+	*x = GetRunningWorkflowsRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRunningWorkflowsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRunningWorkflowsRequest) ProtoMessage() {}
+
+func (x *GetRunningWorkflowsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRunningWorkflowsRequest.ProtoReflect.Descriptor instead.
+func (*GetRunningWorkflowsRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetRunningWorkflowsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetRunningWorkflowsRequest) GetVersion() int32 {
+	if x != nil && x.Version != nil {
+		return *x.Version
+	}
+	return 0
+}
+
+func (x *GetRunningWorkflowsRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *GetRunningWorkflowsRequest) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+// Response of GetRunningWorkflows.
+type GetRunningWorkflowsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ids of the running and paused executions, oldest first.
+	WorkflowIds   []string `protobuf:"bytes,1,rep,name=workflow_ids,json=workflowIds,proto3" json:"workflow_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRunningWorkflowsResponse) Reset() {
+	*x = GetRunningWorkflowsResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRunningWorkflowsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRunningWorkflowsResponse) ProtoMessage() {}
+
+func (x *GetRunningWorkflowsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRunningWorkflowsResponse.ProtoReflect.Descriptor instead.
+func (*GetRunningWorkflowsResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetRunningWorkflowsResponse) GetWorkflowIds() []string {
+	if x != nil {
+		return x.WorkflowIds
+	}
+	return nil
+}
+
+// Request of GetWorkflowsByCorrelationIds.
+type GetWorkflowsByCorrelationIdsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the workflow definition.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The correlation ids (at most 1000).
+	CorrelationIds []string `protobuf:"bytes,2,rep,name=correlation_ids,json=correlationIds,proto3" json:"correlation_ids,omitempty"`
+	// Also list terminal executions (otherwise only running and paused ones).
+	IncludeClosed bool `protobuf:"varint,3,opt,name=include_closed,json=includeClosed,proto3" json:"include_closed,omitempty"`
+	// Include the task instances.
+	IncludeTasks  bool `protobuf:"varint,4,opt,name=include_tasks,json=includeTasks,proto3" json:"include_tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWorkflowsByCorrelationIdsRequest) Reset() {
+	*x = GetWorkflowsByCorrelationIdsRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWorkflowsByCorrelationIdsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWorkflowsByCorrelationIdsRequest) ProtoMessage() {}
+
+func (x *GetWorkflowsByCorrelationIdsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWorkflowsByCorrelationIdsRequest.ProtoReflect.Descriptor instead.
+func (*GetWorkflowsByCorrelationIdsRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetWorkflowsByCorrelationIdsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GetWorkflowsByCorrelationIdsRequest) GetCorrelationIds() []string {
+	if x != nil {
+		return x.CorrelationIds
+	}
+	return nil
+}
+
+func (x *GetWorkflowsByCorrelationIdsRequest) GetIncludeClosed() bool {
+	if x != nil {
+		return x.IncludeClosed
+	}
+	return false
+}
+
+func (x *GetWorkflowsByCorrelationIdsRequest) GetIncludeTasks() bool {
+	if x != nil {
+		return x.IncludeTasks
+	}
+	return false
+}
+
+// The executions that carry one correlation id.
+type CorrelatedWorkflows struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The correlation id.
+	CorrelationId string `protobuf:"bytes,1,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
+	// The executions, oldest first.
+	Workflows     []*Workflow `protobuf:"bytes,2,rep,name=workflows,proto3" json:"workflows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CorrelatedWorkflows) Reset() {
+	*x = CorrelatedWorkflows{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CorrelatedWorkflows) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CorrelatedWorkflows) ProtoMessage() {}
+
+func (x *CorrelatedWorkflows) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CorrelatedWorkflows.ProtoReflect.Descriptor instead.
+func (*CorrelatedWorkflows) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CorrelatedWorkflows) GetCorrelationId() string {
+	if x != nil {
+		return x.CorrelationId
+	}
+	return ""
+}
+
+func (x *CorrelatedWorkflows) GetWorkflows() []*Workflow {
+	if x != nil {
+		return x.Workflows
+	}
+	return nil
+}
+
+// Response of GetWorkflowsByCorrelationIds.
+type GetWorkflowsByCorrelationIdsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entry per distinct requested correlation id, in request order.
+	Results       []*CorrelatedWorkflows `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWorkflowsByCorrelationIdsResponse) Reset() {
+	*x = GetWorkflowsByCorrelationIdsResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWorkflowsByCorrelationIdsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWorkflowsByCorrelationIdsResponse) ProtoMessage() {}
+
+func (x *GetWorkflowsByCorrelationIdsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWorkflowsByCorrelationIdsResponse.ProtoReflect.Descriptor instead.
+func (*GetWorkflowsByCorrelationIdsResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetWorkflowsByCorrelationIdsResponse) GetResults() []*CorrelatedWorkflows {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// Request of RunBulkOperation.
+type RunBulkOperationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation.
+	Operation BulkOperation `protobuf:"varint,1,opt,name=operation,proto3,enum=baton.v1.BulkOperation" json:"operation,omitempty"`
+	// Ids of the executions (1 to 1000).
+	WorkflowIds []string `protobuf:"bytes,2,rep,name=workflow_ids,json=workflowIds,proto3" json:"workflow_ids,omitempty"`
+	// For TERMINATE: why; kept as reasonForIncompletion.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// For RESTART: run the latest version of each definition.
+	UseLatestDefinitions bool `protobuf:"varint,4,opt,name=use_latest_definitions,json=useLatestDefinitions,proto3" json:"use_latest_definitions,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RunBulkOperationRequest) Reset() {
+	*x = RunBulkOperationRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunBulkOperationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunBulkOperationRequest) ProtoMessage() {}
+
+func (x *RunBulkOperationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunBulkOperationRequest.ProtoReflect.Descriptor instead.
+func (*RunBulkOperationRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RunBulkOperationRequest) GetOperation() BulkOperation {
+	if x != nil {
+		return x.Operation
+	}
+	return BulkOperation_BULK_OPERATION_UNSPECIFIED
+}
+
+func (x *RunBulkOperationRequest) GetWorkflowIds() []string {
+	if x != nil {
+		return x.WorkflowIds
+	}
+	return nil
+}
+
+func (x *RunBulkOperationRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RunBulkOperationRequest) GetUseLatestDefinitions() bool {
+	if x != nil {
+		return x.UseLatestDefinitions
+	}
+	return false
+}
+
+// The outcome of a bulk operation for one execution.
+type BulkResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// True when the operation succeeded for it.
+	Ok bool `protobuf:"varint,2,opt,name=ok,proto3" json:"ok,omitempty"`
+	// gRPC status code name when not ok (for example NOT_FOUND).
+	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// Why it failed, when not ok.
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BulkResult) Reset() {
+	*x = BulkResult{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BulkResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BulkResult) ProtoMessage() {}
+
+func (x *BulkResult) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BulkResult.ProtoReflect.Descriptor instead.
+func (*BulkResult) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *BulkResult) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *BulkResult) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *BulkResult) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *BulkResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// Response of RunBulkOperation.
+type RunBulkOperationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per requested id, in request order.
+	Results       []*BulkResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunBulkOperationResponse) Reset() {
+	*x = RunBulkOperationResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunBulkOperationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunBulkOperationResponse) ProtoMessage() {}
+
+func (x *RunBulkOperationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunBulkOperationResponse.ProtoReflect.Descriptor instead.
+func (*RunBulkOperationResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RunBulkOperationResponse) GetResults() []*BulkResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 var File_baton_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\n" +
-	"\x17baton/v1/workflow.proto\x12\bbaton.v1\x1a\x15baton/v1/common.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xdb\x03\n" +
+	"\x17baton/v1/workflow.proto\x12\bbaton.v1\x1a\x15baton/v1/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x03\n" +
 	"\x14StartWorkflowRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\aversion\x18\x02 \x01(\x05H\x00R\aversion\x88\x01\x01\x12-\n" +
@@ -1110,13 +2219,15 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\b_version\"8\n" +
 	"\x15StartWorkflowResponse\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
-	"workflowId\"q\n" +
+	"workflowId\"\xa0\x01\n" +
 	"\x16ExecuteWorkflowRequest\x124\n" +
 	"\x05start\x18\x01 \x01(\v2\x1e.baton.v1.StartWorkflowRequestR\x05start\x12!\n" +
-	"\fwait_seconds\x18\x02 \x01(\x05R\vwaitSeconds\"e\n" +
+	"\fwait_seconds\x18\x02 \x01(\x05R\vwaitSeconds\x12-\n" +
+	"\x13wait_until_task_ref\x18\x03 \x01(\tR\x10waitUntilTaskRef\"\x91\x01\n" +
 	"\x17ExecuteWorkflowResponse\x12.\n" +
 	"\bworkflow\x18\x01 \x01(\v2\x12.baton.v1.WorkflowR\bworkflow\x12\x1a\n" +
-	"\bfinished\x18\x02 \x01(\bR\bfinished\"Z\n" +
+	"\bfinished\x18\x02 \x01(\bR\bfinished\x12*\n" +
+	"\x11task_ref_finished\x18\x03 \x01(\bR\x0ftaskRefFinished\"Z\n" +
 	"\x12GetWorkflowRequest\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12#\n" +
@@ -1156,12 +2267,91 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x15RemoveWorkflowRequest\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\"\x18\n" +
-	"\x16RemoveWorkflowResponse*\xae\x01\n" +
+	"\x16RemoveWorkflowResponse\"\xc8\x01\n" +
+	"\x14RerunWorkflowRequest\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12\x17\n" +
+	"\atask_id\x18\x02 \x01(\tR\x06taskId\x126\n" +
+	"\n" +
+	"task_input\x18\x03 \x01(\v2\x17.google.protobuf.StructR\ttaskInput\x12>\n" +
+	"\x0eworkflow_input\x18\x04 \x01(\v2\x17.google.protobuf.StructR\rworkflowInput\"\x17\n" +
+	"\x15RerunWorkflowResponse\"\xc8\x01\n" +
+	"\x0fSkipTaskRequest\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12\"\n" +
+	"\rtask_ref_name\x18\x02 \x01(\tR\vtaskRefName\x126\n" +
+	"\n" +
+	"task_input\x18\x03 \x01(\v2\x17.google.protobuf.StructR\ttaskInput\x128\n" +
+	"\vtask_output\x18\x04 \x01(\v2\x17.google.protobuf.StructR\n" +
+	"taskOutput\"3\n" +
+	"\x10SkipTaskResponse\x12\x1f\n" +
+	"\vskipped_now\x18\x01 \x01(\bR\n" +
+	"skippedNow\"8\n" +
+	"\x15ResetCallbacksRequest\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\"\x18\n" +
+	"\x16ResetCallbacksResponse\"8\n" +
+	"\x15DecideWorkflowRequest\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\"\x18\n" +
+	"\x16DecideWorkflowResponse\"\x9b\x01\n" +
+	"\x18ListWorkflowTasksRequest\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x120\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2\x14.baton.v1.TaskStatusR\bstatuses\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x05R\x06offset\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"x\n" +
+	"\x19ListWorkflowTasksResponse\x12$\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x0e.baton.v1.TaskR\x05tasks\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x05R\x05total\x12\x1f\n" +
+	"\vnext_offset\x18\x03 \x01(\x05R\n" +
+	"nextOffset\"\xdf\x01\n" +
+	"\x1aGetRunningWorkflowsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\aversion\x18\x02 \x01(\x05H\x00R\aversion\x88\x01\x01\x12?\n" +
+	"\rcreated_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBeforeB\n" +
+	"\n" +
+	"\b_version\"@\n" +
+	"\x1bGetRunningWorkflowsResponse\x12!\n" +
+	"\fworkflow_ids\x18\x01 \x03(\tR\vworkflowIds\"\xae\x01\n" +
+	"#GetWorkflowsByCorrelationIdsRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
+	"\x0fcorrelation_ids\x18\x02 \x03(\tR\x0ecorrelationIds\x12%\n" +
+	"\x0einclude_closed\x18\x03 \x01(\bR\rincludeClosed\x12#\n" +
+	"\rinclude_tasks\x18\x04 \x01(\bR\fincludeTasks\"n\n" +
+	"\x13CorrelatedWorkflows\x12%\n" +
+	"\x0ecorrelation_id\x18\x01 \x01(\tR\rcorrelationId\x120\n" +
+	"\tworkflows\x18\x02 \x03(\v2\x12.baton.v1.WorkflowR\tworkflows\"_\n" +
+	"$GetWorkflowsByCorrelationIdsResponse\x127\n" +
+	"\aresults\x18\x01 \x03(\v2\x1d.baton.v1.CorrelatedWorkflowsR\aresults\"\xc1\x01\n" +
+	"\x17RunBulkOperationRequest\x125\n" +
+	"\toperation\x18\x01 \x01(\x0e2\x17.baton.v1.BulkOperationR\toperation\x12!\n" +
+	"\fworkflow_ids\x18\x02 \x03(\tR\vworkflowIds\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x124\n" +
+	"\x16use_latest_definitions\x18\x04 \x01(\bR\x14useLatestDefinitions\"k\n" +
+	"\n" +
+	"BulkResult\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12\x0e\n" +
+	"\x02ok\x18\x02 \x01(\bR\x02ok\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"J\n" +
+	"\x18RunBulkOperationResponse\x12.\n" +
+	"\aresults\x18\x01 \x03(\v2\x14.baton.v1.BulkResultR\aresults*\xae\x01\n" +
 	"\x13IdempotencyStrategy\x12$\n" +
 	" IDEMPOTENCY_STRATEGY_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19IDEMPOTENCY_STRATEGY_FAIL\x10\x01\x12(\n" +
 	"$IDEMPOTENCY_STRATEGY_RETURN_EXISTING\x10\x02\x12(\n" +
-	"$IDEMPOTENCY_STRATEGY_FAIL_ON_RUNNING\x10\x032\x87\a\n" +
+	"$IDEMPOTENCY_STRATEGY_FAIL_ON_RUNNING\x10\x03*\xd3\x01\n" +
+	"\rBulkOperation\x12\x1e\n" +
+	"\x1aBULK_OPERATION_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14BULK_OPERATION_PAUSE\x10\x01\x12\x19\n" +
+	"\x15BULK_OPERATION_RESUME\x10\x02\x12\x1a\n" +
+	"\x16BULK_OPERATION_RESTART\x10\x03\x12\x18\n" +
+	"\x14BULK_OPERATION_RETRY\x10\x04\x12\x1c\n" +
+	"\x18BULK_OPERATION_TERMINATE\x10\x05\x12\x19\n" +
+	"\x15BULK_OPERATION_REMOVE\x10\x062\xe2\f\n" +
 	"\x0fWorkflowService\x12P\n" +
 	"\rStartWorkflow\x12\x1e.baton.v1.StartWorkflowRequest\x1a\x1f.baton.v1.StartWorkflowResponse\x12V\n" +
 	"\x0fExecuteWorkflow\x12 .baton.v1.ExecuteWorkflowRequest\x1a!.baton.v1.ExecuteWorkflowResponse\x12J\n" +
@@ -1172,7 +2362,15 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x11TerminateWorkflow\x12\".baton.v1.TerminateWorkflowRequest\x1a#.baton.v1.TerminateWorkflowResponse\x12V\n" +
 	"\x0fRestartWorkflow\x12 .baton.v1.RestartWorkflowRequest\x1a!.baton.v1.RestartWorkflowResponse\x12P\n" +
 	"\rRetryWorkflow\x12\x1e.baton.v1.RetryWorkflowRequest\x1a\x1f.baton.v1.RetryWorkflowResponse\x12S\n" +
-	"\x0eRemoveWorkflow\x12\x1f.baton.v1.RemoveWorkflowRequest\x1a .baton.v1.RemoveWorkflowResponseBW\n" +
+	"\x0eRemoveWorkflow\x12\x1f.baton.v1.RemoveWorkflowRequest\x1a .baton.v1.RemoveWorkflowResponse\x12P\n" +
+	"\rRerunWorkflow\x12\x1e.baton.v1.RerunWorkflowRequest\x1a\x1f.baton.v1.RerunWorkflowResponse\x12A\n" +
+	"\bSkipTask\x12\x19.baton.v1.SkipTaskRequest\x1a\x1a.baton.v1.SkipTaskResponse\x12S\n" +
+	"\x0eResetCallbacks\x12\x1f.baton.v1.ResetCallbacksRequest\x1a .baton.v1.ResetCallbacksResponse\x12S\n" +
+	"\x0eDecideWorkflow\x12\x1f.baton.v1.DecideWorkflowRequest\x1a .baton.v1.DecideWorkflowResponse\x12\\\n" +
+	"\x11ListWorkflowTasks\x12\".baton.v1.ListWorkflowTasksRequest\x1a#.baton.v1.ListWorkflowTasksResponse\x12b\n" +
+	"\x13GetRunningWorkflows\x12$.baton.v1.GetRunningWorkflowsRequest\x1a%.baton.v1.GetRunningWorkflowsResponse\x12}\n" +
+	"\x1cGetWorkflowsByCorrelationIds\x12-.baton.v1.GetWorkflowsByCorrelationIdsRequest\x1a..baton.v1.GetWorkflowsByCorrelationIdsResponse\x12Y\n" +
+	"\x10RunBulkOperation\x12!.baton.v1.RunBulkOperationRequest\x1a\".baton.v1.RunBulkOperationResponseBW\n" +
 	"\vio.baton.v1B\rWorkflowProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -1187,67 +2385,117 @@ func file_baton_v1_workflow_proto_rawDescGZIP() []byte {
 	return file_baton_v1_workflow_proto_rawDescData
 }
 
-var file_baton_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_baton_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_baton_v1_workflow_proto_goTypes = []any{
-	(IdempotencyStrategy)(0),                    // 0: baton.v1.IdempotencyStrategy
-	(*StartWorkflowRequest)(nil),                // 1: baton.v1.StartWorkflowRequest
-	(*StartWorkflowResponse)(nil),               // 2: baton.v1.StartWorkflowResponse
-	(*ExecuteWorkflowRequest)(nil),              // 3: baton.v1.ExecuteWorkflowRequest
-	(*ExecuteWorkflowResponse)(nil),             // 4: baton.v1.ExecuteWorkflowResponse
-	(*GetWorkflowRequest)(nil),                  // 5: baton.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),                 // 6: baton.v1.GetWorkflowResponse
-	(*GetWorkflowsByCorrelationIdRequest)(nil),  // 7: baton.v1.GetWorkflowsByCorrelationIdRequest
-	(*GetWorkflowsByCorrelationIdResponse)(nil), // 8: baton.v1.GetWorkflowsByCorrelationIdResponse
-	(*PauseWorkflowRequest)(nil),                // 9: baton.v1.PauseWorkflowRequest
-	(*PauseWorkflowResponse)(nil),               // 10: baton.v1.PauseWorkflowResponse
-	(*ResumeWorkflowRequest)(nil),               // 11: baton.v1.ResumeWorkflowRequest
-	(*ResumeWorkflowResponse)(nil),              // 12: baton.v1.ResumeWorkflowResponse
-	(*TerminateWorkflowRequest)(nil),            // 13: baton.v1.TerminateWorkflowRequest
-	(*TerminateWorkflowResponse)(nil),           // 14: baton.v1.TerminateWorkflowResponse
-	(*RestartWorkflowRequest)(nil),              // 15: baton.v1.RestartWorkflowRequest
-	(*RestartWorkflowResponse)(nil),             // 16: baton.v1.RestartWorkflowResponse
-	(*RetryWorkflowRequest)(nil),                // 17: baton.v1.RetryWorkflowRequest
-	(*RetryWorkflowResponse)(nil),               // 18: baton.v1.RetryWorkflowResponse
-	(*RemoveWorkflowRequest)(nil),               // 19: baton.v1.RemoveWorkflowRequest
-	(*RemoveWorkflowResponse)(nil),              // 20: baton.v1.RemoveWorkflowResponse
-	nil,                                         // 21: baton.v1.StartWorkflowRequest.TaskToDomainEntry
-	(*structpb.Struct)(nil),                     // 22: google.protobuf.Struct
-	(*Workflow)(nil),                            // 23: baton.v1.Workflow
+	(IdempotencyStrategy)(0),                     // 0: baton.v1.IdempotencyStrategy
+	(BulkOperation)(0),                           // 1: baton.v1.BulkOperation
+	(*StartWorkflowRequest)(nil),                 // 2: baton.v1.StartWorkflowRequest
+	(*StartWorkflowResponse)(nil),                // 3: baton.v1.StartWorkflowResponse
+	(*ExecuteWorkflowRequest)(nil),               // 4: baton.v1.ExecuteWorkflowRequest
+	(*ExecuteWorkflowResponse)(nil),              // 5: baton.v1.ExecuteWorkflowResponse
+	(*GetWorkflowRequest)(nil),                   // 6: baton.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),                  // 7: baton.v1.GetWorkflowResponse
+	(*GetWorkflowsByCorrelationIdRequest)(nil),   // 8: baton.v1.GetWorkflowsByCorrelationIdRequest
+	(*GetWorkflowsByCorrelationIdResponse)(nil),  // 9: baton.v1.GetWorkflowsByCorrelationIdResponse
+	(*PauseWorkflowRequest)(nil),                 // 10: baton.v1.PauseWorkflowRequest
+	(*PauseWorkflowResponse)(nil),                // 11: baton.v1.PauseWorkflowResponse
+	(*ResumeWorkflowRequest)(nil),                // 12: baton.v1.ResumeWorkflowRequest
+	(*ResumeWorkflowResponse)(nil),               // 13: baton.v1.ResumeWorkflowResponse
+	(*TerminateWorkflowRequest)(nil),             // 14: baton.v1.TerminateWorkflowRequest
+	(*TerminateWorkflowResponse)(nil),            // 15: baton.v1.TerminateWorkflowResponse
+	(*RestartWorkflowRequest)(nil),               // 16: baton.v1.RestartWorkflowRequest
+	(*RestartWorkflowResponse)(nil),              // 17: baton.v1.RestartWorkflowResponse
+	(*RetryWorkflowRequest)(nil),                 // 18: baton.v1.RetryWorkflowRequest
+	(*RetryWorkflowResponse)(nil),                // 19: baton.v1.RetryWorkflowResponse
+	(*RemoveWorkflowRequest)(nil),                // 20: baton.v1.RemoveWorkflowRequest
+	(*RemoveWorkflowResponse)(nil),               // 21: baton.v1.RemoveWorkflowResponse
+	(*RerunWorkflowRequest)(nil),                 // 22: baton.v1.RerunWorkflowRequest
+	(*RerunWorkflowResponse)(nil),                // 23: baton.v1.RerunWorkflowResponse
+	(*SkipTaskRequest)(nil),                      // 24: baton.v1.SkipTaskRequest
+	(*SkipTaskResponse)(nil),                     // 25: baton.v1.SkipTaskResponse
+	(*ResetCallbacksRequest)(nil),                // 26: baton.v1.ResetCallbacksRequest
+	(*ResetCallbacksResponse)(nil),               // 27: baton.v1.ResetCallbacksResponse
+	(*DecideWorkflowRequest)(nil),                // 28: baton.v1.DecideWorkflowRequest
+	(*DecideWorkflowResponse)(nil),               // 29: baton.v1.DecideWorkflowResponse
+	(*ListWorkflowTasksRequest)(nil),             // 30: baton.v1.ListWorkflowTasksRequest
+	(*ListWorkflowTasksResponse)(nil),            // 31: baton.v1.ListWorkflowTasksResponse
+	(*GetRunningWorkflowsRequest)(nil),           // 32: baton.v1.GetRunningWorkflowsRequest
+	(*GetRunningWorkflowsResponse)(nil),          // 33: baton.v1.GetRunningWorkflowsResponse
+	(*GetWorkflowsByCorrelationIdsRequest)(nil),  // 34: baton.v1.GetWorkflowsByCorrelationIdsRequest
+	(*CorrelatedWorkflows)(nil),                  // 35: baton.v1.CorrelatedWorkflows
+	(*GetWorkflowsByCorrelationIdsResponse)(nil), // 36: baton.v1.GetWorkflowsByCorrelationIdsResponse
+	(*RunBulkOperationRequest)(nil),              // 37: baton.v1.RunBulkOperationRequest
+	(*BulkResult)(nil),                           // 38: baton.v1.BulkResult
+	(*RunBulkOperationResponse)(nil),             // 39: baton.v1.RunBulkOperationResponse
+	nil,                                          // 40: baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	(*structpb.Struct)(nil),                      // 41: google.protobuf.Struct
+	(*Workflow)(nil),                             // 42: baton.v1.Workflow
+	(TaskStatus)(0),                              // 43: baton.v1.TaskStatus
+	(*Task)(nil),                                 // 44: baton.v1.Task
+	(*timestamppb.Timestamp)(nil),                // 45: google.protobuf.Timestamp
 }
 var file_baton_v1_workflow_proto_depIdxs = []int32{
-	22, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
-	21, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	41, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
+	40, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
 	0,  // 2: baton.v1.StartWorkflowRequest.idempotency_strategy:type_name -> baton.v1.IdempotencyStrategy
-	1,  // 3: baton.v1.ExecuteWorkflowRequest.start:type_name -> baton.v1.StartWorkflowRequest
-	23, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	23, // 5: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	23, // 6: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
-	1,  // 7: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
-	3,  // 8: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
-	5,  // 9: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
-	7,  // 10: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
-	9,  // 11: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
-	11, // 12: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
-	13, // 13: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
-	15, // 14: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
-	17, // 15: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
-	19, // 16: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
-	2,  // 17: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
-	4,  // 18: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
-	6,  // 19: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
-	8,  // 20: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
-	10, // 21: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
-	12, // 22: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
-	14, // 23: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
-	16, // 24: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
-	18, // 25: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
-	20, // 26: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
-	17, // [17:27] is the sub-list for method output_type
-	7,  // [7:17] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	2,  // 3: baton.v1.ExecuteWorkflowRequest.start:type_name -> baton.v1.StartWorkflowRequest
+	42, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	42, // 5: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	42, // 6: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
+	41, // 7: baton.v1.RerunWorkflowRequest.task_input:type_name -> google.protobuf.Struct
+	41, // 8: baton.v1.RerunWorkflowRequest.workflow_input:type_name -> google.protobuf.Struct
+	41, // 9: baton.v1.SkipTaskRequest.task_input:type_name -> google.protobuf.Struct
+	41, // 10: baton.v1.SkipTaskRequest.task_output:type_name -> google.protobuf.Struct
+	43, // 11: baton.v1.ListWorkflowTasksRequest.statuses:type_name -> baton.v1.TaskStatus
+	44, // 12: baton.v1.ListWorkflowTasksResponse.tasks:type_name -> baton.v1.Task
+	45, // 13: baton.v1.GetRunningWorkflowsRequest.created_after:type_name -> google.protobuf.Timestamp
+	45, // 14: baton.v1.GetRunningWorkflowsRequest.created_before:type_name -> google.protobuf.Timestamp
+	42, // 15: baton.v1.CorrelatedWorkflows.workflows:type_name -> baton.v1.Workflow
+	35, // 16: baton.v1.GetWorkflowsByCorrelationIdsResponse.results:type_name -> baton.v1.CorrelatedWorkflows
+	1,  // 17: baton.v1.RunBulkOperationRequest.operation:type_name -> baton.v1.BulkOperation
+	38, // 18: baton.v1.RunBulkOperationResponse.results:type_name -> baton.v1.BulkResult
+	2,  // 19: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
+	4,  // 20: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
+	6,  // 21: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
+	8,  // 22: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
+	10, // 23: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
+	12, // 24: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
+	14, // 25: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
+	16, // 26: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
+	18, // 27: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
+	20, // 28: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
+	22, // 29: baton.v1.WorkflowService.RerunWorkflow:input_type -> baton.v1.RerunWorkflowRequest
+	24, // 30: baton.v1.WorkflowService.SkipTask:input_type -> baton.v1.SkipTaskRequest
+	26, // 31: baton.v1.WorkflowService.ResetCallbacks:input_type -> baton.v1.ResetCallbacksRequest
+	28, // 32: baton.v1.WorkflowService.DecideWorkflow:input_type -> baton.v1.DecideWorkflowRequest
+	30, // 33: baton.v1.WorkflowService.ListWorkflowTasks:input_type -> baton.v1.ListWorkflowTasksRequest
+	32, // 34: baton.v1.WorkflowService.GetRunningWorkflows:input_type -> baton.v1.GetRunningWorkflowsRequest
+	34, // 35: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:input_type -> baton.v1.GetWorkflowsByCorrelationIdsRequest
+	37, // 36: baton.v1.WorkflowService.RunBulkOperation:input_type -> baton.v1.RunBulkOperationRequest
+	3,  // 37: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
+	5,  // 38: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
+	7,  // 39: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
+	9,  // 40: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
+	11, // 41: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
+	13, // 42: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
+	15, // 43: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
+	17, // 44: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
+	19, // 45: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
+	21, // 46: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
+	23, // 47: baton.v1.WorkflowService.RerunWorkflow:output_type -> baton.v1.RerunWorkflowResponse
+	25, // 48: baton.v1.WorkflowService.SkipTask:output_type -> baton.v1.SkipTaskResponse
+	27, // 49: baton.v1.WorkflowService.ResetCallbacks:output_type -> baton.v1.ResetCallbacksResponse
+	29, // 50: baton.v1.WorkflowService.DecideWorkflow:output_type -> baton.v1.DecideWorkflowResponse
+	31, // 51: baton.v1.WorkflowService.ListWorkflowTasks:output_type -> baton.v1.ListWorkflowTasksResponse
+	33, // 52: baton.v1.WorkflowService.GetRunningWorkflows:output_type -> baton.v1.GetRunningWorkflowsResponse
+	36, // 53: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:output_type -> baton.v1.GetWorkflowsByCorrelationIdsResponse
+	39, // 54: baton.v1.WorkflowService.RunBulkOperation:output_type -> baton.v1.RunBulkOperationResponse
+	37, // [37:55] is the sub-list for method output_type
+	19, // [19:37] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_workflow_proto_init() }
@@ -1257,13 +2505,14 @@ func file_baton_v1_workflow_proto_init() {
 	}
 	file_baton_v1_common_proto_init()
 	file_baton_v1_workflow_proto_msgTypes[0].OneofWrappers = []any{}
+	file_baton_v1_workflow_proto_msgTypes[30].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_workflow_proto_rawDesc), len(file_baton_v1_workflow_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   21,
+			NumEnums:      2,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

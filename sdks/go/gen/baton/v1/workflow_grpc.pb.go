@@ -19,16 +19,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	WorkflowService_StartWorkflow_FullMethodName               = "/baton.v1.WorkflowService/StartWorkflow"
-	WorkflowService_ExecuteWorkflow_FullMethodName             = "/baton.v1.WorkflowService/ExecuteWorkflow"
-	WorkflowService_GetWorkflow_FullMethodName                 = "/baton.v1.WorkflowService/GetWorkflow"
-	WorkflowService_GetWorkflowsByCorrelationId_FullMethodName = "/baton.v1.WorkflowService/GetWorkflowsByCorrelationId"
-	WorkflowService_PauseWorkflow_FullMethodName               = "/baton.v1.WorkflowService/PauseWorkflow"
-	WorkflowService_ResumeWorkflow_FullMethodName              = "/baton.v1.WorkflowService/ResumeWorkflow"
-	WorkflowService_TerminateWorkflow_FullMethodName           = "/baton.v1.WorkflowService/TerminateWorkflow"
-	WorkflowService_RestartWorkflow_FullMethodName             = "/baton.v1.WorkflowService/RestartWorkflow"
-	WorkflowService_RetryWorkflow_FullMethodName               = "/baton.v1.WorkflowService/RetryWorkflow"
-	WorkflowService_RemoveWorkflow_FullMethodName              = "/baton.v1.WorkflowService/RemoveWorkflow"
+	WorkflowService_StartWorkflow_FullMethodName                = "/baton.v1.WorkflowService/StartWorkflow"
+	WorkflowService_ExecuteWorkflow_FullMethodName              = "/baton.v1.WorkflowService/ExecuteWorkflow"
+	WorkflowService_GetWorkflow_FullMethodName                  = "/baton.v1.WorkflowService/GetWorkflow"
+	WorkflowService_GetWorkflowsByCorrelationId_FullMethodName  = "/baton.v1.WorkflowService/GetWorkflowsByCorrelationId"
+	WorkflowService_PauseWorkflow_FullMethodName                = "/baton.v1.WorkflowService/PauseWorkflow"
+	WorkflowService_ResumeWorkflow_FullMethodName               = "/baton.v1.WorkflowService/ResumeWorkflow"
+	WorkflowService_TerminateWorkflow_FullMethodName            = "/baton.v1.WorkflowService/TerminateWorkflow"
+	WorkflowService_RestartWorkflow_FullMethodName              = "/baton.v1.WorkflowService/RestartWorkflow"
+	WorkflowService_RetryWorkflow_FullMethodName                = "/baton.v1.WorkflowService/RetryWorkflow"
+	WorkflowService_RemoveWorkflow_FullMethodName               = "/baton.v1.WorkflowService/RemoveWorkflow"
+	WorkflowService_RerunWorkflow_FullMethodName                = "/baton.v1.WorkflowService/RerunWorkflow"
+	WorkflowService_SkipTask_FullMethodName                     = "/baton.v1.WorkflowService/SkipTask"
+	WorkflowService_ResetCallbacks_FullMethodName               = "/baton.v1.WorkflowService/ResetCallbacks"
+	WorkflowService_DecideWorkflow_FullMethodName               = "/baton.v1.WorkflowService/DecideWorkflow"
+	WorkflowService_ListWorkflowTasks_FullMethodName            = "/baton.v1.WorkflowService/ListWorkflowTasks"
+	WorkflowService_GetRunningWorkflows_FullMethodName          = "/baton.v1.WorkflowService/GetRunningWorkflows"
+	WorkflowService_GetWorkflowsByCorrelationIds_FullMethodName = "/baton.v1.WorkflowService/GetWorkflowsByCorrelationIds"
+	WorkflowService_RunBulkOperation_FullMethodName             = "/baton.v1.WorkflowService/RunBulkOperation"
 )
 
 // WorkflowServiceClient is the client API for WorkflowService service.
@@ -40,7 +48,8 @@ type WorkflowServiceClient interface {
 	// Starts an execution of a registered workflow definition and returns its id once the
 	// start is durable.
 	StartWorkflow(ctx context.Context, in *StartWorkflowRequest, opts ...grpc.CallOption) (*StartWorkflowResponse, error)
-	// Starts an execution and waits until it reaches a terminal status or the wait times out.
+	// Starts an execution and waits until it reaches a terminal status (or, when asked, until
+	// a given task finishes) or the wait times out.
 	ExecuteWorkflow(ctx context.Context, in *ExecuteWorkflowRequest, opts ...grpc.CallOption) (*ExecuteWorkflowResponse, error)
 	// Reads one execution, with or without its tasks.
 	GetWorkflow(ctx context.Context, in *GetWorkflowRequest, opts ...grpc.CallOption) (*GetWorkflowResponse, error)
@@ -58,6 +67,27 @@ type WorkflowServiceClient interface {
 	RetryWorkflow(ctx context.Context, in *RetryWorkflowRequest, opts ...grpc.CallOption) (*RetryWorkflowResponse, error)
 	// Deletes an execution and its tasks.
 	RemoveWorkflow(ctx context.Context, in *RemoveWorkflowRequest, opts ...grpc.CallOption) (*RemoveWorkflowResponse, error)
+	// Runs an execution again from one of its task instances: that instance and every task
+	// scheduled after it are removed, the task is scheduled anew and the execution is RUNNING.
+	// Works on terminal and running executions.
+	RerunWorkflow(ctx context.Context, in *RerunWorkflowRequest, opts ...grpc.CallOption) (*RerunWorkflowResponse, error)
+	// Skips a task of a running execution by reference name. A task not scheduled yet becomes
+	// SKIPPED when the flow reaches it; a scheduled or running one becomes SKIPPED at once.
+	// Either way the flow goes on past it. A finished task is refused.
+	SkipTask(ctx context.Context, in *SkipTaskRequest, opts ...grpc.CallOption) (*SkipTaskResponse, error)
+	// Makes the tasks of an execution that wait out a callbackAfterSeconds ready now.
+	ResetCallbacks(ctx context.Context, in *ResetCallbacksRequest, opts ...grpc.CallOption) (*ResetCallbacksResponse, error)
+	// Re-evaluates an execution now, scheduling whatever is due; harmless when nothing is.
+	DecideWorkflow(ctx context.Context, in *DecideWorkflowRequest, opts ...grpc.CallOption) (*DecideWorkflowResponse, error)
+	// Lists the task instances of an execution a page at a time, optionally by status.
+	ListWorkflowTasks(ctx context.Context, in *ListWorkflowTasksRequest, opts ...grpc.CallOption) (*ListWorkflowTasksResponse, error)
+	// Lists the ids of the running and paused executions of a workflow definition.
+	GetRunningWorkflows(ctx context.Context, in *GetRunningWorkflowsRequest, opts ...grpc.CallOption) (*GetRunningWorkflowsResponse, error)
+	// Lists the executions of one workflow definition for several correlation ids.
+	GetWorkflowsByCorrelationIds(ctx context.Context, in *GetWorkflowsByCorrelationIdsRequest, opts ...grpc.CallOption) (*GetWorkflowsByCorrelationIdsResponse, error)
+	// Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
+	// executions and reports the outcome for each of them.
+	RunBulkOperation(ctx context.Context, in *RunBulkOperationRequest, opts ...grpc.CallOption) (*RunBulkOperationResponse, error)
 }
 
 type workflowServiceClient struct {
@@ -168,6 +198,86 @@ func (c *workflowServiceClient) RemoveWorkflow(ctx context.Context, in *RemoveWo
 	return out, nil
 }
 
+func (c *workflowServiceClient) RerunWorkflow(ctx context.Context, in *RerunWorkflowRequest, opts ...grpc.CallOption) (*RerunWorkflowResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RerunWorkflowResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_RerunWorkflow_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) SkipTask(ctx context.Context, in *SkipTaskRequest, opts ...grpc.CallOption) (*SkipTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SkipTaskResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_SkipTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) ResetCallbacks(ctx context.Context, in *ResetCallbacksRequest, opts ...grpc.CallOption) (*ResetCallbacksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResetCallbacksResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_ResetCallbacks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) DecideWorkflow(ctx context.Context, in *DecideWorkflowRequest, opts ...grpc.CallOption) (*DecideWorkflowResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DecideWorkflowResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_DecideWorkflow_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) ListWorkflowTasks(ctx context.Context, in *ListWorkflowTasksRequest, opts ...grpc.CallOption) (*ListWorkflowTasksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWorkflowTasksResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_ListWorkflowTasks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) GetRunningWorkflows(ctx context.Context, in *GetRunningWorkflowsRequest, opts ...grpc.CallOption) (*GetRunningWorkflowsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRunningWorkflowsResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_GetRunningWorkflows_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) GetWorkflowsByCorrelationIds(ctx context.Context, in *GetWorkflowsByCorrelationIdsRequest, opts ...grpc.CallOption) (*GetWorkflowsByCorrelationIdsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetWorkflowsByCorrelationIdsResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_GetWorkflowsByCorrelationIds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) RunBulkOperation(ctx context.Context, in *RunBulkOperationRequest, opts ...grpc.CallOption) (*RunBulkOperationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunBulkOperationResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_RunBulkOperation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WorkflowServiceServer is the server API for WorkflowService service.
 // All implementations must embed UnimplementedWorkflowServiceServer
 // for forward compatibility.
@@ -177,7 +287,8 @@ type WorkflowServiceServer interface {
 	// Starts an execution of a registered workflow definition and returns its id once the
 	// start is durable.
 	StartWorkflow(context.Context, *StartWorkflowRequest) (*StartWorkflowResponse, error)
-	// Starts an execution and waits until it reaches a terminal status or the wait times out.
+	// Starts an execution and waits until it reaches a terminal status (or, when asked, until
+	// a given task finishes) or the wait times out.
 	ExecuteWorkflow(context.Context, *ExecuteWorkflowRequest) (*ExecuteWorkflowResponse, error)
 	// Reads one execution, with or without its tasks.
 	GetWorkflow(context.Context, *GetWorkflowRequest) (*GetWorkflowResponse, error)
@@ -195,6 +306,27 @@ type WorkflowServiceServer interface {
 	RetryWorkflow(context.Context, *RetryWorkflowRequest) (*RetryWorkflowResponse, error)
 	// Deletes an execution and its tasks.
 	RemoveWorkflow(context.Context, *RemoveWorkflowRequest) (*RemoveWorkflowResponse, error)
+	// Runs an execution again from one of its task instances: that instance and every task
+	// scheduled after it are removed, the task is scheduled anew and the execution is RUNNING.
+	// Works on terminal and running executions.
+	RerunWorkflow(context.Context, *RerunWorkflowRequest) (*RerunWorkflowResponse, error)
+	// Skips a task of a running execution by reference name. A task not scheduled yet becomes
+	// SKIPPED when the flow reaches it; a scheduled or running one becomes SKIPPED at once.
+	// Either way the flow goes on past it. A finished task is refused.
+	SkipTask(context.Context, *SkipTaskRequest) (*SkipTaskResponse, error)
+	// Makes the tasks of an execution that wait out a callbackAfterSeconds ready now.
+	ResetCallbacks(context.Context, *ResetCallbacksRequest) (*ResetCallbacksResponse, error)
+	// Re-evaluates an execution now, scheduling whatever is due; harmless when nothing is.
+	DecideWorkflow(context.Context, *DecideWorkflowRequest) (*DecideWorkflowResponse, error)
+	// Lists the task instances of an execution a page at a time, optionally by status.
+	ListWorkflowTasks(context.Context, *ListWorkflowTasksRequest) (*ListWorkflowTasksResponse, error)
+	// Lists the ids of the running and paused executions of a workflow definition.
+	GetRunningWorkflows(context.Context, *GetRunningWorkflowsRequest) (*GetRunningWorkflowsResponse, error)
+	// Lists the executions of one workflow definition for several correlation ids.
+	GetWorkflowsByCorrelationIds(context.Context, *GetWorkflowsByCorrelationIdsRequest) (*GetWorkflowsByCorrelationIdsResponse, error)
+	// Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
+	// executions and reports the outcome for each of them.
+	RunBulkOperation(context.Context, *RunBulkOperationRequest) (*RunBulkOperationResponse, error)
 	mustEmbedUnimplementedWorkflowServiceServer()
 }
 
@@ -234,6 +366,30 @@ func (UnimplementedWorkflowServiceServer) RetryWorkflow(context.Context, *RetryW
 }
 func (UnimplementedWorkflowServiceServer) RemoveWorkflow(context.Context, *RemoveWorkflowRequest) (*RemoveWorkflowResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveWorkflow not implemented")
+}
+func (UnimplementedWorkflowServiceServer) RerunWorkflow(context.Context, *RerunWorkflowRequest) (*RerunWorkflowResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RerunWorkflow not implemented")
+}
+func (UnimplementedWorkflowServiceServer) SkipTask(context.Context, *SkipTaskRequest) (*SkipTaskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SkipTask not implemented")
+}
+func (UnimplementedWorkflowServiceServer) ResetCallbacks(context.Context, *ResetCallbacksRequest) (*ResetCallbacksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResetCallbacks not implemented")
+}
+func (UnimplementedWorkflowServiceServer) DecideWorkflow(context.Context, *DecideWorkflowRequest) (*DecideWorkflowResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecideWorkflow not implemented")
+}
+func (UnimplementedWorkflowServiceServer) ListWorkflowTasks(context.Context, *ListWorkflowTasksRequest) (*ListWorkflowTasksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWorkflowTasks not implemented")
+}
+func (UnimplementedWorkflowServiceServer) GetRunningWorkflows(context.Context, *GetRunningWorkflowsRequest) (*GetRunningWorkflowsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRunningWorkflows not implemented")
+}
+func (UnimplementedWorkflowServiceServer) GetWorkflowsByCorrelationIds(context.Context, *GetWorkflowsByCorrelationIdsRequest) (*GetWorkflowsByCorrelationIdsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetWorkflowsByCorrelationIds not implemented")
+}
+func (UnimplementedWorkflowServiceServer) RunBulkOperation(context.Context, *RunBulkOperationRequest) (*RunBulkOperationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunBulkOperation not implemented")
 }
 func (UnimplementedWorkflowServiceServer) mustEmbedUnimplementedWorkflowServiceServer() {}
 func (UnimplementedWorkflowServiceServer) testEmbeddedByValue()                         {}
@@ -436,6 +592,150 @@ func _WorkflowService_RemoveWorkflow_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WorkflowService_RerunWorkflow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RerunWorkflowRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).RerunWorkflow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_RerunWorkflow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).RerunWorkflow(ctx, req.(*RerunWorkflowRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_SkipTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SkipTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).SkipTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_SkipTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).SkipTask(ctx, req.(*SkipTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_ResetCallbacks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResetCallbacksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).ResetCallbacks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_ResetCallbacks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).ResetCallbacks(ctx, req.(*ResetCallbacksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_DecideWorkflow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideWorkflowRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).DecideWorkflow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_DecideWorkflow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).DecideWorkflow(ctx, req.(*DecideWorkflowRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_ListWorkflowTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWorkflowTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).ListWorkflowTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_ListWorkflowTasks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).ListWorkflowTasks(ctx, req.(*ListWorkflowTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_GetRunningWorkflows_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRunningWorkflowsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).GetRunningWorkflows(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_GetRunningWorkflows_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).GetRunningWorkflows(ctx, req.(*GetRunningWorkflowsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_GetWorkflowsByCorrelationIds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetWorkflowsByCorrelationIdsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).GetWorkflowsByCorrelationIds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_GetWorkflowsByCorrelationIds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).GetWorkflowsByCorrelationIds(ctx, req.(*GetWorkflowsByCorrelationIdsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_RunBulkOperation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunBulkOperationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).RunBulkOperation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_RunBulkOperation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).RunBulkOperation(ctx, req.(*RunBulkOperationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WorkflowService_ServiceDesc is the grpc.ServiceDesc for WorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -482,6 +782,38 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemoveWorkflow",
 			Handler:    _WorkflowService_RemoveWorkflow_Handler,
+		},
+		{
+			MethodName: "RerunWorkflow",
+			Handler:    _WorkflowService_RerunWorkflow_Handler,
+		},
+		{
+			MethodName: "SkipTask",
+			Handler:    _WorkflowService_SkipTask_Handler,
+		},
+		{
+			MethodName: "ResetCallbacks",
+			Handler:    _WorkflowService_ResetCallbacks_Handler,
+		},
+		{
+			MethodName: "DecideWorkflow",
+			Handler:    _WorkflowService_DecideWorkflow_Handler,
+		},
+		{
+			MethodName: "ListWorkflowTasks",
+			Handler:    _WorkflowService_ListWorkflowTasks_Handler,
+		},
+		{
+			MethodName: "GetRunningWorkflows",
+			Handler:    _WorkflowService_GetRunningWorkflows_Handler,
+		},
+		{
+			MethodName: "GetWorkflowsByCorrelationIds",
+			Handler:    _WorkflowService_GetWorkflowsByCorrelationIds_Handler,
+		},
+		{
+			MethodName: "RunBulkOperation",
+			Handler:    _WorkflowService_RunBulkOperation_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -630,3 +630,270 @@ class DeleteTaskDefResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteTaskDefResponse: _TypeAlias = DeleteTaskDefResponse  # noqa: Y015
+
+@_typing.final
+class EventHandlerInfo(_message.Message):
+    """Summary of a stored event handler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    DEFINITION_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name of the handler."""
+    event: _builtins.str
+    """The event it handles, "provider:queue" (for example "conductor:my_queue")."""
+    active: _builtins.bool
+    """Whether the handler runs."""
+    @_builtins.property
+    def definition(self) -> _struct_pb2.Struct:
+        """The full handler as JSON (Conductor's form: name, event, condition, actions, ...)."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        event: _builtins.str = ...,
+        active: _builtins.bool = ...,
+        definition: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["definition", b"definition"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "definition", b"definition", "event", b"event", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EventHandlerInfo: _TypeAlias = EventHandlerInfo  # noqa: Y015
+
+@_typing.final
+class AddEventHandlerRequest(_message.Message):
+    """Request of AddEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDLER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def handler(self) -> Global___Definition:
+        """The event handler."""
+
+    def __init__(
+        self,
+        *,
+        handler: Global___Definition | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddEventHandlerRequest: _TypeAlias = AddEventHandlerRequest  # noqa: Y015
+
+@_typing.final
+class AddEventHandlerResponse(_message.Message):
+    """Response of AddEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDLER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def handler(self) -> Global___EventHandlerInfo:
+        """The stored handler."""
+
+    def __init__(
+        self,
+        *,
+        handler: Global___EventHandlerInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddEventHandlerResponse: _TypeAlias = AddEventHandlerResponse  # noqa: Y015
+
+@_typing.final
+class UpdateEventHandlerRequest(_message.Message):
+    """Request of UpdateEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDLER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def handler(self) -> Global___Definition:
+        """The event handler; its name says which one it replaces."""
+
+    def __init__(
+        self,
+        *,
+        handler: Global___Definition | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateEventHandlerRequest: _TypeAlias = UpdateEventHandlerRequest  # noqa: Y015
+
+@_typing.final
+class UpdateEventHandlerResponse(_message.Message):
+    """Response of UpdateEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDLER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def handler(self) -> Global___EventHandlerInfo:
+        """The stored handler."""
+
+    def __init__(
+        self,
+        *,
+        handler: Global___EventHandlerInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateEventHandlerResponse: _TypeAlias = UpdateEventHandlerResponse  # noqa: Y015
+
+@_typing.final
+class DeleteEventHandlerRequest(_message.Message):
+    """Request of DeleteEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name of the handler."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteEventHandlerRequest: _TypeAlias = DeleteEventHandlerRequest  # noqa: Y015
+
+@_typing.final
+class DeleteEventHandlerResponse(_message.Message):
+    """Response of DeleteEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteEventHandlerResponse: _TypeAlias = DeleteEventHandlerResponse  # noqa: Y015
+
+@_typing.final
+class GetEventHandlerRequest(_message.Message):
+    """Request of GetEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name of the handler."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEventHandlerRequest: _TypeAlias = GetEventHandlerRequest  # noqa: Y015
+
+@_typing.final
+class GetEventHandlerResponse(_message.Message):
+    """Response of GetEventHandler."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDLER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def handler(self) -> Global___EventHandlerInfo:
+        """The stored handler."""
+
+    def __init__(
+        self,
+        *,
+        handler: Global___EventHandlerInfo | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handler", b"handler"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEventHandlerResponse: _TypeAlias = GetEventHandlerResponse  # noqa: Y015
+
+@_typing.final
+class ListEventHandlersRequest(_message.Message):
+    """Request of ListEventHandlers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_FIELD_NUMBER: _builtins.int
+    ACTIVE_ONLY_FIELD_NUMBER: _builtins.int
+    event: _builtins.str
+    """Only handlers of this event ("provider:queue"); empty lists every handler."""
+    active_only: _builtins.bool
+    """Only active handlers."""
+    def __init__(
+        self,
+        *,
+        event: _builtins.str = ...,
+        active_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_only", b"active_only", "event", b"event"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEventHandlersRequest: _TypeAlias = ListEventHandlersRequest  # noqa: Y015
+
+@_typing.final
+class ListEventHandlersResponse(_message.Message):
+    """Response of ListEventHandlers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDLERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def handlers(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventHandlerInfo]:
+        """The handlers, ordered by name."""
+
+    def __init__(
+        self,
+        *,
+        handlers: _abc.Iterable[Global___EventHandlerInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handlers", b"handlers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEventHandlersResponse: _TypeAlias = ListEventHandlersResponse  # noqa: Y015

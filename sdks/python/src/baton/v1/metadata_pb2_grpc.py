@@ -85,6 +85,31 @@ class MetadataServiceStub:
                 request_serializer=baton_dot_v1_dot_metadata__pb2.DeleteTaskDefRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_metadata__pb2.DeleteTaskDefResponse.FromString,
                 _registered_method=True)
+        self.AddEventHandler = channel.unary_unary(
+                '/baton.v1.MetadataService/AddEventHandler',
+                request_serializer=baton_dot_v1_dot_metadata__pb2.AddEventHandlerRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_metadata__pb2.AddEventHandlerResponse.FromString,
+                _registered_method=True)
+        self.UpdateEventHandler = channel.unary_unary(
+                '/baton.v1.MetadataService/UpdateEventHandler',
+                request_serializer=baton_dot_v1_dot_metadata__pb2.UpdateEventHandlerRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_metadata__pb2.UpdateEventHandlerResponse.FromString,
+                _registered_method=True)
+        self.DeleteEventHandler = channel.unary_unary(
+                '/baton.v1.MetadataService/DeleteEventHandler',
+                request_serializer=baton_dot_v1_dot_metadata__pb2.DeleteEventHandlerRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_metadata__pb2.DeleteEventHandlerResponse.FromString,
+                _registered_method=True)
+        self.GetEventHandler = channel.unary_unary(
+                '/baton.v1.MetadataService/GetEventHandler',
+                request_serializer=baton_dot_v1_dot_metadata__pb2.GetEventHandlerRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_metadata__pb2.GetEventHandlerResponse.FromString,
+                _registered_method=True)
+        self.ListEventHandlers = channel.unary_unary(
+                '/baton.v1.MetadataService/ListEventHandlers',
+                request_serializer=baton_dot_v1_dot_metadata__pb2.ListEventHandlersRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_metadata__pb2.ListEventHandlersResponse.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -162,6 +187,42 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddEventHandler(self, request, context):
+        """Registers an event handler (Conductor's JSON form). Fails with ALREADY_EXISTS if one has
+        that name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEventHandler(self, request, context):
+        """Replaces an existing event handler, found by its name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteEventHandler(self, request, context):
+        """Deletes an event handler by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEventHandler(self, request, context):
+        """Reads one event handler by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEventHandlers(self, request, context):
+        """Lists event handlers: all of them or those of one event, optionally only active ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +275,31 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.DeleteTaskDef,
                     request_deserializer=baton_dot_v1_dot_metadata__pb2.DeleteTaskDefRequest.FromString,
                     response_serializer=baton_dot_v1_dot_metadata__pb2.DeleteTaskDefResponse.SerializeToString,
+            ),
+            'AddEventHandler': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddEventHandler,
+                    request_deserializer=baton_dot_v1_dot_metadata__pb2.AddEventHandlerRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_metadata__pb2.AddEventHandlerResponse.SerializeToString,
+            ),
+            'UpdateEventHandler': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEventHandler,
+                    request_deserializer=baton_dot_v1_dot_metadata__pb2.UpdateEventHandlerRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_metadata__pb2.UpdateEventHandlerResponse.SerializeToString,
+            ),
+            'DeleteEventHandler': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEventHandler,
+                    request_deserializer=baton_dot_v1_dot_metadata__pb2.DeleteEventHandlerRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_metadata__pb2.DeleteEventHandlerResponse.SerializeToString,
+            ),
+            'GetEventHandler': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEventHandler,
+                    request_deserializer=baton_dot_v1_dot_metadata__pb2.GetEventHandlerRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_metadata__pb2.GetEventHandlerResponse.SerializeToString,
+            ),
+            'ListEventHandlers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEventHandlers,
+                    request_deserializer=baton_dot_v1_dot_metadata__pb2.ListEventHandlersRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_metadata__pb2.ListEventHandlersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -487,6 +573,141 @@ class MetadataService:
             '/baton.v1.MetadataService/DeleteTaskDef',
             baton_dot_v1_dot_metadata__pb2.DeleteTaskDefRequest.SerializeToString,
             baton_dot_v1_dot_metadata__pb2.DeleteTaskDefResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddEventHandler(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.MetadataService/AddEventHandler',
+            baton_dot_v1_dot_metadata__pb2.AddEventHandlerRequest.SerializeToString,
+            baton_dot_v1_dot_metadata__pb2.AddEventHandlerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEventHandler(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.MetadataService/UpdateEventHandler',
+            baton_dot_v1_dot_metadata__pb2.UpdateEventHandlerRequest.SerializeToString,
+            baton_dot_v1_dot_metadata__pb2.UpdateEventHandlerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteEventHandler(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.MetadataService/DeleteEventHandler',
+            baton_dot_v1_dot_metadata__pb2.DeleteEventHandlerRequest.SerializeToString,
+            baton_dot_v1_dot_metadata__pb2.DeleteEventHandlerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEventHandler(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.MetadataService/GetEventHandler',
+            baton_dot_v1_dot_metadata__pb2.GetEventHandlerRequest.SerializeToString,
+            baton_dot_v1_dot_metadata__pb2.GetEventHandlerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEventHandlers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.MetadataService/ListEventHandlers',
+            baton_dot_v1_dot_metadata__pb2.ListEventHandlersRequest.SerializeToString,
+            baton_dot_v1_dot_metadata__pb2.ListEventHandlersResponse.FromString,
             options,
             channel_credentials,
             insecure,

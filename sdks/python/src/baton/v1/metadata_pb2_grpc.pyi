@@ -55,6 +55,18 @@ class MetadataServiceStub:
     """Lists every task definition."""
     DeleteTaskDef: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.DeleteTaskDefRequest, _metadata_pb2.DeleteTaskDefResponse]
     """Deletes a task definition."""
+    AddEventHandler: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.AddEventHandlerRequest, _metadata_pb2.AddEventHandlerResponse]
+    """Registers an event handler (Conductor's JSON form). Fails with ALREADY_EXISTS if one has
+    that name.
+    """
+    UpdateEventHandler: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.UpdateEventHandlerRequest, _metadata_pb2.UpdateEventHandlerResponse]
+    """Replaces an existing event handler, found by its name."""
+    DeleteEventHandler: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.DeleteEventHandlerRequest, _metadata_pb2.DeleteEventHandlerResponse]
+    """Deletes an event handler by name."""
+    GetEventHandler: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.GetEventHandlerRequest, _metadata_pb2.GetEventHandlerResponse]
+    """Reads one event handler by name."""
+    ListEventHandlers: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.ListEventHandlersRequest, _metadata_pb2.ListEventHandlersResponse]
+    """Lists event handlers: all of them or those of one event, optionally only active ones."""
 
 @_typing.type_check_only
 class MetadataServiceAsyncStub(MetadataServiceStub):
@@ -83,6 +95,18 @@ class MetadataServiceAsyncStub(MetadataServiceStub):
     """Lists every task definition."""
     DeleteTaskDef: _aio.UnaryUnaryMultiCallable[_metadata_pb2.DeleteTaskDefRequest, _metadata_pb2.DeleteTaskDefResponse]  # type: ignore[assignment]
     """Deletes a task definition."""
+    AddEventHandler: _aio.UnaryUnaryMultiCallable[_metadata_pb2.AddEventHandlerRequest, _metadata_pb2.AddEventHandlerResponse]  # type: ignore[assignment]
+    """Registers an event handler (Conductor's JSON form). Fails with ALREADY_EXISTS if one has
+    that name.
+    """
+    UpdateEventHandler: _aio.UnaryUnaryMultiCallable[_metadata_pb2.UpdateEventHandlerRequest, _metadata_pb2.UpdateEventHandlerResponse]  # type: ignore[assignment]
+    """Replaces an existing event handler, found by its name."""
+    DeleteEventHandler: _aio.UnaryUnaryMultiCallable[_metadata_pb2.DeleteEventHandlerRequest, _metadata_pb2.DeleteEventHandlerResponse]  # type: ignore[assignment]
+    """Deletes an event handler by name."""
+    GetEventHandler: _aio.UnaryUnaryMultiCallable[_metadata_pb2.GetEventHandlerRequest, _metadata_pb2.GetEventHandlerResponse]  # type: ignore[assignment]
+    """Reads one event handler by name."""
+    ListEventHandlers: _aio.UnaryUnaryMultiCallable[_metadata_pb2.ListEventHandlersRequest, _metadata_pb2.ListEventHandlersResponse]  # type: ignore[assignment]
+    """Lists event handlers: all of them or those of one event, optionally only active ones."""
 
 class MetadataServiceServicer(metaclass=_abc_1.ABCMeta):
     """Registers and reads workflow and task definitions written in Conductor's JSON DSL."""
@@ -168,5 +192,47 @@ class MetadataServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_metadata_pb2.DeleteTaskDefResponse, _abc.Awaitable[_metadata_pb2.DeleteTaskDefResponse]]:
         """Deletes a task definition."""
+
+    @_abc_1.abstractmethod
+    def AddEventHandler(
+        self,
+        request: _metadata_pb2.AddEventHandlerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.AddEventHandlerResponse, _abc.Awaitable[_metadata_pb2.AddEventHandlerResponse]]:
+        """Registers an event handler (Conductor's JSON form). Fails with ALREADY_EXISTS if one has
+        that name.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateEventHandler(
+        self,
+        request: _metadata_pb2.UpdateEventHandlerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.UpdateEventHandlerResponse, _abc.Awaitable[_metadata_pb2.UpdateEventHandlerResponse]]:
+        """Replaces an existing event handler, found by its name."""
+
+    @_abc_1.abstractmethod
+    def DeleteEventHandler(
+        self,
+        request: _metadata_pb2.DeleteEventHandlerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.DeleteEventHandlerResponse, _abc.Awaitable[_metadata_pb2.DeleteEventHandlerResponse]]:
+        """Deletes an event handler by name."""
+
+    @_abc_1.abstractmethod
+    def GetEventHandler(
+        self,
+        request: _metadata_pb2.GetEventHandlerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.GetEventHandlerResponse, _abc.Awaitable[_metadata_pb2.GetEventHandlerResponse]]:
+        """Reads one event handler by name."""
+
+    @_abc_1.abstractmethod
+    def ListEventHandlers(
+        self,
+        request: _metadata_pb2.ListEventHandlersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.ListEventHandlersResponse, _abc.Awaitable[_metadata_pb2.ListEventHandlersResponse]]:
+        """Lists event handlers: all of them or those of one event, optionally only active ones."""
 
 def add_MetadataServiceServicer_to_server(servicer: MetadataServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

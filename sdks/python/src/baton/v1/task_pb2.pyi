@@ -692,3 +692,120 @@ class GetTaskLogsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetTaskLogsResponse: _TypeAlias = GetTaskLogsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateTaskByRefRequest(_message.Message):
+    """Request of UpdateTaskByRef."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    TASK_REF_NAME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    REASON_FOR_INCOMPLETION_FIELD_NUMBER: _builtins.int
+    LOGS_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution."""
+    task_ref_name: _builtins.str
+    """Reference name of the task; its latest instance is updated."""
+    status: _common_pb2.TaskStatus.ValueType
+    """COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS."""
+    reason_for_incompletion: _builtins.str
+    """Why the task failed, for FAILED and FAILED_WITH_TERMINAL_ERROR."""
+    worker_id: _builtins.str
+    """Who reports; kept as the task's worker id when given."""
+    @_builtins.property
+    def output(self) -> _struct_pb2.Struct:
+        """Output of the task (merged into earlier output for IN_PROGRESS)."""
+
+    @_builtins.property
+    def logs(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TaskLog]:
+        """Log lines to keep with the task."""
+
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+        task_ref_name: _builtins.str = ...,
+        status: _common_pb2.TaskStatus.ValueType = ...,
+        output: _struct_pb2.Struct | None = ...,
+        reason_for_incompletion: _builtins.str = ...,
+        logs: _abc.Iterable[_common_pb2.TaskLog] | None = ...,
+        worker_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["output", b"output"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["logs", b"logs", "output", b"output", "reason_for_incompletion", b"reason_for_incompletion", "status", b"status", "task_ref_name", b"task_ref_name", "worker_id", b"worker_id", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateTaskByRefRequest: _TypeAlias = UpdateTaskByRefRequest  # noqa: Y015
+
+@_typing.final
+class UpdateTaskByRefResponse(_message.Message):
+    """Response of UpdateTaskByRef."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    """Id of the task instance that was updated."""
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateTaskByRefResponse: _TypeAlias = UpdateTaskByRefResponse  # noqa: Y015
+
+@_typing.final
+class AddTaskLogsRequest(_message.Message):
+    """Request of AddTaskLogs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    LOGS_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    """Id of the task instance."""
+    @_builtins.property
+    def logs(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TaskLog]:
+        """The log lines to add, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+        logs: _abc.Iterable[_common_pb2.TaskLog] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["logs", b"logs", "task_id", b"task_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddTaskLogsRequest: _TypeAlias = AddTaskLogsRequest  # noqa: Y015
+
+@_typing.final
+class AddTaskLogsResponse(_message.Message):
+    """Response of AddTaskLogs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddTaskLogsResponse: _TypeAlias = AddTaskLogsResponse  # noqa: Y015

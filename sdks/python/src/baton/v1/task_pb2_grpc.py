@@ -70,6 +70,16 @@ class TaskServiceStub:
                 request_serializer=baton_dot_v1_dot_task__pb2.GetTaskLogsRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_task__pb2.GetTaskLogsResponse.FromString,
                 _registered_method=True)
+        self.UpdateTaskByRef = channel.unary_unary(
+                '/baton.v1.TaskService/UpdateTaskByRef',
+                request_serializer=baton_dot_v1_dot_task__pb2.UpdateTaskByRefRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__pb2.UpdateTaskByRefResponse.FromString,
+                _registered_method=True)
+        self.AddTaskLogs = channel.unary_unary(
+                '/baton.v1.TaskService/AddTaskLogs',
+                request_serializer=baton_dot_v1_dot_task__pb2.AddTaskLogsRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__pb2.AddTaskLogsResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -127,6 +137,22 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateTaskByRef(self, request, context):
+        """Reports a result for the latest instance of a task, found by execution id and reference
+        name, without an attempt token: how operators stand in for a worker and how waiting
+        WAIT and HUMAN tasks are completed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddTaskLogs(self, request, context):
+        """Adds log lines to a task.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +190,16 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.GetTaskLogs,
                     request_deserializer=baton_dot_v1_dot_task__pb2.GetTaskLogsRequest.FromString,
                     response_serializer=baton_dot_v1_dot_task__pb2.GetTaskLogsResponse.SerializeToString,
+            ),
+            'UpdateTaskByRef': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTaskByRef,
+                    request_deserializer=baton_dot_v1_dot_task__pb2.UpdateTaskByRefRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__pb2.UpdateTaskByRefResponse.SerializeToString,
+            ),
+            'AddTaskLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddTaskLogs,
+                    request_deserializer=baton_dot_v1_dot_task__pb2.AddTaskLogsRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__pb2.AddTaskLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,6 +392,60 @@ class TaskService:
             '/baton.v1.TaskService/GetTaskLogs',
             baton_dot_v1_dot_task__pb2.GetTaskLogsRequest.SerializeToString,
             baton_dot_v1_dot_task__pb2.GetTaskLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTaskByRef(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/UpdateTaskByRef',
+            baton_dot_v1_dot_task__pb2.UpdateTaskByRefRequest.SerializeToString,
+            baton_dot_v1_dot_task__pb2.UpdateTaskByRefResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddTaskLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/AddTaskLogs',
+            baton_dot_v1_dot_task__pb2.AddTaskLogsRequest.SerializeToString,
+            baton_dot_v1_dot_task__pb2.AddTaskLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,13 @@ class TaskServiceStub:
     """Reads one task instance."""
     GetTaskLogs: _grpc.UnaryUnaryMultiCallable[_task_pb2.GetTaskLogsRequest, _task_pb2.GetTaskLogsResponse]
     """Reads the log lines workers wrote for a task."""
+    UpdateTaskByRef: _grpc.UnaryUnaryMultiCallable[_task_pb2.UpdateTaskByRefRequest, _task_pb2.UpdateTaskByRefResponse]
+    """Reports a result for the latest instance of a task, found by execution id and reference
+    name, without an attempt token: how operators stand in for a worker and how waiting
+    WAIT and HUMAN tasks are completed.
+    """
+    AddTaskLogs: _grpc.UnaryUnaryMultiCallable[_task_pb2.AddTaskLogsRequest, _task_pb2.AddTaskLogsResponse]
+    """Adds log lines to a task."""
 
 @_typing.type_check_only
 class TaskServiceAsyncStub(TaskServiceStub):
@@ -73,6 +80,13 @@ class TaskServiceAsyncStub(TaskServiceStub):
     """Reads one task instance."""
     GetTaskLogs: _aio.UnaryUnaryMultiCallable[_task_pb2.GetTaskLogsRequest, _task_pb2.GetTaskLogsResponse]  # type: ignore[assignment]
     """Reads the log lines workers wrote for a task."""
+    UpdateTaskByRef: _aio.UnaryUnaryMultiCallable[_task_pb2.UpdateTaskByRefRequest, _task_pb2.UpdateTaskByRefResponse]  # type: ignore[assignment]
+    """Reports a result for the latest instance of a task, found by execution id and reference
+    name, without an attempt token: how operators stand in for a worker and how waiting
+    WAIT and HUMAN tasks are completed.
+    """
+    AddTaskLogs: _aio.UnaryUnaryMultiCallable[_task_pb2.AddTaskLogsRequest, _task_pb2.AddTaskLogsResponse]  # type: ignore[assignment]
+    """Adds log lines to a task."""
 
 class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
     """Feeds tasks to workers and takes their results."""
@@ -135,5 +149,24 @@ class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_task_pb2.GetTaskLogsResponse, _abc.Awaitable[_task_pb2.GetTaskLogsResponse]]:
         """Reads the log lines workers wrote for a task."""
+
+    @_abc_1.abstractmethod
+    def UpdateTaskByRef(
+        self,
+        request: _task_pb2.UpdateTaskByRefRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_task_pb2.UpdateTaskByRefResponse, _abc.Awaitable[_task_pb2.UpdateTaskByRefResponse]]:
+        """Reports a result for the latest instance of a task, found by execution id and reference
+        name, without an attempt token: how operators stand in for a worker and how waiting
+        WAIT and HUMAN tasks are completed.
+        """
+
+    @_abc_1.abstractmethod
+    def AddTaskLogs(
+        self,
+        request: _task_pb2.AddTaskLogsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_task_pb2.AddTaskLogsResponse, _abc.Awaitable[_task_pb2.AddTaskLogsResponse]]:
+        """Adds log lines to a task."""
 
 def add_TaskServiceServicer_to_server(servicer: TaskServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

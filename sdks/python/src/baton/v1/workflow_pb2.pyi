@@ -8,6 +8,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
@@ -48,6 +49,46 @@ IDEMPOTENCY_STRATEGY_RETURN_EXISTING: IdempotencyStrategy.ValueType  # 2
 IDEMPOTENCY_STRATEGY_FAIL_ON_RUNNING: IdempotencyStrategy.ValueType  # 3
 """Refuse only while that execution is running or paused; otherwise start anew."""
 Global___IdempotencyStrategy: _TypeAlias = IdempotencyStrategy  # noqa: Y015
+
+class _BulkOperation:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BulkOperationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BulkOperation.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BULK_OPERATION_UNSPECIFIED: _BulkOperation.ValueType  # 0
+    """Never used on the wire; refused."""
+    BULK_OPERATION_PAUSE: _BulkOperation.ValueType  # 1
+    """PauseWorkflow."""
+    BULK_OPERATION_RESUME: _BulkOperation.ValueType  # 2
+    """ResumeWorkflow."""
+    BULK_OPERATION_RESTART: _BulkOperation.ValueType  # 3
+    """RestartWorkflow (use_latest_definitions applies)."""
+    BULK_OPERATION_RETRY: _BulkOperation.ValueType  # 4
+    """RetryWorkflow."""
+    BULK_OPERATION_TERMINATE: _BulkOperation.ValueType  # 5
+    """TerminateWorkflow (reason applies)."""
+    BULK_OPERATION_REMOVE: _BulkOperation.ValueType  # 6
+    """RemoveWorkflow."""
+
+class BulkOperation(_BulkOperation, metaclass=_BulkOperationEnumTypeWrapper):
+    """An operation RunBulkOperation applies to each execution."""
+
+BULK_OPERATION_UNSPECIFIED: BulkOperation.ValueType  # 0
+"""Never used on the wire; refused."""
+BULK_OPERATION_PAUSE: BulkOperation.ValueType  # 1
+"""PauseWorkflow."""
+BULK_OPERATION_RESUME: BulkOperation.ValueType  # 2
+"""ResumeWorkflow."""
+BULK_OPERATION_RESTART: BulkOperation.ValueType  # 3
+"""RestartWorkflow (use_latest_definitions applies)."""
+BULK_OPERATION_RETRY: BulkOperation.ValueType  # 4
+"""RetryWorkflow."""
+BULK_OPERATION_TERMINATE: BulkOperation.ValueType  # 5
+"""TerminateWorkflow (reason applies)."""
+BULK_OPERATION_REMOVE: BulkOperation.ValueType  # 6
+"""RemoveWorkflow."""
+Global___BulkOperation: _TypeAlias = BulkOperation  # noqa: Y015
 
 @_typing.final
 class StartWorkflowRequest(_message.Message):
@@ -155,8 +196,14 @@ class ExecuteWorkflowRequest(_message.Message):
 
     START_FIELD_NUMBER: _builtins.int
     WAIT_SECONDS_FIELD_NUMBER: _builtins.int
+    WAIT_UNTIL_TASK_REF_FIELD_NUMBER: _builtins.int
     wait_seconds: _builtins.int
     """How long to wait for a terminal status, in seconds (default 10, at most 300)."""
+    wait_until_task_ref: _builtins.str
+    """Return as soon as the task with this reference name has finished (its latest instance
+    is in a terminal status), even while the execution goes on. Empty waits for the
+    execution to end. The reference must be part of the workflow definition.
+    """
     @_builtins.property
     def start(self) -> Global___StartWorkflowRequest:
         """How to start the execution."""
@@ -166,10 +213,11 @@ class ExecuteWorkflowRequest(_message.Message):
         *,
         start: Global___StartWorkflowRequest | None = ...,
         wait_seconds: _builtins.int = ...,
+        wait_until_task_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["start", b"start", "wait_seconds", b"wait_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["start", b"start", "wait_seconds", b"wait_seconds", "wait_until_task_ref", b"wait_until_task_ref"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -183,8 +231,11 @@ class ExecuteWorkflowResponse(_message.Message):
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
     FINISHED_FIELD_NUMBER: _builtins.int
+    TASK_REF_FINISHED_FIELD_NUMBER: _builtins.int
     finished: _builtins.bool
     """True when the execution reached a terminal status before the wait ran out."""
+    task_ref_finished: _builtins.bool
+    """True when wait_until_task_ref was given and that task finished before the wait ran out."""
     @_builtins.property
     def workflow(self) -> _common_pb2.Workflow:
         """The execution as it stood when the call returned, with its tasks."""
@@ -194,10 +245,11 @@ class ExecuteWorkflowResponse(_message.Message):
         *,
         workflow: _common_pb2.Workflow | None = ...,
         finished: _builtins.bool = ...,
+        task_ref_finished: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["finished", b"finished", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finished", b"finished", "task_ref_finished", b"task_ref_finished", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -556,3 +608,514 @@ class RemoveWorkflowResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RemoveWorkflowResponse: _TypeAlias = RemoveWorkflowResponse  # noqa: Y015
+
+@_typing.final
+class RerunWorkflowRequest(_message.Message):
+    """Request of RerunWorkflow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    TASK_INPUT_FIELD_NUMBER: _builtins.int
+    WORKFLOW_INPUT_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution."""
+    task_id: _builtins.str
+    """Id of the task instance to run again from."""
+    @_builtins.property
+    def task_input(self) -> _struct_pb2.Struct:
+        """Input for the task run again; absent computes it from the definition as usual. Only for
+        worker tasks (the engine runs the others from their definition).
+        """
+
+    @_builtins.property
+    def workflow_input(self) -> _struct_pb2.Struct:
+        """New workflow input replacing the execution's; absent keeps it."""
+
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+        task_id: _builtins.str = ...,
+        task_input: _struct_pb2.Struct | None = ...,
+        workflow_input: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["task_input", b"task_input", "workflow_input", b"workflow_input"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id", "task_input", b"task_input", "workflow_id", b"workflow_id", "workflow_input", b"workflow_input"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RerunWorkflowRequest: _TypeAlias = RerunWorkflowRequest  # noqa: Y015
+
+@_typing.final
+class RerunWorkflowResponse(_message.Message):
+    """Response of RerunWorkflow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RerunWorkflowResponse: _TypeAlias = RerunWorkflowResponse  # noqa: Y015
+
+@_typing.final
+class SkipTaskRequest(_message.Message):
+    """Request of SkipTask."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    TASK_REF_NAME_FIELD_NUMBER: _builtins.int
+    TASK_INPUT_FIELD_NUMBER: _builtins.int
+    TASK_OUTPUT_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution."""
+    task_ref_name: _builtins.str
+    """Reference name of the task to skip, as in the workflow definition."""
+    @_builtins.property
+    def task_input(self) -> _struct_pb2.Struct:
+        """Input recorded on the skipped task; absent computes it from the definition (for a task
+        not scheduled yet) or keeps the one it has.
+        """
+
+    @_builtins.property
+    def task_output(self) -> _struct_pb2.Struct:
+        """Output of the skipped task, seen by the tasks after it."""
+
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+        task_ref_name: _builtins.str = ...,
+        task_input: _struct_pb2.Struct | None = ...,
+        task_output: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["task_input", b"task_input", "task_output", b"task_output"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_input", b"task_input", "task_output", b"task_output", "task_ref_name", b"task_ref_name", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SkipTaskRequest: _TypeAlias = SkipTaskRequest  # noqa: Y015
+
+@_typing.final
+class SkipTaskResponse(_message.Message):
+    """Response of SkipTask."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKIPPED_NOW_FIELD_NUMBER: _builtins.int
+    skipped_now: _builtins.bool
+    """True when the task was skipped at once; false when it is skipped once the flow reaches it."""
+    def __init__(
+        self,
+        *,
+        skipped_now: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["skipped_now", b"skipped_now"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SkipTaskResponse: _TypeAlias = SkipTaskResponse  # noqa: Y015
+
+@_typing.final
+class ResetCallbacksRequest(_message.Message):
+    """Request of ResetCallbacks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution."""
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetCallbacksRequest: _TypeAlias = ResetCallbacksRequest  # noqa: Y015
+
+@_typing.final
+class ResetCallbacksResponse(_message.Message):
+    """Response of ResetCallbacks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetCallbacksResponse: _TypeAlias = ResetCallbacksResponse  # noqa: Y015
+
+@_typing.final
+class DecideWorkflowRequest(_message.Message):
+    """Request of DecideWorkflow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution."""
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideWorkflowRequest: _TypeAlias = DecideWorkflowRequest  # noqa: Y015
+
+@_typing.final
+class DecideWorkflowResponse(_message.Message):
+    """Response of DecideWorkflow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideWorkflowResponse: _TypeAlias = DecideWorkflowResponse  # noqa: Y015
+
+@_typing.final
+class ListWorkflowTasksRequest(_message.Message):
+    """Request of ListWorkflowTasks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    STATUSES_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution."""
+    offset: _builtins.int
+    """How many matching tasks to pass over before the page starts (0 for the first page)."""
+    limit: _builtins.int
+    """Most tasks in the page (default 100, at most 1000)."""
+    @_builtins.property
+    def statuses(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.TaskStatus.ValueType]:
+        """Only tasks in one of these statuses; empty lists every task."""
+
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+        statuses: _abc.Iterable[_common_pb2.TaskStatus.ValueType] | None = ...,
+        offset: _builtins.int = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "offset", b"offset", "statuses", b"statuses", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkflowTasksRequest: _TypeAlias = ListWorkflowTasksRequest  # noqa: Y015
+
+@_typing.final
+class ListWorkflowTasksResponse(_message.Message):
+    """Response of ListWorkflowTasks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASKS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    NEXT_OFFSET_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    """How many tasks match in all pages."""
+    next_offset: _builtins.int
+    """Offset of the next page; 0 when this page is the last."""
+    @_builtins.property
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Task]:
+        """The page of tasks, in scheduling order."""
+
+    def __init__(
+        self,
+        *,
+        tasks: _abc.Iterable[_common_pb2.Task] | None = ...,
+        total: _builtins.int = ...,
+        next_offset: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_offset", b"next_offset", "tasks", b"tasks", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkflowTasksResponse: _TypeAlias = ListWorkflowTasksResponse  # noqa: Y015
+
+@_typing.final
+class GetRunningWorkflowsRequest(_message.Message):
+    """Request of GetRunningWorkflows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CREATED_AFTER_FIELD_NUMBER: _builtins.int
+    CREATED_BEFORE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name of the workflow definition."""
+    version: _builtins.int
+    """Only executions of this version; absent or 0 lists every version."""
+    @_builtins.property
+    def created_after(self) -> _timestamp_pb2.Timestamp:
+        """Only executions created at or after this time."""
+
+    @_builtins.property
+    def created_before(self) -> _timestamp_pb2.Timestamp:
+        """Only executions created at or before this time."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        version: _builtins.int | None = ...,
+        created_after: _timestamp_pb2.Timestamp | None = ...,
+        created_before: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_version", b"_version", "created_after", b"created_after", "created_before", b"created_before", "version", b"version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_version", b"_version", "created_after", b"created_after", "created_before", b"created_before", "name", b"name", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__version: _TypeAlias = _typing.Literal["version"]  # noqa: Y015
+    _WhichOneofArgType__version: _TypeAlias = _typing.Literal["_version", b"_version"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__version) -> _WhichOneofReturnType__version | None: ...
+
+Global___GetRunningWorkflowsRequest: _TypeAlias = GetRunningWorkflowsRequest  # noqa: Y015
+
+@_typing.final
+class GetRunningWorkflowsResponse(_message.Message):
+    """Response of GetRunningWorkflows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def workflow_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the running and paused executions, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        workflow_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["workflow_ids", b"workflow_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRunningWorkflowsResponse: _TypeAlias = GetRunningWorkflowsResponse  # noqa: Y015
+
+@_typing.final
+class GetWorkflowsByCorrelationIdsRequest(_message.Message):
+    """Request of GetWorkflowsByCorrelationIds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CORRELATION_IDS_FIELD_NUMBER: _builtins.int
+    INCLUDE_CLOSED_FIELD_NUMBER: _builtins.int
+    INCLUDE_TASKS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name of the workflow definition."""
+    include_closed: _builtins.bool
+    """Also list terminal executions (otherwise only running and paused ones)."""
+    include_tasks: _builtins.bool
+    """Include the task instances."""
+    @_builtins.property
+    def correlation_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The correlation ids (at most 1000)."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        correlation_ids: _abc.Iterable[_builtins.str] | None = ...,
+        include_closed: _builtins.bool = ...,
+        include_tasks: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlation_ids", b"correlation_ids", "include_closed", b"include_closed", "include_tasks", b"include_tasks", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWorkflowsByCorrelationIdsRequest: _TypeAlias = GetWorkflowsByCorrelationIdsRequest  # noqa: Y015
+
+@_typing.final
+class CorrelatedWorkflows(_message.Message):
+    """The executions that carry one correlation id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRELATION_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOWS_FIELD_NUMBER: _builtins.int
+    correlation_id: _builtins.str
+    """The correlation id."""
+    @_builtins.property
+    def workflows(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Workflow]:
+        """The executions, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        correlation_id: _builtins.str = ...,
+        workflows: _abc.Iterable[_common_pb2.Workflow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlation_id", b"correlation_id", "workflows", b"workflows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrelatedWorkflows: _TypeAlias = CorrelatedWorkflows  # noqa: Y015
+
+@_typing.final
+class GetWorkflowsByCorrelationIdsResponse(_message.Message):
+    """Response of GetWorkflowsByCorrelationIds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelatedWorkflows]:
+        """One entry per distinct requested correlation id, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___CorrelatedWorkflows] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWorkflowsByCorrelationIdsResponse: _TypeAlias = GetWorkflowsByCorrelationIdsResponse  # noqa: Y015
+
+@_typing.final
+class RunBulkOperationRequest(_message.Message):
+    """Request of RunBulkOperation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATION_FIELD_NUMBER: _builtins.int
+    WORKFLOW_IDS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    USE_LATEST_DEFINITIONS_FIELD_NUMBER: _builtins.int
+    operation: Global___BulkOperation.ValueType
+    """The operation."""
+    reason: _builtins.str
+    """For TERMINATE: why; kept as reasonForIncompletion."""
+    use_latest_definitions: _builtins.bool
+    """For RESTART: run the latest version of each definition."""
+    @_builtins.property
+    def workflow_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Ids of the executions (1 to 1000)."""
+
+    def __init__(
+        self,
+        *,
+        operation: Global___BulkOperation.ValueType = ...,
+        workflow_ids: _abc.Iterable[_builtins.str] | None = ...,
+        reason: _builtins.str = ...,
+        use_latest_definitions: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operation", b"operation", "reason", b"reason", "use_latest_definitions", b"use_latest_definitions", "workflow_ids", b"workflow_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunBulkOperationRequest: _TypeAlias = RunBulkOperationRequest  # noqa: Y015
+
+@_typing.final
+class BulkResult(_message.Message):
+    """The outcome of a bulk operation for one execution."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    OK_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution."""
+    ok: _builtins.bool
+    """True when the operation succeeded for it."""
+    code: _builtins.str
+    """gRPC status code name when not ok (for example NOT_FOUND)."""
+    message: _builtins.str
+    """Why it failed, when not ok."""
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+        ok: _builtins.bool = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message", "ok", b"ok", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BulkResult: _TypeAlias = BulkResult  # noqa: Y015
+
+@_typing.final
+class RunBulkOperationResponse(_message.Message):
+    """Response of RunBulkOperation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___BulkResult]:
+        """One result per requested id, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___BulkResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunBulkOperationResponse: _TypeAlias = RunBulkOperationResponse  # noqa: Y015

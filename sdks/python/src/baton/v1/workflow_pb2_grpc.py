@@ -85,6 +85,46 @@ class WorkflowServiceStub:
                 request_serializer=baton_dot_v1_dot_workflow__pb2.RemoveWorkflowRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_workflow__pb2.RemoveWorkflowResponse.FromString,
                 _registered_method=True)
+        self.RerunWorkflow = channel.unary_unary(
+                '/baton.v1.WorkflowService/RerunWorkflow',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.RerunWorkflowRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.RerunWorkflowResponse.FromString,
+                _registered_method=True)
+        self.SkipTask = channel.unary_unary(
+                '/baton.v1.WorkflowService/SkipTask',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.SkipTaskRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.SkipTaskResponse.FromString,
+                _registered_method=True)
+        self.ResetCallbacks = channel.unary_unary(
+                '/baton.v1.WorkflowService/ResetCallbacks',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.ResetCallbacksRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.ResetCallbacksResponse.FromString,
+                _registered_method=True)
+        self.DecideWorkflow = channel.unary_unary(
+                '/baton.v1.WorkflowService/DecideWorkflow',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.DecideWorkflowRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.DecideWorkflowResponse.FromString,
+                _registered_method=True)
+        self.ListWorkflowTasks = channel.unary_unary(
+                '/baton.v1.WorkflowService/ListWorkflowTasks',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.ListWorkflowTasksRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.ListWorkflowTasksResponse.FromString,
+                _registered_method=True)
+        self.GetRunningWorkflows = channel.unary_unary(
+                '/baton.v1.WorkflowService/GetRunningWorkflows',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.GetRunningWorkflowsRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.GetRunningWorkflowsResponse.FromString,
+                _registered_method=True)
+        self.GetWorkflowsByCorrelationIds = channel.unary_unary(
+                '/baton.v1.WorkflowService/GetWorkflowsByCorrelationIds',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.GetWorkflowsByCorrelationIdsRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.GetWorkflowsByCorrelationIdsResponse.FromString,
+                _registered_method=True)
+        self.RunBulkOperation = channel.unary_unary(
+                '/baton.v1.WorkflowService/RunBulkOperation',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -100,7 +140,8 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExecuteWorkflow(self, request, context):
-        """Starts an execution and waits until it reaches a terminal status or the wait times out.
+        """Starts an execution and waits until it reaches a terminal status (or, when asked, until
+        a given task finishes) or the wait times out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -162,6 +203,67 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RerunWorkflow(self, request, context):
+        """Runs an execution again from one of its task instances: that instance and every task
+        scheduled after it are removed, the task is scheduled anew and the execution is RUNNING.
+        Works on terminal and running executions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SkipTask(self, request, context):
+        """Skips a task of a running execution by reference name. A task not scheduled yet becomes
+        SKIPPED when the flow reaches it; a scheduled or running one becomes SKIPPED at once.
+        Either way the flow goes on past it. A finished task is refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetCallbacks(self, request, context):
+        """Makes the tasks of an execution that wait out a callbackAfterSeconds ready now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideWorkflow(self, request, context):
+        """Re-evaluates an execution now, scheduling whatever is due; harmless when nothing is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkflowTasks(self, request, context):
+        """Lists the task instances of an execution a page at a time, optionally by status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRunningWorkflows(self, request, context):
+        """Lists the ids of the running and paused executions of a workflow definition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkflowsByCorrelationIds(self, request, context):
+        """Lists the executions of one workflow definition for several correlation ids.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunBulkOperation(self, request, context):
+        """Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
+        executions and reports the outcome for each of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +316,46 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.RemoveWorkflow,
                     request_deserializer=baton_dot_v1_dot_workflow__pb2.RemoveWorkflowRequest.FromString,
                     response_serializer=baton_dot_v1_dot_workflow__pb2.RemoveWorkflowResponse.SerializeToString,
+            ),
+            'RerunWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.RerunWorkflow,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.RerunWorkflowRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.RerunWorkflowResponse.SerializeToString,
+            ),
+            'SkipTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.SkipTask,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.SkipTaskRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.SkipTaskResponse.SerializeToString,
+            ),
+            'ResetCallbacks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetCallbacks,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.ResetCallbacksRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.ResetCallbacksResponse.SerializeToString,
+            ),
+            'DecideWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideWorkflow,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.DecideWorkflowRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.DecideWorkflowResponse.SerializeToString,
+            ),
+            'ListWorkflowTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkflowTasks,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.ListWorkflowTasksRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.ListWorkflowTasksResponse.SerializeToString,
+            ),
+            'GetRunningWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRunningWorkflows,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.GetRunningWorkflowsRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.GetRunningWorkflowsResponse.SerializeToString,
+            ),
+            'GetWorkflowsByCorrelationIds': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkflowsByCorrelationIds,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.GetWorkflowsByCorrelationIdsRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.GetWorkflowsByCorrelationIdsResponse.SerializeToString,
+            ),
+            'RunBulkOperation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunBulkOperation,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -487,6 +629,222 @@ class WorkflowService:
             '/baton.v1.WorkflowService/RemoveWorkflow',
             baton_dot_v1_dot_workflow__pb2.RemoveWorkflowRequest.SerializeToString,
             baton_dot_v1_dot_workflow__pb2.RemoveWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RerunWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/RerunWorkflow',
+            baton_dot_v1_dot_workflow__pb2.RerunWorkflowRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.RerunWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SkipTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/SkipTask',
+            baton_dot_v1_dot_workflow__pb2.SkipTaskRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.SkipTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetCallbacks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/ResetCallbacks',
+            baton_dot_v1_dot_workflow__pb2.ResetCallbacksRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.ResetCallbacksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/DecideWorkflow',
+            baton_dot_v1_dot_workflow__pb2.DecideWorkflowRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.DecideWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkflowTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/ListWorkflowTasks',
+            baton_dot_v1_dot_workflow__pb2.ListWorkflowTasksRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.ListWorkflowTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRunningWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/GetRunningWorkflows',
+            baton_dot_v1_dot_workflow__pb2.GetRunningWorkflowsRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.GetRunningWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkflowsByCorrelationIds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/GetWorkflowsByCorrelationIds',
+            baton_dot_v1_dot_workflow__pb2.GetWorkflowsByCorrelationIdsRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.GetWorkflowsByCorrelationIdsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunBulkOperation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/RunBulkOperation',
+            baton_dot_v1_dot_workflow__pb2.RunBulkOperationRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.RunBulkOperationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,7 +38,9 @@ class WorkflowServiceStub:
     start is durable.
     """
     ExecuteWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.ExecuteWorkflowRequest, _workflow_pb2.ExecuteWorkflowResponse]
-    """Starts an execution and waits until it reaches a terminal status or the wait times out."""
+    """Starts an execution and waits until it reaches a terminal status (or, when asked, until
+    a given task finishes) or the wait times out.
+    """
     GetWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowRequest, _workflow_pb2.GetWorkflowResponse]
     """Reads one execution, with or without its tasks."""
     GetWorkflowsByCorrelationId: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowsByCorrelationIdRequest, _workflow_pb2.GetWorkflowsByCorrelationIdResponse]
@@ -55,6 +57,30 @@ class WorkflowServiceStub:
     """Resumes a failed, timed-out or terminated execution from its failed task."""
     RemoveWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.RemoveWorkflowRequest, _workflow_pb2.RemoveWorkflowResponse]
     """Deletes an execution and its tasks."""
+    RerunWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.RerunWorkflowRequest, _workflow_pb2.RerunWorkflowResponse]
+    """Runs an execution again from one of its task instances: that instance and every task
+    scheduled after it are removed, the task is scheduled anew and the execution is RUNNING.
+    Works on terminal and running executions.
+    """
+    SkipTask: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.SkipTaskRequest, _workflow_pb2.SkipTaskResponse]
+    """Skips a task of a running execution by reference name. A task not scheduled yet becomes
+    SKIPPED when the flow reaches it; a scheduled or running one becomes SKIPPED at once.
+    Either way the flow goes on past it. A finished task is refused.
+    """
+    ResetCallbacks: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.ResetCallbacksRequest, _workflow_pb2.ResetCallbacksResponse]
+    """Makes the tasks of an execution that wait out a callbackAfterSeconds ready now."""
+    DecideWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.DecideWorkflowRequest, _workflow_pb2.DecideWorkflowResponse]
+    """Re-evaluates an execution now, scheduling whatever is due; harmless when nothing is."""
+    ListWorkflowTasks: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.ListWorkflowTasksRequest, _workflow_pb2.ListWorkflowTasksResponse]
+    """Lists the task instances of an execution a page at a time, optionally by status."""
+    GetRunningWorkflows: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetRunningWorkflowsRequest, _workflow_pb2.GetRunningWorkflowsResponse]
+    """Lists the ids of the running and paused executions of a workflow definition."""
+    GetWorkflowsByCorrelationIds: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowsByCorrelationIdsRequest, _workflow_pb2.GetWorkflowsByCorrelationIdsResponse]
+    """Lists the executions of one workflow definition for several correlation ids."""
+    RunBulkOperation: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.RunBulkOperationRequest, _workflow_pb2.RunBulkOperationResponse]
+    """Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
+    executions and reports the outcome for each of them.
+    """
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -66,7 +92,9 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     start is durable.
     """
     ExecuteWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.ExecuteWorkflowRequest, _workflow_pb2.ExecuteWorkflowResponse]  # type: ignore[assignment]
-    """Starts an execution and waits until it reaches a terminal status or the wait times out."""
+    """Starts an execution and waits until it reaches a terminal status (or, when asked, until
+    a given task finishes) or the wait times out.
+    """
     GetWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowRequest, _workflow_pb2.GetWorkflowResponse]  # type: ignore[assignment]
     """Reads one execution, with or without its tasks."""
     GetWorkflowsByCorrelationId: _aio.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowsByCorrelationIdRequest, _workflow_pb2.GetWorkflowsByCorrelationIdResponse]  # type: ignore[assignment]
@@ -83,6 +111,30 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """Resumes a failed, timed-out or terminated execution from its failed task."""
     RemoveWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.RemoveWorkflowRequest, _workflow_pb2.RemoveWorkflowResponse]  # type: ignore[assignment]
     """Deletes an execution and its tasks."""
+    RerunWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.RerunWorkflowRequest, _workflow_pb2.RerunWorkflowResponse]  # type: ignore[assignment]
+    """Runs an execution again from one of its task instances: that instance and every task
+    scheduled after it are removed, the task is scheduled anew and the execution is RUNNING.
+    Works on terminal and running executions.
+    """
+    SkipTask: _aio.UnaryUnaryMultiCallable[_workflow_pb2.SkipTaskRequest, _workflow_pb2.SkipTaskResponse]  # type: ignore[assignment]
+    """Skips a task of a running execution by reference name. A task not scheduled yet becomes
+    SKIPPED when the flow reaches it; a scheduled or running one becomes SKIPPED at once.
+    Either way the flow goes on past it. A finished task is refused.
+    """
+    ResetCallbacks: _aio.UnaryUnaryMultiCallable[_workflow_pb2.ResetCallbacksRequest, _workflow_pb2.ResetCallbacksResponse]  # type: ignore[assignment]
+    """Makes the tasks of an execution that wait out a callbackAfterSeconds ready now."""
+    DecideWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.DecideWorkflowRequest, _workflow_pb2.DecideWorkflowResponse]  # type: ignore[assignment]
+    """Re-evaluates an execution now, scheduling whatever is due; harmless when nothing is."""
+    ListWorkflowTasks: _aio.UnaryUnaryMultiCallable[_workflow_pb2.ListWorkflowTasksRequest, _workflow_pb2.ListWorkflowTasksResponse]  # type: ignore[assignment]
+    """Lists the task instances of an execution a page at a time, optionally by status."""
+    GetRunningWorkflows: _aio.UnaryUnaryMultiCallable[_workflow_pb2.GetRunningWorkflowsRequest, _workflow_pb2.GetRunningWorkflowsResponse]  # type: ignore[assignment]
+    """Lists the ids of the running and paused executions of a workflow definition."""
+    GetWorkflowsByCorrelationIds: _aio.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowsByCorrelationIdsRequest, _workflow_pb2.GetWorkflowsByCorrelationIdsResponse]  # type: ignore[assignment]
+    """Lists the executions of one workflow definition for several correlation ids."""
+    RunBulkOperation: _aio.UnaryUnaryMultiCallable[_workflow_pb2.RunBulkOperationRequest, _workflow_pb2.RunBulkOperationResponse]  # type: ignore[assignment]
+    """Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
+    executions and reports the outcome for each of them.
+    """
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """Starts, inspects and steers workflow executions."""
@@ -103,7 +155,9 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _workflow_pb2.ExecuteWorkflowRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_pb2.ExecuteWorkflowResponse, _abc.Awaitable[_workflow_pb2.ExecuteWorkflowResponse]]:
-        """Starts an execution and waits until it reaches a terminal status or the wait times out."""
+        """Starts an execution and waits until it reaches a terminal status (or, when asked, until
+        a given task finishes) or the wait times out.
+        """
 
     @_abc_1.abstractmethod
     def GetWorkflow(
@@ -168,5 +222,77 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_pb2.RemoveWorkflowResponse, _abc.Awaitable[_workflow_pb2.RemoveWorkflowResponse]]:
         """Deletes an execution and its tasks."""
+
+    @_abc_1.abstractmethod
+    def RerunWorkflow(
+        self,
+        request: _workflow_pb2.RerunWorkflowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.RerunWorkflowResponse, _abc.Awaitable[_workflow_pb2.RerunWorkflowResponse]]:
+        """Runs an execution again from one of its task instances: that instance and every task
+        scheduled after it are removed, the task is scheduled anew and the execution is RUNNING.
+        Works on terminal and running executions.
+        """
+
+    @_abc_1.abstractmethod
+    def SkipTask(
+        self,
+        request: _workflow_pb2.SkipTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.SkipTaskResponse, _abc.Awaitable[_workflow_pb2.SkipTaskResponse]]:
+        """Skips a task of a running execution by reference name. A task not scheduled yet becomes
+        SKIPPED when the flow reaches it; a scheduled or running one becomes SKIPPED at once.
+        Either way the flow goes on past it. A finished task is refused.
+        """
+
+    @_abc_1.abstractmethod
+    def ResetCallbacks(
+        self,
+        request: _workflow_pb2.ResetCallbacksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.ResetCallbacksResponse, _abc.Awaitable[_workflow_pb2.ResetCallbacksResponse]]:
+        """Makes the tasks of an execution that wait out a callbackAfterSeconds ready now."""
+
+    @_abc_1.abstractmethod
+    def DecideWorkflow(
+        self,
+        request: _workflow_pb2.DecideWorkflowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.DecideWorkflowResponse, _abc.Awaitable[_workflow_pb2.DecideWorkflowResponse]]:
+        """Re-evaluates an execution now, scheduling whatever is due; harmless when nothing is."""
+
+    @_abc_1.abstractmethod
+    def ListWorkflowTasks(
+        self,
+        request: _workflow_pb2.ListWorkflowTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.ListWorkflowTasksResponse, _abc.Awaitable[_workflow_pb2.ListWorkflowTasksResponse]]:
+        """Lists the task instances of an execution a page at a time, optionally by status."""
+
+    @_abc_1.abstractmethod
+    def GetRunningWorkflows(
+        self,
+        request: _workflow_pb2.GetRunningWorkflowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.GetRunningWorkflowsResponse, _abc.Awaitable[_workflow_pb2.GetRunningWorkflowsResponse]]:
+        """Lists the ids of the running and paused executions of a workflow definition."""
+
+    @_abc_1.abstractmethod
+    def GetWorkflowsByCorrelationIds(
+        self,
+        request: _workflow_pb2.GetWorkflowsByCorrelationIdsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.GetWorkflowsByCorrelationIdsResponse, _abc.Awaitable[_workflow_pb2.GetWorkflowsByCorrelationIdsResponse]]:
+        """Lists the executions of one workflow definition for several correlation ids."""
+
+    @_abc_1.abstractmethod
+    def RunBulkOperation(
+        self,
+        request: _workflow_pb2.RunBulkOperationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.RunBulkOperationResponse, _abc.Awaitable[_workflow_pb2.RunBulkOperationResponse]]:
+        """Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
+        executions and reports the outcome for each of them.
+        """
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

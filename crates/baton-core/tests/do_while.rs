@@ -1,0 +1,410 @@
+//! DO_WHILE: iterations with suffixed references, conditions through jobs, items,
+//! keepLastN, nesting, operators and WAITs inside loops, retries.
+
+mod common;
+
+use baton_core::decider::{self, Event, Job, TimerKind};
+use baton_core::state::{TaskStatus, WorkflowStatus};
+use common::*;
+use serde_json::{Value, json};
+
+use TaskStatus::{Completed, InProgress, Scheduled};
+
+/// Answers the loop-condition job of `loop_ref` (latest instance) with `value`.
+fn condition(
+    exec: &mut baton_core::state::Execution,
+    env: &mut TestEnv,
+    d: &decider::Decision,
+    value: Value,
+) -> decider::Decision {
+    let (task_id, job) = jobs(d).pop().expect("a condition job");
+    assert!(matches!(job, Job::Script { body: false, .. }), "{job:?}");
+    job_done(
+        exec,
+        env,
+        &task_id,
+        Completed,
+        json!({"result": value}),
+        None,
+    )
+}
+
+fn counted_loop() -> serde_json::Value {
+    json!({"name": "loop", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"limit": "${workflow.input.limit}"},
+         "loopCondition": "if ($.loop['iteration'] < $.limit) { true; } else { false; }",
+         "loopOver": [
+            {"name": "a", "taskReferenceName": "a", "inputParameters": {"i": "${loop.output.iteration}"}},
+            {"name": "b", "taskReferenceName": "b", "inputParameters": {"prev": "${a.output.n}"}}
+         ]},
+        {"name": "after", "taskReferenceName": "after", "inputParameters": {"it": "${loop.output.iteration}"}}
+    ]})
+}
+
+#[test]
+fn iterations_get_suffixed_references_and_outputs_per_iteration() {
+    let mut env = TestEnv::new();
+    let (mut exec, d) = start(wf(counted_loop()), json!({"limit": 2}), &mut env);
+    let l = by_ref(&exec, "loop");
+    assert_eq!(l.status, InProgress);
+    assert_eq!(l.output.get("iteration"), Some(&json!(1)));
+    let a1 = by_ref(&exec, "a__1");
+    assert_eq!((a1.iteration, a1.input.get("i")), (1, Some(&json!(1))));
+    assert_eq!(enqueued(&d), vec![a1.task_id.clone()]);
+    complete_ref(&mut exec, &mut env, "a__1", json!({"n": 10}));
+    assert_eq!(by_ref(&exec, "b__1").input, obj(json!({"prev": 10})));
+    let d = complete_ref(&mut exec, &mut env, "b__1", json!({"m": 1}));
+    // The body is over: the condition is asked for, with $ holding the loop's input, its
+    // own output and this iteration's outputs.
+    let (_, job) = jobs(&d).pop().expect("condition job");
+    let Job::Script {
+        script, bindings, ..
+    } = job
+    else {
+        panic!()
+    };
+    assert!(script.contains("$.loop['iteration']"));
+    assert_eq!(bindings.get("limit"), Some(&json!(2)));
+    assert_eq!(bindings["loop"]["iteration"], json!(1));
+    assert_eq!(bindings.get("a"), Some(&json!({"n": 10})));
+    assert_eq!(bindings.get("b"), Some(&json!({"m": 1})));
+    assert!(by_ref(&exec, "loop").job_pending);
+    let d2 = condition(&mut exec, &mut env, &d, json!(true));
+    let a2 = by_ref(&exec, "a__2");
+    assert_eq!((a2.iteration, a2.input.get("i")), (2, Some(&json!(2))));
+    assert_eq!(enqueued(&d2), vec![a2.task_id.clone()]);
+    complete_ref(&mut exec, &mut env, "a__2", json!({"n": 20}));
+    assert_eq!(by_ref(&exec, "b__2").input, obj(json!({"prev": 20})));
+    let d = complete_ref(&mut exec, &mut env, "b__2", json!({"m": 2}));
+    condition(&mut exec, &mut env, &d, json!(false));
+    let l = by_ref(&exec, "loop");
+    assert_eq!(l.status, Completed);
+    assert_eq!(
+        l.output,
+        obj(
+            json!({"iteration": 2, "1": {"a": {"n": 10}, "b": {"m": 1}}, "2": {"a": {"n": 20}, "b": {"m": 2}}})
+        )
+    );
+    assert_eq!(by_ref(&exec, "after").input, obj(json!({"it": 2})));
+    complete_ref(&mut exec, &mut env, "after", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn a_repeated_condition_outcome_changes_nothing() {
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(counted_loop()), json!({"limit": 2}), &mut env);
+    complete_ref(&mut exec, &mut env, "a__1", json!({}));
+    let d = complete_ref(&mut exec, &mut env, "b__1", json!({}));
+    let (task_id, _) = jobs(&d).pop().unwrap();
+    job_done(
+        &mut exec,
+        &mut env,
+        &task_id,
+        Completed,
+        json!({"result": true}),
+        None,
+    );
+    let before = exec.clone();
+    let again = job_done(
+        &mut exec,
+        &mut env,
+        &task_id,
+        Completed,
+        json!({"result": true}),
+        None,
+    );
+    assert_eq!(exec, before);
+    assert!(again.effects.is_empty());
+}
+
+#[test]
+fn a_failing_condition_fails_the_loop_and_the_workflow() {
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(counted_loop()), json!({"limit": 2}), &mut env);
+    complete_ref(&mut exec, &mut env, "a__1", json!({}));
+    let d = complete_ref(&mut exec, &mut env, "b__1", json!({}));
+    let (task_id, _) = jobs(&d).pop().unwrap();
+    job_done(
+        &mut exec,
+        &mut env,
+        &task_id,
+        TaskStatus::Failed,
+        json!({}),
+        Some("ReferenceError: x is not defined"),
+    );
+    let l = by_ref(&exec, "loop");
+    assert_eq!(l.status, TaskStatus::FailedWithTerminalError);
+    assert!(
+        l.reason_for_incompletion
+            .as_deref()
+            .unwrap()
+            .contains("ReferenceError")
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+}
+
+#[test]
+fn items_drive_the_loop_without_a_condition() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "items", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE", "loopCondition": "",
+         "inputParameters": {"items": "${workflow.input.list}"},
+         "loopOver": [{"name": "a", "taskReferenceName": "a",
+            "inputParameters": {"item": "${loop.output.item}", "index": "${loop.output.index}"}}]}
+    ]}));
+    let (mut exec, _) = start(def, json!({"list": ["x", "y", "z"]}), &mut env);
+    for (i, item) in ["x", "y", "z"].iter().enumerate() {
+        let r = format!("a__{}", i + 1);
+        assert_eq!(
+            by_ref(&exec, &r).input,
+            obj(json!({"item": item, "index": i}))
+        );
+        let d = complete_ref(&mut exec, &mut env, &r, json!({"seen": item}));
+        assert!(jobs(&d).is_empty(), "no condition job without a condition");
+    }
+    let l = by_ref(&exec, "loop");
+    assert_eq!(l.status, Completed);
+    assert_eq!(l.output["iteration"], json!(3));
+    assert_eq!(l.output["3"], json!({"a": {"seen": "z"}}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn empty_items_complete_at_once_and_bad_items_fail() {
+    let mut env = TestEnv::new();
+    let def = |items: Value| {
+        wf(json!({"name": "items", "tasks": [
+            {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+             "inputParameters": {"items": items},
+             "loopOver": [{"name": "a", "taskReferenceName": "a"}]}
+        ]}))
+    };
+    let (exec, _) = start(def(json!([])), json!({}), &mut env);
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(by_ref(&exec, "loop").output, obj(json!({"iteration": 0})));
+    let (exec, _) = start(def(json!("abc")), json!({}), &mut env);
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    let reason = exec.workflow.reason_for_incompletion.clone().unwrap();
+    assert!(
+        reason.contains("items must be a list, got a string"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn keep_last_n_drops_old_iterations() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "keep", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"items": [1, 2, 3, 4, 5], "keepLastN": 2},
+         "loopOver": [{"name": "a", "taskReferenceName": "a"}, {"name": "n", "taskReferenceName": "n", "type": "NOOP"}]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    let mut removed = Vec::new();
+    for i in 1..=5 {
+        let d = complete_ref(&mut exec, &mut env, &format!("a__{i}"), json!({"i": i}));
+        removed.extend(d.removed_tasks.clone());
+    }
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    let refs: Vec<String> = exec
+        .tasks
+        .iter()
+        .map(|t| t.reference_task_name.clone())
+        .collect();
+    assert_eq!(refs, ["loop", "a__4", "n__4", "a__5", "n__5"]);
+    assert_eq!(removed.len(), 6, "iterations 1 to 3 dropped: {removed:?}");
+    let out = &by_ref(&exec, "loop").output;
+    let mut keys: Vec<&String> = out.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["4", "5", "index", "item", "iteration"]);
+}
+
+#[test]
+fn nested_loops_keep_their_iterations_apart() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "nested", "tasks": [
+        {"name": "outer", "taskReferenceName": "outer", "type": "DO_WHILE",
+         "inputParameters": {"items": ["p", "q"]},
+         "loopOver": [
+            {"name": "inner", "taskReferenceName": "inner", "type": "DO_WHILE",
+             "inputParameters": {"items": [1, 2, 3]},
+             "loopOver": [{"name": "t", "taskReferenceName": "t",
+                "inputParameters": {"o": "${outer.output.item}", "i": "${inner.output.item}"}}]},
+            {"name": "tail", "taskReferenceName": "tail", "type": "NOOP"}
+         ]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    for o in 1..=2 {
+        for i in 1..=3 {
+            let r = format!("t__{o}__{i}");
+            let t = by_ref(&exec, &r);
+            assert_eq!(t.iteration, i);
+            let item = ["p", "q"][o as usize - 1];
+            assert_eq!(t.input, obj(json!({"o": item, "i": i})));
+            complete_ref(&mut exec, &mut env, &r, json!({"o": o, "i": i}));
+        }
+        assert_eq!(by_ref(&exec, &format!("inner__{o}")).status, Completed);
+        assert_eq!(by_ref(&exec, &format!("tail__{o}")).status, Completed);
+    }
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    let outer = by_ref(&exec, "outer");
+    assert_eq!(outer.output["iteration"], json!(2));
+    assert_eq!(
+        outer.output["2"]["inner"]["3"],
+        json!({"t": {"o": 2, "i": 3}})
+    );
+    assert_eq!(outer.output["2"]["tail"], json!({}));
+}
+
+#[test]
+fn forks_and_switches_inside_a_loop_use_their_iteration() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "ops", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"items": ["left", "right"]},
+         "loopOver": [
+            {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [
+                [{"name": "x", "taskReferenceName": "x"}],
+                [{"name": "y", "taskReferenceName": "y"}]
+            ]},
+            {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["x", "y"]},
+            {"name": "sw", "taskReferenceName": "sw", "type": "SWITCH", "evaluatorType": "value-param",
+             "expression": "side", "inputParameters": {"side": "${loop.output.item}"},
+             "decisionCases": {"left": [{"name": "l", "taskReferenceName": "l"}]},
+             "defaultCase": [{"name": "r", "taskReferenceName": "r"}]}
+         ]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    complete_ref(&mut exec, &mut env, "x__1", json!({"x": 1}));
+    assert_eq!(by_ref(&exec, "join__1").status, InProgress);
+    complete_ref(&mut exec, &mut env, "y__1", json!({"y": 1}));
+    assert_eq!(
+        by_ref(&exec, "join__1").output,
+        obj(json!({"x__1": {"x": 1}, "y__1": {"y": 1}}))
+    );
+    complete_ref(&mut exec, &mut env, "l__1", json!({}));
+    complete_ref(&mut exec, &mut env, "x__2", json!({}));
+    complete_ref(&mut exec, &mut env, "y__2", json!({}));
+    assert_eq!(by_ref(&exec, "join__2").status, Completed);
+    complete_ref(&mut exec, &mut env, "r__2", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert!(exec.latest_task("l__2").is_none());
+}
+
+#[test]
+fn a_wait_inside_a_loop_waits_each_iteration() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "w", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"items": [1, 2]},
+         "loopOver": [{"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "2s"}}]}
+    ]}));
+    let (mut exec, d) = start(def, json!({}), &mut env);
+    let w1 = by_ref(&exec, "w__1").clone();
+    assert_eq!(w1.status, InProgress);
+    let timer = armed(&d)
+        .into_iter()
+        .find(|t| matches!(t.kind, TimerKind::TaskReady { .. }))
+        .unwrap();
+    assert_eq!(timer.due_ms, env.now + 2000);
+    env.advance(2000);
+    let d = fire(
+        &mut exec,
+        &mut env,
+        TimerKind::TaskReady {
+            task_id: w1.task_id.clone(),
+        },
+    );
+    assert_eq!(by_ref(&exec, "w__1").status, Completed);
+    let w2 = by_ref(&exec, "w__2").clone();
+    assert_eq!(w2.status, InProgress);
+    assert_eq!(armed(&d).len(), 1);
+    env.advance(2000);
+    fire(
+        &mut exec,
+        &mut env,
+        TimerKind::TaskReady {
+            task_id: w2.task_id,
+        },
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn a_failed_body_task_is_retried_in_its_iteration_and_a_workflow_retry_resumes_the_loop() {
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "a", "retryCount": 1, "retryDelaySeconds": 0}));
+    let def = wf(json!({"name": "r", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"items": [1, 2, 3]},
+         "loopOver": [{"name": "a", "taskReferenceName": "a"}]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    complete_ref(&mut exec, &mut env, "a__1", json!({}));
+    run_ref(&mut exec, &mut env, "a__2", TaskStatus::Failed, json!({}));
+    let retry = by_ref(&exec, "a__2");
+    assert_eq!((retry.status, retry.retry_count), (Scheduled, 1));
+    run_ref(&mut exec, &mut env, "a__2", TaskStatus::Failed, json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(by_ref(&exec, "loop").status, TaskStatus::Canceled);
+    decider::decide(
+        &mut exec,
+        Event::Retry {
+            resume_subworkflow_tasks: false,
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Running);
+    let l = by_ref(&exec, "loop");
+    assert_eq!(
+        (l.status, l.output["iteration"].clone()),
+        (InProgress, json!(2))
+    );
+    assert_eq!(by_ref(&exec, "a__2").status, Scheduled);
+    assert!(
+        exec.latest_task("a__1").is_some_and(|t| !t.retried),
+        "iteration 1 is kept"
+    );
+    complete_ref(&mut exec, &mut env, "a__2", json!({}));
+    complete_ref(&mut exec, &mut env, "a__3", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(by_ref(&exec, "loop").output["iteration"], json!(3));
+}
+
+#[test]
+fn a_terminate_inside_a_loop_ends_the_workflow() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "t", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"items": ["a", "b", "c"]},
+         "loopOver": [
+            {"name": "n", "taskReferenceName": "n", "type": "NOOP"},
+            {"name": "t", "taskReferenceName": "t", "type": "TERMINATE",
+             "inputParameters": {"terminationStatus": "TERMINATED", "terminationReason": "stop"}}
+         ]}
+    ]}));
+    let (exec, _) = start(def, json!({}), &mut env);
+    assert_eq!(exec.workflow.status, WorkflowStatus::Terminated);
+    assert_eq!(
+        exec.workflow.reason_for_incompletion.as_deref(),
+        Some("stop")
+    );
+    assert!(exec.latest_task("n__2").is_none());
+}
+
+#[test]
+fn a_restart_recovers_the_pending_condition_job() {
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(counted_loop()), json!({"limit": 3}), &mut env);
+    complete_ref(&mut exec, &mut env, "a__1", json!({}));
+    complete_ref(&mut exec, &mut env, "b__1", json!({}));
+    let effects = decider::recover(&exec, env.now);
+    let runs: Vec<_> = effects
+        .iter()
+        .filter(|e| matches!(e, decider::Effect::Run { .. }))
+        .collect();
+    assert_eq!(runs.len(), 1, "{effects:?}");
+}
