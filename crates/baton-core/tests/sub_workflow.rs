@@ -161,6 +161,13 @@ fn terminating_the_parent_terminates_the_child_and_failure_starts_the_failure_wo
     assert_eq!(req.input["failureStatus"], json!("FAILED"));
     assert_eq!(req.input["failureTaskId"], json!(id));
     assert_eq!(req.input["failedWorkflow"]["workflowName"], json!("parent"));
+    // The failed run's own input comes along at the top level, and the failed run names
+    // its failure workflow in its output.
+    assert_eq!(req.input["child"], json!("kid"));
+    assert_eq!(
+        exec.workflow.output["conductor.failure_workflow"],
+        json!(req.workflow_id)
+    );
 }
 
 #[test]

@@ -716,10 +716,20 @@ pub(super) fn close(
     if failed_reference.is_some() {
         wf.failed_reference_task_name = failed_reference;
     }
-    cx.workflow_changed(wf);
-    cx.effect(Effect::WorkflowClosed { status });
     if let Some(start) = sub_workflow::failure_workflow(exec, status) {
+        // As Conductor does, the failed run names its failure workflow in its output.
+        if let Effect::StartWorkflow { request, .. } = &start {
+            exec.workflow.output.insert(
+                sub_workflow::FAILURE_WORKFLOW_OUTPUT_KEY.to_string(),
+                serde_json::Value::from(request.workflow_id.as_str()),
+            );
+        }
+        cx.workflow_changed(&mut exec.workflow);
+        cx.effect(Effect::WorkflowClosed { status });
         cx.effect(start);
+    } else {
+        cx.workflow_changed(&mut exec.workflow);
+        cx.effect(Effect::WorkflowClosed { status });
     }
 }
 

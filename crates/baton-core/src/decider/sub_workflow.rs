@@ -351,6 +351,9 @@ pub(super) fn cancel_child(t: &TaskInstance, cx: &mut Ctx, reason: &str) {
     }
 }
 
+/// The output key under which a failed run names the failure workflow it started.
+pub(super) const FAILURE_WORKFLOW_OUTPUT_KEY: &str = "conductor.failure_workflow";
+
 /// The `failureWorkflow` to start for a run that just ended in `status`, if any.
 pub(super) fn failure_workflow(exec: &Execution, status: WorkflowStatus) -> Option<Effect> {
     let name = exec
@@ -366,7 +369,9 @@ pub(super) fn failure_workflow(exec: &Execution, status: WorkflowStatus) -> Opti
         .failed_reference_task_name
         .as_deref()
         .and_then(|r| exec.latest_task(r));
-    let input = json!({
+    // The failed run's own input, with what went wrong on top (Conductor's shape).
+    let mut input = wf.input.clone();
+    let facts = json!({
         "workflowId": wf.workflow_id,
         "reason": wf.reason_for_incompletion,
         "failureStatus": status.as_str(),
@@ -386,9 +391,9 @@ pub(super) fn failure_workflow(exec: &Execution, status: WorkflowStatus) -> Opti
             "endTime": wf.end_time,
         },
     });
-    let Value::Object(input) = input else {
-        return None;
-    };
+    if let Value::Object(facts) = facts {
+        input.extend(facts);
+    }
     Some(Effect::StartWorkflow {
         task_id: None,
         request: ChildStart {

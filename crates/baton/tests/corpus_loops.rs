@@ -1,0 +1,14 @@
+//! Compatibility run, DO_WHILE loops: corpus workflows executed by the real `baton server`
+//! binary and checked against what Conductor gives (see `corpus/common.rs`).
+
+mod support;
+
+#[path = "corpus/common.rs"]
+mod common;
+#[path = "corpus/rows_loops.rs"]
+mod rows;
+
+#[tokio::test]
+async fn corpus_loops_run_as_conductor_runs_them() {
+    common::run_rows(rows::rows()).await;
+}
