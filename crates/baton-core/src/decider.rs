@@ -257,6 +257,15 @@ pub enum Event {
         /// Why the child did not complete.
         reason: Option<String>,
     },
+    /// The child execution of a SUB_WORKFLOW task was brought back to RUNNING (retried,
+    /// rerun or restarted): the task waits for it again, and a parent that ended because of
+    /// it runs again too.
+    ChildReopened {
+        /// The SUB_WORKFLOW task instance.
+        task_id: String,
+        /// The child's workflow id.
+        child_id: String,
+    },
     /// The runtime finished a [`Job`] it was asked to run for a task.
     JobDone {
         /// Task instance id.
@@ -439,6 +448,23 @@ pub enum Effect {
         workflow_id: String,
         /// Why.
         reason: String,
+    },
+    /// This execution, the child of a SUB_WORKFLOW task, runs again after it had ended:
+    /// tell its parent with [`Event::ChildReopened`].
+    ReopenParent {
+        /// The parent execution.
+        workflow_id: String,
+        /// Its SUB_WORKFLOW task instance.
+        task_id: String,
+    },
+    /// Retry the ended child of a SUB_WORKFLOW task in place (`resumeSubworkflowTasks`);
+    /// the task waits for it again. If the child cannot be retried, tell the task with
+    /// [`Event::ChildEnded`] (FAILED, with the reason).
+    RetryChild {
+        /// The SUB_WORKFLOW task instance.
+        task_id: String,
+        /// The child's workflow id.
+        child_id: String,
     },
     /// Arm a timer.
     ArmTimer(Timer),
@@ -654,6 +680,9 @@ pub fn decide(
             output,
             reason,
         } => sub_workflow::child_ended(exec, &mut cx, &task_id, &child_id, status, output, reason),
+        Event::ChildReopened { task_id, child_id } => {
+            commands::child_reopened(exec, &mut cx, &task_id, &child_id)
+        }
         Event::ExtendLease { task_id, token } => {
             worker::extend_lease(exec, &mut cx, &task_id, &token)?
         }

@@ -213,3 +213,180 @@ fn start_workflow_completes_once_started_and_bad_input_fails() {
         TaskStatus::FailedWithTerminalError
     );
 }
+
+#[test]
+fn retry_with_resume_subworkflow_tasks_retries_the_child_in_place() {
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(parent()), json!({"child": "kid"}), &mut env);
+    let sub = by_ref(&exec, "sub").task_id.clone();
+    let ended = |status| Event::ChildEnded {
+        task_id: sub.clone(),
+        child_id: sub.clone(),
+        status,
+        output: obj(json!({"r": 9})),
+        reason: Some("kid broke".into()),
+    };
+    decider::decide(&mut exec, ended(WorkflowStatus::Failed), &mut env).unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+
+    // Resuming: the same SUB_WORKFLOW instance waits for its child again, which is retried.
+    let d = decider::decide(
+        &mut exec,
+        Event::Retry {
+            resume_subworkflow_tasks: true,
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Running);
+    assert!(starts(&d).is_empty(), "no new child");
+    assert!(d.effects.contains(&Effect::RetryChild {
+        task_id: sub.clone(),
+        child_id: sub.clone(),
+    }));
+    let t = by_ref(&exec, "sub");
+    assert_eq!(
+        (t.task_id.as_str(), t.status),
+        (sub.as_str(), TaskStatus::InProgress)
+    );
+    assert_eq!(exec.tasks.len(), 1);
+    // The child's retry reports back; the task already waits, so nothing changes.
+    let d = decider::decide(
+        &mut exec,
+        Event::ChildReopened {
+            task_id: sub.clone(),
+            child_id: sub.clone(),
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert!(d.changed_tasks.is_empty() && d.effects.is_empty());
+    // The retried child completes: the flow goes on.
+    decider::decide(&mut exec, ended(WorkflowStatus::Completed), &mut env).unwrap();
+    assert_eq!(by_ref(&exec, "sub").status, TaskStatus::Completed);
+    assert_eq!(by_ref(&exec, "after").input, obj(json!({"r": 9})));
+
+    // Without resuming, a retry starts a new instance with a new child.
+    let (mut exec, _) = start(wf(parent()), json!({"child": "kid"}), &mut env);
+    let first = by_ref(&exec, "sub").task_id.clone();
+    decider::decide(
+        &mut exec,
+        Event::ChildEnded {
+            task_id: first.clone(),
+            child_id: first.clone(),
+            status: WorkflowStatus::Failed,
+            output: obj(json!({})),
+            reason: None,
+        },
+        &mut env,
+    )
+    .unwrap();
+    let d = decider::decide(
+        &mut exec,
+        Event::Retry {
+            resume_subworkflow_tasks: false,
+        },
+        &mut env,
+    )
+    .unwrap();
+    let (task_id, req) = starts(&d).pop().expect("a new child");
+    assert_ne!(req.workflow_id, first);
+    assert_eq!(
+        task_id.as_deref(),
+        Some(by_ref(&exec, "sub").task_id.as_str())
+    );
+}
+
+#[test]
+fn a_child_that_runs_again_reopens_its_failed_parent() {
+    let mut env = TestEnv::new();
+    // The child: it knows its parent and the parent's SUB_WORKFLOW task.
+    let child_def = wf(json!({"name": "kid", "tasks": [
+        {"name": "w", "taskReferenceName": "w"}]}));
+    let (mut child, _) = start(child_def, json!({}), &mut env);
+    child.workflow.parent_workflow_id = Some("P".into());
+    child.workflow.parent_workflow_task_id = Some("P-sub".into());
+    run_ref(
+        &mut child,
+        &mut env,
+        "w",
+        TaskStatus::FailedWithTerminalError,
+        json!({}),
+    );
+    assert_eq!(child.workflow.status, WorkflowStatus::Failed);
+    let d = decider::decide(
+        &mut child,
+        Event::Retry {
+            resume_subworkflow_tasks: false,
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert!(d.effects.contains(&Effect::ReopenParent {
+        workflow_id: "P".into(),
+        task_id: "P-sub".into(),
+    }));
+
+    // The parent, failed by that child inside a fork, runs again: its SUB_WORKFLOW task
+    // waits for the child, the cancelled branch runs again, and its own parent hears.
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "parent", "tasks": [
+        {"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": [
+            [{"name": "sub", "taskReferenceName": "sub", "type": "SUB_WORKFLOW",
+              "subWorkflowParam": {"name": "kid"}}],
+            [{"name": "other", "taskReferenceName": "other"}]]},
+        {"name": "j", "taskReferenceName": "j", "type": "JOIN", "joinOn": ["sub", "other"]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    exec.workflow.parent_workflow_id = Some("GP".into());
+    exec.workflow.parent_workflow_task_id = Some("GP-sub".into());
+    let sub = by_ref(&exec, "sub").task_id.clone();
+    let other = by_ref(&exec, "other").task_id.clone();
+    decider::decide(
+        &mut exec,
+        Event::ChildEnded {
+            task_id: sub.clone(),
+            child_id: sub.clone(),
+            status: WorkflowStatus::Failed,
+            output: obj(json!({})),
+            reason: None,
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(by_ref(&exec, "other").status, TaskStatus::Canceled);
+    let reopened = Event::ChildReopened {
+        task_id: sub.clone(),
+        child_id: sub.clone(),
+    };
+    // A report naming another child changes nothing.
+    let d = decider::decide(
+        &mut exec,
+        Event::ChildReopened {
+            task_id: sub.clone(),
+            child_id: "someone-else".into(),
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert!(d.changed_tasks.is_empty());
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+
+    let d = decider::decide(&mut exec, reopened.clone(), &mut env).unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Running);
+    assert_eq!(by_ref(&exec, "sub").status, TaskStatus::InProgress);
+    assert_eq!(by_ref(&exec, "sub").task_id, sub);
+    let again = by_ref(&exec, "other");
+    assert_ne!(again.task_id, other);
+    assert_eq!(again.status, TaskStatus::Scheduled);
+    assert_eq!(by_ref(&exec, "j").status, TaskStatus::InProgress);
+    assert!(d.effects.contains(&Effect::ReopenParent {
+        workflow_id: "GP".into(),
+        task_id: "GP-sub".into(),
+    }));
+    assert!(starts(&d).is_empty());
+    // Told twice: nothing more happens.
+    let d = decider::decide(&mut exec, reopened, &mut env).unwrap();
+    assert!(d.changed_tasks.is_empty() && d.effects.is_empty());
+}

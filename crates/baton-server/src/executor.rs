@@ -482,6 +482,24 @@ impl Executor {
                         self.jobs
                             .start_workflow(o.workflow_id.clone(), task_id, request);
                     }
+                    Effect::ReopenParent {
+                        workflow_id,
+                        task_id,
+                    } => self.router.send(
+                        &workflow_id.clone(),
+                        Msg::Event {
+                            workflow_id,
+                            event: Event::ChildReopened {
+                                task_id,
+                                child_id: o.workflow_id.clone(),
+                            },
+                            reply: Replier::None,
+                        },
+                    ),
+                    Effect::RetryChild { task_id, child_id } => {
+                        self.jobs
+                            .retry_child(o.workflow_id.clone(), task_id, child_id);
+                    }
                     Effect::TerminateWorkflow {
                         workflow_id,
                         reason,

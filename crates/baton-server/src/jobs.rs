@@ -69,6 +69,43 @@ impl JobRunner {
         let _ = self.engine.set(Arc::downgrade(engine));
     }
 
+    /// Retries `child_id`, the ended child of the SUB_WORKFLOW task `task_id` of
+    /// `workflow_id`, in place; if it cannot be retried, the task hears that the child
+    /// failed, with the reason.
+    pub(crate) fn retry_child(&self, workflow_id: String, task_id: String, child_id: String) {
+        let Some(engine) = self.engine.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let router = self.router.clone();
+        self.handle.spawn(async move {
+            let retried = engine
+                .event(
+                    &child_id,
+                    Event::Retry {
+                        resume_subworkflow_tasks: true,
+                    },
+                )
+                .await;
+            let Err(e) = retried else {
+                return;
+            };
+            router.send(
+                &workflow_id.clone(),
+                Msg::Event {
+                    workflow_id,
+                    event: Event::ChildEnded {
+                        task_id,
+                        child_id: child_id.clone(),
+                        status: WorkflowStatus::Failed,
+                        output: Object::new(),
+                        reason: Some(format!("cannot retry sub-workflow {child_id}: {e}")),
+                    },
+                    reply: Replier::None,
+                },
+            );
+        });
+    }
+
     /// Starts the workflow `request` describes, for `workflow_id` (and its task `task_id`),
     /// and reports back: a START_WORKFLOW task hears of the start, a SUB_WORKFLOW task of a
     /// child that could not start or had already ended.

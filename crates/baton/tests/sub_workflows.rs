@@ -266,3 +266,124 @@ async fn start_workflow_and_the_failure_workflow() {
         json!({"failed": id, "why": "gave up", "status": "FAILED", "name": "doomed"})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_reach_across_parent_and_child() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let ch = server.channel().await;
+    register_task_defs(&ch, json!([{"name": "flaky_work", "retryCount": 0}])).await;
+    register_workflow(
+        &ch,
+        &json!({"name": "flaky_child", "version": 1, "tasks": [
+            {"name": "flaky_work", "taskReferenceName": "work"}]}),
+    )
+    .await;
+    register_workflow(
+        &ch,
+        &json!({"name": "flaky_parent", "version": 1, "tasks": [
+            {"name": "sub", "taskReferenceName": "sub", "type": "SUB_WORKFLOW",
+             "subWorkflowParam": {"name": "flaky_child", "version": 1}},
+            {"name": "after", "taskReferenceName": "after", "type": "NOOP"}]}),
+    )
+    .await;
+    // The worker fails for good while `broken` is set.
+    let broken = Arc::new(AtomicBool::new(true));
+    let b = broken.clone();
+    let (_worker, _) = spawn_worker(
+        ch.clone(),
+        &["flaky_work"],
+        8,
+        Arc::new(move |_: &pb::TaskAssignment| {
+            if b.load(Ordering::SeqCst) {
+                Action::FailTerminal("not today".into())
+            } else {
+                Action::Complete(json!({"ok": true}))
+            }
+        }),
+    );
+    let retry = |id: String, resume: bool| {
+        let ch = ch.clone();
+        async move {
+            WorkflowServiceClient::new(ch)
+                .retry_workflow(pb::RetryWorkflowRequest {
+                    workflow_id: id,
+                    resume_subworkflow_tasks: resume,
+                })
+                .await
+                .expect("retry")
+        }
+    };
+    let child_of = |w: &pb::Workflow| -> String {
+        Value::Object(
+            task(w, "sub")
+                .output
+                .as_ref()
+                .map(baton_server::convert::struct_to_object)
+                .unwrap_or_default(),
+        )["subWorkflowId"]
+            .as_str()
+            .expect("a child id")
+            .to_string()
+    };
+
+    // Retrying the failed child brings its failed parent back to RUNNING; both complete.
+    let p1 = start(&ch, "flaky_parent", json!({})).await;
+    let w = wait_terminal(&ch, &p1, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Failed);
+    let child = child_of(&w);
+    assert_eq!(status(&get(&ch, &child).await), pb::WorkflowStatus::Failed);
+    broken.store(false, Ordering::SeqCst);
+    retry(child.clone(), false).await;
+    let w = wait_terminal(&ch, &p1, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Completed, "{w:#?}");
+    assert_eq!(child_of(&w), child, "the same child");
+    assert_eq!(
+        w.tasks
+            .iter()
+            .filter(|t| t.reference_task_name == "sub")
+            .count(),
+        1
+    );
+    assert_eq!(
+        status(&get(&ch, &child).await),
+        pb::WorkflowStatus::Completed
+    );
+
+    // Retrying the parent with resumeSubworkflowTasks retries the child in place.
+    broken.store(true, Ordering::SeqCst);
+    let p2 = start(&ch, "flaky_parent", json!({})).await;
+    let w = wait_terminal(&ch, &p2, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Failed);
+    let child = child_of(&w);
+    broken.store(false, Ordering::SeqCst);
+    retry(p2.clone(), true).await;
+    let w = wait_terminal(&ch, &p2, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Completed, "{w:#?}");
+    assert_eq!(child_of(&w), child, "the same child, retried");
+    let c = get(&ch, &child).await;
+    let attempts: Vec<i32> = c.tasks.iter().map(|t| t.status).collect();
+    assert_eq!(
+        attempts,
+        vec![
+            pb::TaskStatus::FailedWithTerminalError as i32,
+            pb::TaskStatus::Completed as i32
+        ]
+    );
+
+    // Without it, the parent's retry starts a new child.
+    broken.store(true, Ordering::SeqCst);
+    let p3 = start(&ch, "flaky_parent", json!({})).await;
+    let w = wait_terminal(&ch, &p3, 20).await;
+    let first_child = child_of(&w);
+    broken.store(false, Ordering::SeqCst);
+    retry(p3.clone(), false).await;
+    let w = wait_terminal(&ch, &p3, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Completed);
+    assert_ne!(child_of(&w), first_child);
+    assert_eq!(
+        status(&get(&ch, &first_child).await),
+        pb::WorkflowStatus::Failed
+    );
+}

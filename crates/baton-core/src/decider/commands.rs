@@ -7,6 +7,8 @@ use super::ctx::Ctx;
 use super::instance::{self, Created, Origin};
 use super::{DecideError, Effect, Reply, TaskResult, TimerKind};
 use super::{flow, iteration, worker};
+use serde_json::Value;
+
 use crate::model::{Object, WorkflowDef, WorkflowTask};
 use crate::state::{Execution, PendingSkip, TaskInstance, TaskLog, TaskStatus, WorkflowStatus};
 
@@ -56,6 +58,15 @@ pub(super) fn terminate(
 /// Clears the run's outcome and begins a new run now.
 fn reopen(exec: &mut Execution, cx: &mut Ctx) {
     let wf = &mut exec.workflow;
+    // A child that runs again makes its parent wait for it again.
+    if wf.status.is_terminal()
+        && let (Some(parent), Some(task_id)) = (&wf.parent_workflow_id, &wf.parent_workflow_task_id)
+    {
+        cx.effect(Effect::ReopenParent {
+            workflow_id: parent.clone(),
+            task_id: task_id.clone(),
+        });
+    }
     wf.status = WorkflowStatus::Running;
     wf.output.clear();
     wf.reason_for_incompletion = None;
@@ -116,8 +127,6 @@ pub(super) fn retry(
     cx: &mut Ctx,
     resume_subworkflow_tasks: bool,
 ) -> Result<(), DecideError> {
-    // Sub-workflows are not run yet, so there is nothing to resume in place.
-    let _ = resume_subworkflow_tasks;
     if !matches!(
         exec.workflow.status,
         WorkflowStatus::Failed | WorkflowStatus::TimedOut | WorkflowStatus::Terminated
@@ -128,12 +137,28 @@ pub(super) fn retry(
     if flow::end_again(exec, cx) {
         return Ok(());
     }
+    run_ended_tasks_again(exec, cx, None, resume_subworkflow_tasks);
+    flow::advance_all(exec, cx);
+    flow::arm_workflow_timeout(exec, cx);
+    Ok(())
+}
+
+/// Gives every task whose latest instance FAILED, TIMED_OUT or was CANCELED a new instance
+/// (whatever its retries), in scheduling order, but `except`; with `resume_children`, an
+/// ended SUB_WORKFLOW instance waits for its child again instead, the child retried.
+fn run_ended_tasks_again(
+    exec: &mut Execution,
+    cx: &mut Ctx,
+    except: Option<usize>,
+    resume_children: bool,
+) {
     let again: Vec<usize> = exec
         .tasks
         .iter()
         .enumerate()
-        .filter(|(_, t)| {
-            !t.retried
+        .filter(|(i, t)| {
+            Some(*i) != except
+                && !t.retried
                 && matches!(
                     t.status,
                     TaskStatus::Failed
@@ -145,6 +170,9 @@ pub(super) fn retry(
         .map(|(i, _)| i)
         .collect();
     for idx in again {
+        if resume_children && resume_child(exec, cx, idx) {
+            continue;
+        }
         let reference = &exec.tasks[idx].reference_task_name;
         if let Some(wt) = flow::find_any(exec, reference) {
             flow::schedule(exec, cx, &wt, Origin::Manual { idx });
@@ -153,9 +181,75 @@ pub(super) fn retry(
             break;
         }
     }
+}
+
+/// The child of an ended SUB_WORKFLOW instance, if its task may wait for it again: the
+/// latest instance of its reference, ended unsuccessfully, with a child that started.
+fn resumable_child(t: &TaskInstance) -> Option<String> {
+    let resumable = t.task_type == "SUB_WORKFLOW"
+        && !t.retried
+        && matches!(
+            t.status,
+            TaskStatus::Failed
+                | TaskStatus::FailedWithTerminalError
+                | TaskStatus::TimedOut
+                | TaskStatus::Canceled
+        );
+    resumable
+        .then(|| t.output.get("subWorkflowId").and_then(Value::as_str))
+        .flatten()
+        .map(str::to_string)
+}
+
+/// The task waits for its child again.
+fn wait_for_child_again(t: &mut TaskInstance, cx: &mut Ctx) {
+    t.status = TaskStatus::InProgress;
+    t.end_time = None;
+    t.reason_for_incompletion = None;
+    cx.task_changed(t);
+}
+
+/// Retry with `resumeSubworkflowTasks`: an ended SUB_WORKFLOW instance waits for its child
+/// again and the child is retried in place. False when the task is not such an instance.
+fn resume_child(exec: &mut Execution, cx: &mut Ctx, idx: usize) -> bool {
+    let t = &mut exec.tasks[idx];
+    let Some(child_id) = resumable_child(t) else {
+        return false;
+    };
+    wait_for_child_again(t, cx);
+    cx.effect(Effect::RetryChild {
+        task_id: t.task_id.clone(),
+        child_id,
+    });
+    true
+}
+
+/// The child of a SUB_WORKFLOW instance runs again (it was retried, rerun or restarted).
+/// If this run ended unsuccessfully, it runs again as a retry would, its SUB_WORKFLOW task
+/// waiting for the child instead of starting a new one; its own parent hears of it in
+/// turn. A running execution whose task already waits, a completed one, or a task that is
+/// no longer the latest of its reference changes nothing.
+pub(super) fn child_reopened(exec: &mut Execution, cx: &mut Ctx, task_id: &str, child_id: &str) {
+    let Some(idx) = exec.task_index(task_id) else {
+        return;
+    };
+    if resumable_child(&exec.tasks[idx]).as_deref() != Some(child_id)
+        || !matches!(
+            exec.workflow.status,
+            WorkflowStatus::Failed | WorkflowStatus::TimedOut | WorkflowStatus::Terminated
+        )
+    {
+        return;
+    }
+    reopen(exec, cx);
+    wait_for_child_again(&mut exec.tasks[idx], cx);
+    if flow::end_again(exec, cx) {
+        return;
+    }
+    // What the end of the run cancelled elsewhere (other fork branches) runs again.
+    run_ended_tasks_again(exec, cx, Some(idx), false);
     flow::advance_all(exec, cx);
     flow::arm_workflow_timeout(exec, cx);
-    Ok(())
 }
 
 fn unknown_reference(exec: &Execution, reference: &str) -> DecideError {
