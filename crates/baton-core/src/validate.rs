@@ -198,7 +198,7 @@ impl Validator {
             if !refs.seen.contains_key(r) {
                 self.push(
                     path.clone(),
-                    format!("joinOn names {r:?}, which is not a task of this workflow"),
+                    format!("names {r:?}, which is not a task of this workflow"),
                 );
             }
         }
@@ -373,6 +373,12 @@ impl Validator {
         if matches!(ty, "JOIN" | "EXCLUSIVE_JOIN") {
             for (k, j) in t.join_on.iter().enumerate() {
                 refs.joins.push((format!("{p}.joinOn[{k}]"), j.clone()));
+            }
+        }
+        if ty == "EXCLUSIVE_JOIN" {
+            for (k, j) in t.default_exclusive_join_task.iter().enumerate() {
+                refs.joins
+                    .push((format!("{p}.defaultExclusiveJoinTask[{k}]"), j.clone()));
             }
         }
         // Nested task lists.
@@ -617,6 +623,15 @@ mod tests {
             {"name": "j", "taskReferenceName": "j", "type": "JOIN", "joinOn": ["a", "zz"]}]}));
         assert_eq!(p.len(), 1);
         assert!(has(&p, "$.tasks[1].joinOn[1]", "\"zz\""));
+        let p = problems(json!({"name": "w", "tasks": [
+            {"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": [[simple("a")], [simple("b")]]},
+            {"name": "j", "taskReferenceName": "j", "type": "EXCLUSIVE_JOIN", "joinOn": ["a", "b"],
+             "defaultExclusiveJoinTask": ["b", "nope"]}]}));
+        assert!(has(
+            &p,
+            "$.tasks[1].defaultExclusiveJoinTask[1]",
+            "\"nope\", which is not a task"
+        ));
     }
 
     #[test]
