@@ -130,6 +130,9 @@ pub enum WorkflowCommand {
     Retry {
         /// Workflow id.
         id: String,
+        /// Retry a failed sub-workflow's child in place instead of starting a new child.
+        #[arg(long)]
+        resume_subworkflow_tasks: bool,
         #[command(flatten)]
         conn: Conn,
     },
@@ -755,11 +758,15 @@ pub async fn run_workflow(cmd: WorkflowCommand) -> anyhow::Result<()> {
             .await?;
             done(&conn, "terminated", &id);
         }
-        WorkflowCommand::Retry { id, conn } => {
+        WorkflowCommand::Retry {
+            id,
+            resume_subworkflow_tasks,
+            conn,
+        } => {
             let mut c = WorkflowServiceClient::new(channel(&conn).await?);
             c.retry_workflow(pb::RetryWorkflowRequest {
                 workflow_id: id.clone(),
-                resume_subworkflow_tasks: false,
+                resume_subworkflow_tasks,
             })
             .await?;
             done(&conn, "retried", &id);

@@ -423,3 +423,56 @@ async fn cli_operations_tasks_and_event_handlers() {
     let (ok, _, err) = baton(&server, &["workflow", "skip-task", &id, "nope"]);
     assert!(!ok && err.contains("FailedPrecondition"), "{err}");
 }
+
+#[tokio::test]
+async fn cli_retries_a_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let defs = dir.path().join("defs.json");
+    std::fs::write(
+        &defs,
+        json!([
+            {"name": "r_a", "retryCount": 0, "responseTimeoutSeconds": 30},
+            {"name": "retry_wf", "version": 1, "tasks": [
+                {"name": "r_a", "taskReferenceName": "a"}]}
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let (ok, _, err) = baton(&server, &["def", "apply", "-f", defs.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let id = baton_json(&server, &["workflow", "start", "retry_wf", "--json"])["workflowId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (ok, _, err) = baton(
+        &server,
+        &[
+            "task",
+            "update-by-ref",
+            &id,
+            "a",
+            "--status",
+            "failed",
+            "--reason",
+            "broke",
+        ],
+    );
+    assert!(ok, "{err}");
+    let w = baton_json(&server, &["workflow", "get", &id, "--json"]);
+    assert_eq!(w["status"], "FAILED", "{w}");
+    let (ok, out, err) = baton(
+        &server,
+        &["workflow", "retry", &id, "--resume-subworkflow-tasks"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("retried"), "{out}");
+    let w = baton_json(&server, &["workflow", "get", &id, "--json"]);
+    assert_eq!(w["status"], "RUNNING", "{w}");
+    let tasks = baton_json(&server, &["workflow", "tasks", &id, "--json"]);
+    assert_eq!(tasks["total"], 2, "{tasks}");
+    // A retry of a running workflow is refused with a one-line error.
+    let (ok, _, err) = baton(&server, &["workflow", "retry", &id]);
+    assert!(!ok);
+    assert!(err.contains("RUNNING") || err.contains("retry"), "{err}");
+}
