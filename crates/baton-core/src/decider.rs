@@ -42,9 +42,12 @@
 //! * A TERMINATE ends the workflow the moment it runs, with its `terminationStatus`,
 //!   `terminationReason` (or a reason naming it) and `workflowOutput`, cancelling what is
 //!   still running. Retrying a run a TERMINATE ended ends it again.
-//! * Without `outputParameters` the workflow output is the output of the task that ended
-//!   the run: the last task of the workflow (for a SWITCH whose case ran, the last task of
-//!   that case).
+//! * Without `outputParameters` the workflow output is, as in Conductor, the output of the
+//!   task scheduled last (for a SWITCH whose case ran, the last task of that case; for a
+//!   loop, the last task of its last iteration; for a fork whose branches go on after their
+//!   first task, the last of them scheduled rather than the JOIN, which is scheduled with
+//!   the fork). A run that fails, times out or is terminated gets an output too, as in
+//!   Conductor: a TERMINATE's, else the `outputParameters`, else the last task's output.
 //! * The retry command reschedules every task whose latest instance FAILED, TIMED_OUT or
 //!   was CANCELED (cancelled JOINs wait again), in scheduling order. After a permissive
 //!   failure this re-runs the failed task together with tasks that ran after it and were
@@ -600,8 +603,9 @@ use ctx::Ctx;
 
 /// Starts an execution of `def`: builds the workflow, schedules its first task(s).
 ///
-/// The start input gets `def.inputTemplate` merged in for absent keys; the variables start
-/// as `def.variables`. A workflow timeout timer is armed when `def.timeoutSeconds` > 0.
+/// The start input gets `def.inputTemplate` merged in for absent or null keys; the
+/// variables start as `def.variables`. A workflow timeout timer is armed when
+/// `def.timeoutSeconds` > 0.
 /// Refused (Invalid) when the definition has no tasks.
 pub fn start(
     def: Arc<WorkflowDef>,
@@ -616,8 +620,9 @@ pub fn start(
     }
     let now = env.now_ms();
     let mut input = params.input;
+    // As in Conductor, the template fills keys that are absent or null.
     for (k, v) in &def.input_template {
-        if !input.contains_key(k) {
+        if input.get(k).is_none_or(serde_json::Value::is_null) {
             input.insert(k.clone(), v.clone());
         }
     }

@@ -48,6 +48,20 @@ fn complete_current(
 // ---------------------------------------------------------------- start and scheduling
 
 #[test]
+fn start_input_template_fills_null_keys_too() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({
+        "name": "w", "inputTemplate": {"x": "default", "y": [1], "z": 9},
+        "tasks": [{"name": "a", "taskReferenceName": "a1"}]
+    }));
+    let (exec, _) = start(def, json!({"x": null, "z": 0, "extra": null}), &mut env);
+    assert_eq!(
+        exec.workflow.input,
+        obj(json!({"x": "default", "y": [1], "z": 0, "extra": null}))
+    );
+}
+
+#[test]
 fn start_merges_input_template_and_schedules_the_first_task() {
     let mut env = TestEnv::new();
     let def = wf(json!({
@@ -486,6 +500,47 @@ fn output_parameters_shape_the_workflow_output() {
         exec.workflow.output,
         obj(json!({"r": [1], "in": "X", "s": "v=[1]"}))
     );
+}
+
+#[test]
+fn a_run_that_fails_or_is_terminated_still_works_out_its_output() {
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "a", "retryCount": 0}));
+    env.def(json!({"name": "b", "retryCount": 0}));
+    // With outputParameters: they are evaluated over what ran.
+    let def = wf(
+        json!({"name": "w", "outputParameters": {"r": "${a1.output.v}", "in": "${workflow.input.x}"},
+        "tasks": [{"name": "a", "taskReferenceName": "a1"}, {"name": "b", "taskReferenceName": "b1"}]}),
+    );
+    let (mut exec, _) = start(def, json!({"x": "X"}), &mut env);
+    complete_current(&mut exec, &mut env, "k1", json!({"v": 1}));
+    run_ref(
+        &mut exec,
+        &mut env,
+        "b1",
+        TaskStatus::Failed,
+        json!({"err": "e"}),
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(exec.workflow.output, obj(json!({"r": 1, "in": "X"})));
+    // Without: the output of the last task scheduled, the failed one here.
+    let (mut exec, _) = start(two_tasks(), json!({}), &mut env);
+    complete_current(&mut exec, &mut env, "k2", json!({"y": 1}));
+    run_ref(
+        &mut exec,
+        &mut env,
+        "b1",
+        TaskStatus::Failed,
+        json!({"err": "e"}),
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(exec.workflow.output, obj(json!({"err": "e"})));
+    // An operator's terminate too: the running task's output so far.
+    let (mut exec, _) = start(two_tasks(), json!({}), &mut env);
+    complete_current(&mut exec, &mut env, "k3", json!({"y": 2}));
+    decider::decide(&mut exec, Event::Terminate { reason: None }, &mut env).unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Terminated);
+    assert_eq!(exec.workflow.output, obj(json!({})));
 }
 
 #[test]

@@ -34,7 +34,8 @@ fn branches_run_and_the_join_waits_for_all_of_them() {
     let input = json!({
         "tasks": [{"name": "img", "taskReferenceName": "b1"},
                   {"name": "txt", "taskReferenceName": "b2", "inputParameters": {"k": "own"}}],
-        "inputs": {"b1": {"size": 3}, "b2": {"lit": "${not.evaluated}"}}
+        "inputs": {"b1": {"size": 3}, "b2": {"from": "${workflow.input.tag}"}},
+        "tag": "t"
     });
     let (mut exec, d) = start(fork_def(), input, &mut env);
     assert_eq!(refs_of(&exec), vec!["f1", "b1", "b2", "j1"]);
@@ -45,7 +46,7 @@ fn branches_run_and_the_join_waits_for_all_of_them() {
     assert_eq!(by_ref(&exec, "b1").input, obj(json!({"size": 3})));
     assert_eq!(
         by_ref(&exec, "b2").input,
-        obj(json!({"k": "own", "lit": "${not.evaluated}"}))
+        obj(json!({"k": "own", "from": "t"}))
     );
     assert_eq!(enqueued(&d).len(), 2);
     let j1 = by_ref(&exec, "j1");
@@ -61,6 +62,26 @@ fn branches_run_and_the_join_waits_for_all_of_them() {
     );
     complete_ref(&mut exec, &mut env, "after1", json!({"done": true}));
     assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn a_branch_input_is_evaluated_when_the_branch_is_scheduled() {
+    let mut env = TestEnv::new();
+    // The list comes from an earlier step's output, expressions and all (Conductor's
+    // corpus builds it in a script); they are evaluated for each branch, like inputs
+    // written in the definition.
+    let input = json!({
+        "tasks": [{"name": "img", "taskReferenceName": "b1",
+                   "inputParameters": {"task_id": "${CPEWF_TASK_ID}", "tag": "${workflow.input.tag}"}}],
+        "inputs": {"b1": {"also": "${workflow.input.tag}"}},
+        "tag": "t"
+    });
+    let (exec, _) = start(fork_def(), input, &mut env);
+    let b1 = by_ref(&exec, "b1");
+    assert_eq!(
+        b1.input,
+        obj(json!({"task_id": b1.task_id.clone(), "tag": "t", "also": "t"}))
+    );
 }
 
 #[test]
@@ -186,4 +207,137 @@ fn a_manual_retry_reruns_a_failed_dynamic_branch() {
     assert_eq!(by_ref(&exec, "j1").status, TaskStatus::InProgress);
     complete_ref(&mut exec, &mut env, "b1", json!({"v": 1}));
     assert_eq!(by_ref(&exec, "j1").status, TaskStatus::Completed);
+}
+
+#[test]
+fn a_branch_inline_task_definition_sets_its_poll_and_task_timeouts_and_callbacks() {
+    use baton_core::decider::TimerKind;
+    let mut env = TestEnv::new();
+    // The registered definition would allow everything: the inline one must win.
+    env.def(json!({"name": "img", "retryCount": 3, "retryDelaySeconds": 0}));
+    let inline = |extra: Value| {
+        let mut td = json!({"name": "img", "retryCount": 0, "responseTimeoutSeconds": 60});
+        for (k, v) in extra.as_object().unwrap() {
+            td[k] = v.clone();
+        }
+        td
+    };
+    let input = json!({"tasks": [
+        {"name": "img", "taskReferenceName": "b1",
+         "taskDefinition": inline(json!({"pollTimeoutSeconds": 5}))},
+        {"name": "img", "taskReferenceName": "b2",
+         "taskDefinition": inline(json!({"timeoutSeconds": 10, "timeoutPolicy": "RETRY"}))}
+    ]});
+    let (mut exec, d) = start(fork_def(), input, &mut env);
+    let b1 = by_ref(&exec, "b1").clone();
+    let poll = TimerKind::PollTimeout {
+        task_id: b1.task_id.clone(),
+    };
+    assert!(
+        armed(&d)
+            .iter()
+            .any(|t| t.kind == poll && t.due_ms == env.now + 5000),
+        "{:?}",
+        armed(&d)
+    );
+    // A worker takes b1, reports progress with a callback: b1 waits again, with the
+    // inline poll timeout counted from when it is visible again.
+    dispatch(&mut exec, &mut env, &b1.task_id, "t1", 60_000);
+    let mut r = result(&b1.task_id, Some("t1"), TaskStatus::InProgress, json!({}));
+    r.callback_after_seconds = 2;
+    let d = report(&mut exec, &mut env, r).unwrap();
+    assert!(
+        armed(&d)
+            .iter()
+            .any(|t| t.kind == poll && t.due_ms == env.now + 7000),
+        "{:?}",
+        armed(&d)
+    );
+    // b2's attempt times out after its inline timeoutSeconds; RETRY with no retries left
+    // (inline retryCount 0) times the workflow out.
+    let b2 = by_ref(&exec, "b2").task_id.clone();
+    let d = dispatch(&mut exec, &mut env, &b2, "t2", 60_000);
+    let timeout = TimerKind::TaskTimeout {
+        task_id: b2.clone(),
+    };
+    assert!(
+        armed(&d)
+            .iter()
+            .any(|t| t.kind == timeout && t.due_ms == env.now + 10_000),
+        "{:?}",
+        armed(&d)
+    );
+    env.advance(10_000);
+    fire(&mut exec, &mut env, timeout);
+    assert_eq!(by_ref(&exec, "b2").status, TaskStatus::TimedOut);
+    assert_eq!(exec.workflow.status, WorkflowStatus::TimedOut);
+}
+
+#[test]
+fn a_branch_left_waiting_past_its_inline_poll_timeout_times_out() {
+    use baton_core::decider::TimerKind;
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "img", "retryCount": 3, "retryDelaySeconds": 0}));
+    let input = json!({"tasks": [
+        {"name": "img", "taskReferenceName": "b1",
+         "taskDefinition": {"name": "img", "retryCount": 0, "pollTimeoutSeconds": 5}}
+    ]});
+    let (mut exec, _) = start(fork_def(), input, &mut env);
+    let b1 = by_ref(&exec, "b1").task_id.clone();
+    env.advance(5000);
+    fire(&mut exec, &mut env, TimerKind::PollTimeout { task_id: b1 });
+    assert_eq!(by_ref(&exec, "b1").status, TaskStatus::TimedOut);
+    assert_eq!(
+        by_ref(&exec, "b1").retry_count,
+        0,
+        "no retry: the inline retryCount is 0"
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::TimedOut);
+}
+
+#[test]
+fn a_sub_workflow_branch_runs_its_child_and_the_join_takes_its_output() {
+    let mut env = TestEnv::new();
+    let input = json!({
+        "tasks": [{"name": "task_1", "taskReferenceName": "b1"},
+                  {"name": "sub_workflow_4", "taskReferenceName": "wf_dyn", "type": "SUB_WORKFLOW",
+                   "subWorkflowParam": {"name": "child_flow"}}],
+        "inputs": {"b1": {}, "wf_dyn": {"k": 1}}
+    });
+    let (mut exec, d) = start(fork_def(), input, &mut env);
+    assert_eq!(refs_of(&exec), vec!["f1", "b1", "wf_dyn", "j1"]);
+    let sub = by_ref(&exec, "wf_dyn").clone();
+    assert_eq!(sub.status, TaskStatus::InProgress);
+    let (task_id, req) = d
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            baton_core::decider::Effect::StartWorkflow { task_id, request } => {
+                Some((task_id.clone(), request.clone()))
+            }
+            _ => None,
+        })
+        .expect("the branch asks for its child");
+    assert_eq!(task_id.as_deref(), Some(sub.task_id.as_str()));
+    assert_eq!((req.name.as_str(), req.version), ("child_flow", None));
+    assert_eq!(req.input, obj(json!({"k": 1})));
+    complete_ref(&mut exec, &mut env, "b1", json!({"v": 1}));
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::InProgress);
+    baton_core::decider::decide(
+        &mut exec,
+        baton_core::decider::Event::ChildEnded {
+            task_id: sub.task_id.clone(),
+            child_id: sub.task_id.clone(),
+            status: WorkflowStatus::Completed,
+            output: obj(json!({"r": 5})),
+            reason: None,
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert_eq!(by_ref(&exec, "wf_dyn").status, TaskStatus::Completed);
+    assert_eq!(
+        by_ref(&exec, "j1").output,
+        obj(json!({"b1": {"v": 1}, "wf_dyn": {"subWorkflowId": sub.task_id, "r": 5}}))
+    );
 }

@@ -493,6 +493,25 @@ fn terminate_and_restart_with_branches_in_flight() {
 }
 
 #[test]
+fn a_joined_task_with_an_empty_output_is_left_out_of_the_join_output() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "opt", "tasks": [
+        {"name": "f", "taskReferenceName": "f1", "type": "FORK_JOIN", "forkTasks": [
+            [{"name": "a", "taskReferenceName": "a1", "optional": true, "retryCount": 0}],
+            [{"name": "b", "taskReferenceName": "b1"}]]},
+        {"name": "j", "taskReferenceName": "j1", "type": "JOIN", "joinOn": ["a1", "b1"]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    run_ref(&mut exec, &mut env, "a1", Failed, json!({}));
+    complete_ref(&mut exec, &mut env, "b1", json!({"v": 2}));
+    let j = by_ref(&exec, "j1");
+    assert_eq!(j.status, CompletedWithErrors);
+    assert_eq!(j.output, obj(json!({"b1": {"v": 2}})));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(exec.workflow.output, obj(json!({"b1": {"v": 2}})));
+}
+
+#[test]
 fn a_join_waiting_for_a_task_that_cannot_run_fails_the_workflow() {
     let mut env = TestEnv::new();
     let def = wf(json!({"name": "never", "tasks": [
@@ -517,11 +536,14 @@ fn a_join_waiting_for_a_task_that_cannot_run_fails_the_workflow() {
     complete_ref(&mut exec, &mut env, "a1", json!({}));
     complete_ref(&mut exec, &mut env, "b1", json!({}));
     assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
-    assert_eq!(by_ref(&exec, "j1").output, obj(json!({"a1": {}, "b1": {}})));
+    // Joined tasks with empty outputs add nothing to the JOIN's output.
+    assert_eq!(by_ref(&exec, "j1").output, obj(json!({})));
 }
 
 #[test]
-fn a_fork_as_the_last_step_completes_with_the_join_output() {
+fn a_fork_as_the_last_step_completes_with_the_last_scheduled_task_output() {
+    // As in Conductor, the output is that of the task scheduled last: the JOIN is
+    // scheduled with the fork, `a2` after it.
     let mut env = TestEnv::new();
     let def = wf(json!({"name": "last", "tasks": [
         {"name": "f", "taskReferenceName": "f1", "type": "FORK_JOIN", "forkTasks": [
@@ -535,9 +557,10 @@ fn a_fork_as_the_last_step_completes_with_the_join_output() {
     let d = complete_ref(&mut exec, &mut env, "a2", json!({"a": 2}));
     assert_eq!(closed(&d), Some(WorkflowStatus::Completed));
     assert_eq!(
-        exec.workflow.output,
+        by_ref(&exec, "j1").output,
         obj(json!({"a2": {"a": 2}, "b1": {"b": 1}}))
     );
+    assert_eq!(exec.workflow.output, obj(json!({"a": 2})));
 }
 
 #[test]

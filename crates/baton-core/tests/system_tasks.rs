@@ -189,7 +189,7 @@ fn terminate_without_a_reason_names_itself_and_wraps_plain_outputs() {
     assert_eq!(
         exec.workflow.reason_for_incompletion,
         Some(format!(
-            "workflow TERMINATED by TERMINATE task t1 ({})",
+            "Workflow is TERMINATED by TERMINATE task: {}",
             t1.task_id
         ))
     );

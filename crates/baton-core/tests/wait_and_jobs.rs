@@ -145,6 +145,47 @@ fn a_failing_signal_fails_the_workflow_and_cancels_the_wait_timer() {
 }
 
 #[test]
+fn a_task_definition_times_out_and_retries_a_wait() {
+    let mut env = TestEnv::new();
+    env.def(
+        json!({"name": "waitTimeout", "timeoutSeconds": 2, "responseTimeoutSeconds": 2,
+                   "retryCount": 1, "timeoutPolicy": "RETRY", "retryDelaySeconds": 10}),
+    );
+    let def = wf(json!({"name": "wt", "tasks": [
+        {"name": "waitTimeout", "taskReferenceName": "w", "type": "WAIT"},
+        {"name": "a", "taskReferenceName": "a"}
+    ]}));
+    let (mut exec, d) = start(def, json!({}), &mut env);
+    let first = by_ref(&exec, "w").task_id.clone();
+    let timer = armed(&d).pop().unwrap();
+    assert_eq!(timer.due_ms, env.now + 2_000);
+    let kind = |id: &str| TimerKind::TaskTimeout {
+        task_id: id.to_string(),
+    };
+    env.advance(2_000);
+    fire(&mut exec, &mut env, kind(&first));
+    assert_eq!(task(&exec, &first).status, TaskStatus::TimedOut);
+    // The retry waits again, with a timeout of its own.
+    let retry = by_ref(&exec, "w").clone();
+    assert_eq!((retry.status, retry.retry_count), (InProgress, 1));
+    assert_eq!(retry.retried_task_id.as_deref(), Some(first.as_str()));
+    env.advance(2_000);
+    fire(&mut exec, &mut env, kind(&retry.task_id));
+    assert_eq!(by_ref(&exec, "w").status, TaskStatus::TimedOut);
+    assert_eq!(exec.workflow.status, WorkflowStatus::TimedOut);
+    assert!(exec.latest_task("a").is_none());
+    // Without a task definition of its own a WAIT neither times out nor retries.
+    let def = wf(json!({"name": "plain", "tasks": [
+        {"name": "plainWait", "taskReferenceName": "w", "type": "WAIT"}
+    ]}));
+    let (mut exec, d) = start(def, json!({}), &mut env);
+    assert!(armed(&d).is_empty());
+    update(&mut exec, &mut env, "w", Failed, json!({})).unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(exec.tasks.len(), 1);
+}
+
+#[test]
 fn inline_lambda_and_jq_ask_for_jobs_and_take_their_outcome() {
     let mut env = TestEnv::new();
     let def = wf(json!({"name": "j", "tasks": [
@@ -349,4 +390,96 @@ fn a_job_outcome_after_the_workflow_ended_changes_nothing_but_the_flag() {
     let d = job_done(&mut exec, &mut env, &id, Completed, json!({}), None);
     assert!(d.effects.is_empty());
     assert_eq!(by_ref(&exec, "h").status, TaskStatus::Canceled);
+}
+
+#[test]
+fn an_http_task_without_a_task_definition_of_its_own_is_not_retried() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "j", "tasks": [
+        {"name": "plain_http", "taskReferenceName": "h", "type": "HTTP",
+         "inputParameters": {"http_request": {"uri": "http://127.0.0.1:1/x", "method": "GET"}}},
+        {"name": "a", "taskReferenceName": "a"}
+    ]}));
+    let (mut exec, d) = start(def, json!({}), &mut env);
+    let (id, _) = jobs(&d).pop().unwrap();
+    let d = job_done(&mut exec, &mut env, &id, Failed, json!({}), Some("refused"));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert_eq!(exec.tasks.len(), 1, "no retry was scheduled");
+    assert!(armed(&d).is_empty());
+}
+
+#[test]
+fn async_complete_on_the_workflow_task_keeps_an_http_task_waiting() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "j", "tasks": [
+        {"name": "h", "taskReferenceName": "h", "type": "HTTP", "asyncComplete": true,
+         "inputParameters": {"uri": "http://x/hello", "method": "GET"}}
+    ]}));
+    let (mut exec, d) = start(def, json!({}), &mut env);
+    let (id, job) = jobs(&d).pop().unwrap();
+    // The call is told to leave the task waiting, as its input shows.
+    let Job::Http { input } = job else {
+        panic!("an HTTP job")
+    };
+    assert_eq!(input.get("asyncComplete"), Some(&json!(true)));
+    assert_eq!(by_ref(&exec, "h").input.get("asyncComplete"), Some(&json!(true)));
+    job_done(
+        &mut exec,
+        &mut env,
+        &id,
+        InProgress,
+        json!({"response": {"statusCode": 200}}),
+        None,
+    );
+    assert_eq!(by_ref(&exec, "h").status, InProgress);
+    update(&mut exec, &mut env, "h", Completed, json!({"done": true})).unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn an_event_task_outputs_its_message_and_publishes_it() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "emitter", "version": 3, "tasks": [
+        {"name": "e", "taskReferenceName": "e", "type": "EVENT", "sink": "conductor",
+         "inputParameters": {"amount": "${workflow.input.amount}"}}
+    ]}));
+    let (mut exec, d) = start(def, json!({"amount": 7}), &mut env);
+    let wid = exec.workflow.workflow_id.clone();
+    let e = by_ref(&exec, "e").clone();
+    assert_eq!(
+        e.input,
+        obj(json!({"amount": 7, "sink": "conductor", "asyncComplete": false}))
+    );
+    let message = obj(json!({"amount": 7, "sink": "conductor", "asyncComplete": false,
+        "workflowInstanceId": wid, "workflowType": "emitter", "workflowVersion": 3,
+        "correlationId": null, "taskToDomain": {},
+        "event_produced": "conductor:emitter:e"}));
+    assert_eq!(e.output, message);
+    let (id, job) = jobs(&d).pop().unwrap();
+    let Job::Publish { event, payload } = job else {
+        panic!("a publication")
+    };
+    assert_eq!(event, "conductor:emitter:e");
+    assert_eq!(payload, message);
+    job_done(&mut exec, &mut env, &id, Completed, json!({"handlers": []}), None);
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(by_ref(&exec, "e").output.get("workflowType"), Some(&json!("emitter")));
+}
+
+#[test]
+fn an_event_task_with_an_unknown_provider_fails_with_its_message_as_output() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "emitter", "tasks": [
+        {"name": "e", "taskReferenceName": "e", "type": "EVENT", "sink": "sqs:somewhere"}
+    ]}));
+    let (exec, d) = start(def, json!({}), &mut env);
+    assert!(jobs(&d).is_empty());
+    let e = by_ref(&exec, "e");
+    assert_eq!(e.status, Failed);
+    assert!(e.reason_for_incompletion.as_deref().unwrap().contains("sqs"));
+    assert_eq!(e.output.get("event_produced"), Some(&json!("sqs:somewhere")));
+    assert_eq!(e.output.get("workflowType"), Some(&json!("emitter")));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    // With no output template, the failed task's output is the workflow's.
+    assert_eq!(exec.workflow.output, e.output);
 }

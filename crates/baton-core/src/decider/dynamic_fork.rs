@@ -11,13 +11,15 @@
 //!   entry as its input. `forkTaskWorkflow` (sub-workflow branches) is not supported yet.
 //!
 //! Each branch is a single task of a type that needs no nesting: a worker task, DYNAMIC,
-//! NOOP or SET_VARIABLE. Input that is not a list, entries without a name or reference,
+//! NOOP, SET_VARIABLE or SUB_WORKFLOW. Input that is not a list, entries without a name or reference,
 //! references used twice (or already used by the definition) and other types fail the
 //! fork task (FAILED) with a reason. Otherwise it completes at once and records its
 //! branches in its input: `forkedTasks` (the references) and `forkedTaskDefs` (the
 //! workflow tasks). The flow then schedules every branch and the JOIN after the fork,
-//! which waits for exactly those references (not the definition's `joinOn`). Values
-//! handed to a branch as input are data: `${` inside them is not evaluated again.
+//! which waits for exactly those references (not the definition's `joinOn`). A branch's
+//! input is worked out when it is scheduled, as Conductor does: expressions in it (its
+//! own `inputParameters` and the values laid over them) are evaluated then, so
+//! `${CPEWF_TASK_ID}` is the branch's own task id.
 
 use std::collections::BTreeSet;
 
@@ -72,11 +74,15 @@ fn branches(
             ));
         }
         match flow::handler(&b.task_type) {
-            Handler::Worker | Handler::Dynamic | Handler::Noop | Handler::SetVariable => {}
+            Handler::Worker
+            | Handler::Dynamic
+            | Handler::Noop
+            | Handler::SetVariable
+            | Handler::SubWorkflow => {}
             _ => {
                 return Err(format!(
                     "dynamic fork task {r} has type {}, which cannot run as a dynamic branch \
-                     (worker tasks, DYNAMIC, NOOP and SET_VARIABLE can)",
+                     (worker tasks, DYNAMIC, NOOP, SET_VARIABLE and SUB_WORKFLOW can)",
                     b.task_type
                 ));
             }
@@ -225,21 +231,8 @@ pub(super) fn forked_refs(t: &TaskInstance) -> Vec<String> {
         .collect()
 }
 
-/// Turns `${` in data into its escaped form, so that values handed over as input are not
-/// evaluated again when the branch's input is computed.
-fn escape(v: &mut Value) {
-    match v {
-        Value::String(s) if s.contains("${") => *s = s.replace("${", "$${"),
-        Value::Array(a) => a.iter_mut().for_each(escape),
-        Value::Object(m) => m.values_mut().for_each(escape),
-        _ => {}
-    }
-}
-
 fn to_branch(v: &Value) -> Option<WorkflowTask> {
-    let mut b: WorkflowTask = serde_json::from_value(v.clone()).ok()?;
-    b.input_parameters.values_mut().for_each(escape);
-    Some(b)
+    serde_json::from_value(v.clone()).ok()
 }
 
 /// The branches (ready to schedule) of the fork instance `t`; empty unless it completed.

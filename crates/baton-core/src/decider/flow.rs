@@ -279,15 +279,33 @@ fn run(exec: &mut Execution, cx: &mut Ctx, mut work: Vec<usize>) {
             work.extend(before..exec.tasks.len());
             work.append(&mut cx.ended);
         }
-        // JOINs wait on other tasks: look at every waiting one once the rest is settled.
+        // JOINs wait on other tasks, and so do loops whose body reached its end while
+        // tasks of the iteration still ran: look at every waiting one once the rest is
+        // settled.
         let mut others_live = false;
         let mut joins = Vec::new();
+        let mut loops = Vec::new();
         for (i, t) in exec.tasks.iter().enumerate() {
             if fork::is_waiting_join(t) || exclusive_join::is_waiting(t) {
                 joins.push(i);
             } else if !t.status.is_terminal() {
                 others_live = true;
+                if do_while::is_waiting(t) {
+                    loops.push(i);
+                }
             }
+        }
+        let before = exec.tasks.len();
+        for l in loops {
+            do_while::evaluate_waiting(exec, cx, l);
+            if exec.workflow.status != WorkflowStatus::Running {
+                return;
+            }
+        }
+        work.extend(before..exec.tasks.len());
+        work.append(&mut cx.ended);
+        if next < work.len() {
+            continue;
         }
         let mut waiting = Vec::new();
         for j in joins {
@@ -558,8 +576,8 @@ enum Unsuccessful {
 }
 
 /// A task ended unsuccessfully: retry it, let the workflow go on (optional, permissive),
-/// or fail the workflow (TIMED_OUT when the task timed out). Only worker tasks are
-/// retried.
+/// or fail the workflow (TIMED_OUT when the task timed out). Only worker tasks, and HTTP,
+/// WAIT and HUMAN tasks with a task definition of their own, are retried.
 fn on_unsuccessful(
     exec: &mut Execution,
     cx: &mut Ctx,
@@ -573,8 +591,14 @@ fn on_unsuccessful(
         || cx.now
             < t.first_scheduled_time
                 .saturating_add(secs(td.total_timeout_seconds));
-    let worker_task = handler(&t.task_type) == Handler::Worker || jobs::retried(&t.task_type);
-    if worker_task && t.status.is_retriable() && t.retry_count < allowed && budget_left {
+    // System tasks are retried only by a task definition of their own, as in Conductor.
+    let own_def = wt.task_definition.is_some() || cx.env.task_def(&t.task_def_name).is_some();
+    let retried = match handler(&t.task_type) {
+        Handler::Worker => true,
+        Handler::Wait | Handler::Human => own_def,
+        _ => jobs::retried(&t.task_type) && own_def,
+    };
+    if retried && t.status.is_retriable() && t.retry_count < allowed && budget_left {
         let delay_ms = worker::retry_delay_ms(&td, t.retry_count, cx.env);
         // Through the definition's handler: a DYNAMIC task works out its name again.
         let origin = Origin::Retry { idx, delay_ms };
@@ -636,14 +660,15 @@ fn end_task(exec: &Execution) -> Option<usize> {
 /// way (then it fails). Should the end not have been reached, which the flow rules out,
 /// the workflow fails rather than completing.
 fn finish_run(exec: &mut Execution, cx: &mut Ctx) {
-    let Some(end) = end_task(exec).filter(|&i| {
+    let reached = end_task(exec).is_some_and(|i| {
         let t = &exec.tasks[i];
         t.status.is_terminal() && !t.retried
-    }) else {
+    });
+    if !reached {
         let reason = "nothing is left to run, yet the workflow did not reach its end".to_string();
         close(exec, cx, WorkflowStatus::Failed, Some(reason), None);
         return;
-    };
+    }
     let failed: Vec<&TaskInstance> = exec
         .tasks
         .iter()
@@ -662,12 +687,14 @@ fn finish_run(exec: &mut Execution, cx: &mut Ctx) {
         );
         return;
     }
-    complete(exec, cx, end);
+    complete(exec, cx);
 }
 
-/// Completes the workflow: output from `outputParameters` (when not empty), else the
-/// output of the task at `end` (the one that ended the run).
-fn complete(exec: &mut Execution, cx: &mut Ctx, end: usize) {
+/// Completes the workflow: output from `outputParameters` (when not empty), else, as in
+/// Conductor, the output of the task scheduled last (for a run ending with a loop, the
+/// last task of its last iteration; with a fork whose branches go on after their first
+/// task, the last of those scheduled, not the JOIN).
+fn complete(exec: &mut Execution, cx: &mut Ctx) {
     // An empty template counts as none, as in Conductor.
     let output = match exec
         .def
@@ -686,7 +713,12 @@ fn complete(exec: &mut Execution, cx: &mut Ctx, end: usize) {
                 }
             }
         }
-        None => exec.tasks[end].output.clone(),
+        None => exec
+            .tasks
+            .iter()
+            .max_by_key(|t| t.seq)
+            .map(|t| t.output.clone())
+            .unwrap_or_default(),
     };
     exec.workflow.output = output;
     close(exec, cx, WorkflowStatus::Completed, None, None);
@@ -702,6 +734,9 @@ pub(super) fn close(
     failed_reference: Option<String>,
 ) {
     debug_assert!(status.is_terminal());
+    if status != WorkflowStatus::Completed {
+        output_at_close(exec);
+    }
     let cancel_reason = format!("workflow {}", status.as_str());
     for t in exec.tasks.iter_mut().filter(|t| !t.status.is_terminal()) {
         sub_workflow::cancel_child(t, cx, status.as_str());
@@ -731,6 +766,36 @@ pub(super) fn close(
         cx.workflow_changed(&mut exec.workflow);
         cx.effect(Effect::WorkflowClosed { status });
     }
+}
+
+/// Works out the output of a run that ends other than by completing, as Conductor does:
+/// the output of a TERMINATE that ran; else the `outputParameters` (the output is left
+/// as it is when they cannot be evaluated); else the output of the last task scheduled.
+fn output_at_close(exec: &mut Execution) {
+    let terminate = exec
+        .tasks
+        .iter()
+        .find(|t| t.task_type == "TERMINATE" && t.status.is_terminal() && t.status.is_successful());
+    let output = if let Some(t) = terminate {
+        t.output.clone()
+    } else if let Some(template) = exec
+        .def
+        .output_parameters
+        .as_ref()
+        .filter(|t| !t.is_empty())
+    {
+        let scope = ExecScope::new(exec, None);
+        match expr::resolve(template, &scope) {
+            Ok(o) => o,
+            Err(_) => return,
+        }
+    } else {
+        match exec.tasks.last() {
+            Some(t) => t.output.clone(),
+            None => return,
+        }
+    };
+    exec.workflow.output = output;
 }
 
 /// Arms the workflow timeout for the current run, if the definition has one and the run

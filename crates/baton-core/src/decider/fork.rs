@@ -5,10 +5,11 @@
 //! [`super::flow`]). A branch runs its tasks in sequence and ends with its last one.
 //!
 //! The JOIN is IN_PROGRESS (never queued) until every `joinOn` reference has a terminal
-//! latest instance. Its output then maps each reference to that instance's output, and it
-//! ends COMPLETED; COMPLETED_WITH_ERRORS when optional tasks among them failed; FAILED
-//! when any of them is unsuccessful (only a permissive task can be, while the workflow
-//! runs: any other failure fails the workflow at once). A FAILED JOIN fails the workflow
+//! latest instance. Its output then maps each reference to that instance's output (one
+//! with an empty output is left out, as in Conductor), and it ends COMPLETED;
+//! COMPLETED_WITH_ERRORS when optional tasks among them failed; FAILED when any of them
+//! is unsuccessful (only a permissive task can be, while the workflow runs: any other
+//! failure fails the workflow at once). A FAILED JOIN fails the workflow
 //! like any failed task. The `joinOn` list is kept in the JOIN's input. A JOIN right after
 //! a FORK_JOIN_DYNAMIC waits for the branches that fork made instead of its `joinOn`.
 
@@ -83,7 +84,10 @@ pub(super) fn evaluate_join(exec: &mut Execution, cx: &mut Ctx, idx: usize) -> b
     let mut with_errors = Vec::new();
     for (r, i) in done {
         let t = &exec.tasks[i];
-        output.insert(r.to_string(), Value::Object(t.output.clone()));
+        // As in Conductor, a joined task with an empty output adds nothing.
+        if !t.output.is_empty() {
+            output.insert(r.to_string(), Value::Object(t.output.clone()));
+        }
         if !t.status.is_successful() {
             failed.push(format!(
                 "{} ({}) ended {}: {}",

@@ -3,8 +3,9 @@
 //! Inputs: `terminationStatus` (COMPLETED, FAILED or TERMINATED), `terminationReason`,
 //! `workflowOutput`. The task completes at once with `workflowOutput` as its output (an
 //! object as it is, any other value under `output`); the flow then ends the workflow in
-//! that status, with that output and reason (or one naming the task), cancelling every
-//! task still running. Any other `terminationStatus` fails the task.
+//! that status, with that output and reason (or Conductor's `Workflow is <status> by
+//! TERMINATE task: <task id>`), cancelling every task still running. Any other
+//! `terminationStatus` fails the task.
 
 use serde_json::Value;
 
@@ -53,10 +54,10 @@ pub(super) fn end_run(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
     let status = termination_status(&t.input).unwrap_or(WorkflowStatus::Terminated);
     let reason = match t.input.get("terminationReason").and_then(Value::as_str) {
         Some(r) if !r.trim().is_empty() => r.to_string(),
+        // Conductor's words, so that a reason read by tools matches.
         _ => format!(
-            "workflow {} by TERMINATE task {} ({})",
+            "Workflow is {} by TERMINATE task: {}",
             status.as_str(),
-            t.reference_task_name,
             t.task_id
         ),
     };

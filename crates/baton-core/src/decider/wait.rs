@@ -9,6 +9,12 @@
 //! by workflow id and reference name) completes or fails it. An input that names a time
 //! it cannot read FAILS the task with FAILED_WITH_TERMINAL_ERROR saying why.
 //!
+//! As in Conductor, a task definition for the task's name (registered, or inline in the
+//! workflow task) applies: its `timeoutSeconds` times the task out (by its
+//! `timeoutPolicy`), and a failed or timed-out task is retried up to its `retryCount`.
+//! Without one there is no timeout and no retry. A retry waits again at once (the retry
+//! delay does not apply).
+//!
 //! Updates go through [`update`], which also serves the other engine-run tasks that take
 //! one: an HTTP task with `asyncComplete` once its call returned.
 
@@ -16,7 +22,7 @@ use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
 use super::ctx::{Ctx, secs};
-use super::flow::{self, Handler, handler};
+use super::flow::{self, Handler, handler, task_def_for};
 use super::instance::Origin;
 use super::{DecideError, Reply, TaskResult, TimerKind, system, worker};
 use crate::model::WorkflowTask;
@@ -50,6 +56,15 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
                 return;
             }
         }
+    }
+    // A task definition for the task's name (registered or inline) times it out, as
+    // Conductor does: what then happens follows the definition's timeoutPolicy.
+    let td = task_def_for(Some(wt), &wt.name, &*cx.env);
+    if td.timeout_seconds > 0 {
+        let due = cx.now.saturating_add(secs(td.timeout_seconds));
+        t.timeout_due = Some(due);
+        let task_id = t.task_id.clone();
+        cx.arm(due, TimerKind::TaskTimeout { task_id });
     }
     system::record(exec, cx, t, TaskStatus::InProgress, None);
 }

@@ -30,7 +30,8 @@
 //!                   "taskId": "...", "taskType": "SIMPLE", "retryCount": 0,
 //!                   "instances": 1, "domain": "",
 //!                   "child": {...}}},    // SUB_WORKFLOW / START_WORKFLOW: the child's view
-//!  "failure": {...}}                          // the failure workflow's view, if one started
+//!  "failure": {...},                         // the failure workflow's view, if one started
+//!  "events": {"<name>": {...}}}              // workflows the row's event handlers started
 //! ```
 //!
 //! Loop iterations appear under their own references (`t__1`, `t__2`, ...); worker rules
@@ -267,6 +268,9 @@ pub enum Do {
     FailTerminal,
     /// Complete with the output this function makes of the task's input.
     With(fn(&Value) -> Value),
+    /// Take the first `n` attempts and never answer them (their lease runs out), then
+    /// complete with the default output.
+    StallTimes(i32),
 }
 
 /// An update sent through UpdateTaskByRef to every IN_PROGRESS instance of a reference
@@ -286,6 +290,9 @@ pub enum Check {
     Is(String, Value),
     /// The values at two pointers are equal and not null.
     Same(String, String),
+    /// The text at the first pointer is the template with `{}` replaced by the text at
+    /// the second (a reason naming a task id, say).
+    Text(String, &'static str, String),
 }
 
 /// One run of a corpus workflow.
@@ -315,6 +322,9 @@ pub struct Row {
     signals: Vec<Signal>,
     /// Event handlers to register before the start.
     event_handlers: Vec<Value>,
+    /// Corpus workflows (file, name) to register besides those found by name: children
+    /// and failure workflows named only at run time (from the input).
+    also: Vec<(&'static str, &'static str)>,
 }
 
 pub fn row(file: &str, workflow: &'static str) -> Row {
@@ -334,6 +344,7 @@ pub fn row(file: &str, workflow: &'static str) -> Row {
         gap: None,
         signals: Vec::new(),
         event_handlers: Vec::new(),
+        also: Vec::new(),
     }
 }
 
@@ -386,11 +397,18 @@ impl Row {
         self.checks.push(Check::Same(a.to_string(), b.to_string()));
         self
     }
+    /// The text at `pointer` is `template` with `{}` standing for the text at `arg`.
+    pub fn text(mut self, pointer: &str, template: &'static str, arg: &str) -> Self {
+        self.checks
+            .push(Check::Text(pointer.to_string(), template, arg.to_string()));
+        self
+    }
     pub fn wait(mut self, secs: u64) -> Self {
         self.wait = secs;
         self
     }
-    /// Completes every IN_PROGRESS instance of `reference` (WAIT, HUMAN) with `output`.
+    /// Completes every IN_PROGRESS instance of `reference` (WAIT, HUMAN) with `output`;
+    /// `ref__N` names one loop iteration's instance only.
     pub fn signal(mut self, reference: &'static str, output: Value) -> Self {
         self.signals.push(Signal {
             reference,
@@ -411,6 +429,12 @@ impl Row {
     /// Registers an event handler (Conductor's JSON) before the start.
     pub fn event_handler(mut self, h: Value) -> Self {
         self.event_handlers.push(h);
+        self
+    }
+    /// Also registers the corpus workflow `name` of `file` (and what it starts): for a
+    /// child or failure workflow whose name comes from the input.
+    pub fn register(mut self, file: &'static str, name: &'static str) -> Self {
+        self.also.push((file, name));
         self
     }
     /// Checks under `prefix` are expected to fail, for the reason given.
@@ -572,6 +596,40 @@ pub fn full_view<'a>(
     })
 }
 
+/// Views (with their `input`) of the workflows the row's event handlers started, by name:
+/// a `start_workflow` action that gives `"correlationId": "${workflowInstanceId}"` starts
+/// one correlated with the row's workflow. Each is waited for until `deadline`.
+pub async fn event_started(ch: &Channel, r: &Row, root: &str, deadline: Instant) -> Value {
+    let mut out = serde_json::Map::new();
+    let actions = r
+        .event_handlers
+        .iter()
+        .flat_map(|h| h["actions"].as_array().into_iter().flatten());
+    for a in actions {
+        let Some(name) = a["start_workflow"]["name"].as_str() else {
+            continue;
+        };
+        let found = WorkflowServiceClient::new(ch.clone())
+            .get_workflows_by_correlation_id(pb::GetWorkflowsByCorrelationIdRequest {
+                name: name.into(),
+                correlation_id: root.into(),
+                include_closed: true,
+                include_tasks: false,
+            })
+            .await
+            .map(|x| x.into_inner().workflows)
+            .unwrap_or_default();
+        if let Some(first) = found.first()
+            && let Some(w) = settled(ch, &first.workflow_id, deadline).await
+        {
+            let mut e = view(&w);
+            e["input"] = obj(w.input.as_ref());
+            out.insert(name.to_string(), e);
+        }
+    }
+    Value::Object(out)
+}
+
 /// Sends a row's signals until `stop` is set: every IN_PROGRESS instance of a signalled
 /// reference, in the execution and in the executions it started, is updated once.
 pub async fn send_signals(ch: Channel, root: String, signals: Vec<Signal>, stop: Arc<AtomicBool>) {
@@ -587,9 +645,15 @@ pub async fn send_signals(ch: Channel, root: String, signals: Vec<Signal>, stop:
             let v = view(&w);
             ids.extend(child_ids(&v).into_iter().map(|(_, id)| id));
             for t in &w.tasks {
+                // A signal naming one loop instance (`ref__N`) wins over one naming them all.
                 let Some(sig) = signals
                     .iter()
-                    .find(|s| s.reference == base_ref(&t.reference_task_name))
+                    .find(|s| s.reference == t.reference_task_name)
+                    .or_else(|| {
+                        signals
+                            .iter()
+                            .find(|s| s.reference == base_ref(&t.reference_task_name))
+                    })
                 else {
                     continue;
                 };
@@ -752,6 +816,19 @@ pub fn problems(r: &Row, v: &Value) -> Vec<Problem> {
                     });
                 }
             }
+            Check::Text(ptr, template, arg) => {
+                let want = v
+                    .pointer(arg)
+                    .and_then(Value::as_str)
+                    .map(|a| template.replace("{}", a));
+                let got = v.pointer(ptr).and_then(Value::as_str);
+                if want.is_none() || got != want.as_deref() {
+                    p.push(Problem {
+                        pointer: ptr.clone(),
+                        message: format!("{ptr}: got {got:?}, expected {want:?}"),
+                    });
+                }
+            }
         }
     }
     p
@@ -790,6 +867,8 @@ pub fn handler(rules: HashMap<&'static str, Do>) -> Handler {
                 Action::FailTerminal(format!("{reference} failed for good on purpose"))
             }
             Some(Do::With(f)) => Action::Complete(f(&input_of(t))),
+            Some(Do::StallTimes(n)) if t.retry_count < *n => Action::Stall,
+            Some(Do::StallTimes(_)) => Action::Complete(out(plain)),
         }
     })
 }
@@ -816,7 +895,10 @@ pub async fn register(b: &Bench, r: &Row, def: &Value) -> BTreeSet<String> {
         })
         .collect();
     if !defs.is_empty() {
-        register_task_defs(&b.ch, Value::Array(defs)).await;
+        // An input template may carry an HTTP request: its URI goes to the local server too.
+        let mut defs = Value::Array(defs);
+        rewrite_uris(&mut defs, &b.http);
+        register_task_defs(&b.ch, defs).await;
     }
     let mut def = def.clone();
     rewrite_uris(&mut def, &b.http);
@@ -832,6 +914,15 @@ pub async fn run_row(
     wf: &CorpusWorkflow,
 ) -> (Vec<Problem>, Value) {
     let mut names = BTreeSet::new();
+    for &(file, name) in &r.also {
+        let extra = all
+            .iter()
+            .find(|w| w.file == file && w.name == name)
+            .unwrap_or_else(|| panic!("{file} {name}: not in the corpus"));
+        for other in related(all, extra).into_iter().chain([extra]) {
+            names.extend(register(b, r, &other.def).await);
+        }
+    }
     for other in related(all, wf) {
         names.extend(register(b, r, &other.def).await);
     }
@@ -873,7 +964,11 @@ pub async fn run_row(
     let w = settled(&b.ch, &id, Instant::now() + Duration::from_secs(r.wait))
         .await
         .expect("the started workflow");
-    let v = full_view(&b.ch, &w, 3, Instant::now() + Duration::from_secs(r.wait)).await;
+    let mut v = full_view(&b.ch, &w, 3, Instant::now() + Duration::from_secs(r.wait)).await;
+    if !r.event_handlers.is_empty() {
+        let deadline = Instant::now() + Duration::from_secs(r.wait);
+        v["events"] = event_started(&b.ch, r, &id, deadline).await;
+    }
     stop.store(true, Ordering::Relaxed);
     if let Some(h) = signals {
         let _ = h.await;
