@@ -260,6 +260,17 @@ pub enum Event {
         /// Why the child did not complete.
         reason: Option<String>,
     },
+    /// The child of a SUB_WORKFLOW task could not be started (its definition is unknown,
+    /// its input too large, ...): the task FAILS with the reason and keeps no
+    /// `subWorkflowId`.
+    ChildNotStarted {
+        /// The SUB_WORKFLOW task instance.
+        task_id: String,
+        /// The id the child would have had.
+        child_id: String,
+        /// Why it could not start.
+        reason: String,
+    },
     /// The child execution of a SUB_WORKFLOW task was brought back to RUNNING (retried,
     /// rerun or restarted): the task waits for it again, and a parent that ended because of
     /// it runs again too.
@@ -684,7 +695,23 @@ pub fn decide(
             status,
             output,
             reason,
-        } => sub_workflow::child_ended(exec, &mut cx, &task_id, &child_id, status, output, reason),
+        } => sub_workflow::child_ended(
+            exec, &mut cx, &task_id, &child_id, status, output, reason, true,
+        ),
+        Event::ChildNotStarted {
+            task_id,
+            child_id,
+            reason,
+        } => sub_workflow::child_ended(
+            exec,
+            &mut cx,
+            &task_id,
+            &child_id,
+            WorkflowStatus::Failed,
+            Object::new(),
+            Some(reason),
+            false,
+        ),
         Event::ChildReopened { task_id, child_id } => {
             commands::child_reopened(exec, &mut cx, &task_id, &child_id)
         }

@@ -208,9 +208,56 @@ fn start_workflow_completes_once_started_and_bad_input_fails() {
     ]}));
     let (exec, d) = start(def, json!({}), &mut env);
     assert!(starts(&d).is_empty());
+    // FAILED, as in Conductor; not retried.
+    assert_eq!(by_ref(&exec, "s").status, TaskStatus::Failed);
+    assert_eq!(by_ref(&exec, "s").retry_count, 0);
+    assert_eq!(exec.tasks.len(), 1);
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+}
+
+#[test]
+fn a_failure_workflow_named_by_the_input_starts_only_when_the_input_names_one() {
+    let mut def = parent();
+    def["failureWorkflow"] = json!("$workflow.input.onFailure");
+    let fail = |exec: &mut baton_core::state::Execution, env: &mut TestEnv| {
+        let id = by_ref(exec, "sub").task_id.clone();
+        decider::decide(
+            exec,
+            Event::ChildEnded {
+                task_id: id.clone(),
+                child_id: id,
+                status: WorkflowStatus::Failed,
+                output: obj(json!({})),
+                reason: None,
+            },
+            env,
+        )
+        .unwrap()
+    };
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(
+        wf(def.clone()),
+        json!({"child": "kid", "onFailure": "cleanup"}),
+        &mut env,
+    );
+    let d = fail(&mut exec, &mut env);
+    let (_, req) = starts(&d).pop().expect("the failure workflow");
+    assert_eq!(req.name, "cleanup");
     assert_eq!(
-        by_ref(&exec, "s").status,
-        TaskStatus::FailedWithTerminalError
+        exec.workflow.output["conductor.failure_workflow"],
+        json!(req.workflow_id)
+    );
+
+    // Without the key in the input, nothing starts and the output names nothing.
+    let (mut exec, _) = start(wf(def), json!({"child": "kid"}), &mut env);
+    let d = fail(&mut exec, &mut env);
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert!(starts(&d).is_empty());
+    assert!(
+        !exec
+            .workflow
+            .output
+            .contains_key("conductor.failure_workflow")
     );
 }
 
@@ -389,4 +436,31 @@ fn a_child_that_runs_again_reopens_its_failed_parent() {
     // Told twice: nothing more happens.
     let d = decider::decide(&mut exec, reopened, &mut env).unwrap();
     assert!(d.changed_tasks.is_empty() && d.effects.is_empty());
+}
+
+#[test]
+fn a_child_that_cannot_start_fails_the_task_and_leaves_no_child_id() {
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(parent()), json!({"child": "nobody"}), &mut env);
+    let sub = by_ref(&exec, "sub").task_id.clone();
+    decider::decide(
+        &mut exec,
+        Event::ChildNotStarted {
+            task_id: sub.clone(),
+            child_id: sub.clone(),
+            reason: "no workflow definition nobody".into(),
+        },
+        &mut env,
+    )
+    .unwrap();
+    let t = by_ref(&exec, "sub");
+    assert_eq!(t.status, TaskStatus::Failed);
+    assert!(!t.output.contains_key("subWorkflowId"), "{:?}", t.output);
+    assert!(
+        t.reason_for_incompletion
+            .as_deref()
+            .is_some_and(|r| r.contains("no workflow definition nobody"))
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert!(!exec.workflow.output.contains_key("subWorkflowId"));
 }

@@ -156,17 +156,15 @@ impl JobRunner {
                     task_id,
                     outcome: started_outcome(&child_id),
                 },
-                (Some(task_id), Err(e)) if sub_workflow => Event::ChildEnded {
+                (Some(task_id), Err(e)) if sub_workflow => Event::ChildNotStarted {
                     task_id,
                     child_id,
-                    status: WorkflowStatus::Failed,
-                    output: Object::new(),
-                    reason: Some(format!("cannot start sub-workflow {name}: {e}")),
+                    reason: format!("cannot start sub-workflow {name}: {e}"),
                 },
                 (Some(task_id), Err(e)) => Event::JobDone {
                     task_id,
                     outcome: JobOutcome {
-                        status: TaskStatus::FailedWithTerminalError,
+                        status: TaskStatus::Failed,
                         output: Object::new(),
                         reason: Some(format!("cannot start workflow {name}: {e}")),
                     },
@@ -188,6 +186,8 @@ impl JobRunner {
     pub(crate) fn run(&self, workflow_id: String, task_id: String, job: Job) {
         let router = self.router.clone();
         let limits = Arc::clone(&self.limits);
+        // An event's message is known by the id of the EVENT task that published it.
+        let message_id = task_id.clone();
         let report = move |outcome: JobOutcome| {
             let event = Event::JobDone { task_id, outcome };
             router.send(
@@ -206,7 +206,8 @@ impl JobRunner {
                 };
                 let handle = self.handle.clone();
                 self.handle.spawn(async move {
-                    report(publish(&engine, &handle, &limits, event, payload).await);
+                    let published = publish(&engine, &handle, &limits, event, message_id, payload);
+                    report(published.await);
                 });
             }
             Job::Http { input } => {
@@ -258,6 +259,12 @@ fn evaluate(job: Job, limits: &JobLimits) -> JobOutcome {
                         reason: None,
                     }
                 }
+                // As in Conductor, an expression (INLINE) that fails the same way on every
+                // try fails for good; a LAMBDA body and a timed-out script fail retryably.
+                Err(e) if !body && !e.is_transient() => JobOutcome {
+                    status: TaskStatus::FailedWithTerminalError,
+                    ..failed(e.to_string())
+                },
                 Err(e) => failed(e.to_string()),
             }
         }
@@ -269,12 +276,13 @@ fn evaluate(job: Job, limits: &JobLimits) -> JobOutcome {
 /// Hands an event to the active handlers registered for it: each handler whose
 /// condition holds runs its actions in order. The EVENT task completes with what was
 /// done; a failing action is reported in its output without failing the task (the event
-/// was published).
+/// was published). The message is known by `message_id`, its EVENT task's id.
 async fn publish(
     engine: &Arc<Engine>,
     handle: &Handle,
     limits: &Arc<JobLimits>,
     event: String,
+    message_id: String,
     payload: Object,
 ) -> JobOutcome {
     let mut handled = Vec::new();
@@ -302,7 +310,7 @@ async fn publish(
             }
         }
         for (i, action) in h.actions.iter().enumerate() {
-            if let Err(e) = run_action(engine, action, &payload).await {
+            if let Err(e) = run_action(engine, action, &payload, &event, &message_id).await {
                 errors.push(format!(
                     "handler {} action {i} ({}): {e}",
                     h.name,
@@ -330,11 +338,15 @@ async fn publish(
     }
 }
 
-/// Runs one handler action, its `${...}` expressions read from the event payload.
+/// Runs one handler action, its `${...}` expressions read from the event payload. As in
+/// Conductor, a workflow it starts finds the event's name and message id in its input
+/// (`conductor.event.name`, `conductor.event.messageId`).
 async fn run_action(
     engine: &Arc<Engine>,
     action: &EventAction,
     payload: &Object,
+    event: &str,
+    message_id: &str,
 ) -> Result<(), String> {
     let mut scope = payload.clone();
     if action.expand_inline_json {
@@ -354,8 +366,12 @@ async fn run_action(
                 .as_ref()
                 .ok_or("start_workflow has no parameters")?;
             let resolved = resolve(serde_json::to_value(p).map_err(|e| e.to_string())?)?;
-            let p: StartWorkflowAction =
+            let mut p: StartWorkflowAction =
                 serde_json::from_value(resolved).map_err(|e| e.to_string())?;
+            p.input
+                .insert("conductor.event.messageId".into(), Value::from(message_id));
+            p.input
+                .insert("conductor.event.name".into(), Value::from(event));
             engine
                 .start_workflow(StartRequest {
                     name: p.name,

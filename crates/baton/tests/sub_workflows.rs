@@ -214,6 +214,19 @@ async fn start_workflow_and_the_failure_workflow() {
     assert_eq!(output(&s), json!({"result": 42}));
     assert_eq!(s.correlation_id, "c-1");
 
+    // Naming a workflow that is not registered fails the task (FAILED, as in Conductor).
+    register_workflow(
+        &ch,
+        &json!({"name": "lost_starter", "version": 1, "tasks": [
+        {"name": "s", "taskReferenceName": "s", "type": "START_WORKFLOW",
+         "inputParameters": {"startWorkflow": {"name": "nobody_registered_this"}}}]}),
+    )
+    .await;
+    let id = start(&ch, "lost_starter", json!({})).await;
+    let w = wait_terminal(&ch, &id, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Failed, "{w:#?}");
+    assert_eq!(task(&w, "s").status, pb::TaskStatus::Failed as i32);
+
     // A run ended FAILED by a TERMINATE starts its failure workflow.
     register_workflow(&ch, &json!({"name": "on_failure", "version": 1, "tasks": [
         {"name": "n", "taskReferenceName": "n", "type": "NOOP"}],

@@ -16,9 +16,11 @@
 //!
 //! A START_WORKFLOW task starts `startWorkflow{name, version, input, correlationId,
 //! taskToDomain, priority, idempotencyKey, idempotencyStrategy}` and COMPLETES once it is
-//! started, with `workflowId`; it does not wait for it.
+//! started, with `workflowId`; it does not wait for it. One that cannot start (no or a
+//! bad `startWorkflow`, an unknown workflow) FAILS.
 //!
-//! A run that ends FAILED or TIMED_OUT starts its definition's `failureWorkflow` with
+//! A run that ends FAILED or TIMED_OUT starts its definition's `failureWorkflow` (or, for
+//! `$workflow.input.<key>`, the workflow its input names under that key) with
 //! input `workflowId`, `reason`, `failureStatus`, `failureTaskId` (the task that failed,
 //! if one did) and `failedWorkflow` (the failed run's summary).
 
@@ -107,13 +109,15 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
             });
         }
         Err(reason) => {
-            system::record(
-                exec,
-                cx,
-                t,
-                TaskStatus::FailedWithTerminalError,
-                Some(reason),
-            );
+            // Conductor fails a START_WORKFLOW that cannot start (retriable, though the
+            // flow does not retry it); a SUB_WORKFLOW that cannot even be asked for is
+            // final.
+            let status = if wt.task_type == "START_WORKFLOW" {
+                TaskStatus::Failed
+            } else {
+                TaskStatus::FailedWithTerminalError
+            };
+            system::record(exec, cx, t, status, Some(reason));
         }
     }
 }
@@ -297,8 +301,10 @@ pub(super) fn pending_start(exec: &Execution, idx: usize) -> Option<Effect> {
     })
 }
 
-/// A child ended: its SUB_WORKFLOW task ends the same way. A report for a task that no
-/// longer waits (already ended, cancelled) changes nothing.
+/// A child ended (`started`), or could not start: its SUB_WORKFLOW task ends the same way
+/// (a child that never started leaves no `subWorkflowId` behind). A report for a task that
+/// no longer waits (already ended, cancelled) changes nothing.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn child_ended(
     exec: &mut Execution,
     cx: &mut Ctx,
@@ -307,6 +313,7 @@ pub(super) fn child_ended(
     status: WorkflowStatus,
     output: Object,
     reason: Option<String>,
+    started: bool,
 ) {
     let Some(idx) = exec.task_index(task_id) else {
         return;
@@ -315,6 +322,9 @@ pub(super) fn child_ended(
     let ours = t.output.get("subWorkflowId").and_then(Value::as_str) == Some(child_id);
     if t.task_type != "SUB_WORKFLOW" || t.status != TaskStatus::InProgress || !ours {
         return;
+    }
+    if !started {
+        t.output.remove("subWorkflowId");
     }
     let task_status = match status {
         WorkflowStatus::Completed => TaskStatus::Completed,
@@ -356,15 +366,19 @@ pub(super) const FAILURE_WORKFLOW_OUTPUT_KEY: &str = "conductor.failure_workflow
 
 /// The `failureWorkflow` to start for a run that just ended in `status`, if any.
 pub(super) fn failure_workflow(exec: &Execution, status: WorkflowStatus) -> Option<Effect> {
-    let name = exec
-        .def
-        .failure_workflow
-        .as_deref()
-        .filter(|n| !n.is_empty())?;
-    if !matches!(status, WorkflowStatus::Failed | WorkflowStatus::TimedOut) {
+    let wf = &exec.workflow;
+    let given = exec.def.failure_workflow.as_deref()?;
+    // As in Conductor, `$workflow.input.<key>` names the input key that holds the name;
+    // a run without it starts no failure workflow.
+    let name = if given.starts_with('$') {
+        let key = given.split('.').nth(2)?;
+        wf.input.get(key).and_then(Value::as_str)?
+    } else {
+        given
+    };
+    if name.is_empty() || !matches!(status, WorkflowStatus::Failed | WorkflowStatus::TimedOut) {
         return None;
     }
-    let wf = &exec.workflow;
     let failed_task = wf
         .failed_reference_task_name
         .as_deref()

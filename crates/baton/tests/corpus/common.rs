@@ -545,16 +545,25 @@ pub fn child_ids(v: &Value) -> Vec<(String, String)> {
 
 /// Waits (until `deadline`) for an execution to end; returns it as it is then.
 pub async fn settled(ch: &Channel, id: &str, deadline: Instant) -> Option<pb::Workflow> {
+    // A workflow started by an effect (a failure workflow) may not exist yet: look for
+    // it a little while before giving up.
+    let missing_until = deadline.min(Instant::now() + Duration::from_secs(2));
     loop {
-        let w = WorkflowServiceClient::new(ch.clone())
+        let found = WorkflowServiceClient::new(ch.clone())
             .get_workflow(pb::GetWorkflowRequest {
                 workflow_id: id.to_string(),
                 include_tasks: true,
             })
             .await
-            .ok()?
-            .into_inner()
-            .workflow?;
+            .ok()
+            .and_then(|r| r.into_inner().workflow);
+        let Some(w) = found else {
+            if Instant::now() > missing_until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
         let running = matches!(
             status(&w),
             pb::WorkflowStatus::Running | pb::WorkflowStatus::Paused
