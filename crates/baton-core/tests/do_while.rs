@@ -408,3 +408,195 @@ fn a_restart_recovers_the_pending_condition_job() {
         .collect();
     assert_eq!(runs.len(), 1, "{effects:?}");
 }
+
+#[test]
+fn a_condition_that_comes_back_true_while_paused_starts_nothing_until_resumed() {
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(counted_loop()), json!({"limit": 2}), &mut env);
+    complete_ref(&mut exec, &mut env, "a__1", json!({}));
+    let d = complete_ref(&mut exec, &mut env, "b__1", json!({}));
+    decider::decide(&mut exec, Event::Pause, &mut env).unwrap();
+    let d = condition(&mut exec, &mut env, &d, json!(true));
+    assert!(enqueued(&d).is_empty(), "nothing is scheduled while PAUSED");
+    assert!(exec.latest_task("a__2").is_none());
+    let l = by_ref(&exec, "loop");
+    assert_eq!((l.status, l.job_pending), (InProgress, false));
+    // Resuming asks for the condition again; its answer goes on.
+    let d = decider::decide(&mut exec, Event::Resume, &mut env).unwrap();
+    let d = condition(&mut exec, &mut env, &d, json!(true));
+    assert_eq!(enqueued(&d), vec![by_ref(&exec, "a__2").task_id.clone()]);
+}
+
+#[test]
+fn an_iteration_ends_when_every_task_of_it_has_ended() {
+    // The JOIN names the SWITCH, which ends at once: it does not wait for the case's
+    // task, but the loop does before it goes round again (as Conductor's DO_WHILE).
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "straggler", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"items": [1, 2]},
+         "loopOver": [
+            {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [
+                [{"name": "sw", "taskReferenceName": "sw", "type": "SWITCH",
+                  "evaluatorType": "value-param", "expression": "k", "inputParameters": {"k": "x"},
+                  "decisionCases": {}, "defaultCase": [{"name": "a", "taskReferenceName": "a"}]}],
+                [{"name": "b", "taskReferenceName": "b"}]
+            ]},
+            {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["sw", "b"]}
+         ]},
+        {"name": "after", "taskReferenceName": "after"}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    complete_ref(&mut exec, &mut env, "b__1", json!({"b": 1}));
+    assert_eq!(by_ref(&exec, "join__1").status, Completed);
+    assert!(
+        exec.latest_task("fork__2").is_none(),
+        "a__1 still runs: iteration 1 is not over"
+    );
+    assert_eq!(by_ref(&exec, "loop").output["iteration"], json!(1));
+    complete_ref(&mut exec, &mut env, "a__1", json!({"a": 1}));
+    assert_eq!(by_ref(&exec, "loop").output["1"]["a"], json!({"a": 1}));
+    assert_eq!(by_ref(&exec, "a__2").status, Scheduled);
+    complete_ref(&mut exec, &mut env, "a__2", json!({}));
+    assert!(exec.latest_task("after").is_none(), "b__2 still runs");
+    complete_ref(&mut exec, &mut env, "b__2", json!({}));
+    let l = by_ref(&exec, "loop");
+    assert_eq!(
+        (l.status, l.output["iteration"].clone()),
+        (Completed, json!(2))
+    );
+    complete_ref(&mut exec, &mut env, "after", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn loops_side_by_side_keep_their_iterations_apart() {
+    // Both loops number their iterations __1, __2: each takes only its own body's tasks
+    // as its iteration's (to wait for, to record, to prune).
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "beside", "tasks": [
+        {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [
+            [{"name": "la", "taskReferenceName": "la", "type": "DO_WHILE",
+              "inputParameters": {"items": [1, 2], "keepLastN": 1},
+              "loopOver": [{"name": "x", "taskReferenceName": "x"}]}],
+            [{"name": "lb", "taskReferenceName": "lb", "type": "DO_WHILE",
+              "inputParameters": {"items": [1, 2, 3]},
+              "loopOver": [{"name": "y", "taskReferenceName": "y"}]}]
+        ]},
+        {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["la", "lb"]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    complete_ref(&mut exec, &mut env, "y__1", json!({"y": 1}));
+    assert_eq!(by_ref(&exec, "lb").output["1"], json!({"y": {"y": 1}}));
+    // x__1 ends while y__2 runs: la goes round, records only x and prunes only its own.
+    let d = complete_ref(&mut exec, &mut env, "x__1", json!({"x": 1}));
+    assert_eq!(by_ref(&exec, "x__2").status, Scheduled);
+    let removed: Vec<&str> = d.removed_tasks.iter().map(String::as_str).collect();
+    let x1 = exec.tasks.iter().any(|t| t.reference_task_name == "x__1");
+    assert!(!x1, "la keeps its last iteration only: {removed:?}");
+    assert!(
+        exec.latest_task("y__1").is_some(),
+        "lb's iteration 1 is kept"
+    );
+    complete_ref(&mut exec, &mut env, "x__2", json!({"x": 2}));
+    assert_eq!(by_ref(&exec, "la").output["2"], json!({"x": {"x": 2}}));
+    complete_ref(&mut exec, &mut env, "y__2", json!({"y": 2}));
+    complete_ref(&mut exec, &mut env, "y__3", json!({"y": 3}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(by_ref(&exec, "lb").output["2"], json!({"y": {"y": 2}}));
+}
+
+#[test]
+fn a_retry_of_a_run_ended_mid_iteration_finishes_the_iteration_first() {
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(counted_loop()), json!({"limit": 2}), &mut env);
+    // a__1 completes while PAUSED (b__1 is not scheduled yet), then the run is terminated.
+    decider::decide(&mut exec, Event::Pause, &mut env).unwrap();
+    complete_ref(&mut exec, &mut env, "a__1", json!({"n": 1}));
+    decider::decide(&mut exec, Event::Terminate { reason: None }, &mut env).unwrap();
+    let d = decider::decide(
+        &mut exec,
+        Event::Retry {
+            resume_subworkflow_tasks: false,
+        },
+        &mut env,
+    )
+    .unwrap();
+    // The body goes on with b__1; the condition is not asked before the body's end.
+    assert!(jobs(&d).is_empty(), "{:?}", jobs(&d));
+    assert!(!by_ref(&exec, "loop").job_pending);
+    assert_eq!(by_ref(&exec, "b__1").status, Scheduled);
+    let d = complete_ref(&mut exec, &mut env, "b__1", json!({}));
+    condition(&mut exec, &mut env, &d, json!(false));
+    let l = by_ref(&exec, "loop");
+    assert_eq!(
+        (l.status, l.output["iteration"].clone()),
+        (Completed, json!(1))
+    );
+    assert!(exec.latest_task("a__2").is_none());
+}
+
+#[test]
+fn an_inner_loop_without_items_is_at_iteration_zero() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "empty", "tasks": [
+        {"name": "outer", "taskReferenceName": "outer", "type": "DO_WHILE",
+         "inputParameters": {"items": [1]},
+         "loopOver": [
+            {"name": "inner", "taskReferenceName": "inner", "type": "DO_WHILE",
+             "inputParameters": {"items": []},
+             "loopOver": [{"name": "t", "taskReferenceName": "t"}]}
+         ]}
+    ]}));
+    let (exec, _) = start(def, json!({}), &mut env);
+    let inner = by_ref(&exec, "inner__1");
+    assert_eq!(inner.status, Completed);
+    assert_eq!(
+        (inner.iteration, inner.output["iteration"].clone()),
+        (0, json!(0))
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn a_run_ending_with_a_loop_takes_the_output_of_the_task_scheduled_last() {
+    // As in Conductor: without outputParameters the output is the last scheduled task's,
+    // here the last body task of the last iteration, not the loop's own output.
+    let def = json!({"name": "ends_in_loop", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"items": [1, 2]},
+         "loopOver": [
+            {"name": "a", "taskReferenceName": "a"},
+            {"name": "b", "taskReferenceName": "b"}
+         ]}
+    ]});
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(def), json!({}), &mut env);
+    for (r, n) in [("a__1", 1), ("b__1", 2), ("a__2", 3), ("b__2", 4)] {
+        complete_ref(&mut exec, &mut env, r, json!({"n": n}));
+    }
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(by_ref(&exec, "loop").status, Completed);
+    assert_eq!(exec.workflow.output, obj(json!({"n": 4})));
+}
+
+#[test]
+fn a_run_ending_with_the_join_of_a_loop_branch_takes_the_loops_last_task_output() {
+    // Conductor schedules the JOIN with the loop and the loop's body after both: the body's
+    // last task is the one scheduled last. A branch done within the fork's batch (`c`)
+    // does not count.
+    let def = json!({"name": "loop_branch", "tasks": [
+        {"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": [
+            [{"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+              "inputParameters": {"items": [1]},
+              "loopOver": [{"name": "a", "taskReferenceName": "a"}]}],
+            [{"name": "c", "taskReferenceName": "c"}]]},
+        {"name": "j", "taskReferenceName": "j", "type": "JOIN", "joinOn": ["loop", "c"]}
+    ]});
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(wf(def), json!({}), &mut env);
+    complete_ref(&mut exec, &mut env, "a__1", json!({"n": 1}));
+    complete_ref(&mut exec, &mut env, "c", json!({"n": 2}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(exec.workflow.output, obj(json!({"n": 1})));
+}

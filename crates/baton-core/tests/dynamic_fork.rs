@@ -130,7 +130,10 @@ fn fork_task_name_makes_one_branch_per_input() {
     let (mut exec, _) = start(def, json!({"items": [{"n": 1}, {"n": 2}]}), &mut env);
     assert_eq!(refs_of(&exec), vec!["f1", "_resize_0", "_resize_1", "j1"]);
     assert_eq!(by_ref(&exec, "_resize_1").task_def_name, "resize");
-    assert_eq!(by_ref(&exec, "_resize_1").input, obj(json!({"n": 2})));
+    assert_eq!(
+        by_ref(&exec, "_resize_1").input,
+        obj(json!({"n": 2, "__index": 1}))
+    );
     complete_ref(&mut exec, &mut env, "_resize_0", json!({"o": 0}));
     complete_ref(&mut exec, &mut env, "_resize_1", json!({"o": 1}));
     assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
@@ -340,4 +343,77 @@ fn a_sub_workflow_branch_runs_its_child_and_the_join_takes_its_output() {
         by_ref(&exec, "j1").output,
         obj(json!({"b1": {"v": 1}, "wf_dyn": {"subWorkflowId": sub.task_id, "r": 5}}))
     );
+}
+
+#[test]
+fn fork_task_inputs_win_over_the_task_list_and_scalars_become_input() {
+    // As in Conductor: a `forkTaskInputs` list is read first, even with a
+    // `dynamicForkTasksParam`; an entry that is not an object is handed over as `input`.
+    let def = wf(json!({"name": "fd", "tasks": [
+        {"name": "fork", "taskReferenceName": "f1", "type": "FORK_JOIN_DYNAMIC",
+         "dynamicForkTasksParam": "forkedTasks",
+         "dynamicForkTasksInputParamName": "forkedTasksInputs",
+         "inputParameters": {"forkTaskName": "w", "forkTaskInputs": [1, "two"]}},
+        {"name": "join", "taskReferenceName": "j1", "type": "JOIN"}
+    ]}));
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    assert_eq!(refs_of(&exec), vec!["f1", "_w_0", "_w_1", "j1"]);
+    assert_eq!(
+        by_ref(&exec, "_w_0").input,
+        obj(json!({"input": 1, "__index": 0}))
+    );
+    assert_eq!(
+        by_ref(&exec, "_w_1").input,
+        obj(json!({"input": "two", "__index": 1}))
+    );
+    complete_ref(&mut exec, &mut env, "_w_0", json!({"o": 0}));
+    complete_ref(&mut exec, &mut env, "_w_1", json!({"o": 1}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn fork_task_workflow_makes_sub_workflow_branches_named_after_the_fork() {
+    // Without forkTaskName a branch is named after the fork's reference.
+    let def = wf(json!({"name": "fd", "tasks": [
+        {"name": "fork", "taskReferenceName": "f1", "type": "FORK_JOIN_DYNAMIC",
+         "inputParameters": {"forkTaskWorkflow": "child", "forkTaskWorkflowVersion": "2",
+                             "forkTaskInputs": [{"value": "a"}]}},
+        {"name": "join", "taskReferenceName": "j1", "type": "JOIN"}
+    ]}));
+    let mut env = TestEnv::new();
+    let (exec, _) = start(def, json!({}), &mut env);
+    assert_eq!(refs_of(&exec), vec!["f1", "_f1_0", "j1"]);
+    let b = by_ref(&exec, "_f1_0");
+    assert_eq!(
+        (b.task_type.as_str(), b.status),
+        ("SUB_WORKFLOW", TaskStatus::InProgress)
+    );
+    assert_eq!(
+        by_ref(&exec, "f1").input["forkedTaskDefs"][0]["subWorkflowParam"],
+        json!({"name": "child", "version": 2})
+    );
+}
+
+#[test]
+fn a_second_dynamic_fork_names_its_branches_after_itself_too() {
+    // As in Conductor: once the run has a dynamic fork, the next one's `forkTaskInputs`
+    // branches are `_<fork reference>_<name>_<index>`.
+    let fork = |r: &str| {
+        json!({"name": "fork", "taskReferenceName": r, "type": "FORK_JOIN_DYNAMIC",
+               "inputParameters": {"forkTaskName": "w", "forkTaskInputs": [{}]}})
+    };
+    let def = wf(json!({"name": "fd", "tasks": [
+        fork("f1"), {"name": "join", "taskReferenceName": "j1", "type": "JOIN"},
+        fork("f2"), {"name": "join", "taskReferenceName": "j2", "type": "JOIN"}
+    ]}));
+    let mut env = TestEnv::new();
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    complete_ref(&mut exec, &mut env, "_w_0", json!({}));
+    assert_eq!(
+        refs_of(&exec),
+        vec!["f1", "_w_0", "j1", "f2", "_f2_w_0", "j2"]
+    );
+    complete_ref(&mut exec, &mut env, "_f2_w_0", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
 }

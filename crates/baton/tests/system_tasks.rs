@@ -163,6 +163,16 @@ async fn failures_name_their_reason_and_the_server_stays_healthy() {
             "{name}: {}",
             t.reason_for_incompletion
         );
+        // As in Conductor, an INLINE script that fails the same way on every try fails
+        // for good; one that ran out of time fails retryably.
+        let want = match name {
+            "memory" | "syntax" => Some(pb::TaskStatus::FailedWithTerminalError),
+            "loop" => Some(pb::TaskStatus::Failed),
+            _ => None,
+        };
+        if let Some(want) = want {
+            assert_eq!(t.status, want as i32, "{name}");
+        }
         assert!(started.elapsed() < Duration::from_secs(30));
         // The server still answers.
         let health = tonic_health::pb::health_client::HealthClient::new(ch.clone())

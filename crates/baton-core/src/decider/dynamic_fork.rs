@@ -5,15 +5,21 @@
 //! * `input[dynamicForkTasksParam]`: a list of workflow tasks (JSON objects). The input of
 //!   each is its own `inputParameters` with `input[dynamicForkTasksInputParamName][ref]`
 //!   (an object, when given) laid over it.
-//! * Without `dynamicForkTasksParam`: `input.forkTaskName` (and optionally
-//!   `input.forkTaskType`, SIMPLE by default) with `input.forkTaskInputs`, a list of
-//!   objects: one branch per entry, referenced `_<forkTaskName>_<index>`, with that
-//!   entry as its input. `forkTaskWorkflow` (sub-workflow branches) is not supported yet.
+//! * `input.forkTaskInputs`, a list, comes first when present (as in Conductor, even with
+//!   a `dynamicForkTasksParam`): one branch per entry, with the entry as its input (an
+//!   entry that is not an object becomes `{"input": entry}`) plus `__index`, its position.
+//!   With `<name>` being `input.forkTaskName`, else `input.forkTaskType` when that is a
+//!   system type, else the fork's reference: a branch is a SUB_WORKFLOW of
+//!   `input.forkTaskWorkflow` (version `forkTaskWorkflowVersion`, else the latest) when
+//!   that is given, else a task `<name>` of type `input.forkTaskType` (SIMPLE by default).
+//!   Branches are referenced `_<name>_<index>`, or `_<fork reference>_<name>_<index>` once
+//!   the run already has a dynamic fork (an earlier loop iteration's, say); they are
+//!   optional when the fork is.
 //!
 //! Each branch is a single task of a type that needs no nesting: a worker task, DYNAMIC,
-//! NOOP, SET_VARIABLE or SUB_WORKFLOW. Input that is not a list, entries without a name or reference,
-//! references used twice (or already used by the definition) and other types fail the
-//! fork task (FAILED) with a reason. Otherwise it completes at once and records its
+//! NOOP, SET_VARIABLE or SUB_WORKFLOW. Input that is not a list, entries without a name
+//! or reference, references used twice (or already used by the definition) and other
+//! types fail the fork task (FAILED) with a reason. Otherwise it completes at once and records its
 //! branches in its input: `forkedTasks` (the references) and `forkedTaskDefs` (the
 //! workflow tasks). The flow then schedules every branch and the JOIN after the fork,
 //! which waits for exactly those references (not the definition's `joinOn`). A branch's
@@ -46,10 +52,22 @@ fn branches(
     def: &WorkflowDef,
     wt: &WorkflowTask,
     input: &Object,
+    another_fork: bool,
 ) -> Result<Vec<WorkflowTask>, String> {
-    let list = match nonblank(wt.dynamic_fork_tasks_param.as_deref()) {
-        Some(param) => from_task_list(wt, input, param)?,
-        None => from_fork_task_name(input)?,
+    let list = match (
+        input.get("forkTaskInputs"),
+        nonblank(wt.dynamic_fork_tasks_param.as_deref()),
+    ) {
+        (Some(Value::Array(entries)), _) => from_fork_inputs(wt, input, entries, another_fork)?,
+        (_, Some(param)) => from_task_list(wt, input, param)?,
+        (None | Some(Value::Null), None) => {
+            return Err(
+                "FORK_JOIN_DYNAMIC needs dynamicForkTasksParam or a forkTaskInputs list; \
+                 forkTaskInputs is missing"
+                    .to_string(),
+            );
+        }
+        (Some(other), None) => return Err(format!("forkTaskInputs is not a list: {other}")),
     };
     let mut seen = BTreeSet::new();
     for (i, b) in list.iter().enumerate() {
@@ -150,43 +168,53 @@ fn from_task_list(
     Ok(list)
 }
 
-fn from_fork_task_name(input: &Object) -> Result<Vec<WorkflowTask>, String> {
-    if input.get("forkTaskWorkflow").is_some_and(|v| !v.is_null()) {
-        return Err(
-            "FORK_JOIN_DYNAMIC forkTaskWorkflow (sub-workflow branches) is not supported yet"
-                .to_string(),
-        );
-    }
-    let name = match input.get("forkTaskName") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
-        _ => {
-            return Err(
-                "FORK_JOIN_DYNAMIC needs dynamicForkTasksParam or a non-empty forkTaskName input"
-                    .to_string(),
-            );
-        }
+fn text_of<'i>(input: &'i Object, key: &str) -> Option<&'i str> {
+    nonblank(input.get(key).and_then(Value::as_str)).map(str::trim)
+}
+
+/// The branches of the `forkTaskInputs` form (see the module docs).
+fn from_fork_inputs(
+    wt: &WorkflowTask,
+    input: &Object,
+    entries: &[Value],
+    another_fork: bool,
+) -> Result<Vec<WorkflowTask>, String> {
+    let sub_workflow = text_of(input, "forkTaskWorkflow");
+    let version = match input.get("forkTaskWorkflowVersion") {
+        Some(Value::String(v)) => v.trim().parse::<i64>().ok(),
+        Some(Value::Number(n)) => n.as_i64(),
+        _ => None,
     };
     let task_type = match input.get("forkTaskType") {
-        None | Some(Value::Null) => "SIMPLE",
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim()),
         Some(other) => return Err(format!("forkTaskType is not a task type: {other}")),
     };
-    let entries = match input.get("forkTaskInputs") {
-        Some(Value::Array(a)) => a,
-        None | Some(Value::Null) => return Err("forkTaskInputs is missing".to_string()),
-        Some(other) => return Err(format!("forkTaskInputs is not a list: {other}")),
-    };
+    let name = text_of(input, "forkTaskName")
+        .or(task_type.filter(|t| flow::handler(t) != Handler::Worker))
+        .unwrap_or(&wt.task_reference_name);
     let mut list = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
-        let Value::Object(m) = e else {
-            return Err(format!("forkTaskInputs[{i}] is not an object: {e}"));
+        let mut params = match e {
+            Value::Object(m) => m.clone(),
+            other => Object::from_iter([("input".to_string(), other.clone())]),
         };
-        let v = serde_json::json!({
-            "name": name,
-            "taskReferenceName": format!("_{name}_{i}"),
-            "type": task_type,
-            "inputParameters": m,
-        });
+        params.insert("__index".to_string(), Value::from(i));
+        let reference = if another_fork {
+            format!("_{}_{name}_{i}", wt.task_reference_name)
+        } else {
+            format!("_{name}_{i}")
+        };
+        let mut v = match sub_workflow {
+            Some(w) => serde_json::json!({
+                "name": w, "type": "SUB_WORKFLOW",
+                "subWorkflowParam": {"name": w, "version": version},
+            }),
+            None => serde_json::json!({"name": name, "type": task_type.unwrap_or("SIMPLE")}),
+        };
+        v["taskReferenceName"] = Value::String(reference);
+        v["inputParameters"] = Value::Object(params);
+        v["optional"] = Value::Bool(wt.optional);
         let b: WorkflowTask =
             serde_json::from_value(v).map_err(|e| format!("forkTaskInputs[{i}]: {e}"))?;
         list.push(b);
@@ -200,7 +228,11 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
     let Some(mut t) = system::begin(exec, cx, wt, origin) else {
         return;
     };
-    match branches(&exec.def, wt, &t.input) {
+    let another_fork = exec
+        .tasks
+        .iter()
+        .any(|x| x.task_type == "FORK_JOIN_DYNAMIC" && x.task_id != t.task_id);
+    match branches(&exec.def, wt, &t.input, another_fork) {
         Ok(list) => {
             let refs = list
                 .iter()

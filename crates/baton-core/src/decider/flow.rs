@@ -690,10 +690,83 @@ fn finish_run(exec: &mut Execution, cx: &mut Ctx) {
     complete(exec, cx);
 }
 
-/// Completes the workflow: output from `outputParameters` (when not empty), else, as in
-/// Conductor, the output of the task scheduled last (for a run ending with a loop, the
-/// last task of its last iteration; with a fork whose branches go on after their first
-/// task, the last of those scheduled, not the JOIN).
+/// The instance whose output a completed run takes (without `outputParameters`): as in
+/// Conductor, the task scheduled last, read from the definition in Conductor's order. That
+/// is the last task of the workflow; for a SWITCH or DECISION whose case ran, the last
+/// task of that case; for a DO_WHILE, the last task of its last iteration; for the JOIN of
+/// a FORK_JOIN, the JOIN, unless branch tasks were scheduled after it (Conductor schedules
+/// the JOIN together with the first tasks of the branches: the first task of each, a first
+/// SWITCH's case's first batch, a first FORK_JOIN's branches' first batches and its JOIN),
+/// then the latest of those.
+fn output_task(exec: &Execution) -> Option<usize> {
+    last_of_list(exec, &exec.def.tasks, "")
+}
+
+/// The instance Conductor schedules last for the task list `list` run with `suffix`.
+fn last_of_list(exec: &Execution, list: &[WorkflowTask], suffix: &str) -> Option<usize> {
+    let i = list.len().checked_sub(1)?;
+    let wt = &list[i];
+    let idx = exec.latest_index(&format!("{}{suffix}", wt.task_reference_name))?;
+    let t = &exec.tasks[idx];
+    let inner = match handler(&wt.task_type) {
+        Handler::Switch => {
+            switch::chosen_case(wt, t).and_then(|case| last_of_list(exec, case, suffix))
+        }
+        Handler::Loop => body_last(exec, wt, t, suffix),
+        Handler::Join if i > 0 && handler(&list[i - 1].task_type) == Handler::Fork => {
+            latest_after_batch(exec, &list[i - 1].fork_tasks, suffix)
+        }
+        _ => None,
+    };
+    Some(inner.unwrap_or(idx))
+}
+
+/// The last instance of the last iteration of the loop instance `t`; None before any.
+fn body_last(exec: &Execution, wt: &WorkflowTask, t: &TaskInstance, suffix: &str) -> Option<usize> {
+    let n = t
+        .output
+        .get("iteration")
+        .and_then(serde_json::Value::as_i64)?;
+    let n = i32::try_from(n).ok().filter(|n| *n >= 1)?;
+    last_of_list(exec, &wt.loop_over, &iteration::nested(suffix, n))
+}
+
+/// The latest (by scheduling) of the branches' instances scheduled after the fork's batch.
+fn latest_after_batch(
+    exec: &Execution,
+    branches: &[Vec<WorkflowTask>],
+    suffix: &str,
+) -> Option<usize> {
+    branches
+        .iter()
+        .filter_map(|b| after_batch(exec, b, suffix))
+        .max_by_key(|&x| exec.tasks[x].seq)
+}
+
+/// The instance Conductor schedules last among the tasks of `list` that it schedules after
+/// the batch holding the list's first task; None when all of them are in that batch.
+fn after_batch(exec: &Execution, list: &[WorkflowTask], suffix: &str) -> Option<usize> {
+    let first = list.first()?;
+    let kind = handler(&first.task_type);
+    // A fork's batch holds its JOIN, the task after it.
+    let in_batch = if kind == Handler::Fork { 2 } else { 1 };
+    if list.len() > in_batch {
+        return last_of_list(exec, list, suffix);
+    }
+    let idx = exec.latest_index(&format!("{}{suffix}", first.task_reference_name))?;
+    let t = &exec.tasks[idx];
+    match kind {
+        Handler::Switch => {
+            switch::chosen_case(first, t).and_then(|case| after_batch(exec, case, suffix))
+        }
+        Handler::Loop => body_last(exec, first, t, suffix),
+        Handler::Fork => latest_after_batch(exec, &first.fork_tasks, suffix),
+        _ => None,
+    }
+}
+
+/// Completes the workflow: output from `outputParameters` (when not empty), else the
+/// output of the task Conductor would have scheduled last (see [`output_task`]).
 fn complete(exec: &mut Execution, cx: &mut Ctx) {
     // An empty template counts as none, as in Conductor.
     let output = match exec
@@ -713,11 +786,8 @@ fn complete(exec: &mut Execution, cx: &mut Ctx) {
                 }
             }
         }
-        None => exec
-            .tasks
-            .iter()
-            .max_by_key(|t| t.seq)
-            .map(|t| t.output.clone())
+        None => output_task(exec)
+            .map(|i| exec.tasks[i].output.clone())
             .unwrap_or_default(),
     };
     exec.workflow.output = output;

@@ -1,21 +1,25 @@
 //! System tasks whose work happens outside the pure core: INLINE and LAMBDA (JavaScript),
 //! JSON_JQ_TRANSFORM (jq), HTTP and EVENT; and the bookkeeping every job shares.
 //!
-//! An EVENT task publishes to its `sink`: `conductor:<queue>` is the event
-//! `conductor:<queue>`; `conductor` alone is `conductor:<workflow name>:<reference>`. The
-//! event name goes to the task's output as `event_produced` when it is scheduled; the
-//! message is the task input plus `workflowInstanceId`, `workflowType`, `workflowVersion`
-//! and `correlationId`. Other providers are not available: the task FAILS saying so.
+//! An EVENT task publishes to its `sink`, as Conductor does: `conductor:<queue>` is the
+//! event `conductor:<workflow name>:<queue>`, and `conductor` alone is
+//! `conductor:<workflow name>:<reference>`. Its input holds `sink` and `asyncComplete`
+//! beside its parameters, and when it is scheduled its output becomes the message: the
+//! input plus `workflowInstanceId`, `workflowType`, `workflowVersion`, `correlationId`,
+//! `taskToDomain` and the event name as `event_produced`. Other providers are not
+//! available: the task FAILS saying so, its output still the message.
 //!
 //! Such a task is IN_PROGRESS with `job_pending` set while the runtime carries out its
 //! [`Job`]; [`done`] takes the outcome. INLINE with `evaluatorType` `value-param` needs no
 //! job: its `result` is the input value that `expression` names. A task whose input
 //! cannot make a job (no script, no query) FAILS with FAILED_WITH_TERMINAL_ERROR naming
-//! what is missing. Script and jq failures end the task FAILED and are not retried (the
-//! same input fails the same way); a failed HTTP call is retried by its task definition's
-//! rules, like a worker task, after the retry delay. An HTTP task with `asyncComplete`
-//! stays IN_PROGRESS once its call succeeded, with the response as output, until an
-//! update completes it.
+//! what is missing. Script and jq failures end the task FAILED (an INLINE script that
+//! fails other than by running out of time: FAILED_WITH_TERMINAL_ERROR, as in Conductor)
+//! and are not retried (the same input fails the same way); a failed HTTP call is
+//! retried by the rules of a task definition of its own (inline or registered; without
+//! one it is not retried, as in Conductor), after the retry delay. An HTTP task with
+//! `asyncComplete` (on the workflow task, or in its input) stays IN_PROGRESS once its call
+//! succeeded, with the response as output, until an update completes it.
 
 use serde_json::Value;
 
@@ -47,7 +51,7 @@ fn event_name(sink: Option<&str>, workflow: &str, reference: &str) -> Result<Str
     Ok(if queue.is_empty() {
         format!("conductor:{workflow}:{}", super::iteration::base(reference))
     } else {
-        format!("conductor:{queue}")
+        format!("conductor:{workflow}:{queue}")
     })
 }
 
@@ -101,19 +105,10 @@ fn job_of(t: &TaskInstance) -> Result<Job, String> {
                 .get(EVENT_PRODUCED)
                 .and_then(Value::as_str)
                 .ok_or("EVENT has no event to publish")?;
-            let mut payload = t.input.clone();
-            payload.insert(
-                "workflowInstanceId".into(),
-                Value::from(t.workflow_id.as_str()),
-            );
-            payload.insert("workflowType".into(), Value::from(t.workflow_type.as_str()));
-            payload.insert(
-                "correlationId".into(),
-                t.correlation_id.as_deref().map_or(Value::Null, Value::from),
-            );
+            // The message is the output the task was given when it was scheduled.
             Ok(Job::Publish {
                 event: event.to_string(),
-                payload,
+                payload: t.output.clone(),
             })
         }
         other => Err(format!("task type {other} runs no job")),
@@ -126,28 +121,40 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
     let Some(mut t) = system::begin(exec, cx, wt, origin) else {
         return;
     };
+    if wt.task_type == "HTTP" && wt.async_complete {
+        t.input.insert("asyncComplete".into(), Value::Bool(true));
+    }
     if wt.task_type == "EVENT" {
-        match event_name(
-            wt.sink.as_deref(),
-            &exec.workflow.workflow_name,
-            &t.reference_task_name,
-        ) {
+        let sink = wt.sink.clone().map_or(Value::Null, Value::from);
+        t.input.insert("sink".into(), sink.clone());
+        t.input
+            .insert("asyncComplete".into(), Value::Bool(wt.async_complete));
+        let w = &exec.workflow;
+        let mut message = t.input.clone();
+        message.insert(
+            "workflowInstanceId".into(),
+            Value::from(w.workflow_id.as_str()),
+        );
+        message.insert("workflowType".into(), Value::from(w.workflow_name.as_str()));
+        message.insert("workflowVersion".into(), Value::from(w.workflow_version));
+        message.insert(
+            "correlationId".into(),
+            w.correlation_id.as_deref().map_or(Value::Null, Value::from),
+        );
+        message.insert(
+            "taskToDomain".into(),
+            serde_json::to_value(&w.task_to_domain).unwrap_or_default(),
+        );
+        t.output = message;
+        match event_name(wt.sink.as_deref(), &w.workflow_name, &t.reference_task_name) {
             Ok(event) => {
                 t.output
                     .insert(EVENT_PRODUCED.to_string(), Value::from(event));
-                t.input.insert(
-                    "workflowVersion".into(),
-                    Value::from(exec.workflow.workflow_version),
-                );
             }
             Err(reason) => {
-                system::record(
-                    exec,
-                    cx,
-                    t,
-                    TaskStatus::FailedWithTerminalError,
-                    Some(reason),
-                );
+                // Conductor names the sink itself when it is not one of its own.
+                t.output.insert(EVENT_PRODUCED.to_string(), sink);
+                system::record(exec, cx, t, TaskStatus::Failed, Some(reason));
                 return;
             }
         }

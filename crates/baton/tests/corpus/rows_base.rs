@@ -160,14 +160,18 @@ pub fn rows() -> Vec<Row> {
             .task("t2", "COMPLETED")
             .absent("t5")
             .check("/tasks/t20/input", json!({"p1": "a", "p2": "b"}))
-            .check("/output", json!({"t20": out("t20"), "t10": out("t10")})),
+            .check("/tasks/joinTask/output", json!({"t20": out("t20"), "t10": out("t10")}))
+            // The JOIN is scheduled with the fork; t20, scheduled after it, ends the run.
+            .check("/output", out("t20")),
         row(&th("decision_and_fork_join_integration_test.json"), "ForkConditionalTest")
             .label("default case")
             .input(json!({"case": "zzz"}))
             .task("t5", "COMPLETED")
             .absent("t1")
             .check("/tasks/t5/input", json!({"p1": null, "p2": null}))
-            .check("/output", json!({"t20": out("t20"), "t10": out("t10")})),
+            .check("/tasks/joinTask/output", json!({"t20": out("t20"), "t10": out("t10")}))
+            // The JOIN is scheduled with the fork; t20, scheduled after it, ends the run.
+            .check("/output", out("t20")),
         row(&th("decision_and_terminate_integration_test.json"), "ConditionalTerminateWorkflow")
             .label("TERMINATE FAILED with a string workflowOutput")
             .input(json!({"param1": "p1", "param2": "p2", "case": "two"}))
@@ -374,13 +378,17 @@ pub fn rows() -> Vec<Row> {
             .input(json!({"case": "c", "param1": "a", "param2": "b"}))
             .task("t2", "COMPLETED")
             .absent("t5")
-            .check("/output", json!({"t20": out("t20"), "t10": out("t10")})),
+            .check("/tasks/joinTask/output", json!({"t20": out("t20"), "t10": out("t10")}))
+            // The JOIN is scheduled with the fork; t20, scheduled after it, ends the run.
+            .check("/output", out("t20")),
         row(&th("switch_and_fork_join_integration_test.json"), "ForkConditionalTest")
             .label("default case")
             .input(json!({"case": "x"}))
             .task("t5", "COMPLETED")
             .absent("t1")
-            .check("/output", json!({"t20": out("t20"), "t10": out("t10")})),
+            .check("/tasks/joinTask/output", json!({"t20": out("t20"), "t10": out("t10")}))
+            // The JOIN is scheduled with the fork; t20, scheduled after it, ends the run.
+            .check("/output", out("t20")),
         row(&th("switch_and_terminate_integration_test.json"), "ConditionalTerminateWorkflow")
             .label("TERMINATE FAILED from a SWITCH case")
             .input(json!({"param1": "p1", "param2": "p2", "case": "two"}))
