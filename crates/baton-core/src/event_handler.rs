@@ -1,6 +1,7 @@
 //! Event handlers (Conductor's EventHandler): what to do when an event is published to a
-//! queue. A handler names its `event` as `provider:queue` (`conductor:my_queue`, or
-//! `conductor:<workflow>:<task ref>` for what an EVENT task without a queue publishes), an
+//! queue. A handler names its `event` as `provider:queue` (`conductor:<workflow>:<queue>`
+//! for what an EVENT task with sink `conductor:<queue>` publishes, or
+//! `conductor:<workflow>:<task ref>` for one whose sink is `conductor` alone), an
 //! optional `condition` over the event payload, whether it is `active`, and its `actions`:
 //! start a workflow, complete a task or fail a task.
 //!

@@ -12,7 +12,8 @@
 //!   is an array index, negative ones counting from the end.
 //! * A path made only of names and indexes is *definite*: it yields one value, or null when
 //!   anything along it is missing. A path with a wildcard, slice, union, filter or
-//!   descendant segment is *indefinite* and yields the list of every match (possibly empty).
+//!   descendant segment is *indefinite* and yields the list of every match (possibly empty,
+//!   also when its root is missing: a task that never ran has no matches).
 //! * A path may end with one function: `length()`, `keys()`, `first()`, `last()`, `sum()`,
 //!   `min()`, `max()` or `avg()`.
 //!
@@ -273,14 +274,22 @@ fn eval_path(text: &str, body: &str, scope: &dyn Scope) -> Result<Value, ExprErr
         return Err(ExprError::new(body, "missing root name"));
     }
     let path = parse_path(rest, body)?;
+    // Nothing to look into: no match, which an indefinite path gives as an empty list.
+    let nothing = || {
+        if path.is_complex() {
+            Value::Array(Vec::new())
+        } else {
+            Value::Null
+        }
+    };
     let found = match path.segs.first() {
         Some(Seg::Name(field)) => match scope.field(root, field) {
             Some(node) => path.apply(node, 1, body)?,
-            None => Value::Null,
+            None => nothing(),
         },
         _ => match scope.root(root) {
             Some(doc) => path.apply(Node::Owned(doc), 0, body)?,
-            None => Value::Null,
+            None => nothing(),
         },
     };
     Ok(match &path.func {
@@ -739,6 +748,10 @@ mod tests {
         assert_eq!(r(json!("${t1.output.items[0:2].id}")), json!([1, 2]));
         assert_eq!(r(json!("${t1.output.items[?(@.id > 5)]}")), json!([]));
         assert_eq!(r(json!("${workflow..b}")), json!([true]));
+        // An indefinite path into a task that never ran matches nothing: an empty list.
+        assert_eq!(r(json!("${nosuchtask.output..status}")), json!([]));
+        assert_eq!(r(json!("${nosuchtask.output.items[*].id}")), json!([]));
+        assert_eq!(r(json!("${workflow.input.absent..x}")), json!([]));
     }
 
     #[test]

@@ -23,6 +23,7 @@ fn dyn_def() -> Arc<WorkflowDef> {
 #[test]
 fn runs_as_a_worker_task_of_the_named_type() {
     let mut env = TestEnv::new();
+    env.def(json!({"name": "resize"}));
     let (mut exec, d) = start(dyn_def(), json!({"which": "resize"}), &mut env);
     let t = by_ref(&exec, "d1");
     assert_eq!(t.task_def_name, "resize");
@@ -93,4 +94,30 @@ fn an_optional_dynamic_task_without_a_name_lets_the_workflow_go_on() {
     let (exec, _) = start(def, json!({}), &mut env);
     assert_eq!(by_ref(&exec, "d1").status, TaskStatus::CompletedWithErrors);
     assert_eq!(by_ref(&exec, "after1").status, TaskStatus::Scheduled);
+}
+
+#[test]
+fn a_name_without_a_task_definition_fails_the_task_unless_one_is_inline() {
+    let mut env = TestEnv::new();
+    let (exec, d) = start(dyn_def(), json!({"which": "unknown_task"}), &mut env);
+    let t = by_ref(&exec, "d1");
+    assert_eq!(t.status, TaskStatus::Failed);
+    let reason = t.reason_for_incompletion.as_deref().unwrap();
+    assert!(reason.contains("unknown_task"), "{reason}");
+    assert!(enqueued(&d).is_empty(), "nothing is queued");
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert!(exec.latest_task("after1").is_none());
+
+    // An inline task definition on the DYNAMIC task is enough.
+    let inline = wf(json!({"name": "dy", "tasks": [
+        {"name": "dyn", "taskReferenceName": "d1", "type": "DYNAMIC",
+         "dynamicTaskNameParam": "taskToRun", "taskDefinition": {"name": "dyn", "retryCount": 0},
+         "inputParameters": {"taskToRun": "${workflow.input.which}"}}
+    ]}));
+    let (exec, _) = start(inline, json!({"which": "unknown_task"}), &mut env);
+    let t = by_ref(&exec, "d1");
+    assert_eq!(
+        (t.status, t.task_def_name.as_str()),
+        (TaskStatus::Scheduled, "unknown_task")
+    );
 }

@@ -422,7 +422,10 @@ fn async_complete_on_the_workflow_task_keeps_an_http_task_waiting() {
         panic!("an HTTP job")
     };
     assert_eq!(input.get("asyncComplete"), Some(&json!(true)));
-    assert_eq!(by_ref(&exec, "h").input.get("asyncComplete"), Some(&json!(true)));
+    assert_eq!(
+        by_ref(&exec, "h").input.get("asyncComplete"),
+        Some(&json!(true))
+    );
     job_done(
         &mut exec,
         &mut env,
@@ -450,10 +453,12 @@ fn an_event_task_outputs_its_message_and_publishes_it() {
         e.input,
         obj(json!({"amount": 7, "sink": "conductor", "asyncComplete": false}))
     );
-    let message = obj(json!({"amount": 7, "sink": "conductor", "asyncComplete": false,
+    let message = obj(
+        json!({"amount": 7, "sink": "conductor", "asyncComplete": false,
         "workflowInstanceId": wid, "workflowType": "emitter", "workflowVersion": 3,
         "correlationId": null, "taskToDomain": {},
-        "event_produced": "conductor:emitter:e"}));
+        "event_produced": "conductor:emitter:e"}),
+    );
     assert_eq!(e.output, message);
     let (id, job) = jobs(&d).pop().unwrap();
     let Job::Publish { event, payload } = job else {
@@ -461,9 +466,19 @@ fn an_event_task_outputs_its_message_and_publishes_it() {
     };
     assert_eq!(event, "conductor:emitter:e");
     assert_eq!(payload, message);
-    job_done(&mut exec, &mut env, &id, Completed, json!({"handlers": []}), None);
+    job_done(
+        &mut exec,
+        &mut env,
+        &id,
+        Completed,
+        json!({"handlers": []}),
+        None,
+    );
     assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
-    assert_eq!(by_ref(&exec, "e").output.get("workflowType"), Some(&json!("emitter")));
+    assert_eq!(
+        by_ref(&exec, "e").output.get("workflowType"),
+        Some(&json!("emitter"))
+    );
 }
 
 #[test]
@@ -476,10 +491,36 @@ fn an_event_task_with_an_unknown_provider_fails_with_its_message_as_output() {
     assert!(jobs(&d).is_empty());
     let e = by_ref(&exec, "e");
     assert_eq!(e.status, Failed);
-    assert!(e.reason_for_incompletion.as_deref().unwrap().contains("sqs"));
-    assert_eq!(e.output.get("event_produced"), Some(&json!("sqs:somewhere")));
+    assert!(
+        e.reason_for_incompletion
+            .as_deref()
+            .unwrap()
+            .contains("sqs")
+    );
+    assert_eq!(
+        e.output.get("event_produced"),
+        Some(&json!("sqs:somewhere"))
+    );
     assert_eq!(e.output.get("workflowType"), Some(&json!("emitter")));
     assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
     // With no output template, the failed task's output is the workflow's.
     assert_eq!(exec.workflow.output, e.output);
+}
+
+#[test]
+fn a_conductor_queue_named_by_the_sink_belongs_to_the_publishing_workflow() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "emitter", "tasks": [
+        {"name": "e", "taskReferenceName": "e", "type": "EVENT", "sink": "conductor:orders"}
+    ]}));
+    let (exec, d) = start(def, json!({}), &mut env);
+    let (_, job) = jobs(&d).pop().unwrap();
+    let Job::Publish { event, .. } = job else {
+        panic!("a publication")
+    };
+    assert_eq!(event, "conductor:emitter:orders");
+    assert_eq!(
+        by_ref(&exec, "e").output.get("event_produced"),
+        Some(&json!("conductor:emitter:orders"))
+    );
 }

@@ -33,7 +33,7 @@ async fn an_event_runs_the_handlers_whose_condition_holds() {
          "inputParameters": {"amount": "${workflow.input.amount}", "waiter": "${workflow.input.waiter}"}}]}))
     .await;
     let handlers = [
-        json!({"name": "big_orders", "event": "conductor:orders", "active": true,
+        json!({"name": "big_orders", "event": "conductor:emitter:orders", "active": true,
         "condition": "$.amount > 100",
         "actions": [
           {"action": "start_workflow", "start_workflow": {"name": "reacted",
@@ -41,7 +41,7 @@ async fn an_event_runs_the_handlers_whose_condition_holds() {
           {"action": "complete_task", "complete_task": {"workflowId": "${waiter}", "taskRefName": "gate",
              "output": {"by": "${workflowType}"}}}
         ]}),
-        json!({"name": "never", "event": "conductor:orders", "active": true, "condition": "$.amount < 0",
+        json!({"name": "never", "event": "conductor:emitter:orders", "active": true, "condition": "$.amount < 0",
                "actions": [{"action": "fail_task", "fail_task": {"workflowId": "${waiter}", "taskRefName": "gate"}}]}),
     ];
     for h in handlers {
@@ -56,7 +56,11 @@ async fn an_event_runs_the_handlers_whose_condition_holds() {
     let emitter = start(&ch, "emitter", json!({"amount": 250, "waiter": waiter})).await;
     let e = wait_terminal(&ch, &emitter, 20).await;
     assert_eq!(status(&e), pb::WorkflowStatus::Completed, "{e:#?}");
-    assert_eq!(output(&e)["event_produced"], json!("conductor:orders"));
+    // As in Conductor, a queue named by the sink belongs to the publishing workflow.
+    assert_eq!(
+        output(&e)["event_produced"],
+        json!("conductor:emitter:orders")
+    );
     let w = wait_terminal(&ch, &waiter, 20).await;
     assert_eq!(status(&w), pb::WorkflowStatus::Completed, "{w:#?}");
     assert_eq!(output(&w), json!({"opened_by": "emitter"}));
@@ -78,6 +82,20 @@ async fn an_event_runs_the_handlers_whose_condition_holds() {
             .find(|r| status(r) == pb::WorkflowStatus::Completed)
         {
             assert_eq!(output(r), json!({"amount": 250, "from": emitter}));
+            // As in Conductor, the started workflow is told the event and the message (the
+            // EVENT task's id) that started it.
+            let input = serde_json::Value::Object(baton_server::convert::struct_to_object(
+                r.input.as_ref().expect("an input"),
+            ));
+            let emit = e.tasks.iter().find(|t| t.reference_task_name == "emit");
+            assert_eq!(
+                input["conductor.event.name"],
+                json!("conductor:emitter:orders")
+            );
+            assert_eq!(
+                input["conductor.event.messageId"],
+                json!(emit.expect("the EVENT task").task_id)
+            );
             break;
         }
         assert!(

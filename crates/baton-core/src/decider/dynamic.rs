@@ -5,7 +5,9 @@
 //! under it (and its domain), with that name's task definition for retries, timeouts and
 //! its input template (an inline `taskDefinition` on the DYNAMIC task still wins). Each
 //! retry resolves the name again. A missing, blank or non-string name fails the task
-//! (FAILED, not retried) with a reason naming the parameter.
+//! (FAILED, not retried) with a reason naming the parameter; so does a name that no task
+//! definition is registered under when the DYNAMIC task has no inline one (Conductor
+//! refuses to schedule it too).
 
 use serde_json::Value;
 
@@ -55,6 +57,15 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
             return;
         }
     };
+    let name = name.and_then(|name| {
+        if wt.task_definition.is_none() && cx.env.task_def(&name).is_none() {
+            Err(format!(
+                "no task definition is registered for the dynamic task name {name:?}"
+            ))
+        } else {
+            Ok(name)
+        }
+    });
     match name {
         Ok(name) => {
             let mut real = wt.clone();

@@ -13,7 +13,8 @@
 //! anywhere in the corpus) are registered with it, and their worker tasks are served too.
 //! HTTP tasks that name a host are sent to a local test server that answers as the hosts
 //! the corpus was written against would (see [`http_answer`]); the addresses the corpus
-//! means to fail (a misspelt host, a bare IP, a relative path) are left as they are.
+//! means to fail (a misspelt host, a bare IP) go to a loopback port where nothing listens,
+//! so no call leaves the machine; relative paths are left as they are.
 //! WAIT and HUMAN tasks are completed by the row's signals, through UpdateTaskByRef.
 //!
 //! `CORPUS_ROWS=<text>` runs only the rows whose file or workflow contains the text.
@@ -697,12 +698,15 @@ pub async fn send_signals(ch: Channel, root: String, signals: Vec<Signal>, stop:
 // The local HTTP server HTTP tasks are sent to
 // ---------------------------------------------------------------------------------------
 
-/// Hosts the corpus names on purpose to fail (a misspelt one); their URIs are kept.
+/// Hosts the corpus names on purpose to fail (a misspelt one).
 pub const FAILING_HOSTS: &[&str] = &["cdatfact.ninja"];
 
-/// Points every `uri` that names a host (not a bare IP) at the local server, keeping the
-/// path and query.
-pub fn rewrite_uris(v: &mut Value, base: &str) {
+/// Keeps every HTTP call on this machine: a `uri` that names a host is pointed at the
+/// local server (`base`), keeping the path and query; one the corpus means to fail (a
+/// misspelt host, a bare IP address such as the cloud metadata service's) is pointed at a
+/// loopback port where nothing listens (`dead`), so that it fails as it would there.
+/// Relative URIs stay as they are.
+pub fn rewrite_uris(v: &mut Value, base: &str, dead: &str) {
     match v {
         Value::Object(o) => {
             for (k, x) in o.iter_mut() {
@@ -714,19 +718,29 @@ pub fn rewrite_uris(v: &mut Value, base: &str) {
                 {
                     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
                     let host = authority.split(':').next().unwrap_or("");
-                    if host.bytes().any(|b| b.is_ascii_alphabetic())
+                    let to = if host.bytes().any(|b| b.is_ascii_alphabetic())
                         && !FAILING_HOSTS.contains(&host)
                     {
-                        *u = format!("{base}{path}");
-                    }
+                        base
+                    } else {
+                        dead
+                    };
+                    *u = format!("{to}{path}");
                 } else {
-                    rewrite_uris(x, base);
+                    rewrite_uris(x, base, dead);
                 }
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| rewrite_uris(x, base)),
+        Value::Array(a) => a.iter_mut().for_each(|x| rewrite_uris(x, base, dead)),
         _ => {}
     }
+}
+
+/// A loopback address where nothing listens (a port taken and given back).
+pub fn dead_address() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = l.local_addr().expect("its address");
+    format!("http://{addr}")
 }
 
 /// What the local server answers, as the services the corpus was written against would:
@@ -886,6 +900,8 @@ pub fn handler(rules: HashMap<&'static str, Do>) -> Handler {
 pub struct Bench {
     ch: Channel,
     http: String,
+    /// A loopback address where nothing listens, for the calls meant to fail.
+    dead: String,
 }
 
 /// Registers a definition (with its URIs pointed at the local server) and the task
@@ -906,11 +922,11 @@ pub async fn register(b: &Bench, r: &Row, def: &Value) -> BTreeSet<String> {
     if !defs.is_empty() {
         // An input template may carry an HTTP request: its URI goes to the local server too.
         let mut defs = Value::Array(defs);
-        rewrite_uris(&mut defs, &b.http);
+        rewrite_uris(&mut defs, &b.http, &b.dead);
         register_task_defs(&b.ch, defs).await;
     }
     let mut def = def.clone();
-    rewrite_uris(&mut def, &b.http);
+    rewrite_uris(&mut def, &b.http, &b.dead);
     register_workflow(&b.ch, &def).await;
     names
 }
@@ -1042,6 +1058,7 @@ pub async fn run_rows(rows: Vec<Row>) {
     let bench = Bench {
         ch: server.channel().await,
         http: start_http_server().await,
+        dead: dead_address(),
     };
     let mut failed = Vec::new();
     let mut gaps_fixed = Vec::new();
