@@ -439,8 +439,6 @@ impl Row {
         self
     }
     /// Checks under `prefix` are expected to fail, for the reason given.
-    // No row needs it right now; kept for the next difference found.
-    #[allow(dead_code)]
     pub fn gap(mut self, prefix: &'static str, why: &'static str) -> Self {
         self.gap = Some((prefix, why));
         self

@@ -31,7 +31,12 @@ pub fn rows() -> Vec<Row> {
             .check("/tasks/join_task_ref/status", json!("COMPLETED"))
             .check("/output/exec_limit", out("exec_limit"))
             .check("/output/exec_limit_5", out("exec_limit_5"))
-            .check("/tasks/exec_limit_3/taskType", json!("SIMPLE")),
+            // Conductor names a SIMPLE task instance's type after its task.
+            .check("/tasks/exec_limit_3/taskType", json!("exec_limit"))
+            .gap(
+                "/tasks/exec_limit_3/taskType",
+                "a worker task instance reports the type SIMPLE, not its task's name",
+            ),
         row("e2e/metadata/broken_idempotency_logic_wf.json", "broken_idempotency_logic_wf")
             .label("TERMINATE COMPLETED without workflowOutput")
             .task("terminate_ref", "COMPLETED")
