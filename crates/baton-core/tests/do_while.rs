@@ -600,3 +600,37 @@ fn a_run_ending_with_the_join_of_a_loop_branch_takes_the_loops_last_task_output(
     assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
     assert_eq!(exec.workflow.output, obj(json!({"n": 1})));
 }
+
+#[test]
+fn on_resume_the_rest_of_an_iteration_runs_before_the_condition() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "resume", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "inputParameters": {"limit": 1},
+         "loopCondition": "if ($.loop['iteration'] < $.limit) { true; } else { false; }",
+         "loopOver": [
+            {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [
+                [{"name": "a", "taskReferenceName": "a"}],
+                [{"name": "sw", "taskReferenceName": "sw", "type": "SWITCH",
+                  "evaluatorType": "value-param", "expression": "k", "inputParameters": {"k": "x"},
+                  "decisionCases": {}, "defaultCase": [
+                      {"name": "b", "taskReferenceName": "b"},
+                      {"name": "c", "taskReferenceName": "c"}]}]
+            ]},
+            {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["a", "sw"]}
+         ]}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    let d = complete_ref(&mut exec, &mut env, "a__1", json!({}));
+    assert_eq!(by_ref(&exec, "join__1").status, Completed);
+    assert!(jobs(&d).is_empty(), "b__1 still runs");
+    // b__1 ends while PAUSED: c__1 is due, not scheduled yet.
+    decider::decide(&mut exec, Event::Pause, &mut env).unwrap();
+    complete_ref(&mut exec, &mut env, "b__1", json!({}));
+    let d = decider::decide(&mut exec, Event::Resume, &mut env).unwrap();
+    assert!(jobs(&d).is_empty(), "c__1 is part of the iteration");
+    assert_eq!(by_ref(&exec, "c__1").status, Scheduled);
+    let d = complete_ref(&mut exec, &mut env, "c__1", json!({}));
+    condition(&mut exec, &mut env, &d, json!(false));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}

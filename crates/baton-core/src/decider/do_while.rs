@@ -5,7 +5,9 @@
 //! body then runs like any task list (operators, forks, switches, inner loops, WAITs and
 //! all), every instance carrying the suffix. When the body's end is reached the loop
 //! records the iteration's outputs under `output["N"]` (definition reference to output)
-//! and decides whether to go round again:
+//! and decides whether to go round again, once every task of the iteration has ended (as in
+//! Conductor: a JOIN that names a SWITCH does not wait for the case's tasks, the loop
+//! does):
 //!
 //! * With `items` (a list in its input), iteration N sees `output.item` (the Nth item)
 //!   and `output.index` (N - 1); the loop ends after the last item. An empty list ends it
@@ -14,7 +16,9 @@
 //!   loop's input, the loop's own output under its reference name, and the outputs of
 //!   this iteration's tasks under theirs; a truthy value goes round again. With `items`
 //!   both must allow another round. A blank condition without `items` runs the body once.
-//!   A condition that cannot be evaluated ends the loop FAILED_WITH_TERMINAL_ERROR.
+//!   A condition that cannot be evaluated ends the loop FAILED_WITH_TERMINAL_ERROR. One
+//!   that asks for another round while the workflow is PAUSED starts nothing; resuming
+//!   asks for it again.
 //! * `keepLastN` (a positive number in its input) keeps only the task instances and
 //!   outputs of the latest N iterations; older ones are removed as the loop goes on.
 //!
@@ -32,10 +36,10 @@ use super::flow;
 use super::instance::Origin;
 use super::iteration;
 use super::scope::ExecScope;
-use super::{Job, JobOutcome, jobs, system, worker};
+use super::{Job, JobOutcome, dynamic_fork, jobs, system, worker};
 use crate::expr;
 use crate::model::{Object, WorkflowTask};
-use crate::state::{Execution, TaskInstance, TaskStatus};
+use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
 
 const ITERATION: &str = "iteration";
 
@@ -81,9 +85,12 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
         return;
     };
     if let Some(old) = reopened.filter(|o| current(o) > 0) {
-        reopen(exec, cx, wt, t, &old);
+        reopen(exec, cx, t, &old);
         return;
     }
+    // No iteration yet (inside another loop, the instance was created with the outer
+    // loop's iteration).
+    t.iteration = 0;
     t.output.insert(ITERATION.to_string(), Value::from(0));
     let count = match items(&t) {
         Ok(list) => list.map(Vec::len),
@@ -128,7 +135,10 @@ fn begin_iteration(exec: &mut Execution, cx: &mut Ctx, idx: usize, wt: &Workflow
 }
 
 /// The body of the loop `wt` (whose instance has `loop_suffix`) reached its end in
-/// iteration `n`: when that is the current iteration, record it and go round again, or end.
+/// iteration `n`: when that is the current iteration, the loop records the iteration's
+/// outputs, which mark its end as reached. It goes round again (or ends) once every task
+/// of the iteration has ended: the flow looks at it when the rest is settled (see
+/// [`evaluate_waiting`]), as it does at JOINs.
 pub(super) fn body_done(
     exec: &mut Execution,
     cx: &mut Ctx,
@@ -144,10 +154,50 @@ pub(super) fn body_done(
     if t.status != TaskStatus::InProgress || t.job_pending || current(t) != n {
         return;
     }
-    let outputs = iteration_outputs(exec, loop_suffix, n);
+    record_iteration(exec, cx, idx, wt, loop_suffix, n);
+}
+
+/// Records the outputs of iteration `n` in the loop at `idx`.
+fn record_iteration(
+    exec: &mut Execution,
+    cx: &mut Ctx,
+    idx: usize,
+    wt: &WorkflowTask,
+    loop_suffix: &str,
+    n: i32,
+) {
+    let outputs = iteration_outputs(exec, wt, loop_suffix, n);
     let t = &mut exec.tasks[idx];
     t.output.insert(n.to_string(), Value::Object(outputs));
     cx.task_changed(t);
+}
+
+/// Whether the loop instance `t` reached its body's end in its current iteration and has
+/// yet to go round again or end (see [`evaluate_waiting`]).
+pub(super) fn is_waiting(t: &TaskInstance) -> bool {
+    t.task_type == "DO_WHILE"
+        && t.status == TaskStatus::InProgress
+        && !t.job_pending
+        && t.output.contains_key(&current(t).to_string())
+}
+
+/// The loop at `idx` reached its body's end in its current iteration: once no task of the
+/// iteration runs any more, it records the iteration's outputs again (with those of the
+/// tasks that ended last) and goes round again, asks for its condition, or ends.
+pub(super) fn evaluate_waiting(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
+    let t = &exec.tasks[idx];
+    let n = current(t);
+    let (base, loop_suffix) = iteration::split(&t.reference_task_name);
+    let loop_suffix = loop_suffix.to_string();
+    let def = Arc::clone(&exec.def);
+    let Some(wt) = flow::find_task(&def.tasks, base) else {
+        return;
+    };
+    if iteration_running(exec, wt, &loop_suffix, n) {
+        return;
+    }
+    record_iteration(exec, cx, idx, wt, &loop_suffix, n);
+    let t = &exec.tasks[idx];
     let count = items(t).ok().flatten().map(Vec::len);
     if count.is_some_and(|len| usize::try_from(n).unwrap_or(0) >= len) {
         end(exec, cx, idx);
@@ -168,14 +218,42 @@ pub(super) fn body_done(
     }
 }
 
+/// Whether the instance `reference` is of a task in the body of the loop `wt` (inner
+/// loops and the branches of dynamic forks included). Its suffix alone does not tell:
+/// loops side by side (in fork branches, one after the other) number their iterations
+/// alike.
+fn in_body(exec: &Execution, wt: &WorkflowTask, reference: &str) -> bool {
+    let base = iteration::base(reference);
+    let here = |r: &str| flow::find_task(&wt.loop_over, r).is_some();
+    here(base)
+        || exec.tasks.iter().any(|f| {
+            f.task_type == "FORK_JOIN_DYNAMIC"
+                && here(iteration::base(&f.reference_task_name))
+                && dynamic_fork::forked_refs(f).iter().any(|r| r == base)
+        })
+}
+
+/// Whether a task of iteration `n` of the loop `wt` whose instance has `loop_suffix`
+/// (inner loops included) has not ended.
+fn iteration_running(exec: &Execution, wt: &WorkflowTask, loop_suffix: &str, n: i32) -> bool {
+    let prefix = iteration::nested(loop_suffix, n);
+    let inner = format!("{prefix}__");
+    exec.tasks.iter().any(|x| {
+        let s = iteration::suffix(&x.reference_task_name);
+        !x.status.is_terminal()
+            && (s == prefix || s.starts_with(&inner))
+            && in_body(exec, wt, &x.reference_task_name)
+    })
+}
+
 /// Definition reference to output of the latest instances in iteration `n` of the loop
 /// whose instance has `loop_suffix`.
-fn iteration_outputs(exec: &Execution, loop_suffix: &str, n: i32) -> Object {
+fn iteration_outputs(exec: &Execution, wt: &WorkflowTask, loop_suffix: &str, n: i32) -> Object {
     let suffix = iteration::nested(loop_suffix, n);
     let mut outputs = Object::new();
     for x in &exec.tasks {
         let (base, s) = iteration::split(&x.reference_task_name);
-        if s == suffix {
+        if s == suffix && in_body(exec, wt, &x.reference_task_name) {
             outputs.insert(base.to_string(), Value::Object(x.output.clone()));
         }
     }
@@ -192,7 +270,7 @@ pub(super) fn condition_job(exec: &Execution, idx: usize) -> Option<Job> {
     let scope = ExecScope::new(exec, Some(&t.task_id));
     let mut bindings =
         expr::resolve(&wt.input_parameters, &scope).unwrap_or_else(|_| t.input.clone());
-    for (k, v) in iteration_outputs(exec, loop_suffix, current(t)) {
+    for (k, v) in iteration_outputs(exec, wt, loop_suffix, current(t)) {
         bindings.insert(k, v);
     }
     bindings.insert(base.to_string(), Value::Object(t.output.clone()));
@@ -233,6 +311,11 @@ pub(super) fn condition_done(exec: &mut Execution, cx: &mut Ctx, idx: usize, out
         end(exec, cx, idx);
         return;
     }
+    if exec.workflow.status != WorkflowStatus::Running {
+        // Nothing is scheduled while PAUSED: resuming reaches the body's end again and
+        // asks for the condition anew.
+        return;
+    }
     let def = Arc::clone(&exec.def);
     let base = iteration::base(&exec.tasks[idx].reference_task_name);
     if let Some(wt) = flow::find_task(&def.tasks, base) {
@@ -251,14 +334,14 @@ fn next_iteration(exec: &mut Execution, cx: &mut Ctx, idx: usize, wt: &WorkflowT
     if let Some(keep) = keep {
         let last_dropped = i64::from(n) - keep;
         if last_dropped >= 1 {
-            prune(exec, cx, idx, last_dropped);
+            prune(exec, cx, idx, wt, last_dropped);
         }
     }
     begin_iteration(exec, cx, idx, wt, n);
 }
 
 /// Drops the instances and outputs of iterations up to `last` of the loop at `idx`.
-fn prune(exec: &mut Execution, cx: &mut Ctx, idx: usize, last: i64) {
+fn prune(exec: &mut Execution, cx: &mut Ctx, idx: usize, wt: &WorkflowTask, last: i64) {
     let loop_suffix = iteration::suffix(&exec.tasks[idx].reference_task_name).to_string();
     let in_dropped = |reference: &str| {
         let s = iteration::suffix(reference);
@@ -274,6 +357,7 @@ fn prune(exec: &mut Execution, cx: &mut Ctx, idx: usize, last: i64) {
     for x in &exec.tasks {
         if x.status.is_terminal()
             && in_dropped(&x.reference_task_name)
+            && in_body(exec, wt, &x.reference_task_name)
             && !cx.prune.contains(&x.task_id)
         {
             cx.prune.push(x.task_id.clone());
@@ -292,29 +376,12 @@ fn end(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
 }
 
 /// An operator retry takes the loop `old` up again where it stopped: the new instance `t`
-/// keeps its iteration and outputs. The failed tasks of the iteration are retried by the
-/// same command; when there are none (the condition failed), the condition runs again.
-fn reopen(
-    exec: &mut Execution,
-    cx: &mut Ctx,
-    wt: &WorkflowTask,
-    mut t: TaskInstance,
-    old: &TaskInstance,
-) {
+/// keeps its iteration and outputs. The same command retries the failed tasks of the
+/// iteration and the flow takes the body up where it stopped; once the body's end is
+/// reached (or was already: the condition failed, or was pending) and no task of the
+/// iteration runs, the loop goes on (see [`evaluate_waiting`]).
+fn reopen(exec: &mut Execution, cx: &mut Ctx, mut t: TaskInstance, old: &TaskInstance) {
     t.output = old.output.clone();
     t.iteration = old.iteration;
-    let n = current(old);
-    let loop_suffix = iteration::suffix(&old.reference_task_name).to_string();
-    let prefix = iteration::nested(&loop_suffix, n);
-    let waiting_on_body = exec.tasks.iter().any(|x| {
-        let s = iteration::suffix(&x.reference_task_name);
-        (s == prefix || s.starts_with(&format!("{prefix}__")))
-            && !x.retried
-            && x.status.is_terminal()
-            && !x.status.is_successful()
-    });
     system::record(exec, cx, t, TaskStatus::InProgress, None);
-    if !waiting_on_body {
-        body_done(exec, cx, wt, &loop_suffix, n);
-    }
 }
