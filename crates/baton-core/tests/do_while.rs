@@ -172,6 +172,26 @@ fn items_drive_the_loop_without_a_condition() {
 }
 
 #[test]
+fn items_beside_the_input_parameters_drive_the_loop_too() {
+    let mut env = TestEnv::new();
+    let def = wf(json!({"name": "items", "tasks": [
+        {"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+         "items": "${workflow.input.list}",
+         "loopOver": [{"name": "a", "taskReferenceName": "a",
+            "inputParameters": {"item": "${loop.output.item}"}}]}
+    ]}));
+    let (mut exec, _) = start(def, json!({"list": ["x", "y"]}), &mut env);
+    assert_eq!(by_ref(&exec, "loop").input["items"], json!(["x", "y"]));
+    for (i, item) in ["x", "y"].iter().enumerate() {
+        let r = format!("a__{}", i + 1);
+        assert_eq!(by_ref(&exec, &r).input, obj(json!({"item": item})));
+        complete_ref(&mut exec, &mut env, &r, json!({}));
+    }
+    assert_eq!(by_ref(&exec, "loop").output["iteration"], json!(2));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
 fn empty_items_complete_at_once_and_bad_items_fail() {
     let mut env = TestEnv::new();
     let def = |items: Value| {

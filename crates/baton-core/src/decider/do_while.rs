@@ -88,6 +88,22 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
         reopen(exec, cx, t, &old);
         return;
     }
+    // `items` may also stand beside `inputParameters`, on the task itself.
+    if t.input.get("items").is_none_or(Value::is_null)
+        && let Some(list) = wt.items.as_ref().filter(|v| !v.is_null())
+    {
+        let scope = ExecScope::new(exec, Some(&t.task_id));
+        match expr::resolve_value(list, &scope) {
+            Ok(v) => {
+                t.input.insert("items".to_string(), v);
+            }
+            Err(e) => {
+                let reason = format!("cannot compute items: {e}");
+                system::record(exec, cx, t, TaskStatus::FailedWithTerminalError, Some(reason));
+                return;
+            }
+        }
+    }
     // No iteration yet (inside another loop, the instance was created with the outer
     // loop's iteration).
     t.iteration = 0;
@@ -219,14 +235,16 @@ pub(super) fn evaluate_waiting(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
 }
 
 /// Whether the instance `reference` is of a task in the body of the loop `wt` (inner
-/// loops and the branches of dynamic forks included). Its suffix alone does not tell:
-/// loops side by side (in fork branches, one after the other) number their iterations
-/// alike.
-fn in_body(exec: &Execution, wt: &WorkflowTask, reference: &str) -> bool {
+/// loops included, and with `forked` the branches of dynamic forks). Its suffix alone does
+/// not tell: loops side by side (in fork branches, one after the other) number their
+/// iterations alike. An iteration waits for its dynamic branches too, but, as in
+/// Conductor, only the tasks of the loop's definition make its outputs and are pruned by
+/// `keepLastN`.
+fn in_body(exec: &Execution, wt: &WorkflowTask, reference: &str, forked: bool) -> bool {
     let base = iteration::base(reference);
     let here = |r: &str| flow::find_task(&wt.loop_over, r).is_some();
     here(base)
-        || exec.tasks.iter().any(|f| {
+        || forked && exec.tasks.iter().any(|f| {
             f.task_type == "FORK_JOIN_DYNAMIC"
                 && here(iteration::base(&f.reference_task_name))
                 && dynamic_fork::forked_refs(f).iter().any(|r| r == base)
@@ -242,7 +260,7 @@ fn iteration_running(exec: &Execution, wt: &WorkflowTask, loop_suffix: &str, n: 
         let s = iteration::suffix(&x.reference_task_name);
         !x.status.is_terminal()
             && (s == prefix || s.starts_with(&inner))
-            && in_body(exec, wt, &x.reference_task_name)
+            && in_body(exec, wt, &x.reference_task_name, true)
     })
 }
 
@@ -253,7 +271,7 @@ fn iteration_outputs(exec: &Execution, wt: &WorkflowTask, loop_suffix: &str, n: 
     let mut outputs = Object::new();
     for x in &exec.tasks {
         let (base, s) = iteration::split(&x.reference_task_name);
-        if s == suffix && in_body(exec, wt, &x.reference_task_name) {
+        if s == suffix && in_body(exec, wt, &x.reference_task_name, false) {
             outputs.insert(base.to_string(), Value::Object(x.output.clone()));
         }
     }
@@ -357,7 +375,7 @@ fn prune(exec: &mut Execution, cx: &mut Ctx, idx: usize, wt: &WorkflowTask, last
     for x in &exec.tasks {
         if x.status.is_terminal()
             && in_dropped(&x.reference_task_name)
-            && in_body(exec, wt, &x.reference_task_name)
+            && in_body(exec, wt, &x.reference_task_name, false)
             && !cx.prune.contains(&x.task_id)
         {
             cx.prune.push(x.task_id.clone());
