@@ -99,7 +99,13 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
             }
             Err(e) => {
                 let reason = format!("cannot compute items: {e}");
-                system::record(exec, cx, t, TaskStatus::FailedWithTerminalError, Some(reason));
+                system::record(
+                    exec,
+                    cx,
+                    t,
+                    TaskStatus::FailedWithTerminalError,
+                    Some(reason),
+                );
                 return;
             }
         }
@@ -244,11 +250,12 @@ fn in_body(exec: &Execution, wt: &WorkflowTask, reference: &str, forked: bool) -
     let base = iteration::base(reference);
     let here = |r: &str| flow::find_task(&wt.loop_over, r).is_some();
     here(base)
-        || forked && exec.tasks.iter().any(|f| {
-            f.task_type == "FORK_JOIN_DYNAMIC"
-                && here(iteration::base(&f.reference_task_name))
-                && dynamic_fork::forked_refs(f).iter().any(|r| r == base)
-        })
+        || forked
+            && exec.tasks.iter().any(|f| {
+                f.task_type == "FORK_JOIN_DYNAMIC"
+                    && here(iteration::base(&f.reference_task_name))
+                    && dynamic_fork::forked_refs(f).iter().any(|r| r == base)
+            })
 }
 
 /// Whether a task of iteration `n` of the loop `wt` whose instance has `loop_suffix`
