@@ -156,17 +156,7 @@ fn run_ended_tasks_again(
         .tasks
         .iter()
         .enumerate()
-        .filter(|(i, t)| {
-            Some(*i) != except
-                && !t.retried
-                && matches!(
-                    t.status,
-                    TaskStatus::Failed
-                        | TaskStatus::FailedWithTerminalError
-                        | TaskStatus::TimedOut
-                        | TaskStatus::Canceled
-                )
-        })
+        .filter(|(i, t)| Some(*i) != except && ended_unsuccessfully(t))
         .map(|(i, _)| i)
         .collect();
     for idx in again {
@@ -183,18 +173,23 @@ fn run_ended_tasks_again(
     }
 }
 
-/// The child of an ended SUB_WORKFLOW instance, if its task may wait for it again: the
-/// latest instance of its reference, ended unsuccessfully, with a child that started.
-fn resumable_child(t: &TaskInstance) -> Option<String> {
-    let resumable = t.task_type == "SUB_WORKFLOW"
-        && !t.retried
+/// The latest instance of its reference (not retried yet), and it FAILED, TIMED_OUT or was
+/// CANCELED: a retry runs it again.
+fn ended_unsuccessfully(t: &TaskInstance) -> bool {
+    !t.retried
         && matches!(
             t.status,
             TaskStatus::Failed
                 | TaskStatus::FailedWithTerminalError
                 | TaskStatus::TimedOut
                 | TaskStatus::Canceled
-        );
+        )
+}
+
+/// The child of an ended SUB_WORKFLOW instance, if its task may wait for it again: the
+/// latest instance of its reference, ended unsuccessfully, with a child that started.
+fn resumable_child(t: &TaskInstance) -> Option<String> {
+    let resumable = t.task_type == "SUB_WORKFLOW" && ended_unsuccessfully(t);
     resumable
         .then(|| t.output.get("subWorkflowId").and_then(Value::as_str))
         .flatten()
