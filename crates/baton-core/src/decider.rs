@@ -606,8 +606,10 @@ mod wait;
 mod worker;
 
 pub use flow::{SYSTEM_TASK_TYPES, is_system_task_type};
+pub use iteration::{definition_reference, reference_matches};
 pub use scope::ExecScope;
 pub use set_variable::MAX_VARIABLES_BYTES;
+pub use structure::has_reference;
 pub use worker::MAX_PAST_TOKENS;
 
 use ctx::Ctx;

@@ -28,6 +28,28 @@ pub(crate) fn base(reference: &str) -> &str {
     split(reference).0
 }
 
+/// The definition's reference of an instance reference, for callers outside the core
+/// (`fetch__2` is `fetch`).
+pub fn definition_reference(reference: &str) -> &str {
+    base(reference)
+}
+
+/// Whether an instance reference is `reference` itself or, for a definition reference
+/// inside a loop, one of its iterations (`reference` followed by `__N` groups).
+pub fn reference_matches(instance: &str, reference: &str) -> bool {
+    match instance.strip_prefix(reference) {
+        Some("") => true,
+        Some(rest) => {
+            rest.starts_with("__")
+                && rest
+                    .split("__")
+                    .skip(1)
+                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        }
+        None => false,
+    }
+}
+
 /// The iteration suffix of an instance reference (`""` outside loops).
 pub(crate) fn suffix(reference: &str) -> &str {
     split(reference).1
@@ -59,6 +81,18 @@ pub(crate) fn nested(loop_suffix: &str, n: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matches_iterations_of_a_reference() {
+        assert!(reference_matches("fetch", "fetch"));
+        assert!(reference_matches("fetch__2", "fetch"));
+        assert!(reference_matches("fetch__2__5", "fetch"));
+        assert!(reference_matches("fetch__2__5", "fetch__2"));
+        assert!(!reference_matches("fetcher", "fetch"));
+        assert!(!reference_matches("fetch__x", "fetch"));
+        assert!(!reference_matches("fetch__", "fetch"));
+        assert_eq!(definition_reference("fetch__2__5"), "fetch");
+    }
 
     #[test]
     fn splits_suffixes() {

@@ -120,6 +120,11 @@ fn search<'d>(
     false
 }
 
+/// Whether the definition has a workflow task with this reference name, at any nesting.
+pub fn has_reference(def: &WorkflowDef, reference: &str) -> bool {
+    locate(def, reference).is_some()
+}
+
 /// The workflow task right before the one with this reference name in the same list;
 /// None when it is first in its list or not in the definition.
 pub(super) fn before<'d>(def: &'d WorkflowDef, reference: &str) -> Option<&'d WorkflowTask> {
