@@ -1,7 +1,39 @@
-//! The runtime's error type and its mapping to gRPC status codes.
+//! The engine's error type: a kind and a message, in domain terms. Protocol adapters map
+//! the kind to their own codes (gRPC status codes, HTTP statuses).
 
 use baton_core::DecideError;
-use tonic::{Code, Status};
+
+/// What kind of failure an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The named thing does not exist.
+    NotFound,
+    /// The thing to create exists already.
+    AlreadyExists,
+    /// The request is malformed.
+    InvalidArgument,
+    /// The target is in the wrong state (or a token is stale).
+    FailedPrecondition,
+    /// The server is overloaded or a limit was hit.
+    ResourceExhausted,
+    /// The server cannot serve now (storage failed, shutting down, recovering).
+    Unavailable,
+}
+
+impl ErrorKind {
+    /// The kind's name as written in stream acknowledgements and bulk results
+    /// (`NOT_FOUND`, `FAILED_PRECONDITION`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "NOT_FOUND",
+            Self::AlreadyExists => "ALREADY_EXISTS",
+            Self::InvalidArgument => "INVALID_ARGUMENT",
+            Self::FailedPrecondition => "FAILED_PRECONDITION",
+            Self::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Self::Unavailable => "UNAVAILABLE",
+        }
+    }
+}
 
 /// Why an engine operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,34 +62,21 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// The gRPC code for this error.
-    pub fn code(&self) -> Code {
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::NotFound(_) => Code::NotFound,
-            Self::AlreadyExists(_) => Code::AlreadyExists,
-            Self::InvalidArgument(_) => Code::InvalidArgument,
-            Self::FailedPrecondition(_) => Code::FailedPrecondition,
-            Self::ResourceExhausted(_) => Code::ResourceExhausted,
-            Self::Storage(_) | Self::ShuttingDown => Code::Unavailable,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
+            Self::ResourceExhausted(_) => ErrorKind::ResourceExhausted,
+            Self::Storage(_) | Self::ShuttingDown => ErrorKind::Unavailable,
         }
     }
 
-    /// The gRPC code's name, as written in stream acknowledgements.
+    /// The kind's name (`NOT_FOUND`, ...).
     pub fn code_name(&self) -> &'static str {
-        code_name(self.code())
-    }
-}
-
-/// The name of a gRPC code as written in stream acknowledgements (codes the server does not
-/// send there read as UNAVAILABLE).
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        _ => "UNAVAILABLE",
+        self.kind().as_str()
     }
 }
 
@@ -72,12 +91,6 @@ impl From<DecideError> for EngineError {
             | DecideError::TaskState { .. } => Self::FailedPrecondition(e.to_string()),
             DecideError::Invalid(_) => Self::InvalidArgument(e.to_string()),
         }
-    }
-}
-
-impl From<EngineError> for Status {
-    fn from(e: EngineError) -> Self {
-        Status::new(e.code(), e.to_string())
     }
 }
 

@@ -3,22 +3,24 @@
 //! server memory.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use baton_grpc::convert::object_to_struct;
 use baton_proto::v1 as pb;
 use baton_proto::v1::metadata_service_client::MetadataServiceClient;
 use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
-use baton_server::convert::object_to_struct;
 use clap::Args;
 use hdrhistogram::Histogram;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -39,26 +41,47 @@ pub struct BenchArgs {
     rate: u64,
     /// Worker streams.
     #[arg(long, default_value_t = 4)]
-    workers: usize,
-    /// Credits (tasks held at once) per worker stream.
+    pub(crate) workers: usize,
+    /// Credits (tasks held at once) per worker stream [default: 512; 1000 with --hold].
+    #[arg(long)]
+    pub(crate) credits: Option<i32>,
+    /// Start requests in flight at once when running flat out (and with --hold).
     #[arg(long, default_value_t = 512)]
-    credits: i32,
-    /// Start requests in flight at once when running flat out.
-    #[arg(long, default_value_t = 512)]
-    concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Run one workflow of this many sequential tasks with one worker instead, and report
     /// the time per task.
     #[arg(long)]
     sequential: Option<usize>,
     /// Executor partitions of the started server.
     #[arg(long, default_value_t = 2)]
-    partitions: usize,
+    pub(crate) partitions: usize,
+    /// Server binary to start as the child instead of this executable (to compare builds).
+    #[arg(long, value_name = "PATH", conflicts_with = "server")]
+    server_bin: Option<PathBuf>,
+    /// Start this many workflows that stay RUNNING, kill -9 the server, restart it on the
+    /// same data and measure memory, time to serve and dispatch after recovery.
+    #[arg(long, value_name = "N", conflicts_with_all = ["server", "sequential"])]
+    pub(crate) hold: Option<u64>,
+    /// What each held workflow waits on (with --hold).
+    #[arg(long, value_enum, default_value_t = crate::bench_hold::HoldKind::Task, requires = "hold")]
+    pub(crate) hold_kind: crate::bench_hold::HoldKind,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
-fn now_ms() -> i64 {
+impl BenchArgs {
+    /// The server binary to start: `--server-bin`, or this executable.
+    pub(crate) fn server_bin(&self) -> anyhow::Result<PathBuf> {
+        match &self.server_bin {
+            Some(p) => Ok(p.clone()),
+            None => std::env::current_exe().context("cannot find the baton executable"),
+        }
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -73,47 +96,103 @@ fn now_us() -> i64 {
 }
 
 /// A server child process started for the run.
-struct Child {
+pub(crate) struct Child {
     child: tokio::process::Child,
-    pid: u32,
-    _dir: tempfile::TempDir,
+    /// Process id, for reading its memory and CPU time.
+    pub(crate) pid: u32,
+    /// Resolves to the first line the server prints (its address, once it listens).
+    listening: Option<oneshot::Receiver<String>>,
+    _dir: Option<tempfile::TempDir>,
 }
 
-async fn start_server(partitions: usize) -> anyhow::Result<(String, Child)> {
-    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let exe = std::env::current_exe().context("cannot find the baton executable")?;
-    let mut child = tokio::process::Command::new(exe)
+impl Child {
+    /// Waits (up to `limit`) for the server to print its address; returns it as a URL.
+    pub(crate) async fn url(&mut self, limit: Duration) -> anyhow::Result<String> {
+        let rx = self
+            .listening
+            .take()
+            .context("server address already read")?;
+        let line = tokio::time::timeout(limit, rx)
+            .await
+            .with_context(|| format!("server did not start in {} s", limit.as_secs()))?
+            .context("server exited before listening")?;
+        let addr = line
+            .strip_prefix("baton server listening on ")
+            .with_context(|| format!("unexpected server output: {line}"))?;
+        Ok(format!("http://{}", addr.trim()))
+    }
+
+    /// An error if the server has exited.
+    pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
+        match self.child.try_wait()? {
+            Some(status) => bail!("server exited: {status}"),
+            None => Ok(()),
+        }
+    }
+
+    /// SIGKILL, and waits for the process to end.
+    pub(crate) async fn kill9(&mut self) -> anyhow::Result<()> {
+        self.child.start_kill().context("cannot kill the server")?;
+        self.child.wait().await.context("cannot reap the server")?;
+        Ok(())
+    }
+}
+
+/// Starts `bin server` on `data_dir`, listening on `listen`. The first line the server
+/// prints (its address) arrives through [`Child::url`]; later output is drained.
+pub(crate) fn spawn_server(
+    bin: &Path,
+    data_dir: &Path,
+    listen: &str,
+    partitions: usize,
+) -> anyhow::Result<Child> {
+    let mut child = tokio::process::Command::new(bin)
         .arg("server")
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(data_dir)
         .arg("--listen")
-        .arg("127.0.0.1:0")
+        .arg(listen)
         .arg("--partitions")
         .arg(partitions.to_string())
         .env("BATON_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .context("cannot start baton server")?;
+        .with_context(|| format!("cannot start {} server", bin.display()))?;
     let pid = child.id().unwrap_or(0);
     let stdout = child.stdout.take().context("no server stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Ok(Some(line)) = lines.next_line().await {
+            let _ = tx.send(line);
+        }
+        while let Ok(Some(_)) = lines.next_line().await {}
+    });
+    Ok(Child {
+        child,
+        pid,
+        listening: Some(rx),
+        _dir: None,
+    })
+}
+
+/// A channel to the server at `url`.
+pub(crate) async fn connect(url: &str) -> anyhow::Result<Channel> {
+    Channel::from_shared(url.to_string())
+        .with_context(|| format!("bad server URL {url}"))?
+        .connect()
         .await
-        .context("server did not start in 30 s")??
-        .context("server exited before listening")?;
-    let addr = line
-        .strip_prefix("baton server listening on ")
-        .with_context(|| format!("unexpected server output: {line}"))?
-        .to_string();
-    Ok((
-        format!("http://{addr}"),
-        Child {
-            child,
-            pid,
-            _dir: dir,
-        },
-    ))
+        .with_context(|| format!("cannot reach {url}"))
+}
+
+/// Starts a server from `bin` on a fresh temporary data dir and a free port.
+async fn start_server(bin: &Path, partitions: usize) -> anyhow::Result<(String, Child)> {
+    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
+    let mut child = spawn_server(bin, dir.path(), "127.0.0.1:0", partitions)?;
+    child._dir = Some(dir);
+    let url = child.url(Duration::from_secs(30)).await?;
+    Ok((url, child))
 }
 
 /// User plus system CPU seconds the process has used so far.
@@ -126,7 +205,8 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+/// A memory figure of `/proc/PID/status` (`VmRSS:`, `VmHWM:`) in KiB.
+pub(crate) fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find(|l| l.starts_with(field))?
@@ -136,15 +216,32 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-async fn register(channel: &Channel, name: &str, tasks: usize) -> anyhow::Result<()> {
+/// The task type every bench workflow runs.
+pub(crate) const TASK_TYPE: &str = "bench_task";
+
+/// Registers the task definition of [`TASK_TYPE`] and the workflow definition `wf`.
+pub(crate) async fn register_defs(channel: &Channel, wf: &Value) -> anyhow::Result<()> {
     let mut meta = MetadataServiceClient::new(channel.clone());
-    let task_def = json!({"name": "bench_task", "retryCount": 0, "responseTimeoutSeconds": 120, "timeoutSeconds": 0});
+    let task_def = json!({"name": TASK_TYPE, "retryCount": 0, "responseTimeoutSeconds": 120, "timeoutSeconds": 0});
     meta.register_task_defs(pb::RegisterTaskDefsRequest {
         definitions: vec![pb::Definition {
             body: Some(pb::definition::Body::JsonText(task_def.to_string())),
         }],
     })
-    .await?;
+    .await
+    .context("cannot register the task definition")?;
+    meta.update_workflow_def(pb::UpdateWorkflowDefRequest {
+        definitions: vec![pb::Definition {
+            body: Some(pb::definition::Body::JsonText(wf.to_string())),
+        }],
+    })
+    .await
+    .context("cannot register the workflow definition")?;
+    Ok(())
+}
+
+/// Registers workflow `name`: `tasks` SIMPLE tasks in a row, `t0`.. passing `n` along.
+pub(crate) async fn register(channel: &Channel, name: &str, tasks: usize) -> anyhow::Result<()> {
     let list: Vec<_> = (0..tasks)
         .map(|i| {
             let input = if i == 0 {
@@ -152,29 +249,48 @@ async fn register(channel: &Channel, name: &str, tasks: usize) -> anyhow::Result
             } else {
                 json!({"n": format!("${{t{}.output.n}}", i - 1)})
             };
-            json!({"name": "bench_task", "taskReferenceName": format!("t{i}"), "type": "SIMPLE", "inputParameters": input})
+            json!({"name": TASK_TYPE, "taskReferenceName": format!("t{i}"), "type": "SIMPLE", "inputParameters": input})
         })
         .collect();
     let wf = json!({
         "name": name, "version": 1, "schemaVersion": 2, "tasks": list,
-        "outputParameters": {"n": format!("${{t{}.output.n}}", tasks - 1)}
+        "outputParameters": {"n": format!("${{t{}.output.n}}", tasks.saturating_sub(1))}
     });
-    meta.update_workflow_def(pb::UpdateWorkflowDefRequest {
-        definitions: vec![pb::Definition {
-            body: Some(pb::definition::Body::JsonText(wf.to_string())),
-        }],
-    })
-    .await?;
-    Ok(())
+    register_defs(channel, &wf).await
 }
 
+/// Starts workflow `name` with input `{"n": n}`; returns its id.
+pub(crate) async fn start_one(
+    client: &mut WorkflowServiceClient<Channel>,
+    name: &str,
+    n: u64,
+) -> Result<String, tonic::Status> {
+    let mut input = serde_json::Map::new();
+    input.insert("n".into(), json!(n));
+    let r = client
+        .start_workflow(pb::StartWorkflowRequest {
+            name: name.to_string(),
+            input: Some(object_to_struct(&input)),
+            ..Default::default()
+        })
+        .await?;
+    Ok(r.into_inner().workflow_id)
+}
+
+/// What the worker streams count and measure, shared between them.
 #[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     dispatch_us: Mutex<Option<Histogram<u64>>>,
     e2e_us: Mutex<Option<Histogram<u64>>>,
     started_at: Mutex<HashMap<String, Instant>>,
-    completed_tasks: AtomicU64,
-    completed_workflows: AtomicU64,
+    /// When the first task reached any worker stream.
+    pub(crate) first_task: OnceLock<Instant>,
+    /// Tasks pushed to the worker streams.
+    pub(crate) received_tasks: AtomicU64,
+    /// Results acknowledged.
+    pub(crate) completed_tasks: AtomicU64,
+    /// Final tasks of workflows acknowledged.
+    pub(crate) completed_workflows: AtomicU64,
     refused: AtomicU64,
 }
 
@@ -192,7 +308,7 @@ async fn worker(
     let (tx, rx) = mpsc::unbounded_channel::<pb::WorkRequest>();
     tx.send(pb::WorkRequest {
         kind: Some(pb::work_request::Kind::Subscribe(pb::Subscribe {
-            task_types: vec!["bench_task".into()],
+            task_types: vec![TASK_TYPE.into()],
             domain: String::new(),
             worker_id: "bench".into(),
             credits,
@@ -208,6 +324,8 @@ async fn worker(
         let msg = msg?;
         match msg.kind {
             Some(pb::work_response::Kind::Task(t)) => {
+                shared.first_task.get_or_init(Instant::now);
+                shared.received_tasks.fetch_add(1, Ordering::Relaxed);
                 if let Some(ready) = &t.ready_time {
                     let ready_us = ready.seconds * 1_000_000 + i64::from(ready.nanos) / 1000;
                     let _ = local_dispatch.record((now_us() - ready_us).max(1) as u64);
@@ -276,23 +394,45 @@ async fn worker(
     Ok(())
 }
 
+/// Opens `count` worker streams on `url` (each with `credits`) that complete every task;
+/// a workflow counts as completed when its task `last_ref` is acknowledged.
+pub(crate) async fn spawn_workers(
+    url: &str,
+    count: usize,
+    credits: i32,
+    last_ref: &str,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<Vec<JoinHandle<anyhow::Result<()>>>> {
+    let mut handles = Vec::new();
+    for _ in 0..count {
+        let ch = connect(url).await?;
+        handles.push(tokio::spawn(worker(
+            ch,
+            credits,
+            last_ref.to_string(),
+            shared.clone(),
+        )));
+    }
+    Ok(handles)
+}
+
 fn pct(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
 
 /// Runs the benchmark.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(n) = args.hold {
+        return crate::bench_hold::run(&args, n).await;
+    }
     let (url, child) = match &args.server {
         Some(s) => (s.clone(), None),
         None => {
-            let (u, c) = start_server(args.partitions).await?;
+            let (u, c) = start_server(&args.server_bin()?, args.partitions).await?;
             (u, Some(c))
         }
     };
-    let channel = Channel::from_shared(url.clone())?
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
+    let channel = connect(&url).await?;
     let (workflows, tasks, workers) = match args.sequential {
         Some(n) => (1, n, 1),
         None => (args.workflows, args.tasks, args.workers),
@@ -307,16 +447,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     *shared.dispatch_us.lock().expect("lock") = Some(hist());
     *shared.e2e_us.lock().expect("lock") = Some(hist());
     let last_ref = format!("t{}", tasks - 1);
-    let mut worker_handles = Vec::new();
-    for _ in 0..workers {
-        let ch = Channel::from_shared(url.clone())?.connect().await?;
-        worker_handles.push(tokio::spawn(worker(
-            ch,
-            args.credits,
-            last_ref.clone(),
-            shared.clone(),
-        )));
-    }
+    let credits = args.credits.unwrap_or(512);
+    let worker_handles = spawn_workers(&url, workers, credits, &last_ref, &shared).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let sem = Arc::new(Semaphore::new(args.concurrency.max(1)));
@@ -346,23 +478,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut client = WorkflowServiceClient::new(channel.clone());
         let shared = shared.clone();
         let errors = start_errors.clone();
+        let name = name.clone();
         tokio::spawn(async move {
-            let input = json!({"n": i});
             let t0 = Instant::now();
-            let r = client
-                .start_workflow(pb::StartWorkflowRequest {
-                    name: format!("bench_{tasks}"),
-                    input: Some(object_to_struct(input.as_object().expect("object"))),
-                    ..Default::default()
-                })
-                .await;
-            match r {
-                Ok(r) => {
-                    shared
-                        .started_at
-                        .lock()
-                        .expect("lock")
-                        .insert(r.into_inner().workflow_id, t0);
+            match start_one(&mut client, &name, i).await {
+                Ok(id) => {
+                    shared.started_at.lock().expect("lock").insert(id, t0);
                 }
                 Err(e) => {
                     if errors.fetch_add(1, Ordering::Relaxed) < 3 {
@@ -441,7 +562,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "at_ms": now_ms(),
     });
     if let Some(mut c) = child {
-        let _ = c.child.start_kill();
+        let _ = c.kill9().await;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

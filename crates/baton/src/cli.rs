@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use baton_grpc::convert::{object_to_struct, struct_to_object};
 use baton_proto::v1 as pb;
 use baton_proto::v1::metadata_service_client::MetadataServiceClient;
 use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
-use baton_server::convert::{object_to_struct, struct_to_object};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tonic::transport::Channel;
@@ -425,7 +425,7 @@ fn opt_struct(flag: &str, text: Option<&str>) -> anyhow::Result<Option<prost_typ
 /// A time given as RFC 3339 or epoch milliseconds.
 fn timestamp(flag: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
     if let Ok(ms) = text.parse::<i64>() {
-        return Ok(baton_server::convert::ts(ms));
+        return Ok(baton_grpc::convert::ts(ms));
     }
     text.parse::<prost_types::Timestamp>().map_err(|_| {
         anyhow::anyhow!(

@@ -1,6 +1,7 @@
 //! `baton`: the server, a command-line client, and the benchmark.
 
 mod bench;
+mod bench_hold;
 mod cli;
 
 /// The server allocates and frees many small buffers per task (storage nodes, messages);
@@ -39,7 +40,8 @@ enum Command {
     /// Manages event handlers.
     #[command(subcommand)]
     EventHandler(cli::EventHandlerCommand),
-    /// Measures throughput and latency with Rust workers over the worker stream.
+    /// Measures throughput and latency with Rust workers over the worker stream, or (with
+    /// --hold) the cost of holding and recovering many running workflows.
     Bench(bench::BenchArgs),
 }
 
@@ -100,7 +102,7 @@ pub(crate) async fn run_server(
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let store = baton_store::SledStore::open(&args.data_dir)
         .with_context(|| format!("cannot open store in {}", args.data_dir.display()))?;
-    let config = baton_server::ServerConfig {
+    let config = baton_grpc::ServerConfig {
         listen: args.listen,
         engine: baton_server::EngineConfig {
             partitions: args.partitions,
@@ -108,7 +110,7 @@ pub(crate) async fn run_server(
             ..Default::default()
         },
     };
-    baton_server::serve(Arc::new(store), config, shutdown, on_listening).await?;
+    baton_grpc::serve(Arc::new(store), config, shutdown, on_listening).await?;
     Ok(())
 }
 

@@ -101,7 +101,7 @@ async fn sigkill_loses_nothing_acknowledged() {
         for t in &wf.tasks {
             if acked_ids.contains(&t.task_id) {
                 assert_eq!(task_status(t), pb::TaskStatus::Completed);
-                let out = Value::Object(baton_server::convert::struct_to_object(
+                let out = Value::Object(baton_grpc::convert::struct_to_object(
                     t.output.as_ref().unwrap(),
                 ));
                 assert_eq!(out["by"], json!(tasks_before[&t.task_id].token));

@@ -61,7 +61,7 @@ async fn full_disk_is_refused_clearly_and_acknowledged_work_survives() {
         let r = wfs
             .start_workflow(pb::StartWorkflowRequest {
                 name: "df".into(),
-                input: Some(baton_server::convert::object_to_struct(
+                input: Some(baton_grpc::convert::object_to_struct(
                     json!({"i": i, "pad": big}).as_object().unwrap(),
                 )),
                 ..Default::default()

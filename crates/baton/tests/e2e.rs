@@ -449,7 +449,7 @@ async fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     let e = wfs
         .start_workflow(pb::StartWorkflowRequest {
             name: "big".into(),
-            input: Some(baton_server::convert::object_to_struct(
+            input: Some(baton_grpc::convert::object_to_struct(
                 json!({"blob": big}).as_object().unwrap(),
             )),
             ..Default::default()

@@ -3,9 +3,9 @@
 
 mod support;
 
+use baton_grpc::convert::struct_to_object;
 use baton_proto::v1 as pb;
 use baton_proto::v1::metadata_service_client::MetadataServiceClient;
-use baton_server::convert::struct_to_object;
 use serde_json::{Value, json};
 use support::*;
 use tonic::Code;

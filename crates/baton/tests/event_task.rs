@@ -84,7 +84,7 @@ async fn an_event_runs_the_handlers_whose_condition_holds() {
             assert_eq!(output(r), json!({"amount": 250, "from": emitter}));
             // As in Conductor, the started workflow is told the event and the message (the
             // EVENT task's id) that started it.
-            let input = serde_json::Value::Object(baton_server::convert::struct_to_object(
+            let input = serde_json::Value::Object(baton_grpc::convert::struct_to_object(
                 r.input.as_ref().expect("an input"),
             ));
             let emit = e.tasks.iter().find(|t| t.reference_task_name == "emit");

@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baton_grpc::convert::{object_to_struct, struct_to_object, ts};
 use baton_proto::v1 as pb;
 use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
-use baton_server::convert::{object_to_struct, struct_to_object, ts};
 use serde_json::{Value, json};
 use support::*;
 use tonic::Code;

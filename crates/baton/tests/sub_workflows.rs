@@ -333,7 +333,7 @@ async fn retries_reach_across_parent_and_child() {
             task(w, "sub")
                 .output
                 .as_ref()
-                .map(baton_server::convert::struct_to_object)
+                .map(baton_grpc::convert::struct_to_object)
                 .unwrap_or_default(),
         )["subWorkflowId"]
             .as_str()

@@ -9,9 +9,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use axum::Json;
+use baton_grpc::convert::object_to_struct;
 use baton_proto::v1 as pb;
 use baton_proto::v1::task_service_client::TaskServiceClient;
-use baton_server::convert::object_to_struct;
 use serde_json::{Value, json};
 use support::*;
 
@@ -51,7 +51,7 @@ fn task_output(t: &pb::Task) -> Value {
     Value::Object(
         t.output
             .as_ref()
-            .map(baton_server::convert::struct_to_object)
+            .map(baton_grpc::convert::struct_to_object)
             .unwrap_or_default(),
     )
 }

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use baton_grpc::convert::object_to_struct;
 use baton_proto::v1 as pb;
 use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
-use baton_server::convert::object_to_struct;
 use serde_json::{Value, json};
 use support::*;
 use tokio::sync::mpsc;

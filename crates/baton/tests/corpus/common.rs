@@ -52,11 +52,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
+use baton_grpc::convert::{object_to_struct, struct_to_object};
 use baton_proto::v1 as pb;
 use baton_proto::v1::metadata_service_client::MetadataServiceClient;
 use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
-use baton_server::convert::{object_to_struct, struct_to_object};
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 

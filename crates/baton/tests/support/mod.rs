@@ -9,11 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use baton_grpc::convert::{object_to_struct, struct_to_object};
 use baton_proto::v1 as pb;
 use baton_proto::v1::metadata_service_client::MetadataServiceClient;
 use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
-use baton_server::convert::{object_to_struct, struct_to_object};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;

@@ -5,170 +5,31 @@
 //! flush, and only then answers callers and releases effects (queue pushes, timers). No
 //! lock guards a workflow: ownership does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use baton_core::decider::{self, Effect, Env};
-use baton_core::{
-    DecideError, Event, Execution, Reply, StartParams, TaskDef, TaskStatus, Timer, WorkflowDef,
-    WorkflowStatus,
-};
-use baton_proto::v1::{Ack, TaskAssignment, WorkResponse, work_response};
+use baton_core::{DecideError, Event, Reply, TaskDef, TaskStatus, WorkflowStatus};
 use baton_store::{Store, Write, WriteBatch};
-use parking_lot::RwLock;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::commit::GroupCommit;
-use crate::convert::{object_to_struct, opt_ts, ts};
-use crate::dispatch::{Dispatcher, ReadyTask, WorkerTx};
+use crate::clock::SharedClock;
 use crate::error::EngineError;
-use crate::jobs::JobRunner;
-use crate::now_ms;
-use crate::timers::Timers;
-use crate::waiters::Waiters;
+use crate::matching::{Dispatcher, ReadyTask};
+use crate::runtime::DecideHook;
+use crate::runtime::cache::ExecCache;
+use crate::runtime::commit::GroupCommit;
+use crate::runtime::jobs::JobRunner;
+use crate::runtime::msg::{Msg, Replier, Router};
+use crate::runtime::registry::TaskDefs;
+use crate::runtime::timers::Timers;
+use crate::runtime::waiters::Waiters;
+use crate::work::Assignment;
 
-/// Where the answer to an event goes.
-pub(crate) enum Replier {
-    /// Nobody waits.
-    None,
-    /// A unary caller.
-    Once(oneshot::Sender<Result<Reply, EngineError>>),
-    /// A stream worker: answered with an Ack on its stream.
-    Stream {
-        tx: WorkerTx,
-        task_id: String,
-        token: String,
-        lease: bool,
-    },
-}
-
-impl Replier {
-    fn send(self, r: Result<Reply, EngineError>) {
-        match self {
-            Replier::None => {}
-            Replier::Once(tx) => {
-                let _ = tx.send(r);
-            }
-            Replier::Stream {
-                tx,
-                task_id,
-                token,
-                lease,
-            } => {
-                let mut ack = Ack {
-                    task_id,
-                    token,
-                    ..Default::default()
-                };
-                match r {
-                    Ok(reply) => {
-                        ack.ok = true;
-                        if let Reply::LeaseExtended { deadline } = reply {
-                            ack.lease_deadline = Some(ts(deadline));
-                        }
-                    }
-                    Err(e) => {
-                        ack.code = e.code_name().to_string();
-                        ack.message = e.to_string();
-                    }
-                }
-                let kind = if lease {
-                    work_response::Kind::LeaseAck(ack)
-                } else {
-                    work_response::Kind::ResultAck(ack)
-                };
-                let _ = tx.send(Ok(WorkResponse { kind: Some(kind) }));
-            }
-        }
-    }
-}
-
-/// A message to an executor.
-pub(crate) enum Msg {
-    /// Start a new execution.
-    Start {
-        def: Arc<WorkflowDef>,
-        params: StartParams,
-        /// The id was chosen by the caller (a child's): refuse it if it exists already.
-        fixed_id: bool,
-        reply: oneshot::Sender<Result<String, EngineError>>,
-    },
-    /// An event for an execution.
-    Event {
-        workflow_id: String,
-        event: Event,
-        reply: Replier,
-    },
-    /// A timer came due.
-    TimerFired(Timer),
-    /// Delete an execution.
-    Remove {
-        workflow_id: String,
-        reply: oneshot::Sender<Result<(), EngineError>>,
-    },
-    /// Take charge of an execution loaded at start-up and rebuild its runtime state.
-    Adopt(Box<Execution>),
-    /// Reload an execution from the store and rebuild its runtime state.
-    Recover(String),
-    /// Finish the current batch and stop.
-    Stop,
-}
-
-/// Routes messages to the executor that owns a workflow.
-#[derive(Clone)]
-pub(crate) struct Router {
-    senders: Arc<Vec<mpsc::UnboundedSender<Msg>>>,
-    depth: Arc<Vec<AtomicUsize>>,
-}
-
-impl Router {
-    pub(crate) fn new(n: usize) -> (Self, Vec<mpsc::UnboundedReceiver<Msg>>) {
-        let (senders, receivers): (Vec<_>, Vec<_>) =
-            (0..n).map(|_| mpsc::unbounded_channel()).unzip();
-        let depth = (0..n).map(|_| AtomicUsize::new(0)).collect();
-        (
-            Self {
-                senders: Arc::new(senders),
-                depth: Arc::new(depth),
-            },
-            receivers,
-        )
-    }
-
-    pub(crate) fn partition(&self, workflow_id: &str) -> usize {
-        // FNV-1a: cheap and stable.
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in workflow_id.as_bytes() {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        (h % self.senders.len() as u64) as usize
-    }
-
-    pub(crate) fn send(&self, workflow_id: &str, msg: Msg) {
-        let p = self.partition(workflow_id);
-        self.depth[p].fetch_add(1, Ordering::Relaxed);
-        if self.senders[p].send(msg).is_err() {
-            self.depth[p].fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Messages waiting in the mailbox that owns this workflow.
-    pub(crate) fn backlog(&self, workflow_id: &str) -> usize {
-        self.depth[self.partition(workflow_id)].load(Ordering::Relaxed)
-    }
-
-    /// Asks every executor to stop after what is already in its mailbox.
-    pub(crate) fn stop_all(&self) {
-        for s in self.senders.iter() {
-            let _ = s.send(Msg::Stop);
-        }
-    }
-}
-
-/// Task definitions by name, shared by executors and the metadata service.
-pub(crate) type TaskDefs = Arc<RwLock<HashMap<String, Arc<TaskDef>>>>;
+/// How long a batch that could not be stored waits before its executions are reloaded.
+const RECOVER_DELAY: Duration = Duration::from_secs(1);
 
 struct ExecEnv<'a> {
     now: i64,
@@ -209,6 +70,8 @@ struct Writes {
     new_tasks: std::collections::HashSet<String>,
     /// Workflows deleted in this batch.
     removed: std::collections::HashSet<String>,
+    /// Workflows whose decision panicked in this batch: nothing of theirs is written.
+    poisoned: HashSet<String>,
     /// Number of calls that asked for a write.
     touched: usize,
 }
@@ -252,9 +115,14 @@ impl Writes {
     }
 
     /// The storage batch, built from the final state of every touched record.
-    fn build(self, cache: &HashMap<String, Execution>) -> WriteBatch {
+    fn build(self, cache: &ExecCache) -> WriteBatch {
+        let poisoned = self.poisoned;
         let mut batch = WriteBatch {
-            writes: self.ordered,
+            writes: self
+                .ordered
+                .into_iter()
+                .filter(|w| poisoned.is_empty() || !poisoned.contains(write_workflow(w)))
+                .collect(),
         };
         for (id, prev) in self.workflows {
             if let Some(exec) = cache.get(&id) {
@@ -277,6 +145,29 @@ impl Writes {
             }
         }
         batch
+    }
+}
+
+/// The execution a write belongs to.
+fn write_workflow(w: &Write) -> &str {
+    match w {
+        Write::PutWorkflow { workflow, .. } => &workflow.workflow_id,
+        Write::PutTask(t) | Write::PutNewTask(t) => &t.workflow_id,
+        Write::PutSnapshot { workflow_id, .. }
+        | Write::DeleteTask { workflow_id, .. }
+        | Write::DeleteWorkflow { workflow_id } => workflow_id,
+        Write::PutTimer(t) | Write::DeleteTimer(t) => &t.workflow_id,
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
     }
 }
 
@@ -317,38 +208,67 @@ pub(crate) struct Executor {
     pub(crate) dispatcher: Arc<Dispatcher>,
     pub(crate) timers: Arc<Timers>,
     pub(crate) waiters: Arc<Waiters>,
-    pub(crate) task_defs: TaskDefs,
+    pub(crate) task_defs: Arc<TaskDefs>,
     pub(crate) router: Router,
     pub(crate) jobs: Arc<JobRunner>,
+    pub(crate) clock: SharedClock,
+    /// Where delayed messages (reloads after a failed batch) are scheduled.
+    pub(crate) runtime: tokio::runtime::Handle,
+    before_decide: Option<DecideHook>,
     pub(crate) max_batch: usize,
-    cache: HashMap<String, Execution>,
+    cache: ExecCache,
+    /// Why the workflows poisoned in the current batch panicked.
+    poison_reasons: HashMap<String, String>,
+    /// Until recovery has handed over every execution of the partition: an open execution
+    /// loaded for an event is adopted on the spot.
+    recovering: bool,
+    /// Executions adopted on the spot in the current message, to release before its
+    /// outcome.
+    adopted: Vec<Outcome>,
+    /// While recovering: the open executions adopted so far, so that none is adopted
+    /// twice when the cache drops it and loads it again before recovery ends.
+    adopted_ids: HashSet<Box<str>>,
+}
+
+/// What an executor is built from.
+pub(crate) struct Parts {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) commit: Arc<GroupCommit>,
+    pub(crate) dispatcher: Arc<Dispatcher>,
+    pub(crate) timers: Arc<Timers>,
+    pub(crate) waiters: Arc<Waiters>,
+    pub(crate) task_defs: Arc<TaskDefs>,
+    pub(crate) router: Router,
+    pub(crate) jobs: Arc<JobRunner>,
+    pub(crate) clock: SharedClock,
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) before_decide: Option<DecideHook>,
+    /// Byte budget of this executor's execution cache.
+    pub(crate) cache_bytes: usize,
 }
 
 impl Executor {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        index: usize,
-        store: Arc<dyn Store>,
-        commit: Arc<GroupCommit>,
-        dispatcher: Arc<Dispatcher>,
-        timers: Arc<Timers>,
-        waiters: Arc<Waiters>,
-        task_defs: TaskDefs,
-        router: Router,
-        jobs: Arc<JobRunner>,
-    ) -> Self {
+    /// Executor `index`, over shared parts.
+    pub(crate) fn new(index: usize, p: Parts) -> Self {
         Self {
             index,
-            store,
-            commit,
-            dispatcher,
-            timers,
-            waiters,
-            task_defs,
-            router,
-            jobs,
+            store: p.store,
+            commit: p.commit,
+            dispatcher: p.dispatcher,
+            timers: p.timers,
+            waiters: p.waiters,
+            task_defs: p.task_defs,
+            router: p.router,
+            jobs: p.jobs,
+            clock: p.clock,
+            runtime: p.runtime,
+            before_decide: p.before_decide,
             max_batch: 2048,
-            cache: HashMap::new(),
+            cache: ExecCache::new(p.cache_bytes),
+            poison_reasons: HashMap::new(),
+            recovering: true,
+            adopted: Vec::new(),
+            adopted_ids: HashSet::new(),
         }
     }
 
@@ -369,7 +289,7 @@ impl Executor {
             let n = msgs.len();
             let stop = msgs.iter().any(|m| matches!(m, Msg::Stop));
             self.process(msgs.drain(..));
-            self.router.depth[self.index].fetch_sub(n, Ordering::Relaxed);
+            self.router.taken(self.index, n);
             if stop {
                 break;
             }
@@ -379,20 +299,49 @@ impl Executor {
 
     fn process(&mut self, msgs: impl Iterator<Item = Msg>) {
         let t_start = std::time::Instant::now();
-        let task_defs = self.task_defs.read().clone();
+        let task_defs = self.task_defs.snapshot();
         let dispatcher = self.dispatcher.clone();
         let mut env = ExecEnv {
-            now: now_ms(),
+            now: self.clock.now_ms(),
             task_defs: &task_defs,
             dispatcher: &dispatcher,
         };
         let mut writes = Writes::default();
         let mut outcomes: Vec<Outcome> = Vec::new();
         for msg in msgs {
-            env.now = now_ms();
-            if let Some(o) = self.handle(msg, &mut env, &mut writes) {
-                outcomes.push(o);
+            env.now = self.clock.now_ms();
+            if let Msg::Recover(ids) = msg {
+                outcomes.extend(ids.into_iter().filter_map(|id| self.reload(id, &env)));
+                continue;
             }
+            let o = self.handle(msg, &mut env, &mut writes);
+            outcomes.append(&mut self.adopted);
+            outcomes.extend(o);
+        }
+        let poisoned: Vec<String> = writes.poisoned.iter().cloned().collect();
+        if !poisoned.is_empty() {
+            // Earlier events of a poisoned workflow in this batch are not written either:
+            // their callers hear so, and their effects are dropped.
+            outcomes.retain_mut(|o| {
+                if !writes.poisoned.contains(&o.workflow_id) {
+                    return true;
+                }
+                let err = EngineError::FailedPrecondition(format!(
+                    "workflow {} failed while deciding an event",
+                    o.workflow_id
+                ));
+                match o.pending.take() {
+                    Some(Pending::Reply(r, _)) => r.send(Err(err)),
+                    Some(Pending::Started(tx, _)) => {
+                        let _ = tx.send(Err(err));
+                    }
+                    Some(Pending::Removed(tx)) => {
+                        let _ = tx.send(Err(err));
+                    }
+                    None => {}
+                }
+                false
+            });
         }
         let batch = writes.build(&self.cache);
         let t_decided = std::time::Instant::now();
@@ -417,27 +366,40 @@ impl Executor {
             decide_us = (t_decided - t_start).as_micros() as u64,
             apply_us = (t_applied - t_decided).as_micros() as u64,
             flush_us = t_applied.elapsed().as_micros() as u64,
+            cached = self.cache.len(),
+            cached_bytes = self.cache.bytes(),
+            evicted = self.cache.evicted(),
             "batch"
         );
         if let Some(err) = failure {
             self.fail_batch(outcomes, err);
-            return;
+        } else {
+            self.release(outcomes);
         }
-        self.release(outcomes);
+        // Everything in memory is stored now: the cache may drop what it has no room for.
+        self.cache.evict();
+        // A workflow whose decision panicked is failed, from its last stored state, in a
+        // message of its own.
+        for id in poisoned {
+            let reason = self.poison_reasons.remove(&id).unwrap_or_default();
+            self.router.send(
+                &id,
+                Msg::FailWorkflow {
+                    workflow_id: id.clone(),
+                    reason,
+                },
+            );
+        }
     }
 
     /// A batch could not be stored: nothing of it is acknowledged. The executions it
     /// touched are dropped from memory and reloaded from the store shortly.
     fn fail_batch(&mut self, outcomes: Vec<Outcome>, err: EngineError) {
         tracing::error!(executor = self.index, error = %err, "storage write failed; batch not acknowledged");
+        let mut reload = Vec::with_capacity(outcomes.len());
         for o in outcomes {
             self.cache.remove(&o.workflow_id);
-            let router = self.router.clone();
-            let wf = o.workflow_id.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_secs(1));
-                router.send(&wf, Msg::Recover(wf.clone()));
-            });
+            reload.push(o.workflow_id.clone());
             match o.pending {
                 Some(Pending::Reply(r, _)) => r.send(Err(err.clone())),
                 Some(Pending::Started(tx, _)) => {
@@ -449,6 +411,14 @@ impl Executor {
                 None => {}
             }
         }
+        // One delayed message brings every execution of the batch back from the store.
+        reload.sort();
+        reload.dedup();
+        let (router, index) = (self.router.clone(), self.index);
+        self.runtime.spawn(async move {
+            tokio::time::sleep(RECOVER_DELAY).await;
+            router.send_to(index, Msg::Recover(reload));
+        });
     }
 
     fn release(&mut self, outcomes: Vec<Outcome>) {
@@ -569,33 +539,27 @@ impl Executor {
             workflow_id: t.workflow_id.clone(),
             priority,
             response_timeout_seconds: t.response_timeout_seconds,
-            assignment: TaskAssignment {
-                task_id: t.task_id.clone(),
-                token: String::new(),
-                task_def_name: t.task_def_name.clone(),
-                reference_task_name: t.reference_task_name.clone(),
-                workflow_id: t.workflow_id.clone(),
-                workflow_type: t.workflow_type.clone(),
-                input: Some(object_to_struct(&t.input)),
-                retry_count: t.retry_count,
-                poll_count: t.poll_count,
-                response_timeout_seconds: t.response_timeout_seconds,
-                lease_deadline: None,
-                domain: t.domain.clone().unwrap_or_default(),
-                correlation_id: t.correlation_id.clone().unwrap_or_default(),
-                iteration: t.iteration,
-                ready_time: opt_ts(Some(t.ready_time.max(t.scheduled_time))),
-                output: Some(object_to_struct(&t.output)),
-            },
+            assignment: Assignment::of(t),
         })
     }
 
     fn load(&mut self, workflow_id: &str) -> Result<(), EngineError> {
-        if self.cache.contains_key(workflow_id) {
+        if self.cache.touch(workflow_id) {
             return Ok(());
         }
         match self.store.load_execution(workflow_id) {
             Ok(Some(exec)) => {
+                if self.recovering
+                    && !exec.workflow.status.is_terminal()
+                    && self.adopted_ids.insert(workflow_id.into())
+                {
+                    // Recovery has not reached it yet: adopt it now (its later Adopt is
+                    // ignored).
+                    let effects = decider::recover(&exec, self.clock.now_ms());
+                    self.dispatcher.adopt_running(&exec);
+                    self.adopted
+                        .push(Outcome::effects_only(workflow_id.to_string(), effects));
+                }
                 self.cache.insert(workflow_id.to_string(), exec);
                 Ok(())
             }
@@ -616,7 +580,7 @@ impl Executor {
             } => {
                 let id = params.workflow_id.clone();
                 if fixed_id {
-                    let exists = self.cache.contains_key(&id)
+                    let exists = self.cache.touch(&id)
                         || matches!(self.store.load_workflow(&id), Ok(Some(_)));
                     if exists {
                         let _ = reply.send(Err(EngineError::AlreadyExists(format!(
@@ -625,7 +589,22 @@ impl Executor {
                         return None;
                     }
                 }
-                match decider::start(def.clone(), params, env) {
+                let started = catch_unwind(AssertUnwindSafe(|| {
+                    decider::start(def.clone(), params, &mut *env)
+                }));
+                let started = match started {
+                    Ok(r) => r,
+                    Err(p) => {
+                        let reason = panic_message(p.as_ref());
+                        tracing::error!(workflow_id = %id, %reason, "starting the workflow panicked");
+                        let _ = reply.send(Err(EngineError::InvalidArgument(format!(
+                            "workflow {} cannot start: the engine failed while deciding it: {reason}",
+                            def.name
+                        ))));
+                        return None;
+                    }
+                };
+                match started {
                     Ok((exec, d)) => {
                         batch.put_workflow(&id, None);
                         batch.push(Write::PutSnapshot {
@@ -699,23 +678,93 @@ impl Executor {
             }
             Msg::Adopt(exec) => {
                 let id = exec.workflow.workflow_id.clone();
+                if self.adopted_ids.contains(id.as_str()) || self.cache.touch(&id) {
+                    // Adopted already (an event for it came first): the copy loaded then
+                    // is the newer one.
+                    return None;
+                }
+                self.adopted_ids.insert(id.as_str().into());
                 let effects = decider::recover(&exec, env.now);
                 self.dispatcher.adopt_running(&exec);
                 self.cache.insert(id.clone(), *exec);
                 Some(Outcome::effects_only(id, effects))
             }
             Msg::Stop => None,
-            Msg::Recover(id) => {
-                self.cache.remove(&id);
-                if self.load(&id).is_err() {
-                    return None;
-                }
-                let exec = self.cache.get(&id).expect("loaded");
-                let effects = decider::recover(exec, env.now);
-                self.dispatcher.adopt_running(exec);
-                Some(Outcome::effects_only(id, effects))
+            Msg::Recover(_) => None,
+            Msg::Recovered => {
+                self.recovering = false;
+                self.adopted_ids = HashSet::new();
+                self.dispatcher.partition_recovered();
+                None
             }
+            Msg::FailWorkflow {
+                workflow_id,
+                reason,
+            } => self.fail_workflow(workflow_id, reason, env, batch),
         }
+    }
+
+    /// Reloads an execution from the store and rebuilds its runtime state.
+    fn reload(&mut self, id: String, env: &ExecEnv<'_>) -> Option<Outcome> {
+        self.cache.remove(&id);
+        self.load(&id).ok()?;
+        let exec = self.cache.get(&id).expect("loaded");
+        let effects = decider::recover(exec, env.now);
+        self.dispatcher.adopt_running(exec);
+        Some(Outcome::effects_only(id, effects))
+    }
+
+    /// Fails a workflow whose decision panicked, from its last stored state, without the
+    /// decider: its open tasks are cancelled and it ends FAILED with `reason`.
+    fn fail_workflow(
+        &mut self,
+        workflow_id: String,
+        reason: String,
+        env: &mut ExecEnv<'_>,
+        batch: &mut Writes,
+    ) -> Option<Outcome> {
+        self.cache.remove(&workflow_id);
+        self.load(&workflow_id).ok()?;
+        let exec = self.cache.get_mut(&workflow_id).expect("loaded");
+        if exec.workflow.status.is_terminal() {
+            return None;
+        }
+        let prev = exec.workflow.status;
+        exec.workflow.status = WorkflowStatus::Failed;
+        exec.workflow.reason_for_incompletion = Some(reason);
+        exec.workflow.end_time = Some(env.now);
+        exec.workflow.update_time = env.now;
+        let mut effects = Vec::new();
+        let mut leases_cleared = Vec::new();
+        for t in exec.tasks.iter_mut() {
+            match t.status {
+                TaskStatus::Scheduled => effects.push(Effect::Dequeue {
+                    task_id: t.task_id.clone(),
+                    queue: baton_core::QueueKey {
+                        task_type: t.task_def_name.clone(),
+                        domain: t.domain.clone(),
+                    },
+                }),
+                TaskStatus::InProgress => leases_cleared.push(t.task_id.clone()),
+                _ => continue,
+            }
+            t.status = TaskStatus::Canceled;
+            t.end_time = Some(env.now);
+            t.reason_for_incompletion = Some("the workflow failed".into());
+            batch.put_task(&workflow_id, &t.task_id, false);
+        }
+        batch.put_workflow(&workflow_id, Some(prev));
+        self.cache.resize(&workflow_id);
+        effects.push(Effect::WorkflowClosed {
+            status: WorkflowStatus::Failed,
+        });
+        Some(Outcome {
+            workflow_id,
+            pending: None,
+            effects,
+            leases_cleared,
+            durable: true,
+        })
     }
 
     fn apply_event(
@@ -735,7 +784,33 @@ impl Executor {
         let exec = self.cache.get_mut(&workflow_id).expect("loaded");
         let prev_status = exec.workflow.status;
         let known_tasks = exec.tasks.len();
-        match decider::decide(exec, event, env) {
+        let hook = self.before_decide.as_deref();
+        let decided = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(h) = hook {
+                h(&workflow_id, &event);
+            }
+            decider::decide(exec, event, &mut *env)
+        }));
+        let decided = match decided {
+            Ok(d) => d,
+            Err(p) => {
+                // The execution in memory may be half changed: it is dropped, nothing of it
+                // is written in this batch, and the workflow is failed from its stored state.
+                let reason = panic_message(p.as_ref());
+                tracing::error!(workflow_id, %reason, "deciding the workflow panicked");
+                self.cache.remove(&workflow_id);
+                batch.poisoned.insert(workflow_id.clone());
+                self.poison_reasons.insert(
+                    workflow_id.clone(),
+                    format!("the engine failed while deciding this workflow: {reason}"),
+                );
+                reply.send(Err(EngineError::FailedPrecondition(format!(
+                    "workflow {workflow_id} failed while deciding the event: {reason}"
+                ))));
+                return None;
+            }
+        };
+        match decided {
             Ok(d) => {
                 let reply_value = d.reply.clone();
                 let before = batch.touched;
@@ -769,6 +844,7 @@ impl Executor {
         d: decider::Decision,
         batch: &mut Writes,
     ) -> Outcome {
+        self.cache.resize(workflow_id);
         let exec = self.cache.get(workflow_id).expect("in cache");
         if d.workflow_changed && prev_status.is_some() {
             batch.put_workflow(workflow_id, prev_status);

@@ -32,18 +32,17 @@
 
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use baton_core::{Event, Execution, QueueKey, TaskDef, TaskStatus};
-use baton_proto::v1::{TaskAssignment, WorkResponse, work_response};
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc};
-use tonic::Status;
+use tokio::sync::Notify;
 
-use crate::convert::ts;
-use crate::executor::{Msg, Replier, Router, TaskDefs};
-use crate::now_ms;
+use crate::clock::SharedClock;
+use crate::runtime::msg::Router;
+use crate::runtime::registry::TaskDefs;
+use crate::work::{Assignment, WorkerMsg, WorkerTx};
 
 /// How long after its last poll (or the end of its stream) a worker still counts as
 /// serving its domain.
@@ -61,7 +60,7 @@ pub struct ReadyTask {
     /// Lease length.
     pub response_timeout_seconds: i64,
     /// The assignment, without token and lease.
-    pub assignment: TaskAssignment,
+    pub assignment: Assignment,
 }
 
 struct Entry {
@@ -98,9 +97,6 @@ struct Queue {
     next_sub: usize,
     notify: Arc<Notify>,
 }
-
-/// The outbound half of a worker stream.
-pub type WorkerTx = mpsc::UnboundedSender<Result<WorkResponse, Status>>;
 
 struct WorkerConn {
     worker_id: String,
@@ -194,6 +190,10 @@ struct Inner {
     slots: HashMap<String, String>,
     /// Per task type.
     types: HashMap<String, TypeState>,
+    /// Partitions that have not yet handed over every execution they recovered. Until
+    /// none is left, tasks out with workers before a restart are not all counted, so no
+    /// task of a type with a concurrency limit is handed out.
+    unrecovered: usize,
     next_gen: u64,
     next_seq: u64,
     next_conn: u64,
@@ -209,6 +209,9 @@ impl Inner {
     }
 
     fn gate(&self, task_type: &str, limits: Limits, now: i64) -> Gate {
+        if limits.concurrent > 0 && self.unrecovered > 0 {
+            return Gate::Full;
+        }
         match self.types.get(task_type) {
             Some(s) => s.gate(limits, now),
             None => TypeState::default().gate(limits, now),
@@ -286,7 +289,7 @@ struct Activity {
 
 /// A task handed out: what goes to the worker, and the event for the executor.
 struct Handout {
-    assignment: TaskAssignment,
+    assignment: Assignment,
     workflow_id: String,
     event: Event,
 }
@@ -302,7 +305,8 @@ struct Core {
     epoch: u64,
     counter: AtomicU64,
     router: Router,
-    task_defs: OnceLock<TaskDefs>,
+    task_defs: Arc<TaskDefs>,
+    clock: SharedClock,
     runtime: Option<tokio::runtime::Handle>,
     me: Weak<Core>,
 }
@@ -321,7 +325,13 @@ pub struct QueueDepth {
 impl Dispatcher {
     /// A dispatcher whose tokens carry `epoch` (the boot counter). Wake-ups for held-back
     /// tasks run on the current tokio runtime when there is one.
-    pub(crate) fn new(epoch: u64, router: Router) -> Self {
+    /// Hand-out limits are read from `task_defs` at every hand-out; times from `clock`.
+    pub(crate) fn new(
+        epoch: u64,
+        router: Router,
+        task_defs: Arc<TaskDefs>,
+        clock: SharedClock,
+    ) -> Self {
         let runtime = tokio::runtime::Handle::try_current().ok();
         Self {
             core: Arc::new_cyclic(|me| Core {
@@ -330,16 +340,12 @@ impl Dispatcher {
                 epoch,
                 counter: AtomicU64::new(0),
                 router,
-                task_defs: OnceLock::new(),
+                task_defs,
+                clock,
                 runtime,
                 me: me.clone(),
             }),
         }
-    }
-
-    /// Reads hand-out limits from these task definitions from now on (set once).
-    pub(crate) fn use_task_defs(&self, defs: TaskDefs) {
-        let _ = self.core.task_defs.set(defs);
     }
 
     /// Puts a task into its queue, or straight to a subscribed worker with credit.
@@ -382,6 +388,29 @@ impl Dispatcher {
         }
         for t in freed {
             c.pump_type(&mut g, &t);
+        }
+    }
+
+    /// Recovery is about to hand `partitions` partitions' executions over: tasks of types
+    /// with a concurrency limit wait until every partition has reported.
+    pub(crate) fn await_recovery(&self, partitions: usize) {
+        self.core.inner.lock().unrecovered = partitions;
+    }
+
+    /// A partition has adopted every execution recovery found for it. After the last one,
+    /// every slot is counted and held-back tasks go out.
+    pub(crate) fn partition_recovered(&self) {
+        let c = &self.core;
+        let mut g = c.inner.lock();
+        g.unrecovered = g.unrecovered.saturating_sub(1);
+        if g.unrecovered == 0 {
+            let types: Vec<String> = g.queues.keys().map(|k| k.task_type.clone()).collect();
+            let mut seen = std::collections::HashSet::new();
+            for t in types {
+                if seen.insert(t.clone()) {
+                    c.pump_type(&mut g, &t);
+                }
+            }
         }
     }
 
@@ -440,7 +469,7 @@ impl Dispatcher {
             if inner.workers.get(&conn_id).map_or(0, |c| c.credits) <= 0 {
                 break;
             }
-            let now = now_ms();
+            let now = c.clock.now_ms();
             // Highest-priority head across this worker's queues whose type may go out now.
             let mut best: Option<(i32, u64, &QueueKey)> = None;
             for qk in &queues {
@@ -497,14 +526,8 @@ impl Dispatcher {
         drop(g);
         c.seen(&conn.queues, -1);
         for (task_id, (token, workflow_id)) in conn.inflight {
-            c.router.send(
-                &workflow_id,
-                Msg::Event {
-                    workflow_id: workflow_id.clone(),
-                    event: Event::Returned { task_id, token },
-                    reply: Replier::None,
-                },
-            );
+            c.router
+                .tell(&workflow_id, Event::Returned { task_id, token });
         }
     }
 
@@ -515,7 +538,7 @@ impl Dispatcher {
         worker_id: &str,
         count: usize,
         wait: Duration,
-    ) -> Vec<TaskAssignment> {
+    ) -> Vec<Assignment> {
         let c = &self.core;
         let _waiting = PollGuard::new(c, queue);
         let deadline = tokio::time::Instant::now() + wait;
@@ -526,7 +549,7 @@ impl Dispatcher {
                 let mut out = Vec::new();
                 let limits = c.limits(&queue.task_type);
                 while out.len() < count && inner.has_live(queue) {
-                    let now = now_ms();
+                    let now = c.clock.now_ms();
                     match inner.gate(&queue.task_type, limits, now) {
                         Gate::Open => {}
                         Gate::Full => break,
@@ -562,7 +585,8 @@ impl Dispatcher {
             let ready = {
                 let mut g = c.inner.lock();
                 let limits = c.limits(&queue.task_type);
-                g.has_live(queue) && g.gate(&queue.task_type, limits, now_ms()) == Gate::Open
+                g.has_live(queue)
+                    && g.gate(&queue.task_type, limits, c.clock.now_ms()) == Gate::Open
             };
             if ready {
                 continue;
@@ -577,7 +601,7 @@ impl Dispatcher {
     /// queue has a stream worker subscribed or a poll waiting, or had a worker within the
     /// last [`ACTIVE_WORKER_WINDOW_MS`]. None when no domain is served.
     pub fn active_domain(&self, task_type: &str, domains: &[&str]) -> Option<usize> {
-        let now = now_ms();
+        let now = self.core.clock.now_ms();
         let activity = self.core.activity.lock();
         domains.iter().position(|d| {
             let key = QueueKey {
@@ -650,14 +674,14 @@ impl Core {
     /// The hand-out limits of a task type, from its current definition.
     fn limits(&self, task_type: &str) -> Limits {
         self.task_defs
-            .get()
-            .and_then(|defs| defs.read().get(task_type).map(|d| Limits::of(d)))
+            .get(task_type)
+            .map(|d| Limits::of(&d))
             .unwrap_or_default()
     }
 
     /// Records that workers came to (`delta` 1) or left (`delta` -1) these queues.
     fn seen(&self, queues: &[QueueKey], delta: i64) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut a = self.activity.lock();
         for q in queues {
             let e = a.entry(q.clone()).or_default();
@@ -676,7 +700,7 @@ impl Core {
         let mut assignment = task.assignment.clone();
         assignment.token = token.clone();
         assignment.poll_count += 1;
-        assignment.lease_deadline = Some(ts(lease_deadline));
+        assignment.lease_deadline = lease_deadline;
         Handout {
             assignment,
             workflow_id: task.workflow_id.clone(),
@@ -691,15 +715,8 @@ impl Core {
 
     /// Tells the owning executor of the lease (before anyone can see the task) and returns
     /// what goes to the worker.
-    fn tell_executor(&self, h: Handout) -> TaskAssignment {
-        self.router.send(
-            &h.workflow_id,
-            Msg::Event {
-                workflow_id: h.workflow_id.clone(),
-                event: h.event,
-                reply: Replier::None,
-            },
-        );
+    fn tell_executor(&self, h: Handout) -> Assignment {
+        self.router.tell(&h.workflow_id, h.event);
         h.assignment
     }
 
@@ -725,9 +742,7 @@ impl Core {
         );
         let tx = conn.tx.clone();
         let assignment = self.tell_executor(h);
-        let _ = tx.send(Ok(WorkResponse {
-            kind: Some(work_response::Kind::Task(assignment)),
-        }));
+        let _ = tx.send(WorkerMsg::Task(Box::new(assignment)));
     }
 
     fn enqueue(&self, queue: QueueKey, task: ReadyTask) {
@@ -736,7 +751,7 @@ impl Core {
         if inner.queued.contains_key(&task.task_id) {
             return;
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let limits = self.limits(&queue.task_type);
         let gate = inner.gate(&queue.task_type, limits, now);
         let waiting = inner.has_live(&queue);
@@ -779,7 +794,7 @@ impl Core {
             .filter(|k| k.task_type == task_type)
             .cloned()
             .collect();
-        let now = now_ms();
+        let now = self.clock.now_ms();
         for k in keys {
             self.pump_queue(inner, &k, now);
         }
@@ -822,13 +837,31 @@ impl Core {
         state.wake_at = Some(at);
         let me = self.me.clone();
         let task_type = task_type.to_string();
-        let delay = Duration::from_millis((at - now_ms()).max(0) as u64 + 1);
+        let delay = Duration::from_millis((at - self.clock.now_ms()).max(0) as u64 + 1);
         let fire = move || {
             if let Some(core) = me.upgrade() {
                 core.wake(&task_type, at);
             }
         };
+        let virtual_clock = self.clock.jumps().is_some();
         match &self.runtime {
+            Some(rt) if virtual_clock => {
+                // On a virtual clock the window opens when the clock is moved past it.
+                let clock = self.clock.clone();
+                rt.spawn(async move {
+                    let Some(jumps) = clock.jumps() else { return };
+                    loop {
+                        let jumped = jumps.notified();
+                        tokio::pin!(jumped);
+                        jumped.as_mut().enable();
+                        if clock.now_ms() >= at {
+                            break;
+                        }
+                        jumped.await;
+                    }
+                    fire();
+                });
+            }
             Some(rt) => {
                 rt.spawn(async move {
                     tokio::time::sleep(delay).await;
@@ -857,31 +890,46 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap as Map;
+    use crate::clock::ManualClock;
+    use crate::runtime::msg::Msg;
+    use tokio::sync::mpsc::{self, UnboundedReceiver};
 
-    use parking_lot::RwLock;
-    use tokio::sync::mpsc::UnboundedReceiver;
+    const T0: i64 = 1_700_000_000_000;
 
-    fn defs(v: serde_json::Value) -> TaskDefs {
-        let mut m = Map::new();
-        for d in v.as_array().unwrap() {
-            let d = baton_core::validate::parse_task_def(d).expect("valid task def");
-            m.insert(d.name.clone(), Arc::new(d));
-        }
-        Arc::new(RwLock::new(m))
+    fn defs(v: serde_json::Value) -> Arc<TaskDefs> {
+        Arc::new(TaskDefs::new(v.as_array().unwrap().iter().map(|d| {
+            baton_core::validate::parse_task_def(d).expect("valid task def")
+        })))
     }
 
     struct Rig {
         d: Dispatcher,
+        clock: Arc<ManualClock>,
         // Kept so that the executor mailboxes stay open.
         _mail: Vec<mpsc::UnboundedReceiver<Msg>>,
     }
 
-    fn rig(task_defs: TaskDefs) -> Rig {
+    fn rig(task_defs: Arc<TaskDefs>) -> Rig {
         let (router, mail) = Router::new(1);
-        let d = Dispatcher::new(1, router);
-        d.use_task_defs(task_defs);
-        Rig { d, _mail: mail }
+        let clock = ManualClock::new(T0);
+        let d = Dispatcher::new(1, router, task_defs, clock.clone());
+        Rig {
+            d,
+            clock,
+            _mail: mail,
+        }
+    }
+
+    /// Waits (on the runtime, not on a fixed time) until the worker has received at least
+    /// `n` tasks, and returns what it received.
+    async fn receive(rx: &mut UnboundedReceiver<WorkerMsg>, n: usize) -> Vec<String> {
+        let mut v = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while v.len() < n && std::time::Instant::now() < deadline {
+            v.extend(received(rx));
+            tokio::task::yield_now().await;
+        }
+        v
     }
 
     fn key(t: &str, domain: Option<&str>) -> QueueKey {
@@ -897,7 +945,7 @@ mod tests {
             workflow_id: format!("wf-{id}"),
             priority,
             response_timeout_seconds: 60,
-            assignment: TaskAssignment {
+            assignment: Assignment {
                 task_id: id.into(),
                 ..Default::default()
             },
@@ -908,16 +956,16 @@ mod tests {
         d: &Dispatcher,
         queues: Vec<QueueKey>,
         credits: i64,
-    ) -> (u64, UnboundedReceiver<Result<WorkResponse, Status>>) {
+    ) -> (u64, UnboundedReceiver<WorkerMsg>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let id = d.subscribe("w".into(), queues, credits, tx);
         (id, rx)
     }
 
-    fn received(rx: &mut UnboundedReceiver<Result<WorkResponse, Status>>) -> Vec<String> {
+    fn received(rx: &mut UnboundedReceiver<WorkerMsg>) -> Vec<String> {
         let mut v = Vec::new();
-        while let Ok(Ok(m)) = rx.try_recv() {
-            if let Some(work_response::Kind::Task(t)) = m.kind {
+        while let Ok(m) = rx.try_recv() {
+            if let WorkerMsg::Task(t) = m {
                 v.push(t.task_id);
             }
         }
@@ -986,7 +1034,7 @@ mod tests {
         assert_eq!(r.d.in_progress("t"), 3);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "current_thread")]
     async fn rate_limit_spreads_hand_outs_over_windows() {
         let task_defs = defs(serde_json::json!([
             {"name": "t", "rateLimitPerFrequency": 2, "rateLimitFrequencyInSeconds": 1}
@@ -1003,21 +1051,27 @@ mod tests {
                 .await
                 .is_empty()
         );
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        assert_eq!(received(&mut rx), ["c", "d"]);
+        // Within the window nothing more goes out, however long the runtime runs.
+        r.clock.advance(999);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(received(&mut rx).is_empty());
+        r.clock.advance(1);
+        assert_eq!(receive(&mut rx, 2).await, ["c", "d"]);
         // A re-registered definition applies to the next hand-out.
         let unlimited =
             baton_core::validate::parse_task_def(&serde_json::json!({"name": "t"})).unwrap();
-        task_defs.write().insert("t".into(), Arc::new(unlimited));
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        assert_eq!(received(&mut rx), ["e"]);
+        task_defs.insert(Arc::new(unlimited));
+        r.clock.advance(1000);
+        assert_eq!(receive(&mut rx, 1).await, ["e"]);
         r.d.enqueue(key("t", None), task("f", 0));
         r.d.enqueue(key("t", None), task("g", 0));
         r.d.enqueue(key("t", None), task("h", 0));
         assert_eq!(received(&mut rx), ["f", "g", "h"]);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "current_thread")]
     async fn a_long_poll_waits_for_the_next_window() {
         let r = rig(defs(serde_json::json!([
             {"name": "t", "rateLimitPerFrequency": 1, "rateLimitFrequencyInSeconds": 1}
@@ -1026,12 +1080,21 @@ mod tests {
         r.d.enqueue(key("t", None), task("b", 0));
         let first = r.d.poll(&key("t", None), "p", 5, Duration::ZERO).await;
         assert_eq!(first.len(), 1);
-        let started = std::time::Instant::now();
-        let second =
-            r.d.poll(&key("t", None), "p", 5, Duration::from_secs(5))
-                .await;
+        // The poll waits (on a long real timeout) and is served once the clock reaches the
+        // next window.
+        let queue = key("t", None);
+        let poll = r.d.poll(&queue, "p", 5, Duration::from_secs(60));
+        tokio::pin!(poll);
+        for _ in 0..100 {
+            tokio::select! {
+                biased;
+                got = &mut poll => panic!("served before the window opened: {got:?}"),
+                _ = tokio::task::yield_now() => {}
+            }
+        }
+        r.clock.advance(1000);
+        let second = poll.await;
         assert_eq!(second.len(), 1);
-        assert!(started.elapsed() < Duration::from_secs(4));
     }
 
     #[tokio::test]
@@ -1054,6 +1117,7 @@ mod tests {
             .get_mut(&key("t", Some("slow")))
             .unwrap()
             .last_seen -= ACTIVE_WORKER_WINDOW_MS + 1;
+        let _ = &r.clock;
         assert_eq!(r.d.active_domain("t", &["slow"]), None);
     }
 
@@ -1065,7 +1129,7 @@ mod tests {
         struct TestEnv(u64);
         impl baton_core::decider::Env for TestEnv {
             fn now_ms(&self) -> i64 {
-                now_ms()
+                T0
             }
             fn new_id(&mut self) -> String {
                 self.0 += 1;
@@ -1102,7 +1166,7 @@ mod tests {
                 task_id: task_id.clone(),
                 token: "1.0".into(),
                 worker_id: "w".into(),
-                lease_deadline: now_ms() + 60_000,
+                lease_deadline: T0 + 60_000,
             },
             &mut env,
         )
@@ -1118,7 +1182,7 @@ mod tests {
     }
 
     /// A zero-wait poll outside a runtime.
-    fn futures_poll(d: &Dispatcher, q: QueueKey) -> Vec<TaskAssignment> {
+    fn futures_poll(d: &Dispatcher, q: QueueKey) -> Vec<Assignment> {
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()

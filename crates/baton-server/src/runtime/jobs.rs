@@ -6,7 +6,7 @@
 //! is released only after the decision that asked for it is durable; after a restart the
 //! decider asks again for every job still awaited, so a job may run more than once.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 
 use baton_core::decider::{ChildStart, Event, Job, JobOutcome, TaskResult};
 use baton_core::event_handler::{ActionKind, EventAction, StartWorkflowAction, TaskAction};
@@ -20,9 +20,9 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
-use crate::engine::{Engine, StartRequest};
 use crate::error::EngineError;
-use crate::executor::{Msg, Replier, Router};
+use crate::runtime::ingress::{Ingress, StartRequest};
+use crate::runtime::msg::Router;
 
 /// Limits for the jobs the runtime carries out.
 #[derive(Debug, Clone, Default)]
@@ -44,13 +44,15 @@ pub(crate) struct JobRunner {
     /// Bounds the scripts and queries evaluated at once, so that a burst of them cannot
     /// take every blocking thread.
     cpu: Arc<Semaphore>,
-    /// The engine, for the workflows executions ask to start.
-    engine: OnceLock<Weak<Engine>>,
+    /// The way into the executors, for the workflows executions ask to start and the
+    /// results event handlers report.
+    ingress: Arc<Ingress>,
 }
 
 impl JobRunner {
     /// A runner on the current tokio runtime.
-    pub(crate) fn new(router: Router, limits: JobLimits) -> Result<Self, EngineError> {
+    pub(crate) fn new(ingress: Arc<Ingress>, limits: JobLimits) -> Result<Self, EngineError> {
+        let router = ingress.router.clone();
         let cpu = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
         let http = baton_systask::http::default_client(&limits.http)
             .map_err(|e| EngineError::Storage(format!("cannot build the HTTP client: {e}")))?;
@@ -60,25 +62,17 @@ impl JobRunner {
             http,
             limits: Arc::new(limits),
             cpu: Arc::new(Semaphore::new(cpu)),
-            engine: OnceLock::new(),
+            ingress,
         })
-    }
-
-    /// Gives the runner the engine it starts workflows on.
-    pub(crate) fn attach(&self, engine: &Arc<Engine>) {
-        let _ = self.engine.set(Arc::downgrade(engine));
     }
 
     /// Retries `child_id`, the ended child of the SUB_WORKFLOW task `task_id` of
     /// `workflow_id`, in place; if it cannot be retried, the task hears that the child
     /// failed, with the reason.
     pub(crate) fn retry_child(&self, workflow_id: String, task_id: String, child_id: String) {
-        let Some(engine) = self.engine.get().and_then(Weak::upgrade) else {
-            return;
-        };
-        let router = self.router.clone();
+        let (ingress, router) = (self.ingress.clone(), self.router.clone());
         self.handle.spawn(async move {
-            let retried = engine
+            let retried = ingress
                 .event(
                     &child_id,
                     Event::Retry {
@@ -89,18 +83,14 @@ impl JobRunner {
             let Err(e) = retried else {
                 return;
             };
-            router.send(
-                &workflow_id.clone(),
-                Msg::Event {
-                    workflow_id,
-                    event: Event::ChildEnded {
-                        task_id,
-                        child_id: child_id.clone(),
-                        status: WorkflowStatus::Failed,
-                        output: Object::new(),
-                        reason: Some(format!("cannot retry sub-workflow {child_id}: {e}")),
-                    },
-                    reply: Replier::None,
+            router.tell(
+                &workflow_id,
+                Event::ChildEnded {
+                    task_id,
+                    child_id: child_id.clone(),
+                    status: WorkflowStatus::Failed,
+                    output: Object::new(),
+                    reason: Some(format!("cannot retry sub-workflow {child_id}: {e}")),
                 },
             );
         });
@@ -115,15 +105,12 @@ impl JobRunner {
         task_id: Option<String>,
         request: ChildStart,
     ) {
-        let Some(engine) = self.engine.get().and_then(Weak::upgrade) else {
-            return;
-        };
-        let router = self.router.clone();
+        let (ingress, router) = (self.ingress.clone(), self.router.clone());
         self.handle.spawn(async move {
             let child_id = request.workflow_id.clone();
             let name = request.name.clone();
             let sub_workflow = request.parent.is_some();
-            let started = engine.start_requested(request).await;
+            let started = ingress.start_requested(request).await;
             let event = match (task_id, started) {
                 (None, Ok(_)) | (None, Err(EngineError::AlreadyExists(_))) => return,
                 (None, Err(e)) => {
@@ -138,7 +125,11 @@ impl JobRunner {
                 },
                 (Some(task_id), Err(EngineError::AlreadyExists(_))) if sub_workflow => {
                     // Asked again after a restart: report a child that ended meanwhile.
-                    let Ok(Some(child)) = engine.store.load_workflow(&child_id) else {
+                    let store = ingress.store.clone();
+                    let id = child_id.clone();
+                    let loaded =
+                        tokio::task::spawn_blocking(move || store.load_workflow(&id)).await;
+                    let Ok(Ok(Some(child))) = loaded else {
                         return;
                     };
                     if !child.status.is_terminal() {
@@ -170,14 +161,7 @@ impl JobRunner {
                     },
                 },
             };
-            router.send(
-                &workflow_id.clone(),
-                Msg::Event {
-                    workflow_id,
-                    event,
-                    reply: Replier::None,
-                },
-            );
+            router.tell(&workflow_id, event);
         });
     }
 
@@ -189,24 +173,14 @@ impl JobRunner {
         // An event's message is known by the id of the EVENT task that published it.
         let message_id = task_id.clone();
         let report = move |outcome: JobOutcome| {
-            let event = Event::JobDone { task_id, outcome };
-            router.send(
-                &workflow_id.clone(),
-                Msg::Event {
-                    workflow_id,
-                    event,
-                    reply: Replier::None,
-                },
-            );
+            router.tell(&workflow_id, Event::JobDone { task_id, outcome });
         };
         match job {
             Job::Publish { event, payload } => {
-                let Some(engine) = self.engine.get().and_then(Weak::upgrade) else {
-                    return;
-                };
+                let ingress = self.ingress.clone();
                 let handle = self.handle.clone();
                 self.handle.spawn(async move {
-                    let published = publish(&engine, &handle, &limits, event, message_id, payload);
+                    let published = publish(&ingress, &handle, &limits, event, message_id, payload);
                     report(published.await);
                 });
             }
@@ -278,7 +252,7 @@ fn evaluate(job: Job, limits: &JobLimits) -> JobOutcome {
 /// done; a failing action is reported in its output without failing the task (the event
 /// was published). The message is known by `message_id`, its EVENT task's id.
 async fn publish(
-    engine: &Arc<Engine>,
+    ingress: &Arc<Ingress>,
     handle: &Handle,
     limits: &Arc<JobLimits>,
     event: String,
@@ -287,7 +261,7 @@ async fn publish(
 ) -> JobOutcome {
     let mut handled = Vec::new();
     let mut errors = Vec::new();
-    for h in engine.event_handlers_for(&event) {
+    for h in ingress.registry.event_handlers(Some(&event), true) {
         if let Some(condition) = h.condition.clone().filter(|c| !c.trim().is_empty()) {
             let input = Value::Object(payload.clone());
             let limits = Arc::clone(limits);
@@ -310,7 +284,7 @@ async fn publish(
             }
         }
         for (i, action) in h.actions.iter().enumerate() {
-            if let Err(e) = run_action(engine, action, &payload, &event, &message_id).await {
+            if let Err(e) = run_action(ingress, action, &payload, &event, &message_id).await {
                 errors.push(format!(
                     "handler {} action {i} ({}): {e}",
                     h.name,
@@ -342,7 +316,7 @@ async fn publish(
 /// Conductor, a workflow it starts finds the event's name and message id in its input
 /// (`conductor.event.name`, `conductor.event.messageId`).
 async fn run_action(
-    engine: &Arc<Engine>,
+    ingress: &Arc<Ingress>,
     action: &EventAction,
     payload: &Object,
     event: &str,
@@ -372,8 +346,8 @@ async fn run_action(
                 .insert("conductor.event.messageId".into(), Value::from(message_id));
             p.input
                 .insert("conductor.event.name".into(), Value::from(event));
-            engine
-                .start_workflow(StartRequest {
+            ingress
+                .start(StartRequest {
                     name: p.name,
                     version: p.version,
                     input: p.input,
@@ -410,12 +384,12 @@ async fn run_action(
                 worker_id: None,
             };
             match (p.workflow_id, p.task_ref_name, p.task_id) {
-                (Some(wf), Some(reference), _) => engine
+                (Some(wf), Some(reference), _) => ingress
                     .update_task_by_ref(&wf, &reference, result)
                     .await
                     .map(|_| ())
                     .map_err(|e| e.to_string()),
-                (wf, _, Some(_)) => engine
+                (wf, _, Some(_)) => ingress
                     .update_task(wf.as_deref().unwrap_or(""), result)
                     .await
                     .map(|_| ())

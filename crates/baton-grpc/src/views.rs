@@ -1,11 +1,8 @@
-//! The gRPC services over the engine.
-
-pub mod metadata;
-pub mod task;
-pub mod workflow;
+//! Conversions between the engine's records and `baton.v1` messages.
 
 use baton_core::{TaskInstance, TaskStatus, WorkflowInstance, WorkflowStatus};
 use baton_proto::v1 as pb;
+use baton_server::work::{Ack, Assignment, WorkerMsg};
 use serde_json::Value;
 use tonic::Status;
 
@@ -128,4 +125,57 @@ pub(crate) fn workflow_to_pb(w: &WorkflowInstance, tasks: &[TaskInstance]) -> pb
         idempotency_key: w.idempotency_key.clone().unwrap_or_default(),
         failed_reference_task_name: w.failed_reference_task_name.clone().unwrap_or_default(),
     }
+}
+
+/// A hand-out as the worker sees it.
+pub(crate) fn assignment_to_pb(a: &Assignment) -> pb::TaskAssignment {
+    pb::TaskAssignment {
+        task_id: a.task_id.clone(),
+        token: a.token.clone(),
+        task_def_name: a.task_def_name.clone(),
+        reference_task_name: a.reference_task_name.clone(),
+        workflow_id: a.workflow_id.clone(),
+        workflow_type: a.workflow_type.clone(),
+        input: Some(object_to_struct(&a.input)),
+        retry_count: a.retry_count,
+        poll_count: a.poll_count,
+        response_timeout_seconds: a.response_timeout_seconds,
+        lease_deadline: (a.lease_deadline > 0).then(|| ts(a.lease_deadline)),
+        domain: a.domain.clone().unwrap_or_default(),
+        correlation_id: a.correlation_id.clone().unwrap_or_default(),
+        iteration: a.iteration,
+        ready_time: opt_ts(Some(a.ready_time)),
+        output: Some(object_to_struct(&a.output)),
+    }
+}
+
+fn ack_to_pb(a: Ack) -> pb::Ack {
+    let mut ack = pb::Ack {
+        task_id: a.task_id,
+        token: a.token,
+        ..Default::default()
+    };
+    match a.outcome {
+        Ok(deadline) => {
+            ack.ok = true;
+            ack.lease_deadline = deadline.map(ts);
+        }
+        Err(e) => {
+            ack.code = e.code_name().to_string();
+            ack.message = e.to_string();
+        }
+    }
+    ack
+}
+
+/// A message to a worker as it goes on its stream.
+pub(crate) fn worker_msg_to_pb(m: WorkerMsg) -> Result<pb::WorkResponse, Status> {
+    use pb::work_response::Kind;
+    let kind = match m {
+        WorkerMsg::Task(a) => Kind::Task(assignment_to_pb(&a)),
+        WorkerMsg::ResultAck(a) => Kind::ResultAck(ack_to_pb(a)),
+        WorkerMsg::LeaseAck(a) => Kind::LeaseAck(ack_to_pb(a)),
+        WorkerMsg::Refused(e) => return Err(crate::status(e)),
+    };
+    Ok(pb::WorkResponse { kind: Some(kind) })
 }

@@ -1,45 +1,27 @@
 //! MetadataService: workflow and task definitions.
 
-use std::sync::Arc;
-
-use baton_core::event_handler::{EventHandler, parse_event_handler};
-use baton_core::validate::{self, Problem};
+use baton_core::event_handler::EventHandler;
 use baton_core::{TaskDef, WorkflowDef};
 use baton_proto::v1 as pb;
 use baton_proto::v1::metadata_service_server::MetadataService;
+use baton_server::Service;
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 
-use super::definition_values;
 use crate::convert::{object_to_struct, opt_ts};
-use crate::engine::Engine;
+use crate::status;
+use crate::views::definition_values;
 
 /// The MetadataService implementation.
 pub struct Metadata {
-    engine: Arc<Engine>,
+    svc: Service,
 }
 
 impl Metadata {
-    /// Serves definitions of `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+    /// Serves definitions through `svc`.
+    pub fn new(svc: Service) -> Self {
+        Self { svc }
     }
-
-    fn check_len(&self, v: &Value) -> Result<(), Status> {
-        let size = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0);
-        let limit = self.engine.max_payload_bytes();
-        if size > limit {
-            return Err(Status::invalid_argument(format!(
-                "definition is {size} bytes; the limit is {limit} bytes"
-            )));
-        }
-        Ok(())
-    }
-}
-
-fn problems_status(what: &str, problems: &[Problem]) -> Status {
-    let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    Status::invalid_argument(format!("invalid {what}: {}", list.join("; ")))
 }
 
 pub(crate) fn wf_info(def: &WorkflowDef) -> pb::WorkflowDefInfo {
@@ -74,29 +56,25 @@ fn handler_info(h: &EventHandler) -> pb::EventHandlerInfo {
     }
 }
 
-impl Metadata {
-    /// The one event handler a request carries, parsed and validated.
-    fn parse_handler(&self, def: Option<&pb::Definition>) -> Result<EventHandler, Status> {
-        let values = definition_values(def, "handler")?;
-        let [v] = values.as_slice() else {
-            return Err(Status::invalid_argument(format!(
-                "handler: expected one event handler, found {}",
-                values.len()
-            )));
-        };
-        self.check_len(v)?;
-        parse_event_handler(v).map_err(|p| problems_status("event handler", &p))
-    }
+/// The one event handler a request carries.
+fn one_handler(def: Option<&pb::Definition>) -> Result<Value, Status> {
+    let values = definition_values(def, "handler")?;
+    let [v] = <[Value; 1]>::try_from(values).map_err(|values| {
+        Status::invalid_argument(format!(
+            "handler: expected one event handler, found {}",
+            values.len()
+        ))
+    })?;
+    Ok(v)
+}
 
-    fn parse_workflow(&self, v: &Value) -> Result<WorkflowDef, Status> {
-        self.check_len(v)?;
-        validate::parse_workflow_def(v).map_err(|p| problems_status("workflow definition", &p))
+/// The definitions of a list of `Definition`s, each of which may hold several.
+fn all_values(defs: &[pb::Definition]) -> Result<Vec<Value>, Status> {
+    let mut out = Vec::new();
+    for (i, d) in defs.iter().enumerate() {
+        out.extend(definition_values(Some(d), &format!("definitions[{i}]"))?);
     }
-
-    fn parse_task(&self, v: &Value) -> Result<TaskDef, Status> {
-        self.check_len(v)?;
-        validate::parse_task_def(v).map_err(|p| problems_status("task definition", &p))
-    }
+    Ok(out)
 }
 
 #[tonic::async_trait]
@@ -111,8 +89,11 @@ impl MetadataService for Metadata {
                 "definition: expected one workflow definition; use UpdateWorkflowDef for several",
             ));
         }
-        let def = self.parse_workflow(&values[0])?;
-        let stored = self.engine.put_workflow_def(def, false).await?;
+        let stored = self
+            .svc
+            .register_workflow_def(&values[0])
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::RegisterWorkflowDefResponse {
             workflow_def: Some(wf_info(&stored)),
         }))
@@ -122,24 +103,14 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::UpdateWorkflowDefRequest>,
     ) -> Result<Response<pb::UpdateWorkflowDefResponse>, Status> {
-        let mut defs = Vec::new();
-        for (i, d) in req.get_ref().definitions.iter().enumerate() {
-            for v in definition_values(Some(d), &format!("definitions[{i}]"))? {
-                defs.push(self.parse_workflow(&v)?);
-            }
-        }
-        if defs.is_empty() {
-            return Err(Status::invalid_argument(
-                "definitions: at least one is required",
-            ));
-        }
-        let mut out = Vec::new();
-        for d in defs {
-            let stored = self.engine.put_workflow_def(d, true).await?;
-            out.push(wf_info(&stored));
-        }
+        let values = all_values(&req.get_ref().definitions)?;
+        let stored = self
+            .svc
+            .update_workflow_defs(&values)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::UpdateWorkflowDefResponse {
-            workflow_defs: out,
+            workflow_defs: stored.iter().map(|d| wf_info(d)).collect(),
         }))
     }
 
@@ -148,13 +119,7 @@ impl MetadataService for Metadata {
         req: Request<pb::GetWorkflowDefRequest>,
     ) -> Result<Response<pb::GetWorkflowDefResponse>, Status> {
         let r = req.get_ref();
-        let version = r.version.filter(|v| *v > 0);
-        let def = self.engine.workflow_def(&r.name, version).ok_or_else(|| {
-            Status::not_found(match version {
-                Some(v) => format!("workflow definition {} version {v} does not exist", r.name),
-                None => format!("workflow definition {} does not exist", r.name),
-            })
-        })?;
+        let def = self.svc.workflow_def(&r.name, r.version).map_err(status)?;
         Ok(Response::new(pb::GetWorkflowDefResponse {
             workflow_def: Some(wf_info(&def)),
         }))
@@ -165,19 +130,14 @@ impl MetadataService for Metadata {
         req: Request<pb::ListWorkflowDefsRequest>,
     ) -> Result<Response<pb::ListWorkflowDefsResponse>, Status> {
         let r = req.get_ref();
-        let all = self.engine.workflow_defs();
-        let mut out: Vec<pb::WorkflowDefInfo> = Vec::new();
-        for (i, d) in all.iter().enumerate() {
-            if !r.name.is_empty() && d.name != r.name {
-                continue;
-            }
-            let is_latest = all.get(i + 1).is_none_or(|n| n.name != d.name);
-            if r.all_versions || !r.name.is_empty() || is_latest {
-                out.push(wf_info(d));
-            }
-        }
+        let name = Some(r.name.as_str()).filter(|n| !n.is_empty());
         Ok(Response::new(pb::ListWorkflowDefsResponse {
-            workflow_defs: out,
+            workflow_defs: self
+                .svc
+                .workflow_defs(name, r.all_versions)
+                .iter()
+                .map(|d| wf_info(d))
+                .collect(),
         }))
     }
 
@@ -186,7 +146,10 @@ impl MetadataService for Metadata {
         req: Request<pb::DeleteWorkflowDefRequest>,
     ) -> Result<Response<pb::DeleteWorkflowDefResponse>, Status> {
         let r = req.get_ref();
-        self.engine.delete_workflow_def(&r.name, r.version).await?;
+        self.svc
+            .delete_workflow_def(&r.name, r.version)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::DeleteWorkflowDefResponse {}))
     }
 
@@ -195,15 +158,15 @@ impl MetadataService for Metadata {
         req: Request<pb::ValidateWorkflowDefRequest>,
     ) -> Result<Response<pb::ValidateWorkflowDefResponse>, Status> {
         let values = definition_values(req.get_ref().definition.as_ref(), "definition")?;
-        let mut errors = Vec::new();
-        for v in &values {
-            if let Err(problems) = validate::parse_workflow_def(v) {
-                errors.extend(problems.into_iter().map(|p| pb::ValidationError {
-                    path: p.path,
-                    message: p.message,
-                }));
-            }
-        }
+        let errors: Vec<pb::ValidationError> = self
+            .svc
+            .validate_workflow_defs(&values)
+            .into_iter()
+            .map(|p| pb::ValidationError {
+                path: p.path,
+                message: p.message,
+            })
+            .collect();
         Ok(Response::new(pb::ValidateWorkflowDefResponse {
             valid: errors.is_empty(),
             errors,
@@ -214,18 +177,8 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::RegisterTaskDefsRequest>,
     ) -> Result<Response<pb::RegisterTaskDefsResponse>, Status> {
-        let mut defs = Vec::new();
-        for (i, d) in req.get_ref().definitions.iter().enumerate() {
-            for v in definition_values(Some(d), &format!("definitions[{i}]"))? {
-                defs.push(self.parse_task(&v)?);
-            }
-        }
-        if defs.is_empty() {
-            return Err(Status::invalid_argument(
-                "definitions: at least one is required",
-            ));
-        }
-        let stored = self.engine.put_task_defs(defs).await?;
+        let values = all_values(&req.get_ref().definitions)?;
+        let stored = self.svc.register_task_defs(&values).await.map_err(status)?;
         Ok(Response::new(pb::RegisterTaskDefsResponse {
             task_defs: stored.iter().map(|d| task_info(d)).collect(),
         }))
@@ -235,11 +188,7 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::GetTaskDefRequest>,
     ) -> Result<Response<pb::GetTaskDefResponse>, Status> {
-        let name = &req.get_ref().name;
-        let def = self
-            .engine
-            .task_def(name)
-            .ok_or_else(|| Status::not_found(format!("task definition {name} does not exist")))?;
+        let def = self.svc.task_def(&req.get_ref().name).map_err(status)?;
         Ok(Response::new(pb::GetTaskDefResponse {
             task_def: Some(task_info(&def)),
         }))
@@ -250,12 +199,7 @@ impl MetadataService for Metadata {
         _req: Request<pb::ListTaskDefsRequest>,
     ) -> Result<Response<pb::ListTaskDefsResponse>, Status> {
         Ok(Response::new(pb::ListTaskDefsResponse {
-            task_defs: self
-                .engine
-                .task_defs()
-                .iter()
-                .map(|d| task_info(d))
-                .collect(),
+            task_defs: self.svc.task_defs().iter().map(|d| task_info(d)).collect(),
         }))
     }
 
@@ -263,7 +207,10 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::DeleteTaskDefRequest>,
     ) -> Result<Response<pb::DeleteTaskDefResponse>, Status> {
-        self.engine.delete_task_def(&req.get_ref().name).await?;
+        self.svc
+            .delete_task_def(&req.get_ref().name)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::DeleteTaskDefResponse {}))
     }
 
@@ -271,8 +218,8 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::AddEventHandlerRequest>,
     ) -> Result<Response<pb::AddEventHandlerResponse>, Status> {
-        let h = self.parse_handler(req.get_ref().handler.as_ref())?;
-        let stored = self.engine.add_event_handler(h).await?;
+        let v = one_handler(req.get_ref().handler.as_ref())?;
+        let stored = self.svc.add_event_handler(&v).await.map_err(status)?;
         Ok(Response::new(pb::AddEventHandlerResponse {
             handler: Some(handler_info(&stored)),
         }))
@@ -282,8 +229,8 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::UpdateEventHandlerRequest>,
     ) -> Result<Response<pb::UpdateEventHandlerResponse>, Status> {
-        let h = self.parse_handler(req.get_ref().handler.as_ref())?;
-        let stored = self.engine.update_event_handler(h).await?;
+        let v = one_handler(req.get_ref().handler.as_ref())?;
+        let stored = self.svc.update_event_handler(&v).await.map_err(status)?;
         Ok(Response::new(pb::UpdateEventHandlerResponse {
             handler: Some(handler_info(&stored)),
         }))
@@ -293,11 +240,10 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::DeleteEventHandlerRequest>,
     ) -> Result<Response<pb::DeleteEventHandlerResponse>, Status> {
-        let name = &req.get_ref().name;
-        if name.is_empty() {
-            return Err(Status::invalid_argument("name is required"));
-        }
-        self.engine.delete_event_handler(name).await?;
+        self.svc
+            .delete_event_handler(&req.get_ref().name)
+            .await
+            .map_err(status)?;
         Ok(Response::new(pb::DeleteEventHandlerResponse {}))
     }
 
@@ -305,14 +251,10 @@ impl MetadataService for Metadata {
         &self,
         req: Request<pb::GetEventHandlerRequest>,
     ) -> Result<Response<pb::GetEventHandlerResponse>, Status> {
-        let name = &req.get_ref().name;
-        if name.is_empty() {
-            return Err(Status::invalid_argument("name is required"));
-        }
         let h = self
-            .engine
-            .event_handler(name)
-            .ok_or_else(|| Status::not_found(format!("event handler {name} does not exist")))?;
+            .svc
+            .event_handler(&req.get_ref().name)
+            .map_err(status)?;
         Ok(Response::new(pb::GetEventHandlerResponse {
             handler: Some(handler_info(&h)),
         }))
@@ -323,11 +265,10 @@ impl MetadataService for Metadata {
         req: Request<pb::ListEventHandlersRequest>,
     ) -> Result<Response<pb::ListEventHandlersResponse>, Status> {
         let r = req.get_ref();
-        let event = Some(r.event.as_str()).filter(|e| !e.is_empty());
         Ok(Response::new(pb::ListEventHandlersResponse {
             handlers: self
-                .engine
-                .event_handlers(event, r.active_only)
+                .svc
+                .event_handlers(Some(r.event.as_str()), r.active_only)
                 .iter()
                 .map(|h| handler_info(h))
                 .collect(),

@@ -1,5 +1,6 @@
 //! Timers: an in-memory ordered map of due times, woken only when the earliest timer
-//! changes. Durable timers are also stored (by the executors, in their batches) and
+//! changes. Due times are read from the engine's [`crate::clock::Clock`]: on a virtual
+//! clock, timers fire when the clock is moved past them. Durable timers are also stored (by the executors, in their batches) and
 //! reloaded on start; lease timers live only here, one per task, replaced when a lease
 //! changes.
 
@@ -10,8 +11,8 @@ use baton_core::{Timer, TimerKind};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::executor::{Msg, Router};
-use crate::now_ms;
+use crate::clock::SharedClock;
+use crate::runtime::msg::{Msg, Router};
 
 #[derive(Default)]
 struct Inner {
@@ -26,14 +27,16 @@ pub struct Timers {
     inner: Mutex<Inner>,
     wake: Notify,
     router: Router,
+    clock: SharedClock,
 }
 
 impl Timers {
-    pub(crate) fn new(router: Router) -> Arc<Self> {
+    pub(crate) fn new(router: Router, clock: SharedClock) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner::default()),
             wake: Notify::new(),
             router,
+            clock,
         })
     }
 
@@ -96,8 +99,15 @@ impl Timers {
     /// Fires due timers until the process ends.
     pub async fn run(self: Arc<Self>) {
         loop {
+            // Interest in a jump of a virtual clock is registered before the due times are
+            // read, so a jump in between is not missed.
+            let jumped = self.clock.jumps().map(|n| n.notified());
+            tokio::pin!(jumped);
+            if let Some(j) = jumped.as_mut().as_pin_mut() {
+                j.enable();
+            }
             let next_due = {
-                let now = now_ms();
+                let now = self.clock.now_ms();
                 let mut due = Vec::new();
                 let mut g = self.inner.lock();
                 while let Some((&key, _)) = g.by_due.iter().next() {
@@ -121,16 +131,28 @@ impl Timers {
                 }
                 next
             };
+            // A virtual clock wakes the loop when it is moved; the wall clock by sleeping.
             match next_due {
-                Some(due) => {
-                    let wait = (due - now_ms()).max(0) as u64;
+                Some(due) if jumped.is_none() => {
+                    let wait = (due - self.clock.now_ms()).max(0) as u64;
                     let _ = tokio::time::timeout(
                         std::time::Duration::from_millis(wait),
                         self.wake.notified(),
                     )
                     .await;
                 }
-                None => self.wake.notified().await,
+                _ => {
+                    let jump = async {
+                        match jumped.as_mut().as_pin_mut() {
+                            Some(j) => j.await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = jump => {}
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,39 @@
+//! Recovery after a restart: stored timers are armed again and every execution that was
+//! running or paused is handed to its executor to adopt (its ready tasks queued again, its
+//! leases and jobs re-armed). Runs on a blocking thread while the server already serves;
+//! an execution asked for before its turn is adopted by its executor on the spot.
+
+use baton_core::WorkflowStatus;
+
+use crate::error::EngineError;
+use crate::runtime::Runtime;
+use crate::runtime::msg::Msg;
+
+/// What recovery found.
+pub(crate) struct Counts {
+    pub(crate) timers: usize,
+    pub(crate) executions: usize,
+}
+
+/// Re-arms timers and hands every open execution to its executor.
+pub(crate) fn run(rt: &Runtime) -> Result<Counts, EngineError> {
+    let stored = rt.store.timers()?;
+    let timers = stored.len();
+    for t in stored {
+        rt.timers.arm(t);
+    }
+    let mut executions = 0usize;
+    for status in [WorkflowStatus::Running, WorkflowStatus::Paused] {
+        for id in rt.store.workflow_ids_by_status(status)? {
+            if let Some(exec) = rt.store.load_execution(&id)? {
+                rt.router.send(&id, Msg::Adopt(Box::new(exec)));
+                executions += 1;
+            }
+        }
+    }
+    // Each executor hears that every execution it owns has been handed over.
+    for p in 0..rt.router.partitions() {
+        rt.router.send_to(p, Msg::Recovered);
+    }
+    Ok(Counts { timers, executions })
+}

@@ -1,0 +1,51 @@
+//! The service layer: every operation Baton offers, in domain terms, shared by every API.
+//! Protocol adapters (gRPC today; HTTP, the scheduler and the UI next) decode a request,
+//! call one operation here and encode its answer; the checks, paging, bulk fan-out and
+//! waits live here once.
+
+mod metadata;
+mod tasks;
+mod workflows;
+
+use std::sync::Arc;
+
+use crate::runtime::Runtime;
+use crate::runtime::registry::blocking;
+
+pub use tasks::{WorkerSession, WorkerSpec, check_poll_wait};
+pub use workflows::{BulkOp, ExecuteOutcome, ExecuteRequest, Page, View};
+
+/// Most executions one bulk operation or correlation-id lookup may name.
+pub const MAX_BULK: usize = 1000;
+
+/// The operations of one engine.
+#[derive(Clone)]
+pub struct Service {
+    rt: Arc<Runtime>,
+}
+
+impl Service {
+    /// The service over a runtime.
+    pub fn new(rt: Arc<Runtime>) -> Self {
+        Self { rt }
+    }
+
+    /// The runtime underneath.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.rt
+    }
+
+    /// The largest accepted payload, in bytes of JSON.
+    pub fn max_payload_bytes(&self) -> usize {
+        self.rt.ingress.max_payload_bytes()
+    }
+
+    /// Runs a store read off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn baton_store::Store) -> Result<T, baton_store::StoreError> + Send + 'static,
+    ) -> Result<T, crate::EngineError> {
+        let store = self.rt.store.clone();
+        blocking(move || f(store.as_ref())).await
+    }
+}

@@ -1,0 +1,318 @@
+//! The engine in process, on a real store and a virtual clock: timers, leases and retry
+//! delays fire when the test moves the clock, never after a wall-clock sleep; a decision
+//! that panics fails its own workflow only; recovery adopts many running workflows, and one
+//! asked for before its turn.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_core::{Event, Object, TaskResult, TaskStatus, WorkflowStatus};
+use baton_server::runtime::DecideHook;
+use baton_server::service::WorkerSpec;
+use baton_server::work::{Assignment, WorkerMsg};
+use baton_server::{EngineConfig, ManualClock, Runtime, Service, StartRequest};
+use baton_store::SledStore;
+use serde_json::json;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const T0: i64 = 1_800_000_000_000;
+/// A bound on waits for a state, so that a broken engine fails the test instead of hanging.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+struct Harness {
+    svc: Service,
+    clock: Arc<ManualClock>,
+}
+
+async fn open(dir: &std::path::Path, clock: Arc<ManualClock>, hook: Option<DecideHook>) -> Service {
+    let store = Arc::new(SledStore::open(dir).expect("store"));
+    let rt = Runtime::open(
+        store,
+        EngineConfig {
+            clock: clock.clone(),
+            before_decide: hook,
+            ..Default::default()
+        },
+    )
+    .expect("runtime");
+    Service::new(rt)
+}
+
+async fn harness(dir: &std::path::Path, hook: Option<DecideHook>) -> Harness {
+    let clock = ManualClock::new(T0);
+    let svc = open(dir, clock.clone(), hook).await;
+    svc.runtime().recover().await.expect("recover");
+    Harness { svc, clock }
+}
+
+async fn shut(svc: Service) {
+    let rt = svc.runtime().clone();
+    drop(svc);
+    tokio::task::spawn_blocking(move || rt.shutdown())
+        .await
+        .unwrap();
+}
+
+async fn define(svc: &Service, task_defs: serde_json::Value, workflow: serde_json::Value) {
+    let defs: Vec<_> = task_defs.as_array().unwrap().clone();
+    if !defs.is_empty() {
+        svc.register_task_defs(&defs).await.expect("task defs");
+    }
+    svc.register_workflow_def(&workflow)
+        .await
+        .expect("workflow");
+}
+
+async fn start(svc: &Service, name: &str) -> String {
+    svc.start_workflow(StartRequest {
+        name: name.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("start")
+}
+
+async fn next_task(rx: &mut UnboundedReceiver<WorkerMsg>) -> Assignment {
+    loop {
+        match tokio::time::timeout(PATIENCE, rx.recv()).await {
+            Ok(Some(WorkerMsg::Task(a))) => return *a,
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("worker channel closed"),
+            Err(_) => panic!("no task within {PATIENCE:?}"),
+        }
+    }
+}
+
+fn result(a: &Assignment, status: TaskStatus) -> TaskResult {
+    TaskResult {
+        task_id: a.task_id.clone(),
+        token: Some(a.token.clone()),
+        status,
+        output: Object::new(),
+        reason_for_incompletion: None,
+        logs: Vec::new(),
+        callback_after_seconds: 0,
+        worker_id: None,
+    }
+}
+
+async fn ended(svc: &Service, id: &str) -> WorkflowStatus {
+    let status = svc.wait_closed(id, PATIENCE).await.expect("wait");
+    assert!(status.is_terminal(), "{id} still {status:?}");
+    status
+}
+
+/// Waits until the execution's task `reference` has an instance in `status`.
+async fn task_reaches(svc: &Service, id: &str, reference: &str, status: TaskStatus) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (_, tasks) = svc.workflow(id, true).await.unwrap();
+        if tasks
+            .iter()
+            .any(|t| t.reference_task_name == reference && t.status == status)
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{reference} never became {status:?}: {tasks:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_ends_when_the_virtual_clock_passes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), None).await;
+    define(
+        &h.svc,
+        json!([]),
+        json!({"name": "nap", "tasks": [{"name": "w", "taskReferenceName": "w", "type": "WAIT",
+               "inputParameters": {"duration": "1 hours"}}]}),
+    )
+    .await;
+    let id = start(&h.svc, "nap").await;
+    task_reaches(&h.svc, &id, "w", TaskStatus::InProgress).await;
+    h.clock.advance(3_600_000 - 1);
+    assert_eq!(
+        h.svc.workflow(&id, false).await.unwrap().0.status,
+        WorkflowStatus::Running
+    );
+    h.clock.advance(1);
+    assert_eq!(ended(&h.svc, &id).await, WorkflowStatus::Completed);
+    let (wf, tasks) = h.svc.workflow(&id, true).await.unwrap();
+    // Every time the engine recorded is virtual.
+    assert_eq!(wf.start_time, T0);
+    assert_eq!(wf.end_time, Some(T0 + 3_600_000));
+    assert_eq!(tasks[0].end_time, Some(T0 + 3_600_000));
+    shut(h.svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_lease_and_a_retry_delay_follow_the_virtual_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), None).await;
+    define(
+        &h.svc,
+        json!([{"name": "slow", "responseTimeoutSeconds": 5, "retryCount": 2,
+                "retryDelaySeconds": 30, "retryLogic": "FIXED"}]),
+        json!({"name": "leases", "tasks": [{"name": "slow", "taskReferenceName": "s"}]}),
+    )
+    .await;
+    let id = start(&h.svc, "leases").await;
+    let (_session, mut rx) = h
+        .svc
+        .connect_worker(WorkerSpec {
+            task_types: vec!["slow".into()],
+            credits: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let first = next_task(&mut rx).await;
+    assert_eq!(first.lease_deadline, T0 + 5_000);
+    // The worker says nothing; the lease lapses only when the clock reaches it.
+    h.clock.advance(5_000);
+    task_reaches(&h.svc, &id, "s", TaskStatus::TimedOut).await;
+    // The retry waits out its delay on the virtual clock.
+    h.clock.advance(29_000);
+    assert!(rx.try_recv().is_err(), "retried before its delay");
+    h.clock.advance(1_000);
+    let second = next_task(&mut rx).await;
+    assert_eq!(second.retry_count, 1);
+    assert_ne!(second.task_id, first.task_id);
+    h.svc
+        .update_task(&id, result(&second, TaskStatus::Completed))
+        .await
+        .unwrap();
+    assert_eq!(ended(&h.svc, &id).await, WorkflowStatus::Completed);
+    // The late worker's result for the first attempt is refused.
+    let late = h
+        .svc
+        .update_task(&id, result(&first, TaskStatus::Completed))
+        .await;
+    assert!(late.is_err());
+    shut(h.svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_decision_fails_only_its_own_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = Arc::new(parking_lot::Mutex::new(String::new()));
+    let v = victim.clone();
+    let hook: DecideHook = Arc::new(move |id: &str, event: &Event| {
+        if matches!(event, Event::Result(_)) && *v.lock() == id {
+            panic!("boom in the decider");
+        }
+    });
+    let h = harness(dir.path(), Some(hook)).await;
+    define(
+        &h.svc,
+        json!([{"name": "work"}]),
+        json!({"name": "one", "tasks": [{"name": "work", "taskReferenceName": "w"}]}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(start(&h.svc, "one").await);
+    }
+    *victim.lock() = ids[2].clone();
+    let (_session, mut rx) = h
+        .svc
+        .connect_worker(WorkerSpec {
+            task_types: vec!["work".into()],
+            credits: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut refused = 0;
+    for _ in 0..ids.len() {
+        let a = next_task(&mut rx).await;
+        if h.svc
+            .update_task(&a.workflow_id, result(&a, TaskStatus::Completed))
+            .await
+            .is_err()
+        {
+            assert_eq!(a.workflow_id, ids[2]);
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 1);
+    for (i, id) in ids.iter().enumerate() {
+        let status = ended(&h.svc, id).await;
+        if i == 2 {
+            assert_eq!(status, WorkflowStatus::Failed);
+            let (wf, tasks) = h.svc.workflow(id, true).await.unwrap();
+            let reason = wf.reason_for_incompletion.unwrap_or_default();
+            assert!(reason.contains("boom in the decider"), "{reason}");
+            assert_eq!(tasks[0].status, TaskStatus::Canceled);
+        } else {
+            assert_eq!(status, WorkflowStatus::Completed, "{id}");
+        }
+    }
+    // The partitions go on: new workflows run to the end.
+    let after = start(&h.svc, "one").await;
+    let a = next_task(&mut rx).await;
+    assert_eq!(a.workflow_id, after);
+    h.svc
+        .update_task(&after, result(&a, TaskStatus::Completed))
+        .await
+        .unwrap();
+    assert_eq!(ended(&h.svc, &after).await, WorkflowStatus::Completed);
+    shut(h.svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_adopts_many_running_workflows_and_one_asked_for_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone(), None).await;
+    svc.runtime().recover().await.unwrap();
+    define(
+        &svc,
+        json!([{"name": "work"}]),
+        json!({"name": "one", "tasks": [{"name": "work", "taskReferenceName": "w"}]}),
+    )
+    .await;
+    const N: usize = 500;
+    let mut ids = Vec::new();
+    for _ in 0..N {
+        ids.push(start(&svc, "one").await);
+    }
+    shut(svc).await;
+
+    let svc = open(dir.path(), clock.clone(), None).await;
+    assert!(!svc.runtime().is_ready());
+    // Asked for before recovery reaches it: adopted on the spot, and terminated.
+    svc.terminate(&ids[0], Some("early".into())).await.unwrap();
+    svc.runtime().recover().await.unwrap();
+    assert!(svc.runtime().is_ready());
+    let (_session, mut rx) = svc
+        .connect_worker(WorkerSpec {
+            task_types: vec!["work".into()],
+            credits: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 1..N {
+        let a = next_task(&mut rx).await;
+        assert_ne!(
+            a.workflow_id, ids[0],
+            "a terminated workflow's task went out"
+        );
+        assert!(
+            seen.insert(a.task_id.clone()),
+            "task {} handed out twice",
+            a.task_id
+        );
+        svc.update_task(&a.workflow_id, result(&a, TaskStatus::Completed))
+            .await
+            .unwrap();
+    }
+    assert_eq!(ended(&svc, &ids[0]).await, WorkflowStatus::Terminated);
+    for id in &ids[1..] {
+        assert_eq!(ended(&svc, id).await, WorkflowStatus::Completed);
+    }
+    shut(svc).await;
+}
