@@ -18,6 +18,8 @@ pub const TASK: &[u8] = b"t/";
 pub const TASK_ID: &[u8] = b"ti/";
 /// Definition snapshot: `s/ str(wid)`.
 pub const SNAPSHOT: &[u8] = b"s/";
+/// Definition by content: `d/ hash` (32 raw bytes) -> definition JSON.
+pub const DEFINITION: &[u8] = b"d/";
 /// Status index: `xs/ str(STATUS) str(wid)` -> empty.
 pub const BY_STATUS: &[u8] = b"xs/";
 /// Correlation index: `xc/ str(name) str(correlation) i64(create_time) str(wid)` -> empty.
@@ -222,6 +224,11 @@ pub fn display(key: &[u8]) -> String {
         i += 1;
     }
     out
+}
+
+/// Lower-case hexadecimal of some bytes, for messages.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use baton_core::{
 };
 
 mod codec;
+mod defs;
 mod keys;
 mod sled_store;
 #[cfg(test)]

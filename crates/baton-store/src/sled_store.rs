@@ -20,7 +20,8 @@
 //! | `w/ str(wid)` | workflow record |
 //! | `t/ str(wid) i32(seq)` | task record (a prefix scan reads an execution's tasks by seq) |
 //! | `ti/ str(task_id)` | `str(wid) i32(seq)`: where the task record is |
-//! | `s/ str(wid)` | definition snapshot (JSON) |
+//! | `s/ str(wid)` | `#` and the SHA-256 of the definition the execution runs (older stores: the definition's JSON) |
+//! | `d/ hash` | definition JSON, once per distinct content; kept when executions go |
 //! | `xs/ str(STATUS) str(wid)` | empty: status index |
 //! | `xc/ str(name) str(correlation_id) i64(create_time) str(wid)` | empty: correlation index |
 //! | `xi/ str(name) str(idempotency_key)` | wid of the latest execution started with the key |
@@ -29,7 +30,7 @@
 //! | `tw/ str(wid) i64(due_ms) kind` | empty: the same timers by workflow, for deletion |
 //!
 //! Records are MessagePack with field names behind a format byte (see the `codec` module);
-//! snapshots are JSON.
+//! definitions are JSON. Executions loaded with the same definition share one copy.
 //!
 //! # Index upkeep
 //! - The status index follows `prev_status` of [`Write::PutWorkflow`]: the entry for the
@@ -74,6 +75,7 @@ use serde::Deserialize;
 use tracing::warn;
 
 use crate::codec;
+use crate::defs::{self, Defs};
 use crate::keys::{self, Key, Reader};
 use crate::{Store, StoreError, StoreStats, Write, WriteBatch};
 
@@ -122,6 +124,8 @@ pub struct SledStore {
     pub(crate) meta: sled::Tree,
     /// Held from a batch's reads to its apply.
     apply_lock: Arc<Mutex<()>>,
+    /// Definitions by content, shared between the executions loaded with them.
+    defs: Arc<Defs>,
 }
 
 impl SledStore {
@@ -162,6 +166,7 @@ impl SledStore {
             event_handlers: tree(EVENT_HANDLERS_TREE)?,
             meta: tree(META_TREE)?,
             apply_lock: Arc::default(),
+            defs: Arc::default(),
             db,
         };
         store.build_open_index()?;
@@ -314,9 +319,9 @@ enum Op<'a> {
     DeleteWorkflow(&'a str),
 }
 
-/// The operations of one batch, in write order.
+/// The operations of one batch, in write order, and the definitions it stores.
 #[derive(Default)]
-struct Ops<'a>(Vec<Op<'a>>);
+struct Ops<'a>(Vec<Op<'a>>, Vec<defs::Hash>);
 
 impl<'a> Ops<'a> {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -327,7 +332,7 @@ impl<'a> Ops<'a> {
         self.0.push(Op::Del(key));
     }
 
-    fn write(&mut self, write: &'a Write) -> Result<(), StoreError> {
+    fn write(&mut self, write: &'a Write, shared: &Defs) -> Result<(), StoreError> {
         match write {
             Write::PutWorkflow {
                 workflow,
@@ -335,10 +340,17 @@ impl<'a> Ops<'a> {
             } => self.put_workflow(workflow, *prev_status)?,
             Write::PutTask(task) => self.put_task(task, false)?,
             Write::PutNewTask(task) => self.put_task(task, true)?,
-            Write::PutSnapshot { workflow_id, def } => self.put(
-                Key::new(keys::SNAPSHOT).str(workflow_id).into_vec(),
-                codec::encode_json("definition snapshot", def.as_ref())?,
-            ),
+            Write::PutSnapshot { workflow_id, def } => {
+                let enc = shared.encode(def)?;
+                if let Some(json) = enc.json {
+                    self.put(Key::new(keys::DEFINITION).raw(&enc.hash).into_vec(), json);
+                    self.1.push(enc.hash);
+                }
+                self.put(
+                    Key::new(keys::SNAPSHOT).str(workflow_id).into_vec(),
+                    defs::pointer(&enc.hash),
+                );
+            }
             Write::DeleteTask {
                 workflow_id,
                 task_id,
@@ -765,8 +777,9 @@ impl Store for SledStore {
         }
         let mut ops = Ops::default();
         for write in &batch.writes {
-            ops.write(write)?;
+            ops.write(write, &self.defs)?;
         }
+        let new_defs = std::mem::take(&mut ops.1);
         // Deletions read the index entries they remove. Holding this lock from those reads
         // to the apply keeps another batch from changing a shared entry (the idempotency
         // index) in between.
@@ -785,7 +798,9 @@ impl Store for SledStore {
         }
         self.exec
             .apply_batch(pending.into_batch())
-            .map_err(|e| engine_error("applying batch", e))
+            .map_err(|e| engine_error("applying batch", e))?;
+        self.defs.stored(new_defs);
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -816,7 +831,19 @@ impl Store for SledStore {
             .get(&snapshot_key)
             .map_err(|e| engine_error(&label, e))?
         {
-            Some(v) => codec::decode::<WorkflowDef>(&v, || format!("s/{workflow_id}"))?,
+            Some(v) => match defs::pointed(&v) {
+                Some(hash) => self.defs.shared(
+                    &hash,
+                    || {
+                        self.exec
+                            .get(Key::new(keys::DEFINITION).raw(&hash).into_vec())
+                            .map(|v| v.map(|v| v.to_vec()))
+                            .map_err(|e| engine_error(&label, e))
+                    },
+                    || format!("d/{} (of {workflow_id})", keys::hex(&hash)),
+                )?,
+                None => codec::decode::<WorkflowDef>(&v, || format!("s/{workflow_id}"))?.into(),
+            },
             None => {
                 return Err(StoreError::Corrupt {
                     key: format!("s/{workflow_id}"),
@@ -827,7 +854,7 @@ impl Store for SledStore {
         Ok(Some(Execution {
             workflow,
             tasks,
-            def: def.into(),
+            def,
         }))
     }
 

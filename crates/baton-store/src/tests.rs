@@ -523,6 +523,108 @@ fn a_reused_slot_keeps_its_new_task() {
 }
 
 #[test]
+fn a_definition_is_stored_once_and_shared_by_the_executions_loaded_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let shared = Arc::new(def("order", 1));
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            let wf = workflow(id, "order", WorkflowStatus::Running, None, None, i as i64);
+            // Two copies with the same content, and one shared copy used twice.
+            let d = if i == 0 {
+                Arc::new(def("order", 1))
+            } else {
+                shared.clone()
+            };
+            store
+                .apply(&batch(vec![
+                    put_new(&wf),
+                    Write::PutSnapshot {
+                        workflow_id: (*id).into(),
+                        def: d,
+                    },
+                ]))
+                .unwrap();
+        }
+        let other = workflow("x", "order", WorkflowStatus::Running, None, None, 9);
+        store
+            .apply(&batch(vec![
+                put_new(&other),
+                snapshot("x", &def("order", 2)),
+            ]))
+            .unwrap();
+        store.flush().unwrap();
+        let defs = exec_keys(&store)
+            .into_iter()
+            .filter(|k| k.starts_with("d/"))
+            .count();
+        assert_eq!(defs, 2, "one record per distinct definition");
+    }
+    let store = open(dir.path());
+    let a = store.load_execution("a").unwrap().unwrap();
+    let b = store.load_execution("b").unwrap().unwrap();
+    let x = store.load_execution("x").unwrap().unwrap();
+    assert_eq!(*a.def, def("order", 1));
+    assert!(
+        Arc::ptr_eq(&a.def, &b.def),
+        "loaded executions share one copy"
+    );
+    assert_eq!(x.def.version, 2);
+    // Removing an execution keeps the definition others run.
+    store
+        .apply(&batch(vec![Write::DeleteWorkflow {
+            workflow_id: "a".into(),
+        }]))
+        .unwrap();
+    drop((a, b));
+    let c = store.load_execution("c").unwrap().unwrap();
+    assert_eq!(*c.def, def("order", 1));
+}
+
+#[test]
+fn a_snapshot_written_as_json_by_an_older_store_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let wf = workflow("old", "order", WorkflowStatus::Running, None, None, 1);
+    store.apply(&batch(vec![put_new(&wf)])).unwrap();
+    store
+        .exec
+        .insert(
+            keys::Key::new(keys::SNAPSHOT).str("old").into_vec(),
+            serde_json::to_vec(&def("order", 3)).unwrap(),
+        )
+        .unwrap();
+    let exec = store.load_execution("old").unwrap().unwrap();
+    assert_eq!(*exec.def, def("order", 3));
+}
+
+#[test]
+fn a_missing_definition_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let wf = workflow("lost", "order", WorkflowStatus::Running, None, None, 1);
+    store
+        .apply(&batch(vec![
+            put_new(&wf),
+            snapshot("lost", &def("gone", 1)),
+        ]))
+        .unwrap();
+    let k: Vec<_> = store
+        .exec
+        .scan_prefix(keys::DEFINITION)
+        .map(|i| i.unwrap().0)
+        .collect();
+    for key in k {
+        store.exec.remove(key).unwrap();
+    }
+    // A fresh handle: nothing of it is in memory.
+    drop(store);
+    let store = open(dir.path());
+    let err = store.load_execution("lost").unwrap_err().to_string();
+    assert!(err.contains("lost") && err.contains("missing"), "{err}");
+}
+
+#[test]
 fn delete_workflow_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
@@ -1023,6 +1125,8 @@ struct Model {
     workflows: BTreeMap<String, WorkflowInstance>,
     tasks: BTreeMap<(String, i32), TaskInstance>,
     snapshots: BTreeMap<String, WorkflowDef>,
+    /// Every distinct definition ever snapshotted (stored once, kept when executions go).
+    definitions: BTreeSet<String>,
     timers: BTreeSet<Timer>,
     idempotency: BTreeMap<(String, String), String>,
     clock: i64,
@@ -1066,6 +1170,7 @@ impl Model {
                     self.idempotency
                         .insert((NAMES[name].into(), IDEM_KEYS[k].into()), wid.clone());
                 }
+                self.definitions.insert(serde_json::to_string(&d).unwrap());
                 self.snapshots.insert(wid.clone(), d);
                 self.workflows.insert(wid, wf);
             }
@@ -1228,6 +1333,7 @@ impl Model {
             + with_corr
             + self.idempotency.len()
             + self.snapshots.len()
+            + self.definitions.len()
             + self.tasks.len() * 2 // record + id entry
             + self.timers.len() * 2; // by due + by workflow
         prop_assert_eq!(
