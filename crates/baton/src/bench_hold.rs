@@ -151,7 +151,8 @@ async fn start_all(
     })
 }
 
-/// Whether the server at `url` answers the health check (service "") with SERVING.
+/// Whether the server at `url` answers the health check (service "") with SERVING; an
+/// error when it does not answer.
 async fn serving(url: &str) -> anyhow::Result<bool> {
     let ch = Endpoint::from_shared(url.to_string())?
         .connect_timeout(Duration::from_secs(1))
@@ -165,8 +166,9 @@ async fn serving(url: &str) -> anyhow::Result<bool> {
     Ok(r.into_inner().status == ServingStatus::Serving as i32)
 }
 
-/// Polls the health check of `child` at `url` until it answers SERVING.
-async fn wait_serving(child: &mut Child, url: &str) -> anyhow::Result<()> {
+/// Polls the health check of `child` at `url` until it answers at all (SERVING or not: the
+/// server takes requests while it recovers).
+async fn wait_answering(child: &mut Child, url: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + SERVE_LIMIT;
     loop {
         child
@@ -174,7 +176,7 @@ async fn wait_serving(child: &mut Child, url: &str) -> anyhow::Result<()> {
             .with_context(|| format!("the restarted server did not come up on {url}"))?;
         // A connection made while the server is still recovering may only be answered once
         // it serves; give it time, then try afresh.
-        if let Ok(Ok(true)) = tokio::time::timeout(Duration::from_secs(5), serving(url)).await {
+        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(5), serving(url)).await {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -360,8 +362,24 @@ pub(crate) async fn run(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     let listen = url.trim_start_matches("http://").to_string();
     let spawned = Instant::now();
     let mut second = spawn_server(&bin, dir.path(), &listen, args.partitions)?;
-    wait_serving(&mut second, &url).await?;
+    wait_answering(&mut second, &url).await?;
     let serve = spawned.elapsed();
+    // Workers connect at once; when recovery finishes (health SERVING) is noted beside.
+    let ready_at = Arc::new(std::sync::OnceLock::new());
+    let ready_watch = {
+        let (url, ready_at) = (url.clone(), ready_at.clone());
+        tokio::spawn(async move {
+            loop {
+                if let Ok(Ok(true)) =
+                    tokio::time::timeout(Duration::from_secs(5), serving(&url)).await
+                {
+                    let _ = ready_at.set(spawned.elapsed());
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
     let mut watch = RssWatch::new(second.pid, spawned);
     let recovery = match kind {
         HoldKind::Task => drain(args, &mut second, &url, n, spawned, &mut watch).await?,
@@ -371,6 +389,7 @@ pub(crate) async fn run(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
         }
     };
     watch.sample();
+    ready_watch.abort();
     let hwm_after = rss_kib(second.pid, "VmHWM:");
     let rss_end = rss_kib(second.pid, "VmRSS:");
     second.kill9().await?;
@@ -392,6 +411,7 @@ pub(crate) async fn run(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
         "rss_running_mib": mib(rss_running),
         "hwm_running_mib": mib(hwm_running),
         "serve_ms": ms(Some(serve)),
+        "ready_ms": ms(ready_at.get().copied()),
         "first_dispatch_ms": ms(recovery.first_dispatch),
         "rss_recovered_mib": mib(rss_recovered),
         "recovered_ms": ms(recovered_at),
@@ -443,8 +463,9 @@ fn print_report(r: &Value) {
         show(f("hwm_running_mib"), "MiB")
     );
     println!(
-        "serve         {} after restart (kill -9)",
-        show(f("serve_ms"), "ms")
+        "serve         {} after restart (kill -9); recovered (SERVING) at {}",
+        show(f("serve_ms"), "ms"),
+        show(f("ready_ms"), "ms")
     );
     if r["kind"] == "task" {
         println!(

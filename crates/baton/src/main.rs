@@ -59,6 +59,13 @@ struct ServerArgs {
     /// Largest accepted input, output or definition, in bytes.
     #[arg(long, env = "BATON_MAX_PAYLOAD_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_payload_bytes: usize,
+    /// MiB of running executions kept in memory (the rest are read from the store when an
+    /// event needs them).
+    #[arg(long, env = "BATON_CACHE_MB", default_value_t = 256)]
+    cache_mb: usize,
+    /// MiB of the store's page cache.
+    #[arg(long, env = "BATON_STORE_CACHE_MB", default_value_t = 256)]
+    store_cache_mb: u64,
 }
 
 fn init_tracing() {
@@ -100,13 +107,18 @@ pub(crate) async fn run_server(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let store = baton_store::SledStore::open(&args.data_dir)
+    let options = baton_store::SledOptions {
+        cache_capacity: args.store_cache_mb * 1024 * 1024,
+        ..Default::default()
+    };
+    let store = baton_store::SledStore::open_with(&args.data_dir, options)
         .with_context(|| format!("cannot open store in {}", args.data_dir.display()))?;
     let config = baton_grpc::ServerConfig {
         listen: args.listen,
         engine: baton_server::EngineConfig {
             partitions: args.partitions,
             max_payload_bytes: args.max_payload_bytes,
+            cache_bytes: args.cache_mb * 1024 * 1024,
             ..Default::default()
         },
     };

@@ -50,6 +50,10 @@ fn held_worker_tasks_are_all_dispatched_after_a_restart() {
     let serve = positive(&r, "serve_ms");
     let first = positive(&r, "first_dispatch_ms");
     assert!(first >= serve, "first task before serving: {r}");
+    assert!(
+        positive(&r, "ready_ms") >= serve,
+        "recovered before answering: {r}"
+    );
     positive(&r, "rss_recovered_mib");
     positive(&r, "dispatch_rate");
     assert!(positive(&r, "all_done_ms") >= first, "{r}");
@@ -63,6 +67,7 @@ fn held_waits_are_recovered_after_a_restart() {
     assert_eq!(r["hold"], 100);
     positive(&r, "rss_running_mib");
     positive(&r, "serve_ms");
+    positive(&r, "ready_ms");
     positive(&r, "rss_recovered_mib");
     assert!(r["first_dispatch_ms"].is_null(), "{r}");
     assert!(r["dispatch_rate"].is_null(), "{r}");

@@ -635,7 +635,12 @@ async fn sigterm_shuts_down_cleanly_with_a_connected_worker() {
     one_task_workflow(&ch, "t_wf", "t_task", json!({"name": "t_task"})).await;
     let (worker, _) = spawn_worker(ch.clone(), &["t_task"], 1, Arc::new(|_| Action::Stall));
     let id = start(&ch, "t_wf", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_until(&ch, &id, 10, "the worker holds its task", |w| {
+        w.tasks
+            .last()
+            .is_some_and(|t| task_status(t) == pb::TaskStatus::InProgress)
+    })
+    .await;
     let t0 = Instant::now();
     let st = tokio::task::spawn_blocking(move || {
         let st = server.terminate();

@@ -181,7 +181,16 @@ async fn a_child_running_across_a_crash_still_completes_its_parent() {
     .await;
     // No worker yet: the child waits on its task.
     let id = start(&ch, "parent", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until(&ch, &id, 10, "the child started", |w| {
+        w.tasks.iter().any(|t| {
+            t.reference_task_name == "sub"
+                && task_status(t) == pb::TaskStatus::InProgress
+                && t.output
+                    .as_ref()
+                    .is_some_and(|o| o.fields.contains_key("subWorkflowId"))
+        })
+    })
+    .await;
     server.kill9();
     let server = Server::start(dir.path());
     let ch = server.channel().await;

@@ -37,30 +37,29 @@ use std::time::Duration;
 
 use baton_core::{Event, Execution, QueueKey, TaskDef, TaskStatus};
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use crate::clock::SharedClock;
-use crate::runtime::msg::Router;
+use crate::runtime::msg::{Handoff, Msg, Replier, Router};
 use crate::runtime::registry::TaskDefs;
-use crate::work::{Assignment, WorkerMsg, WorkerTx};
+use crate::work::{Assignment, WorkerTx};
 
 /// How long after its last poll (or the end of its stream) a worker still counts as
 /// serving its domain.
 pub const ACTIVE_WORKER_WINDOW_MS: i64 = 10_000;
 
-/// A task ready to be handed out, with everything the worker will see.
+/// A task ready to be handed out: ids and what ordering and the lease need. The worker's
+/// assignment is built by the owning executor when it records the hand-out.
 #[derive(Debug)]
 pub struct ReadyTask {
     /// Task instance id.
-    pub task_id: String,
+    pub task_id: Box<str>,
     /// Owning execution.
-    pub workflow_id: String,
+    pub workflow_id: Box<str>,
     /// Priority 0-99.
     pub priority: i32,
-    /// Lease length.
+    /// Lease length in seconds.
     pub response_timeout_seconds: i64,
-    /// The assignment, without token and lease.
-    pub assignment: Assignment,
 }
 
 struct Entry {
@@ -185,7 +184,7 @@ struct Inner {
     queues: HashMap<QueueKey, Queue>,
     workers: HashMap<u64, WorkerConn>,
     /// Task id -> generation of its live queue entry.
-    queued: HashMap<String, u64>,
+    queued: HashMap<Box<str>, u64>,
     /// Task id -> task type, for every task out with a worker (a concurrency slot).
     slots: HashMap<String, String>,
     /// Per task type.
@@ -243,7 +242,7 @@ impl Inner {
             return false;
         };
         while let Some(top) = q.heap.peek() {
-            if self.queued.get(&top.task.task_id) == Some(&top.generation) {
+            if self.queued.get(&top.task.task_id[..]) == Some(&top.generation) {
                 return true;
             }
             q.heap.pop();
@@ -254,8 +253,8 @@ impl Inner {
     fn pop(&mut self, queue: &QueueKey) -> Option<Arc<ReadyTask>> {
         let q = self.queues.get_mut(queue)?;
         while let Some(e) = q.heap.pop() {
-            if self.queued.get(&e.task.task_id) == Some(&e.generation) {
-                self.queued.remove(&e.task.task_id);
+            if self.queued.get(&e.task.task_id[..]) == Some(&e.generation) {
+                self.queued.remove(&e.task.task_id[..]);
                 return Some(e.task);
             }
         }
@@ -285,13 +284,6 @@ struct Activity {
     live: usize,
     /// Last time a worker polled, subscribed or left (ms).
     last_seen: i64,
-}
-
-/// A task handed out: what goes to the worker, and the event for the executor.
-struct Handout {
-    assignment: Assignment,
-    workflow_id: String,
-    event: Event,
 }
 
 /// Ready queues and the workers that take from them.
@@ -503,6 +495,24 @@ impl Dispatcher {
         }
     }
 
+    /// The executor refused a hand-out (the task was no longer SCHEDULED): the worker it
+    /// was meant for gets its credit back, and the slot it took is freed unless the task
+    /// still holds one (`free_slot` false).
+    pub(crate) fn hand_out_refused(&self, conn_id: Option<u64>, task_id: &str, free_slot: bool) {
+        let c = &self.core;
+        let mut g = c.inner.lock();
+        let inner = &mut *g;
+        if free_slot && let Some(task_type) = inner.vacate(task_id) {
+            c.pump_type(inner, &task_type);
+        }
+        if let Some(conn) = conn_id.and_then(|id| inner.workers.get_mut(&id))
+            && conn.inflight.remove(task_id).is_some()
+        {
+            drop(g);
+            self.grant(conn_id.expect("a stream hand-out"), 1);
+        }
+    }
+
     /// A stream worker finished with a task (it reported a final result).
     pub fn settle(&self, conn_id: u64, task_id: &str) {
         if let Some(conn) = self.core.inner.lock().workers.get_mut(&conn_id) {
@@ -531,6 +541,52 @@ impl Dispatcher {
         }
     }
 
+    /// Hands out up to `count` tasks of a queue to a poller: the executors' answers to
+    /// come, or (when nothing may go out now) what to wait on.
+    fn take_for_poll(
+        &self,
+        queue: &QueueKey,
+        worker_id: &str,
+        count: usize,
+    ) -> Result<Vec<oneshot::Receiver<Option<Assignment>>>, Arc<Notify>> {
+        let c = &self.core;
+        let mut g = c.inner.lock();
+        let inner = &mut *g;
+        let mut out = Vec::new();
+        let limits = c.limits(&queue.task_type);
+        while out.len() < count && inner.has_live(queue) {
+            let now = c.clock.now_ms();
+            match inner.gate(&queue.task_type, limits, now) {
+                Gate::Open => {}
+                Gate::Full => break,
+                Gate::Until(at) => {
+                    c.arrange_wake(inner, &queue.task_type, at);
+                    break;
+                }
+            }
+            let Some(task) = inner.pop(queue) else {
+                break;
+            };
+            inner
+                .type_state(&queue.task_type)
+                .count_hand_out(limits, now);
+            inner.occupy(&queue.task_type, &task.task_id);
+            let (_, event) = c.hand_out(&task, worker_id, now);
+            let (tx, rx) = oneshot::channel();
+            c.tell_executor(&task, event, Handoff::Poll(tx));
+            out.push(rx);
+        }
+        if !out.is_empty() {
+            return Ok(out);
+        }
+        Err(inner
+            .queues
+            .entry(queue.clone())
+            .or_default()
+            .notify
+            .clone())
+    }
+
     /// Takes up to `count` tasks from a queue, waiting up to `wait` for the first one.
     pub async fn poll(
         &self,
@@ -543,40 +599,23 @@ impl Dispatcher {
         let _waiting = PollGuard::new(c, queue);
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let notify = {
-                let mut g = c.inner.lock();
-                let inner = &mut *g;
-                let mut out = Vec::new();
-                let limits = c.limits(&queue.task_type);
-                while out.len() < count && inner.has_live(queue) {
-                    let now = c.clock.now_ms();
-                    match inner.gate(&queue.task_type, limits, now) {
-                        Gate::Open => {}
-                        Gate::Full => break,
-                        Gate::Until(at) => {
-                            c.arrange_wake(inner, &queue.task_type, at);
-                            break;
+            let taken = self.take_for_poll(queue, worker_id, count);
+            let notify = match taken {
+                Ok(out) => {
+                    // Each executor records its hand-out and builds the assignment; one it
+                    // refused (the task was cancelled meanwhile) is left out.
+                    let mut got = Vec::with_capacity(out.len());
+                    for rx in out {
+                        if let Ok(Some(a)) = rx.await {
+                            got.push(a);
                         }
                     }
-                    let Some(task) = inner.pop(queue) else {
-                        break;
-                    };
-                    inner
-                        .type_state(&queue.task_type)
-                        .count_hand_out(limits, now);
-                    inner.occupy(&queue.task_type, &task.task_id);
-                    let h = c.hand_out(&task, worker_id, now);
-                    out.push(c.tell_executor(h));
+                    if !got.is_empty() {
+                        return got;
+                    }
+                    continue;
                 }
-                if !out.is_empty() {
-                    return out;
-                }
-                inner
-                    .queues
-                    .entry(queue.clone())
-                    .or_default()
-                    .notify
-                    .clone()
+                Err(notify) => notify,
             };
             let notified = notify.notified();
             tokio::pin!(notified);
@@ -635,7 +674,7 @@ impl Dispatcher {
                 depth: q
                     .heap
                     .iter()
-                    .filter(|e| g.queued.get(&e.task.task_id) == Some(&e.generation))
+                    .filter(|e| g.queued.get(&e.task.task_id[..]) == Some(&e.generation))
                     .count(),
                 subscribers: q.subscribers.len(),
             })
@@ -694,34 +733,33 @@ impl Core {
         }
     }
 
-    fn hand_out(&self, task: &ReadyTask, worker_id: &str, now: i64) -> Handout {
+    /// A fresh token and lease for `task`, and the event that records them.
+    fn hand_out(&self, task: &ReadyTask, worker_id: &str, now: i64) -> (String, Event) {
         let token = self.token();
         let lease_deadline = now + task.response_timeout_seconds.max(1) * 1000;
-        let mut assignment = task.assignment.clone();
-        assignment.token = token.clone();
-        assignment.poll_count += 1;
-        assignment.lease_deadline = lease_deadline;
-        Handout {
-            assignment,
-            workflow_id: task.workflow_id.clone(),
-            event: Event::Dispatched {
-                task_id: task.task_id.clone(),
-                token,
-                worker_id: worker_id.to_string(),
-                lease_deadline,
-            },
-        }
+        let event = Event::Dispatched {
+            task_id: task.task_id.to_string(),
+            token: token.clone(),
+            worker_id: worker_id.to_string(),
+            lease_deadline,
+        };
+        (token, event)
     }
 
-    /// Tells the owning executor of the lease (before anyone can see the task) and returns
-    /// what goes to the worker.
-    fn tell_executor(&self, h: Handout) -> Assignment {
-        self.router.tell(&h.workflow_id, h.event);
-        h.assignment
+    /// Asks the owning executor to record a hand-out and deliver the assignment to `to`.
+    fn tell_executor(&self, task: &ReadyTask, event: Event, to: Handoff) {
+        self.router.send(
+            &task.workflow_id,
+            Msg::Event {
+                workflow_id: task.workflow_id.to_string(),
+                event,
+                reply: Replier::Hand(to),
+            },
+        );
     }
 
     /// Hands `task` to a stream worker: the hand-out counted against its type's limits, a
-    /// fresh lease, the executor told first, then the push.
+    /// fresh lease, and the executor asked to record it and push the assignment.
     fn push_to(
         &self,
         inner: &mut Inner,
@@ -734,21 +772,20 @@ impl Core {
         inner.type_state(task_type).count_hand_out(limits, now);
         inner.occupy(task_type, &task.task_id);
         let conn = inner.workers.get_mut(&conn_id).expect("live worker");
-        let h = self.hand_out(task, &conn.worker_id, now);
+        let (token, event) = self.hand_out(task, &conn.worker_id, now);
         conn.credits -= 1;
         conn.inflight.insert(
-            task.task_id.clone(),
-            (h.assignment.token.clone(), task.workflow_id.clone()),
+            task.task_id.to_string(),
+            (token, task.workflow_id.to_string()),
         );
         let tx = conn.tx.clone();
-        let assignment = self.tell_executor(h);
-        let _ = tx.send(WorkerMsg::Task(Box::new(assignment)));
+        self.tell_executor(task, event, Handoff::Stream { conn: conn_id, tx });
     }
 
     fn enqueue(&self, queue: QueueKey, task: ReadyTask) {
         let mut g = self.inner.lock();
         let inner = &mut *g;
-        if inner.queued.contains_key(&task.task_id) {
+        if inner.queued.contains_key(&task.task_id[..]) {
             return;
         }
         let now = self.clock.now_ms();
@@ -892,6 +929,7 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::runtime::msg::Msg;
+    use crate::work::WorkerMsg;
     use tokio::sync::mpsc::{self, UnboundedReceiver};
 
     const T0: i64 = 1_700_000_000_000;
@@ -905,8 +943,8 @@ mod tests {
     struct Rig {
         d: Dispatcher,
         clock: Arc<ManualClock>,
-        // Kept so that the executor mailboxes stay open.
-        _mail: Vec<mpsc::UnboundedReceiver<Msg>>,
+        /// The executor mailboxes, answered by [`Rig::answer`] in the executor's stead.
+        mail: parking_lot::Mutex<Vec<mpsc::UnboundedReceiver<Msg>>>,
     }
 
     fn rig(task_defs: Arc<TaskDefs>) -> Rig {
@@ -916,20 +954,91 @@ mod tests {
         Rig {
             d,
             clock,
-            _mail: mail,
+            mail: parking_lot::Mutex::new(mail),
         }
     }
 
-    /// Waits (on the runtime, not on a fixed time) until the worker has received at least
-    /// `n` tasks, and returns what it received.
-    async fn receive(rx: &mut UnboundedReceiver<WorkerMsg>, n: usize) -> Vec<String> {
-        let mut v = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while v.len() < n && std::time::Instant::now() < deadline {
-            v.extend(received(rx));
-            tokio::task::yield_now().await;
+    impl Rig {
+        /// Does what the executor does with hand-outs: records nothing, delivers each.
+        fn answer(&self) {
+            for rx in self.mail.lock().iter_mut() {
+                while let Ok(m) = rx.try_recv() {
+                    if let Msg::Event {
+                        event:
+                            Event::Dispatched {
+                                task_id,
+                                token,
+                                lease_deadline,
+                                ..
+                            },
+                        reply: Replier::Hand(h),
+                        ..
+                    } = m
+                    {
+                        let a = Assignment {
+                            task_id,
+                            token,
+                            lease_deadline,
+                            ..Default::default()
+                        };
+                        match h {
+                            Handoff::Stream { tx, .. } => {
+                                let _ = tx.send(WorkerMsg::Task(Box::new(a)));
+                            }
+                            Handoff::Poll(tx) => {
+                                let _ = tx.send(Some(a));
+                            }
+                        }
+                    }
+                }
+            }
         }
-        v
+
+        /// What the worker has received so far, hand-outs answered first.
+        fn received(&self, rx: &mut UnboundedReceiver<WorkerMsg>) -> Vec<String> {
+            self.answer();
+            received(rx)
+        }
+
+        /// Waits (on the runtime, not on a fixed time) until the worker has received at
+        /// least `n` tasks, and returns what it received.
+        async fn receive(&self, rx: &mut UnboundedReceiver<WorkerMsg>, n: usize) -> Vec<String> {
+            let mut v = Vec::new();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while v.len() < n && std::time::Instant::now() < deadline {
+                v.extend(self.received(rx));
+                tokio::task::yield_now().await;
+            }
+            v
+        }
+
+        /// A poll, with its hand-outs answered while it runs.
+        async fn poll(
+            &self,
+            queue: &QueueKey,
+            worker_id: &str,
+            count: usize,
+            wait: Duration,
+        ) -> Vec<Assignment> {
+            let p = self.d.poll(queue, worker_id, count, wait);
+            tokio::pin!(p);
+            loop {
+                tokio::select! {
+                    biased;
+                    got = &mut p => return got,
+                    _ = tokio::task::yield_now() => self.answer(),
+                }
+            }
+        }
+
+        /// A zero-wait poll outside a runtime.
+        fn futures_poll(&self, q: QueueKey) -> Vec<Assignment> {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap()
+                .block_on(self.poll(&q, "p", 5, Duration::ZERO))
+        }
     }
 
     fn key(t: &str, domain: Option<&str>) -> QueueKey {
@@ -942,13 +1051,9 @@ mod tests {
     fn task(id: &str, priority: i32) -> ReadyTask {
         ReadyTask {
             task_id: id.into(),
-            workflow_id: format!("wf-{id}"),
+            workflow_id: format!("wf-{id}").into(),
             priority,
             response_timeout_seconds: 60,
-            assignment: Assignment {
-                task_id: id.into(),
-                ..Default::default()
-            },
         }
     }
 
@@ -979,7 +1084,7 @@ mod tests {
             r.d.enqueue(key("t", None), task(id, p));
         }
         let (_, mut rx) = worker(&r.d, vec![key("t", None)], 10);
-        assert_eq!(received(&mut rx), ["b", "d", "c", "a"]);
+        assert_eq!(r.received(&mut rx), ["b", "d", "c", "a"]);
     }
 
     #[test]
@@ -991,18 +1096,18 @@ mod tests {
             r.d.enqueue(key("t", None), task(id, 0));
         }
         let (_, mut rx) = worker(&r.d, vec![key("t", None)], 10);
-        assert_eq!(received(&mut rx), ["a", "b"]);
+        assert_eq!(r.received(&mut rx), ["a", "b"]);
         assert_eq!(r.d.in_progress("t"), 2);
         // A poller is held back too.
-        let polled = futures_poll(&r.d, key("t", None));
+        let polled = r.futures_poll(key("t", None));
         assert!(polled.is_empty());
         // Ending an unknown lease changes nothing; ending a held one frees its slot.
         r.d.leases_ended(&["zzz".to_string()]);
-        assert!(received(&mut rx).is_empty());
+        assert!(r.received(&mut rx).is_empty());
         r.d.leases_ended(&["a".to_string()]);
-        assert_eq!(received(&mut rx), ["c"]);
+        assert_eq!(r.received(&mut rx), ["c"]);
         r.d.leases_ended(&["a".to_string(), "b".to_string(), "c".to_string()]);
-        assert_eq!(received(&mut rx), ["d"]);
+        assert_eq!(r.received(&mut rx), ["d"]);
         assert_eq!(r.d.in_progress("t"), 1);
     }
 
@@ -1015,12 +1120,38 @@ mod tests {
         let (_, mut slow) = worker(&r.d, vec![key("t", Some("slow"))], 10);
         r.d.enqueue(key("t", Some("fast")), task("a", 0));
         r.d.enqueue(key("t", Some("slow")), task("b", 0));
-        assert_eq!(received(&mut fast), ["a"]);
-        assert!(received(&mut slow).is_empty());
+        assert_eq!(r.received(&mut fast), ["a"]);
+        assert!(r.received(&mut slow).is_empty());
         // The executor cancelled `a` before it learnt of the hand-out: taking it out of
         // its queue frees the slot.
         r.d.dequeue("a");
-        assert_eq!(received(&mut slow), ["b"]);
+        assert_eq!(r.received(&mut slow), ["b"]);
+    }
+
+    #[test]
+    fn a_refused_hand_out_gives_back_the_credit_and_the_slot() {
+        let r = rig(defs(
+            serde_json::json!([{"name": "t", "concurrentExecLimit": 1}]),
+        ));
+        let (conn, mut rx) = worker(&r.d, vec![key("t", None)], 1);
+        r.d.enqueue(key("t", None), task("a", 0));
+        r.d.enqueue(key("t", None), task("b", 0));
+        // The executor refuses `a` (it was cancelled meanwhile): b can only go out if the
+        // worker's one credit and the type's one slot both come back.
+        let m = r.mail.lock()[0].try_recv().expect("a hand-out");
+        let Msg::Event {
+            event: Event::Dispatched { task_id, .. },
+            reply: Replier::Hand(Handoff::Stream { conn: to, .. }),
+            ..
+        } = m
+        else {
+            panic!("not a hand-out");
+        };
+        assert_eq!((task_id.as_str(), to), ("a", conn));
+        assert!(r.received(&mut rx).is_empty());
+        r.d.hand_out_refused(Some(to), &task_id, true);
+        assert_eq!(r.received(&mut rx), ["b"]);
+        assert_eq!(r.d.in_progress("t"), 1);
     }
 
     #[test]
@@ -1030,7 +1161,7 @@ mod tests {
         for id in ["a", "b", "c"] {
             r.d.enqueue(key("t", None), task(id, 0));
         }
-        assert_eq!(received(&mut rx), ["a", "b", "c"]);
+        assert_eq!(r.received(&mut rx), ["a", "b", "c"]);
         assert_eq!(r.d.in_progress("t"), 3);
     }
 
@@ -1044,10 +1175,10 @@ mod tests {
             r.d.enqueue(key("t", None), task(id, 0));
         }
         let (_, mut rx) = worker(&r.d, vec![key("t", None)], 10);
-        assert_eq!(received(&mut rx), ["a", "b"]);
+        assert_eq!(r.received(&mut rx), ["a", "b"]);
         // Neither a poll nor more credit gets past the window.
         assert!(
-            r.d.poll(&key("t", None), "p", 5, Duration::ZERO)
+            r.poll(&key("t", None), "p", 5, Duration::ZERO)
                 .await
                 .is_empty()
         );
@@ -1056,19 +1187,19 @@ mod tests {
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
-        assert!(received(&mut rx).is_empty());
+        assert!(r.received(&mut rx).is_empty());
         r.clock.advance(1);
-        assert_eq!(receive(&mut rx, 2).await, ["c", "d"]);
+        assert_eq!(r.receive(&mut rx, 2).await, ["c", "d"]);
         // A re-registered definition applies to the next hand-out.
         let unlimited =
             baton_core::validate::parse_task_def(&serde_json::json!({"name": "t"})).unwrap();
         task_defs.insert(Arc::new(unlimited));
         r.clock.advance(1000);
-        assert_eq!(receive(&mut rx, 1).await, ["e"]);
+        assert_eq!(r.receive(&mut rx, 1).await, ["e"]);
         r.d.enqueue(key("t", None), task("f", 0));
         r.d.enqueue(key("t", None), task("g", 0));
         r.d.enqueue(key("t", None), task("h", 0));
-        assert_eq!(received(&mut rx), ["f", "g", "h"]);
+        assert_eq!(r.received(&mut rx), ["f", "g", "h"]);
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -1078,12 +1209,12 @@ mod tests {
         ])));
         r.d.enqueue(key("t", None), task("a", 0));
         r.d.enqueue(key("t", None), task("b", 0));
-        let first = r.d.poll(&key("t", None), "p", 5, Duration::ZERO).await;
+        let first = r.poll(&key("t", None), "p", 5, Duration::ZERO).await;
         assert_eq!(first.len(), 1);
         // The poll waits (on a long real timeout) and is served once the clock reaches the
         // next window.
         let queue = key("t", None);
-        let poll = r.d.poll(&queue, "p", 5, Duration::from_secs(60));
+        let poll = r.poll(&queue, "p", 5, Duration::from_secs(60));
         tokio::pin!(poll);
         for _ in 0..100 {
             tokio::select! {
@@ -1104,7 +1235,7 @@ mod tests {
         let (conn, _rx) = worker(&r.d, vec![key("t", Some("slow"))], 1);
         assert_eq!(r.d.active_domain("t", &["fast", "slow"]), Some(1));
         assert_eq!(r.d.active_domain("other", &["fast", "slow"]), None);
-        r.d.poll(&key("t", Some("fast")), "p", 1, Duration::ZERO)
+        r.poll(&key("t", Some("fast")), "p", 1, Duration::ZERO)
             .await;
         assert_eq!(r.d.active_domain("t", &["fast", "slow"]), Some(0));
         // A worker that left still counts for a while.
@@ -1176,17 +1307,8 @@ mod tests {
         assert_eq!(r.d.in_progress("t"), 1);
         let (_, mut rx) = worker(&r.d, vec![key("t", None)], 5);
         r.d.enqueue(key("t", None), task("new", 0));
-        assert!(received(&mut rx).is_empty());
+        assert!(r.received(&mut rx).is_empty());
         r.d.leases_ended(&[task_id]);
-        assert_eq!(received(&mut rx), ["new"]);
-    }
-
-    /// A zero-wait poll outside a runtime.
-    fn futures_poll(d: &Dispatcher, q: QueueKey) -> Vec<Assignment> {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-            .block_on(d.poll(&q, "p", 5, Duration::ZERO))
+        assert_eq!(r.received(&mut rx), ["new"]);
     }
 }

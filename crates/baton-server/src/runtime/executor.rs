@@ -22,11 +22,11 @@ use crate::runtime::DecideHook;
 use crate::runtime::cache::ExecCache;
 use crate::runtime::commit::GroupCommit;
 use crate::runtime::jobs::JobRunner;
-use crate::runtime::msg::{Msg, Replier, Router};
+use crate::runtime::msg::{Handoff, Msg, Replier, Router};
 use crate::runtime::registry::TaskDefs;
 use crate::runtime::timers::Timers;
 use crate::runtime::waiters::Waiters;
-use crate::work::Assignment;
+use crate::work::{Assignment, WorkerMsg};
 
 /// How long a batch that could not be stored waits before its executions are reloaded.
 const RECOVER_DELAY: Duration = Duration::from_secs(1);
@@ -424,6 +424,8 @@ impl Executor {
     fn release(&mut self, outcomes: Vec<Outcome>) {
         let mut closed = Vec::new();
         for o in outcomes {
+            // Parents this decision reopens: its caller hears back once they have.
+            let mut reopened = Vec::new();
             for t in &o.leases_cleared {
                 self.timers.clear_lease(t);
             }
@@ -455,17 +457,21 @@ impl Executor {
                     Effect::ReopenParent {
                         workflow_id,
                         task_id,
-                    } => self.router.send(
-                        &workflow_id.clone(),
-                        Msg::Event {
-                            workflow_id,
-                            event: Event::ChildReopened {
-                                task_id,
-                                child_id: o.workflow_id.clone(),
+                    } => {
+                        let (tx, rx) = oneshot::channel();
+                        reopened.push(rx);
+                        self.router.send(
+                            &workflow_id.clone(),
+                            Msg::Event {
+                                workflow_id,
+                                event: Event::ChildReopened {
+                                    task_id,
+                                    child_id: o.workflow_id.clone(),
+                                },
+                                reply: Replier::Once(tx),
                             },
-                            reply: Replier::None,
-                        },
-                    ),
+                        )
+                    }
                     Effect::RetryChild { task_id, child_id } => {
                         self.jobs
                             .retry_child(o.workflow_id.clone(), task_id, child_id);
@@ -486,6 +492,16 @@ impl Executor {
                 }
             }
             match o.pending {
+                Some(Pending::Reply(r, res)) if !reopened.is_empty() => {
+                    // A retry, rerun or restart of a child is answered once its parent is
+                    // running again (and the parent's own parent, through the same rule).
+                    self.runtime.spawn(async move {
+                        for rx in reopened {
+                            let _ = rx.await;
+                        }
+                        r.send(res);
+                    });
+                }
                 Some(Pending::Reply(r, res)) => r.send(res),
                 Some(Pending::Started(tx, id)) => {
                     let _ = tx.send(Ok(id));
@@ -535,11 +551,10 @@ impl Executor {
             return None;
         }
         Some(ReadyTask {
-            task_id: t.task_id.clone(),
-            workflow_id: t.workflow_id.clone(),
+            task_id: t.task_id.as_str().into(),
+            workflow_id: t.workflow_id.as_str().into(),
             priority,
             response_timeout_seconds: t.response_timeout_seconds,
-            assignment: Assignment::of(t),
         })
     }
 
@@ -775,7 +790,18 @@ impl Executor {
         env: &mut ExecEnv<'_>,
         batch: &mut Writes,
     ) -> Option<Outcome> {
+        // A hand-out is delivered by this executor once recorded (or refused here).
+        let (reply, hand) = match reply {
+            Replier::Hand(h) => match &event {
+                Event::Dispatched { task_id, .. } => (Replier::None, Some((h, task_id.clone()))),
+                _ => (Replier::Hand(h), None),
+            },
+            r => (r, None),
+        };
         if let Err(e) = self.load(&workflow_id) {
+            if let Some((h, task_id)) = hand {
+                self.refuse_hand_out(h, &workflow_id, &task_id);
+            }
             reply.send(Err(e));
             return None;
         }
@@ -807,9 +833,19 @@ impl Executor {
                 reply.send(Err(EngineError::FailedPrecondition(format!(
                     "workflow {workflow_id} failed while deciding the event: {reason}"
                 ))));
+                if let Some((h, task_id)) = hand {
+                    self.refuse_hand_out(h, &workflow_id, &task_id);
+                }
                 return None;
             }
         };
+        if let Some((h, task_id)) = hand {
+            if decided.is_ok() {
+                self.deliver_hand_out(h, &workflow_id, &task_id);
+            } else {
+                self.refuse_hand_out(h, &workflow_id, &task_id);
+            }
+        }
         match decided {
             Ok(d) => {
                 let reply_value = d.reply.clone();
@@ -833,6 +869,44 @@ impl Executor {
                 None
             }
         }
+    }
+
+    /// Sends the assignment of a task just recorded as handed out to its worker. It goes
+    /// before the record is stored: the record needs no flush, and a worker's answer comes
+    /// after it in this executor's mailbox.
+    fn deliver_hand_out(&mut self, h: Handoff, workflow_id: &str, task_id: &str) {
+        let Some(t) = self.cache.get(workflow_id).and_then(|e| e.task(task_id)) else {
+            return self.refuse_hand_out(h, workflow_id, task_id);
+        };
+        let mut a = Assignment::of(t);
+        a.token = t.token.clone().unwrap_or_default();
+        a.lease_deadline = t.lease_deadline.unwrap_or(0);
+        match h {
+            Handoff::Stream { tx, .. } => {
+                let _ = tx.send(WorkerMsg::Task(Box::new(a)));
+            }
+            Handoff::Poll(tx) => {
+                let _ = tx.send(Some(a));
+            }
+        }
+    }
+
+    /// A hand-out this executor did not record: the worker gets nothing, and matching
+    /// takes back the credit and the slot it spent.
+    fn refuse_hand_out(&mut self, h: Handoff, workflow_id: &str, task_id: &str) {
+        let holds_slot = self
+            .cache
+            .get(workflow_id)
+            .and_then(|e| e.task(task_id))
+            .is_some_and(|t| t.status == TaskStatus::InProgress);
+        let conn = match h {
+            Handoff::Stream { conn, .. } => Some(conn),
+            Handoff::Poll(tx) => {
+                let _ = tx.send(None);
+                None
+            }
+        };
+        self.dispatcher.hand_out_refused(conn, task_id, !holds_slot);
     }
 
     /// Turns a decision into writes and an outcome to release after the flush.

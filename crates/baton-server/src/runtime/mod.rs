@@ -79,7 +79,7 @@ impl Default for EngineConfig {
             jobs: JobLimits::default(),
             clock: Arc::new(SystemClock),
             before_decide: None,
-            cache_bytes: 512 * 1024 * 1024,
+            cache_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -8,7 +8,21 @@ use baton_core::{Event, Execution, Reply, StartParams, Timer, WorkflowDef};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::EngineError;
-use crate::work::{Ack, WorkerMsg, WorkerTx};
+use crate::work::{Ack, Assignment, WorkerMsg, WorkerTx};
+
+/// Where a task handed out goes once its executor has recorded the hand-out: the executor
+/// builds the assignment from the task itself, so ready queues hold only ids.
+pub(crate) enum Handoff {
+    /// Pushed on a stream worker's channel.
+    Stream {
+        /// The worker's connection.
+        conn: u64,
+        /// Its channel.
+        tx: WorkerTx,
+    },
+    /// Answered to a poll: None when the executor refused the hand-out.
+    Poll(oneshot::Sender<Option<Assignment>>),
+}
 
 /// Where the answer to an event goes.
 pub(crate) enum Replier {
@@ -16,6 +30,8 @@ pub(crate) enum Replier {
     None,
     /// A unary caller.
     Once(oneshot::Sender<Result<Reply, EngineError>>),
+    /// A hand-out (the event is `Dispatched`): the executor delivers the assignment.
+    Hand(Handoff),
     /// A stream worker: answered with an acknowledgement on its stream.
     Stream {
         tx: WorkerTx,
@@ -30,6 +46,12 @@ impl Replier {
     pub(crate) fn send(self, r: Result<Reply, EngineError>) {
         match self {
             Replier::None => {}
+            Replier::Hand(h) => {
+                // Only a refusal reaches here; the executor delivers accepted hand-outs.
+                if let Handoff::Poll(tx) = h {
+                    let _ = tx.send(None);
+                }
+            }
             Replier::Once(tx) => {
                 let _ = tx.send(r);
             }

@@ -3,11 +3,16 @@
 //! leases and jobs re-armed). Runs on a blocking thread while the server already serves;
 //! an execution asked for before its turn is adopted by its executor on the spot.
 
+use std::time::Duration;
+
 use baton_core::WorkflowStatus;
 
 use crate::error::EngineError;
 use crate::runtime::Runtime;
 use crate::runtime::msg::Msg;
+
+/// Most messages waiting in a partition's mailbox before recovery loads more for it.
+const MAX_AHEAD: usize = 4096;
 
 /// What recovery found.
 pub(crate) struct Counts {
@@ -25,6 +30,11 @@ pub(crate) fn run(rt: &Runtime) -> Result<Counts, EngineError> {
     let mut executions = 0usize;
     for status in [WorkflowStatus::Running, WorkflowStatus::Paused] {
         for id in rt.store.workflow_ids_by_status(status)? {
+            // Loading runs ahead of adopting only so far: executions wait in mailboxes in
+            // full, and the cache keeps only what its budget allows.
+            while rt.router.backlog(&id) > MAX_AHEAD {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             if let Some(exec) = rt.store.load_execution(&id)? {
                 rt.router.send(&id, Msg::Adopt(Box::new(exec)));
                 executions += 1;

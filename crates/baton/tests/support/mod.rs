@@ -188,6 +188,27 @@ pub async fn wait_terminal(ch: &Channel, id: &str, secs: u64) -> pb::Workflow {
     }
 }
 
+/// Waits until the workflow satisfies `ready` (or panics after `secs`), and returns it.
+pub async fn wait_until(
+    ch: &Channel,
+    id: &str,
+    secs: u64,
+    what: &str,
+    ready: impl Fn(&pb::Workflow) -> bool,
+) -> pb::Workflow {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let w = get(ch, id).await;
+        if ready(&w) {
+            return w;
+        }
+        if Instant::now() > deadline {
+            panic!("workflow {id}: {what} did not happen within {secs}s: {w:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// What the test worker does with a task.
 #[derive(Clone, Debug)]
 pub enum Action {
