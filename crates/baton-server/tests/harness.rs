@@ -149,6 +149,72 @@ async fn a_wait_ends_when_the_virtual_clock_passes_it() {
     shut(h.svc).await;
 }
 
+/// Waits until the runtime holds `n` timers in memory.
+async fn timers_held(svc: &Service, n: usize) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while svc.runtime().armed_timers() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} timers in memory, not {n}",
+            svc.runtime().armed_timers()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_beyond_the_horizon_stay_in_the_store_until_time_reaches_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), None).await;
+    define(
+        &h.svc,
+        json!([]),
+        json!({"name": "naps", "tasks": [{"name": "w", "taskReferenceName": "w", "type": "WAIT",
+               "inputParameters": {"duration": "${workflow.input.d}"}}]}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for d in ["30 seconds", "1 hours", "1 hours", "2 hours"] {
+        let mut input = Object::new();
+        input.insert("d".into(), json!(d));
+        let id = h
+            .svc
+            .start_workflow(StartRequest {
+                name: "naps".into(),
+                input,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        task_reaches(&h.svc, &id, "w", TaskStatus::InProgress).await;
+        ids.push(id);
+    }
+    // The horizon is a minute ahead: only the 30-second wait is in memory.
+    timers_held(&h.svc, 1).await;
+    h.clock.advance(30_000);
+    assert_eq!(ended(&h.svc, &ids[0]).await, WorkflowStatus::Completed);
+    timers_held(&h.svc, 0).await;
+    // Within a minute of the hour the two hour-long waits are read back from the store.
+    h.clock.advance(3_600_000 - 30_000 - 20_000);
+    timers_held(&h.svc, 2).await;
+    h.clock.advance(20_000);
+    assert_eq!(ended(&h.svc, &ids[1]).await, WorkflowStatus::Completed);
+    assert_eq!(ended(&h.svc, &ids[2]).await, WorkflowStatus::Completed);
+    assert_eq!(
+        h.svc.workflow(&ids[3], false).await.unwrap().0.status,
+        WorkflowStatus::Running
+    );
+    // After a restart the last one comes back from the store, too.
+    let clock = h.clock.clone();
+    shut(h.svc).await;
+    let svc = open(dir.path(), clock.clone(), None).await;
+    svc.runtime().recover().await.unwrap();
+    timers_held(&svc, 0).await;
+    clock.advance(3_600_000);
+    assert_eq!(ended(&svc, &ids[3]).await, WorkflowStatus::Completed);
+    shut(svc).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_lease_and_a_retry_delay_follow_the_virtual_clock() {
     let dir = tempfile::tempdir().unwrap();

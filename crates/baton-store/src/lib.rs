@@ -177,6 +177,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<String>, StoreError>;
     /// Every durable timer, by due time.
     fn timers(&self) -> Result<Vec<Timer>, StoreError>;
+    /// The durable timers due after `after_ms` and at or before `until_ms`, by due time.
+    fn timers_due(&self, after_ms: i64, until_ms: i64) -> Result<Vec<Timer>, StoreError>;
     /// Increments and returns the boot counter (durable), used to make attempt tokens
     /// unique across restarts.
     fn next_epoch(&self) -> Result<u64, StoreError>;

@@ -209,6 +209,34 @@ impl SledStore {
         Ok(())
     }
 
+    /// Timers read from timer keys, in key (due) order, at most `limit`.
+    fn timers_in(&self, iter: sled::Iter, limit: usize) -> Result<Vec<Timer>, StoreError> {
+        let mut out = Vec::new();
+        for item in iter.take(limit) {
+            let (k, _) = item.map_err(|e| engine_error("listing timers", e))?;
+            let timer = Reader::new(&k, keys::TIMER).and_then(|mut r| {
+                let due_ms = r.i64()?;
+                let workflow_id = r.str()?;
+                let kind = keys::read_timer_kind(r.rest())?;
+                Some(Timer {
+                    due_ms,
+                    workflow_id,
+                    kind,
+                })
+            });
+            match timer {
+                Some(t) => out.push(t),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key: keys::display(&k),
+                        message: "malformed timer key".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn flush_db(&self, what: &str) -> Result<(), StoreError> {
         self.db
             .flush()
@@ -972,30 +1000,25 @@ impl Store for SledStore {
     }
 
     fn timers(&self) -> Result<Vec<Timer>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.exec.scan_prefix(keys::TIMER) {
-            let (k, _) = item.map_err(|e| engine_error("listing timers", e))?;
-            let timer = Reader::new(&k, keys::TIMER).and_then(|mut r| {
-                let due_ms = r.i64()?;
-                let workflow_id = r.str()?;
-                let kind = keys::read_timer_kind(r.rest())?;
-                Some(Timer {
-                    due_ms,
-                    workflow_id,
-                    kind,
-                })
-            });
-            match timer {
-                Some(t) => out.push(t),
-                None => {
-                    return Err(StoreError::Corrupt {
-                        key: keys::display(&k),
-                        message: "malformed timer key".into(),
-                    });
-                }
-            }
+        self.timers_in(self.exec.scan_prefix(keys::TIMER), usize::MAX)
+    }
+
+    fn timers_due(&self, after_ms: i64, until_ms: i64) -> Result<Vec<Timer>, StoreError> {
+        if until_ms <= after_ms {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // Keys sort by due time: (after, until] is [after + 1, until + 1).
+        let from = Key::new(keys::TIMER)
+            .i64(after_ms.saturating_add(1))
+            .into_vec();
+        let to = if until_ms == i64::MAX {
+            let mut end = keys::TIMER.to_vec();
+            *end.last_mut().expect("a prefix") += 1;
+            end
+        } else {
+            Key::new(keys::TIMER).i64(until_ms + 1).into_vec()
+        };
+        self.timers_in(self.exec.range(from..to), usize::MAX)
     }
 
     fn next_epoch(&self) -> Result<u64, StoreError> {

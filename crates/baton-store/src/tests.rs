@@ -450,6 +450,24 @@ fn timers_come_back_in_due_order() {
         .unwrap();
     expected.retain(|t| *t != timers[0]);
     assert_eq!(store.timers().unwrap(), expected);
+
+    // A window of due times: after `a`, up to and with `b`.
+    for (a, b) in [
+        (i64::MIN, i64::MAX),
+        (i64::MIN, 0),
+        (-1, 1),
+        (0, 10),
+        (5, 5),
+        (10, i64::MAX),
+        (i64::MAX - 1, i64::MAX),
+    ] {
+        let want: Vec<Timer> = expected
+            .iter()
+            .filter(|t| t.due_ms > a && t.due_ms <= b)
+            .cloned()
+            .collect();
+        assert_eq!(store.timers_due(a, b).unwrap(), want, "({a}, {b}]");
+    }
 }
 
 #[test]

@@ -53,6 +53,9 @@ pub struct EngineConfig {
     /// Bytes of executions kept in memory, over all partitions; the least recently used
     /// are dropped beyond it and loaded again when an event needs them.
     pub cache_bytes: usize,
+    /// How far ahead of now stored timers are held in memory (ms); later ones are read
+    /// from the store as time reaches them.
+    pub timer_horizon_ms: i64,
 }
 
 /// A function run before each decision, with the workflow id and the event.
@@ -80,6 +83,7 @@ impl Default for EngineConfig {
             clock: Arc::new(SystemClock),
             before_decide: None,
             cache_bytes: 256 * 1024 * 1024,
+            timer_horizon_ms: 60_000,
         }
     }
 }
@@ -120,7 +124,12 @@ impl Runtime {
         ));
         // Until recovery has run, tasks out with workers before the restart are not counted.
         dispatcher.await_recovery(partitions);
-        let timers = Timers::new(router.clone(), clock.clone());
+        let timers = Timers::new(
+            router.clone(),
+            clock.clone(),
+            store.clone(),
+            config.timer_horizon_ms,
+        );
         let waiters = Arc::new(Waiters::default());
         let commit = GroupCommit::start(store.clone());
         let ingress = Arc::new(Ingress::new(
@@ -187,7 +196,6 @@ impl Runtime {
             .await
             .map_err(|e| EngineError::Storage(format!("recovery failed: {e}")))??;
         tracing::info!(
-            timers = counts.timers,
             executions = counts.executions,
             ms = started.elapsed().as_millis() as u64,
             "engine recovered"
@@ -217,6 +225,7 @@ impl Runtime {
             tracing::error!(error = %e, "final flush failed");
         }
         self.commit.stop();
+        self.timers.stop();
     }
 
     /// Number of armed timers (durable and lease timers).

@@ -1,5 +1,5 @@
-//! Recovery after a restart: stored timers are armed again and every execution that was
-//! running or paused is handed to its executor to adopt (its ready tasks queued again, its
+//! Recovery after a restart: every execution that was running or paused is handed to its
+//! executor to adopt (its ready tasks queued again, its
 //! leases and jobs re-armed). Runs on a blocking thread while the server already serves;
 //! an execution asked for before its turn is adopted by its executor on the spot.
 
@@ -16,17 +16,12 @@ const MAX_AHEAD: usize = 4096;
 
 /// What recovery found.
 pub(crate) struct Counts {
-    pub(crate) timers: usize,
     pub(crate) executions: usize,
 }
 
-/// Re-arms timers and hands every open execution to its executor.
+/// Hands every open execution to its executor. (Stored timers come back through the
+/// timer service's horizon, which reads them from the store.)
 pub(crate) fn run(rt: &Runtime) -> Result<Counts, EngineError> {
-    let stored = rt.store.timers()?;
-    let timers = stored.len();
-    for t in stored {
-        rt.timers.arm(t);
-    }
     let mut executions = 0usize;
     for status in [WorkflowStatus::Running, WorkflowStatus::Paused] {
         for id in rt.store.workflow_ids_by_status(status)? {
@@ -45,5 +40,5 @@ pub(crate) fn run(rt: &Runtime) -> Result<Counts, EngineError> {
     for p in 0..rt.router.partitions() {
         rt.router.send_to(p, Msg::Recovered);
     }
-    Ok(Counts { timers, executions })
+    Ok(Counts { executions })
 }

@@ -1,13 +1,18 @@
 //! Timers: an in-memory ordered map of due times, woken only when the earliest timer
 //! changes. Due times are read from the engine's [`crate::clock::Clock`]: on a virtual
-//! clock, timers fire when the clock is moved past them. Durable timers are also stored (by the executors, in their batches) and
-//! reloaded on start; lease timers live only here, one per task, replaced when a lease
-//! changes.
+//! clock, timers fire when the clock is moved past them.
+//!
+//! Durable timers are stored by the executors, in their batches, before they are armed
+//! here; memory holds only those due within a horizon (now plus [`Timers`]' span), and the
+//! horizon moves ahead by reading the next stretch of due times from the store. Lease
+//! timers live only here, one per task, replaced when a lease changes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use baton_core::{Timer, TimerKind};
+use baton_store::Store;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -20,6 +25,9 @@ struct Inner {
     ids: HashMap<Timer, (i64, u64)>,
     leases: HashMap<String, (i64, u64)>,
     next: u64,
+    /// Durable timers due after this are left in the store until the horizon reaches
+    /// them. `i64::MIN` until the first stretch is read.
+    horizon: i64,
 }
 
 /// The timer service.
@@ -28,22 +36,53 @@ pub struct Timers {
     wake: Notify,
     router: Router,
     clock: SharedClock,
+    store: Arc<dyn Store>,
+    /// How far ahead of now durable timers are held in memory (ms).
+    span: i64,
+    /// Set by [`Timers::stop`]: the loop ends (letting go of the store).
+    stopped: std::sync::atomic::AtomicBool,
 }
 
+/// How long a failed read of the next stretch of timers waits before it is tried again.
+const RETRY_READ: Duration = Duration::from_secs(1);
+
 impl Timers {
-    pub(crate) fn new(router: Router, clock: SharedClock) -> Arc<Self> {
+    /// Timers over `store`, holding durable ones due within `span_ms` of now in memory.
+    pub(crate) fn new(
+        router: Router,
+        clock: SharedClock,
+        store: Arc<dyn Store>,
+        span_ms: i64,
+    ) -> Arc<Self> {
         Arc::new(Self {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                horizon: i64::MIN,
+                ..Default::default()
+            }),
             wake: Notify::new(),
             router,
             clock,
+            store,
+            span: span_ms.max(2),
+            stopped: Default::default(),
         })
     }
 
-    /// Arms a timer. A lease timer replaces the task's previous lease timer.
+    /// Ends the firing loop.
+    pub(crate) fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Arms a timer. A lease timer replaces the task's previous lease timer. A durable
+    /// timer (already stored) due beyond the horizon stays only in the store.
     pub fn arm(&self, timer: Timer) {
         let mut g = self.inner.lock();
         if g.ids.contains_key(&timer) {
+            return;
+        }
+        if timer.is_durable() && timer.due_ms > g.horizon {
             return;
         }
         g.next += 1;
@@ -86,7 +125,7 @@ impl Timers {
         }
     }
 
-    /// Number of armed timers.
+    /// Number of timers held in memory.
     pub fn len(&self) -> usize {
         self.inner.lock().by_due.len()
     }
@@ -96,9 +135,54 @@ impl Timers {
         self.len() == 0
     }
 
+    /// Moves the horizon to `now` plus the span when it is less than half a span ahead,
+    /// reading the durable timers of the new stretch from the store. Returns when the
+    /// horizon next needs moving (or when to try a failed read again).
+    async fn extend_horizon(&self, now: i64) -> i64 {
+        let (old, new) = {
+            let mut g = self.inner.lock();
+            let half = self.span / 2;
+            if g.horizon != i64::MIN && g.horizon.saturating_sub(half) > now {
+                return g.horizon.saturating_sub(half);
+            }
+            let old = g.horizon;
+            let new = now.saturating_add(self.span);
+            // Moved before the read: a timer stored and armed meanwhile is kept in memory
+            // (and, read again, armed once).
+            g.horizon = new;
+            (old, new)
+        };
+        let store = self.store.clone();
+        let read = match tokio::task::spawn_blocking(move || store.timers_due(old, new)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match read {
+            Ok(timers) => {
+                for t in timers {
+                    self.arm(t);
+                }
+                new.saturating_sub(self.span / 2)
+            }
+            Err(why) => {
+                tracing::error!(error = %why, "cannot read stored timers; trying again");
+                let mut g = self.inner.lock();
+                if g.horizon == new {
+                    g.horizon = old;
+                }
+                self.clock
+                    .now_ms()
+                    .saturating_add(RETRY_READ.as_millis() as i64)
+            }
+        }
+    }
+
     /// Fires due timers until the process ends.
     pub async fn run(self: Arc<Self>) {
         loop {
+            if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
             // Interest in a jump of a virtual clock is registered before the due times are
             // read, so a jump in between is not missed.
             let jumped = self.clock.jumps().map(|n| n.notified());
@@ -106,6 +190,7 @@ impl Timers {
             if let Some(j) = jumped.as_mut().as_pin_mut() {
                 j.enable();
             }
+            let extend_at = self.extend_horizon(self.clock.now_ms()).await;
             let next_due = {
                 let now = self.clock.now_ms();
                 let mut due = Vec::new();
@@ -123,7 +208,12 @@ impl Timers {
                     }
                     due.push(t);
                 }
-                let next = g.by_due.keys().next().map(|k| k.0);
+                let next = Some(
+                    g.by_due
+                        .keys()
+                        .next()
+                        .map_or(extend_at, |k| k.0.min(extend_at)),
+                );
                 drop(g);
                 for t in due {
                     let wf = t.workflow_id.clone();
