@@ -215,6 +215,132 @@ async fn timers_beyond_the_horizon_stay_in_the_store_until_time_reaches_them() {
     shut(svc).await;
 }
 
+/// Depth of the ready queue of `task_type` (no domain).
+fn depth(svc: &Service, task_type: &str) -> usize {
+    svc.queue_depths()
+        .into_iter()
+        .find(|d| d.queue.task_type == task_type && d.queue.domain.is_none())
+        .map_or(0, |d| d.depth)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_follow_the_virtual_clock_for_polls_and_re_registrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), None).await;
+    define(
+        &h.svc,
+        json!([{"name": "rl", "rateLimitPerFrequency": 2, "rateLimitFrequencyInSeconds": 2,
+                "responseTimeoutSeconds": 30}]),
+        json!({"name": "limited", "tasks": [{"name": "rl", "taskReferenceName": "r"}]}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(start(&h.svc, "limited").await);
+    }
+    let first = h.svc.poll("rl", "", "p", 10, 0).await.unwrap();
+    assert_eq!(first.len(), 2, "two per window");
+    assert!(h.svc.poll("rl", "", "p", 10, 0).await.unwrap().is_empty());
+    // The rest wait in their queue, scheduled.
+    assert_eq!(depth(&h.svc, "rl"), 3);
+    for a in &first {
+        h.svc
+            .update_task(&a.workflow_id, result(a, TaskStatus::Completed))
+            .await
+            .unwrap();
+    }
+    // The window ends on the virtual clock, not before.
+    h.clock.advance(1_999);
+    assert!(h.svc.poll("rl", "", "p", 10, 0).await.unwrap().is_empty());
+    h.clock.advance(1);
+    let second = h.svc.poll("rl", "", "p", 10, 0).await.unwrap();
+    assert_eq!(second.len(), 2);
+    // A long poll is answered when the clock opens the next window.
+    let svc = h.svc.clone();
+    let long = tokio::spawn(async move { svc.poll("rl", "", "p", 5, 60_000).await });
+    h.clock.advance(2_000);
+    let third = long.await.unwrap().unwrap();
+    assert_eq!(third.len(), 1);
+    for a in second.iter().chain(&third) {
+        h.svc
+            .update_task(&a.workflow_id, result(a, TaskStatus::Completed))
+            .await
+            .unwrap();
+    }
+    for id in &ids {
+        assert_eq!(ended(&h.svc, id).await, WorkflowStatus::Completed);
+    }
+
+    // A re-registered definition applies to the next hand-out: once the current window
+    // ends, the held tasks all go out, not two per window.
+    h.clock.advance(2_000);
+    let mut more = Vec::new();
+    for _ in 0..6 {
+        more.push(start(&h.svc, "limited").await);
+    }
+    assert_eq!(h.svc.poll("rl", "", "p", 10, 0).await.unwrap().len(), 2);
+    h.svc
+        .register_task_defs(&[json!({"name": "rl", "responseTimeoutSeconds": 30})])
+        .await
+        .unwrap();
+    assert_eq!(h.svc.poll("rl", "", "p", 10, 0).await.unwrap().len(), 4);
+    shut(h.svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_slots_held_before_a_restart_still_count_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), None).await;
+    define(
+        &h.svc,
+        json!([{"name": "one", "concurrentExecLimit": 1, "responseTimeoutSeconds": 120,
+                "retryCount": 0}]),
+        json!({"name": "single", "tasks": [{"name": "one", "taskReferenceName": "o"}]}),
+    )
+    .await;
+    let a = start(&h.svc, "single").await;
+    let held = h.svc.poll("one", "", "p", 1, 0).await.unwrap();
+    assert_eq!(held.len(), 1);
+    task_reaches(&h.svc, &a, "o", TaskStatus::InProgress).await;
+    let b = start(&h.svc, "single").await;
+    let clock = h.clock.clone();
+    shut(h.svc).await;
+
+    let svc = open(dir.path(), clock.clone(), None).await;
+    let (_session, mut rx) = svc
+        .connect_worker(WorkerSpec {
+            task_types: vec!["one".into()],
+            credits: 5,
+            ..Default::default()
+        })
+        .unwrap();
+    svc.runtime().recover().await.unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while svc.runtime().dispatcher().recovering() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "recovery never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // a is still out with the worker from before the restart: b waits although a worker
+    // with credit is connected.
+    assert_eq!(svc.runtime().dispatcher().in_progress("one"), 1);
+    assert_eq!(depth(&svc, "one"), 1);
+    assert!(
+        rx.try_recv().is_err(),
+        "b went out while a held the only slot"
+    );
+    // a's worker answers with its token from before the restart; the slot goes to b.
+    svc.update_task(&a, result(&held[0], TaskStatus::Completed))
+        .await
+        .unwrap();
+    assert_eq!(ended(&svc, &a).await, WorkflowStatus::Completed);
+    let got = next_task(&mut rx).await;
+    assert_eq!(got.workflow_id, b);
+    shut(svc).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_lease_and_a_retry_delay_follow_the_virtual_clock() {
     let dir = tempfile::tempdir().unwrap();

@@ -389,6 +389,11 @@ impl Dispatcher {
         self.core.inner.lock().unrecovered = partitions;
     }
 
+    /// True until every partition has adopted the executions recovery found for it.
+    pub fn recovering(&self) -> bool {
+        self.core.inner.lock().unrecovered > 0
+    }
+
     /// A partition has adopted every execution recovery found for it. After the last one,
     /// every slot is counted and held-back tasks go out.
     pub(crate) fn partition_recovered(&self) {
