@@ -594,6 +594,7 @@ mod fork;
 mod instance;
 mod iteration;
 mod jobs;
+mod lifecycle;
 mod noop;
 mod scope;
 mod set_variable;
@@ -601,6 +602,7 @@ mod structure;
 mod sub_workflow;
 mod switch;
 mod system;
+mod taken;
 mod terminate;
 mod wait;
 mod worker;
@@ -811,7 +813,7 @@ pub fn recover(exec: &Execution, now_ms: i64) -> Vec<Effect> {
         match t.status {
             TaskStatus::Scheduled if t.ready_due.is_none() => effects.push(Effect::Enqueue {
                 task_id: t.task_id.clone(),
-                queue: worker::queue_of(t),
+                queue: lifecycle::queue_of(t),
                 priority: t.priority,
             }),
             TaskStatus::InProgress => {

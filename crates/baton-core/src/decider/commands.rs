@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::ctx::Ctx;
 use super::instance::{self, Created, Origin};
 use super::{DecideError, Effect, Reply, TaskResult, TimerKind};
-use super::{flow, iteration, worker};
+use super::{flow, iteration, lifecycle};
 use serde_json::Value;
 
 use crate::model::{Object, WorkflowDef, WorkflowTask};
@@ -319,7 +319,7 @@ pub(super) fn rerun(
         .iter_mut()
         .filter(|t| !t.status.is_terminal())
     {
-        worker::finish(t, cx, TaskStatus::Canceled, Some("rerun".to_string()));
+        lifecycle::finish(t, cx, TaskStatus::Canceled, Some("rerun".to_string()));
     }
     let removed: Vec<TaskInstance> = exec.tasks.drain(idx..).collect();
     // An earlier instance whose retry was removed is due again (the flow retries it, or
@@ -432,7 +432,7 @@ pub(super) fn skip_task(
             if t.status.is_terminal() {
                 return Err(task_state(t, "skip it"));
             }
-            worker::finish(
+            lifecycle::finish(
                 t,
                 cx,
                 TaskStatus::Skipped,
@@ -526,7 +526,7 @@ pub(super) fn reset_callbacks(exec: &mut Execution, cx: &mut Ctx) -> Result<(), 
         t.callback_after_seconds = 0;
         cx.effect(Effect::Enqueue {
             task_id,
-            queue: worker::queue_of(t),
+            queue: lifecycle::queue_of(t),
             priority: t.priority,
         });
         cx.task_changed(t);

@@ -36,7 +36,7 @@ use super::flow;
 use super::instance::Origin;
 use super::iteration;
 use super::scope::ExecScope;
-use super::{Job, JobOutcome, dynamic_fork, jobs, system, worker};
+use super::{Job, JobOutcome, jobs, lifecycle, system, taken};
 use crate::expr;
 use crate::model::{Object, WorkflowTask};
 use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
@@ -254,7 +254,7 @@ fn in_body(exec: &Execution, wt: &WorkflowTask, reference: &str, forked: bool) -
             && exec.tasks.iter().any(|f| {
                 f.task_type == "FORK_JOIN_DYNAMIC"
                     && here(iteration::base(&f.reference_task_name))
-                    && dynamic_fork::forked_refs(f).iter().any(|r| r == base)
+                    && taken::forked_refs(f).iter().any(|r| r == base)
             })
 }
 
@@ -324,7 +324,7 @@ pub(super) fn condition_done(exec: &mut Execution, cx: &mut Ctx, idx: usize, out
             "loopCondition could not be evaluated: {}",
             outcome.reason.as_deref().unwrap_or("no reason given")
         );
-        worker::finish(
+        lifecycle::finish(
             &mut exec.tasks[idx],
             cx,
             TaskStatus::FailedWithTerminalError,
@@ -396,7 +396,7 @@ fn prune(exec: &mut Execution, cx: &mut Ctx, idx: usize, wt: &WorkflowTask, last
 
 /// The loop is over: COMPLETED with its output as it stands.
 fn end(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
-    worker::finish(&mut exec.tasks[idx], cx, TaskStatus::Completed, None);
+    lifecycle::finish(&mut exec.tasks[idx], cx, TaskStatus::Completed, None);
     cx.ended.push(idx);
 }
 

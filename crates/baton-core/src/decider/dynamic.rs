@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::ctx::Ctx;
 use super::instance::Origin;
 use super::scope::ExecScope;
-use super::{system, worker};
+use super::{lifecycle, system};
 use crate::expr;
 use crate::model::WorkflowTask;
 use crate::state::{Execution, TaskStatus};
@@ -71,7 +71,7 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
             let mut real = wt.clone();
             real.name = name;
             real.task_type = "SIMPLE".to_string();
-            worker::schedule(exec, cx, &real, origin);
+            lifecycle::schedule(exec, cx, &real, origin);
         }
         Err(reason) => {
             if let Some(t) = system::begin(exec, cx, wt, origin) {

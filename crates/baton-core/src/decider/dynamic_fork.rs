@@ -34,14 +34,10 @@ use serde_json::Value;
 use super::ctx::Ctx;
 use super::flow::{self, Handler};
 use super::instance::Origin;
+use super::taken::{FORKED_TASK_DEFS, FORKED_TASKS};
 use super::{structure, system};
 use crate::model::{Object, WorkflowDef, WorkflowTask};
-use crate::state::{Execution, TaskInstance, TaskStatus};
-
-/// The input key listing the references of the branches.
-pub(super) const FORKED_TASKS: &str = "forkedTasks";
-/// The input key holding the branches' workflow tasks.
-pub(super) const FORKED_TASK_DEFS: &str = "forkedTaskDefs";
+use crate::state::{Execution, TaskStatus};
 
 fn nonblank(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.trim().is_empty())
@@ -249,65 +245,4 @@ pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, or
         }
         Err(reason) => system::record(exec, cx, t, TaskStatus::Failed, Some(reason)),
     }
-}
-
-/// The references of the branches a completed fork instance ran.
-pub(super) fn forked_refs(t: &TaskInstance) -> Vec<String> {
-    t.input
-        .get(FORKED_TASKS)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
-fn to_branch(v: &Value) -> Option<WorkflowTask> {
-    serde_json::from_value(v.clone()).ok()
-}
-
-/// The branches (ready to schedule) of the fork instance `t`; empty unless it completed.
-pub(super) fn branch_tasks(t: &TaskInstance) -> Vec<WorkflowTask> {
-    if t.status != TaskStatus::Completed {
-        return Vec::new();
-    }
-    t.input
-        .get(FORKED_TASK_DEFS)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(to_branch)
-        .collect()
-}
-
-/// The workflow task of a dynamic branch with this reference, from the latest fork
-/// instance that ran it. None when no dynamic fork made it.
-pub(super) fn find_branch(exec: &Execution, reference: &str) -> Option<WorkflowTask> {
-    exec.tasks
-        .iter()
-        .rev()
-        .filter(|t| t.task_type == "FORK_JOIN_DYNAMIC" && t.status == TaskStatus::Completed)
-        .find_map(|t| {
-            let defs = t.input.get(FORKED_TASK_DEFS)?.as_array()?;
-            defs.iter()
-                .find(|d| d.get("taskReferenceName").and_then(Value::as_str) == Some(reference))
-                .and_then(to_branch)
-        })
-}
-
-/// The references a JOIN right after a FORK_JOIN_DYNAMIC waits for: the branches of that
-/// fork's latest instance. None when the JOIN does not follow a dynamic fork.
-/// Inside a loop, `suffix` is the iteration suffix the JOIN and its fork share.
-pub(super) fn join_refs(
-    exec: &Execution,
-    join: &WorkflowTask,
-    suffix: &str,
-) -> Option<Vec<String>> {
-    let fork = structure::before(&exec.def, &join.task_reference_name)?;
-    if fork.task_type != "FORK_JOIN_DYNAMIC" {
-        return None;
-    }
-    let t = exec.latest_task(&format!("{}{suffix}", fork.task_reference_name))?;
-    Some(forked_refs(t))
 }

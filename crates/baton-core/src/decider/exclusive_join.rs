@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::ctx::Ctx;
 use super::instance::Origin;
-use super::{system, worker};
+use super::{lifecycle, system};
 use crate::model::WorkflowTask;
 use crate::state::{Execution, TaskInstance, TaskStatus};
 
@@ -128,6 +128,6 @@ pub(super) fn evaluate(exec: &mut Execution, cx: &mut Ctx, idx: usize, others_li
     if let Some(output) = output {
         t.output = output;
     }
-    worker::finish(t, cx, status, reason);
+    lifecycle::finish(t, cx, status, reason);
     true
 }

@@ -9,12 +9,14 @@ use std::sync::{Arc, OnceLock};
 use super::ctx::{Ctx, secs};
 use super::instance::Origin;
 use super::iteration;
+use super::lifecycle;
 use super::scope::ExecScope;
 use super::structure::{self, After};
+use super::taken;
 use super::{Effect, Env, TimerKind};
 use super::{
     commands, do_while, dynamic, dynamic_fork, exclusive_join, fork, jobs, noop, set_variable,
-    sub_workflow, switch, terminate, wait, worker,
+    sub_workflow, switch, terminate, wait,
 };
 use crate::expr;
 use crate::model::{TaskDef, WorkflowDef, WorkflowTask, WorkflowTimeoutPolicy};
@@ -194,7 +196,7 @@ pub(super) fn find_for<'d>(
     let base = iteration::base(reference);
     match find_task(&def.tasks, base) {
         Some(wt) => Some(Cow::Borrowed(wt)),
-        None => dynamic_fork::find_branch(exec, base).map(Cow::Owned),
+        None => taken::find_branch(exec, base).map(Cow::Owned),
     }
 }
 
@@ -349,7 +351,7 @@ fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
     let suffix = suffix.to_string();
     let Some(loc) = structure::locate(&def, base) else {
         // A dynamic fork branch: a single task, after which its JOIN takes over.
-        if let Some(wt) = dynamic_fork::find_branch(exec, base) {
+        if let Some(wt) = taken::find_branch(exec, base) {
             if !t.status.is_successful() {
                 on_unsuccessful(exec, cx, idx, &wt);
             }
@@ -373,7 +375,7 @@ fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
         return;
     }
     let dynamic_branches = match kind {
-        Handler::DynamicFork => dynamic_fork::branch_tasks(t),
+        Handler::DynamicFork => taken::branch_tasks(t),
         _ => Vec::new(),
     };
     let mut next: Vec<&WorkflowTask> = dynamic_branches.iter().collect();
@@ -383,7 +385,7 @@ fn settle(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
             next.extend(wt.fork_tasks.iter().filter_map(|b| b.first()));
         }
         Handler::Switch => {
-            if let Some(first) = switch::chosen_case(wt, t).and_then(<[_]>::first) {
+            if let Some(first) = taken::chosen_case(wt, t).and_then(<[_]>::first) {
                 next.push(first);
                 then_after = false;
             }
@@ -492,7 +494,7 @@ fn schedule_nested(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin
     };
     let def = Arc::clone(&exec.def);
     let dynamic_branches = match kind {
-        Handler::DynamicFork => dynamic_fork::branch_tasks(t),
+        Handler::DynamicFork => taken::branch_tasks(t),
         _ => Vec::new(),
     };
     let mut next: Vec<&WorkflowTask> = dynamic_branches.iter().collect();
@@ -504,7 +506,7 @@ fn schedule_nested(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin
         {
             next.push(join);
         }
-    } else if let Some(first) = switch::chosen_case(wt, t).and_then(<[_]>::first) {
+    } else if let Some(first) = taken::chosen_case(wt, t).and_then(<[_]>::first) {
         next.push(first);
     }
     let from = chain_start(exec, idx);
@@ -535,7 +537,7 @@ fn schedule_one(
         return;
     }
     match kind {
-        Handler::Worker => worker::schedule(exec, cx, wt, origin),
+        Handler::Worker => lifecycle::schedule(exec, cx, wt, origin),
         Handler::Fork => fork::schedule_fork(exec, cx, wt, origin),
         Handler::Join => fork::schedule_join(exec, cx, wt, origin),
         Handler::Dynamic => dynamic::schedule(exec, cx, wt, origin),
@@ -599,7 +601,7 @@ fn on_unsuccessful(
         _ => jobs::retried(&t.task_type) && own_def,
     };
     if retried && t.status.is_retriable() && t.retry_count < allowed && budget_left {
-        let delay_ms = worker::retry_delay_ms(&td, t.retry_count, cx.env);
+        let delay_ms = lifecycle::retry_delay_ms(&td, t.retry_count, cx.env);
         // Through the definition's handler: a DYNAMIC task works out its name again.
         let origin = Origin::Retry { idx, delay_ms };
         schedule_one(exec, cx, wt, origin, handler(&wt.task_type));
@@ -647,7 +649,7 @@ fn end_task(exec: &Execution) -> Option<usize> {
         let idx = exec.latest_index(&wt.task_reference_name)?;
         let t = &exec.tasks[idx];
         if handler(&wt.task_type) == Handler::Switch
-            && let Some(case) = switch::chosen_case(wt, t).filter(|c| !c.is_empty())
+            && let Some(case) = taken::chosen_case(wt, t).filter(|c| !c.is_empty())
         {
             list = case;
             continue;
@@ -710,7 +712,7 @@ fn last_of_list(exec: &Execution, list: &[WorkflowTask], suffix: &str) -> Option
     let t = &exec.tasks[idx];
     let inner = match handler(&wt.task_type) {
         Handler::Switch => {
-            switch::chosen_case(wt, t).and_then(|case| last_of_list(exec, case, suffix))
+            taken::chosen_case(wt, t).and_then(|case| last_of_list(exec, case, suffix))
         }
         Handler::Loop => body_last(exec, wt, t, suffix),
         Handler::Join if i > 0 && handler(&list[i - 1].task_type) == Handler::Fork => {
@@ -757,7 +759,7 @@ fn after_batch(exec: &Execution, list: &[WorkflowTask], suffix: &str) -> Option<
     let t = &exec.tasks[idx];
     match kind {
         Handler::Switch => {
-            switch::chosen_case(first, t).and_then(|case| after_batch(exec, case, suffix))
+            taken::chosen_case(first, t).and_then(|case| after_batch(exec, case, suffix))
         }
         Handler::Loop => body_last(exec, first, t, suffix),
         Handler::Fork => latest_after_batch(exec, &first.fork_tasks, suffix),
@@ -811,7 +813,7 @@ pub(super) fn close(
     for t in exec.tasks.iter_mut().filter(|t| !t.status.is_terminal()) {
         sub_workflow::cancel_child(t, cx, status.as_str());
         t.job_pending = false;
-        worker::finish(t, cx, TaskStatus::Canceled, Some(cancel_reason.clone()));
+        lifecycle::finish(t, cx, TaskStatus::Canceled, Some(cancel_reason.clone()));
     }
     disarm_workflow_timeout(exec, cx);
     let wf = &mut exec.workflow;

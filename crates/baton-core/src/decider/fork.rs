@@ -16,11 +16,11 @@
 use serde_json::Value;
 
 use super::ctx::Ctx;
-use super::dynamic_fork;
 use super::flow;
 use super::instance::Origin;
+use super::lifecycle;
 use super::system;
-use super::worker;
+use super::taken;
 use crate::model::{Object, WorkflowTask};
 use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
 
@@ -39,7 +39,7 @@ pub(super) fn schedule_fork(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTas
 /// it after every change.
 pub(super) fn schedule_join(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
     // After a FORK_JOIN_DYNAMIC the JOIN waits for the branches that fork made.
-    let dynamic = dynamic_fork::join_refs(exec, wt, &cx.suffix);
+    let dynamic = taken::join_refs(exec, wt, &cx.suffix);
     if let Some(mut t) = system::begin(exec, cx, wt, origin) {
         // Inside a loop the JOIN waits for the instances of its own iteration.
         let suffix = super::iteration::suffix(&t.reference_task_name);
@@ -120,7 +120,7 @@ pub(super) fn evaluate_join(exec: &mut Execution, cx: &mut Ctx, idx: usize) -> b
     };
     let t = &mut exec.tasks[idx];
     t.output = output;
-    worker::finish(t, cx, status, reason);
+    lifecycle::finish(t, cx, status, reason);
     true
 }
 

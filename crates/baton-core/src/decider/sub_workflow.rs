@@ -33,7 +33,7 @@ use super::ctx::Ctx;
 use super::flow;
 use super::instance::Origin;
 use super::scope::ExecScope;
-use super::{ChildStart, Effect, system, worker};
+use super::{ChildStart, Effect, lifecycle, system};
 use crate::expr;
 use crate::model::{Object, WorkflowDef, WorkflowTask};
 use crate::state::{Execution, TaskInstance, TaskStatus, WorkflowStatus};
@@ -342,7 +342,7 @@ pub(super) fn child_ended(
             reason.as_deref().unwrap_or("no reason given")
         )
     });
-    worker::finish(t, cx, task_status, reason);
+    lifecycle::finish(t, cx, task_status, reason);
     if !exec.workflow.status.is_terminal() {
         flow::advance(exec, cx);
     }

@@ -20,12 +20,10 @@ use serde_json::{Value, json};
 use super::ctx::Ctx;
 use super::flow;
 use super::instance::Origin;
-use super::{Job, JobOutcome, jobs, system, worker};
+use super::taken::CASE;
+use super::{Job, JobOutcome, jobs, lifecycle, system};
 use crate::model::WorkflowTask;
 use crate::state::{Execution, TaskInstance, TaskStatus};
-
-/// The input key recording the evaluated case value.
-const CASE: &str = "case";
 
 /// The value an input yields as a case key.
 fn case_text(v: Option<&Value>) -> String {
@@ -136,7 +134,7 @@ pub(super) fn script_done(exec: &mut Execution, cx: &mut Ctx, idx: usize, outcom
             "the case script could not be evaluated: {}",
             outcome.reason.as_deref().unwrap_or("no reason given")
         );
-        worker::finish(t, cx, TaskStatus::Failed, Some(reason));
+        lifecycle::finish(t, cx, TaskStatus::Failed, Some(reason));
         return;
     }
     let case = match outcome.output.get("result") {
@@ -148,22 +146,5 @@ pub(super) fn script_done(exec: &mut Execution, cx: &mut Ctx, idx: usize, outcom
     };
     let task_type = t.task_type.clone();
     choose(t, &task_type, case);
-    worker::finish(t, cx, TaskStatus::Completed, None);
-}
-
-/// The tasks of the case a COMPLETED SWITCH or DECISION instance chose; None when it did
-/// not choose one (it failed).
-pub(super) fn chosen_case<'d>(
-    wt: &'d WorkflowTask,
-    t: &TaskInstance,
-) -> Option<&'d [WorkflowTask]> {
-    if t.status != TaskStatus::Completed {
-        return None;
-    }
-    let case = t.input.get(CASE)?.as_str()?;
-    let list = match wt.decision_cases.get(case) {
-        Some(list) if wt.task_type != "DECISION" || !list.is_empty() => list,
-        _ => &wt.default_case,
-    };
-    Some(list)
+    lifecycle::finish(t, cx, TaskStatus::Completed, None);
 }

@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::ctx::{Ctx, secs};
 use super::flow::{self, Handler, handler, task_def_for};
 use super::instance::Origin;
-use super::{DecideError, Reply, TaskResult, TimerKind, system, worker};
+use super::{DecideError, Reply, TaskResult, TimerKind, lifecycle, system};
 use crate::model::WorkflowTask;
 use crate::state::{Execution, TaskStatus};
 
@@ -179,7 +179,7 @@ pub(super) fn elapsed(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
         return;
     }
     t.ready_due = None;
-    worker::finish(t, cx, TaskStatus::Completed, None);
+    lifecycle::finish(t, cx, TaskStatus::Completed, None);
     flow::advance(exec, cx);
 }
 
@@ -250,7 +250,7 @@ pub(super) fn update(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
     let reason = r
         .reason_for_incompletion
         .or_else(|| (!r.status.is_successful()).then(|| "failed by an update".to_string()));
-    worker::finish(t, cx, r.status, reason);
+    lifecycle::finish(t, cx, r.status, reason);
     flow::advance(exec, cx);
     Ok(())
 }
