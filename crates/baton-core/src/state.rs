@@ -90,6 +90,20 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
+    /// The statuses a worker or a task update may report: COMPLETED, FAILED,
+    /// FAILED_WITH_TERMINAL_ERROR, or IN_PROGRESS (still working).
+    pub const REPORTABLE: [TaskStatus; 4] = [
+        Self::Completed,
+        Self::Failed,
+        Self::FailedWithTerminalError,
+        Self::InProgress,
+    ];
+
+    /// Whether a worker or a task update may report this status.
+    pub fn is_reportable(self) -> bool {
+        Self::REPORTABLE.contains(&self)
+    }
+
     /// Every status, in declaration order.
     pub const ALL: [TaskStatus; 9] = [
         Self::Scheduled,

@@ -220,13 +220,7 @@ pub(super) fn update(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
             t.reference_task_name, t.task_type
         )));
     }
-    if !matches!(
-        r.status,
-        TaskStatus::Completed
-            | TaskStatus::Failed
-            | TaskStatus::FailedWithTerminalError
-            | TaskStatus::InProgress
-    ) {
+    if !r.status.is_reportable() {
         return Err(DecideError::Invalid(format!(
             "a task update cannot set status {} (COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS)",
             r.status.as_str()

@@ -131,13 +131,7 @@ fn is_duplicate(t: &TaskInstance, r: &TaskResult) -> bool {
 
 /// A worker (or an operator) reported a result.
 pub(super) fn result(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Result<(), DecideError> {
-    if !matches!(
-        r.status,
-        TaskStatus::Completed
-            | TaskStatus::Failed
-            | TaskStatus::FailedWithTerminalError
-            | TaskStatus::InProgress
-    ) {
+    if !r.status.is_reportable() {
         return Err(DecideError::Invalid(format!(
             "a worker cannot report status {} (COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS)",
             r.status.as_str()

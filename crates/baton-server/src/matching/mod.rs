@@ -473,14 +473,8 @@ impl Dispatcher {
                 if !inner.has_live(qk) {
                     continue;
                 }
-                let limits = c.limits(&qk.task_type);
-                match inner.gate(&qk.task_type, limits, now) {
-                    Gate::Open => {}
-                    Gate::Full => continue,
-                    Gate::Until(at) => {
-                        c.arrange_wake(inner, &qk.task_type, at);
-                        continue;
-                    }
+                if !c.may_hand_out(inner, &qk.task_type, c.limits(&qk.task_type), now) {
+                    continue;
                 }
                 let top = inner.queues[qk].heap.peek().expect("live head");
                 if best
@@ -561,13 +555,8 @@ impl Dispatcher {
         let limits = c.limits(&queue.task_type);
         while out.len() < count && inner.has_live(queue) {
             let now = c.clock.now_ms();
-            match inner.gate(&queue.task_type, limits, now) {
-                Gate::Open => {}
-                Gate::Full => break,
-                Gate::Until(at) => {
-                    c.arrange_wake(inner, &queue.task_type, at);
-                    break;
-                }
+            if !c.may_hand_out(inner, &queue.task_type, limits, now) {
+                break;
             }
             let Some(task) = inner.pop(queue) else {
                 break;
@@ -842,18 +831,26 @@ impl Core {
         }
     }
 
+    /// Whether a task of `task_type` may go out now; when a rate window holds it back, a
+    /// wake-up at the window's end is arranged.
+    fn may_hand_out(&self, inner: &mut Inner, task_type: &str, limits: Limits, now: i64) -> bool {
+        match inner.gate(task_type, limits, now) {
+            Gate::Open => true,
+            Gate::Full => false,
+            Gate::Until(at) => {
+                self.arrange_wake(inner, task_type, at);
+                false
+            }
+        }
+    }
+
     /// Pushes a queue's tasks to its subscribers with credit while its type's limits allow,
     /// then wakes its pollers if tasks are left.
     fn pump_queue(&self, inner: &mut Inner, queue: &QueueKey, now: i64) {
         let limits = self.limits(&queue.task_type);
         while inner.has_live(queue) {
-            match inner.gate(&queue.task_type, limits, now) {
-                Gate::Open => {}
-                Gate::Full => break,
-                Gate::Until(at) => {
-                    self.arrange_wake(inner, &queue.task_type, at);
-                    break;
-                }
+            if !self.may_hand_out(inner, &queue.task_type, limits, now) {
+                break;
             }
             let Some(conn) = inner.next_subscriber(queue) else {
                 break;

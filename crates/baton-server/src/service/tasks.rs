@@ -56,13 +56,7 @@ pub fn check_worker_result(r: &TaskResult) -> Result<(), EngineError> {
             "result.task_id is required".into(),
         ));
     }
-    if !matches!(
-        r.status,
-        TaskStatus::Completed
-            | TaskStatus::Failed
-            | TaskStatus::FailedWithTerminalError
-            | TaskStatus::InProgress
-    ) {
+    if !r.status.is_reportable() {
         return Err(EngineError::InvalidArgument(format!(
             "result.status: a worker may report COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS, not {}",
             r.status.as_str()
@@ -233,13 +227,7 @@ impl Service {
                 "workflow_id and task_ref_name are required".into(),
             ));
         }
-        if !matches!(
-            result.status,
-            TaskStatus::Completed
-                | TaskStatus::Failed
-                | TaskStatus::FailedWithTerminalError
-                | TaskStatus::InProgress
-        ) {
+        if !result.status.is_reportable() {
             return Err(EngineError::InvalidArgument(format!(
                 "status: a task may be updated to COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS, not {}",
                 result.status.as_str()
