@@ -268,6 +268,24 @@ impl TaskService for Tasks {
             .map_err(status)?;
         Ok(Response::new(pb::AddTaskLogsResponse {}))
     }
+
+    async fn list_queues(
+        &self,
+        req: Request<pb::ListQueuesRequest>,
+    ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        let queues = self
+            .svc
+            .queue_depths(Some(&req.get_ref().task_type))
+            .into_iter()
+            .map(|d| pb::QueueInfo {
+                task_type: d.queue.task_type,
+                domain: d.queue.domain.unwrap_or_default(),
+                depth: d.depth as i64,
+                subscribers: d.subscribers as i64,
+            })
+            .collect();
+        Ok(Response::new(pb::ListQueuesResponse { queues }))
+    }
 }
 
 /// Log lines from the wire; lines without a time get `now`.

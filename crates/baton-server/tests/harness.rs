@@ -217,9 +217,9 @@ async fn timers_beyond_the_horizon_stay_in_the_store_until_time_reaches_them() {
 
 /// Depth of the ready queue of `task_type` (no domain).
 fn depth(svc: &Service, task_type: &str) -> usize {
-    svc.queue_depths()
+    svc.queue_depths(Some(task_type))
         .into_iter()
-        .find(|d| d.queue.task_type == task_type && d.queue.domain.is_none())
+        .find(|d| d.queue.domain.is_none())
         .map_or(0, |d| d.depth)
 }
 

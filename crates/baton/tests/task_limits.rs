@@ -216,6 +216,48 @@ async fn wait_log(log: &Arc<Mutex<Log>>, secs: u64, what: &str, cond: impl Fn(&L
 }
 
 /// Hand-out times in ms after the first one.
+/// Tasks waiting in the queue of `task_type` without a domain.
+async fn depth(ch: &Channel, task_type: &str) -> i64 {
+    TaskServiceClient::new(ch.clone())
+        .list_queues(pb::ListQueuesRequest {
+            task_type: task_type.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .queues
+        .iter()
+        .find(|q| q.domain.is_empty())
+        .map_or(0, |q| q.depth)
+}
+
+/// Waits until `n` stream workers are subscribed to the queue of `task_type` in `domain`.
+async fn subscribed(ch: &Channel, task_type: &str, domain: &str, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let queues = TaskServiceClient::new(ch.clone())
+            .list_queues(pb::ListQueuesRequest {
+                task_type: task_type.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .queues;
+        let have = queues
+            .iter()
+            .find(|q| q.domain == domain)
+            .map_or(0, |q| q.subscribers);
+        if have >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{have} of {n} workers subscribed to {task_type}/{domain}: {queues:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn offsets(log: &Log) -> Vec<u128> {
     let mut at: Vec<Instant> = log.got.iter().map(|g| g.0).collect();
     at.sort();
@@ -302,7 +344,7 @@ async fn concurrency_limit_keeps_one_in_progress_across_workers() {
         hold,
         (log.clone(), busy.clone()),
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&ch, "cl_task", "", 2).await;
     let mut ids = Vec::new();
     for n in 0..4 {
         ids.push(start(&ch, "cl_wf", json!({"n": n})).await);
@@ -361,8 +403,9 @@ async fn concurrency_slots_free_on_terminate_lease_expiry_and_broken_stream() {
     let a = start(&ch, "cl_free_wf", json!({"n": "a"})).await;
     wait_log(&log, 10, "a handed out", |l| l.got.len() == 1).await;
     let b = start(&ch, "cl_free_wf", json!({"n": "b"})).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(log.lock().unwrap().got.len(), 1, "b waits for a's slot");
+    // A start is answered after its first task went to a worker or into its queue.
+    assert_eq!(depth(&ch, "cl_free").await, 1, "b waits for a's slot");
+    assert_eq!(log.lock().unwrap().got.len(), 1);
     assert_eq!(
         task_status(&only_task(&ch, &b).await),
         pb::TaskStatus::Scheduled
@@ -384,8 +427,7 @@ async fn concurrency_slots_free_on_terminate_lease_expiry_and_broken_stream() {
 
     // 2. b's lease (2 s) runs out: the timed-out task frees the slot for c.
     let c = start(&ch, "cl_free_wf", json!({"n": "c"})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(log.lock().unwrap().got.len(), 2, "c waits for b's slot");
+    assert_eq!(depth(&ch, "cl_free").await, 1, "c waits for b's slot");
     wait_log(&log, 10, "c handed out after b's lease ran out", |l| {
         l.got.len() == 3
     })
@@ -442,7 +484,7 @@ async fn domain_fallback_picks_the_first_domain_with_workers() {
         Mode::Complete(Duration::ZERO),
         (log.clone(), busy.clone()),
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&ch, "dom_task", "slow", 1).await;
     let id = start_with(&ch, "dom_wf", json!({"n": 1}), 0, &list).await;
     let wf = wait_terminal(&ch, &id, 10).await;
     assert_eq!(status(&wf), pb::WorkflowStatus::Completed);
@@ -459,7 +501,7 @@ async fn domain_fallback_picks_the_first_domain_with_workers() {
         Mode::Complete(Duration::ZERO),
         (log.clone(), busy.clone()),
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&ch, "dom_task", "fast", 1).await;
     let id = start_with(&ch, "dom_wf", json!({"n": 2}), 0, &list).await;
     let wf = wait_terminal(&ch, &id, 10).await;
     assert_eq!(wf.tasks[0].domain, "fast");

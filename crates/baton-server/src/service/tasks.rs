@@ -279,9 +279,14 @@ impl Service {
             .map(drop)
     }
 
-    /// Sizes of every ready queue.
-    pub fn queue_depths(&self) -> Vec<QueueDepth> {
-        self.rt.dispatcher.depths()
+    /// Sizes of the ready queues (of one task type when given), by type then domain, with
+    /// the stream workers subscribed to each.
+    pub fn queue_depths(&self, task_type: Option<&str>) -> Vec<QueueDepth> {
+        let mut all = self.rt.dispatcher.depths();
+        if let Some(t) = task_type.filter(|t| !t.is_empty()) {
+            all.retain(|d| d.queue.task_type == t);
+        }
+        all
     }
 }
 

@@ -1685,6 +1685,171 @@ func (*AddTaskLogsResponse) Descriptor() ([]byte, []int) {
 	return file_baton_v1_task_proto_rawDescGZIP(), []int{23}
 }
 
+// Request of ListQueues.
+type ListQueuesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only the queues of this task type; every queue when empty.
+	TaskType      string `protobuf:"bytes,1,opt,name=task_type,json=taskType,proto3" json:"task_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueuesRequest) Reset() {
+	*x = ListQueuesRequest{}
+	mi := &file_baton_v1_task_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueuesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueuesRequest) ProtoMessage() {}
+
+func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueuesRequest.ProtoReflect.Descriptor instead.
+func (*ListQueuesRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListQueuesRequest) GetTaskType() string {
+	if x != nil {
+		return x.TaskType
+	}
+	return ""
+}
+
+// One ready queue.
+type QueueInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task type the queue holds.
+	TaskType string `protobuf:"bytes,1,opt,name=task_type,json=taskType,proto3" json:"task_type,omitempty"`
+	// Its domain; empty for the queue without a domain.
+	Domain string `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	// Tasks waiting in it.
+	Depth int64 `protobuf:"varint,3,opt,name=depth,proto3" json:"depth,omitempty"`
+	// Stream workers subscribed to it.
+	Subscribers   int64 `protobuf:"varint,4,opt,name=subscribers,proto3" json:"subscribers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueInfo) Reset() {
+	*x = QueueInfo{}
+	mi := &file_baton_v1_task_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueInfo) ProtoMessage() {}
+
+func (x *QueueInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueInfo.ProtoReflect.Descriptor instead.
+func (*QueueInfo) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *QueueInfo) GetTaskType() string {
+	if x != nil {
+		return x.TaskType
+	}
+	return ""
+}
+
+func (x *QueueInfo) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *QueueInfo) GetDepth() int64 {
+	if x != nil {
+		return x.Depth
+	}
+	return 0
+}
+
+func (x *QueueInfo) GetSubscribers() int64 {
+	if x != nil {
+		return x.Subscribers
+	}
+	return 0
+}
+
+// Response of ListQueues.
+type ListQueuesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The queues, by task type then domain.
+	Queues        []*QueueInfo `protobuf:"bytes,1,rep,name=queues,proto3" json:"queues,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueuesResponse) Reset() {
+	*x = ListQueuesResponse{}
+	mi := &file_baton_v1_task_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueuesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueuesResponse) ProtoMessage() {}
+
+func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueuesResponse.ProtoReflect.Descriptor instead.
+func (*ListQueuesResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListQueuesResponse) GetQueues() []*QueueInfo {
+	if x != nil {
+		return x.Queues
+	}
+	return nil
+}
+
 var File_baton_v1_task_proto protoreflect.FileDescriptor
 
 const file_baton_v1_task_proto_rawDesc = "" +
@@ -1805,7 +1970,16 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x12AddTaskLogsRequest\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12%\n" +
 	"\x04logs\x18\x02 \x03(\v2\x11.baton.v1.TaskLogR\x04logs\"\x15\n" +
-	"\x13AddTaskLogsResponse2\x8a\x05\n" +
+	"\x13AddTaskLogsResponse\"0\n" +
+	"\x11ListQueuesRequest\x12\x1b\n" +
+	"\ttask_type\x18\x01 \x01(\tR\btaskType\"x\n" +
+	"\tQueueInfo\x12\x1b\n" +
+	"\ttask_type\x18\x01 \x01(\tR\btaskType\x12\x16\n" +
+	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x14\n" +
+	"\x05depth\x18\x03 \x01(\x03R\x05depth\x12 \n" +
+	"\vsubscribers\x18\x04 \x01(\x03R\vsubscribers\"A\n" +
+	"\x12ListQueuesResponse\x12+\n" +
+	"\x06queues\x18\x01 \x03(\v2\x13.baton.v1.QueueInfoR\x06queues2\xd3\x05\n" +
 	"\vTaskService\x129\n" +
 	"\x04Work\x12\x15.baton.v1.WorkRequest\x1a\x16.baton.v1.WorkResponse(\x010\x01\x125\n" +
 	"\x04Poll\x12\x15.baton.v1.PollRequest\x1a\x16.baton.v1.PollResponse\x12D\n" +
@@ -1816,7 +1990,9 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\aGetTask\x12\x18.baton.v1.GetTaskRequest\x1a\x19.baton.v1.GetTaskResponse\x12J\n" +
 	"\vGetTaskLogs\x12\x1c.baton.v1.GetTaskLogsRequest\x1a\x1d.baton.v1.GetTaskLogsResponse\x12V\n" +
 	"\x0fUpdateTaskByRef\x12 .baton.v1.UpdateTaskByRefRequest\x1a!.baton.v1.UpdateTaskByRefResponse\x12J\n" +
-	"\vAddTaskLogs\x12\x1c.baton.v1.AddTaskLogsRequest\x1a\x1d.baton.v1.AddTaskLogsResponseBS\n" +
+	"\vAddTaskLogs\x12\x1c.baton.v1.AddTaskLogsRequest\x1a\x1d.baton.v1.AddTaskLogsResponse\x12G\n" +
+	"\n" +
+	"ListQueues\x12\x1b.baton.v1.ListQueuesRequest\x1a\x1c.baton.v1.ListQueuesResponseBS\n" +
 	"\vio.baton.v1B\tTaskProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -1831,7 +2007,7 @@ func file_baton_v1_task_proto_rawDescGZIP() []byte {
 	return file_baton_v1_task_proto_rawDescData
 }
 
-var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_baton_v1_task_proto_goTypes = []any{
 	(*TaskAssignment)(nil),          // 0: baton.v1.TaskAssignment
 	(*TaskResult)(nil),              // 1: baton.v1.TaskResult
@@ -1857,61 +2033,67 @@ var file_baton_v1_task_proto_goTypes = []any{
 	(*UpdateTaskByRefResponse)(nil), // 21: baton.v1.UpdateTaskByRefResponse
 	(*AddTaskLogsRequest)(nil),      // 22: baton.v1.AddTaskLogsRequest
 	(*AddTaskLogsResponse)(nil),     // 23: baton.v1.AddTaskLogsResponse
-	(*structpb.Struct)(nil),         // 24: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),   // 25: google.protobuf.Timestamp
-	(TaskStatus)(0),                 // 26: baton.v1.TaskStatus
-	(*TaskLog)(nil),                 // 27: baton.v1.TaskLog
-	(*Task)(nil),                    // 28: baton.v1.Task
+	(*ListQueuesRequest)(nil),       // 24: baton.v1.ListQueuesRequest
+	(*QueueInfo)(nil),               // 25: baton.v1.QueueInfo
+	(*ListQueuesResponse)(nil),      // 26: baton.v1.ListQueuesResponse
+	(*structpb.Struct)(nil),         // 27: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
+	(TaskStatus)(0),                 // 29: baton.v1.TaskStatus
+	(*TaskLog)(nil),                 // 30: baton.v1.TaskLog
+	(*Task)(nil),                    // 31: baton.v1.Task
 }
 var file_baton_v1_task_proto_depIdxs = []int32{
-	24, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
-	25, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
-	25, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
-	24, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
-	26, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
-	24, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
-	27, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
+	27, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
+	28, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
+	28, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
+	27, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
+	29, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
+	27, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
+	30, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
 	2,  // 7: baton.v1.WorkRequest.subscribe:type_name -> baton.v1.Subscribe
 	3,  // 8: baton.v1.WorkRequest.credits:type_name -> baton.v1.GrantCredits
 	1,  // 9: baton.v1.WorkRequest.result:type_name -> baton.v1.TaskResult
 	4,  // 10: baton.v1.WorkRequest.extend_lease:type_name -> baton.v1.LeaseExtension
-	25, // 11: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
+	28, // 11: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
 	0,  // 12: baton.v1.WorkResponse.task:type_name -> baton.v1.TaskAssignment
 	6,  // 13: baton.v1.WorkResponse.result_ack:type_name -> baton.v1.Ack
 	6,  // 14: baton.v1.WorkResponse.lease_ack:type_name -> baton.v1.Ack
 	0,  // 15: baton.v1.PollResponse.task:type_name -> baton.v1.TaskAssignment
 	0,  // 16: baton.v1.BatchPollResponse.tasks:type_name -> baton.v1.TaskAssignment
 	1,  // 17: baton.v1.UpdateTaskRequest.result:type_name -> baton.v1.TaskResult
-	25, // 18: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
-	28, // 19: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
-	27, // 20: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
-	26, // 21: baton.v1.UpdateTaskByRefRequest.status:type_name -> baton.v1.TaskStatus
-	24, // 22: baton.v1.UpdateTaskByRefRequest.output:type_name -> google.protobuf.Struct
-	27, // 23: baton.v1.UpdateTaskByRefRequest.logs:type_name -> baton.v1.TaskLog
-	27, // 24: baton.v1.AddTaskLogsRequest.logs:type_name -> baton.v1.TaskLog
-	5,  // 25: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
-	8,  // 26: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
-	10, // 27: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
-	12, // 28: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
-	14, // 29: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
-	16, // 30: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
-	18, // 31: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
-	20, // 32: baton.v1.TaskService.UpdateTaskByRef:input_type -> baton.v1.UpdateTaskByRefRequest
-	22, // 33: baton.v1.TaskService.AddTaskLogs:input_type -> baton.v1.AddTaskLogsRequest
-	7,  // 34: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
-	9,  // 35: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
-	11, // 36: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
-	13, // 37: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
-	15, // 38: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
-	17, // 39: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
-	19, // 40: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
-	21, // 41: baton.v1.TaskService.UpdateTaskByRef:output_type -> baton.v1.UpdateTaskByRefResponse
-	23, // 42: baton.v1.TaskService.AddTaskLogs:output_type -> baton.v1.AddTaskLogsResponse
-	34, // [34:43] is the sub-list for method output_type
-	25, // [25:34] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	28, // 18: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
+	31, // 19: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
+	30, // 20: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
+	29, // 21: baton.v1.UpdateTaskByRefRequest.status:type_name -> baton.v1.TaskStatus
+	27, // 22: baton.v1.UpdateTaskByRefRequest.output:type_name -> google.protobuf.Struct
+	30, // 23: baton.v1.UpdateTaskByRefRequest.logs:type_name -> baton.v1.TaskLog
+	30, // 24: baton.v1.AddTaskLogsRequest.logs:type_name -> baton.v1.TaskLog
+	25, // 25: baton.v1.ListQueuesResponse.queues:type_name -> baton.v1.QueueInfo
+	5,  // 26: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
+	8,  // 27: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
+	10, // 28: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
+	12, // 29: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
+	14, // 30: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
+	16, // 31: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
+	18, // 32: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
+	20, // 33: baton.v1.TaskService.UpdateTaskByRef:input_type -> baton.v1.UpdateTaskByRefRequest
+	22, // 34: baton.v1.TaskService.AddTaskLogs:input_type -> baton.v1.AddTaskLogsRequest
+	24, // 35: baton.v1.TaskService.ListQueues:input_type -> baton.v1.ListQueuesRequest
+	7,  // 36: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
+	9,  // 37: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
+	11, // 38: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
+	13, // 39: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
+	15, // 40: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
+	17, // 41: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
+	19, // 42: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
+	21, // 43: baton.v1.TaskService.UpdateTaskByRef:output_type -> baton.v1.UpdateTaskByRefResponse
+	23, // 44: baton.v1.TaskService.AddTaskLogs:output_type -> baton.v1.AddTaskLogsResponse
+	26, // 45: baton.v1.TaskService.ListQueues:output_type -> baton.v1.ListQueuesResponse
+	36, // [36:46] is the sub-list for method output_type
+	26, // [26:36] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_task_proto_init() }
@@ -1937,7 +2119,7 @@ func file_baton_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_task_proto_rawDesc), len(file_baton_v1_task_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	TaskService_GetTaskLogs_FullMethodName     = "/baton.v1.TaskService/GetTaskLogs"
 	TaskService_UpdateTaskByRef_FullMethodName = "/baton.v1.TaskService/UpdateTaskByRef"
 	TaskService_AddTaskLogs_FullMethodName     = "/baton.v1.TaskService/AddTaskLogs"
+	TaskService_ListQueues_FullMethodName      = "/baton.v1.TaskService/ListQueues"
 )
 
 // TaskServiceClient is the client API for TaskService service.
@@ -58,6 +59,8 @@ type TaskServiceClient interface {
 	UpdateTaskByRef(ctx context.Context, in *UpdateTaskByRefRequest, opts ...grpc.CallOption) (*UpdateTaskByRefResponse, error)
 	// Adds log lines to a task.
 	AddTaskLogs(ctx context.Context, in *AddTaskLogsRequest, opts ...grpc.CallOption) (*AddTaskLogsResponse, error)
+	// Lists the ready queues: tasks waiting in each and the stream workers subscribed to it.
+	ListQueues(ctx context.Context, in *ListQueuesRequest, opts ...grpc.CallOption) (*ListQueuesResponse, error)
 }
 
 type taskServiceClient struct {
@@ -161,6 +164,16 @@ func (c *taskServiceClient) AddTaskLogs(ctx context.Context, in *AddTaskLogsRequ
 	return out, nil
 }
 
+func (c *taskServiceClient) ListQueues(ctx context.Context, in *ListQueuesRequest, opts ...grpc.CallOption) (*ListQueuesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListQueuesResponse)
+	err := c.cc.Invoke(ctx, TaskService_ListQueues_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaskServiceServer is the server API for TaskService service.
 // All implementations must embed UnimplementedTaskServiceServer
 // for forward compatibility.
@@ -189,6 +202,8 @@ type TaskServiceServer interface {
 	UpdateTaskByRef(context.Context, *UpdateTaskByRefRequest) (*UpdateTaskByRefResponse, error)
 	// Adds log lines to a task.
 	AddTaskLogs(context.Context, *AddTaskLogsRequest) (*AddTaskLogsResponse, error)
+	// Lists the ready queues: tasks waiting in each and the stream workers subscribed to it.
+	ListQueues(context.Context, *ListQueuesRequest) (*ListQueuesResponse, error)
 	mustEmbedUnimplementedTaskServiceServer()
 }
 
@@ -225,6 +240,9 @@ func (UnimplementedTaskServiceServer) UpdateTaskByRef(context.Context, *UpdateTa
 }
 func (UnimplementedTaskServiceServer) AddTaskLogs(context.Context, *AddTaskLogsRequest) (*AddTaskLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddTaskLogs not implemented")
+}
+func (UnimplementedTaskServiceServer) ListQueues(context.Context, *ListQueuesRequest) (*ListQueuesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListQueues not implemented")
 }
 func (UnimplementedTaskServiceServer) mustEmbedUnimplementedTaskServiceServer() {}
 func (UnimplementedTaskServiceServer) testEmbeddedByValue()                     {}
@@ -398,6 +416,24 @@ func _TaskService_AddTaskLogs_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskService_ListQueues_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListQueuesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).ListQueues(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_ListQueues_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).ListQueues(ctx, req.(*ListQueuesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskService_ServiceDesc is the grpc.ServiceDesc for TaskService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -436,6 +472,10 @@ var TaskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddTaskLogs",
 			Handler:    _TaskService_AddTaskLogs_Handler,
+		},
+		{
+			MethodName: "ListQueues",
+			Handler:    _TaskService_ListQueues_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -80,6 +80,11 @@ class TaskServiceStub:
                 request_serializer=baton_dot_v1_dot_task__pb2.AddTaskLogsRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_task__pb2.AddTaskLogsResponse.FromString,
                 _registered_method=True)
+        self.ListQueues = channel.unary_unary(
+                '/baton.v1.TaskService/ListQueues',
+                request_serializer=baton_dot_v1_dot_task__pb2.ListQueuesRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__pb2.ListQueuesResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -153,6 +158,13 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListQueues(self, request, context):
+        """Lists the ready queues: tasks waiting in each and the stream workers subscribed to it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +212,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.AddTaskLogs,
                     request_deserializer=baton_dot_v1_dot_task__pb2.AddTaskLogsRequest.FromString,
                     response_serializer=baton_dot_v1_dot_task__pb2.AddTaskLogsResponse.SerializeToString,
+            ),
+            'ListQueues': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQueues,
+                    request_deserializer=baton_dot_v1_dot_task__pb2.ListQueuesRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__pb2.ListQueuesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -446,6 +463,33 @@ class TaskService:
             '/baton.v1.TaskService/AddTaskLogs',
             baton_dot_v1_dot_task__pb2.AddTaskLogsRequest.SerializeToString,
             baton_dot_v1_dot_task__pb2.AddTaskLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQueues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/ListQueues',
+            baton_dot_v1_dot_task__pb2.ListQueuesRequest.SerializeToString,
+            baton_dot_v1_dot_task__pb2.ListQueuesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,8 @@ class TaskServiceStub:
     """
     AddTaskLogs: _grpc.UnaryUnaryMultiCallable[_task_pb2.AddTaskLogsRequest, _task_pb2.AddTaskLogsResponse]
     """Adds log lines to a task."""
+    ListQueues: _grpc.UnaryUnaryMultiCallable[_task_pb2.ListQueuesRequest, _task_pb2.ListQueuesResponse]
+    """Lists the ready queues: tasks waiting in each and the stream workers subscribed to it."""
 
 @_typing.type_check_only
 class TaskServiceAsyncStub(TaskServiceStub):
@@ -87,6 +89,8 @@ class TaskServiceAsyncStub(TaskServiceStub):
     """
     AddTaskLogs: _aio.UnaryUnaryMultiCallable[_task_pb2.AddTaskLogsRequest, _task_pb2.AddTaskLogsResponse]  # type: ignore[assignment]
     """Adds log lines to a task."""
+    ListQueues: _aio.UnaryUnaryMultiCallable[_task_pb2.ListQueuesRequest, _task_pb2.ListQueuesResponse]  # type: ignore[assignment]
+    """Lists the ready queues: tasks waiting in each and the stream workers subscribed to it."""
 
 class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
     """Feeds tasks to workers and takes their results."""
@@ -168,5 +172,13 @@ class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_task_pb2.AddTaskLogsResponse, _abc.Awaitable[_task_pb2.AddTaskLogsResponse]]:
         """Adds log lines to a task."""
+
+    @_abc_1.abstractmethod
+    def ListQueues(
+        self,
+        request: _task_pb2.ListQueuesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_task_pb2.ListQueuesResponse, _abc.Awaitable[_task_pb2.ListQueuesResponse]]:
+        """Lists the ready queues: tasks waiting in each and the stream workers subscribed to it."""
 
 def add_TaskServiceServicer_to_server(servicer: TaskServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
