@@ -348,6 +348,14 @@ pub enum TaskCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Lists the ready queues: tasks waiting and stream workers subscribed.
+    Queues {
+        /// Only the queues of this task type.
+        #[arg(long, default_value = "")]
+        task_type: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 /// `baton event-handler ...`
@@ -1138,6 +1146,36 @@ pub async fn run_task(cmd: TaskCommand) -> anyhow::Result<()> {
             } else {
                 for l in &r.logs {
                     println!("{}  {}", time(l), l.message);
+                }
+            }
+        }
+        TaskCommand::Queues { task_type, conn } => {
+            let mut c = TaskServiceClient::new(channel(&conn).await?);
+            let r = c
+                .list_queues(pb::ListQueuesRequest { task_type })
+                .await?
+                .into_inner();
+            if conn.json {
+                print_json(&Value::Array(
+                    r.queues
+                        .iter()
+                        .map(|q| {
+                            json!({"taskType": q.task_type, "domain": q.domain,
+                                   "depth": q.depth, "subscribers": q.subscribers})
+                        })
+                        .collect(),
+                ));
+            } else {
+                println!(
+                    "{:<32} {:<16} {:>8} {:>11}",
+                    "TASK TYPE", "DOMAIN", "WAITING", "SUBSCRIBED"
+                );
+                for q in &r.queues {
+                    let domain = if q.domain.is_empty() { "-" } else { &q.domain };
+                    println!(
+                        "{:<32} {:<16} {:>8} {:>11}",
+                        q.task_type, domain, q.depth, q.subscribers
+                    );
                 }
             }
         }

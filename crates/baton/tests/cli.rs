@@ -164,6 +164,19 @@ async fn cli_operations_tasks_and_event_handlers() {
     };
     let id = start("c-1");
 
+    // The first task waits in its queue; nobody is subscribed.
+    let queues = baton_json(
+        &server,
+        &["task", "queues", "--task-type", "op_a", "--json"],
+    );
+    assert_eq!(
+        queues,
+        json!([{"taskType": "op_a", "domain": "", "depth": 1, "subscribers": 0}])
+    );
+    let (ok, out, err) = baton(&server, &["task", "queues"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("WAITING") && out.contains("op_a"), "{out}");
+
     // Tasks, then completing a by reference name with a log line.
     let tasks = baton_json(&server, &["workflow", "tasks", &id, "--json"]);
     assert_eq!(tasks["total"], 1);
