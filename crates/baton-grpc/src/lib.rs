@@ -47,6 +47,11 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
+/// Requests (HTTP/2 streams) one connection may have in flight at once. Beyond it the
+/// client waits before sending more, so an overloaded server holds a bounded number of
+/// requests instead of every one a client sends.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
+
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -150,6 +155,7 @@ pub async fn serve(
     };
 
     let router = tonic::transport::Server::builder()
+        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .tcp_nodelay(true)

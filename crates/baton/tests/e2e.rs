@@ -657,3 +657,26 @@ async fn sigterm_shuts_down_cleanly_with_a_connected_worker() {
     let w = get(&ch, &id).await;
     assert_eq!(status(&w), pb::WorkflowStatus::Running);
 }
+
+#[tokio::test]
+async fn a_connection_may_have_a_bounded_number_of_requests_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let _ = server.channel().await;
+    // Speak HTTP/2 directly and read the server's SETTINGS: a client may not open more
+    // streams than this at once, so an overloaded server holds a bounded number of them.
+    let tcp = tokio::net::TcpStream::connect(server.url().trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (_client, mut conn) = h2::client::handshake(tcp).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while conn.max_concurrent_send_streams() != baton_grpc::MAX_STREAMS_PER_CONNECTION as usize {
+        assert!(
+            Instant::now() < deadline,
+            "the server allows {} streams",
+            conn.max_concurrent_send_streams()
+        );
+        // Drive the connection so that the server's SETTINGS frame is read.
+        let _ = tokio::time::timeout(Duration::from_millis(20), &mut conn).await;
+    }
+}
