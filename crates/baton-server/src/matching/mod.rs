@@ -1,9 +1,14 @@
 //! The dispatcher: in-memory ready queues per (task type, domain), stream workers with
-//! credits, and long polls.
+//! credits, and long polls. Queues hold ids, not tasks.
 //!
-//! Handing out a task gives it an attempt token and a lease deadline. The dispatcher tells
-//! the task's executor (`Event::Dispatched`) *before* the worker can see the task, so the
-//! executor always learns of a lease before any result quoting it.
+//! Handing out a task gives it an attempt token and a lease deadline. The dispatcher asks
+//! the task's executor to record them (`Event::Dispatched`); the executor builds the
+//! assignment from the task and delivers it to the worker, so the executor always learns
+//! of a lease before any result quoting it. A hand-out the executor refuses (the task was
+//! cancelled meanwhile) gives the worker's credit and the slot back.
+//!
+//! Until every partition has adopted the executions recovery found, tasks of types with a
+//! concurrency limit are not handed out: slots held before a restart are not all counted.
 //!
 //! # Limits per task type
 //!
