@@ -611,7 +611,7 @@ pub use flow::{SYSTEM_TASK_TYPES, is_system_task_type};
 pub use iteration::{definition_reference, reference_matches};
 pub use scope::ExecScope;
 pub use set_variable::MAX_VARIABLES_BYTES;
-pub use structure::has_reference;
+pub use structure::{has_reference, workflow_task};
 pub use worker::MAX_PAST_TOKENS;
 
 use ctx::Ctx;

@@ -79,7 +79,9 @@ pub fn status(e: EngineError) -> Status {
 }
 
 /// Opens the engine on `store`, listens, calls `on_listening` with the bound address, and
-/// serves until `shutdown` completes; then ends worker streams, drains the executors and
+/// serves until `shutdown` completes. gRPC and whatever `http` routes (made over the same
+/// service) share the listener: a request goes by its path, over HTTP/1.1 or HTTP/2.
+/// On shutdown it then ends worker streams, drains the executors and
 /// flushes. While executions that were running are adopted again after a restart, the
 /// server already serves and health answers NOT_SERVING; it turns SERVING once recovery
 /// is done.
@@ -88,6 +90,7 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_listening: impl FnOnce(SocketAddr),
+    http: impl FnOnce(Service) -> axum::Router,
 ) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -154,11 +157,7 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     };
 
-    let router = tonic::transport::Server::builder()
-        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
-        .http2_keepalive_interval(Some(Duration::from_secs(10)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-        .tcp_nodelay(true)
+    let routes = tonic::service::Routes::from(http(service.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -176,6 +175,13 @@ pub async fn serve(
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(usize::MAX),
         );
+    let router = tonic::transport::Server::builder()
+        .accept_http1(true)
+        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .tcp_nodelay(true)
+        .add_routes(routes);
     on_listening(addr);
     tracing::info!(%addr, "serving");
     // Recovery runs while the server serves; health turns SERVING when it is done.

@@ -36,6 +36,7 @@ fn start_request(r: &pb::StartWorkflowRequest) -> StartRequest {
             Ok(pb::IdempotencyStrategy::FailOnRunning) => IdempotencyStrategy::FailOnRunning,
             _ => IdempotencyStrategy::Fail,
         },
+        definition: None,
     }
 }
 

@@ -19,6 +19,10 @@ pub struct Assignment {
     pub task_def_name: String,
     /// Reference name of the instance (with its loop suffix).
     pub reference_task_name: String,
+    /// Position in the execution, from 1.
+    pub seq: i32,
+    /// The execution's priority (0-99).
+    pub priority: i32,
     /// Owning execution.
     pub workflow_id: String,
     /// Name of the owning workflow.
@@ -53,6 +57,8 @@ impl Assignment {
             token: String::new(),
             task_def_name: t.task_def_name.clone(),
             reference_task_name: t.reference_task_name.clone(),
+            seq: t.seq,
+            priority: t.priority,
             workflow_id: t.workflow_id.clone(),
             workflow_type: t.workflow_type.clone(),
             input: t.input.clone(),

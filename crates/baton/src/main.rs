@@ -122,7 +122,14 @@ pub(crate) async fn run_server(
             ..Default::default()
         },
     };
-    baton_grpc::serve(Arc::new(store), config, shutdown, on_listening).await?;
+    baton_grpc::serve(
+        Arc::new(store),
+        config,
+        shutdown,
+        on_listening,
+        baton_http::router,
+    )
+    .await?;
     Ok(())
 }
 

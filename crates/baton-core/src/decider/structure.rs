@@ -125,6 +125,12 @@ pub fn has_reference(def: &WorkflowDef, reference: &str) -> bool {
     locate(def, reference).is_some()
 }
 
+/// The workflow task with this reference name (a definition reference, without a loop
+/// suffix), at any nesting; None for tasks made at run time (dynamic fork branches).
+pub fn workflow_task<'d>(def: &'d WorkflowDef, reference: &str) -> Option<&'d WorkflowTask> {
+    locate(def, reference).map(|l| l.task())
+}
+
 /// The workflow task right before the one with this reference name in the same list;
 /// None when it is first in its list or not in the definition.
 pub(super) fn before<'d>(def: &'d WorkflowDef, reference: &str) -> Option<&'d WorkflowTask> {

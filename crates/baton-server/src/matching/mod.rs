@@ -283,12 +283,25 @@ impl Inner {
 }
 
 /// When each (task type, domain) queue last had a worker.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Activity {
     /// Streams subscribed and polls waiting now.
     live: usize,
     /// Last time a worker polled, subscribed or left (ms).
     last_seen: i64,
+    /// The worker that last polled or subscribed, and when (ms).
+    last_poll: Option<(Arc<str>, i64)>,
+}
+
+/// When a queue was last asked for work, and by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollData {
+    /// The queue.
+    pub queue: QueueKey,
+    /// The worker that asked last.
+    pub worker_id: String,
+    /// When (epoch ms).
+    pub last_poll_time: i64,
 }
 
 /// Ready queues and the workers that take from them.
@@ -436,6 +449,7 @@ impl Dispatcher {
         tx: WorkerTx,
     ) -> u64 {
         self.core.seen(&queues, 1);
+        self.core.polled(&queues, &worker_id);
         let mut g = self.core.inner.lock();
         g.next_conn += 1;
         let id = g.next_conn;
@@ -596,6 +610,7 @@ impl Dispatcher {
     ) -> Vec<Assignment> {
         let c = &self.core;
         let _waiting = PollGuard::new(c, queue);
+        c.polled(std::slice::from_ref(queue), worker_id);
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let taken = self.take_for_poll(queue, worker_id, count);
@@ -662,6 +677,23 @@ impl Dispatcher {
             .map_or(0, |s| s.running)
     }
 
+    /// The last poll (or stream subscription) of every queue that had one, by queue.
+    pub fn poll_data(&self) -> Vec<PollData> {
+        let a = self.core.activity.lock();
+        let mut v: Vec<PollData> = a
+            .iter()
+            .filter_map(|(q, act)| {
+                act.last_poll.as_ref().map(|(w, t)| PollData {
+                    queue: q.clone(),
+                    worker_id: w.to_string(),
+                    last_poll_time: *t,
+                })
+            })
+            .collect();
+        v.sort_by(|x, y| x.queue.cmp(&y.queue));
+        v
+    }
+
     /// Sizes of every known queue.
     pub fn depths(&self) -> Vec<QueueDepth> {
         let g = self.core.inner.lock();
@@ -718,6 +750,15 @@ impl Core {
     }
 
     /// Records that workers came to (`delta` 1) or left (`delta` -1) these queues.
+    fn polled(&self, queues: &[QueueKey], worker_id: &str) {
+        let now = self.clock.now_ms();
+        let worker: Arc<str> = Arc::from(worker_id);
+        let mut a = self.activity.lock();
+        for q in queues {
+            a.entry(q.clone()).or_default().last_poll = Some((worker.clone(), now));
+        }
+    }
+
     fn seen(&self, queues: &[QueueKey], delta: i64) {
         let now = self.clock.now_ms();
         let mut a = self.activity.lock();

@@ -57,6 +57,9 @@ pub struct StartRequest {
     pub idempotency_key: Option<String>,
     /// What to do when the key was used before.
     pub idempotency_strategy: IdempotencyStrategy,
+    /// A definition given with the request, run instead of a registered one (it is not
+    /// registered); `name` and `version` are then the definition's own.
+    pub definition: Option<Arc<WorkflowDef>>,
 }
 
 /// An `io::Write` sink that only counts bytes.
@@ -144,7 +147,10 @@ impl Ingress {
         Self::check_priority(req.priority)?;
         self.check_size("input", &req.input)?;
         let version = req.version.filter(|v| *v > 0);
-        let def = self.registry.require_workflow_def(&req.name, version)?;
+        let def = match req.definition {
+            Some(d) => d,
+            None => self.registry.require_workflow_def(&req.name, version)?,
+        };
         let id = uuid::Uuid::now_v7().to_string();
         if self.router.backlog(&id) > self.max_backlog {
             return Err(EngineError::ResourceExhausted(

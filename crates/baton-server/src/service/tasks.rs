@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::Service;
 use crate::error::EngineError;
-use crate::matching::QueueDepth;
+use crate::matching::{PollData, QueueDepth};
 use crate::runtime::msg::Replier;
 use crate::work::{Ack, Assignment, WorkerMsg, WorkerTx};
 
@@ -283,6 +283,18 @@ impl Service {
     /// the stream workers subscribed to each.
     pub fn queue_depths(&self, task_type: Option<&str>) -> Vec<QueueDepth> {
         let mut all = self.rt.dispatcher.depths();
+        if let Some(t) = task_type.filter(|t| !t.is_empty()) {
+            all.retain(|d| d.queue.task_type == t);
+        }
+        all
+    }
+}
+
+impl Service {
+    /// When each queue (of one task type when given) was last asked for work, and by
+    /// which worker.
+    pub fn poll_data(&self, task_type: Option<&str>) -> Vec<PollData> {
+        let mut all = self.rt.dispatcher.poll_data();
         if let Some(t) = task_type.filter(|t| !t.is_empty()) {
             all.retain(|d| d.queue.task_type == t);
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use baton_core::decider::{definition_reference, has_reference, reference_matches};
 use baton_core::{
-    Event, Object, Reply, TaskInstance, TaskStatus, WorkflowInstance, WorkflowStatus,
+    Event, Execution, Object, Reply, TaskInstance, TaskStatus, WorkflowInstance, WorkflowStatus,
 };
 
 use super::{MAX_BULK, Service};
@@ -138,6 +138,19 @@ impl Service {
             })
             .await?;
         found.ok_or_else(|| EngineError::NotFound(format!("workflow {workflow_id} does not exist")))
+    }
+
+    /// Reads a whole execution: the workflow, its tasks and the definition it runs.
+    pub async fn execution(&self, workflow_id: &str) -> Result<Execution, EngineError> {
+        if workflow_id.is_empty() {
+            return Err(EngineError::InvalidArgument(
+                "workflow_id is required".into(),
+            ));
+        }
+        let id = workflow_id.to_string();
+        self.read(move |s| s.load_execution(&id))
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("workflow {workflow_id} does not exist")))
     }
 
     /// Waits until an execution is terminal or `wait` passes; returns its status then.

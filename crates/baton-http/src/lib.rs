@@ -1,0 +1,100 @@
+//! Baton's HTTP/JSON API: Conductor's REST API under `/api`, as thin adapters over the
+//! service layer (`baton_server::Service`) that the gRPC API uses too. Each route decodes
+//! its request (query strings, path segments, a JSON body), calls one service operation
+//! and encodes the answer in Conductor's JSON shapes; errors map from their domain kind to
+//! an HTTP status here and nowhere else.
+//!
+//! The OpenAPI document of every route is generated from the handlers' annotations and
+//! served at `/api/openapi.json`, with a browsable page at `/api/docs`.
+
+#![warn(missing_docs)]
+
+mod error;
+mod events;
+mod extract;
+mod metadata;
+pub mod model;
+mod tasks;
+mod views;
+mod workflows;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use baton_server::Service;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use error::ApiError;
+
+/// Room above the payload limit for a request's own fields (a result's ids, a start's
+/// options) around the payload itself.
+const BODY_OVERHEAD: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Baton HTTP API",
+        description = "Conductor's REST API served by Baton: definitions, executions, tasks \
+                       and event handlers. Times are epoch milliseconds; null fields are left \
+                       out; errors carry Conductor's error body.",
+    ),
+    tags(
+        (name = "metadata", description = "Workflow and task definitions"),
+        (name = "workflow", description = "Executions: start, read, steer"),
+        (name = "bulk", description = "One operation over many executions"),
+        (name = "tasks", description = "Workers: poll, report, logs, queues"),
+        (name = "event", description = "Event handlers"),
+        (name = "health", description = "Whether the server serves"),
+    )
+)]
+struct ApiDoc;
+
+/// The routes of the HTTP API over `svc`, with the OpenAPI document of them.
+pub fn router(svc: Service) -> Router {
+    let limit = svc.max_payload_bytes() + BODY_OVERHEAD;
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(metadata::routes())
+        .merge(workflows::routes())
+        .merge(tasks::routes())
+        .merge(events::routes())
+        .routes(utoipa_axum::routes!(health))
+        .split_for_parts();
+    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    api.route(
+        "/api/openapi.json",
+        get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }),
+    )
+    .route("/api/docs", get(docs_page))
+    .route("/api/health", get(health))
+    .fallback(error::not_found_route)
+    .layer(DefaultBodyLimit::max(limit))
+    .with_state(svc)
+}
+
+/// Whether the server serves: 200 with `{"healthy": true}` once recovery is done, 503 with
+/// `{"healthy": false}` while executions are still being adopted after a restart.
+#[utoipa::path(
+    get, path = "/health", tag = "health",
+    responses(
+        (status = 200, description = "Serving", body = model::Health),
+        (status = 503, description = "Recovering after a restart", body = model::Health),
+    )
+)]
+async fn health(State(svc): State<Service>) -> Response {
+    let healthy = svc.runtime().is_ready();
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(model::Health { healthy })).into_response()
+}
+
+/// A page that renders the OpenAPI document: every route with its parameters, bodies and
+/// answers, readable without any other tool.
+async fn docs_page() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
