@@ -102,6 +102,22 @@ async fn scripts_jq_and_http_run_inside_the_server() {
         task_output(get_task)["response"]["reasonPhrase"],
         json!("OK")
     );
+    // A system task's type stays its operator's name.
+    let types: Vec<_> = ["inline", "lambda", "jq", "get", "switch", "set"]
+        .iter()
+        .map(|r| task(&w, r).task_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "INLINE",
+            "LAMBDA",
+            "JSON_JQ_TRANSFORM",
+            "HTTP",
+            "SWITCH",
+            "SET_VARIABLE"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
