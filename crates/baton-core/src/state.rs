@@ -351,6 +351,20 @@ pub struct TaskInstance {
     pub job_pending: bool,
 }
 
+impl TaskInstance {
+    /// The type this instance shows to clients, as Conductor reports it: a worker task
+    /// declared SIMPLE (or picked by a DYNAMIC task) is named after its task definition;
+    /// any other instance shows the type it is stored with (an operator name, or a
+    /// user-defined type). The stored type stays "SIMPLE" for the decider.
+    pub fn reported_type(&self) -> &str {
+        if self.task_type == "SIMPLE" {
+            &self.task_def_name
+        } else {
+            &self.task_type
+        }
+    }
+}
+
 /// A whole execution: the workflow, its tasks in scheduling order, and the definition it
 /// runs (a snapshot taken at start).
 #[derive(Debug, Clone, PartialEq)]

@@ -52,6 +52,38 @@ fn runs_as_a_worker_task_of_the_named_type() {
 }
 
 #[test]
+fn worker_instances_report_their_task_name_as_type() {
+    // As in Conductor, a worker task instance (SIMPLE, or the one a DYNAMIC task picks)
+    // shows its task's name as its type, in views and in `${ref.taskType}`; the stored
+    // type the decider routes by stays SIMPLE.
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "resize"}));
+    let def = wf(json!({"name": "dy", "tasks": [
+        {"name": "dyn", "taskReferenceName": "d1", "type": "DYNAMIC",
+         "dynamicTaskNameParam": "taskToRun",
+         "inputParameters": {"taskToRun": "${workflow.input.which}"}},
+        {"name": "plain", "taskReferenceName": "p", "type": "SIMPLE",
+         "inputParameters": {"dyn": "${d1.taskType}"}},
+        {"name": "vars", "taskReferenceName": "v", "type": "SET_VARIABLE",
+         "inputParameters": {"plain": "${p.taskType}"}}
+    ]}));
+    let (mut exec, _) = start(def, json!({"which": "resize"}), &mut env);
+    let d1 = by_ref(&exec, "d1");
+    assert_eq!(
+        (d1.task_type.as_str(), d1.reported_type()),
+        ("SIMPLE", "resize")
+    );
+    complete_ref(&mut exec, &mut env, "d1", json!({}));
+    let p = by_ref(&exec, "p");
+    assert_eq!(p.reported_type(), "plain");
+    assert_eq!(p.input, obj(json!({"dyn": "resize"})));
+    complete_ref(&mut exec, &mut env, "p", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(exec.workflow.variables, obj(json!({"plain": "plain"})));
+    assert_eq!(by_ref(&exec, "v").reported_type(), "SET_VARIABLE");
+}
+
+#[test]
 fn retries_follow_the_named_task_definition() {
     let mut env = TestEnv::new();
     env.def(json!({"name": "resize", "retryCount": 1, "retryDelaySeconds": 0}));

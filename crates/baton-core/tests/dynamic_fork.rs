@@ -417,3 +417,214 @@ fn a_second_dynamic_fork_names_its_branches_after_itself_too() {
     complete_ref(&mut exec, &mut env, "_f2_w_0", json!({}));
     assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
 }
+
+#[test]
+fn every_leaf_task_type_runs_as_a_dynamic_branch() {
+    // As in Conductor, a branch is scheduled by the handler of its type: system tasks run
+    // in the engine, worker tasks are queued; the JOIN waits for all of them.
+    let mut env = TestEnv::new();
+    let input = json!({"tasks": [
+        {"name": "w", "taskReferenceName": "worker", "type": "SIMPLE"},
+        {"name": "i", "taskReferenceName": "inline", "type": "INLINE",
+         "inputParameters": {"evaluatorType": "javascript", "expression": "1 + 1"}},
+        {"name": "l", "taskReferenceName": "lambda", "type": "LAMBDA",
+         "inputParameters": {"scriptExpression": "return 2;"}},
+        {"name": "q", "taskReferenceName": "jq", "type": "JSON_JQ_TRANSFORM",
+         "inputParameters": {"queryExpression": ".a", "a": 3}},
+        {"name": "h", "taskReferenceName": "http", "type": "HTTP",
+         "inputParameters": {"http_request": {"uri": "http://localhost/x"}}},
+        {"name": "e", "taskReferenceName": "event", "type": "EVENT", "sink": "conductor"},
+        {"name": "wa", "taskReferenceName": "wait", "type": "WAIT",
+         "inputParameters": {"duration": "5s"}},
+        {"name": "hu", "taskReferenceName": "human", "type": "HUMAN"},
+        {"name": "s", "taskReferenceName": "setvar", "type": "SET_VARIABLE",
+         "inputParameters": {"seen": true}},
+        {"name": "n", "taskReferenceName": "noop", "type": "NOOP"}
+    ]});
+    let (mut exec, d) = start(fork_def(), input, &mut env);
+    let refs = [
+        "worker", "inline", "lambda", "jq", "http", "event", "wait", "human", "setvar", "noop",
+    ];
+    let mut want: Vec<&str> = vec!["f1"];
+    want.extend(refs);
+    want.push("j1");
+    assert_eq!(refs_of(&exec), want);
+    assert_eq!(by_ref(&exec, "j1").input.get("joinOn"), Some(&json!(refs)));
+    let types: Vec<&str> = refs
+        .iter()
+        .map(|r| by_ref(&exec, r).task_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "SIMPLE",
+            "INLINE",
+            "LAMBDA",
+            "JSON_JQ_TRANSFORM",
+            "HTTP",
+            "EVENT",
+            "WAIT",
+            "HUMAN",
+            "SET_VARIABLE",
+            "NOOP"
+        ]
+    );
+    assert_eq!(enqueued(&d), vec![by_ref(&exec, "worker").task_id.clone()]);
+    let asked: Vec<String> = jobs(&d).into_iter().map(|(id, _)| id).collect();
+    let job_refs: Vec<&str> = asked
+        .iter()
+        .map(|id| task(&exec, id).reference_task_name.as_str())
+        .collect();
+    assert_eq!(job_refs, ["inline", "lambda", "jq", "http", "event"]);
+    assert_eq!(by_ref(&exec, "setvar").status, TaskStatus::Completed);
+    assert_eq!(exec.workflow.variables, obj(json!({"seen": true})));
+    assert_eq!(by_ref(&exec, "noop").status, TaskStatus::Completed);
+    assert_eq!(by_ref(&exec, "wait").status, TaskStatus::InProgress);
+    assert_eq!(by_ref(&exec, "human").status, TaskStatus::InProgress);
+
+    for (i, id) in asked.iter().enumerate() {
+        job_done(
+            &mut exec,
+            &mut env,
+            id,
+            TaskStatus::Completed,
+            json!({"result": i}),
+            None,
+        );
+    }
+    complete_ref(&mut exec, &mut env, "worker", json!({"w": 1}));
+    let human = by_ref(&exec, "human").task_id.clone();
+    report(
+        &mut exec,
+        &mut env,
+        result(&human, None, TaskStatus::Completed, json!({"ok": true})),
+    )
+    .unwrap();
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::InProgress);
+    env.advance(5_000);
+    let wait = by_ref(&exec, "wait").task_id.clone();
+    fire(
+        &mut exec,
+        &mut env,
+        baton_core::decider::TimerKind::TaskReady { task_id: wait },
+    );
+    assert_eq!(by_ref(&exec, "wait").status, TaskStatus::Completed);
+    assert_eq!(by_ref(&exec, "j1").status, TaskStatus::Completed);
+    assert_eq!(
+        by_ref(&exec, "j1").output.get("human"),
+        Some(&json!({"ok": true}))
+    );
+    complete_ref(&mut exec, &mut env, "after1", json!({}));
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn a_system_fork_task_type_makes_branches_of_that_type() {
+    let def = wf(json!({"name": "fd", "tasks": [
+        {"name": "fork", "taskReferenceName": "f1", "type": "FORK_JOIN_DYNAMIC",
+         "inputParameters": {"forkTaskType": "INLINE", "forkTaskInputs": "${workflow.input.items}"}},
+        {"name": "join", "taskReferenceName": "j1", "type": "JOIN"}
+    ]}));
+    let mut env = TestEnv::new();
+    let items = json!({"items": [
+        {"evaluatorType": "javascript", "expression": "$.n * 2", "n": 1},
+        {"evaluatorType": "javascript", "expression": "$.n * 2", "n": 2}
+    ]});
+    let (mut exec, d) = start(def, items, &mut env);
+    assert_eq!(refs_of(&exec), vec!["f1", "_INLINE_0", "_INLINE_1", "j1"]);
+    let asked = jobs(&d);
+    assert_eq!(asked.len(), 2);
+    for (id, _) in &asked {
+        assert_eq!(task(&exec, id).task_type, "INLINE");
+    }
+    for (n, (id, _)) in asked.iter().enumerate() {
+        job_done(
+            &mut exec,
+            &mut env,
+            id,
+            TaskStatus::Completed,
+            json!({"result": (n + 1) * 2}),
+            None,
+        );
+    }
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(
+        exec.workflow.output,
+        obj(json!({"_INLINE_0": {"result": 2}, "_INLINE_1": {"result": 4}}))
+    );
+}
+
+#[test]
+fn a_failed_system_branch_fails_the_workflow_and_a_terminate_branch_ends_it() {
+    let mut env = TestEnv::new();
+    let input = json!({"tasks": [
+        {"name": "w", "taskReferenceName": "b1"},
+        {"name": "q", "taskReferenceName": "jq", "type": "JSON_JQ_TRANSFORM",
+         "inputParameters": {"queryExpression": ".a +"}}
+    ]});
+    let (mut exec, d) = start(fork_def(), input, &mut env);
+    let (id, _) = jobs(&d).pop().unwrap();
+    job_done(
+        &mut exec,
+        &mut env,
+        &id,
+        TaskStatus::Failed,
+        json!({}),
+        Some("bad query"),
+    );
+    assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
+    assert!(
+        exec.workflow
+            .reason_for_incompletion
+            .as_deref()
+            .unwrap()
+            .contains("bad query")
+    );
+
+    let mut env = TestEnv::new();
+    let input = json!({"tasks": [
+        {"name": "w", "taskReferenceName": "b1"},
+        {"name": "t", "taskReferenceName": "stop", "type": "TERMINATE",
+         "inputParameters": {"terminationStatus": "COMPLETED", "workflowOutput": {"why": "done"}}}
+    ]});
+    let (exec, _) = start(fork_def(), input, &mut env);
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+    assert_eq!(exec.workflow.output, obj(json!({"why": "done"})));
+    assert_eq!(by_ref(&exec, "b1").status, TaskStatus::Canceled);
+}
+
+#[test]
+fn operators_that_nest_or_join_tasks_cannot_be_dynamic_branches() {
+    let branches = [
+        json!({"name": "x", "taskReferenceName": "b", "type": "FORK_JOIN",
+               "forkTasks": [[{"name": "y", "taskReferenceName": "y"}]]}),
+        json!({"name": "x", "taskReferenceName": "b", "type": "FORK_JOIN_DYNAMIC",
+               "dynamicForkTasksParam": "t"}),
+        json!({"name": "x", "taskReferenceName": "b", "type": "JOIN"}),
+        json!({"name": "x", "taskReferenceName": "b", "type": "EXCLUSIVE_JOIN"}),
+        json!({"name": "x", "taskReferenceName": "b", "type": "DO_WHILE",
+               "loopCondition": "false", "loopOver": [{"name": "y", "taskReferenceName": "y"}]}),
+        json!({"name": "x", "taskReferenceName": "b", "type": "SWITCH",
+               "evaluatorType": "value-param", "expression": "c",
+               "decisionCases": {"a": [{"name": "y", "taskReferenceName": "y"}]}}),
+        json!({"name": "x", "taskReferenceName": "b", "type": "DECISION",
+               "caseValueParam": "c",
+               "decisionCases": {"a": [{"name": "y", "taskReferenceName": "y"}]}}),
+    ];
+    for b in branches {
+        let mut env = TestEnv::new();
+        let ty = b["type"].as_str().unwrap().to_string();
+        let (exec, d) = start(fork_def(), json!({"tasks": [b]}), &mut env);
+        let f1 = by_ref(&exec, "f1");
+        assert_eq!(f1.status, TaskStatus::Failed, "{ty}");
+        let reason = f1.reason_for_incompletion.as_deref().unwrap();
+        assert!(
+            reason.contains(&format!(
+                "has type {ty}, which cannot run as a dynamic branch"
+            )),
+            "{ty}: {reason}"
+        );
+        assert_eq!(closed(&d), Some(WorkflowStatus::Failed), "{ty}");
+        assert_eq!(refs_of(&exec), vec!["f1"], "{ty}");
+    }
+}

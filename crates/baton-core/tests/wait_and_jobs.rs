@@ -165,10 +165,18 @@ fn a_task_definition_times_out_and_retries_a_wait() {
     env.advance(2_000);
     fire(&mut exec, &mut env, kind(&first));
     assert_eq!(task(&exec, &first).status, TaskStatus::TimedOut);
-    // The retry waits again, with a timeout of its own.
+    // The retry waits out the definition's retry delay (10 s), then waits again, with a
+    // timeout of its own.
     let retry = by_ref(&exec, "w").clone();
-    assert_eq!((retry.status, retry.retry_count), (InProgress, 1));
+    assert_eq!((retry.status, retry.retry_count), (Scheduled, 1));
     assert_eq!(retry.retried_task_id.as_deref(), Some(first.as_str()));
+    let ready = TimerKind::TaskReady {
+        task_id: retry.task_id.clone(),
+    };
+    env.advance(10_000);
+    let d = fire(&mut exec, &mut env, ready);
+    assert_eq!(by_ref(&exec, "w").status, InProgress);
+    assert_eq!(armed(&d).pop().unwrap().due_ms, env.now + 2_000);
     env.advance(2_000);
     fire(&mut exec, &mut env, kind(&retry.task_id));
     assert_eq!(by_ref(&exec, "w").status, TaskStatus::TimedOut);
@@ -183,6 +191,132 @@ fn a_task_definition_times_out_and_retries_a_wait() {
     update(&mut exec, &mut env, "w", Failed, json!({})).unwrap();
     assert_eq!(exec.workflow.status, WorkflowStatus::Failed);
     assert_eq!(exec.tasks.len(), 1);
+}
+
+#[test]
+fn a_retried_wait_stays_scheduled_until_its_retry_delay_is_over() {
+    // retryDelaySeconds with its retryLogic applies to a WAIT as to any retried task: the
+    // retry is SCHEDULED, takes no update, and only starts waiting (its duration counted
+    // from then) once the delay is over.
+    for (logic, delays) in [
+        ("FIXED", [4_000, 4_000]),
+        ("LINEAR_BACKOFF", [8_000, 16_000]),
+        ("EXPONENTIAL_BACKOFF", [4_000, 8_000]),
+    ] {
+        let mut env = TestEnv::new();
+        env.def(
+            json!({"name": "pause", "retryCount": 2, "retryDelaySeconds": 4,
+                       "retryLogic": logic, "backoffScaleFactor": 2}),
+        );
+        let def = wf(json!({"name": "wt", "tasks": [
+            {"name": "pause", "taskReferenceName": "w", "type": "WAIT",
+             "inputParameters": {"duration": "3s"}}
+        ]}));
+        let (mut exec, _) = start(def, json!({}), &mut env);
+        for (attempt, delay) in delays.into_iter().enumerate() {
+            update(&mut exec, &mut env, "w", Failed, json!({})).unwrap();
+            let retry = by_ref(&exec, "w").clone();
+            assert_eq!(retry.retry_count, attempt as i32 + 1, "{logic}");
+            assert_eq!(retry.status, Scheduled, "{logic}");
+            assert_eq!(retry.ready_due, Some(env.now + delay), "{logic} {attempt}");
+            assert_eq!(retry.start_time, None);
+            let err = update(&mut exec, &mut env, "w", Completed, json!({})).unwrap_err();
+            assert!(err.to_string().contains("retry delay"), "{err}");
+            let ready = TimerKind::TaskReady {
+                task_id: retry.task_id.clone(),
+            };
+            // A timer that fires early (a restart's reload, say) changes nothing.
+            env.advance(delay - 1);
+            fire(&mut exec, &mut env, ready.clone());
+            assert_eq!(by_ref(&exec, "w").status, Scheduled, "{logic}");
+            env.advance(1);
+            let d = fire(&mut exec, &mut env, ready);
+            let t = by_ref(&exec, "w");
+            assert_eq!(
+                (t.status, t.start_time),
+                (InProgress, Some(env.now)),
+                "{logic}"
+            );
+            assert_eq!(
+                armed(&d),
+                vec![decider::Timer {
+                    due_ms: env.now + 3_000,
+                    workflow_id: "wf-1".into(),
+                    kind: TimerKind::TaskReady {
+                        task_id: retry.task_id.clone()
+                    }
+                }],
+                "{logic}"
+            );
+        }
+        // The last retry's duration runs out: it completes and so does the workflow.
+        env.advance(3_000);
+        let id = by_ref(&exec, "w").task_id.clone();
+        fire(&mut exec, &mut env, TimerKind::TaskReady { task_id: id });
+        assert_eq!(by_ref(&exec, "w").status, Completed, "{logic}");
+        assert_eq!(exec.workflow.status, WorkflowStatus::Completed, "{logic}");
+    }
+}
+
+#[test]
+fn a_retried_human_task_waits_out_its_delay_and_cancelling_it_disarms_the_timer() {
+    let mut env = TestEnv::new();
+    env.def(json!({"name": "approve", "retryCount": 1, "retryDelaySeconds": 30}));
+    let def = wf(json!({"name": "hu", "tasks": [
+        {"name": "approve", "taskReferenceName": "h", "type": "HUMAN"}
+    ]}));
+    let (mut exec, _) = start(def, json!({}), &mut env);
+    let d = update(&mut exec, &mut env, "h", Failed, json!({})).unwrap();
+    let retry = by_ref(&exec, "h").clone();
+    assert_eq!(retry.status, Scheduled);
+    let ready = TimerKind::TaskReady {
+        task_id: retry.task_id.clone(),
+    };
+    assert!(enqueued(&d).is_empty(), "a HUMAN task is never queued");
+    assert_eq!(
+        armed(&d),
+        vec![decider::Timer {
+            due_ms: env.now + 30_000,
+            workflow_id: "wf-1".into(),
+            kind: ready.clone()
+        }]
+    );
+    env.advance(30_000);
+    let d = fire(&mut exec, &mut env, ready.clone());
+    assert!(enqueued(&d).is_empty());
+    assert_eq!(by_ref(&exec, "h").status, InProgress);
+    update(&mut exec, &mut env, "h", Completed, json!({"ok": 1})).unwrap();
+    assert_eq!(exec.workflow.status, WorkflowStatus::Completed);
+
+    // Terminated while waiting out the delay: the retry is cancelled, its timer disarmed.
+    let (mut exec, _) = start(
+        wf(json!({"name": "hu", "tasks": [
+            {"name": "approve", "taskReferenceName": "h", "type": "HUMAN"}
+        ]})),
+        json!({}),
+        &mut env,
+    );
+    update(&mut exec, &mut env, "h", Failed, json!({})).unwrap();
+    let retry = by_ref(&exec, "h").clone();
+    let d = decider::decide(
+        &mut exec,
+        Event::Terminate {
+            reason: Some("stop".into()),
+        },
+        &mut env,
+    )
+    .unwrap();
+    assert_eq!(by_ref(&exec, "h").status, TaskStatus::Canceled);
+    assert_eq!(
+        cancelled(&d),
+        vec![decider::Timer {
+            due_ms: retry.ready_due.unwrap(),
+            workflow_id: "wf-1".into(),
+            kind: TimerKind::TaskReady {
+                task_id: retry.task_id
+            }
+        }]
+    );
 }
 
 #[test]

@@ -76,7 +76,7 @@ pub(crate) fn task_to_pb(t: &TaskInstance) -> pb::Task {
     pb::Task {
         task_id: t.task_id.clone(),
         task_def_name: t.task_def_name.clone(),
-        task_type: t.task_type.clone(),
+        task_type: t.reported_type().to_string(),
         reference_task_name: t.reference_task_name.clone(),
         status: task_status(t.status) as i32,
         input: Some(object_to_struct(&t.input)),

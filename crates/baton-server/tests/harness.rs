@@ -1,5 +1,5 @@
 //! The engine in process, on a real store and a virtual clock: timers, leases and retry
-//! delays fire when the test moves the clock, never after a wall-clock sleep; a decision
+//! delays (a worker task's, a WAIT's) fire when the test moves the clock, never after a wall-clock sleep; a decision
 //! that panics fails its own workflow only; recovery adopts many running workflows, and one
 //! asked for before its turn.
 
@@ -384,6 +384,75 @@ async fn a_lapsed_lease_and_a_retry_delay_follow_the_virtual_clock() {
         .update_task(&id, result(&first, TaskStatus::Completed))
         .await;
     assert!(late.is_err());
+    shut(h.svc).await;
+}
+
+/// A result without a token, for a task updated by its reference.
+fn signal(status: TaskStatus) -> TaskResult {
+    TaskResult {
+        task_id: String::new(),
+        token: None,
+        status,
+        output: Object::new(),
+        reason_for_incompletion: None,
+        logs: Vec::new(),
+        callback_after_seconds: 0,
+        worker_id: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_wait_waits_out_its_backoff_on_the_virtual_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path(), None).await;
+    define(
+        &h.svc,
+        json!([{"name": "hold", "timeoutSeconds": 5, "responseTimeoutSeconds": 5,
+                "timeoutPolicy": "RETRY", "retryCount": 2,
+                "retryDelaySeconds": 30, "retryLogic": "EXPONENTIAL_BACKOFF"}]),
+        json!({"name": "holds", "tasks": [{"name": "hold", "taskReferenceName": "w", "type": "WAIT"}]}),
+    )
+    .await;
+    let id = start(&h.svc, "holds").await;
+    task_reaches(&h.svc, &id, "w", TaskStatus::InProgress).await;
+    // The first attempt times out; its retry waits 30 s SCHEDULED, then waits for a signal.
+    h.clock.advance(5_000);
+    task_reaches(&h.svc, &id, "w", TaskStatus::TimedOut).await;
+    task_reaches(&h.svc, &id, "w", TaskStatus::Scheduled).await;
+    h.clock.advance(29_999);
+    let refused = h
+        .svc
+        .update_task_by_ref(&id, "w", signal(TaskStatus::Completed))
+        .await;
+    assert!(refused.is_err(), "a retry still in its delay took a signal");
+    h.clock.advance(1);
+    task_reaches(&h.svc, &id, "w", TaskStatus::InProgress).await;
+    // It times out too; the next retry waits twice as long.
+    h.clock.advance(5_000);
+    task_reaches(&h.svc, &id, "w", TaskStatus::Scheduled).await;
+    h.clock.advance(59_999);
+    let (_, tasks) = h.svc.workflow(&id, true).await.unwrap();
+    assert_eq!(tasks[2].status, TaskStatus::Scheduled, "{tasks:?}");
+    h.clock.advance(1);
+    task_reaches(&h.svc, &id, "w", TaskStatus::InProgress).await;
+    h.svc
+        .update_task_by_ref(&id, "w", signal(TaskStatus::Completed))
+        .await
+        .unwrap();
+    assert_eq!(ended(&h.svc, &id).await, WorkflowStatus::Completed);
+    let (_, tasks) = h.svc.workflow(&id, true).await.unwrap();
+    let attempts: Vec<_> = tasks
+        .iter()
+        .map(|t| (t.status, t.retry_count, t.start_time))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (TaskStatus::TimedOut, 0, Some(T0)),
+            (TaskStatus::TimedOut, 1, Some(T0 + 35_000)),
+            (TaskStatus::Completed, 2, Some(T0 + 100_000)),
+        ]
+    );
     shut(h.svc).await;
 }
 

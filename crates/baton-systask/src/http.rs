@@ -20,13 +20,19 @@
 //!
 //! The output is `{"response": {"headers": {name: [values]}, "statusCode": n,
 //! "reasonPhrase": "OK", "body": ...}}` where the body is the parsed JSON when the response
-//! text is JSON, else the text (`null` when empty), and header names are in lower case. A 2xx status completes the task; with
-//! `asyncComplete: true` beside `http_request` it stays IN_PROGRESS instead
-//! ([`Outcome::InProgress`]) until an external update completes it, for services that call
-//! back when their work is done. Any other status fails the task (retryably) with a reason
-//! naming the status and the start of the body, and the response in the output. Transport
-//! problems (bad URI, unknown method, refused connection, timeouts, a body over
-//! [`HttpLimits::max_response_bytes`]) fail it with a reason that says which.
+//! text is JSON, else the text (`null` when empty), and header names are in lower case. A 2xx
+//! status completes the task; with `asyncComplete: true` beside `http_request` it stays
+//! IN_PROGRESS instead ([`Outcome::InProgress`]) until an external update completes it, for
+//! services that call back when their work is done.
+//!
+//! Failures are retryable and keep their error text in the output, as in Conductor (whose
+//! HTTP client raises an error for a 4xx or 5xx status and records its text as
+//! `output.response`): a 4xx or 5xx status, or a transport problem (bad URI, unknown method,
+//! refused connection, timeouts, a body over [`HttpLimits::max_response_bytes`]), fails the
+//! task with a reason that says what happened (for a status, the status and the start of
+//! the body), and the output is `{"response": "<that reason>"}`. Any other status that is
+//! not 2xx (1xx, 3xx) fails it with the response object in the output. An input without a
+//! `uri` fails before any call, with an empty output.
 //!
 //! Timeouts: `connectionTimeOut` and `readTimeOut` are milliseconds (numbers or numeric
 //! strings; absent or 0 means the [`HttpLimits`] default, and values are capped at
@@ -46,6 +52,9 @@ use crate::Outcome;
 
 /// How much of a failed response's body a failure reason quotes, in characters.
 const REASON_BODY_CHARS: usize = 512;
+
+/// The reason given for an input without a `uri`.
+const NO_URI: &str = "HTTP task input has no 'uri' (a non-empty string is required)";
 
 /// Limits and defaults for HTTP tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +131,14 @@ struct Request {
 pub async fn call(client: &Client, input: &Map<String, Value>, limits: &HttpLimits) -> Outcome {
     let request = match parse_request(input, limits) {
         Ok(request) => request,
+        // As in Conductor, nothing was called: the output stays empty.
+        Err(reason) if reason == NO_URI => {
+            return Outcome::Failed {
+                reason,
+                output: Map::new(),
+                terminal: false,
+            };
+        }
         Err(reason) => return transport_failure(reason),
     };
     let async_complete = match input.get("asyncComplete") {
@@ -173,13 +190,11 @@ pub async fn call(client: &Client, input: &Map<String, Value>, limits: &HttpLimi
         output
     };
 
-    let too_large = |size: String| Outcome::Failed {
-        reason: format!(
+    let too_large = |size: String| {
+        transport_failure(format!(
             "{what}: response body of {size} bytes is over the limit of {} bytes (HTTP {status})",
             limits.max_response_bytes
-        ),
-        output: response_json(Value::Null),
-        terminal: false,
+        ))
     };
     if let Some(length) = response.content_length()
         && length > limits.max_response_bytes as u64
@@ -230,6 +245,9 @@ pub async fn call(client: &Client, input: &Map<String, Value>, limits: &HttpLimi
         } else {
             format!("{what}: HTTP {status}: {excerpt}")
         };
+        if status.is_client_error() || status.is_server_error() {
+            return transport_failure(reason);
+        }
         Outcome::Failed {
             reason,
             output,
@@ -238,10 +256,13 @@ pub async fn call(client: &Client, input: &Map<String, Value>, limits: &HttpLimi
     }
 }
 
+/// A failed call: retryable, with the reason as `output.response` too.
 fn transport_failure(reason: String) -> Outcome {
+    let mut output = Map::new();
+    output.insert("response".to_owned(), Value::from(reason.as_str()));
     Outcome::Failed {
         reason,
-        output: Map::new(),
+        output,
         terminal: false,
     }
 }
@@ -260,7 +281,7 @@ fn parse_request(input: &Map<String, Value>, limits: &HttpLimits) -> Result<Requ
     let uri = match spec.get("uri") {
         Some(Value::String(uri)) if !uri.trim().is_empty() => uri.trim(),
         _ => {
-            return Err("HTTP task input has no 'uri' (a non-empty string is required)".to_owned());
+            return Err(NO_URI.to_owned());
         }
     };
     let url =

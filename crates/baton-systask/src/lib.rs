@@ -37,7 +37,9 @@ pub enum Outcome {
     Failed {
         /// Why, for the task's `reasonForIncompletion`.
         reason: String,
-        /// Output recorded with the failure (Conductor's `error` key, or the HTTP response).
+        /// Output recorded with the failure (Conductor's `error` key, or the HTTP task's
+        /// `response`: the error text, or the response for a status that is neither a
+        /// success nor an error).
         output: Map<String, Value>,
         /// True when a retry cannot help (Conductor's FAILED_WITH_TERMINAL_ERROR): the task's
         /// retries are skipped. False means the task definition's retry policy applies.

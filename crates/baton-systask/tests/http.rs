@@ -68,6 +68,10 @@ async fn start_server() -> SocketAddr {
         )
         .route("/empty", get(|| async { StatusCode::NO_CONTENT }))
         .route(
+            "/unchanged",
+            get(|| async { (StatusCode::NOT_MODIFIED, "") }),
+        )
+        .route(
             "/slow",
             get(|| async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -195,7 +199,7 @@ async fn post_sends_the_body_and_headers() {
 }
 
 #[tokio::test]
-async fn not_found_fails_with_the_response() {
+async fn not_found_fails_with_the_error_text_as_response() {
     let addr = start_server().await;
     let outcome = call(json!({"http_request": {"uri": format!("http://{addr}/missing")}})).await;
     let Outcome::Failed {
@@ -209,13 +213,13 @@ async fn not_found_fails_with_the_response() {
     assert!(reason.contains("404 Not Found"), "{reason}");
     assert!(reason.contains("no such thing here"), "{reason}");
     assert!(!terminal);
-    assert_eq!(output["response"]["statusCode"], json!(404));
-    assert_eq!(output["response"]["reasonPhrase"], json!("Not Found"));
-    assert_eq!(output["response"]["body"], json!("no such thing here"));
+    // As in Conductor, whose HTTP client raises an error for a 4xx or 5xx status, the
+    // output's response is the error text.
+    assert_eq!(*output, obj(json!({"response": reason})));
 }
 
 #[tokio::test]
-async fn server_error_fails_with_the_response() {
+async fn server_error_fails_with_the_error_text_as_response() {
     let addr = start_server().await;
     let outcome = call(json!({"http_request": {"uri": format!("http://{addr}/boom")}})).await;
     let Outcome::Failed { reason, output, .. } = &outcome else {
@@ -223,11 +227,19 @@ async fn server_error_fails_with_the_response() {
     };
     assert!(reason.contains("500 Internal Server Error"), "{reason}");
     assert!(reason.contains("database unavailable"), "{reason}");
-    assert_eq!(output["response"]["statusCode"], json!(500));
-    assert_eq!(
-        output["response"]["body"],
-        json!({"error": "database unavailable"})
-    );
+    assert_eq!(*output, obj(json!({"response": reason})));
+}
+
+#[tokio::test]
+async fn a_status_neither_success_nor_error_fails_with_the_response() {
+    let addr = start_server().await;
+    let outcome = call(json!({"http_request": {"uri": format!("http://{addr}/unchanged")}})).await;
+    let Outcome::Failed { reason, output, .. } = &outcome else {
+        panic!("expected failure, got {outcome:?}")
+    };
+    assert!(reason.contains("304 Not Modified"), "{reason}");
+    assert_eq!(output["response"]["statusCode"], json!(304));
+    assert_eq!(output["response"]["reasonPhrase"], json!("Not Modified"));
 }
 
 #[tokio::test]
@@ -255,12 +267,15 @@ async fn read_timeout_stops_a_slow_server() {
     }}))
     .await;
     let Outcome::Failed {
-        reason, terminal, ..
+        reason,
+        output,
+        terminal,
     } = &outcome
     else {
         panic!("expected failure, got {outcome:?}")
     };
     assert!(reason.contains("no response within 500 ms"), "{reason}");
+    assert_eq!(*output, obj(json!({"response": reason})));
     assert!(!terminal);
 
     // A body that stalls half-way is stopped by the read timeout too.
@@ -298,7 +313,8 @@ async fn refused_connection_fails_clearly() {
     assert!(reason.contains("cannot connect"), "{reason}");
     assert!(reason.contains(&addr.to_string()), "{reason}");
     assert!(!reason.contains("secret"), "{reason}");
-    assert!(output.is_empty());
+    // As in Conductor, the error text is kept in the output too.
+    assert_eq!(*output, obj(json!({"response": reason})));
     assert!(!terminal);
 }
 
@@ -313,8 +329,7 @@ async fn oversize_bodies_fail() {
         reason.contains("over the limit of 262144 bytes"),
         "{reason}"
     );
-    assert_eq!(output["response"]["statusCode"], json!(200));
-    assert_eq!(output["response"]["body"], Value::Null);
+    assert_eq!(*output, obj(json!({"response": reason})));
 
     // Without a content-length the body is cut off once it passes the limit.
     let addr = start_raw_server(
@@ -366,9 +381,16 @@ async fn bad_input_fails_without_a_request() {
         ),
     ] {
         let outcome = call(input.clone()).await;
-        let Outcome::Failed { reason, .. } = &outcome else {
+        let Outcome::Failed { reason, output, .. } = &outcome else {
             panic!("{input}: expected failure, got {outcome:?}")
         };
         assert!(reason.contains(needle), "{input}: {reason}");
+        // Without a uri nothing is called and, as in Conductor, the output stays empty;
+        // any other bad input is reported like a failed call.
+        if needle == "'uri'" {
+            assert!(output.is_empty(), "{input}: {output:?}");
+        } else {
+            assert_eq!(*output, obj(json!({"response": reason})), "{input}");
+        }
     }
 }

@@ -87,6 +87,19 @@ async fn corpus_simple_workflow_completes_with_mapped_output() {
             .iter()
             .all(|t| task_status(t) == pb::TaskStatus::Completed)
     );
+    // As in Conductor, a SIMPLE task instance's type is its task's name.
+    let types: Vec<_> = wf
+        .tasks
+        .iter()
+        .map(|t| (t.task_type.as_str(), t.task_def_name.as_str()))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("integration_task_1", "integration_task_1"),
+            ("integration_task_2", "integration_task_2")
+        ]
+    );
 }
 
 async fn one_task_workflow(ch: &tonic::transport::Channel, wf: &str, task: &str, task_def: Value) {

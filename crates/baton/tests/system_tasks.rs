@@ -1,8 +1,9 @@
 //! System tasks the server runs itself, end to end against the real binary: INLINE,
 //! LAMBDA, JSON_JQ_TRANSFORM, HTTP (against a local server this test starts), SWITCH with a
 //! JavaScript evaluator, DO_WHILE with a JavaScript condition and with items, WAIT and
-//! HUMAN. Scripts that loop forever or allocate without bound fail their task and the
-//! server stays healthy.
+//! HUMAN, and these as FORK_JOIN_DYNAMIC branches. Scripts that loop forever or allocate
+//! without bound fail their task and the server stays healthy; a failed HTTP call keeps its
+//! error text in its output.
 
 mod support;
 
@@ -102,6 +103,22 @@ async fn scripts_jq_and_http_run_inside_the_server() {
         task_output(get_task)["response"]["reasonPhrase"],
         json!("OK")
     );
+    // A system task's type stays its operator's name.
+    let types: Vec<_> = ["inline", "lambda", "jq", "get", "switch", "set"]
+        .iter()
+        .map(|r| task(&w, r).task_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "INLINE",
+            "LAMBDA",
+            "JSON_JQ_TRANSFORM",
+            "HTTP",
+            "SWITCH",
+            "SET_VARIABLE"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,6 +127,11 @@ async fn failures_name_their_reason_and_the_server_stays_healthy() {
     let server = Server::start(dir.path());
     let ch = server.channel().await;
     let base = http_server().await;
+    // A loopback port where nothing listens.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
     let cases = [
         (
             "loop",
@@ -148,6 +170,12 @@ async fn failures_name_their_reason_and_the_server_stays_healthy() {
             "inputParameters": {"http_request": {"uri": format!("{base}/missing")}}}),
             "404",
         ),
+        (
+            "httprefused",
+            json!({"name": "h404", "taskReferenceName": "s", "type": "HTTP",
+            "inputParameters": {"http_request": {"uri": format!("http://{refused}/x")}}}),
+            "cannot connect",
+        ),
     ];
     register_task_defs(&ch, json!([{"name": "h404", "retryCount": 0}])).await;
     for (name, t, text) in cases {
@@ -172,6 +200,14 @@ async fn failures_name_their_reason_and_the_server_stays_healthy() {
         };
         if let Some(want) = want {
             assert_eq!(t.status, want as i32, "{name}");
+        }
+        // As in Conductor, a failed HTTP call keeps its error text in the output.
+        if name.starts_with("http") {
+            assert_eq!(
+                task_output(t),
+                json!({"response": t.reason_for_incompletion}),
+                "{name}"
+            );
         }
         assert!(started.elapsed() < Duration::from_secs(30));
         // The server still answers.
@@ -275,4 +311,73 @@ async fn a_pending_wait_survives_a_restart() {
     let w = wait_terminal(&ch, &id, 20).await;
     assert_eq!(status(&w), pb::WorkflowStatus::Completed, "{w:#?}");
     assert_eq!(output(&w), json!({"result": "done"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_fork_branches_of_system_task_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let ch = server.channel().await;
+    let base = http_server().await;
+    let def = json!({"name": "dynsys", "version": 1, "tasks": [
+        {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN_DYNAMIC",
+         "dynamicForkTasksParam": "tasks", "dynamicForkTasksInputParamName": "inputs",
+         "inputParameters": {"tasks": "${workflow.input.tasks}", "inputs": {}}},
+        {"name": "join", "taskReferenceName": "join", "type": "JOIN"}
+    ]});
+    register_workflow(&ch, &def).await;
+    let tasks = json!([
+        {"name": "inline", "taskReferenceName": "inline", "type": "INLINE",
+         "inputParameters": {"evaluatorType": "javascript", "expression": "6 * 7"}},
+        {"name": "jq", "taskReferenceName": "jq", "type": "JSON_JQ_TRANSFORM",
+         "inputParameters": {"queryExpression": ".a + 1", "a": 1}},
+        {"name": "get", "taskReferenceName": "get", "type": "HTTP",
+         "inputParameters": {"http_request": {"uri": format!("{base}/hello")}}},
+        {"name": "nap", "taskReferenceName": "nap", "type": "WAIT",
+         "inputParameters": {"duration": "1s"}},
+        {"name": "vars", "taskReferenceName": "vars", "type": "SET_VARIABLE",
+         "inputParameters": {"seen": "yes"}}
+    ]);
+    let id = start(&ch, "dynsys", json!({"tasks": tasks})).await;
+    let w = wait_terminal(&ch, &id, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Completed, "{w:#?}");
+    let join = task_output(task(&w, "join"));
+    assert_eq!(join["inline"], json!({"result": 42}));
+    assert_eq!(join["jq"]["result"], json!(2));
+    assert_eq!(join["get"]["response"]["body"], json!({"greeting": "hi"}));
+    assert_eq!(task_status(task(&w, "nap")), pb::TaskStatus::Completed);
+    let variables = Value::Object(
+        w.variables
+            .as_ref()
+            .map(baton_grpc::convert::struct_to_object)
+            .unwrap_or_default(),
+    );
+    assert_eq!(variables, json!({"seen": "yes"}));
+    for (r, ty) in [
+        ("inline", "INLINE"),
+        ("jq", "JSON_JQ_TRANSFORM"),
+        ("get", "HTTP"),
+        ("nap", "WAIT"),
+        ("vars", "SET_VARIABLE"),
+    ] {
+        assert_eq!(task(&w, r).task_type, ty);
+    }
+
+    // A branch that would fork again fails the workflow, saying why.
+    let id = start(
+        &ch,
+        "dynsys",
+        json!({"tasks": [{"name": "loop", "taskReferenceName": "loop", "type": "DO_WHILE",
+                          "loopCondition": "false",
+                          "loopOver": [{"name": "x", "taskReferenceName": "x"}]}]}),
+    )
+    .await;
+    let w = wait_terminal(&ch, &id, 20).await;
+    assert_eq!(status(&w), pb::WorkflowStatus::Failed, "{w:#?}");
+    assert!(
+        w.reason_for_incompletion
+            .contains("has type DO_WHILE, which cannot run as a dynamic branch"),
+        "{}",
+        w.reason_for_incompletion
+    );
 }

@@ -187,6 +187,10 @@ func TestWorkflowOperations(t *testing.T) {
 	if err != nil || task.GetWorkflowId() != id {
 		t.Fatalf("get task: %v %v", task, err)
 	}
+	// A worker task's type is its task's name, as Conductor reports it.
+	if task.GetTaskType() != task.GetTaskDefName() || task.GetTaskType() == "SIMPLE" {
+		t.Fatalf("task type %q of a task named %q", task.GetTaskType(), task.GetTaskDefName())
+	}
 	if err := c.ResumeWorkflow(ctx, id); err == nil {
 		t.Fatal("resuming a completed workflow must fail")
 	}

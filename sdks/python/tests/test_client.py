@@ -146,6 +146,8 @@ def test_execute_workflow(client: BatonClient, echo: str) -> None:
     assert done.status is WorkflowStatus.COMPLETED
     assert done.output == {"echo": "hi"}
     assert [t.status for t in done.tasks] == [TaskStatus.COMPLETED, TaskStatus.COMPLETED]
+    # A worker task's type is its task's name, as Conductor reports it.
+    assert [t.task_type for t in done.tasks] == [echo, echo]
     slow = client.execute_workflow(wf, {"value": "late", "sleep": 2}, wait_seconds=1)
     assert not slow.is_terminal
     assert client.wait_for_workflow(slow.workflow_id, timeout=30).output == {"echo": "late"}

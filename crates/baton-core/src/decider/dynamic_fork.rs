@@ -16,10 +16,15 @@
 //!   the run already has a dynamic fork (an earlier loop iteration's, say); they are
 //!   optional when the fork is.
 //!
-//! Each branch is a single task of a type that needs no nesting: a worker task, DYNAMIC,
-//! NOOP, SET_VARIABLE or SUB_WORKFLOW. Input that is not a list, entries without a name
-//! or reference, references used twice (or already used by the definition) and other
-//! types fail the fork task (FAILED) with a reason. Otherwise it completes at once and records its
+//! Each branch is a single task, of any type that needs no other task of the definition:
+//! a worker task, DYNAMIC, the system tasks (INLINE, LAMBDA, JSON_JQ_TRANSFORM, HTTP,
+//! EVENT, WAIT, HUMAN, SUB_WORKFLOW, START_WORKFLOW, SET_VARIABLE, NOOP, TERMINATE), each
+//! run by the handler of its type as it would be in the definition. Input that is not a
+//! list, entries without a name or reference, references used twice (or already used by the
+//! definition) and the operators that fork, join, loop or choose (FORK_JOIN, JOIN,
+//! FORK_JOIN_DYNAMIC, EXCLUSIVE_JOIN, DO_WHILE, SWITCH, DECISION: in Conductor too a forking
+//! branch fails the workflow, as the JOIN it needs is not in the definition) fail the fork
+//! task (FAILED) with a reason. Otherwise it completes at once and records its
 //! branches in its input: `forkedTasks` (the references) and `forkedTaskDefs` (the
 //! workflow tasks). The flow then schedules every branch and the JOIN after the fork,
 //! which waits for exactly those references (not the definition's `joinOn`). A branch's
@@ -87,22 +92,31 @@ fn branches(
                 "dynamic fork task reference {r} is already used by the workflow definition"
             ));
         }
-        match flow::handler(&b.task_type) {
-            Handler::Worker
-            | Handler::Dynamic
-            | Handler::Noop
-            | Handler::SetVariable
-            | Handler::SubWorkflow => {}
-            _ => {
-                return Err(format!(
-                    "dynamic fork task {r} has type {}, which cannot run as a dynamic branch \
-                     (worker tasks, DYNAMIC, NOOP, SET_VARIABLE and SUB_WORKFLOW can)",
-                    b.task_type
-                ));
-            }
+        if nests_tasks(flow::handler(&b.task_type)) {
+            return Err(format!(
+                "dynamic fork task {r} has type {}, which cannot run as a dynamic branch: a \
+                 branch is a single task, and this operator forks, joins, loops over or \
+                 chooses between tasks that are not part of the workflow definition",
+                b.task_type
+            ));
         }
     }
     Ok(list)
+}
+
+/// Whether tasks of this kind lead to other tasks of the definition (their branches, cases,
+/// loop body or the JOIN that must follow them), which a dynamic branch, being a single task
+/// outside the definition, does not have.
+fn nests_tasks(kind: Handler) -> bool {
+    matches!(
+        kind,
+        Handler::Fork
+            | Handler::Join
+            | Handler::DynamicFork
+            | Handler::ExclusiveJoin
+            | Handler::Switch
+            | Handler::Loop
+    )
 }
 
 fn from_task_list(

@@ -103,7 +103,7 @@ fn task_field(t: &TaskInstance, field: &str) -> Option<Value> {
     Some(match field {
         "input" => Value::Object(t.input.clone()),
         "output" => Value::Object(t.output.clone()),
-        "taskType" => Value::from(t.task_type.as_str()),
+        "taskType" => Value::from(t.reported_type()),
         "status" => Value::from(t.status.as_str()),
         "referenceTaskName" => Value::from(t.reference_task_name.as_str()),
         "retryCount" => Value::from(t.retry_count),

@@ -12,8 +12,10 @@
 //! As in Conductor, a task definition for the task's name (registered, or inline in the
 //! workflow task) applies: its `timeoutSeconds` times the task out (by its
 //! `timeoutPolicy`), and a failed or timed-out task is retried up to its `retryCount`.
-//! Without one there is no timeout and no retry. A retry waits again at once (the retry
-//! delay does not apply).
+//! Without one there is no timeout and no retry. A retry waits out the definition's retry
+//! delay first (`retryDelaySeconds` with its `retryLogic`, as for any retried task): it is
+//! SCHEDULED until then, and only then starts waiting (its `duration` counted from there)
+//! and arms its timeout.
 //!
 //! Updates go through [`update`], which also serves the other engine-run tasks that take
 //! one: an HTTP task with `asyncComplete` once its call returned.
@@ -26,47 +28,62 @@ use super::flow::{self, Handler, handler, task_def_for};
 use super::instance::Origin;
 use super::{DecideError, Reply, TaskResult, TimerKind, lifecycle, system};
 use crate::model::WorkflowTask;
-use crate::state::{Execution, TaskStatus};
+use crate::state::{Execution, TaskInstance, TaskStatus};
 
-/// Schedules a WAIT or HUMAN task: IN_PROGRESS, with a timer when it waits for a time.
+/// Schedules a WAIT or HUMAN task: IN_PROGRESS, with a timer when it waits for a time; a
+/// retry with a delay is SCHEDULED until its `TaskReady` timer (see [`elapsed`]).
 pub(super) fn schedule(exec: &mut Execution, cx: &mut Ctx, wt: &WorkflowTask, origin: Origin) {
     let Some(mut t) = system::begin(exec, cx, wt, origin) else {
         return;
     };
-    if wt.task_type == "WAIT" {
+    if let Origin::Retry { delay_ms, .. } = origin
+        && delay_ms > 0
+    {
+        let due = cx.now.saturating_add(delay_ms);
+        t.start_time = None;
+        t.ready_time = due;
+        t.ready_due = Some(due);
+        let task_id = t.task_id.clone();
+        cx.arm(due, TimerKind::TaskReady { task_id });
+        system::record(exec, cx, t, TaskStatus::Scheduled, None);
+        return;
+    }
+    // A task definition for the task's name (registered or inline) times it out, as
+    // Conductor does: what then happens follows the definition's timeoutPolicy.
+    let timeout_seconds = task_def_for(Some(wt), &wt.name, &*cx.env).timeout_seconds;
+    let (status, reason) = activate(&mut t, cx, timeout_seconds);
+    system::record(exec, cx, t, status, reason);
+}
+
+/// Starts a WAIT or HUMAN instance waiting, now: a WAIT for a time arms its `TaskReady`
+/// timer (or is done at once when the time is past, or fails when its input names no
+/// time it can read), and a positive `timeout_seconds` arms the timeout. Returns the
+/// status the instance takes, with the reason for a failure.
+fn activate(
+    t: &mut TaskInstance,
+    cx: &mut Ctx,
+    timeout_seconds: i64,
+) -> (TaskStatus, Option<String>) {
+    t.start_time = Some(cx.now);
+    if t.task_type == "WAIT" {
         match due(&t.input, cx.now) {
-            Ok(Some(due)) if due <= cx.now => {
-                system::record(exec, cx, t, TaskStatus::Completed, None);
-                return;
-            }
+            Ok(Some(due)) if due <= cx.now => return (TaskStatus::Completed, None),
             Ok(Some(due)) => {
                 t.ready_due = Some(due);
                 let task_id = t.task_id.clone();
                 cx.arm(due, TimerKind::TaskReady { task_id });
             }
             Ok(None) => {}
-            Err(reason) => {
-                system::record(
-                    exec,
-                    cx,
-                    t,
-                    TaskStatus::FailedWithTerminalError,
-                    Some(reason),
-                );
-                return;
-            }
+            Err(reason) => return (TaskStatus::FailedWithTerminalError, Some(reason)),
         }
     }
-    // A task definition for the task's name (registered or inline) times it out, as
-    // Conductor does: what then happens follows the definition's timeoutPolicy.
-    let td = task_def_for(Some(wt), &wt.name, &*cx.env);
-    if td.timeout_seconds > 0 {
-        let due = cx.now.saturating_add(secs(td.timeout_seconds));
+    if timeout_seconds > 0 {
+        let due = cx.now.saturating_add(secs(timeout_seconds));
         t.timeout_due = Some(due);
         let task_id = t.task_id.clone();
         cx.arm(due, TimerKind::TaskTimeout { task_id });
     }
-    system::record(exec, cx, t, TaskStatus::InProgress, None);
+    (TaskStatus::InProgress, None)
 }
 
 /// The time a WAIT's input names (epoch ms), None when it waits for an update.
@@ -172,14 +189,35 @@ fn zone_offset(z: &str) -> Result<i64, String> {
         .map_err(|_| format!("unknown zone {z:?} (use UTC, GMT, Z or an offset such as +05:30)"))
 }
 
-/// A WAIT's time came (its `TaskReady` timer): it completes.
+/// A WAIT or HUMAN task's `TaskReady` timer fired: a retry whose delay is over starts
+/// waiting (see [`activate`]); a WAIT whose time came completes.
 pub(super) fn elapsed(exec: &mut Execution, cx: &mut Ctx, idx: usize) {
-    let t = &mut exec.tasks[idx];
-    if t.status != TaskStatus::InProgress || t.ready_due.is_none_or(|due| due > cx.now) {
+    let t = &exec.tasks[idx];
+    if t.ready_due.is_none_or(|due| due > cx.now) {
         return;
     }
-    t.ready_due = None;
-    lifecycle::finish(t, cx, TaskStatus::Completed, None);
+    match t.status {
+        TaskStatus::Scheduled => {
+            let wt = flow::find_any(exec, &t.reference_task_name);
+            let timeout_seconds =
+                task_def_for(wt.as_ref(), &t.task_def_name, &*cx.env).timeout_seconds;
+            let t = &mut exec.tasks[idx];
+            t.ready_due = None;
+            t.status = TaskStatus::InProgress;
+            let (status, reason) = activate(t, cx, timeout_seconds);
+            if status.is_terminal() {
+                lifecycle::finish(t, cx, status, reason);
+            } else {
+                cx.task_changed(t);
+            }
+        }
+        TaskStatus::InProgress => {
+            let t = &mut exec.tasks[idx];
+            t.ready_due = None;
+            lifecycle::finish(t, cx, TaskStatus::Completed, None);
+        }
+        _ => return,
+    }
     flow::advance(exec, cx);
 }
 
@@ -213,6 +251,12 @@ pub(super) fn update(exec: &mut Execution, cx: &mut Ctx, r: TaskResult) -> Resul
     if t.status.is_terminal() {
         cx.d.reply = Reply::Duplicate;
         return Ok(());
+    }
+    if t.status == TaskStatus::Scheduled && t.ready_due.is_some() {
+        return Err(DecideError::Invalid(format!(
+            "task {} ({}) waits out its retry delay: it takes no update yet",
+            t.reference_task_name, t.task_type
+        )));
     }
     if t.job_pending || t.status != TaskStatus::InProgress {
         return Err(DecideError::Invalid(format!(

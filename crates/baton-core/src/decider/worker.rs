@@ -311,7 +311,9 @@ pub(super) fn task_ready(exec: &mut Execution, cx: &mut Ctx, task_id: &str) {
         return;
     };
     match flow::handler(&exec.tasks[idx].task_type) {
-        flow::Handler::Wait => return super::wait::elapsed(exec, cx, idx),
+        flow::Handler::Wait | flow::Handler::Human => {
+            return super::wait::elapsed(exec, cx, idx);
+        }
         flow::Handler::Job => {
             let t = &exec.tasks[idx];
             if t.status == TaskStatus::Scheduled && t.ready_due.is_some_and(|due| due <= cx.now) {

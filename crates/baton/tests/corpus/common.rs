@@ -28,7 +28,7 @@
 //! {"status": "COMPLETED", "reason": "...", "output": {...}, "variables": {...},
 //!  "refs": ["t1", "t2"],                      // reference names by first scheduling
 //!  "tasks": {"t1": {"status": "COMPLETED", "input": {...}, "output": {...},
-//!                   "taskId": "...", "taskType": "SIMPLE", "retryCount": 0,
+//!                   "taskId": "...", "taskType": "t1_task", "retryCount": 0,
 //!                   "instances": 1, "domain": "",
 //!                   "child": {...}}},    // SUB_WORKFLOW / START_WORKFLOW: the child's view
 //!  "failure": {...},                         // the failure workflow's view, if one started

@@ -235,7 +235,7 @@ type Task struct {
 	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	// The task definition name (for worker tasks, the queue it is taken from).
 	TaskDefName string `protobuf:"bytes,2,opt,name=task_def_name,json=taskDefName,proto3" json:"task_def_name,omitempty"`
-	// The task type: SIMPLE for worker tasks, or an operator name.
+	// The task type: the task definition name for a worker task, or an operator name.
 	TaskType string `protobuf:"bytes,3,opt,name=task_type,json=taskType,proto3" json:"task_type,omitempty"`
 	// The reference name from the workflow definition, unique within the workflow.
 	ReferenceTaskName string `protobuf:"bytes,4,opt,name=reference_task_name,json=referenceTaskName,proto3" json:"reference_task_name,omitempty"`

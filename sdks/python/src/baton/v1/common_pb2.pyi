@@ -177,7 +177,7 @@ class Task(_message.Message):
     task_def_name: _builtins.str
     """The task definition name (for worker tasks, the queue it is taken from)."""
     task_type: _builtins.str
-    """The task type: SIMPLE for worker tasks, or an operator name."""
+    """The task type: the task definition name for a worker task, or an operator name."""
     reference_task_name: _builtins.str
     """The reference name from the workflow definition, unique within the workflow."""
     status: Global___TaskStatus.ValueType

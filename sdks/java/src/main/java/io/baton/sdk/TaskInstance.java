@@ -10,7 +10,7 @@ import java.util.Map;
  *
  * @param taskId unique id of the instance
  * @param taskDefName task definition name (the queue for worker tasks)
- * @param taskType SIMPLE for worker tasks, or an operator name
+ * @param taskType the task definition name for a worker task, or an operator name
  * @param referenceTaskName reference name from the workflow definition
  * @param status current status
  * @param input input computed when the task was scheduled

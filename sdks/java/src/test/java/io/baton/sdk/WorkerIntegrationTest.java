@@ -83,6 +83,8 @@ class WorkerIntegrationTest {
       TaskInstance t = wf.task("t").orElseThrow();
       assertEquals(TaskStatus.TASK_STATUS_COMPLETED, t.status());
       assertEquals("java-test-worker", t.workerId());
+      // A worker task's type is its task's name, as Conductor reports it.
+      assertEquals("j_upper", t.taskType());
     }
   }
 
