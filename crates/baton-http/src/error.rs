@@ -14,6 +14,8 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     validation: Vec<ValidationError>,
+    /// The request body was left unread: the connection cannot carry another request.
+    close: bool,
 }
 
 impl ApiError {
@@ -33,6 +35,7 @@ impl ApiError {
             status,
             message: message.into(),
             validation: Vec::new(),
+            close: false,
         }
     }
 
@@ -47,7 +50,15 @@ impl ApiError {
                 message,
                 invalid_value: None,
             }],
+            close: false,
         }
+    }
+
+    /// Marks the connection as done after this answer (the body was not read to its end,
+    /// so the client must not send another request on it).
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
     }
 
     /// Names the fields at fault.
@@ -106,7 +117,14 @@ impl IntoResponse for ApiError {
             retryable,
             validation_errors: self.validation,
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.close {
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        resp
     }
 }
 

@@ -15,9 +15,14 @@ pub struct Body<T>(pub T);
 pub struct OptBody<T>(pub Option<T>);
 
 async fn bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state)
-        .await
-        .map_err(|e| ApiError::new(e.status(), e.body_text()))
+    Bytes::from_request(req, state).await.map_err(|e| {
+        let err = ApiError::new(e.status(), e.body_text());
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            err.closing()
+        } else {
+            err
+        }
+    })
 }
 
 /// Decodes JSON, naming the field at fault.

@@ -10,16 +10,6 @@ use serde_json::Value;
 
 use crate::model::{Task, Workflow, WorkflowRun};
 
-/// A task's type as Conductor shows it: a worker task by its task's name, an operator by
-/// its own name.
-pub fn task_type(t: &TaskInstance) -> String {
-    if t.task_type == "SIMPLE" {
-        t.task_def_name.clone()
-    } else {
-        t.task_type.clone()
-    }
-}
-
 /// What a view of a task may add from definitions.
 pub struct Defs<'a> {
     /// The execution's definition, when at hand.
@@ -50,7 +40,7 @@ pub fn task(t: &TaskInstance, defs: &Defs<'_>) -> Task {
     });
     let start = t.start_time.unwrap_or(0);
     Task {
-        task_type: task_type(t),
+        task_type: t.reported_type().to_string(),
         status: t.status.as_str().to_string(),
         input_data: t.input.clone(),
         reference_task_name: t.reference_task_name.clone(),
@@ -179,7 +169,10 @@ pub fn workflow(
     {
         failed_refs.push(r.clone());
     }
-    let mut failed_names: Vec<String> = failed.iter().map(|t| task_type(t)).collect();
+    let mut failed_names: Vec<String> = failed
+        .iter()
+        .map(|t| t.reported_type().to_string())
+        .collect();
     failed_names.dedup();
     Workflow {
         status: w.status.as_str().to_string(),

@@ -34,10 +34,16 @@ impl Server {
 
     /// Starts a server on `data_dir` listening on `listen`.
     pub fn start_on(data_dir: &Path, listen: &str) -> Server {
+        Self::start_with(data_dir, listen, &[])
+    }
+
+    /// Starts a server on `data_dir` listening on `listen`, with more flags.
+    pub fn start_with(data_dir: &Path, listen: &str, flags: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .args(["server", "--data-dir"])
             .arg(data_dir)
             .args(["--listen", listen])
+            .args(flags)
             .env(
                 "BATON_LOG",
                 std::env::var("BATON_LOG").unwrap_or_else(|_| "warn".into()),
