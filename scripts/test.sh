@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Baton's whole test suite: Rust (unit, property, end to end against the real binary),
-# then the Python, Go and Java SDK suites and the cross-language test against the same
-# binary. Installs the tools it needs that are not there (grpcurl, buf).
+# then the Python, Go and Java SDK suites, the cross-language test, Conductor's Python client
+# and the OpenAPI check against the same binary. Installs the tools it needs that are not there (grpcurl, buf).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -46,6 +46,13 @@ if [ -f tests/run.sh ]; then
   echo "== tests (cross-language)"
   bash tests/run.sh || failed+=("tests")
 fi
+# Conductor's own Python client, and the OpenAPI document checked against the live server.
+for t in tests/conductor_python/run.sh tests/openapi/run.sh; do
+  if [ -f "$t" ]; then
+    echo "== $t"
+    bash "$t" || failed+=("$t")
+  fi
+done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
   exit 1

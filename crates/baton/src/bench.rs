@@ -68,6 +68,20 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// How the workload reaches the server: gRPC (starts, and workers on the worker
+    /// stream) or HTTP (starts with POST /api/workflow, workers that batch-poll and report
+    /// with update-v2; `--credits` is then each worker's batch size, 32 by default).
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc, conflicts_with = "hold")]
+    protocol: Protocol,
+}
+
+/// The API a benchmark drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// The gRPC services and the worker stream.
+    Grpc,
+    /// Conductor's REST API.
+    Http,
 }
 
 impl BenchArgs {
@@ -88,7 +102,7 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn now_us() -> i64 {
+pub(crate) fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
@@ -291,7 +305,28 @@ pub(crate) struct Shared {
     pub(crate) completed_tasks: AtomicU64,
     /// Final tasks of workflows acknowledged.
     pub(crate) completed_workflows: AtomicU64,
-    refused: AtomicU64,
+    pub(crate) refused: AtomicU64,
+}
+
+impl Shared {
+    /// Records one dispatch latency (µs).
+    pub(crate) fn record_dispatch(&self, us: u64) {
+        if let Some(h) = self.dispatch_us.lock().expect("lock").as_mut() {
+            let _ = h.record(us);
+        }
+    }
+
+    /// Counts a workflow whose last task was acknowledged, with its end-to-end time.
+    pub(crate) fn workflow_done(&self, workflow_id: &str) {
+        let started = self.started_at.lock().expect("lock").remove(workflow_id);
+        if let Some(s) = started {
+            let us = s.elapsed().as_micros() as u64;
+            if let Some(h) = self.e2e_us.lock().expect("lock").as_mut() {
+                let _ = h.record(us.max(1));
+            }
+        }
+        self.completed_workflows.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn hist() -> Histogram<u64> {
@@ -372,14 +407,7 @@ async fn worker(
                 }
                 shared.completed_tasks.fetch_add(1, Ordering::Relaxed);
                 if let Some(wf) = final_tokens.remove(&a.task_id) {
-                    let started = shared.started_at.lock().expect("lock").remove(&wf);
-                    if let Some(s) = started {
-                        let us = s.elapsed().as_micros() as u64;
-                        if let Some(h) = shared.e2e_us.lock().expect("lock").as_mut() {
-                            let _ = h.record(us.max(1));
-                        }
-                    }
-                    shared.completed_workflows.fetch_add(1, Ordering::Relaxed);
+                    shared.workflow_done(&wf);
                 }
                 if shared.completed_workflows.load(Ordering::Relaxed) == u64::MAX {
                     break;
@@ -447,8 +475,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     *shared.dispatch_us.lock().expect("lock") = Some(hist());
     *shared.e2e_us.lock().expect("lock") = Some(hist());
     let last_ref = format!("t{}", tasks - 1);
-    let credits = args.credits.unwrap_or(512);
-    let worker_handles = spawn_workers(&url, workers, credits, &last_ref, &shared).await?;
+    let http_base = url.clone();
+    let worker_handles = match args.protocol {
+        Protocol::Grpc => {
+            let credits = args.credits.unwrap_or(512);
+            spawn_workers(&url, workers, credits, &last_ref, &shared).await?
+        }
+        Protocol::Http => {
+            let batch = args.credits.unwrap_or(32);
+            (0..workers)
+                .map(|_| {
+                    tokio::spawn(crate::bench_http::worker(
+                        http_base.clone(),
+                        batch,
+                        last_ref.clone(),
+                        shared.clone(),
+                    ))
+                })
+                .collect()
+        }
+    };
+    let http = crate::bench_http::client()?;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let sem = Arc::new(Semaphore::new(args.concurrency.max(1)));
@@ -479,9 +526,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let shared = shared.clone();
         let errors = start_errors.clone();
         let name = name.clone();
+        let (http, base, protocol) = (http.clone(), http_base.clone(), args.protocol);
         tokio::spawn(async move {
             let t0 = Instant::now();
-            match start_one(&mut client, &name, i).await {
+            let started = match protocol {
+                Protocol::Grpc => start_one(&mut client, &name, i)
+                    .await
+                    .map_err(anyhow::Error::from),
+                Protocol::Http => crate::bench_http::start_one(&http, &base, &name, i).await,
+            };
+            match started {
                 Ok(id) => {
                     shared.started_at.lock().expect("lock").insert(id, t0);
                 }
@@ -543,6 +597,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "workflows": workflows,
         "tasks_per_workflow": tasks,
         "workers": workers,
+        "protocol": format!("{:?}", args.protocol).to_lowercase(),
         "rate": args.rate,
         "completed_workflows": done,
         "completed_tasks": tasks_done,
@@ -568,7 +623,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "workflows     {done}/{workflows} of {tasks} task(s), {workers} worker stream(s), rate {}",
+            "workflows     {done}/{workflows} of {tasks} task(s), {workers} {} worker(s), rate {}",
+            format!("{:?}", args.protocol).to_lowercase(),
             if args.rate == 0 {
                 "flat out".to_string()
             } else {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_hold;
+mod bench_http;
 mod cli;
 
 /// The server allocates and frees many small buffers per task (storage nodes, messages);
