@@ -356,11 +356,23 @@ impl TaskInstance {
     /// declared SIMPLE (or picked by a DYNAMIC task) is named after its task definition;
     /// any other instance shows the type it is stored with (an operator name, or a
     /// user-defined type). The stored type stays "SIMPLE" for the decider.
+    /// Forks (static and dynamic) show as `FORK`, as Conductor reports them.
     pub fn reported_type(&self) -> &str {
-        if self.task_type == "SIMPLE" {
-            &self.task_def_name
-        } else {
-            &self.task_type
+        match self.task_type.as_str() {
+            "SIMPLE" => &self.task_def_name,
+            "FORK_JOIN" | "FORK_JOIN_DYNAMIC" => "FORK",
+            other => other,
+        }
+    }
+
+    /// The task definition name this instance shows to clients, as Conductor reports it:
+    /// the control-flow operators (forks, joins, switches) are named after their type, not
+    /// after the `name` the definition gives them; every other instance shows its own.
+    pub fn reported_def_name(&self) -> &str {
+        match self.task_type.as_str() {
+            "FORK_JOIN" | "FORK_JOIN_DYNAMIC" => "FORK",
+            t @ ("JOIN" | "EXCLUSIVE_JOIN" | "SWITCH" | "DECISION") => t,
+            _ => &self.task_def_name,
         }
     }
 }

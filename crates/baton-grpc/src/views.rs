@@ -75,7 +75,7 @@ pub(crate) fn task_status_from(s: i32) -> Option<TaskStatus> {
 pub(crate) fn task_to_pb(t: &TaskInstance) -> pb::Task {
     pb::Task {
         task_id: t.task_id.clone(),
-        task_def_name: t.task_def_name.clone(),
+        task_def_name: t.reported_def_name().to_string(),
         task_type: t.reported_type().to_string(),
         reference_task_name: t.reference_task_name.clone(),
         status: task_status(t.status) as i32,

@@ -48,7 +48,7 @@ pub fn task(t: &TaskInstance, defs: &Defs<'_>) -> Task {
         seq: t.seq,
         correlation_id: t.correlation_id.clone(),
         poll_count: t.poll_count,
-        task_def_name: t.task_def_name.clone(),
+        task_def_name: t.reported_def_name().to_string(),
         scheduled_time: t.scheduled_time,
         start_time: start,
         end_time: t.end_time.unwrap_or(0),
@@ -193,11 +193,31 @@ pub fn workflow(
         task_to_domain: w.task_to_domain.clone(),
         failed_reference_task_names: failed_refs,
         failed_task_names: failed_names,
-        workflow_definition: def.and_then(|d| serde_json::to_value(d).ok()),
+        workflow_definition: Some(definition_json(w, def, svc)),
         priority: w.priority,
         variables: w.variables.clone(),
         idempotency_key: w.idempotency_key.clone(),
     }
+}
+
+/// The definition an execution runs, as JSON: the one given, else the registered version,
+/// else (an inline definition not at hand) its name and version. Conductor's clients read
+/// an execution's name and version from it, so it is never left out.
+fn definition_json(w: &WorkflowInstance, def: Option<&WorkflowDef>, svc: &Service) -> Value {
+    let registered;
+    let def = match def {
+        Some(d) => Some(d),
+        None => {
+            registered = svc
+                .workflow_def(&w.workflow_name, Some(w.workflow_version))
+                .ok();
+            registered.as_deref()
+        }
+    };
+    def.and_then(|d| serde_json::to_value(d).ok())
+        .unwrap_or_else(
+            || serde_json::json!({"name": w.workflow_name, "version": w.workflow_version}),
+        )
 }
 
 /// An execution as a synchronous run answers it.

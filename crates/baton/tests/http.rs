@@ -937,3 +937,54 @@ async fn execute_test_runs_and_event_handlers() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("/api/openapi.json"));
 }
+
+#[tokio::test]
+async fn reads_name_operators_and_definitions_as_conductor_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    setup(&api).await;
+    api.ok(
+        Method::POST,
+        "/metadata/workflow",
+        Some(json!({"name": "h_ops", "version": 1, "tasks": [
+            {"name": "f", "taskReferenceName": "fork", "type": "FORK_JOIN",
+             "forkTasks": [[{"name": "n1", "taskReferenceName": "a", "type": "NOOP"}],
+                           [{"name": "n2", "taskReferenceName": "b", "type": "NOOP"}]]},
+            {"name": "j", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["a", "b"]},
+            {"name": "s", "taskReferenceName": "sw", "type": "SWITCH", "evaluatorType": "value-param",
+             "expression": "k", "inputParameters": {"k": "x"},
+             "decisionCases": {"x": [{"name": "n3", "taskReferenceName": "c", "type": "NOOP"}]}}
+        ]})),
+    )
+    .await;
+    let id = api.post("/workflow", &json!({"name": "h_ops"})).await.text;
+    let w = api.wait_status(&id, "COMPLETED").await;
+    let find = |r: &str| {
+        w["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["referenceTaskName"] == r)
+            .cloned()
+            .unwrap_or_else(|| panic!("no task {r}: {w:#}"))
+    };
+    assert_eq!(find("fork")["taskType"], "FORK");
+    assert_eq!(find("fork")["taskDefName"], "FORK");
+    assert_eq!(find("join")["taskType"], "JOIN");
+    assert_eq!(find("join")["taskDefName"], "JOIN");
+    assert_eq!(find("sw")["taskDefName"], "SWITCH");
+    assert_eq!(find("a")["taskDefName"], "n1");
+
+    // Without tasks, the execution still names its definition (clients read the name and
+    // version from it), also in correlation lookups.
+    let w = api
+        .ok(
+            Method::GET,
+            &format!("/workflow/{id}?includeTasks=false"),
+            None,
+        )
+        .await;
+    assert_eq!(w["workflowDefinition"]["name"], "h_ops");
+    assert_eq!(w["workflowDefinition"]["version"], 1);
+}
