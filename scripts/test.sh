@@ -46,8 +46,9 @@ if [ -f tests/run.sh ]; then
   echo "== tests (cross-language)"
   bash tests/run.sh || failed+=("tests")
 fi
-# Conductor's own Python client, and the OpenAPI document checked against the live server.
-for t in tests/conductor_python/run.sh tests/openapi/run.sh; do
+# Conductor's own Python and Java clients, and the OpenAPI document checked against the
+# live server.
+for t in tests/conductor_python/run.sh tests/conductor_java/run.sh tests/openapi/run.sh; do
   if [ -f "$t" ]; then
     echo "== $t"
     bash "$t" || failed+=("$t")
