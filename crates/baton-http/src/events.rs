@@ -26,7 +26,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 
 /// Adds an event handler; 409 when one has its name.
 #[utoipa::path(
-    post, path = "/api/event", tag = "event",
+    post, path = "/api/event", tag = "event", operation_id = "add_event_handler",
     request_body(content = Object, description = "An event handler, as Conductor writes it"),
     responses(
         (status = 200, description = "Added"),
@@ -41,7 +41,7 @@ async fn add(State(svc): State<Service>, Body(h): Body<Value>) -> Result<StatusC
 
 /// Replaces an event handler, found by name.
 #[utoipa::path(
-    put, path = "/api/event", tag = "event",
+    put, path = "/api/event", tag = "event", operation_id = "update_event_handler",
     request_body(content = Object, description = "An event handler"),
     responses(
         (status = 200, description = "Replaced"),
@@ -56,7 +56,7 @@ async fn update(State(svc): State<Service>, Body(h): Body<Value>) -> Result<Stat
 
 /// Every event handler.
 #[utoipa::path(
-    get, path = "/api/event", tag = "event",
+    get, path = "/api/event", tag = "event", operation_id = "all_event_handlers",
     responses((status = 200, description = "Handlers by name", body = [Object]))
 )]
 async fn all(State(svc): State<Service>) -> Json<Vec<Value>> {
@@ -80,7 +80,7 @@ struct ActiveQuery {
 
 /// The handlers of one event (`provider:queue`).
 #[utoipa::path(
-    get, path = "/api/event/{name}", tag = "event",
+    get, path = "/api/event/{name}", tag = "event", operation_id = "event_handlers_of",
     params(("name" = String, Path, description = "For this route, the event"), ActiveQuery),
     responses(
         (status = 200, description = "Its handlers", body = [Object]),
@@ -103,7 +103,7 @@ async fn by_event(
 
 /// Deletes an event handler.
 #[utoipa::path(
-    delete, path = "/api/event/{name}", tag = "event",
+    delete, path = "/api/event/{name}", tag = "event", operation_id = "delete_event_handler",
     params(("name" = String, Path, description = "Handler name")),
     responses(
         (status = 200, description = "Deleted"),

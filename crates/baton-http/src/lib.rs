@@ -62,7 +62,7 @@ pub fn router(svc: Service) -> Router {
         .merge(events::routes())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts();
-    let doc_json = doc.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let doc_json = document_json(&doc);
     api.route(
         "/api/openapi.json",
         get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }),
@@ -72,6 +72,31 @@ pub fn router(svc: Service) -> Router {
     .fallback(error::not_found_route)
     .layer(DefaultBodyLimit::max(limit))
     .with_state(svc)
+}
+
+/// The OpenAPI document as JSON text. Every optional query parameter is marked
+/// `allowEmptyValue`: the routes read an empty value (`?includeTasks=`) as an absent one, as
+/// Conductor does, and utoipa has no attribute for saying so.
+fn document_json(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for op in paths.values_mut().filter_map(|i| i.as_object_mut()) {
+            for params in op
+                .values_mut()
+                .filter_map(|o| o.get_mut("parameters"))
+                .filter_map(|p| p.as_array_mut())
+            {
+                for p in params.iter_mut().filter_map(|p| p.as_object_mut()) {
+                    let optional_query = p.get("in").and_then(|v| v.as_str()) == Some("query")
+                        && p.get("required").and_then(|v| v.as_bool()) != Some(true);
+                    if optional_query {
+                        p.insert("allowEmptyValue".into(), serde_json::Value::Bool(true));
+                    }
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into())
 }
 
 /// Whether the server serves: 200 with `{"healthy": true}` once recovery is done, 503 with

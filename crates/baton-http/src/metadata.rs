@@ -110,6 +110,7 @@ async fn all_workflow_defs(State(svc): State<Service>) -> Json<Vec<Value>> {
 #[into_params(parameter_in = Query)]
 struct VersionQuery {
     /// The version (the latest when absent).
+    #[param(value_type = Option<i32>)]
     version: Option<String>,
 }
 
@@ -119,6 +120,7 @@ struct VersionQuery {
     params(("name" = String, Path, description = "Definition name"), VersionQuery),
     responses(
         (status = 200, description = "The definition", body = Object),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such definition", body = ErrorBody),
     )
 )]
@@ -140,6 +142,7 @@ async fn get_workflow_def(
     ),
     responses(
         (status = 200, description = "Deleted"),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such definition", body = ErrorBody),
     )
 )]

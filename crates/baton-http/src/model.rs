@@ -7,9 +7,48 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 
 /// A JSON object.
 pub type Object = Map<String, Value>;
+
+/// Decodes a whole number that may be written with a fraction of zero (`419.0`), as
+/// clients that write every number as a double send it; any other fraction is refused.
+fn whole<'de, D, N>(d: D) -> Result<N, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    N: TryFrom<i64>,
+{
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => Some(i),
+        // A fraction below the precision of a double at that size is an artefact of
+        // reading the decimal text, not a fraction the client meant.
+        (None, Some(f))
+            if (f - f.round()).abs() <= f.abs() * f64::EPSILON * 4.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64 =>
+        {
+            Some(f.round() as i64)
+        }
+        _ => None,
+    };
+    whole
+        .and_then(|i| N::try_from(i).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number in range")))
+}
+
+/// As `whole`, for a field that may be null.
+fn whole_opt<'de, D, N>(d: D) -> Result<Option<N>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    N: TryFrom<i64>,
+{
+    #[derive(Deserialize)]
+    struct Wrap<N: TryFrom<i64>>(#[serde(deserialize_with = "whole")] N);
+    Ok(Option::<Wrap<N>>::deserialize(d)?.map(|Wrap(n)| n))
+}
 
 /// Whether the server serves.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -203,18 +242,87 @@ pub struct Task {
     pub task_definition: Option<Value>,
 }
 
+/// What a result may report.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub enum ResultStatus {
+    /// Done.
+    #[schema(rename = "COMPLETED")]
+    Completed,
+    /// Failed; retried as its definition says.
+    #[schema(rename = "FAILED")]
+    Failed,
+    /// Failed without retries.
+    #[schema(rename = "FAILED_WITH_TERMINAL_ERROR")]
+    FailedWithTerminalError,
+    /// Still working (or, with `extendLease`, a lease extension).
+    #[schema(rename = "IN_PROGRESS")]
+    InProgress,
+}
+
+/// A task log line: text that is not empty (as raw text, or as a JSON string).
+pub struct LogLine;
+
+impl utoipa::PartialSchema for LogLine {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .into()
+    }
+}
+
+impl ToSchema for LogLine {}
+
+/// Ids of executions for a bulk operation: 1 to 1,000.
+pub struct WorkflowIds;
+
+impl utoipa::PartialSchema for WorkflowIds {
+    fn schema() -> RefOr<Schema> {
+        id_list(0)
+    }
+}
+
+impl ToSchema for WorkflowIds {}
+
+/// Correlation ids to look up: 1 to 1,000, none of them empty.
+pub struct CorrelationIds;
+
+impl utoipa::PartialSchema for CorrelationIds {
+    fn schema() -> RefOr<Schema> {
+        id_list(1)
+    }
+}
+
+impl ToSchema for CorrelationIds {}
+
+/// An array of 1 to 1,000 strings of at least `min_length` characters.
+fn id_list(min_length: usize) -> RefOr<Schema> {
+    let item = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length((min_length > 0).then_some(min_length));
+    ArrayBuilder::new()
+        .items(item)
+        .min_items(Some(1))
+        .max_items(Some(1000))
+        .into()
+}
+
 /// A worker's result.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskResult {
     /// The execution the task belongs to.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub workflow_instance_id: Option<String>,
     /// The task instance.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub task_id: Option<String>,
     /// COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS.
     #[serde(default)]
+    #[schema(value_type = ResultStatus, required = true)]
     pub status: Option<String>,
     /// Output (merged into earlier output for IN_PROGRESS).
     #[serde(default)]
@@ -224,7 +332,8 @@ pub struct TaskResult {
     #[serde(default)]
     pub reason_for_incompletion: Option<String>,
     /// With IN_PROGRESS: seconds to hide the task before it is handed out again.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
+    #[schema(minimum = 0)]
     pub callback_after_seconds: Option<i64>,
     /// The reporting worker.
     #[serde(default)]
@@ -240,6 +349,7 @@ pub struct TaskResult {
     pub sub_workflow_id: Option<String>,
     /// Refused when set: outputs are stored in the engine, not elsewhere.
     #[serde(default)]
+    #[schema(max_length = 0)]
     pub external_output_payload_storage_path: Option<String>,
 }
 
@@ -255,7 +365,7 @@ pub struct TaskExecLog {
     pub task_id: Option<String>,
     /// When it was written: epoch ms (a value below 10^11 is taken as seconds, as some
     /// clients send).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
     pub created_time: i64,
 }
 
@@ -267,7 +377,7 @@ pub struct StartWorkflowRequest {
     #[serde(default)]
     pub name: Option<String>,
     /// Definition version; the latest when absent or 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
     pub version: Option<i32>,
     /// Correlation id.
     #[serde(default)]
@@ -284,7 +394,8 @@ pub struct StartWorkflowRequest {
     #[schema(value_type = Option<Object>)]
     pub workflow_def: Option<Value>,
     /// Priority, 0-99.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
+    #[schema(minimum = 0, maximum = 99)]
     pub priority: Option<i32>,
     /// Who started it (kept for Conductor's clients; not stored).
     #[serde(default)]
@@ -292,12 +403,28 @@ pub struct StartWorkflowRequest {
     /// Idempotency key: one execution per key and name.
     #[serde(default)]
     pub idempotency_key: Option<String>,
-    /// FAIL, RETURN_EXISTING or FAIL_ON_RUNNING.
+    /// FAIL (when absent), RETURN_EXISTING or FAIL_ON_RUNNING.
     #[serde(default)]
+    #[schema(value_type = Option<IdempotencyStrategy>)]
     pub idempotency_strategy: Option<String>,
     /// Accepted and ignored: inputs are stored in the engine.
     #[serde(default)]
     pub external_input_payload_storage_path: Option<String>,
+}
+
+/// What a second start with the same idempotency key does.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub enum IdempotencyStrategy {
+    /// Refuse it (409).
+    #[schema(rename = "FAIL")]
+    Fail,
+    /// Answer the earlier execution's id.
+    #[schema(rename = "RETURN_EXISTING")]
+    ReturnExisting,
+    /// Refuse it while the earlier execution is running or paused.
+    #[schema(rename = "FAIL_ON_RUNNING")]
+    FailOnRunning,
 }
 
 /// A rerun from one task instance.
@@ -427,9 +554,9 @@ pub struct TaskMock {
     #[schema(value_type = Option<Object>)]
     pub output: Option<Object>,
     /// Accepted and ignored: a mocked task ends as soon as it is scheduled.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
     pub execution_time: Option<i64>,
     /// Accepted and ignored, as `executionTime`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_opt")]
     pub queue_wait_time: Option<i64>,
 }

@@ -16,7 +16,9 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{Body, OptBody, Pairs, Q, decode, int};
-use crate::model::{ErrorBody, Object, PollData, Task, TaskExecLog, TaskResult, Workflow};
+use crate::model::{
+    ErrorBody, LogLine, Object, PollData, ResultStatus, Task, TaskExecLog, TaskResult, Workflow,
+};
 use crate::views;
 use crate::workflows::text;
 
@@ -48,15 +50,27 @@ struct PollQuery {
     /// The domain to take from (the default queue when absent).
     domain: Option<String>,
     /// Most tasks to take, 1-1000 (1 when absent).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 1000)]
     count: Option<String>,
     /// Milliseconds to wait for a first task, 0-60000 (100 when absent).
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 60000)]
     timeout: Option<String>,
+}
+
+/// Query of a single poll.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PollOneQuery {
+    /// Who polls.
+    workerid: Option<String>,
+    /// The domain to take from (the default queue when absent).
+    domain: Option<String>,
 }
 
 /// Takes one task of a type, without waiting; 204 when none is ready.
 #[utoipa::path(
     get, path = "/api/tasks/poll/{taskType}", tag = "tasks",
-    params(("taskType" = String, Path, description = "Task type"), PollQuery),
+    params(("taskType" = String, Path, description = "Task type"), PollOneQuery),
     responses(
         (status = 200, description = "A task, now IN_PROGRESS", body = Task),
         (status = 204, description = "No task ready"),
@@ -66,7 +80,7 @@ struct PollQuery {
 async fn poll_one(
     State(svc): State<Service>,
     Path(task_type): Path<String>,
-    Q(q): Q<PollQuery>,
+    Q(q): Q<PollOneQuery>,
 ) -> Result<Response, ApiError> {
     let got = svc
         .poll(
@@ -114,9 +128,10 @@ async fn poll_batch(
     ))
 }
 
-/// A log line's time in epoch ms: small values are seconds, as some clients send them.
+/// A log line's time in epoch ms: small values are seconds, as some clients send them;
+/// none (or a time before 1970) is now.
 fn log_time(t: i64) -> i64 {
-    if t == 0 {
+    if t <= 0 {
         baton_server::now_ms()
     } else if t < 100_000_000_000 {
         t * 1000
@@ -321,7 +336,7 @@ async fn by_ref(
     params(
         ("id" = String, Path, description = "For this route, the execution id"),
         ("taskRefName" = String, Path, description = "Task reference name"),
-        ("status" = String, Path, description = "COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS"),
+        ("status" = ResultStatus, Path, description = "COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS"),
         ByRefQuery,
     ),
     request_body(content = Object, description = "The task's output"),
@@ -348,7 +363,7 @@ async fn update_by_ref(
     params(
         ("id" = String, Path, description = "For this route, the execution id"),
         ("taskRefName" = String, Path, description = "Task reference name"),
-        ("status" = String, Path, description = "COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS"),
+        ("status" = ResultStatus, Path, description = "COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR or IN_PROGRESS"),
         ByRefQuery,
     ),
     request_body(content = Object, description = "The task's output"),
@@ -400,7 +415,7 @@ async fn get_task(
 #[utoipa::path(
     post, path = "/api/tasks/{id}/log", tag = "tasks",
     params(("id" = String, Path, description = "Task id")),
-    request_body(content = String, description = "The log line"),
+    request_body(content = LogLine, description = "The log line", content_type = "text/plain"),
     responses(
         (status = 200, description = "Added"),
         (status = 400, description = "Bad request", body = ErrorBody),
@@ -503,6 +518,7 @@ async fn queue_sizes(
 #[into_params(parameter_in = Query)]
 struct SizeQuery {
     /// Task type.
+    #[param(required = true, min_length = 1)]
     task_type: Option<String>,
     /// Domain (the default queue when absent).
     domain: Option<String>,
@@ -517,7 +533,7 @@ struct SizeQuery {
     get, path = "/api/tasks/queue/size", tag = "tasks",
     params(SizeQuery),
     responses(
-        (status = 200, description = "Tasks waiting", body = i64),
+        (status = 200, description = "Tasks waiting", body = i64, content_type = "application/json"),
         (status = 400, description = "Bad request", body = ErrorBody),
     )
 )]
@@ -596,6 +612,7 @@ fn poll_data_json(svc: &Service, task_type: Option<&str>) -> Vec<PollData> {
 #[into_params(parameter_in = Query)]
 struct PollDataQuery {
     /// Task type.
+    #[param(required = true, min_length = 1)]
     task_type: Option<String>,
 }
 

@@ -20,8 +20,8 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::extract::{Body, OptBody, Q, flag, int};
 use crate::model::{
-    BulkResponse, ErrorBody, Object, RerunWorkflowRequest, SkipTaskRequest, StartWorkflowRequest,
-    TaskMock, Workflow, WorkflowRun, WorkflowTestRequest,
+    BulkResponse, CorrelationIds, ErrorBody, Object, RerunWorkflowRequest, SkipTaskRequest,
+    StartWorkflowRequest, TaskMock, Workflow, WorkflowIds, WorkflowRun, WorkflowTestRequest,
 };
 use crate::views;
 
@@ -79,11 +79,24 @@ fn start_request(svc: &Service, r: StartWorkflowRequest) -> Result<StartRequest,
         priority: r.priority.unwrap_or(0),
         task_to_domain: r.task_to_domain.unwrap_or_default(),
         idempotency_key: r.idempotency_key,
-        idempotency_strategy: IdempotencyStrategy::parse(
-            r.idempotency_strategy.as_deref().unwrap_or("FAIL"),
-        ),
+        idempotency_strategy: idempotency_strategy(r.idempotency_strategy.as_deref())?,
         definition,
     })
+}
+
+/// The idempotency strategy named (FAIL when absent); any other name is refused rather
+/// than read as FAIL.
+fn idempotency_strategy(name: Option<&str>) -> Result<IdempotencyStrategy, ApiError> {
+    match name {
+        None => Ok(IdempotencyStrategy::Fail),
+        Some(s @ ("FAIL" | "RETURN_EXISTING" | "FAIL_ON_RUNNING")) => {
+            Ok(IdempotencyStrategy::parse(s))
+        }
+        Some(other) => Err(ApiError::field(
+            "idempotencyStrategy",
+            format!("{other:?}: the strategy may be FAIL, RETURN_EXISTING or FAIL_ON_RUNNING"),
+        )),
+    }
 }
 
 /// Starts an execution; answers its id as text.
@@ -111,10 +124,12 @@ async fn start(
 #[into_params(parameter_in = Query)]
 struct StartByName {
     /// Definition version (latest when absent).
+    #[param(value_type = Option<i32>)]
     version: Option<String>,
     /// Correlation id.
     correlation_id: Option<String>,
     /// Priority 0-99.
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 99)]
     priority: Option<String>,
 }
 
@@ -156,7 +171,8 @@ struct ExecuteQuery {
     request_id: Option<String>,
     /// Answer once one of these task references (comma-separated) has finished.
     wait_until_task_ref: Option<String>,
-    /// Seconds to wait, 1-300 (10 when absent).
+    /// Seconds to wait, 1-300 (10 when absent or 0).
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 300)]
     wait_for_seconds: Option<String>,
 }
 
@@ -225,6 +241,8 @@ async fn execute_until_any(
     wait_seconds: i32,
     refs: &[String],
 ) -> Result<baton_server::service::ExecuteOutcome, ApiError> {
+    // 0 means the default wait, as for a single reference.
+    let wait_seconds = if wait_seconds == 0 { 10 } else { wait_seconds };
     if !(1..=300).contains(&wait_seconds) {
         return Err(ApiError::field(
             "waitForSeconds",
@@ -273,6 +291,7 @@ struct GetQuery {
     params(("workflowId" = String, Path, description = "Execution id"), GetQuery),
     responses(
         (status = 200, description = "The execution", body = Workflow),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such execution", body = ErrorBody),
     )
 )]
@@ -310,6 +329,7 @@ struct ReasonQuery {
     params(("workflowId" = String, Path, description = "Execution id"), ReasonQuery),
     responses(
         (status = 200, description = "Terminated"),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such execution", body = ErrorBody),
         (status = 409, description = "Already ended", body = ErrorBody),
     )
@@ -372,6 +392,7 @@ struct RestartQuery {
     params(("workflowId" = String, Path, description = "Execution id"), RestartQuery),
     responses(
         (status = 200, description = "Restarted"),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such execution", body = ErrorBody),
         (status = 409, description = "Not ended", body = ErrorBody),
     )
@@ -406,6 +427,7 @@ struct RetryQuery {
     params(("workflowId" = String, Path, description = "Execution id"), RetryQuery),
     responses(
         (status = 200, description = "Retried"),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such execution", body = ErrorBody),
         (status = 409, description = "Nothing to retry", body = ErrorBody),
     )
@@ -483,6 +505,7 @@ async fn rerun(
     request_body = SkipTaskRequest,
     responses(
         (status = 200, description = "Skipped, or to be skipped"),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such execution or task", body = ErrorBody),
         (status = 409, description = "Not running, or the task has ended", body = ErrorBody),
     )
@@ -519,6 +542,7 @@ struct RemoveQuery {
     params(("workflowId" = String, Path, description = "Execution id"), RemoveQuery),
     responses(
         (status = 200, description = "Deleted"),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such execution", body = ErrorBody),
     )
 )]
@@ -731,7 +755,7 @@ async fn correlated(
         ("workflowId" = String, Path, description = "For this route, the definition's name"),
         CorrelatedQuery,
     ),
-    request_body(content = [String], description = "Correlation ids (at most 1,000)"),
+    request_body(content = CorrelationIds, description = "Correlation ids (1 to 1,000)"),
     responses(
         (status = 200, description = "Correlation id to its executions", body = BTreeMap<String, Vec<Workflow>>),
         (status = 400, description = "Bad request", body = ErrorBody),
@@ -770,10 +794,13 @@ async fn correlated_many(
 #[into_params(parameter_in = Query)]
 struct RunningQuery {
     /// Only this version.
+    #[param(value_type = Option<i32>)]
     version: Option<String>,
     /// Only those created at or after (epoch ms).
+    #[param(value_type = Option<i64>)]
     start_time: Option<String>,
     /// Only those created at or before (epoch ms).
+    #[param(value_type = Option<i64>)]
     end_time: Option<String>,
 }
 
@@ -783,6 +810,7 @@ struct RunningQuery {
     params(("name" = String, Path, description = "Definition name"), RunningQuery),
     responses(
         (status = 200, description = "Execution ids", body = [String]),
+        (status = 400, description = "Bad request", body = ErrorBody),
         (status = 404, description = "No such definition", body = ErrorBody),
     )
 )]
@@ -834,7 +862,7 @@ pub(crate) fn bulk_response(outcomes: Vec<(String, Result<(), EngineError>)>) ->
 /// Pauses many executions.
 #[utoipa::path(
     put, path = "/api/workflow/bulk/pause", tag = "bulk",
-    request_body(content = [String], description = "Execution ids (at most 1,000)"),
+    request_body(content = WorkflowIds, description = "Execution ids (1 to 1,000)"),
     responses((status = 200, description = "Outcome per id", body = BulkResponse), (status = 400, description = "Bad request", body = ErrorBody))
 )]
 async fn bulk_pause(
@@ -847,7 +875,7 @@ async fn bulk_pause(
 /// Resumes many executions.
 #[utoipa::path(
     put, path = "/api/workflow/bulk/resume", tag = "bulk",
-    request_body(content = [String], description = "Execution ids (at most 1,000)"),
+    request_body(content = WorkflowIds, description = "Execution ids (1 to 1,000)"),
     responses((status = 200, description = "Outcome per id", body = BulkResponse), (status = 400, description = "Bad request", body = ErrorBody))
 )]
 async fn bulk_resume(
@@ -861,7 +889,7 @@ async fn bulk_resume(
 #[utoipa::path(
     post, path = "/api/workflow/bulk/restart", tag = "bulk",
     params(RestartQuery),
-    request_body(content = [String], description = "Execution ids (at most 1,000)"),
+    request_body(content = WorkflowIds, description = "Execution ids (1 to 1,000)"),
     responses((status = 200, description = "Outcome per id", body = BulkResponse), (status = 400, description = "Bad request", body = ErrorBody))
 )]
 async fn bulk_restart(
@@ -880,7 +908,7 @@ async fn bulk_restart(
 /// Retries many executions.
 #[utoipa::path(
     post, path = "/api/workflow/bulk/retry", tag = "bulk",
-    request_body(content = [String], description = "Execution ids (at most 1,000)"),
+    request_body(content = WorkflowIds, description = "Execution ids (1 to 1,000)"),
     responses((status = 200, description = "Outcome per id", body = BulkResponse), (status = 400, description = "Bad request", body = ErrorBody))
 )]
 async fn bulk_retry(
@@ -894,7 +922,7 @@ async fn bulk_retry(
 #[utoipa::path(
     post, path = "/api/workflow/bulk/terminate", tag = "bulk",
     params(ReasonQuery),
-    request_body(content = [String], description = "Execution ids (at most 1,000)"),
+    request_body(content = WorkflowIds, description = "Execution ids (1 to 1,000)"),
     responses((status = 200, description = "Outcome per id", body = BulkResponse), (status = 400, description = "Bad request", body = ErrorBody))
 )]
 async fn bulk_terminate(
@@ -908,7 +936,7 @@ async fn bulk_terminate(
 /// Deletes many executions.
 #[utoipa::path(
     delete, path = "/api/workflow/bulk/remove", tag = "bulk",
-    request_body(content = [String], description = "Execution ids (at most 1,000)"),
+    request_body(content = WorkflowIds, description = "Execution ids (1 to 1,000)"),
     responses((status = 200, description = "Outcome per id", body = BulkResponse), (status = 400, description = "Bad request", body = ErrorBody))
 )]
 async fn bulk_remove(
@@ -922,7 +950,7 @@ async fn bulk_remove(
 #[utoipa::path(
     delete, path = "/api/workflow/bulk/terminate-remove", tag = "bulk",
     params(ReasonQuery),
-    request_body(content = [String], description = "Execution ids (at most 1,000)"),
+    request_body(content = WorkflowIds, description = "Execution ids (1 to 1,000)"),
     responses((status = 200, description = "Outcome per id", body = BulkResponse), (status = 400, description = "Bad request", body = ErrorBody))
 )]
 async fn bulk_terminate_remove(
