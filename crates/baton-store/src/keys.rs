@@ -29,6 +29,9 @@ pub const BY_IDEMPOTENCY: &[u8] = b"xi/";
 /// Open executions by name: `xr/ str(name) i64(create_time) str(wid)` -> i32 version
 /// (big-endian), for every RUNNING or PAUSED execution.
 pub const BY_NAME_OPEN: &[u8] = b"xr/";
+/// Search queue: `xq/ str(wid)` -> u64 stamp (big-endian), for every execution changed
+/// since the search index last took it in.
+pub const SEARCH_QUEUE: &[u8] = b"xq/";
 /// Timer: `tm/ i64(due_ms) str(wid) kind` -> empty.
 pub const TIMER: &[u8] = b"tm/";
 /// Timers of one workflow: `tw/ str(wid) i64(due_ms) kind` -> empty.

@@ -82,6 +82,15 @@ pub enum Write {
     DeleteTimer(Timer),
 }
 
+/// An execution waiting to be taken into the search index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedChange {
+    /// The execution.
+    pub workflow_id: String,
+    /// The stamp of its latest change (unique per batch, growing across restarts).
+    pub stamp: u64,
+}
+
 /// Writes applied together, atomically.
 #[derive(Debug, Clone, Default)]
 pub struct WriteBatch {
@@ -177,6 +186,27 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<String>, StoreError>;
     /// Every durable timer, by due time.
     fn timers(&self) -> Result<Vec<Timer>, StoreError>;
+
+    /// Up to `limit` executions changed since the search index took them in, with the
+    /// stamp of their last change. Every batch that writes a workflow or one of its tasks
+    /// (or deletes it) queues the execution in the same atomic write.
+    fn search_queue(&self, limit: usize) -> Result<Vec<QueuedChange>, StoreError>;
+
+    /// Takes executions off the search queue, each only if it has not changed again since
+    /// its stamp was read.
+    fn search_queue_done(&self, done: &[QueuedChange]) -> Result<(), StoreError>;
+
+    /// Up to `limit` execution ids after `after` (all from the first when None), in id
+    /// order: a walk over every stored execution.
+    fn workflow_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// This store's identity: random, made when the store was created, so that an index
+    /// kept beside it can tell whether it was built from this store.
+    fn store_id(&self) -> Result<String, StoreError>;
     /// The durable timers due after `after_ms` and at or before `until_ms`, by due time.
     fn timers_due(&self, after_ms: i64, until_ms: i64) -> Result<Vec<Timer>, StoreError>;
     /// Increments and returns the boot counter (durable), used to make attempt tokens

@@ -77,7 +77,7 @@ use tracing::warn;
 use crate::codec;
 use crate::defs::{self, Defs};
 use crate::keys::{self, Key, Reader};
-use crate::{Store, StoreError, StoreStats, Write, WriteBatch};
+use crate::{QueuedChange, Store, StoreError, StoreStats, Write, WriteBatch};
 
 const EXEC_TREE: &str = "exec";
 const WORKFLOW_DEFS_TREE: &str = "workflow_defs";
@@ -85,6 +85,7 @@ const TASK_DEFS_TREE: &str = "task_defs";
 const EVENT_HANDLERS_TREE: &str = "event_handlers";
 const META_TREE: &str = "meta";
 const EPOCH_KEY: &[u8] = b"epoch";
+const STORE_ID_KEY: &[u8] = b"store-id";
 pub(crate) const OPEN_INDEX_KEY: &[u8] = b"index/open-by-name";
 
 /// How to open a [`SledStore`].
@@ -465,6 +466,26 @@ impl<'a> Ops<'a> {
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// The writes of one batch on top of the tree: reads see earlier writes of the same batch.
+/// The executions a batch writes or deletes, each once.
+fn touched_workflows(writes: &[Write]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for w in writes {
+        let wid = match w {
+            Write::PutWorkflow { workflow, .. } => workflow.workflow_id.as_str(),
+            Write::PutTask(t) | Write::PutNewTask(t) => t.workflow_id.as_str(),
+            Write::DeleteTask { workflow_id, .. } | Write::DeleteWorkflow { workflow_id } => {
+                workflow_id.as_str()
+            }
+            Write::PutSnapshot { .. } | Write::PutTimer(_) | Write::DeleteTimer(_) => continue,
+        };
+        // Batches hold few executions; the last one pushed is the likeliest repeat.
+        if !out.iter().rev().any(|w| *w == wid) {
+            out.push(wid);
+        }
+    }
+    out
+}
+
 struct Pending<'a> {
     tree: &'a sled::Tree,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -824,6 +845,22 @@ impl Store for SledStore {
                 Op::DeleteWorkflow(workflow_id) => pending.delete_workflow(workflow_id)?,
             }
         }
+        // Queue every execution this batch touches for the search index, atomically with
+        // the change itself.
+        let touched = touched_workflows(&batch.writes);
+        if !touched.is_empty() {
+            let stamp = self
+                .db
+                .generate_id()
+                .map_err(|e| engine_error("stamping a batch", e))?
+                .to_be_bytes();
+            for wid in touched {
+                pending.put(
+                    Key::new(keys::SEARCH_QUEUE).str(wid).into_vec(),
+                    stamp.to_vec(),
+                );
+            }
+        }
         self.exec
             .apply_batch(pending.into_batch())
             .map_err(|e| engine_error("applying batch", e))?;
@@ -1019,6 +1056,99 @@ impl Store for SledStore {
             Key::new(keys::TIMER).i64(until_ms + 1).into_vec()
         };
         self.timers_in(self.exec.range(from..to), usize::MAX)
+    }
+
+    fn search_queue(&self, limit: usize) -> Result<Vec<QueuedChange>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.exec.scan_prefix(keys::SEARCH_QUEUE).take(limit) {
+            let (k, v) = item.map_err(|e| engine_error("reading the search queue", e))?;
+            let wid = Reader::new(&k, keys::SEARCH_QUEUE)
+                .and_then(|mut r| r.str().filter(|_| r.is_empty()));
+            let stamp = <[u8; 8]>::try_from(v.as_ref()).ok().map(u64::from_be_bytes);
+            match (wid, stamp) {
+                (Some(workflow_id), Some(stamp)) => out.push(QueuedChange { workflow_id, stamp }),
+                _ => {
+                    return Err(StoreError::Corrupt {
+                        key: keys::display(&k),
+                        message: "malformed search queue entry".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_queue_done(&self, done: &[QueuedChange]) -> Result<(), StoreError> {
+        for c in done {
+            let key = Key::new(keys::SEARCH_QUEUE).str(&c.workflow_id).into_vec();
+            // Leaves the entry when a newer change stamped it meanwhile.
+            let _ = self
+                .exec
+                .compare_and_swap(key, Some(&c.stamp.to_be_bytes()[..]), None::<&[u8]>)
+                .map_err(|e| engine_error("taking a change off the search queue", e))?;
+        }
+        Ok(())
+    }
+
+    fn workflow_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let start = match after {
+            // The smallest key after every key of `after`: its encoding plus one byte.
+            Some(a) => {
+                let mut k = Key::new(keys::WORKFLOW).str(a).into_vec();
+                k.push(0);
+                k
+            }
+            None => keys::WORKFLOW.to_vec(),
+        };
+        let mut out = Vec::new();
+        for item in self.exec.range(start..) {
+            let (k, _) = item.map_err(|e| engine_error("walking executions", e))?;
+            if !k.starts_with(keys::WORKFLOW) || out.len() >= limit {
+                break;
+            }
+            match Reader::new(&k, keys::WORKFLOW).and_then(|mut r| r.str().filter(|_| r.is_empty()))
+            {
+                Some(wid) => out.push(wid),
+                None => {
+                    return Err(StoreError::Corrupt {
+                        key: keys::display(&k),
+                        message: "malformed workflow key".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn store_id(&self) -> Result<String, StoreError> {
+        let what = |e| engine_error("reading the store id", e);
+        if let Some(v) = self.meta.get(STORE_ID_KEY).map_err(what)? {
+            return Ok(String::from_utf8_lossy(&v).into_owned());
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let fresh = format!(
+            "{nanos:x}-{:x}-{:x}",
+            std::process::id(),
+            self.db.generate_id().map_err(what)?
+        );
+        // Whoever writes first wins; everyone reads the same id afterwards.
+        let _ = self
+            .meta
+            .compare_and_swap(STORE_ID_KEY, None::<&[u8]>, Some(fresh.as_bytes()))
+            .map_err(what)?;
+        let v = self
+            .meta
+            .get(STORE_ID_KEY)
+            .map_err(what)?
+            .unwrap_or_default();
+        Ok(String::from_utf8_lossy(&v).into_owned())
     }
 
     fn next_epoch(&self) -> Result<u64, StoreError> {

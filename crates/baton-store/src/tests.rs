@@ -88,12 +88,112 @@ fn snapshot(workflow_id: &str, d: &WorkflowDef) -> Write {
 }
 
 /// Every key of the exec tree, readable.
+/// Every record and index key of the executions (the search queue aside: it has its own
+/// tests).
 fn exec_keys(store: &SledStore) -> Vec<String> {
     store
         .exec
         .iter()
-        .map(|item| keys::display(&item.unwrap().0))
+        .map(|item| item.unwrap().0)
+        .filter(|k| !k.starts_with(keys::SEARCH_QUEUE))
+        .map(|k| keys::display(&k))
         .collect()
+}
+
+#[test]
+fn every_batch_queues_the_executions_it_touches_for_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert_eq!(store.search_queue(10).unwrap(), vec![]);
+    store
+        .apply(&batch(vec![
+            Write::PutNewTask(task("a", 1, "a1", 1)),
+            Write::PutNewTask(task("b", 1, "b1", 1)),
+            Write::PutNewTask(task("a", 2, "a2", 2)),
+        ]))
+        .unwrap();
+    let first = store.search_queue(10).unwrap();
+    let ids: Vec<_> = first.iter().map(|c| c.workflow_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(first[0].stamp, first[1].stamp, "one stamp per batch");
+    assert_eq!(store.search_queue(1).unwrap().len(), 1, "limit");
+
+    // `a` changes again before the index takes the first read in: it stays queued with
+    // its new stamp; `b` goes.
+    store
+        .apply(&batch(vec![Write::DeleteTask {
+            workflow_id: "a".into(),
+            task_id: "a2".into(),
+        }]))
+        .unwrap();
+    store.search_queue_done(&first).unwrap();
+    let left = store.search_queue(10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].workflow_id, "a");
+    assert!(left[0].stamp > first[0].stamp);
+
+    // Timers alone touch nothing searchable.
+    store.search_queue_done(&left).unwrap();
+    store
+        .apply(&batch(vec![Write::PutTimer(Timer {
+            workflow_id: "a".into(),
+            due_ms: 5,
+            kind: TimerKind::WorkflowTimeout { run_start: 1 },
+        })]))
+        .unwrap();
+    assert_eq!(store.search_queue(10).unwrap(), vec![]);
+
+    // The queue outlives a reopening, and stamps keep growing across it.
+    store
+        .apply(&batch(vec![Write::DeleteWorkflow {
+            workflow_id: "b".into(),
+        }]))
+        .unwrap();
+    let before = store.search_queue(10).unwrap();
+    let id = store.store_id().unwrap();
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.search_queue(10).unwrap(), before);
+    assert_eq!(store.store_id().unwrap(), id, "the id is kept");
+    store
+        .apply(&batch(vec![Write::PutNewTask(task("b", 1, "b1", 1))]))
+        .unwrap();
+    assert!(store.search_queue(10).unwrap()[0].stamp > before[0].stamp);
+}
+
+#[test]
+fn workflow_ids_walk_every_execution_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let names = ["a", "a/b", "ab", "b", "c\0"];
+    for n in names {
+        let wf = workflow(n, "order", WorkflowStatus::Running, None, None, 1);
+        store
+            .apply(&batch(vec![Write::PutWorkflow {
+                workflow: wf,
+                prev_status: None,
+            }]))
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.workflow_ids_after(after.as_deref(), 2).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().cloned();
+        seen.extend(page);
+    }
+    let mut want: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(seen, want);
+    assert_ne!(open_other_store_id(), store.store_id().unwrap());
+}
+
+fn open_other_store_id() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    open(dir.path()).store_id().unwrap()
 }
 
 fn open(dir: &Path) -> SledStore {
