@@ -8,6 +8,7 @@ pub mod decider;
 pub mod event_handler;
 pub mod expr;
 pub mod model;
+pub mod query;
 pub mod state;
 pub mod validate;
 
