@@ -6,6 +6,7 @@
 mod cache;
 pub mod commit;
 pub(crate) mod executor;
+pub mod indexer;
 pub mod ingress;
 pub mod jobs;
 pub(crate) mod msg;
@@ -26,6 +27,7 @@ use crate::error::EngineError;
 use crate::matching::Dispatcher;
 use commit::GroupCommit;
 use executor::{Executor, Parts};
+use indexer::Indexer;
 use ingress::Ingress;
 use jobs::{JobLimits, JobRunner};
 use msg::Router;
@@ -56,6 +58,8 @@ pub struct EngineConfig {
     /// How far ahead of now stored timers are held in memory (ms); later ones are read
     /// from the store as time reaches them.
     pub timer_horizon_ms: i64,
+    /// Directory of the search index; None keeps it in memory (rebuilt at every start).
+    pub search_dir: Option<std::path::PathBuf>,
 }
 
 /// A function run before each decision, with the workflow id and the event.
@@ -84,6 +88,7 @@ impl Default for EngineConfig {
             before_decide: None,
             cache_bytes: 256 * 1024 * 1024,
             timer_horizon_ms: 60_000,
+            search_dir: None,
         }
     }
 }
@@ -100,6 +105,7 @@ pub struct Runtime {
     pub(crate) clock: SharedClock,
     pub(crate) config: EngineConfig,
     commit: Arc<GroupCommit>,
+    pub(crate) indexer: Arc<Indexer>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     ready: watch::Sender<bool>,
 }
@@ -132,6 +138,7 @@ impl Runtime {
         );
         let waiters = Arc::new(Waiters::default());
         let commit = GroupCommit::start(store.clone());
+        let indexer = Indexer::start(store.clone(), config.search_dir.as_deref())?;
         let ingress = Arc::new(Ingress::new(
             router.clone(),
             registry.clone(),
@@ -182,6 +189,7 @@ impl Runtime {
             clock,
             config,
             commit,
+            indexer,
             threads: Mutex::new(threads),
             ready,
         }))
@@ -226,6 +234,7 @@ impl Runtime {
         }
         self.commit.stop();
         self.timers.stop();
+        self.indexer.stop();
     }
 
     /// Number of armed timers (durable and lease timers).
@@ -236,6 +245,11 @@ impl Runtime {
     /// The dispatcher (ready queues and workers).
     pub fn dispatcher(&self) -> &Arc<Dispatcher> {
         &self.dispatcher
+    }
+
+    /// The search indexer (and the index it keeps).
+    pub fn indexer(&self) -> &Arc<Indexer> {
+        &self.indexer
     }
 
     /// The definition registry.

@@ -4,6 +4,7 @@
 //! waits live here once.
 
 mod metadata;
+mod search;
 mod tasks;
 mod workflows;
 
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use crate::runtime::Runtime;
 use crate::runtime::registry::blocking;
 
+pub use baton_search::Hits;
+pub use search::{MAX_TASK_HITS_FOR_WORKFLOWS, SearchParams};
 pub use tasks::{WorkerSession, WorkerSpec, check_poll_wait};
 pub use workflows::{BulkOp, ExecuteOutcome, ExecuteRequest, Page, View};
 

@@ -1,0 +1,220 @@
+//! The indexer: keeps the search index in step with the store.
+//!
+//! Every batch the executors write queues the executions it touched (in the same atomic
+//! write). The indexer thread takes the queue in: it reads each execution as stored,
+//! replaces its documents (or deletes them when the execution is gone), commits the index,
+//! and only then takes the entries off the queue, each only if it has not changed again
+//! meanwhile. A crash anywhere leaves the entries queued, so they are indexed again at the
+//! next start: the index may lag the store by one cycle, never miss a change.
+//!
+//! At start, an index that is missing, unreadable, from another store or left half
+//! rebuilt is rebuilt from every stored execution while the server serves.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use baton_core::query::{TaskSummary, WorkflowSummary};
+use baton_search::{Opened, SearchIndex};
+use baton_store::{QueuedChange, Store};
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::EngineError;
+
+/// Executions taken from the queue per cycle.
+const BATCH: usize = 2_000;
+/// Least time between two commits of the index while changes keep coming.
+const COMMIT_EVERY: Duration = Duration::from_millis(250);
+/// How often an idle indexer looks at the queue again.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// Executions read per page while rebuilding.
+const REBUILD_PAGE: usize = 1_000;
+/// Executions indexed between two commits while rebuilding.
+const REBUILD_COMMIT_EVERY: u64 = 20_000;
+
+#[derive(Default)]
+struct Signal {
+    stop: bool,
+    poked: bool,
+}
+
+/// The indexer thread and what it serves.
+pub struct Indexer {
+    index: Arc<SearchIndex>,
+    signal: Mutex<Signal>,
+    wake: Condvar,
+    /// True once the index holds every execution stored when it opened.
+    caught_up: AtomicBool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Indexer {
+    /// Opens the index for `store` (in `dir`, or in memory) and starts the thread that
+    /// keeps it up to date (rebuilding it first when it must).
+    pub fn start(
+        store: Arc<dyn Store>,
+        dir: Option<&std::path::Path>,
+    ) -> Result<Arc<Self>, EngineError> {
+        let identity = store.store_id()?;
+        let (index, opened) =
+            SearchIndex::open(dir, &identity).map_err(|e| EngineError::Storage(e.to_string()))?;
+        let me = Arc::new(Self {
+            index: Arc::new(index),
+            signal: Mutex::new(Signal::default()),
+            wake: Condvar::new(),
+            caught_up: AtomicBool::new(false),
+            thread: Mutex::new(None),
+        });
+        let runner = me.clone();
+        let handle = std::thread::Builder::new()
+            .name("baton-indexer".into())
+            .spawn(move || runner.run(store, opened))
+            .map_err(|e| EngineError::Storage(format!("cannot start the indexer: {e}")))?;
+        *me.thread.lock() = Some(handle);
+        Ok(me)
+    }
+
+    /// The index searches read.
+    pub fn index(&self) -> &Arc<SearchIndex> {
+        &self.index
+    }
+
+    /// Whether the index has taken in every execution stored when the server started
+    /// (false while a rebuild runs).
+    pub fn caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Acquire)
+    }
+
+    /// Asks the indexer to look at the queue now rather than at its next turn.
+    pub fn poke(&self) {
+        self.signal.lock().poked = true;
+        self.wake.notify_one();
+    }
+
+    /// Stops the thread after a last cycle over what is queued.
+    pub fn stop(&self) {
+        self.signal.lock().stop = true;
+        self.wake.notify_one();
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+
+    fn run(&self, store: Arc<dyn Store>, opened: Opened) {
+        if opened == Opened::MustRebuild {
+            let started = Instant::now();
+            match self.rebuild(store.as_ref()) {
+                Ok(n) => tracing::info!(
+                    executions = n,
+                    ms = started.elapsed().as_millis() as u64,
+                    "search index rebuilt"
+                ),
+                Err(e) => {
+                    // Searches keep answering from what is there; the index stays marked
+                    // as half rebuilt, so the next start rebuilds it again.
+                    tracing::error!(error = %e, "search index rebuild failed");
+                    return;
+                }
+            }
+        }
+        self.caught_up.store(true, Ordering::Release);
+        let mut last_commit = Instant::now() - COMMIT_EVERY;
+        loop {
+            let stopping = self.signal.lock().stop;
+            let took = match self.cycle(store.as_ref()) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "indexing failed; will try again");
+                    0
+                }
+            };
+            if took > 0 {
+                last_commit = Instant::now();
+            }
+            if stopping {
+                return;
+            }
+            // Under a steady stream, commit at most every COMMIT_EVERY; when idle, look
+            // again after IDLE_WAIT or when poked.
+            let wait = if took >= BATCH {
+                COMMIT_EVERY.saturating_sub(last_commit.elapsed())
+            } else if took > 0 {
+                COMMIT_EVERY
+                    .saturating_sub(last_commit.elapsed())
+                    .max(Duration::from_millis(5))
+            } else {
+                IDLE_WAIT
+            };
+            let mut sig = self.signal.lock();
+            if !sig.stop && !sig.poked && !wait.is_zero() {
+                self.wake.wait_for(&mut sig, wait);
+            }
+            sig.poked = false;
+        }
+    }
+
+    /// One pass over the queue: index, commit, then take what was indexed off the queue.
+    fn cycle(&self, store: &dyn Store) -> Result<usize, EngineError> {
+        let queued = store.search_queue(BATCH)?;
+        if queued.is_empty() {
+            return Ok(0);
+        }
+        for QueuedChange { workflow_id, .. } in &queued {
+            self.index_one(store, workflow_id)?;
+        }
+        self.index
+            .commit()
+            .map_err(|e| EngineError::Storage(e.to_string()))?;
+        store.search_queue_done(&queued)?;
+        Ok(queued.len())
+    }
+
+    fn index_one(&self, store: &dyn Store, workflow_id: &str) -> Result<(), EngineError> {
+        match store.load_execution(workflow_id)? {
+            Some(ex) => {
+                let w = WorkflowSummary::new(&ex.workflow, &ex.tasks);
+                let tasks: Vec<TaskSummary> = ex
+                    .tasks
+                    .iter()
+                    .map(|t| TaskSummary::new(&ex.workflow, t))
+                    .collect();
+                self.index
+                    .put(&w, &tasks)
+                    .map_err(|e| EngineError::Storage(e.to_string()))?;
+            }
+            None => self.index.delete(workflow_id),
+        }
+        Ok(())
+    }
+
+    /// Indexes every stored execution, then marks the index as this store's.
+    fn rebuild(&self, store: &dyn Store) -> Result<u64, EngineError> {
+        tracing::info!("rebuilding the search index from the store");
+        let mut after: Option<String> = None;
+        let mut n = 0u64;
+        loop {
+            if self.signal.lock().stop {
+                return Err(EngineError::ShuttingDown);
+            }
+            let ids = store.workflow_ids_after(after.as_deref(), REBUILD_PAGE)?;
+            let Some(last) = ids.last().cloned() else {
+                break;
+            };
+            for id in &ids {
+                self.index_one(store, id)?;
+                n += 1;
+                if n.is_multiple_of(REBUILD_COMMIT_EVERY) {
+                    self.index
+                        .commit_rebuilding()
+                        .map_err(|e| EngineError::Storage(e.to_string()))?;
+                }
+            }
+            after = Some(last);
+        }
+        self.index
+            .commit()
+            .map_err(|e| EngineError::Storage(e.to_string()))?;
+        Ok(n)
+    }
+}
