@@ -13,7 +13,10 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::convert::{ms, opt_struct_to_object, ts};
 use crate::status;
-use crate::views::{assignment_to_pb, task_status_from, task_to_pb, worker_msg_to_pb};
+use crate::views::{
+    assignment_to_pb, search_params, task_status_from, task_summary_to_pb, task_to_pb,
+    worker_msg_to_pb,
+};
 
 /// The TaskService implementation.
 pub struct Tasks {
@@ -285,6 +288,19 @@ impl TaskService for Tasks {
             })
             .collect();
         Ok(Response::new(pb::ListQueuesResponse { queues }))
+    }
+
+    async fn search_tasks(
+        &self,
+        req: Request<pb::SearchTasksRequest>,
+    ) -> Result<Response<pb::SearchTasksResponse>, Status> {
+        let r = req.get_ref();
+        let params = search_params(&r.query, &r.free_text, &r.sort, r.start, r.size)?;
+        let hits = self.svc.search_tasks(params).await.map_err(status)?;
+        Ok(Response::new(pb::SearchTasksResponse {
+            total_hits: hits.total_hits as i64,
+            results: hits.results.iter().map(task_summary_to_pb).collect(),
+        }))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Conversions between the engine's records and `baton.v1` messages.
 
+use baton_core::query::{TaskSummary, WorkflowSummary};
 use baton_core::{TaskInstance, TaskStatus, WorkflowInstance, WorkflowStatus};
 use baton_proto::v1 as pb;
 use baton_server::work::{Ack, Assignment, WorkerMsg};
@@ -178,4 +179,95 @@ pub(crate) fn worker_msg_to_pb(m: WorkerMsg) -> Result<pb::WorkResponse, Status>
         WorkerMsg::Refused(e) => return Err(crate::status(e)),
     };
     Ok(pb::WorkResponse { kind: Some(kind) })
+}
+
+/// A JSON value as a Struct (an object; anything else is wrapped under "value").
+fn value_struct(v: &Value) -> prost_types::Struct {
+    match v {
+        Value::Object(m) => object_to_struct(m),
+        Value::Null => prost_types::Struct::default(),
+        other => {
+            let mut m = serde_json::Map::new();
+            m.insert("value".into(), other.clone());
+            object_to_struct(&m)
+        }
+    }
+}
+
+/// A workflow search row as a message.
+pub(crate) fn workflow_summary_to_pb(w: &WorkflowSummary) -> pb::WorkflowSummary {
+    pb::WorkflowSummary {
+        workflow_id: w.workflow_id.clone(),
+        workflow_type: w.workflow_type.clone(),
+        version: w.version,
+        correlation_id: w.correlation_id.clone(),
+        status: workflow_status(w.status) as i32,
+        start_time: Some(ts(w.start_time)),
+        update_time: Some(ts(w.update_time)),
+        end_time: opt_ts(w.end_time),
+        input: Some(value_struct(&w.input)),
+        output: Some(value_struct(&w.output)),
+        reason_for_incompletion: w.reason_for_incompletion.clone(),
+        execution_time_ms: w.execution_time.unwrap_or(0),
+        event: w.event.clone(),
+        failed_reference_task_names: w.failed_reference_task_names.clone(),
+        failed_task_names: w.failed_task_names.clone(),
+        priority: w.priority,
+        idempotency_key: w.idempotency_key.clone(),
+        task_to_domain: w.task_to_domain.clone().into_iter().collect(),
+        input_size: w.input_size,
+        output_size: w.output_size,
+    }
+}
+
+/// A task search row as a message.
+pub(crate) fn task_summary_to_pb(t: &TaskSummary) -> pb::TaskSummary {
+    pb::TaskSummary {
+        task_id: t.task_id.clone(),
+        task_type: t.task_type.clone(),
+        task_def_name: t.task_def_name.clone(),
+        status: task_status(t.status) as i32,
+        workflow_id: t.workflow_id.clone(),
+        workflow_type: t.workflow_type.clone(),
+        correlation_id: t.correlation_id.clone(),
+        scheduled_time: Some(ts(t.scheduled_time)),
+        start_time: opt_ts(t.start_time),
+        update_time: Some(ts(t.update_time)),
+        end_time: opt_ts(t.end_time),
+        reason_for_incompletion: t.reason_for_incompletion.clone(),
+        execution_time_ms: t.execution_time.unwrap_or(0),
+        queue_wait_time_ms: t.queue_wait_time.unwrap_or(0),
+        input: Some(value_struct(&t.input)),
+        output: Some(value_struct(&t.output)),
+        workflow_priority: t.workflow_priority,
+        domain: t.domain.clone(),
+    }
+}
+
+/// Search parameters from the wire; an absent size means 100.
+pub(crate) fn search_params(
+    query: &str,
+    free_text: &str,
+    sort: &[String],
+    start: i32,
+    size: Option<i32>,
+) -> Result<baton_server::service::SearchParams, Status> {
+    if start < 0 {
+        return Err(Status::invalid_argument(format!(
+            "start must be 0 or more, found {start}"
+        )));
+    }
+    let size = size.unwrap_or(100);
+    if size < 0 {
+        return Err(Status::invalid_argument(format!(
+            "size must be 0 or more, found {size}"
+        )));
+    }
+    Ok(baton_server::service::SearchParams {
+        query: query.to_string(),
+        free_text: free_text.to_string(),
+        sort: sort.to_vec(),
+        start: start as usize,
+        size: size as usize,
+    })
 }

@@ -8,7 +8,9 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{ms, opt_struct_to_object, struct_to_object};
 use crate::status;
-use crate::views::{task_status_from, task_to_pb, workflow_to_pb};
+use crate::views::{
+    search_params, task_status_from, task_to_pb, workflow_summary_to_pb, workflow_to_pb,
+};
 
 /// The WorkflowService implementation.
 pub struct Workflows {
@@ -319,6 +321,24 @@ impl WorkflowService for Workflows {
                     workflows: views.iter().map(view_to_pb).collect(),
                 })
                 .collect(),
+        }))
+    }
+
+    async fn search_workflows(
+        &self,
+        req: Request<pb::SearchWorkflowsRequest>,
+    ) -> Result<Response<pb::SearchWorkflowsResponse>, Status> {
+        let r = req.get_ref();
+        let params = search_params(&r.query, &r.free_text, &r.sort, r.start, r.size)?;
+        let hits = if r.by_tasks {
+            self.svc.search_workflows_by_tasks(params).await
+        } else {
+            self.svc.search_workflows(params).await
+        }
+        .map_err(status)?;
+        Ok(Response::new(pb::SearchWorkflowsResponse {
+            total_hits: hits.total_hits as i64,
+            results: hits.results.iter().map(workflow_summary_to_pb).collect(),
         }))
     }
 

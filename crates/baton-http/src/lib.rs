@@ -14,6 +14,7 @@ mod events;
 mod extract;
 mod metadata;
 pub mod model;
+mod search;
 mod tasks;
 mod views;
 mod workflows;
@@ -60,6 +61,7 @@ pub fn router(svc: Service) -> Router {
         .merge(workflows::routes())
         .merge(tasks::routes())
         .merge(events::routes())
+        .merge(search::routes())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts();
     let doc_json = document_json(&doc);

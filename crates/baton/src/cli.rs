@@ -216,6 +216,52 @@ pub enum WorkflowCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Lists executions, newest first, filtered by name, status, correlation id and time
+    /// (all optional, combined with AND, and with --query when given).
+    List {
+        /// Only executions of these workflow definitions.
+        #[arg(long = "name")]
+        names: Vec<String>,
+        /// Only executions in these statuses (RUNNING, COMPLETED, FAILED, ...).
+        #[arg(long = "status")]
+        statuses: Vec<String>,
+        /// Only executions with this correlation id.
+        #[arg(long)]
+        correlation_id: Option<String>,
+        /// Only executions started at or after this time (RFC 3339 or epoch milliseconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only executions started at or before this time (RFC 3339 or epoch milliseconds).
+        #[arg(long)]
+        until: Option<String>,
+        /// A further query in the search language, combined with AND.
+        #[arg(long)]
+        query: Option<String>,
+        /// Free text over ids, inputs, outputs and failure reasons.
+        #[arg(long, default_value = "")]
+        free_text: String,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Searches executions with the query language, for example
+    /// "workflowType = 'order' AND status IN (FAILED, TIMED_OUT) AND startTime > 1700000000000".
+    Search {
+        /// The query (empty matches every execution).
+        #[arg(default_value = "")]
+        query: String,
+        /// Free text over ids, inputs, outputs and failure reasons.
+        #[arg(long, default_value = "")]
+        free_text: String,
+        /// The query and sort name task fields; lists each execution with a matching task.
+        #[arg(long)]
+        by_tasks: bool,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Lists the ids of the running and paused executions of a workflow definition.
     Running {
         /// Workflow definition name.
@@ -356,6 +402,34 @@ pub enum TaskCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Searches task instances with the query language, for example
+    /// "taskType = 'charge' AND status = FAILED".
+    Search {
+        /// The query (empty matches every task instance).
+        #[arg(default_value = "")]
+        query: String,
+        /// Free text over ids, inputs, outputs and failure reasons.
+        #[arg(long, default_value = "")]
+        free_text: String,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+/// Order and page of a search.
+#[derive(Args)]
+pub struct PageArgs {
+    /// Sort keys, `field:ASC` or `field:DESC` (repeat the flag for several).
+    #[arg(long)]
+    sort: Vec<String>,
+    /// Results to skip.
+    #[arg(long, default_value_t = 0)]
+    start: i32,
+    /// Results to show (at most 5,000).
+    #[arg(long, default_value_t = 20)]
+    size: i32,
 }
 
 /// `baton event-handler ...`
@@ -909,6 +983,51 @@ pub async fn run_workflow(cmd: WorkflowCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        WorkflowCommand::List {
+            names,
+            statuses,
+            correlation_id,
+            since,
+            until,
+            query,
+            free_text,
+            mut page,
+            conn,
+        } => {
+            let mut parts: Vec<String> = Vec::new();
+            if !names.is_empty() {
+                parts.push(format!("workflowType IN ({})", quoted_list(&names)));
+            }
+            if !statuses.is_empty() {
+                let up: Vec<String> = statuses.iter().map(|s| s.to_ascii_uppercase()).collect();
+                parts.push(format!("status IN ({})", up.join(",")));
+            }
+            if let Some(c) = correlation_id {
+                parts.push(format!("correlationId = {}", quoted(&c)));
+            }
+            if let Some(t) = since {
+                let t = baton_grpc::convert::ms(&timestamp("--since", &t)?);
+                parts.push(format!("startTime > {}", t - 1));
+            }
+            if let Some(t) = until {
+                let t = baton_grpc::convert::ms(&timestamp("--until", &t)?);
+                parts.push(format!("startTime < {}", t + 1));
+            }
+            if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
+                parts.push(format!("({q})"));
+            }
+            if page.sort.is_empty() {
+                page.sort.push("startTime:DESC".into());
+            }
+            search_workflows(parts.join(" AND "), free_text, false, page, conn).await?;
+        }
+        WorkflowCommand::Search {
+            query,
+            free_text,
+            by_tasks,
+            page,
+            conn,
+        } => search_workflows(query, free_text, by_tasks, page, conn).await?,
         WorkflowCommand::Running {
             name,
             version,
@@ -1149,6 +1268,69 @@ pub async fn run_task(cmd: TaskCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        TaskCommand::Search {
+            query,
+            free_text,
+            page,
+            conn,
+        } => {
+            let mut c = TaskServiceClient::new(channel(&conn).await?);
+            let r = c
+                .search_tasks(pb::SearchTasksRequest {
+                    query,
+                    free_text,
+                    sort: page.sort,
+                    start: page.start,
+                    size: Some(page.size),
+                })
+                .await?
+                .into_inner();
+            if conn.json {
+                let rows: Vec<Value> = r
+                    .results
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "taskId": t.task_id,
+                            "taskType": t.task_type,
+                            "taskDefName": t.task_def_name,
+                            "status": task_status_name(t.status),
+                            "workflowId": t.workflow_id,
+                            "workflowType": t.workflow_type,
+                            "correlationId": t.correlation_id,
+                            "scheduledTime": t.scheduled_time.as_ref().map(baton_grpc::convert::ms),
+                            "startTime": t.start_time.as_ref().map(baton_grpc::convert::ms),
+                            "updateTime": t.update_time.as_ref().map(baton_grpc::convert::ms),
+                            "endTime": t.end_time.as_ref().map(baton_grpc::convert::ms),
+                            "executionTime": t.execution_time_ms,
+                            "queueWaitTime": t.queue_wait_time_ms,
+                            "reasonForIncompletion": t.reason_for_incompletion,
+                            "domain": t.domain,
+                            "input": struct_json(&t.input),
+                            "output": struct_json(&t.output),
+                        })
+                    })
+                    .collect();
+                print_json(&json!({"totalHits": r.total_hits, "results": rows}));
+            } else {
+                println!(
+                    "{:<38} {:<20} {:<11} {:<24} {:>9} {:<38}",
+                    "TASK ID", "TYPE", "STATUS", "SCHEDULED", "TOOK", "WORKFLOW ID"
+                );
+                for t in &r.results {
+                    println!(
+                        "{:<38} {:<20} {:<11} {:<24} {:>9} {:<38}",
+                        t.task_id,
+                        t.task_type,
+                        task_status_name(t.status),
+                        when(t.scheduled_time.as_ref()),
+                        took(t.end_time.is_some(), t.execution_time_ms),
+                        t.workflow_id
+                    );
+                }
+                println!("{}", page_line(page.start, r.results.len(), r.total_hits));
+            }
+        }
         TaskCommand::Queues { task_type, conn } => {
             let mut c = TaskServiceClient::new(channel(&conn).await?);
             let r = c
@@ -1284,4 +1466,126 @@ fn done(conn: &Conn, what: &str, id: &str) {
     } else {
         println!("{id} {what}");
     }
+}
+
+/// A value quoted for the query language.
+fn quoted(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Values quoted and comma-joined for IN (...).
+fn quoted_list(vs: &[String]) -> String {
+    vs.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(",")
+}
+
+/// A time for a table: RFC 3339 to the second, or "-".
+fn when(t: Option<&prost_types::Timestamp>) -> String {
+    match t {
+        Some(t) if t.seconds > 0 => {
+            let t = prost_types::Timestamp {
+                seconds: t.seconds,
+                nanos: 0,
+            };
+            t.to_string()
+        }
+        _ => "-".into(),
+    }
+}
+
+/// A duration for a table: "-" until it ended.
+fn took(ended: bool, ms: i64) -> String {
+    if !ended {
+        "-".into()
+    } else if ms < 1_000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+/// The line under a table: which rows of how many.
+fn page_line(start: i32, shown: usize, total: i64) -> String {
+    if shown == 0 {
+        format!("no results of {total}")
+    } else {
+        format!("{}-{} of {total}", start + 1, start as usize + shown)
+    }
+}
+
+/// Runs a workflow search and prints it.
+async fn search_workflows(
+    query: String,
+    free_text: String,
+    by_tasks: bool,
+    page: PageArgs,
+    conn: Conn,
+) -> anyhow::Result<()> {
+    let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+    let r = c
+        .search_workflows(pb::SearchWorkflowsRequest {
+            query,
+            free_text,
+            sort: page.sort,
+            start: page.start,
+            size: Some(page.size),
+            by_tasks,
+        })
+        .await?
+        .into_inner();
+    let status = |s: i32| {
+        pb::WorkflowStatus::try_from(s)
+            .map(|s| {
+                s.as_str_name()
+                    .trim_start_matches("WORKFLOW_STATUS_")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    if conn.json {
+        let rows: Vec<Value> = r
+            .results
+            .iter()
+            .map(|w| {
+                json!({
+                    "workflowId": w.workflow_id,
+                    "workflowType": w.workflow_type,
+                    "version": w.version,
+                    "status": status(w.status),
+                    "correlationId": w.correlation_id,
+                    "startTime": w.start_time.as_ref().map(baton_grpc::convert::ms),
+                    "updateTime": w.update_time.as_ref().map(baton_grpc::convert::ms),
+                    "endTime": w.end_time.as_ref().map(baton_grpc::convert::ms),
+                    "executionTime": w.execution_time_ms,
+                    "reasonForIncompletion": w.reason_for_incompletion,
+                    "failedReferenceTaskNames": w.failed_reference_task_names,
+                    "priority": w.priority,
+                    "idempotencyKey": w.idempotency_key,
+                    "input": struct_json(&w.input),
+                    "output": struct_json(&w.output),
+                })
+            })
+            .collect();
+        print_json(&json!({"totalHits": r.total_hits, "results": rows}));
+    } else {
+        println!(
+            "{:<38} {:<24} {:>4} {:<10} {:<24} {:>9} {:<}",
+            "WORKFLOW ID", "NAME", "VER", "STATUS", "STARTED", "TOOK", "CORRELATION ID"
+        );
+        for w in &r.results {
+            println!(
+                "{:<38} {:<24} {:>4} {:<10} {:<24} {:>9} {}",
+                w.workflow_id,
+                w.workflow_type,
+                w.version,
+                status(w.status),
+                when(w.start_time.as_ref()),
+                took(w.end_time.is_some(), w.execution_time_ms),
+                w.correlation_id.as_deref().unwrap_or("-")
+            );
+        }
+        println!("{}", page_line(page.start, r.results.len(), r.total_hits));
+    }
+    Ok(())
 }

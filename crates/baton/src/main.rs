@@ -120,6 +120,7 @@ pub(crate) async fn run_server(
             partitions: args.partitions,
             max_payload_bytes: args.max_payload_bytes,
             cache_bytes: args.cache_mb * 1024 * 1024,
+            search_dir: Some(args.data_dir.join("search")),
             ..Default::default()
         },
     };
