@@ -467,11 +467,10 @@ async fn conductor_client_quirks_are_understood() {
         assert_eq!(e["status"], 404);
         assert!(e["message"].as_str().unwrap().contains("no such endpoint"));
     }
-    // Search is absent until it exists, not faked.
-    assert_eq!(
-        api.get("/workflow/search?query=x").await.status,
-        StatusCode::NOT_FOUND
-    );
+    // A search with a malformed query is a client error that says where.
+    let a = api.get("/workflow/search?query=x").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.json()["message"].as_str().unwrap().contains("at character"));
 }
 
 #[tokio::test]
