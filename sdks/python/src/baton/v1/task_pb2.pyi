@@ -10,6 +10,7 @@ from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,6 +21,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _WorkerKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _WorkerKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WorkerKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    WORKER_KIND_UNSPECIFIED: _WorkerKind.ValueType  # 0
+    """Never used on the wire; a reader treats it as unknown."""
+    WORKER_KIND_STREAM: _WorkerKind.ValueType  # 1
+    """Tasks are pushed to it over a Work stream as it grants credit."""
+    WORKER_KIND_POLL: _WorkerKind.ValueType  # 2
+    """It takes tasks with Poll or BatchPoll (or Conductor's HTTP polls)."""
+
+class WorkerKind(_WorkerKind, metaclass=_WorkerKindEnumTypeWrapper):
+    """How a worker takes its tasks."""
+
+WORKER_KIND_UNSPECIFIED: WorkerKind.ValueType  # 0
+"""Never used on the wire; a reader treats it as unknown."""
+WORKER_KIND_STREAM: WorkerKind.ValueType  # 1
+"""Tasks are pushed to it over a Work stream as it grants credit."""
+WORKER_KIND_POLL: WorkerKind.ValueType  # 2
+"""It takes tasks with Poll or BatchPoll (or Conductor's HTTP polls)."""
+Global___WorkerKind: _TypeAlias = WorkerKind  # noqa: Y015
 
 @_typing.final
 class TaskAssignment(_message.Message):
@@ -889,3 +914,115 @@ class ListQueuesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListQueuesResponse: _TypeAlias = ListQueuesResponse  # noqa: Y015
+
+@_typing.final
+class ListWorkersRequest(_message.Message):
+    """Request of ListWorkers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_TYPE_FIELD_NUMBER: _builtins.int
+    task_type: _builtins.str
+    """Only the workers that take this task type; every worker when empty."""
+    def __init__(
+        self,
+        *,
+        task_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_type", b"task_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkersRequest: _TypeAlias = ListWorkersRequest  # noqa: Y015
+
+@_typing.final
+class WorkerInfo(_message.Message):
+    """One worker the server knows of."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    TASK_TYPES_FIELD_NUMBER: _builtins.int
+    DOMAIN_FIELD_NUMBER: _builtins.int
+    CREDITS_FIELD_NUMBER: _builtins.int
+    IN_FLIGHT_FIELD_NUMBER: _builtins.int
+    CONNECTED_TIME_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_TIME_FIELD_NUMBER: _builtins.int
+    POLLS_WAITING_FIELD_NUMBER: _builtins.int
+    kind: Global___WorkerKind.ValueType
+    """Stream or poll."""
+    worker_id: _builtins.str
+    """The id the worker gave ("anonymous" when it gave none)."""
+    connection_id: _builtins.int
+    """The stream's connection id, unique while the server runs; 0 for a poller."""
+    domain: _builtins.str
+    """The domain it serves; empty for the default queues."""
+    credits: _builtins.int
+    """Credit left: tasks a stream worker would take now; 0 for a poller."""
+    in_flight: _builtins.int
+    """Tasks handed to it and not yet finished."""
+    polls_waiting: _builtins.int
+    """Polls it has waiting now; 0 for a stream worker."""
+    @_builtins.property
+    def task_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The task types it takes, sorted."""
+
+    @_builtins.property
+    def connected_time(self) -> _timestamp_pb2.Timestamp:
+        """When the stream subscribed; unset for a poller."""
+
+    @_builtins.property
+    def last_seen_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was last heard from: a grant, result or lease extension on a stream, the
+        start or end of a poll.
+        """
+
+    def __init__(
+        self,
+        *,
+        kind: Global___WorkerKind.ValueType = ...,
+        worker_id: _builtins.str = ...,
+        connection_id: _builtins.int = ...,
+        task_types: _abc.Iterable[_builtins.str] | None = ...,
+        domain: _builtins.str = ...,
+        credits: _builtins.int = ...,
+        in_flight: _builtins.int = ...,
+        connected_time: _timestamp_pb2.Timestamp | None = ...,
+        last_seen_time: _timestamp_pb2.Timestamp | None = ...,
+        polls_waiting: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["connected_time", b"connected_time", "last_seen_time", b"last_seen_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connected_time", b"connected_time", "connection_id", b"connection_id", "credits", b"credits", "domain", b"domain", "in_flight", b"in_flight", "kind", b"kind", "last_seen_time", b"last_seen_time", "polls_waiting", b"polls_waiting", "task_types", b"task_types", "worker_id", b"worker_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkerInfo: _TypeAlias = WorkerInfo  # noqa: Y015
+
+@_typing.final
+class ListWorkersResponse(_message.Message):
+    """Response of ListWorkers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def workers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkerInfo]:
+        """Stream workers by worker id then connection, then pollers by worker id then domain."""
+
+    def __init__(
+        self,
+        *,
+        workers: _abc.Iterable[Global___WorkerInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["workers", b"workers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkersResponse: _TypeAlias = ListWorkersResponse  # noqa: Y015
