@@ -532,6 +532,27 @@ async fn metrics_carry_the_key_series_and_change_under_load() {
             .any(|w| w["kind"] == "POLL")
     );
 
+    // Both routes are in the OpenAPI document.
+    let doc: Value = c
+        .get(format!("{}/api/openapi.json", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).expect("JSON"))
+        .unwrap();
+    for p in ["/api/tasks/workers", "/metrics"] {
+        assert!(
+            doc["paths"][p]["get"].is_object(),
+            "{p} missing from the document"
+        );
+    }
+    assert!(
+        doc["components"]["schemas"]["WorkerInfo"]["properties"]["inFlight"].is_object(),
+        "{doc:#}"
+    );
+
     let table = baton_cli(&server, &["worker", "list"]);
     let lines: Vec<&str> = table.lines().collect();
     assert!(
@@ -566,7 +587,6 @@ async fn metrics_carry_the_key_series_and_change_under_load() {
         .terminate_workflow(pb::TerminateWorkflowRequest {
             workflow_id: hold_id.clone(),
             reason: "done".into(),
-            ..Default::default()
         })
         .await
         .unwrap();
