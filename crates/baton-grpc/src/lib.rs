@@ -8,6 +8,7 @@
 pub mod convert;
 pub mod metadata;
 pub mod task;
+pub mod telemetry;
 mod views;
 pub mod workflow;
 
@@ -181,6 +182,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .tcp_nodelay(true)
+        .layer(telemetry::GrpcMetricsLayer)
         .add_routes(routes);
     on_listening(addr);
     tracing::info!(%addr, "serving");

@@ -6,7 +6,7 @@ use baton_core::{TaskLog, TaskResult};
 use baton_proto::v1 as pb;
 use baton_proto::v1::task_service_server::TaskService;
 use baton_server::service::WorkerSpec;
-use baton_server::{EngineError, Service};
+use baton_server::{EngineError, Service, WorkerKind};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
@@ -301,6 +301,33 @@ impl TaskService for Tasks {
             total_hits: hits.total_hits as i64,
             results: hits.results.iter().map(task_summary_to_pb).collect(),
         }))
+    }
+
+    async fn list_workers(
+        &self,
+        req: Request<pb::ListWorkersRequest>,
+    ) -> Result<Response<pb::ListWorkersResponse>, Status> {
+        let workers = self
+            .svc
+            .workers(Some(&req.get_ref().task_type))
+            .into_iter()
+            .map(|w| pb::WorkerInfo {
+                kind: match w.kind {
+                    WorkerKind::Stream => pb::WorkerKind::Stream,
+                    WorkerKind::Poll => pb::WorkerKind::Poll,
+                } as i32,
+                worker_id: w.worker_id,
+                connection_id: w.connection,
+                task_types: w.task_types,
+                domain: w.domain.unwrap_or_default(),
+                credits: w.credits,
+                in_flight: w.in_flight as i64,
+                connected_time: w.connected_at.map(ts),
+                last_seen_time: Some(ts(w.last_seen)),
+                polls_waiting: w.polls_waiting as i64,
+            })
+            .collect();
+        Ok(Response::new(pb::ListWorkersResponse { workers }))
     }
 }
 

@@ -16,6 +16,7 @@ mod metadata;
 pub mod model;
 mod search;
 mod tasks;
+pub mod telemetry;
 mod views;
 mod workflows;
 
@@ -53,8 +54,11 @@ const BODY_OVERHEAD: usize = 1024 * 1024;
 )]
 struct ApiDoc;
 
-/// The routes of the HTTP API over `svc`, with the OpenAPI document of them.
+/// The routes of the HTTP API over `svc`, with the OpenAPI document of them and
+/// Prometheus' `/metrics`. Installs the process's metrics recorder if none is yet (see
+/// [`telemetry::prometheus`]).
 pub fn router(svc: Service) -> Router {
+    telemetry::prometheus();
     let limit = svc.max_payload_bytes() + BODY_OVERHEAD;
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(metadata::routes())
@@ -63,6 +67,7 @@ pub fn router(svc: Service) -> Router {
         .merge(events::routes())
         .merge(search::routes())
         .routes(utoipa_axum::routes!(health))
+        .routes(utoipa_axum::routes!(telemetry::metrics))
         .split_for_parts();
     let doc_json = document_json(&doc);
     api.route(
@@ -71,6 +76,7 @@ pub fn router(svc: Service) -> Router {
     )
     .route("/api/docs", get(docs_page))
     .route("/api/health", get(health))
+    .route_layer(axum::middleware::from_fn(telemetry::track))
     .fallback(error::not_found_route)
     .layer(DefaultBodyLimit::max(limit))
     .with_state(svc)

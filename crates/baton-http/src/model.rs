@@ -524,6 +524,36 @@ pub struct PollData {
     pub last_poll_time: i64,
 }
 
+/// One worker the server knows of: connected over a stream, or polled within the last
+/// minute (or polling now).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerInfo {
+    /// How it takes tasks: `STREAM` (pushed over a gRPC Work stream) or `POLL`.
+    #[schema(pattern = "^(STREAM|POLL)$")]
+    pub kind: String,
+    /// The id it gave (`anonymous` when none).
+    pub worker_id: String,
+    /// The stream's connection id, unique while the server runs; 0 for a poller.
+    pub connection_id: u64,
+    /// The task types it takes, sorted.
+    pub task_types: Vec<String>,
+    /// The domain it serves (absent: the default queues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Credit left: tasks a stream worker would take now; 0 for a poller.
+    pub credits: i64,
+    /// Tasks handed to it and not yet finished.
+    pub in_flight: i64,
+    /// When the stream subscribed (epoch ms; absent for a poller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_time: Option<i64>,
+    /// When it was last heard from (epoch ms).
+    pub last_seen_time: i64,
+    /// Polls it has waiting now; 0 for a stream worker.
+    pub polls_waiting: i64,
+}
+
 /// A run of a workflow with mocked task outputs.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

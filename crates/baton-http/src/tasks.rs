@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use baton_core::{TaskLog, TaskStatus};
-use baton_server::{EngineError, ErrorKind, Service};
+use baton_server::{EngineError, ErrorKind, Service, WorkerKind};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +17,8 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::extract::{Body, OptBody, Pairs, Q, decode, int};
 use crate::model::{
-    ErrorBody, LogLine, Object, PollData, ResultStatus, Task, TaskExecLog, TaskResult, Workflow,
+    ErrorBody, LogLine, Object, PollData, ResultStatus, Task, TaskExecLog, TaskResult, WorkerInfo,
+    Workflow,
 };
 use crate::views;
 use crate::workflows::text;
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> OpenApiRouter<Service> {
         .routes(routes!(poll_data))
         .routes(routes!(poll_data_all))
         .routes(routes!(requeue))
+        .routes(routes!(workers))
 }
 
 /// Query of a poll.
@@ -660,4 +662,52 @@ async fn requeue(State(svc): State<Service>, Path(task_type): Path<String>) -> R
         .map(|d| d.depth)
         .sum();
     text(n.to_string())
+}
+
+/// Query of the worker list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct WorkersQuery {
+    /// Only the workers that take this task type.
+    task_type: Option<String>,
+}
+
+/// The workers: those connected over a gRPC Work stream (by worker id, then connection),
+/// then those that polled within the last minute or are polling now (by worker id, then
+/// domain), with their task types, domain, credit left, tasks in flight and when they were
+/// last heard from.
+#[utoipa::path(
+    get, path = "/api/tasks/workers", tag = "tasks",
+    params(WorkersQuery),
+    responses(
+        (status = 200, description = "The workers", body = [WorkerInfo]),
+        (status = 400, description = "Bad request", body = ErrorBody),
+    )
+)]
+async fn workers(
+    State(svc): State<Service>,
+    Q(q): Q<WorkersQuery>,
+) -> Result<Json<Vec<WorkerInfo>>, ApiError> {
+    let list = svc
+        .workers(q.task_type.as_deref())
+        .into_iter()
+        .map(|w| WorkerInfo {
+            kind: match w.kind {
+                WorkerKind::Stream => "STREAM",
+                WorkerKind::Poll => "POLL",
+            }
+            .to_string(),
+            worker_id: w.worker_id,
+            connection_id: w.connection,
+            task_types: w.task_types,
+            domain: w.domain,
+            credits: w.credits,
+            in_flight: w.in_flight as i64,
+            connected_time: w.connected_at,
+            last_seen_time: w.last_seen,
+            polls_waiting: w.polls_waiting as i64,
+        })
+        .collect();
+    Ok(Json(list))
 }

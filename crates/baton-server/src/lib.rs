@@ -10,10 +10,12 @@ pub mod error;
 pub mod matching;
 pub mod runtime;
 pub mod service;
+pub mod telemetry;
 pub mod work;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{EngineError, ErrorKind};
+pub use matching::{WorkerInfo, WorkerKind};
 pub use runtime::ingress::{IdempotencyStrategy, StartRequest};
 pub use runtime::{EngineConfig, Runtime};
 pub use service::Service;

@@ -432,6 +432,19 @@ pub struct PageArgs {
     size: i32,
 }
 
+/// `baton worker ...`
+#[derive(Subcommand)]
+pub enum WorkerCommand {
+    /// Lists the workers: connected over a stream, or polled within the last minute.
+    List {
+        /// Only the workers that take this task type.
+        #[arg(long, default_value = "")]
+        task_type: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
 /// `baton event-handler ...`
 #[derive(Subcommand)]
 pub enum EventHandlerCommand {
@@ -1358,6 +1371,80 @@ pub async fn run_task(cmd: TaskCommand) -> anyhow::Result<()> {
                         "{:<32} {:<16} {:>8} {:>11}",
                         q.task_type, domain, q.depth, q.subscribers
                     );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a `baton worker` command.
+pub async fn run_worker(cmd: WorkerCommand) -> anyhow::Result<()> {
+    match cmd {
+        WorkerCommand::List { task_type, conn } => {
+            let mut c = TaskServiceClient::new(channel(&conn).await?);
+            let r = c
+                .list_workers(pb::ListWorkersRequest { task_type })
+                .await?
+                .into_inner();
+            let kind = |w: &pb::WorkerInfo| match pb::WorkerKind::try_from(w.kind) {
+                Ok(pb::WorkerKind::Stream) => "stream",
+                Ok(pb::WorkerKind::Poll) => "poll",
+                _ => "unknown",
+            };
+            let ms = |t: &Option<prost_types::Timestamp>| {
+                t.as_ref()
+                    .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+            };
+            if conn.json {
+                print_json(&Value::Array(
+                    r.workers
+                        .iter()
+                        .map(|w| {
+                            json!({"workerId": w.worker_id, "kind": kind(w).to_uppercase(),
+                                   "connectionId": w.connection_id, "taskTypes": w.task_types,
+                                   "domain": w.domain, "credits": w.credits,
+                                   "inFlight": w.in_flight, "pollsWaiting": w.polls_waiting,
+                                   "connectedTime": ms(&w.connected_time),
+                                   "lastSeenTime": ms(&w.last_seen_time)})
+                        })
+                        .collect(),
+                ));
+            } else {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let ago = |t: Option<i64>| match t {
+                    Some(t) => format!("{:.1}s ago", (now - t).max(0) as f64 / 1000.0),
+                    None => "-".to_string(),
+                };
+                println!(
+                    "{:<24} {:<6} {:<32} {:<12} {:>7} {:>9} {:>12} {:>12}",
+                    "WORKER",
+                    "KIND",
+                    "TASK TYPES",
+                    "DOMAIN",
+                    "CREDITS",
+                    "IN FLIGHT",
+                    "CONNECTED",
+                    "LAST SEEN"
+                );
+                for w in &r.workers {
+                    let domain = if w.domain.is_empty() { "-" } else { &w.domain };
+                    println!(
+                        "{:<24} {:<6} {:<32} {:<12} {:>7} {:>9} {:>12} {:>12}",
+                        w.worker_id,
+                        kind(w),
+                        w.task_types.join(","),
+                        domain,
+                        w.credits,
+                        w.in_flight,
+                        ago(ms(&w.connected_time)),
+                        ago(ms(&w.last_seen_time)),
+                    );
+                }
+                if r.workers.is_empty() {
+                    println!("(no workers)");
                 }
             }
         }

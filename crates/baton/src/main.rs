@@ -41,6 +41,9 @@ enum Command {
     /// Manages event handlers.
     #[command(subcommand)]
     EventHandler(cli::EventHandlerCommand),
+    /// Lists the workers the server knows of.
+    #[command(subcommand)]
+    Worker(cli::WorkerCommand),
     /// Measures throughput and latency with Rust workers over the worker stream, or (with
     /// --hold) the cost of holding and recovering many running workflows.
     Bench(bench::BenchArgs),
@@ -67,36 +70,60 @@ struct ServerArgs {
     /// MiB of the store's page cache.
     #[arg(long, env = "BATON_STORE_CACHE_MB", default_value_t = 256)]
     store_cache_mb: u64,
+    /// How log lines (on standard error) are written: readable text, or one JSON object
+    /// per line (`timestamp`, `level`, `target`, `fields`, `spans`).
+    #[arg(long, env = "BATON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
-fn init_tracing() {
+/// The format of the server's log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => fmt.init(),
+        LogFormat::Json => fmt.json().with_current_span(false).init(),
+    }
 }
 
-/// Resolves when SIGTERM or Ctrl-C arrives.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves when SIGTERM or Ctrl-C arrives. The handlers are installed at the call, not
+/// when the future is first polled, so a signal sent as soon as the server says it listens
+/// shuts it down cleanly rather than killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(term) => {},
+                _ = wait(int) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -150,7 +177,7 @@ fn main() {
     let result = rt.block_on(async {
         match cli.command {
             Command::Server(args) => {
-                init_tracing();
+                init_tracing(args.log_format);
                 run_server(&args, shutdown_signal(), |addr| {
                     use std::io::Write;
                     println!("baton server listening on {addr}");
@@ -162,6 +189,7 @@ fn main() {
             Command::Workflow(c) => cli::run_workflow(c).await,
             Command::Task(c) => cli::run_task(c).await,
             Command::EventHandler(c) => cli::run_event_handler(c).await,
+            Command::Worker(c) => cli::run_worker(c).await,
             Command::Bench(args) => bench::run(args).await,
         }
     });

@@ -470,7 +470,12 @@ async fn conductor_client_quirks_are_understood() {
     // A search with a malformed query is a client error that says where.
     let a = api.get("/workflow/search?query=x").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert!(a.json()["message"].as_str().unwrap().contains("at character"));
+    assert!(
+        a.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("at character")
+    );
 }
 
 #[tokio::test]

@@ -53,6 +53,14 @@ use crate::work::{Assignment, WorkerTx};
 /// serving its domain.
 pub const ACTIVE_WORKER_WINDOW_MS: i64 = 10_000;
 
+/// How long after its last poll a worker that polls (rather than holding a stream) is
+/// still listed among the workers.
+pub const RECENT_POLLER_MS: i64 = 60_000;
+
+/// Most (worker, queue) pairs remembered for the worker list; beyond it, pairs not seen
+/// within [`RECENT_POLLER_MS`] are forgotten.
+const MAX_POLLERS: usize = 10_000;
+
 /// A task ready to be handed out: ids and what ordering and the lease need. The worker's
 /// assignment is built by the owning executor when it records the hand-out.
 #[derive(Debug)]
@@ -108,6 +116,10 @@ struct WorkerConn {
     credits: i64,
     tx: WorkerTx,
     inflight: HashMap<String, (String, String)>,
+    /// When it subscribed (ms).
+    connected_at: i64,
+    /// When it last granted credit or reported a result (ms).
+    last_seen: i64,
 }
 
 /// The limits a task definition sets on hand-outs of its type.
@@ -190,8 +202,9 @@ struct Inner {
     workers: HashMap<u64, WorkerConn>,
     /// Task id -> generation of its live queue entry.
     queued: HashMap<Box<str>, u64>,
-    /// Task id -> task type, for every task out with a worker (a concurrency slot).
-    slots: HashMap<String, String>,
+    /// Task id -> task type and the worker holding it, for every task out with a worker
+    /// (a concurrency slot).
+    slots: HashMap<String, (String, Arc<str>)>,
     /// Per task type.
     types: HashMap<String, TypeState>,
     /// Partitions that have not yet handed over every execution they recovered. Until
@@ -222,19 +235,21 @@ impl Inner {
         }
     }
 
-    /// Takes a concurrency slot for a task (once per task id).
-    fn occupy(&mut self, task_type: &str, task_id: &str) {
+    /// Takes a concurrency slot for a task handed to `worker` (once per task id).
+    fn occupy(&mut self, task_type: &str, task_id: &str, worker: &str) {
         if self.slots.contains_key(task_id) {
             return;
         }
-        self.slots
-            .insert(task_id.to_string(), task_type.to_string());
+        self.slots.insert(
+            task_id.to_string(),
+            (task_type.to_string(), Arc::from(worker)),
+        );
         self.type_state(task_type).running += 1;
     }
 
     /// Frees the slot of a task; returns its type when it held one.
     fn vacate(&mut self, task_id: &str) -> Option<String> {
-        let task_type = self.slots.remove(task_id)?;
+        let (task_type, _) = self.slots.remove(task_id)?;
         if let Some(s) = self.types.get_mut(&task_type) {
             s.running = s.running.saturating_sub(1);
         }
@@ -312,6 +327,9 @@ pub struct Dispatcher {
 struct Core {
     inner: Mutex<Inner>,
     activity: Mutex<HashMap<QueueKey, Activity>>,
+    /// Workers that poll, by (worker id, queue): polls waiting now and when one last began
+    /// or ended (ms).
+    pollers: Mutex<HashMap<(Arc<str>, QueueKey), Poller>>,
     epoch: u64,
     counter: AtomicU64,
     router: Router,
@@ -330,6 +348,51 @@ pub struct QueueDepth {
     pub depth: usize,
     /// Stream workers subscribed to it.
     pub subscribers: usize,
+    /// Credit those stream workers have left (tasks they would take now).
+    pub credits: i64,
+}
+
+/// A worker that polls: polls waiting now and when it was last seen.
+#[derive(Debug, Default, Clone, Copy)]
+struct Poller {
+    waiting: usize,
+    last_seen: i64,
+}
+
+/// How a worker takes its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerKind {
+    /// Over a stream, pushed as it grants credit.
+    Stream,
+    /// By polling.
+    Poll,
+}
+
+/// A worker the dispatcher knows: a connected stream, or a worker that polled within
+/// [`RECENT_POLLER_MS`] (or is waiting in a poll now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerInfo {
+    /// Stream or poll.
+    pub kind: WorkerKind,
+    /// The id it gave.
+    pub worker_id: String,
+    /// The stream's connection id (0 for a poller).
+    pub connection: u64,
+    /// The task types it takes, sorted.
+    pub task_types: Vec<String>,
+    /// The domain it serves; None for the default queues.
+    pub domain: Option<String>,
+    /// Credit left: tasks a stream worker would take now (0 for a poller).
+    pub credits: i64,
+    /// Tasks handed to it and not yet finished.
+    pub in_flight: usize,
+    /// When the stream subscribed (epoch ms; None for a poller).
+    pub connected_at: Option<i64>,
+    /// When it was last heard from: a grant, result or lease extension on a stream, the
+    /// start or end of a poll (epoch ms).
+    pub last_seen: i64,
+    /// Polls it has waiting now (0 for a stream).
+    pub polls_waiting: usize,
 }
 
 impl Dispatcher {
@@ -347,6 +410,7 @@ impl Dispatcher {
             core: Arc::new_cyclic(|me| Core {
                 inner: Mutex::new(Inner::default()),
                 activity: Mutex::new(HashMap::new()),
+                pollers: Mutex::new(HashMap::new()),
                 epoch,
                 counter: AtomicU64::new(0),
                 router,
@@ -435,7 +499,8 @@ impl Dispatcher {
         let mut g = self.core.inner.lock();
         for t in &exec.tasks {
             if t.status == TaskStatus::InProgress && t.token.is_some() {
-                g.occupy(&t.task_def_name, &t.task_id);
+                let worker = t.worker_id.as_deref().unwrap_or("anonymous");
+                g.occupy(&t.task_def_name, &t.task_id, worker);
             }
         }
     }
@@ -450,6 +515,7 @@ impl Dispatcher {
     ) -> u64 {
         self.core.seen(&queues, 1);
         self.core.polled(&queues, &worker_id);
+        let now = self.core.clock.now_ms();
         let mut g = self.core.inner.lock();
         g.next_conn += 1;
         let id = g.next_conn;
@@ -464,6 +530,8 @@ impl Dispatcher {
                 credits: 0,
                 tx,
                 inflight: HashMap::new(),
+                connected_at: now,
+                last_seen: now,
             },
         );
         drop(g);
@@ -480,6 +548,7 @@ impl Dispatcher {
             return;
         };
         conn.credits = (conn.credits + credits).min(1_000_000);
+        conn.last_seen = c.clock.now_ms();
         let queues = conn.queues.clone();
         loop {
             if inner.workers.get(&conn_id).map_or(0, |c| c.credits) <= 0 {
@@ -533,8 +602,19 @@ impl Dispatcher {
 
     /// A stream worker finished with a task (it reported a final result).
     pub fn settle(&self, conn_id: u64, task_id: &str) {
+        let now = self.core.clock.now_ms();
         if let Some(conn) = self.core.inner.lock().workers.get_mut(&conn_id) {
             conn.inflight.remove(task_id);
+            conn.last_seen = now;
+        }
+    }
+
+    /// A stream worker was heard from (a result that does not end its hold on a task, a
+    /// lease extension).
+    pub fn touch(&self, conn_id: u64) {
+        let now = self.core.clock.now_ms();
+        if let Some(conn) = self.core.inner.lock().workers.get_mut(&conn_id) {
+            conn.last_seen = now;
         }
     }
 
@@ -583,7 +663,7 @@ impl Dispatcher {
             inner
                 .type_state(&queue.task_type)
                 .count_hand_out(limits, now);
-            inner.occupy(&queue.task_type, &task.task_id);
+            inner.occupy(&queue.task_type, &task.task_id, worker_id);
             let (_, event) = c.hand_out(&task, worker_id, now);
             let (tx, rx) = oneshot::channel();
             c.tell_executor(&task, event, Handoff::Poll(tx));
@@ -609,7 +689,7 @@ impl Dispatcher {
         wait: Duration,
     ) -> Vec<Assignment> {
         let c = &self.core;
-        let _waiting = PollGuard::new(c, queue);
+        let _waiting = PollGuard::new(c, queue, worker_id);
         c.polled(std::slice::from_ref(queue), worker_id);
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -708,30 +788,123 @@ impl Dispatcher {
                     .filter(|e| g.queued.get(&e.task.task_id[..]) == Some(&e.generation))
                     .count(),
                 subscribers: q.subscribers.len(),
+                credits: q
+                    .subscribers
+                    .iter()
+                    .filter_map(|c| g.workers.get(c))
+                    .map(|c| c.credits.max(0))
+                    .sum(),
             })
             .collect();
         v.sort_by(|a, b| a.queue.cmp(&b.queue));
         v
     }
+
+    /// The workers connected over a stream, then those that polled within
+    /// [`RECENT_POLLER_MS`] or are polling now (one entry per worker id and domain).
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        let now = self.core.clock.now_ms();
+        let g = self.core.inner.lock();
+        let mut out: Vec<WorkerInfo> = g
+            .workers
+            .iter()
+            .map(|(id, c)| {
+                let mut task_types: Vec<String> =
+                    c.queues.iter().map(|q| q.task_type.clone()).collect();
+                task_types.sort();
+                task_types.dedup();
+                WorkerInfo {
+                    kind: WorkerKind::Stream,
+                    worker_id: c.worker_id.clone(),
+                    connection: *id,
+                    task_types,
+                    domain: c.queues.first().and_then(|q| q.domain.clone()),
+                    credits: c.credits.max(0),
+                    in_flight: c.inflight.len(),
+                    connected_at: Some(c.connected_at),
+                    last_seen: c.last_seen,
+                    polls_waiting: 0,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.worker_id, a.connection).cmp(&(&b.worker_id, b.connection)));
+        // Tasks out with pollers: the slots that no stream holds, by worker and type.
+        let streamed: std::collections::HashSet<&str> = g
+            .workers
+            .values()
+            .flat_map(|c| c.inflight.keys().map(String::as_str))
+            .collect();
+        let mut held: HashMap<(&str, &str), usize> = HashMap::new();
+        for (task_id, (task_type, worker)) in &g.slots {
+            if !streamed.contains(task_id.as_str()) {
+                *held.entry((&**worker, task_type.as_str())).or_default() += 1;
+            }
+        }
+        let pollers = self.core.pollers.lock();
+        let mut by_worker: std::collections::BTreeMap<(&str, Option<&str>), WorkerInfo> =
+            std::collections::BTreeMap::new();
+        for ((worker, queue), p) in pollers.iter() {
+            if p.waiting == 0 && now.saturating_sub(p.last_seen) > RECENT_POLLER_MS {
+                continue;
+            }
+            let e = by_worker
+                .entry((&**worker, queue.domain.as_deref()))
+                .or_insert_with(|| WorkerInfo {
+                    kind: WorkerKind::Poll,
+                    worker_id: worker.to_string(),
+                    connection: 0,
+                    task_types: Vec::new(),
+                    domain: queue.domain.clone(),
+                    credits: 0,
+                    in_flight: 0,
+                    connected_at: None,
+                    last_seen: 0,
+                    polls_waiting: 0,
+                });
+            if !e.task_types.contains(&queue.task_type) {
+                e.task_types.push(queue.task_type.clone());
+                e.in_flight += held
+                    .get(&(&**worker, queue.task_type.as_str()))
+                    .copied()
+                    .unwrap_or(0);
+            }
+            e.last_seen = e.last_seen.max(p.last_seen);
+            e.polls_waiting += p.waiting;
+        }
+        out.extend(by_worker.into_values().map(|mut w| {
+            w.task_types.sort();
+            w
+        }));
+        out
+    }
 }
 
-/// Marks a queue as having a waiting poller for as long as a poll runs.
+/// Marks a queue as having a waiting poller (and the worker as polling it) for as long
+/// as a poll runs.
 struct PollGuard<'a> {
     core: &'a Core,
     queue: [QueueKey; 1],
+    worker: Arc<str>,
 }
 
 impl<'a> PollGuard<'a> {
-    fn new(core: &'a Core, queue: &QueueKey) -> Self {
+    fn new(core: &'a Core, queue: &QueueKey, worker_id: &str) -> Self {
         let queue = [queue.clone()];
         core.seen(&queue, 1);
-        Self { core, queue }
+        let worker: Arc<str> = Arc::from(worker_id);
+        core.poller(&worker, &queue[0], 1);
+        Self {
+            core,
+            queue,
+            worker,
+        }
     }
 }
 
 impl Drop for PollGuard<'_> {
     fn drop(&mut self) {
         self.core.seen(&self.queue, -1);
+        self.core.poller(&self.worker, &self.queue[0], -1);
     }
 }
 
@@ -757,6 +930,22 @@ impl Core {
         for q in queues {
             a.entry(q.clone()).or_default().last_poll = Some((worker.clone(), now));
         }
+    }
+
+    /// A poll by `worker` of `queue` began (`delta` 1) or ended (-1).
+    fn poller(&self, worker: &Arc<str>, queue: &QueueKey, delta: i64) {
+        let now = self.clock.now_ms();
+        let mut p = self.pollers.lock();
+        if delta > 0 && p.len() >= MAX_POLLERS {
+            p.retain(|_, v| v.waiting > 0 || now.saturating_sub(v.last_seen) <= RECENT_POLLER_MS);
+        }
+        let e = p.entry((worker.clone(), queue.clone())).or_default();
+        e.last_seen = now;
+        e.waiting = if delta > 0 {
+            e.waiting + 1
+        } else {
+            e.waiting.saturating_sub(1)
+        };
     }
 
     fn seen(&self, queues: &[QueueKey], delta: i64) {
@@ -810,7 +999,9 @@ impl Core {
     ) {
         let limits = self.limits(task_type);
         inner.type_state(task_type).count_hand_out(limits, now);
-        inner.occupy(task_type, &task.task_id);
+        let conn = inner.workers.get(&conn_id).expect("live worker");
+        let worker = conn.worker_id.clone();
+        inner.occupy(task_type, &task.task_id, &worker);
         let conn = inner.workers.get_mut(&conn_id).expect("live worker");
         let (token, event) = self.hand_out(task, &conn.worker_id, now);
         conn.credits -= 1;

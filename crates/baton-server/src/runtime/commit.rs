@@ -52,7 +52,9 @@ impl GroupCommit {
             }
             let target = st.requested;
             drop(st);
+            let started = std::time::Instant::now();
             let result = store.flush();
+            crate::telemetry::store_flush(started.elapsed());
             st = self.state.lock();
             if let Err(e) = result {
                 tracing::error!(error = %e, "flush failed");

@@ -26,6 +26,7 @@ use crate::runtime::msg::{Handoff, Msg, Replier, Router};
 use crate::runtime::registry::TaskDefs;
 use crate::runtime::timers::Timers;
 use crate::runtime::waiters::Waiters;
+use crate::telemetry::{self, Observation};
 use crate::work::{Assignment, WorkerMsg};
 
 /// How long a batch that could not be stored waits before its executions are reloaded.
@@ -185,6 +186,8 @@ struct Outcome {
     /// Tasks whose lease ended in this decision.
     leases_cleared: Vec<String>,
     durable: bool,
+    /// What the decision counts as, recorded once its batch is stored.
+    observed: Vec<Observation>,
 }
 
 impl Outcome {
@@ -196,6 +199,7 @@ impl Outcome {
             effects,
             leases_cleared: Vec::new(),
             durable: false,
+            observed: Vec::new(),
         }
     }
 }
@@ -352,10 +356,13 @@ impl Executor {
                 failure = Some(EngineError::Storage(e.to_string()));
             } else {
                 t_applied = std::time::Instant::now();
-                if outcomes.iter().any(|o| o.durable)
-                    && let Err(e) = self.commit.flush()
-                {
-                    failure = Some(EngineError::Storage(e.to_string()));
+                telemetry::store_batch(batch.writes.len(), t_applied - t_decided);
+                if outcomes.iter().any(|o| o.durable) {
+                    let flushed = self.commit.flush();
+                    telemetry::commit_wait(t_applied.elapsed());
+                    if let Err(e) = flushed {
+                        failure = Some(EngineError::Storage(e.to_string()));
+                    }
                 }
             }
         }
@@ -424,6 +431,9 @@ impl Executor {
     fn release(&mut self, outcomes: Vec<Outcome>) {
         let mut closed = Vec::new();
         for o in outcomes {
+            for obs in o.observed {
+                obs.record();
+            }
             // Parents this decision reopens: its caller hears back once they have.
             let mut reopened = Vec::new();
             for t in &o.leases_cleared {
@@ -513,6 +523,13 @@ impl Executor {
             }
         }
         for (wf, status) in closed {
+            if let Some(w) = self.cache.get(&wf).map(|e| &e.workflow) {
+                Observation::Ended {
+                    workflow: w.workflow_name.clone(),
+                    status: status.as_str(),
+                }
+                .record();
+            }
             if let Some(w) = self.cache.get(&wf).map(|e| &e.workflow)
                 && let (Some(parent), Some(task_id)) =
                     (&w.parent_workflow_id, &w.parent_workflow_task_id)
@@ -627,7 +644,7 @@ impl Executor {
                             def,
                         });
                         self.cache.insert(id.clone(), exec);
-                        let mut o = self.record(&id, None, 0, d, batch);
+                        let mut o = self.record(&id, None, 0, d, env.now, None, batch);
                         o.pending = Some(Pending::Started(reply, id));
                         o.durable = true;
                         Some(o)
@@ -689,6 +706,7 @@ impl Executor {
                     effects,
                     leases_cleared,
                     durable: true,
+                    observed: Vec::new(),
                 })
             }
             Msg::Adopt(exec) => {
@@ -779,6 +797,7 @@ impl Executor {
             effects,
             leases_cleared,
             durable: true,
+            observed: Vec::new(),
         })
     }
 
@@ -807,6 +826,10 @@ impl Executor {
         }
         // Dispatch records need no flush: nobody is answered for them.
         let durable = !matches!(event, Event::Dispatched { .. });
+        let handed_out = match &event {
+            Event::Dispatched { task_id, .. } => Some(task_id.clone()),
+            _ => None,
+        };
         let exec = self.cache.get_mut(&workflow_id).expect("loaded");
         let prev_status = exec.workflow.status;
         let known_tasks = exec.tasks.len();
@@ -856,7 +879,15 @@ impl Executor {
                 } else {
                     0
                 };
-                let mut o = self.record(&workflow_id, Some(prev_status), new_from, d, batch);
+                let mut o = self.record(
+                    &workflow_id,
+                    Some(prev_status),
+                    new_from,
+                    d,
+                    env.now,
+                    handed_out.as_deref(),
+                    batch,
+                );
                 o.pending = Some(Pending::Reply(reply, Ok(reply_value)));
                 o.durable = durable && batch.touched > before;
                 Some(o)
@@ -909,13 +940,17 @@ impl Executor {
         self.dispatcher.hand_out_refused(conn, task_id, !holds_slot);
     }
 
-    /// Turns a decision into writes and an outcome to release after the flush.
+    /// Turns a decision, taken at `now`, into writes and an outcome to release after the
+    /// flush. `handed_out` names the task whose hand-out the decision recorded.
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         workflow_id: &str,
         prev_status: Option<WorkflowStatus>,
         new_from: usize,
         d: decider::Decision,
+        now: i64,
+        handed_out: Option<&str>,
         batch: &mut Writes,
     ) -> Outcome {
         self.cache.resize(workflow_id);
@@ -923,12 +958,43 @@ impl Executor {
         if d.workflow_changed && prev_status.is_some() {
             batch.put_workflow(workflow_id, prev_status);
         }
+        let mut observed = Vec::new();
+        if prev_status.is_none() {
+            observed.push(Observation::Started {
+                workflow: exec.workflow.workflow_name.clone(),
+            });
+        }
         let mut leases_cleared = Vec::new();
         for id in &d.changed_tasks {
             if let Some(i) = exec.task_index(id) {
                 let t = &exec.tasks[i];
                 if t.status != TaskStatus::InProgress {
                     leases_cleared.push(t.task_id.clone());
+                }
+                if handed_out == Some(id.as_str()) && t.status == TaskStatus::InProgress {
+                    let ready = if t.ready_time > 0 {
+                        t.ready_time
+                    } else {
+                        t.scheduled_time
+                    };
+                    observed.push(Observation::HandedOut {
+                        task_type: t.task_def_name.clone(),
+                        waited_ms: now - ready,
+                    });
+                }
+                // A task that ended in this decision: it is terminal with its end time set
+                // now. (A terminal task changed again by a later event in the same
+                // millisecond, such as a log line added to it, would be counted twice; the
+                // decider does not say which tasks it ended.)
+                if t.status.is_terminal()
+                    && t.end_time == Some(now)
+                    && let Some(started) = t.start_time
+                {
+                    observed.push(Observation::TaskEnded {
+                        task_type: t.task_def_name.clone(),
+                        status: t.status.as_str(),
+                        ran_ms: now - started,
+                    });
                 }
                 batch.put_task(workflow_id, id, i >= new_from);
             }
@@ -952,6 +1018,7 @@ impl Executor {
             effects: d.effects,
             leases_cleared,
             durable: true,
+            observed,
         }
     }
 }

@@ -180,15 +180,21 @@ impl JobRunner {
                 let ingress = self.ingress.clone();
                 let handle = self.handle.clone();
                 self.handle.spawn(async move {
+                    let started = std::time::Instant::now();
                     let published = publish(&ingress, &handle, &limits, event, message_id, payload);
-                    report(published.await);
+                    let outcome = published.await;
+                    crate::telemetry::job("event", outcome.status.as_str(), started.elapsed());
+                    report(outcome);
                 });
             }
             Job::Http { input } => {
                 let client = self.http.clone();
                 self.handle.spawn(async move {
+                    let started = std::time::Instant::now();
                     let outcome = baton_systask::http::call(&client, &input, &limits.http).await;
-                    report(from_outcome(outcome));
+                    let outcome = from_outcome(outcome);
+                    crate::telemetry::job("http", outcome.status.as_str(), started.elapsed());
+                    report(outcome);
                 });
             }
             cpu_job => {
@@ -198,8 +204,18 @@ impl JobRunner {
                     let Ok(_permit) = cpu.acquire_owned().await else {
                         return;
                     };
+                    let kind = match &cpu_job {
+                        Job::Jq { .. } => "jq",
+                        _ => "script",
+                    };
+                    // Timed on the blocking thread: the wait for a CPU permit is not the job's.
                     let done = handle
-                        .spawn_blocking(move || evaluate(cpu_job, &limits))
+                        .spawn_blocking(move || {
+                            let started = std::time::Instant::now();
+                            let outcome = evaluate(cpu_job, &limits);
+                            crate::telemetry::job(kind, outcome.status.as_str(), started.elapsed());
+                            outcome
+                        })
                         .await;
                     let outcome = done.unwrap_or_else(|e| failed(format!("the job panicked: {e}")));
                     report(outcome);

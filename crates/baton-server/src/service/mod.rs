@@ -38,6 +38,12 @@ impl Service {
         &self.rt
     }
 
+    /// Sets the gauges read from matching (queue depths, stream workers and their credit,
+    /// last polls) to what it holds now; called before the metrics are rendered.
+    pub fn observe_metrics(&self) {
+        crate::telemetry::observe_matching(&self.rt.dispatcher);
+    }
+
     /// The largest accepted payload, in bytes of JSON.
     pub fn max_payload_bytes(&self) -> usize {
         self.rt.ingress.max_payload_bytes()

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::Service;
 use crate::error::EngineError;
-use crate::matching::{PollData, QueueDepth};
+use crate::matching::{PollData, QueueDepth, WorkerInfo};
 use crate::runtime::msg::Replier;
 use crate::work::{Ack, Assignment, WorkerMsg, WorkerTx};
 
@@ -300,6 +300,17 @@ impl Service {
         }
         all
     }
+
+    /// The workers: those connected over a stream, then those that polled within the last
+    /// minute or are polling now, with their task types, domain, credit left, tasks in
+    /// flight and when they were last heard from. Only those taking `task_type` when given.
+    pub fn workers(&self, task_type: Option<&str>) -> Vec<WorkerInfo> {
+        let mut all = self.rt.dispatcher.workers();
+        if let Some(t) = task_type.filter(|t| !t.is_empty()) {
+            all.retain(|w| w.task_types.iter().any(|x| x == t));
+        }
+        all
+    }
 }
 
 impl WorkerSession {
@@ -351,6 +362,8 @@ impl WorkerSession {
         };
         if is_final(&result) {
             self.svc.rt.dispatcher.settle(self.conn, &result.task_id);
+        } else {
+            self.svc.rt.dispatcher.touch(self.conn);
         }
         self.svc.rt.router.send(
             &wf,
@@ -370,6 +383,7 @@ impl WorkerSession {
     /// Extends the lease of a task the worker holds; the answer goes back on the worker's
     /// channel.
     pub async fn extend_lease(&self, task_id: String, token: String, workflow_hint: &str) {
+        self.svc.rt.dispatcher.touch(self.conn);
         let wf = match self
             .svc
             .rt

@@ -23,6 +23,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How a worker takes its tasks.
+type WorkerKind int32
+
+const (
+	// Never used on the wire; a reader treats it as unknown.
+	WorkerKind_WORKER_KIND_UNSPECIFIED WorkerKind = 0
+	// Tasks are pushed to it over a Work stream as it grants credit.
+	WorkerKind_WORKER_KIND_STREAM WorkerKind = 1
+	// It takes tasks with Poll or BatchPoll (or Conductor's HTTP polls).
+	WorkerKind_WORKER_KIND_POLL WorkerKind = 2
+)
+
+// Enum value maps for WorkerKind.
+var (
+	WorkerKind_name = map[int32]string{
+		0: "WORKER_KIND_UNSPECIFIED",
+		1: "WORKER_KIND_STREAM",
+		2: "WORKER_KIND_POLL",
+	}
+	WorkerKind_value = map[string]int32{
+		"WORKER_KIND_UNSPECIFIED": 0,
+		"WORKER_KIND_STREAM":      1,
+		"WORKER_KIND_POLL":        2,
+	}
+)
+
+func (x WorkerKind) Enum() *WorkerKind {
+	p := new(WorkerKind)
+	*p = x
+	return p
+}
+
+func (x WorkerKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WorkerKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_baton_v1_task_proto_enumTypes[0].Descriptor()
+}
+
+func (WorkerKind) Type() protoreflect.EnumType {
+	return &file_baton_v1_task_proto_enumTypes[0]
+}
+
+func (x WorkerKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WorkerKind.Descriptor instead.
+func (WorkerKind) EnumDescriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{0}
+}
+
 // A task handed to a worker, with the token that fences its result.
 type TaskAssignment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1850,6 +1903,564 @@ func (x *ListQueuesResponse) GetQueues() []*QueueInfo {
 	return nil
 }
 
+// Request of SearchTasks.
+type SearchTasksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query over task fields (taskId, taskType, taskDefName, status, workflowId,
+	// workflowType, correlationId, reasonForIncompletion, scheduledTime, startTime,
+	// updateTime, endTime, executionTime, queueWaitTime), as in SearchWorkflowsRequest.
+	Query string `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	// Free text over ids, inputs, outputs and failure reasons; empty or `*` matches all.
+	FreeText string `protobuf:"bytes,2,opt,name=free_text,json=freeText,proto3" json:"free_text,omitempty"`
+	// Sort keys, each `field:ASC` or `field:DESC` (at most 3); ties go by task id.
+	Sort []string `protobuf:"bytes,3,rep,name=sort,proto3" json:"sort,omitempty"`
+	// Results to skip.
+	Start int32 `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
+	// Results to return, at most 5,000; absent returns 100, 0 only counts.
+	Size          *int32 `protobuf:"varint,5,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchTasksRequest) Reset() {
+	*x = SearchTasksRequest{}
+	mi := &file_baton_v1_task_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchTasksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchTasksRequest) ProtoMessage() {}
+
+func (x *SearchTasksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchTasksRequest.ProtoReflect.Descriptor instead.
+func (*SearchTasksRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SearchTasksRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *SearchTasksRequest) GetFreeText() string {
+	if x != nil {
+		return x.FreeText
+	}
+	return ""
+}
+
+func (x *SearchTasksRequest) GetSort() []string {
+	if x != nil {
+		return x.Sort
+	}
+	return nil
+}
+
+func (x *SearchTasksRequest) GetStart() int32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *SearchTasksRequest) GetSize() int32 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+// Response of SearchTasks.
+type SearchTasksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Task instances matching, over all pages.
+	TotalHits int64 `protobuf:"varint,1,opt,name=total_hits,json=totalHits,proto3" json:"total_hits,omitempty"`
+	// The page.
+	Results       []*TaskSummary `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchTasksResponse) Reset() {
+	*x = SearchTasksResponse{}
+	mi := &file_baton_v1_task_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchTasksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchTasksResponse) ProtoMessage() {}
+
+func (x *SearchTasksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchTasksResponse.ProtoReflect.Descriptor instead.
+func (*SearchTasksResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SearchTasksResponse) GetTotalHits() int64 {
+	if x != nil {
+		return x.TotalHits
+	}
+	return 0
+}
+
+func (x *SearchTasksResponse) GetResults() []*TaskSummary {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// A task instance as search lists it.
+type TaskSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique id of the task instance.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// The task type (a worker task's name, or an operator).
+	TaskType string `protobuf:"bytes,2,opt,name=task_type,json=taskType,proto3" json:"task_type,omitempty"`
+	// The task definition name.
+	TaskDefName string `protobuf:"bytes,3,opt,name=task_def_name,json=taskDefName,proto3" json:"task_def_name,omitempty"`
+	// Status when last indexed.
+	Status TaskStatus `protobuf:"varint,4,opt,name=status,proto3,enum=baton.v1.TaskStatus" json:"status,omitempty"`
+	// The execution the task belongs to.
+	WorkflowId string `protobuf:"bytes,5,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Name of that execution's workflow definition.
+	WorkflowType string `protobuf:"bytes,6,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
+	// The execution's correlation id.
+	CorrelationId *string `protobuf:"bytes,7,opt,name=correlation_id,json=correlationId,proto3,oneof" json:"correlation_id,omitempty"`
+	// When it was scheduled.
+	ScheduledTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=scheduled_time,json=scheduledTime,proto3" json:"scheduled_time,omitempty"`
+	// When a worker took it.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Time of the last change.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When it reached a terminal status.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Why it did not complete.
+	ReasonForIncompletion *string `protobuf:"bytes,12,opt,name=reason_for_incompletion,json=reasonForIncompletion,proto3,oneof" json:"reason_for_incompletion,omitempty"`
+	// Milliseconds from start to end; 0 until it ends.
+	ExecutionTimeMs int64 `protobuf:"varint,13,opt,name=execution_time_ms,json=executionTimeMs,proto3" json:"execution_time_ms,omitempty"`
+	// Milliseconds from scheduled to started; 0 until it starts.
+	QueueWaitTimeMs int64 `protobuf:"varint,14,opt,name=queue_wait_time_ms,json=queueWaitTimeMs,proto3" json:"queue_wait_time_ms,omitempty"`
+	// The task input.
+	Input *structpb.Struct `protobuf:"bytes,15,opt,name=input,proto3" json:"input,omitempty"`
+	// The task output.
+	Output *structpb.Struct `protobuf:"bytes,16,opt,name=output,proto3" json:"output,omitempty"`
+	// The execution's priority.
+	WorkflowPriority int32 `protobuf:"varint,17,opt,name=workflow_priority,json=workflowPriority,proto3" json:"workflow_priority,omitempty"`
+	// Domain of the queue it sat in.
+	Domain        *string `protobuf:"bytes,18,opt,name=domain,proto3,oneof" json:"domain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskSummary) Reset() {
+	*x = TaskSummary{}
+	mi := &file_baton_v1_task_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskSummary) ProtoMessage() {}
+
+func (x *TaskSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskSummary.ProtoReflect.Descriptor instead.
+func (*TaskSummary) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TaskSummary) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskSummary) GetTaskType() string {
+	if x != nil {
+		return x.TaskType
+	}
+	return ""
+}
+
+func (x *TaskSummary) GetTaskDefName() string {
+	if x != nil {
+		return x.TaskDefName
+	}
+	return ""
+}
+
+func (x *TaskSummary) GetStatus() TaskStatus {
+	if x != nil {
+		return x.Status
+	}
+	return TaskStatus_TASK_STATUS_UNSPECIFIED
+}
+
+func (x *TaskSummary) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *TaskSummary) GetWorkflowType() string {
+	if x != nil {
+		return x.WorkflowType
+	}
+	return ""
+}
+
+func (x *TaskSummary) GetCorrelationId() string {
+	if x != nil && x.CorrelationId != nil {
+		return *x.CorrelationId
+	}
+	return ""
+}
+
+func (x *TaskSummary) GetScheduledTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduledTime
+	}
+	return nil
+}
+
+func (x *TaskSummary) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *TaskSummary) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *TaskSummary) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *TaskSummary) GetReasonForIncompletion() string {
+	if x != nil && x.ReasonForIncompletion != nil {
+		return *x.ReasonForIncompletion
+	}
+	return ""
+}
+
+func (x *TaskSummary) GetExecutionTimeMs() int64 {
+	if x != nil {
+		return x.ExecutionTimeMs
+	}
+	return 0
+}
+
+func (x *TaskSummary) GetQueueWaitTimeMs() int64 {
+	if x != nil {
+		return x.QueueWaitTimeMs
+	}
+	return 0
+}
+
+func (x *TaskSummary) GetInput() *structpb.Struct {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *TaskSummary) GetOutput() *structpb.Struct {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *TaskSummary) GetWorkflowPriority() int32 {
+	if x != nil {
+		return x.WorkflowPriority
+	}
+	return 0
+}
+
+func (x *TaskSummary) GetDomain() string {
+	if x != nil && x.Domain != nil {
+		return *x.Domain
+	}
+	return ""
+}
+
+// Request of ListWorkers.
+type ListWorkersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only the workers that take this task type; every worker when empty.
+	TaskType      string `protobuf:"bytes,1,opt,name=task_type,json=taskType,proto3" json:"task_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersRequest) Reset() {
+	*x = ListWorkersRequest{}
+	mi := &file_baton_v1_task_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersRequest) ProtoMessage() {}
+
+func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersRequest.ProtoReflect.Descriptor instead.
+func (*ListWorkersRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListWorkersRequest) GetTaskType() string {
+	if x != nil {
+		return x.TaskType
+	}
+	return ""
+}
+
+// One worker the server knows of.
+type WorkerInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stream or poll.
+	Kind WorkerKind `protobuf:"varint,1,opt,name=kind,proto3,enum=baton.v1.WorkerKind" json:"kind,omitempty"`
+	// The id the worker gave ("anonymous" when it gave none).
+	WorkerId string `protobuf:"bytes,2,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// The stream's connection id, unique while the server runs; 0 for a poller.
+	ConnectionId uint64 `protobuf:"varint,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// The task types it takes, sorted.
+	TaskTypes []string `protobuf:"bytes,4,rep,name=task_types,json=taskTypes,proto3" json:"task_types,omitempty"`
+	// The domain it serves; empty for the default queues.
+	Domain string `protobuf:"bytes,5,opt,name=domain,proto3" json:"domain,omitempty"`
+	// Credit left: tasks a stream worker would take now; 0 for a poller.
+	Credits int64 `protobuf:"varint,6,opt,name=credits,proto3" json:"credits,omitempty"`
+	// Tasks handed to it and not yet finished.
+	InFlight int64 `protobuf:"varint,7,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	// When the stream subscribed; unset for a poller.
+	ConnectedTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=connected_time,json=connectedTime,proto3" json:"connected_time,omitempty"`
+	// When it was last heard from: a grant, result or lease extension on a stream, the
+	// start or end of a poll.
+	LastSeenTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_seen_time,json=lastSeenTime,proto3" json:"last_seen_time,omitempty"`
+	// Polls it has waiting now; 0 for a stream worker.
+	PollsWaiting  int64 `protobuf:"varint,10,opt,name=polls_waiting,json=pollsWaiting,proto3" json:"polls_waiting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerInfo) Reset() {
+	*x = WorkerInfo{}
+	mi := &file_baton_v1_task_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerInfo) ProtoMessage() {}
+
+func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerInfo.ProtoReflect.Descriptor instead.
+func (*WorkerInfo) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *WorkerInfo) GetKind() WorkerKind {
+	if x != nil {
+		return x.Kind
+	}
+	return WorkerKind_WORKER_KIND_UNSPECIFIED
+}
+
+func (x *WorkerInfo) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *WorkerInfo) GetConnectionId() uint64 {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return 0
+}
+
+func (x *WorkerInfo) GetTaskTypes() []string {
+	if x != nil {
+		return x.TaskTypes
+	}
+	return nil
+}
+
+func (x *WorkerInfo) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *WorkerInfo) GetCredits() int64 {
+	if x != nil {
+		return x.Credits
+	}
+	return 0
+}
+
+func (x *WorkerInfo) GetInFlight() int64 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *WorkerInfo) GetConnectedTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConnectedTime
+	}
+	return nil
+}
+
+func (x *WorkerInfo) GetLastSeenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeenTime
+	}
+	return nil
+}
+
+func (x *WorkerInfo) GetPollsWaiting() int64 {
+	if x != nil {
+		return x.PollsWaiting
+	}
+	return 0
+}
+
+// Response of ListWorkers.
+type ListWorkersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stream workers by worker id then connection, then pollers by worker id then domain.
+	Workers       []*WorkerInfo `protobuf:"bytes,1,rep,name=workers,proto3" json:"workers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkersResponse) Reset() {
+	*x = ListWorkersResponse{}
+	mi := &file_baton_v1_task_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkersResponse) ProtoMessage() {}
+
+func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkersResponse.ProtoReflect.Descriptor instead.
+func (*ListWorkersResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListWorkersResponse) GetWorkers() []*WorkerInfo {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
 var File_baton_v1_task_proto protoreflect.FileDescriptor
 
 const file_baton_v1_task_proto_rawDesc = "" +
@@ -1979,7 +2590,67 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x05depth\x18\x03 \x01(\x03R\x05depth\x12 \n" +
 	"\vsubscribers\x18\x04 \x01(\x03R\vsubscribers\"A\n" +
 	"\x12ListQueuesResponse\x12+\n" +
-	"\x06queues\x18\x01 \x03(\v2\x13.baton.v1.QueueInfoR\x06queues2\xd3\x05\n" +
+	"\x06queues\x18\x01 \x03(\v2\x13.baton.v1.QueueInfoR\x06queues\"\x93\x01\n" +
+	"\x12SearchTasksRequest\x12\x14\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1b\n" +
+	"\tfree_text\x18\x02 \x01(\tR\bfreeText\x12\x12\n" +
+	"\x04sort\x18\x03 \x03(\tR\x04sort\x12\x14\n" +
+	"\x05start\x18\x04 \x01(\x05R\x05start\x12\x17\n" +
+	"\x04size\x18\x05 \x01(\x05H\x00R\x04size\x88\x01\x01B\a\n" +
+	"\x05_size\"e\n" +
+	"\x13SearchTasksResponse\x12\x1d\n" +
+	"\n" +
+	"total_hits\x18\x01 \x01(\x03R\ttotalHits\x12/\n" +
+	"\aresults\x18\x02 \x03(\v2\x15.baton.v1.TaskSummaryR\aresults\"\xf3\x06\n" +
+	"\vTaskSummary\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1b\n" +
+	"\ttask_type\x18\x02 \x01(\tR\btaskType\x12\"\n" +
+	"\rtask_def_name\x18\x03 \x01(\tR\vtaskDefName\x12,\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x14.baton.v1.TaskStatusR\x06status\x12\x1f\n" +
+	"\vworkflow_id\x18\x05 \x01(\tR\n" +
+	"workflowId\x12#\n" +
+	"\rworkflow_type\x18\x06 \x01(\tR\fworkflowType\x12*\n" +
+	"\x0ecorrelation_id\x18\a \x01(\tH\x00R\rcorrelationId\x88\x01\x01\x12A\n" +
+	"\x0escheduled_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rscheduledTime\x129\n" +
+	"\n" +
+	"start_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
+	"\vupdate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x125\n" +
+	"\bend_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12;\n" +
+	"\x17reason_for_incompletion\x18\f \x01(\tH\x01R\x15reasonForIncompletion\x88\x01\x01\x12*\n" +
+	"\x11execution_time_ms\x18\r \x01(\x03R\x0fexecutionTimeMs\x12+\n" +
+	"\x12queue_wait_time_ms\x18\x0e \x01(\x03R\x0fqueueWaitTimeMs\x12-\n" +
+	"\x05input\x18\x0f \x01(\v2\x17.google.protobuf.StructR\x05input\x12/\n" +
+	"\x06output\x18\x10 \x01(\v2\x17.google.protobuf.StructR\x06output\x12+\n" +
+	"\x11workflow_priority\x18\x11 \x01(\x05R\x10workflowPriority\x12\x1b\n" +
+	"\x06domain\x18\x12 \x01(\tH\x02R\x06domain\x88\x01\x01B\x11\n" +
+	"\x0f_correlation_idB\x1a\n" +
+	"\x18_reason_for_incompletionB\t\n" +
+	"\a_domain\"1\n" +
+	"\x12ListWorkersRequest\x12\x1b\n" +
+	"\ttask_type\x18\x01 \x01(\tR\btaskType\"\x90\x03\n" +
+	"\n" +
+	"WorkerInfo\x12(\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x14.baton.v1.WorkerKindR\x04kind\x12\x1b\n" +
+	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12#\n" +
+	"\rconnection_id\x18\x03 \x01(\x04R\fconnectionId\x12\x1d\n" +
+	"\n" +
+	"task_types\x18\x04 \x03(\tR\ttaskTypes\x12\x16\n" +
+	"\x06domain\x18\x05 \x01(\tR\x06domain\x12\x18\n" +
+	"\acredits\x18\x06 \x01(\x03R\acredits\x12\x1b\n" +
+	"\tin_flight\x18\a \x01(\x03R\binFlight\x12A\n" +
+	"\x0econnected_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rconnectedTime\x12@\n" +
+	"\x0elast_seen_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\flastSeenTime\x12#\n" +
+	"\rpolls_waiting\x18\n" +
+	" \x01(\x03R\fpollsWaiting\"E\n" +
+	"\x13ListWorkersResponse\x12.\n" +
+	"\aworkers\x18\x01 \x03(\v2\x14.baton.v1.WorkerInfoR\aworkers*W\n" +
+	"\n" +
+	"WorkerKind\x12\x1b\n" +
+	"\x17WORKER_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12WORKER_KIND_STREAM\x10\x01\x12\x14\n" +
+	"\x10WORKER_KIND_POLL\x10\x022\xeb\x06\n" +
 	"\vTaskService\x129\n" +
 	"\x04Work\x12\x15.baton.v1.WorkRequest\x1a\x16.baton.v1.WorkResponse(\x010\x01\x125\n" +
 	"\x04Poll\x12\x15.baton.v1.PollRequest\x1a\x16.baton.v1.PollResponse\x12D\n" +
@@ -1992,7 +2663,9 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x0fUpdateTaskByRef\x12 .baton.v1.UpdateTaskByRefRequest\x1a!.baton.v1.UpdateTaskByRefResponse\x12J\n" +
 	"\vAddTaskLogs\x12\x1c.baton.v1.AddTaskLogsRequest\x1a\x1d.baton.v1.AddTaskLogsResponse\x12G\n" +
 	"\n" +
-	"ListQueues\x12\x1b.baton.v1.ListQueuesRequest\x1a\x1c.baton.v1.ListQueuesResponseBS\n" +
+	"ListQueues\x12\x1b.baton.v1.ListQueuesRequest\x1a\x1c.baton.v1.ListQueuesResponse\x12J\n" +
+	"\vSearchTasks\x12\x1c.baton.v1.SearchTasksRequest\x1a\x1d.baton.v1.SearchTasksResponse\x12J\n" +
+	"\vListWorkers\x12\x1c.baton.v1.ListWorkersRequest\x1a\x1d.baton.v1.ListWorkersResponseBS\n" +
 	"\vio.baton.v1B\tTaskProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -2007,93 +2680,117 @@ func file_baton_v1_task_proto_rawDescGZIP() []byte {
 	return file_baton_v1_task_proto_rawDescData
 }
 
-var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_baton_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_baton_v1_task_proto_goTypes = []any{
-	(*TaskAssignment)(nil),          // 0: baton.v1.TaskAssignment
-	(*TaskResult)(nil),              // 1: baton.v1.TaskResult
-	(*Subscribe)(nil),               // 2: baton.v1.Subscribe
-	(*GrantCredits)(nil),            // 3: baton.v1.GrantCredits
-	(*LeaseExtension)(nil),          // 4: baton.v1.LeaseExtension
-	(*WorkRequest)(nil),             // 5: baton.v1.WorkRequest
-	(*Ack)(nil),                     // 6: baton.v1.Ack
-	(*WorkResponse)(nil),            // 7: baton.v1.WorkResponse
-	(*PollRequest)(nil),             // 8: baton.v1.PollRequest
-	(*PollResponse)(nil),            // 9: baton.v1.PollResponse
-	(*BatchPollRequest)(nil),        // 10: baton.v1.BatchPollRequest
-	(*BatchPollResponse)(nil),       // 11: baton.v1.BatchPollResponse
-	(*UpdateTaskRequest)(nil),       // 12: baton.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),      // 13: baton.v1.UpdateTaskResponse
-	(*ExtendLeaseRequest)(nil),      // 14: baton.v1.ExtendLeaseRequest
-	(*ExtendLeaseResponse)(nil),     // 15: baton.v1.ExtendLeaseResponse
-	(*GetTaskRequest)(nil),          // 16: baton.v1.GetTaskRequest
-	(*GetTaskResponse)(nil),         // 17: baton.v1.GetTaskResponse
-	(*GetTaskLogsRequest)(nil),      // 18: baton.v1.GetTaskLogsRequest
-	(*GetTaskLogsResponse)(nil),     // 19: baton.v1.GetTaskLogsResponse
-	(*UpdateTaskByRefRequest)(nil),  // 20: baton.v1.UpdateTaskByRefRequest
-	(*UpdateTaskByRefResponse)(nil), // 21: baton.v1.UpdateTaskByRefResponse
-	(*AddTaskLogsRequest)(nil),      // 22: baton.v1.AddTaskLogsRequest
-	(*AddTaskLogsResponse)(nil),     // 23: baton.v1.AddTaskLogsResponse
-	(*ListQueuesRequest)(nil),       // 24: baton.v1.ListQueuesRequest
-	(*QueueInfo)(nil),               // 25: baton.v1.QueueInfo
-	(*ListQueuesResponse)(nil),      // 26: baton.v1.ListQueuesResponse
-	(*structpb.Struct)(nil),         // 27: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
-	(TaskStatus)(0),                 // 29: baton.v1.TaskStatus
-	(*TaskLog)(nil),                 // 30: baton.v1.TaskLog
-	(*Task)(nil),                    // 31: baton.v1.Task
+	(WorkerKind)(0),                 // 0: baton.v1.WorkerKind
+	(*TaskAssignment)(nil),          // 1: baton.v1.TaskAssignment
+	(*TaskResult)(nil),              // 2: baton.v1.TaskResult
+	(*Subscribe)(nil),               // 3: baton.v1.Subscribe
+	(*GrantCredits)(nil),            // 4: baton.v1.GrantCredits
+	(*LeaseExtension)(nil),          // 5: baton.v1.LeaseExtension
+	(*WorkRequest)(nil),             // 6: baton.v1.WorkRequest
+	(*Ack)(nil),                     // 7: baton.v1.Ack
+	(*WorkResponse)(nil),            // 8: baton.v1.WorkResponse
+	(*PollRequest)(nil),             // 9: baton.v1.PollRequest
+	(*PollResponse)(nil),            // 10: baton.v1.PollResponse
+	(*BatchPollRequest)(nil),        // 11: baton.v1.BatchPollRequest
+	(*BatchPollResponse)(nil),       // 12: baton.v1.BatchPollResponse
+	(*UpdateTaskRequest)(nil),       // 13: baton.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),      // 14: baton.v1.UpdateTaskResponse
+	(*ExtendLeaseRequest)(nil),      // 15: baton.v1.ExtendLeaseRequest
+	(*ExtendLeaseResponse)(nil),     // 16: baton.v1.ExtendLeaseResponse
+	(*GetTaskRequest)(nil),          // 17: baton.v1.GetTaskRequest
+	(*GetTaskResponse)(nil),         // 18: baton.v1.GetTaskResponse
+	(*GetTaskLogsRequest)(nil),      // 19: baton.v1.GetTaskLogsRequest
+	(*GetTaskLogsResponse)(nil),     // 20: baton.v1.GetTaskLogsResponse
+	(*UpdateTaskByRefRequest)(nil),  // 21: baton.v1.UpdateTaskByRefRequest
+	(*UpdateTaskByRefResponse)(nil), // 22: baton.v1.UpdateTaskByRefResponse
+	(*AddTaskLogsRequest)(nil),      // 23: baton.v1.AddTaskLogsRequest
+	(*AddTaskLogsResponse)(nil),     // 24: baton.v1.AddTaskLogsResponse
+	(*ListQueuesRequest)(nil),       // 25: baton.v1.ListQueuesRequest
+	(*QueueInfo)(nil),               // 26: baton.v1.QueueInfo
+	(*ListQueuesResponse)(nil),      // 27: baton.v1.ListQueuesResponse
+	(*SearchTasksRequest)(nil),      // 28: baton.v1.SearchTasksRequest
+	(*SearchTasksResponse)(nil),     // 29: baton.v1.SearchTasksResponse
+	(*TaskSummary)(nil),             // 30: baton.v1.TaskSummary
+	(*ListWorkersRequest)(nil),      // 31: baton.v1.ListWorkersRequest
+	(*WorkerInfo)(nil),              // 32: baton.v1.WorkerInfo
+	(*ListWorkersResponse)(nil),     // 33: baton.v1.ListWorkersResponse
+	(*structpb.Struct)(nil),         // 34: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
+	(TaskStatus)(0),                 // 36: baton.v1.TaskStatus
+	(*TaskLog)(nil),                 // 37: baton.v1.TaskLog
+	(*Task)(nil),                    // 38: baton.v1.Task
 }
 var file_baton_v1_task_proto_depIdxs = []int32{
-	27, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
-	28, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
-	28, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
-	27, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
-	29, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
-	27, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
-	30, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
-	2,  // 7: baton.v1.WorkRequest.subscribe:type_name -> baton.v1.Subscribe
-	3,  // 8: baton.v1.WorkRequest.credits:type_name -> baton.v1.GrantCredits
-	1,  // 9: baton.v1.WorkRequest.result:type_name -> baton.v1.TaskResult
-	4,  // 10: baton.v1.WorkRequest.extend_lease:type_name -> baton.v1.LeaseExtension
-	28, // 11: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
-	0,  // 12: baton.v1.WorkResponse.task:type_name -> baton.v1.TaskAssignment
-	6,  // 13: baton.v1.WorkResponse.result_ack:type_name -> baton.v1.Ack
-	6,  // 14: baton.v1.WorkResponse.lease_ack:type_name -> baton.v1.Ack
-	0,  // 15: baton.v1.PollResponse.task:type_name -> baton.v1.TaskAssignment
-	0,  // 16: baton.v1.BatchPollResponse.tasks:type_name -> baton.v1.TaskAssignment
-	1,  // 17: baton.v1.UpdateTaskRequest.result:type_name -> baton.v1.TaskResult
-	28, // 18: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
-	31, // 19: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
-	30, // 20: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
-	29, // 21: baton.v1.UpdateTaskByRefRequest.status:type_name -> baton.v1.TaskStatus
-	27, // 22: baton.v1.UpdateTaskByRefRequest.output:type_name -> google.protobuf.Struct
-	30, // 23: baton.v1.UpdateTaskByRefRequest.logs:type_name -> baton.v1.TaskLog
-	30, // 24: baton.v1.AddTaskLogsRequest.logs:type_name -> baton.v1.TaskLog
-	25, // 25: baton.v1.ListQueuesResponse.queues:type_name -> baton.v1.QueueInfo
-	5,  // 26: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
-	8,  // 27: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
-	10, // 28: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
-	12, // 29: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
-	14, // 30: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
-	16, // 31: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
-	18, // 32: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
-	20, // 33: baton.v1.TaskService.UpdateTaskByRef:input_type -> baton.v1.UpdateTaskByRefRequest
-	22, // 34: baton.v1.TaskService.AddTaskLogs:input_type -> baton.v1.AddTaskLogsRequest
-	24, // 35: baton.v1.TaskService.ListQueues:input_type -> baton.v1.ListQueuesRequest
-	7,  // 36: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
-	9,  // 37: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
-	11, // 38: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
-	13, // 39: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
-	15, // 40: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
-	17, // 41: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
-	19, // 42: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
-	21, // 43: baton.v1.TaskService.UpdateTaskByRef:output_type -> baton.v1.UpdateTaskByRefResponse
-	23, // 44: baton.v1.TaskService.AddTaskLogs:output_type -> baton.v1.AddTaskLogsResponse
-	26, // 45: baton.v1.TaskService.ListQueues:output_type -> baton.v1.ListQueuesResponse
-	36, // [36:46] is the sub-list for method output_type
-	26, // [26:36] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	34, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
+	35, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
+	35, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
+	34, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
+	36, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
+	34, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
+	37, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
+	3,  // 7: baton.v1.WorkRequest.subscribe:type_name -> baton.v1.Subscribe
+	4,  // 8: baton.v1.WorkRequest.credits:type_name -> baton.v1.GrantCredits
+	2,  // 9: baton.v1.WorkRequest.result:type_name -> baton.v1.TaskResult
+	5,  // 10: baton.v1.WorkRequest.extend_lease:type_name -> baton.v1.LeaseExtension
+	35, // 11: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
+	1,  // 12: baton.v1.WorkResponse.task:type_name -> baton.v1.TaskAssignment
+	7,  // 13: baton.v1.WorkResponse.result_ack:type_name -> baton.v1.Ack
+	7,  // 14: baton.v1.WorkResponse.lease_ack:type_name -> baton.v1.Ack
+	1,  // 15: baton.v1.PollResponse.task:type_name -> baton.v1.TaskAssignment
+	1,  // 16: baton.v1.BatchPollResponse.tasks:type_name -> baton.v1.TaskAssignment
+	2,  // 17: baton.v1.UpdateTaskRequest.result:type_name -> baton.v1.TaskResult
+	35, // 18: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
+	38, // 19: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
+	37, // 20: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
+	36, // 21: baton.v1.UpdateTaskByRefRequest.status:type_name -> baton.v1.TaskStatus
+	34, // 22: baton.v1.UpdateTaskByRefRequest.output:type_name -> google.protobuf.Struct
+	37, // 23: baton.v1.UpdateTaskByRefRequest.logs:type_name -> baton.v1.TaskLog
+	37, // 24: baton.v1.AddTaskLogsRequest.logs:type_name -> baton.v1.TaskLog
+	26, // 25: baton.v1.ListQueuesResponse.queues:type_name -> baton.v1.QueueInfo
+	30, // 26: baton.v1.SearchTasksResponse.results:type_name -> baton.v1.TaskSummary
+	36, // 27: baton.v1.TaskSummary.status:type_name -> baton.v1.TaskStatus
+	35, // 28: baton.v1.TaskSummary.scheduled_time:type_name -> google.protobuf.Timestamp
+	35, // 29: baton.v1.TaskSummary.start_time:type_name -> google.protobuf.Timestamp
+	35, // 30: baton.v1.TaskSummary.update_time:type_name -> google.protobuf.Timestamp
+	35, // 31: baton.v1.TaskSummary.end_time:type_name -> google.protobuf.Timestamp
+	34, // 32: baton.v1.TaskSummary.input:type_name -> google.protobuf.Struct
+	34, // 33: baton.v1.TaskSummary.output:type_name -> google.protobuf.Struct
+	0,  // 34: baton.v1.WorkerInfo.kind:type_name -> baton.v1.WorkerKind
+	35, // 35: baton.v1.WorkerInfo.connected_time:type_name -> google.protobuf.Timestamp
+	35, // 36: baton.v1.WorkerInfo.last_seen_time:type_name -> google.protobuf.Timestamp
+	32, // 37: baton.v1.ListWorkersResponse.workers:type_name -> baton.v1.WorkerInfo
+	6,  // 38: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
+	9,  // 39: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
+	11, // 40: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
+	13, // 41: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
+	15, // 42: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
+	17, // 43: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
+	19, // 44: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
+	21, // 45: baton.v1.TaskService.UpdateTaskByRef:input_type -> baton.v1.UpdateTaskByRefRequest
+	23, // 46: baton.v1.TaskService.AddTaskLogs:input_type -> baton.v1.AddTaskLogsRequest
+	25, // 47: baton.v1.TaskService.ListQueues:input_type -> baton.v1.ListQueuesRequest
+	28, // 48: baton.v1.TaskService.SearchTasks:input_type -> baton.v1.SearchTasksRequest
+	31, // 49: baton.v1.TaskService.ListWorkers:input_type -> baton.v1.ListWorkersRequest
+	8,  // 50: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
+	10, // 51: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
+	12, // 52: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
+	14, // 53: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
+	16, // 54: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
+	18, // 55: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
+	20, // 56: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
+	22, // 57: baton.v1.TaskService.UpdateTaskByRef:output_type -> baton.v1.UpdateTaskByRefResponse
+	24, // 58: baton.v1.TaskService.AddTaskLogs:output_type -> baton.v1.AddTaskLogsResponse
+	27, // 59: baton.v1.TaskService.ListQueues:output_type -> baton.v1.ListQueuesResponse
+	29, // 60: baton.v1.TaskService.SearchTasks:output_type -> baton.v1.SearchTasksResponse
+	33, // 61: baton.v1.TaskService.ListWorkers:output_type -> baton.v1.ListWorkersResponse
+	50, // [50:62] is the sub-list for method output_type
+	38, // [38:50] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_task_proto_init() }
@@ -2113,18 +2810,21 @@ func file_baton_v1_task_proto_init() {
 		(*WorkResponse_ResultAck)(nil),
 		(*WorkResponse_LeaseAck)(nil),
 	}
+	file_baton_v1_task_proto_msgTypes[27].OneofWrappers = []any{}
+	file_baton_v1_task_proto_msgTypes[29].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_task_proto_rawDesc), len(file_baton_v1_task_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   27,
+			NumEnums:      1,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_baton_v1_task_proto_goTypes,
 		DependencyIndexes: file_baton_v1_task_proto_depIdxs,
+		EnumInfos:         file_baton_v1_task_proto_enumTypes,
 		MessageInfos:      file_baton_v1_task_proto_msgTypes,
 	}.Build()
 	File_baton_v1_task_proto = out.File

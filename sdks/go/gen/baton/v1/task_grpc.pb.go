@@ -29,6 +29,8 @@ const (
 	TaskService_UpdateTaskByRef_FullMethodName = "/baton.v1.TaskService/UpdateTaskByRef"
 	TaskService_AddTaskLogs_FullMethodName     = "/baton.v1.TaskService/AddTaskLogs"
 	TaskService_ListQueues_FullMethodName      = "/baton.v1.TaskService/ListQueues"
+	TaskService_SearchTasks_FullMethodName     = "/baton.v1.TaskService/SearchTasks"
+	TaskService_ListWorkers_FullMethodName     = "/baton.v1.TaskService/ListWorkers"
 )
 
 // TaskServiceClient is the client API for TaskService service.
@@ -61,6 +63,12 @@ type TaskServiceClient interface {
 	AddTaskLogs(ctx context.Context, in *AddTaskLogsRequest, opts ...grpc.CallOption) (*AddTaskLogsResponse, error)
 	// Lists the ready queues: tasks waiting in each and the stream workers subscribed to it.
 	ListQueues(ctx context.Context, in *ListQueuesRequest, opts ...grpc.CallOption) (*ListQueuesResponse, error)
+	// Searches task instances (each retry is one) with Conductor's query language, free
+	// text, sort and paging.
+	SearchTasks(ctx context.Context, in *SearchTasksRequest, opts ...grpc.CallOption) (*SearchTasksResponse, error)
+	// Lists the workers: those connected over a Work stream, then those that polled within
+	// the last minute or are polling now.
+	ListWorkers(ctx context.Context, in *ListWorkersRequest, opts ...grpc.CallOption) (*ListWorkersResponse, error)
 }
 
 type taskServiceClient struct {
@@ -174,6 +182,26 @@ func (c *taskServiceClient) ListQueues(ctx context.Context, in *ListQueuesReques
 	return out, nil
 }
 
+func (c *taskServiceClient) SearchTasks(ctx context.Context, in *SearchTasksRequest, opts ...grpc.CallOption) (*SearchTasksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchTasksResponse)
+	err := c.cc.Invoke(ctx, TaskService_SearchTasks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *taskServiceClient) ListWorkers(ctx context.Context, in *ListWorkersRequest, opts ...grpc.CallOption) (*ListWorkersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWorkersResponse)
+	err := c.cc.Invoke(ctx, TaskService_ListWorkers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaskServiceServer is the server API for TaskService service.
 // All implementations must embed UnimplementedTaskServiceServer
 // for forward compatibility.
@@ -204,6 +232,12 @@ type TaskServiceServer interface {
 	AddTaskLogs(context.Context, *AddTaskLogsRequest) (*AddTaskLogsResponse, error)
 	// Lists the ready queues: tasks waiting in each and the stream workers subscribed to it.
 	ListQueues(context.Context, *ListQueuesRequest) (*ListQueuesResponse, error)
+	// Searches task instances (each retry is one) with Conductor's query language, free
+	// text, sort and paging.
+	SearchTasks(context.Context, *SearchTasksRequest) (*SearchTasksResponse, error)
+	// Lists the workers: those connected over a Work stream, then those that polled within
+	// the last minute or are polling now.
+	ListWorkers(context.Context, *ListWorkersRequest) (*ListWorkersResponse, error)
 	mustEmbedUnimplementedTaskServiceServer()
 }
 
@@ -243,6 +277,12 @@ func (UnimplementedTaskServiceServer) AddTaskLogs(context.Context, *AddTaskLogsR
 }
 func (UnimplementedTaskServiceServer) ListQueues(context.Context, *ListQueuesRequest) (*ListQueuesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListQueues not implemented")
+}
+func (UnimplementedTaskServiceServer) SearchTasks(context.Context, *SearchTasksRequest) (*SearchTasksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchTasks not implemented")
+}
+func (UnimplementedTaskServiceServer) ListWorkers(context.Context, *ListWorkersRequest) (*ListWorkersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWorkers not implemented")
 }
 func (UnimplementedTaskServiceServer) mustEmbedUnimplementedTaskServiceServer() {}
 func (UnimplementedTaskServiceServer) testEmbeddedByValue()                     {}
@@ -434,6 +474,42 @@ func _TaskService_ListQueues_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskService_SearchTasks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchTasksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).SearchTasks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_SearchTasks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).SearchTasks(ctx, req.(*SearchTasksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TaskService_ListWorkers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWorkersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskServiceServer).ListWorkers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskService_ListWorkers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskServiceServer).ListWorkers(ctx, req.(*ListWorkersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskService_ServiceDesc is the grpc.ServiceDesc for TaskService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -476,6 +552,14 @@ var TaskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListQueues",
 			Handler:    _TaskService_ListQueues_Handler,
+		},
+		{
+			MethodName: "SearchTasks",
+			Handler:    _TaskService_SearchTasks_Handler,
+		},
+		{
+			MethodName: "ListWorkers",
+			Handler:    _TaskService_ListWorkers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

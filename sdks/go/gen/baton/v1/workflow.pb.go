@@ -2198,6 +2198,374 @@ func (x *RunBulkOperationResponse) GetResults() []*BulkResult {
 	return nil
 }
 
+// Request of SearchWorkflows.
+type SearchWorkflowsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The query: `field OP value` joined by AND and OR, grouped with parentheses, with the
+	// operators =, !=, <, >, IN (a,b), BETWEEN a AND b, IS null, IS not null and
+	// STARTS_WITH 'p' (for example `workflowType = 'order' AND status IN (FAILED)`); times
+	// are epoch milliseconds. Empty matches every execution.
+	Query string `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	// Free text over ids, inputs, outputs and failure reasons; empty or `*` matches all.
+	FreeText string `protobuf:"bytes,2,opt,name=free_text,json=freeText,proto3" json:"free_text,omitempty"`
+	// Sort keys, each `field:ASC` or `field:DESC`, the first deciding first (at most 3);
+	// ties go by id, ascending.
+	Sort []string `protobuf:"bytes,3,rep,name=sort,proto3" json:"sort,omitempty"`
+	// Results to skip.
+	Start int32 `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
+	// Results to return, at most 5,000; absent returns 100, 0 only counts.
+	Size *int32 `protobuf:"varint,5,opt,name=size,proto3,oneof" json:"size,omitempty"`
+	// Search executions by their tasks: the query and sort name task fields, and each
+	// execution with a matching task is listed once.
+	ByTasks       bool `protobuf:"varint,6,opt,name=by_tasks,json=byTasks,proto3" json:"by_tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchWorkflowsRequest) Reset() {
+	*x = SearchWorkflowsRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchWorkflowsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchWorkflowsRequest) ProtoMessage() {}
+
+func (x *SearchWorkflowsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchWorkflowsRequest.ProtoReflect.Descriptor instead.
+func (*SearchWorkflowsRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SearchWorkflowsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *SearchWorkflowsRequest) GetFreeText() string {
+	if x != nil {
+		return x.FreeText
+	}
+	return ""
+}
+
+func (x *SearchWorkflowsRequest) GetSort() []string {
+	if x != nil {
+		return x.Sort
+	}
+	return nil
+}
+
+func (x *SearchWorkflowsRequest) GetStart() int32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *SearchWorkflowsRequest) GetSize() int32 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+func (x *SearchWorkflowsRequest) GetByTasks() bool {
+	if x != nil {
+		return x.ByTasks
+	}
+	return false
+}
+
+// Response of SearchWorkflows.
+type SearchWorkflowsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Executions matching, over all pages.
+	TotalHits int64 `protobuf:"varint,1,opt,name=total_hits,json=totalHits,proto3" json:"total_hits,omitempty"`
+	// The page.
+	Results       []*WorkflowSummary `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchWorkflowsResponse) Reset() {
+	*x = SearchWorkflowsResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchWorkflowsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchWorkflowsResponse) ProtoMessage() {}
+
+func (x *SearchWorkflowsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchWorkflowsResponse.ProtoReflect.Descriptor instead.
+func (*SearchWorkflowsResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SearchWorkflowsResponse) GetTotalHits() int64 {
+	if x != nil {
+		return x.TotalHits
+	}
+	return 0
+}
+
+func (x *SearchWorkflowsResponse) GetResults() []*WorkflowSummary {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// An execution as search lists it.
+type WorkflowSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique id of the execution.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Name of the workflow definition.
+	WorkflowType string `protobuf:"bytes,2,opt,name=workflow_type,json=workflowType,proto3" json:"workflow_type,omitempty"`
+	// Version of the definition.
+	Version int32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Correlation id given at start.
+	CorrelationId *string `protobuf:"bytes,4,opt,name=correlation_id,json=correlationId,proto3,oneof" json:"correlation_id,omitempty"`
+	// Status when last indexed.
+	Status WorkflowStatus `protobuf:"varint,5,opt,name=status,proto3,enum=baton.v1.WorkflowStatus" json:"status,omitempty"`
+	// When the current run began.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Time of the last change.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When it reached a terminal status.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The start input.
+	Input *structpb.Struct `protobuf:"bytes,9,opt,name=input,proto3" json:"input,omitempty"`
+	// The output.
+	Output *structpb.Struct `protobuf:"bytes,10,opt,name=output,proto3" json:"output,omitempty"`
+	// Why it did not complete.
+	ReasonForIncompletion *string `protobuf:"bytes,11,opt,name=reason_for_incompletion,json=reasonForIncompletion,proto3,oneof" json:"reason_for_incompletion,omitempty"`
+	// Milliseconds from start to end; 0 while running.
+	ExecutionTimeMs int64 `protobuf:"varint,12,opt,name=execution_time_ms,json=executionTimeMs,proto3" json:"execution_time_ms,omitempty"`
+	// Event that started it, when an event handler did.
+	Event *string `protobuf:"bytes,13,opt,name=event,proto3,oneof" json:"event,omitempty"`
+	// Reference names of the tasks that failed.
+	FailedReferenceTaskNames []string `protobuf:"bytes,14,rep,name=failed_reference_task_names,json=failedReferenceTaskNames,proto3" json:"failed_reference_task_names,omitempty"`
+	// Names of the tasks that failed.
+	FailedTaskNames []string `protobuf:"bytes,15,rep,name=failed_task_names,json=failedTaskNames,proto3" json:"failed_task_names,omitempty"`
+	// Priority 0-99.
+	Priority int32 `protobuf:"varint,16,opt,name=priority,proto3" json:"priority,omitempty"`
+	// Idempotency key given at start.
+	IdempotencyKey *string `protobuf:"bytes,17,opt,name=idempotency_key,json=idempotencyKey,proto3,oneof" json:"idempotency_key,omitempty"`
+	// Task name (or "*") to domain.
+	TaskToDomain map[string]string `protobuf:"bytes,18,rep,name=task_to_domain,json=taskToDomain,proto3" json:"task_to_domain,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Size of the input in bytes of JSON.
+	InputSize int64 `protobuf:"varint,19,opt,name=input_size,json=inputSize,proto3" json:"input_size,omitempty"`
+	// Size of the output in bytes of JSON.
+	OutputSize    int64 `protobuf:"varint,20,opt,name=output_size,json=outputSize,proto3" json:"output_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkflowSummary) Reset() {
+	*x = WorkflowSummary{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkflowSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkflowSummary) ProtoMessage() {}
+
+func (x *WorkflowSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkflowSummary.ProtoReflect.Descriptor instead.
+func (*WorkflowSummary) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *WorkflowSummary) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *WorkflowSummary) GetWorkflowType() string {
+	if x != nil {
+		return x.WorkflowType
+	}
+	return ""
+}
+
+func (x *WorkflowSummary) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *WorkflowSummary) GetCorrelationId() string {
+	if x != nil && x.CorrelationId != nil {
+		return *x.CorrelationId
+	}
+	return ""
+}
+
+func (x *WorkflowSummary) GetStatus() WorkflowStatus {
+	if x != nil {
+		return x.Status
+	}
+	return WorkflowStatus_WORKFLOW_STATUS_UNSPECIFIED
+}
+
+func (x *WorkflowSummary) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetInput() *structpb.Struct {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetOutput() *structpb.Struct {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetReasonForIncompletion() string {
+	if x != nil && x.ReasonForIncompletion != nil {
+		return *x.ReasonForIncompletion
+	}
+	return ""
+}
+
+func (x *WorkflowSummary) GetExecutionTimeMs() int64 {
+	if x != nil {
+		return x.ExecutionTimeMs
+	}
+	return 0
+}
+
+func (x *WorkflowSummary) GetEvent() string {
+	if x != nil && x.Event != nil {
+		return *x.Event
+	}
+	return ""
+}
+
+func (x *WorkflowSummary) GetFailedReferenceTaskNames() []string {
+	if x != nil {
+		return x.FailedReferenceTaskNames
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetFailedTaskNames() []string {
+	if x != nil {
+		return x.FailedTaskNames
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *WorkflowSummary) GetIdempotencyKey() string {
+	if x != nil && x.IdempotencyKey != nil {
+		return *x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *WorkflowSummary) GetTaskToDomain() map[string]string {
+	if x != nil {
+		return x.TaskToDomain
+	}
+	return nil
+}
+
+func (x *WorkflowSummary) GetInputSize() int64 {
+	if x != nil {
+		return x.InputSize
+	}
+	return 0
+}
+
+func (x *WorkflowSummary) GetOutputSize() int64 {
+	if x != nil {
+		return x.OutputSize
+	}
+	return 0
+}
+
 var File_baton_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_baton_v1_workflow_proto_rawDesc = "" +
@@ -2338,7 +2706,53 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x04code\x18\x03 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\"J\n" +
 	"\x18RunBulkOperationResponse\x12.\n" +
-	"\aresults\x18\x01 \x03(\v2\x14.baton.v1.BulkResultR\aresults*\xae\x01\n" +
+	"\aresults\x18\x01 \x03(\v2\x14.baton.v1.BulkResultR\aresults\"\xb2\x01\n" +
+	"\x16SearchWorkflowsRequest\x12\x14\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x12\x1b\n" +
+	"\tfree_text\x18\x02 \x01(\tR\bfreeText\x12\x12\n" +
+	"\x04sort\x18\x03 \x03(\tR\x04sort\x12\x14\n" +
+	"\x05start\x18\x04 \x01(\x05R\x05start\x12\x17\n" +
+	"\x04size\x18\x05 \x01(\x05H\x00R\x04size\x88\x01\x01\x12\x19\n" +
+	"\bby_tasks\x18\x06 \x01(\bR\abyTasksB\a\n" +
+	"\x05_size\"m\n" +
+	"\x17SearchWorkflowsResponse\x12\x1d\n" +
+	"\n" +
+	"total_hits\x18\x01 \x01(\x03R\ttotalHits\x123\n" +
+	"\aresults\x18\x02 \x03(\v2\x19.baton.v1.WorkflowSummaryR\aresults\"\xb8\b\n" +
+	"\x0fWorkflowSummary\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12#\n" +
+	"\rworkflow_type\x18\x02 \x01(\tR\fworkflowType\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x05R\aversion\x12*\n" +
+	"\x0ecorrelation_id\x18\x04 \x01(\tH\x00R\rcorrelationId\x88\x01\x01\x120\n" +
+	"\x06status\x18\x05 \x01(\x0e2\x18.baton.v1.WorkflowStatusR\x06status\x129\n" +
+	"\n" +
+	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x125\n" +
+	"\bend_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12-\n" +
+	"\x05input\x18\t \x01(\v2\x17.google.protobuf.StructR\x05input\x12/\n" +
+	"\x06output\x18\n" +
+	" \x01(\v2\x17.google.protobuf.StructR\x06output\x12;\n" +
+	"\x17reason_for_incompletion\x18\v \x01(\tH\x01R\x15reasonForIncompletion\x88\x01\x01\x12*\n" +
+	"\x11execution_time_ms\x18\f \x01(\x03R\x0fexecutionTimeMs\x12\x19\n" +
+	"\x05event\x18\r \x01(\tH\x02R\x05event\x88\x01\x01\x12=\n" +
+	"\x1bfailed_reference_task_names\x18\x0e \x03(\tR\x18failedReferenceTaskNames\x12*\n" +
+	"\x11failed_task_names\x18\x0f \x03(\tR\x0ffailedTaskNames\x12\x1a\n" +
+	"\bpriority\x18\x10 \x01(\x05R\bpriority\x12,\n" +
+	"\x0fidempotency_key\x18\x11 \x01(\tH\x03R\x0eidempotencyKey\x88\x01\x01\x12Q\n" +
+	"\x0etask_to_domain\x18\x12 \x03(\v2+.baton.v1.WorkflowSummary.TaskToDomainEntryR\ftaskToDomain\x12\x1d\n" +
+	"\n" +
+	"input_size\x18\x13 \x01(\x03R\tinputSize\x12\x1f\n" +
+	"\voutput_size\x18\x14 \x01(\x03R\n" +
+	"outputSize\x1a?\n" +
+	"\x11TaskToDomainEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
+	"\x0f_correlation_idB\x1a\n" +
+	"\x18_reason_for_incompletionB\b\n" +
+	"\x06_eventB\x12\n" +
+	"\x10_idempotency_key*\xae\x01\n" +
 	"\x13IdempotencyStrategy\x12$\n" +
 	" IDEMPOTENCY_STRATEGY_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19IDEMPOTENCY_STRATEGY_FAIL\x10\x01\x12(\n" +
@@ -2351,7 +2765,7 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x16BULK_OPERATION_RESTART\x10\x03\x12\x18\n" +
 	"\x14BULK_OPERATION_RETRY\x10\x04\x12\x1c\n" +
 	"\x18BULK_OPERATION_TERMINATE\x10\x05\x12\x19\n" +
-	"\x15BULK_OPERATION_REMOVE\x10\x062\xe2\f\n" +
+	"\x15BULK_OPERATION_REMOVE\x10\x062\xba\r\n" +
 	"\x0fWorkflowService\x12P\n" +
 	"\rStartWorkflow\x12\x1e.baton.v1.StartWorkflowRequest\x1a\x1f.baton.v1.StartWorkflowResponse\x12V\n" +
 	"\x0fExecuteWorkflow\x12 .baton.v1.ExecuteWorkflowRequest\x1a!.baton.v1.ExecuteWorkflowResponse\x12J\n" +
@@ -2370,7 +2784,8 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x11ListWorkflowTasks\x12\".baton.v1.ListWorkflowTasksRequest\x1a#.baton.v1.ListWorkflowTasksResponse\x12b\n" +
 	"\x13GetRunningWorkflows\x12$.baton.v1.GetRunningWorkflowsRequest\x1a%.baton.v1.GetRunningWorkflowsResponse\x12}\n" +
 	"\x1cGetWorkflowsByCorrelationIds\x12-.baton.v1.GetWorkflowsByCorrelationIdsRequest\x1a..baton.v1.GetWorkflowsByCorrelationIdsResponse\x12Y\n" +
-	"\x10RunBulkOperation\x12!.baton.v1.RunBulkOperationRequest\x1a\".baton.v1.RunBulkOperationResponseBW\n" +
+	"\x10RunBulkOperation\x12!.baton.v1.RunBulkOperationRequest\x1a\".baton.v1.RunBulkOperationResponse\x12V\n" +
+	"\x0fSearchWorkflows\x12 .baton.v1.SearchWorkflowsRequest\x1a!.baton.v1.SearchWorkflowsResponseBW\n" +
 	"\vio.baton.v1B\rWorkflowProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -2386,7 +2801,7 @@ func file_baton_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_baton_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_baton_v1_workflow_proto_goTypes = []any{
 	(IdempotencyStrategy)(0),                     // 0: baton.v1.IdempotencyStrategy
 	(BulkOperation)(0),                           // 1: baton.v1.BulkOperation
@@ -2428,74 +2843,89 @@ var file_baton_v1_workflow_proto_goTypes = []any{
 	(*RunBulkOperationRequest)(nil),              // 37: baton.v1.RunBulkOperationRequest
 	(*BulkResult)(nil),                           // 38: baton.v1.BulkResult
 	(*RunBulkOperationResponse)(nil),             // 39: baton.v1.RunBulkOperationResponse
-	nil,                                          // 40: baton.v1.StartWorkflowRequest.TaskToDomainEntry
-	(*structpb.Struct)(nil),                      // 41: google.protobuf.Struct
-	(*Workflow)(nil),                             // 42: baton.v1.Workflow
-	(TaskStatus)(0),                              // 43: baton.v1.TaskStatus
-	(*Task)(nil),                                 // 44: baton.v1.Task
-	(*timestamppb.Timestamp)(nil),                // 45: google.protobuf.Timestamp
+	(*SearchWorkflowsRequest)(nil),               // 40: baton.v1.SearchWorkflowsRequest
+	(*SearchWorkflowsResponse)(nil),              // 41: baton.v1.SearchWorkflowsResponse
+	(*WorkflowSummary)(nil),                      // 42: baton.v1.WorkflowSummary
+	nil,                                          // 43: baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	nil,                                          // 44: baton.v1.WorkflowSummary.TaskToDomainEntry
+	(*structpb.Struct)(nil),                      // 45: google.protobuf.Struct
+	(*Workflow)(nil),                             // 46: baton.v1.Workflow
+	(TaskStatus)(0),                              // 47: baton.v1.TaskStatus
+	(*Task)(nil),                                 // 48: baton.v1.Task
+	(*timestamppb.Timestamp)(nil),                // 49: google.protobuf.Timestamp
+	(WorkflowStatus)(0),                          // 50: baton.v1.WorkflowStatus
 }
 var file_baton_v1_workflow_proto_depIdxs = []int32{
-	41, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
-	40, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	45, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
+	43, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
 	0,  // 2: baton.v1.StartWorkflowRequest.idempotency_strategy:type_name -> baton.v1.IdempotencyStrategy
 	2,  // 3: baton.v1.ExecuteWorkflowRequest.start:type_name -> baton.v1.StartWorkflowRequest
-	42, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	42, // 5: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	42, // 6: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
-	41, // 7: baton.v1.RerunWorkflowRequest.task_input:type_name -> google.protobuf.Struct
-	41, // 8: baton.v1.RerunWorkflowRequest.workflow_input:type_name -> google.protobuf.Struct
-	41, // 9: baton.v1.SkipTaskRequest.task_input:type_name -> google.protobuf.Struct
-	41, // 10: baton.v1.SkipTaskRequest.task_output:type_name -> google.protobuf.Struct
-	43, // 11: baton.v1.ListWorkflowTasksRequest.statuses:type_name -> baton.v1.TaskStatus
-	44, // 12: baton.v1.ListWorkflowTasksResponse.tasks:type_name -> baton.v1.Task
-	45, // 13: baton.v1.GetRunningWorkflowsRequest.created_after:type_name -> google.protobuf.Timestamp
-	45, // 14: baton.v1.GetRunningWorkflowsRequest.created_before:type_name -> google.protobuf.Timestamp
-	42, // 15: baton.v1.CorrelatedWorkflows.workflows:type_name -> baton.v1.Workflow
+	46, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	46, // 5: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	46, // 6: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
+	45, // 7: baton.v1.RerunWorkflowRequest.task_input:type_name -> google.protobuf.Struct
+	45, // 8: baton.v1.RerunWorkflowRequest.workflow_input:type_name -> google.protobuf.Struct
+	45, // 9: baton.v1.SkipTaskRequest.task_input:type_name -> google.protobuf.Struct
+	45, // 10: baton.v1.SkipTaskRequest.task_output:type_name -> google.protobuf.Struct
+	47, // 11: baton.v1.ListWorkflowTasksRequest.statuses:type_name -> baton.v1.TaskStatus
+	48, // 12: baton.v1.ListWorkflowTasksResponse.tasks:type_name -> baton.v1.Task
+	49, // 13: baton.v1.GetRunningWorkflowsRequest.created_after:type_name -> google.protobuf.Timestamp
+	49, // 14: baton.v1.GetRunningWorkflowsRequest.created_before:type_name -> google.protobuf.Timestamp
+	46, // 15: baton.v1.CorrelatedWorkflows.workflows:type_name -> baton.v1.Workflow
 	35, // 16: baton.v1.GetWorkflowsByCorrelationIdsResponse.results:type_name -> baton.v1.CorrelatedWorkflows
 	1,  // 17: baton.v1.RunBulkOperationRequest.operation:type_name -> baton.v1.BulkOperation
 	38, // 18: baton.v1.RunBulkOperationResponse.results:type_name -> baton.v1.BulkResult
-	2,  // 19: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
-	4,  // 20: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
-	6,  // 21: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
-	8,  // 22: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
-	10, // 23: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
-	12, // 24: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
-	14, // 25: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
-	16, // 26: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
-	18, // 27: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
-	20, // 28: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
-	22, // 29: baton.v1.WorkflowService.RerunWorkflow:input_type -> baton.v1.RerunWorkflowRequest
-	24, // 30: baton.v1.WorkflowService.SkipTask:input_type -> baton.v1.SkipTaskRequest
-	26, // 31: baton.v1.WorkflowService.ResetCallbacks:input_type -> baton.v1.ResetCallbacksRequest
-	28, // 32: baton.v1.WorkflowService.DecideWorkflow:input_type -> baton.v1.DecideWorkflowRequest
-	30, // 33: baton.v1.WorkflowService.ListWorkflowTasks:input_type -> baton.v1.ListWorkflowTasksRequest
-	32, // 34: baton.v1.WorkflowService.GetRunningWorkflows:input_type -> baton.v1.GetRunningWorkflowsRequest
-	34, // 35: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:input_type -> baton.v1.GetWorkflowsByCorrelationIdsRequest
-	37, // 36: baton.v1.WorkflowService.RunBulkOperation:input_type -> baton.v1.RunBulkOperationRequest
-	3,  // 37: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
-	5,  // 38: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
-	7,  // 39: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
-	9,  // 40: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
-	11, // 41: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
-	13, // 42: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
-	15, // 43: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
-	17, // 44: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
-	19, // 45: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
-	21, // 46: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
-	23, // 47: baton.v1.WorkflowService.RerunWorkflow:output_type -> baton.v1.RerunWorkflowResponse
-	25, // 48: baton.v1.WorkflowService.SkipTask:output_type -> baton.v1.SkipTaskResponse
-	27, // 49: baton.v1.WorkflowService.ResetCallbacks:output_type -> baton.v1.ResetCallbacksResponse
-	29, // 50: baton.v1.WorkflowService.DecideWorkflow:output_type -> baton.v1.DecideWorkflowResponse
-	31, // 51: baton.v1.WorkflowService.ListWorkflowTasks:output_type -> baton.v1.ListWorkflowTasksResponse
-	33, // 52: baton.v1.WorkflowService.GetRunningWorkflows:output_type -> baton.v1.GetRunningWorkflowsResponse
-	36, // 53: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:output_type -> baton.v1.GetWorkflowsByCorrelationIdsResponse
-	39, // 54: baton.v1.WorkflowService.RunBulkOperation:output_type -> baton.v1.RunBulkOperationResponse
-	37, // [37:55] is the sub-list for method output_type
-	19, // [19:37] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	42, // 19: baton.v1.SearchWorkflowsResponse.results:type_name -> baton.v1.WorkflowSummary
+	50, // 20: baton.v1.WorkflowSummary.status:type_name -> baton.v1.WorkflowStatus
+	49, // 21: baton.v1.WorkflowSummary.start_time:type_name -> google.protobuf.Timestamp
+	49, // 22: baton.v1.WorkflowSummary.update_time:type_name -> google.protobuf.Timestamp
+	49, // 23: baton.v1.WorkflowSummary.end_time:type_name -> google.protobuf.Timestamp
+	45, // 24: baton.v1.WorkflowSummary.input:type_name -> google.protobuf.Struct
+	45, // 25: baton.v1.WorkflowSummary.output:type_name -> google.protobuf.Struct
+	44, // 26: baton.v1.WorkflowSummary.task_to_domain:type_name -> baton.v1.WorkflowSummary.TaskToDomainEntry
+	2,  // 27: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
+	4,  // 28: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
+	6,  // 29: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
+	8,  // 30: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
+	10, // 31: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
+	12, // 32: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
+	14, // 33: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
+	16, // 34: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
+	18, // 35: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
+	20, // 36: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
+	22, // 37: baton.v1.WorkflowService.RerunWorkflow:input_type -> baton.v1.RerunWorkflowRequest
+	24, // 38: baton.v1.WorkflowService.SkipTask:input_type -> baton.v1.SkipTaskRequest
+	26, // 39: baton.v1.WorkflowService.ResetCallbacks:input_type -> baton.v1.ResetCallbacksRequest
+	28, // 40: baton.v1.WorkflowService.DecideWorkflow:input_type -> baton.v1.DecideWorkflowRequest
+	30, // 41: baton.v1.WorkflowService.ListWorkflowTasks:input_type -> baton.v1.ListWorkflowTasksRequest
+	32, // 42: baton.v1.WorkflowService.GetRunningWorkflows:input_type -> baton.v1.GetRunningWorkflowsRequest
+	34, // 43: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:input_type -> baton.v1.GetWorkflowsByCorrelationIdsRequest
+	37, // 44: baton.v1.WorkflowService.RunBulkOperation:input_type -> baton.v1.RunBulkOperationRequest
+	40, // 45: baton.v1.WorkflowService.SearchWorkflows:input_type -> baton.v1.SearchWorkflowsRequest
+	3,  // 46: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
+	5,  // 47: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
+	7,  // 48: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
+	9,  // 49: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
+	11, // 50: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
+	13, // 51: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
+	15, // 52: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
+	17, // 53: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
+	19, // 54: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
+	21, // 55: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
+	23, // 56: baton.v1.WorkflowService.RerunWorkflow:output_type -> baton.v1.RerunWorkflowResponse
+	25, // 57: baton.v1.WorkflowService.SkipTask:output_type -> baton.v1.SkipTaskResponse
+	27, // 58: baton.v1.WorkflowService.ResetCallbacks:output_type -> baton.v1.ResetCallbacksResponse
+	29, // 59: baton.v1.WorkflowService.DecideWorkflow:output_type -> baton.v1.DecideWorkflowResponse
+	31, // 60: baton.v1.WorkflowService.ListWorkflowTasks:output_type -> baton.v1.ListWorkflowTasksResponse
+	33, // 61: baton.v1.WorkflowService.GetRunningWorkflows:output_type -> baton.v1.GetRunningWorkflowsResponse
+	36, // 62: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:output_type -> baton.v1.GetWorkflowsByCorrelationIdsResponse
+	39, // 63: baton.v1.WorkflowService.RunBulkOperation:output_type -> baton.v1.RunBulkOperationResponse
+	41, // 64: baton.v1.WorkflowService.SearchWorkflows:output_type -> baton.v1.SearchWorkflowsResponse
+	46, // [46:65] is the sub-list for method output_type
+	27, // [27:46] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_workflow_proto_init() }
@@ -2506,13 +2936,15 @@ func file_baton_v1_workflow_proto_init() {
 	file_baton_v1_common_proto_init()
 	file_baton_v1_workflow_proto_msgTypes[0].OneofWrappers = []any{}
 	file_baton_v1_workflow_proto_msgTypes[30].OneofWrappers = []any{}
+	file_baton_v1_workflow_proto_msgTypes[38].OneofWrappers = []any{}
+	file_baton_v1_workflow_proto_msgTypes[40].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_workflow_proto_rawDesc), len(file_baton_v1_workflow_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   39,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

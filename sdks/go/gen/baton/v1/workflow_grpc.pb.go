@@ -37,6 +37,7 @@ const (
 	WorkflowService_GetRunningWorkflows_FullMethodName          = "/baton.v1.WorkflowService/GetRunningWorkflows"
 	WorkflowService_GetWorkflowsByCorrelationIds_FullMethodName = "/baton.v1.WorkflowService/GetWorkflowsByCorrelationIds"
 	WorkflowService_RunBulkOperation_FullMethodName             = "/baton.v1.WorkflowService/RunBulkOperation"
+	WorkflowService_SearchWorkflows_FullMethodName              = "/baton.v1.WorkflowService/SearchWorkflows"
 )
 
 // WorkflowServiceClient is the client API for WorkflowService service.
@@ -88,6 +89,9 @@ type WorkflowServiceClient interface {
 	// Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
 	// executions and reports the outcome for each of them.
 	RunBulkOperation(ctx context.Context, in *RunBulkOperationRequest, opts ...grpc.CallOption) (*RunBulkOperationResponse, error)
+	// Searches executions with Conductor's query language, free text, sort and paging. The
+	// index follows the store within about a second of a change.
+	SearchWorkflows(ctx context.Context, in *SearchWorkflowsRequest, opts ...grpc.CallOption) (*SearchWorkflowsResponse, error)
 }
 
 type workflowServiceClient struct {
@@ -278,6 +282,16 @@ func (c *workflowServiceClient) RunBulkOperation(ctx context.Context, in *RunBul
 	return out, nil
 }
 
+func (c *workflowServiceClient) SearchWorkflows(ctx context.Context, in *SearchWorkflowsRequest, opts ...grpc.CallOption) (*SearchWorkflowsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchWorkflowsResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_SearchWorkflows_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WorkflowServiceServer is the server API for WorkflowService service.
 // All implementations must embed UnimplementedWorkflowServiceServer
 // for forward compatibility.
@@ -327,6 +341,9 @@ type WorkflowServiceServer interface {
 	// Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
 	// executions and reports the outcome for each of them.
 	RunBulkOperation(context.Context, *RunBulkOperationRequest) (*RunBulkOperationResponse, error)
+	// Searches executions with Conductor's query language, free text, sort and paging. The
+	// index follows the store within about a second of a change.
+	SearchWorkflows(context.Context, *SearchWorkflowsRequest) (*SearchWorkflowsResponse, error)
 	mustEmbedUnimplementedWorkflowServiceServer()
 }
 
@@ -390,6 +407,9 @@ func (UnimplementedWorkflowServiceServer) GetWorkflowsByCorrelationIds(context.C
 }
 func (UnimplementedWorkflowServiceServer) RunBulkOperation(context.Context, *RunBulkOperationRequest) (*RunBulkOperationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunBulkOperation not implemented")
+}
+func (UnimplementedWorkflowServiceServer) SearchWorkflows(context.Context, *SearchWorkflowsRequest) (*SearchWorkflowsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchWorkflows not implemented")
 }
 func (UnimplementedWorkflowServiceServer) mustEmbedUnimplementedWorkflowServiceServer() {}
 func (UnimplementedWorkflowServiceServer) testEmbeddedByValue()                         {}
@@ -736,6 +756,24 @@ func _WorkflowService_RunBulkOperation_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WorkflowService_SearchWorkflows_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchWorkflowsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).SearchWorkflows(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_SearchWorkflows_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).SearchWorkflows(ctx, req.(*SearchWorkflowsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WorkflowService_ServiceDesc is the grpc.ServiceDesc for WorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -814,6 +852,10 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RunBulkOperation",
 			Handler:    _WorkflowService_RunBulkOperation_Handler,
+		},
+		{
+			MethodName: "SearchWorkflows",
+			Handler:    _WorkflowService_SearchWorkflows_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -10,6 +10,7 @@ from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,6 +21,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _WorkerKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _WorkerKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WorkerKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    WORKER_KIND_UNSPECIFIED: _WorkerKind.ValueType  # 0
+    """Never used on the wire; a reader treats it as unknown."""
+    WORKER_KIND_STREAM: _WorkerKind.ValueType  # 1
+    """Tasks are pushed to it over a Work stream as it grants credit."""
+    WORKER_KIND_POLL: _WorkerKind.ValueType  # 2
+    """It takes tasks with Poll or BatchPoll (or Conductor's HTTP polls)."""
+
+class WorkerKind(_WorkerKind, metaclass=_WorkerKindEnumTypeWrapper):
+    """How a worker takes its tasks."""
+
+WORKER_KIND_UNSPECIFIED: WorkerKind.ValueType  # 0
+"""Never used on the wire; a reader treats it as unknown."""
+WORKER_KIND_STREAM: WorkerKind.ValueType  # 1
+"""Tasks are pushed to it over a Work stream as it grants credit."""
+WORKER_KIND_POLL: WorkerKind.ValueType  # 2
+"""It takes tasks with Poll or BatchPoll (or Conductor's HTTP polls)."""
+Global___WorkerKind: _TypeAlias = WorkerKind  # noqa: Y015
 
 @_typing.final
 class TaskAssignment(_message.Message):
@@ -889,3 +914,301 @@ class ListQueuesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListQueuesResponse: _TypeAlias = ListQueuesResponse  # noqa: Y015
+
+@_typing.final
+class SearchTasksRequest(_message.Message):
+    """Request of SearchTasks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    FREE_TEXT_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """The query over task fields (taskId, taskType, taskDefName, status, workflowId,
+    workflowType, correlationId, reasonForIncompletion, scheduledTime, startTime,
+    updateTime, endTime, executionTime, queueWaitTime), as in SearchWorkflowsRequest.
+    """
+    free_text: _builtins.str
+    """Free text over ids, inputs, outputs and failure reasons; empty or `*` matches all."""
+    start: _builtins.int
+    """Results to skip."""
+    size: _builtins.int
+    """Results to return, at most 5,000; absent returns 100, 0 only counts."""
+    @_builtins.property
+    def sort(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sort keys, each `field:ASC` or `field:DESC` (at most 3); ties go by task id."""
+
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        free_text: _builtins.str = ...,
+        sort: _abc.Iterable[_builtins.str] | None = ...,
+        start: _builtins.int = ...,
+        size: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_size", b"_size", "size", b"size"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_size", b"_size", "free_text", b"free_text", "query", b"query", "size", b"size", "sort", b"sort", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__size: _TypeAlias = _typing.Literal["size"]  # noqa: Y015
+    _WhichOneofArgType__size: _TypeAlias = _typing.Literal["_size", b"_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__size) -> _WhichOneofReturnType__size | None: ...
+
+Global___SearchTasksRequest: _TypeAlias = SearchTasksRequest  # noqa: Y015
+
+@_typing.final
+class SearchTasksResponse(_message.Message):
+    """Response of SearchTasks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOTAL_HITS_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    total_hits: _builtins.int
+    """Task instances matching, over all pages."""
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskSummary]:
+        """The page."""
+
+    def __init__(
+        self,
+        *,
+        total_hits: _builtins.int = ...,
+        results: _abc.Iterable[Global___TaskSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results", "total_hits", b"total_hits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchTasksResponse: _TypeAlias = SearchTasksResponse  # noqa: Y015
+
+@_typing.final
+class TaskSummary(_message.Message):
+    """A task instance as search lists it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    TASK_TYPE_FIELD_NUMBER: _builtins.int
+    TASK_DEF_NAME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_TYPE_FIELD_NUMBER: _builtins.int
+    CORRELATION_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULED_TIME_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    REASON_FOR_INCOMPLETION_FIELD_NUMBER: _builtins.int
+    EXECUTION_TIME_MS_FIELD_NUMBER: _builtins.int
+    QUEUE_WAIT_TIME_MS_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    WORKFLOW_PRIORITY_FIELD_NUMBER: _builtins.int
+    DOMAIN_FIELD_NUMBER: _builtins.int
+    task_id: _builtins.str
+    """Unique id of the task instance."""
+    task_type: _builtins.str
+    """The task type (a worker task's name, or an operator)."""
+    task_def_name: _builtins.str
+    """The task definition name."""
+    status: _common_pb2.TaskStatus.ValueType
+    """Status when last indexed."""
+    workflow_id: _builtins.str
+    """The execution the task belongs to."""
+    workflow_type: _builtins.str
+    """Name of that execution's workflow definition."""
+    correlation_id: _builtins.str
+    """The execution's correlation id."""
+    reason_for_incompletion: _builtins.str
+    """Why it did not complete."""
+    execution_time_ms: _builtins.int
+    """Milliseconds from start to end; 0 until it ends."""
+    queue_wait_time_ms: _builtins.int
+    """Milliseconds from scheduled to started; 0 until it starts."""
+    workflow_priority: _builtins.int
+    """The execution's priority."""
+    domain: _builtins.str
+    """Domain of the queue it sat in."""
+    @_builtins.property
+    def scheduled_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was scheduled."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When a worker took it."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """Time of the last change."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When it reached a terminal status."""
+
+    @_builtins.property
+    def input(self) -> _struct_pb2.Struct:
+        """The task input."""
+
+    @_builtins.property
+    def output(self) -> _struct_pb2.Struct:
+        """The task output."""
+
+    def __init__(
+        self,
+        *,
+        task_id: _builtins.str = ...,
+        task_type: _builtins.str = ...,
+        task_def_name: _builtins.str = ...,
+        status: _common_pb2.TaskStatus.ValueType = ...,
+        workflow_id: _builtins.str = ...,
+        workflow_type: _builtins.str = ...,
+        correlation_id: _builtins.str | None = ...,
+        scheduled_time: _timestamp_pb2.Timestamp | None = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        reason_for_incompletion: _builtins.str | None = ...,
+        execution_time_ms: _builtins.int = ...,
+        queue_wait_time_ms: _builtins.int = ...,
+        input: _struct_pb2.Struct | None = ...,
+        output: _struct_pb2.Struct | None = ...,
+        workflow_priority: _builtins.int = ...,
+        domain: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_correlation_id", b"_correlation_id", "_domain", b"_domain", "_reason_for_incompletion", b"_reason_for_incompletion", "correlation_id", b"correlation_id", "domain", b"domain", "end_time", b"end_time", "input", b"input", "output", b"output", "reason_for_incompletion", b"reason_for_incompletion", "scheduled_time", b"scheduled_time", "start_time", b"start_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_correlation_id", b"_correlation_id", "_domain", b"_domain", "_reason_for_incompletion", b"_reason_for_incompletion", "correlation_id", b"correlation_id", "domain", b"domain", "end_time", b"end_time", "execution_time_ms", b"execution_time_ms", "input", b"input", "output", b"output", "queue_wait_time_ms", b"queue_wait_time_ms", "reason_for_incompletion", b"reason_for_incompletion", "scheduled_time", b"scheduled_time", "start_time", b"start_time", "status", b"status", "task_def_name", b"task_def_name", "task_id", b"task_id", "task_type", b"task_type", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_priority", b"workflow_priority", "workflow_type", b"workflow_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__correlation_id: _TypeAlias = _typing.Literal["correlation_id"]  # noqa: Y015
+    _WhichOneofArgType__correlation_id: _TypeAlias = _typing.Literal["_correlation_id", b"_correlation_id"]  # noqa: Y015
+    _WhichOneofReturnType__domain: _TypeAlias = _typing.Literal["domain"]  # noqa: Y015
+    _WhichOneofArgType__domain: _TypeAlias = _typing.Literal["_domain", b"_domain"]  # noqa: Y015
+    _WhichOneofReturnType__reason_for_incompletion: _TypeAlias = _typing.Literal["reason_for_incompletion"]  # noqa: Y015
+    _WhichOneofArgType__reason_for_incompletion: _TypeAlias = _typing.Literal["_reason_for_incompletion", b"_reason_for_incompletion"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__correlation_id) -> _WhichOneofReturnType__correlation_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__domain) -> _WhichOneofReturnType__domain | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__reason_for_incompletion) -> _WhichOneofReturnType__reason_for_incompletion | None: ...
+
+Global___TaskSummary: _TypeAlias = TaskSummary  # noqa: Y015
+
+@_typing.final
+class ListWorkersRequest(_message.Message):
+    """Request of ListWorkers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_TYPE_FIELD_NUMBER: _builtins.int
+    task_type: _builtins.str
+    """Only the workers that take this task type; every worker when empty."""
+    def __init__(
+        self,
+        *,
+        task_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_type", b"task_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkersRequest: _TypeAlias = ListWorkersRequest  # noqa: Y015
+
+@_typing.final
+class WorkerInfo(_message.Message):
+    """One worker the server knows of."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    TASK_TYPES_FIELD_NUMBER: _builtins.int
+    DOMAIN_FIELD_NUMBER: _builtins.int
+    CREDITS_FIELD_NUMBER: _builtins.int
+    IN_FLIGHT_FIELD_NUMBER: _builtins.int
+    CONNECTED_TIME_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_TIME_FIELD_NUMBER: _builtins.int
+    POLLS_WAITING_FIELD_NUMBER: _builtins.int
+    kind: Global___WorkerKind.ValueType
+    """Stream or poll."""
+    worker_id: _builtins.str
+    """The id the worker gave ("anonymous" when it gave none)."""
+    connection_id: _builtins.int
+    """The stream's connection id, unique while the server runs; 0 for a poller."""
+    domain: _builtins.str
+    """The domain it serves; empty for the default queues."""
+    credits: _builtins.int
+    """Credit left: tasks a stream worker would take now; 0 for a poller."""
+    in_flight: _builtins.int
+    """Tasks handed to it and not yet finished."""
+    polls_waiting: _builtins.int
+    """Polls it has waiting now; 0 for a stream worker."""
+    @_builtins.property
+    def task_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The task types it takes, sorted."""
+
+    @_builtins.property
+    def connected_time(self) -> _timestamp_pb2.Timestamp:
+        """When the stream subscribed; unset for a poller."""
+
+    @_builtins.property
+    def last_seen_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was last heard from: a grant, result or lease extension on a stream, the
+        start or end of a poll.
+        """
+
+    def __init__(
+        self,
+        *,
+        kind: Global___WorkerKind.ValueType = ...,
+        worker_id: _builtins.str = ...,
+        connection_id: _builtins.int = ...,
+        task_types: _abc.Iterable[_builtins.str] | None = ...,
+        domain: _builtins.str = ...,
+        credits: _builtins.int = ...,
+        in_flight: _builtins.int = ...,
+        connected_time: _timestamp_pb2.Timestamp | None = ...,
+        last_seen_time: _timestamp_pb2.Timestamp | None = ...,
+        polls_waiting: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["connected_time", b"connected_time", "last_seen_time", b"last_seen_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connected_time", b"connected_time", "connection_id", b"connection_id", "credits", b"credits", "domain", b"domain", "in_flight", b"in_flight", "kind", b"kind", "last_seen_time", b"last_seen_time", "polls_waiting", b"polls_waiting", "task_types", b"task_types", "worker_id", b"worker_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkerInfo: _TypeAlias = WorkerInfo  # noqa: Y015
+
+@_typing.final
+class ListWorkersResponse(_message.Message):
+    """Response of ListWorkers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def workers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkerInfo]:
+        """Stream workers by worker id then connection, then pollers by worker id then domain."""
+
+    def __init__(
+        self,
+        *,
+        workers: _abc.Iterable[Global___WorkerInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["workers", b"workers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkersResponse: _TypeAlias = ListWorkersResponse  # noqa: Y015

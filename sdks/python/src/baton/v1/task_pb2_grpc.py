@@ -85,6 +85,16 @@ class TaskServiceStub:
                 request_serializer=baton_dot_v1_dot_task__pb2.ListQueuesRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_task__pb2.ListQueuesResponse.FromString,
                 _registered_method=True)
+        self.SearchTasks = channel.unary_unary(
+                '/baton.v1.TaskService/SearchTasks',
+                request_serializer=baton_dot_v1_dot_task__pb2.SearchTasksRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__pb2.SearchTasksResponse.FromString,
+                _registered_method=True)
+        self.ListWorkers = channel.unary_unary(
+                '/baton.v1.TaskService/ListWorkers',
+                request_serializer=baton_dot_v1_dot_task__pb2.ListWorkersRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__pb2.ListWorkersResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -165,6 +175,22 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchTasks(self, request, context):
+        """Searches task instances (each retry is one) with Conductor's query language, free
+        text, sort and paging.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkers(self, request, context):
+        """Lists the workers: those connected over a Work stream, then those that polled within
+        the last minute or are polling now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +243,16 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.ListQueues,
                     request_deserializer=baton_dot_v1_dot_task__pb2.ListQueuesRequest.FromString,
                     response_serializer=baton_dot_v1_dot_task__pb2.ListQueuesResponse.SerializeToString,
+            ),
+            'SearchTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchTasks,
+                    request_deserializer=baton_dot_v1_dot_task__pb2.SearchTasksRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__pb2.SearchTasksResponse.SerializeToString,
+            ),
+            'ListWorkers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkers,
+                    request_deserializer=baton_dot_v1_dot_task__pb2.ListWorkersRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__pb2.ListWorkersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -490,6 +526,60 @@ class TaskService:
             '/baton.v1.TaskService/ListQueues',
             baton_dot_v1_dot_task__pb2.ListQueuesRequest.SerializeToString,
             baton_dot_v1_dot_task__pb2.ListQueuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/SearchTasks',
+            baton_dot_v1_dot_task__pb2.SearchTasksRequest.SerializeToString,
+            baton_dot_v1_dot_task__pb2.SearchTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/ListWorkers',
+            baton_dot_v1_dot_task__pb2.ListWorkersRequest.SerializeToString,
+            baton_dot_v1_dot_task__pb2.ListWorkersResponse.FromString,
             options,
             channel_credentials,
             insecure,

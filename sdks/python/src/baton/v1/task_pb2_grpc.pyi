@@ -59,6 +59,14 @@ class TaskServiceStub:
     """Adds log lines to a task."""
     ListQueues: _grpc.UnaryUnaryMultiCallable[_task_pb2.ListQueuesRequest, _task_pb2.ListQueuesResponse]
     """Lists the ready queues: tasks waiting in each and the stream workers subscribed to it."""
+    SearchTasks: _grpc.UnaryUnaryMultiCallable[_task_pb2.SearchTasksRequest, _task_pb2.SearchTasksResponse]
+    """Searches task instances (each retry is one) with Conductor's query language, free
+    text, sort and paging.
+    """
+    ListWorkers: _grpc.UnaryUnaryMultiCallable[_task_pb2.ListWorkersRequest, _task_pb2.ListWorkersResponse]
+    """Lists the workers: those connected over a Work stream, then those that polled within
+    the last minute or are polling now.
+    """
 
 @_typing.type_check_only
 class TaskServiceAsyncStub(TaskServiceStub):
@@ -91,6 +99,14 @@ class TaskServiceAsyncStub(TaskServiceStub):
     """Adds log lines to a task."""
     ListQueues: _aio.UnaryUnaryMultiCallable[_task_pb2.ListQueuesRequest, _task_pb2.ListQueuesResponse]  # type: ignore[assignment]
     """Lists the ready queues: tasks waiting in each and the stream workers subscribed to it."""
+    SearchTasks: _aio.UnaryUnaryMultiCallable[_task_pb2.SearchTasksRequest, _task_pb2.SearchTasksResponse]  # type: ignore[assignment]
+    """Searches task instances (each retry is one) with Conductor's query language, free
+    text, sort and paging.
+    """
+    ListWorkers: _aio.UnaryUnaryMultiCallable[_task_pb2.ListWorkersRequest, _task_pb2.ListWorkersResponse]  # type: ignore[assignment]
+    """Lists the workers: those connected over a Work stream, then those that polled within
+    the last minute or are polling now.
+    """
 
 class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
     """Feeds tasks to workers and takes their results."""
@@ -180,5 +196,25 @@ class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_task_pb2.ListQueuesResponse, _abc.Awaitable[_task_pb2.ListQueuesResponse]]:
         """Lists the ready queues: tasks waiting in each and the stream workers subscribed to it."""
+
+    @_abc_1.abstractmethod
+    def SearchTasks(
+        self,
+        request: _task_pb2.SearchTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_task_pb2.SearchTasksResponse, _abc.Awaitable[_task_pb2.SearchTasksResponse]]:
+        """Searches task instances (each retry is one) with Conductor's query language, free
+        text, sort and paging.
+        """
+
+    @_abc_1.abstractmethod
+    def ListWorkers(
+        self,
+        request: _task_pb2.ListWorkersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_task_pb2.ListWorkersResponse, _abc.Awaitable[_task_pb2.ListWorkersResponse]]:
+        """Lists the workers: those connected over a Work stream, then those that polled within
+        the last minute or are polling now.
+        """
 
 def add_TaskServiceServicer_to_server(servicer: TaskServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

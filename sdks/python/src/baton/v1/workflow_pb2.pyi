@@ -1119,3 +1119,234 @@ class RunBulkOperationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunBulkOperationResponse: _TypeAlias = RunBulkOperationResponse  # noqa: Y015
+
+@_typing.final
+class SearchWorkflowsRequest(_message.Message):
+    """Request of SearchWorkflows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    FREE_TEXT_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    BY_TASKS_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """The query: `field OP value` joined by AND and OR, grouped with parentheses, with the
+    operators =, !=, <, >, IN (a,b), BETWEEN a AND b, IS null, IS not null and
+    STARTS_WITH 'p' (for example `workflowType = 'order' AND status IN (FAILED)`); times
+    are epoch milliseconds. Empty matches every execution.
+    """
+    free_text: _builtins.str
+    """Free text over ids, inputs, outputs and failure reasons; empty or `*` matches all."""
+    start: _builtins.int
+    """Results to skip."""
+    size: _builtins.int
+    """Results to return, at most 5,000; absent returns 100, 0 only counts."""
+    by_tasks: _builtins.bool
+    """Search executions by their tasks: the query and sort name task fields, and each
+    execution with a matching task is listed once.
+    """
+    @_builtins.property
+    def sort(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sort keys, each `field:ASC` or `field:DESC`, the first deciding first (at most 3);
+        ties go by id, ascending.
+        """
+
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        free_text: _builtins.str = ...,
+        sort: _abc.Iterable[_builtins.str] | None = ...,
+        start: _builtins.int = ...,
+        size: _builtins.int | None = ...,
+        by_tasks: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_size", b"_size", "size", b"size"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_size", b"_size", "by_tasks", b"by_tasks", "free_text", b"free_text", "query", b"query", "size", b"size", "sort", b"sort", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__size: _TypeAlias = _typing.Literal["size"]  # noqa: Y015
+    _WhichOneofArgType__size: _TypeAlias = _typing.Literal["_size", b"_size"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__size) -> _WhichOneofReturnType__size | None: ...
+
+Global___SearchWorkflowsRequest: _TypeAlias = SearchWorkflowsRequest  # noqa: Y015
+
+@_typing.final
+class SearchWorkflowsResponse(_message.Message):
+    """Response of SearchWorkflows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOTAL_HITS_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    total_hits: _builtins.int
+    """Executions matching, over all pages."""
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowSummary]:
+        """The page."""
+
+    def __init__(
+        self,
+        *,
+        total_hits: _builtins.int = ...,
+        results: _abc.Iterable[Global___WorkflowSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results", "total_hits", b"total_hits"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchWorkflowsResponse: _TypeAlias = SearchWorkflowsResponse  # noqa: Y015
+
+@_typing.final
+class WorkflowSummary(_message.Message):
+    """An execution as search lists it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class TaskToDomainEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_TYPE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CORRELATION_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    REASON_FOR_INCOMPLETION_FIELD_NUMBER: _builtins.int
+    EXECUTION_TIME_MS_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    FAILED_REFERENCE_TASK_NAMES_FIELD_NUMBER: _builtins.int
+    FAILED_TASK_NAMES_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    TASK_TO_DOMAIN_FIELD_NUMBER: _builtins.int
+    INPUT_SIZE_FIELD_NUMBER: _builtins.int
+    OUTPUT_SIZE_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Unique id of the execution."""
+    workflow_type: _builtins.str
+    """Name of the workflow definition."""
+    version: _builtins.int
+    """Version of the definition."""
+    correlation_id: _builtins.str
+    """Correlation id given at start."""
+    status: _common_pb2.WorkflowStatus.ValueType
+    """Status when last indexed."""
+    reason_for_incompletion: _builtins.str
+    """Why it did not complete."""
+    execution_time_ms: _builtins.int
+    """Milliseconds from start to end; 0 while running."""
+    event: _builtins.str
+    """Event that started it, when an event handler did."""
+    priority: _builtins.int
+    """Priority 0-99."""
+    idempotency_key: _builtins.str
+    """Idempotency key given at start."""
+    input_size: _builtins.int
+    """Size of the input in bytes of JSON."""
+    output_size: _builtins.int
+    """Size of the output in bytes of JSON."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the current run began."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """Time of the last change."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When it reached a terminal status."""
+
+    @_builtins.property
+    def input(self) -> _struct_pb2.Struct:
+        """The start input."""
+
+    @_builtins.property
+    def output(self) -> _struct_pb2.Struct:
+        """The output."""
+
+    @_builtins.property
+    def failed_reference_task_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Reference names of the tasks that failed."""
+
+    @_builtins.property
+    def failed_task_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Names of the tasks that failed."""
+
+    @_builtins.property
+    def task_to_domain(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Task name (or "*") to domain."""
+
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+        workflow_type: _builtins.str = ...,
+        version: _builtins.int = ...,
+        correlation_id: _builtins.str | None = ...,
+        status: _common_pb2.WorkflowStatus.ValueType = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        input: _struct_pb2.Struct | None = ...,
+        output: _struct_pb2.Struct | None = ...,
+        reason_for_incompletion: _builtins.str | None = ...,
+        execution_time_ms: _builtins.int = ...,
+        event: _builtins.str | None = ...,
+        failed_reference_task_names: _abc.Iterable[_builtins.str] | None = ...,
+        failed_task_names: _abc.Iterable[_builtins.str] | None = ...,
+        priority: _builtins.int = ...,
+        idempotency_key: _builtins.str | None = ...,
+        task_to_domain: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        input_size: _builtins.int = ...,
+        output_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_correlation_id", b"_correlation_id", "_event", b"_event", "_idempotency_key", b"_idempotency_key", "_reason_for_incompletion", b"_reason_for_incompletion", "correlation_id", b"correlation_id", "end_time", b"end_time", "event", b"event", "idempotency_key", b"idempotency_key", "input", b"input", "output", b"output", "reason_for_incompletion", b"reason_for_incompletion", "start_time", b"start_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_correlation_id", b"_correlation_id", "_event", b"_event", "_idempotency_key", b"_idempotency_key", "_reason_for_incompletion", b"_reason_for_incompletion", "correlation_id", b"correlation_id", "end_time", b"end_time", "event", b"event", "execution_time_ms", b"execution_time_ms", "failed_reference_task_names", b"failed_reference_task_names", "failed_task_names", b"failed_task_names", "idempotency_key", b"idempotency_key", "input", b"input", "input_size", b"input_size", "output", b"output", "output_size", b"output_size", "priority", b"priority", "reason_for_incompletion", b"reason_for_incompletion", "start_time", b"start_time", "status", b"status", "task_to_domain", b"task_to_domain", "update_time", b"update_time", "version", b"version", "workflow_id", b"workflow_id", "workflow_type", b"workflow_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__correlation_id: _TypeAlias = _typing.Literal["correlation_id"]  # noqa: Y015
+    _WhichOneofArgType__correlation_id: _TypeAlias = _typing.Literal["_correlation_id", b"_correlation_id"]  # noqa: Y015
+    _WhichOneofReturnType__event: _TypeAlias = _typing.Literal["event"]  # noqa: Y015
+    _WhichOneofArgType__event: _TypeAlias = _typing.Literal["_event", b"_event"]  # noqa: Y015
+    _WhichOneofReturnType__idempotency_key: _TypeAlias = _typing.Literal["idempotency_key"]  # noqa: Y015
+    _WhichOneofArgType__idempotency_key: _TypeAlias = _typing.Literal["_idempotency_key", b"_idempotency_key"]  # noqa: Y015
+    _WhichOneofReturnType__reason_for_incompletion: _TypeAlias = _typing.Literal["reason_for_incompletion"]  # noqa: Y015
+    _WhichOneofArgType__reason_for_incompletion: _TypeAlias = _typing.Literal["_reason_for_incompletion", b"_reason_for_incompletion"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__correlation_id) -> _WhichOneofReturnType__correlation_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__event) -> _WhichOneofReturnType__event | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__idempotency_key) -> _WhichOneofReturnType__idempotency_key | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__reason_for_incompletion) -> _WhichOneofReturnType__reason_for_incompletion | None: ...
+
+Global___WorkflowSummary: _TypeAlias = WorkflowSummary  # noqa: Y015

@@ -125,6 +125,11 @@ class WorkflowServiceStub:
                 request_serializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationResponse.FromString,
                 _registered_method=True)
+        self.SearchWorkflows = channel.unary_unary(
+                '/baton.v1.WorkflowService/SearchWorkflows',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -264,6 +269,14 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchWorkflows(self, request, context):
+        """Searches executions with Conductor's query language, free text, sort and paging. The
+        index follows the store within about a second of a change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -356,6 +369,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.RunBulkOperation,
                     request_deserializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationRequest.FromString,
                     response_serializer=baton_dot_v1_dot_workflow__pb2.RunBulkOperationResponse.SerializeToString,
+            ),
+            'SearchWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchWorkflows,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -845,6 +863,33 @@ class WorkflowService:
             '/baton.v1.WorkflowService/RunBulkOperation',
             baton_dot_v1_dot_workflow__pb2.RunBulkOperationRequest.SerializeToString,
             baton_dot_v1_dot_workflow__pb2.RunBulkOperationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/SearchWorkflows',
+            baton_dot_v1_dot_workflow__pb2.SearchWorkflowsRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.SearchWorkflowsResponse.FromString,
             options,
             channel_credentials,
             insecure,

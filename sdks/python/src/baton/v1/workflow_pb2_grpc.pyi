@@ -81,6 +81,10 @@ class WorkflowServiceStub:
     """Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
     executions and reports the outcome for each of them.
     """
+    SearchWorkflows: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.SearchWorkflowsRequest, _workflow_pb2.SearchWorkflowsResponse]
+    """Searches executions with Conductor's query language, free text, sort and paging. The
+    index follows the store within about a second of a change.
+    """
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -134,6 +138,10 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     RunBulkOperation: _aio.UnaryUnaryMultiCallable[_workflow_pb2.RunBulkOperationRequest, _workflow_pb2.RunBulkOperationResponse]  # type: ignore[assignment]
     """Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
     executions and reports the outcome for each of them.
+    """
+    SearchWorkflows: _aio.UnaryUnaryMultiCallable[_workflow_pb2.SearchWorkflowsRequest, _workflow_pb2.SearchWorkflowsResponse]  # type: ignore[assignment]
+    """Searches executions with Conductor's query language, free text, sort and paging. The
+    index follows the store within about a second of a change.
     """
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -293,6 +301,16 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_workflow_pb2.RunBulkOperationResponse, _abc.Awaitable[_workflow_pb2.RunBulkOperationResponse]]:
         """Applies one operation (pause, resume, restart, retry, terminate, remove) to up to 1000
         executions and reports the outcome for each of them.
+        """
+
+    @_abc_1.abstractmethod
+    def SearchWorkflows(
+        self,
+        request: _workflow_pb2.SearchWorkflowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.SearchWorkflowsResponse, _abc.Awaitable[_workflow_pb2.SearchWorkflowsResponse]]:
+        """Searches executions with Conductor's query language, free text, sort and paging. The
+        index follows the store within about a second of a change.
         """
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
