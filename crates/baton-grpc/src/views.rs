@@ -100,6 +100,7 @@ pub(crate) fn task_to_pb(t: &TaskInstance) -> pb::Task {
         priority: t.priority,
         optional: t.optional,
         iteration: t.iteration,
+        update_time: Some(ts(t.update_time)),
     }
 }
 

@@ -705,6 +705,10 @@ fn task_json(t: &pb::Task) -> Value {
         "pollCount": t.poll_count,
         "workerId": t.worker_id,
         "reasonForIncompletion": t.reason_for_incompletion,
+        "scheduledTime": t.scheduled_time.as_ref().map(baton_grpc::convert::ms),
+        "startTime": t.start_time.as_ref().map(baton_grpc::convert::ms),
+        "endTime": t.end_time.as_ref().map(baton_grpc::convert::ms),
+        "updateTime": t.update_time.as_ref().map(baton_grpc::convert::ms),
         "input": struct_json(&t.input),
         "output": struct_json(&t.output),
     })
@@ -745,6 +749,13 @@ fn print_workflow(w: &pb::Workflow, as_json: bool) {
         w.workflow_id, w.workflow_name, w.workflow_version
     );
     println!("status   {}", v["status"].as_str().unwrap_or(""));
+    println!(
+        "times    created {}  started {}  updated {}  ended {}",
+        when(w.create_time.as_ref()),
+        when(w.start_time.as_ref()),
+        when(w.update_time.as_ref()),
+        when(w.end_time.as_ref())
+    );
     if !w.correlation_id.is_empty() {
         println!("correlation {}", w.correlation_id);
     }
@@ -753,13 +764,33 @@ fn print_workflow(w: &pb::Workflow, as_json: bool) {
     }
     println!("input    {}", v["input"]);
     println!("output   {}", v["output"]);
-    for t in v["tasks"].as_array().into_iter().flatten() {
+    if !w.tasks.is_empty() {
         println!(
-            "  - {:<24} {:<28} retry {}  {}",
-            t["referenceTaskName"].as_str().unwrap_or(""),
-            t["status"].as_str().unwrap_or(""),
-            t["retryCount"],
-            t["reasonForIncompletion"].as_str().unwrap_or("")
+            "  {:<24} {:<26} {:>5} {:<24} {:<24} {:>9} {:>5} {:<16} REASON",
+            "TASK", "STATUS", "RETRY", "SCHEDULED", "STARTED", "TOOK", "POLLS", "WORKER"
+        );
+    }
+    for t in &w.tasks {
+        let ended = t.end_time.is_some();
+        let took_ms = match (&t.start_time, &t.end_time) {
+            (Some(s), Some(e)) => baton_grpc::convert::ms(e) - baton_grpc::convert::ms(s),
+            _ => 0,
+        };
+        println!(
+            "  {:<24} {:<26} {:>5} {:<24} {:<24} {:>9} {:>5} {:<16} {}",
+            t.reference_task_name,
+            task_status_name(t.status),
+            t.retry_count,
+            when(t.scheduled_time.as_ref()),
+            when(t.start_time.as_ref()),
+            took(ended && t.start_time.is_some(), took_ms),
+            t.poll_count,
+            if t.worker_id.is_empty() {
+                "-"
+            } else {
+                &t.worker_id
+            },
+            t.reason_for_incompletion
         );
     }
 }

@@ -414,6 +414,25 @@ async fn search_answers_over_grpc_http_and_the_cli() {
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["totalHits"], 3);
+    // A finished run keeps each attempt's times, worker and polls, shown by `workflow get`.
+    let (ok, out, err) = cli(&server, &["workflow", "get", &orders[0], "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let t = &v["tasks"][0];
+    for key in ["scheduledTime", "startTime", "endTime", "updateTime"] {
+        assert!(t[key].as_i64().unwrap() > 0, "{key}: {t}");
+    }
+    assert!(t["startTime"].as_i64() <= t["endTime"].as_i64());
+    assert_eq!(t["workerId"], "rust-test-worker");
+    assert_eq!(t["pollCount"], 1);
+    let (ok, out, err) = cli(&server, &["workflow", "get", &orders[1]]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("SCHEDULED")
+            && out.contains("rust-test-worker")
+            && out.contains("card declined"),
+        "{out}"
+    );
     let (ok, _, err) = cli(&server, &["workflow", "search", "status = = FAILED"]);
     assert!(!ok);
     assert!(err.contains("at character 10"), "{err}");

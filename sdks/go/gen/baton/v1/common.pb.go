@@ -280,7 +280,9 @@ type Task struct {
 	// Whether a failure of this task lets the workflow go on.
 	Optional bool `protobuf:"varint,24,opt,name=optional,proto3" json:"optional,omitempty"`
 	// Loop iteration (1-based) for tasks inside a DO_WHILE, otherwise 0.
-	Iteration     int32 `protobuf:"varint,25,opt,name=iteration,proto3" json:"iteration,omitempty"`
+	Iteration int32 `protobuf:"varint,25,opt,name=iteration,proto3" json:"iteration,omitempty"`
+	// Time of the last change to this instance.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -488,6 +490,13 @@ func (x *Task) GetIteration() int32 {
 		return x.Iteration
 	}
 	return 0
+}
+
+func (x *Task) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
 }
 
 // One workflow execution.
@@ -714,7 +723,7 @@ const file_baton_v1_common_proto_rawDesc = "" +
 	"\x15baton/v1/common.proto\x12\bbaton.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"S\n" +
 	"\aTaskLog\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12.\n" +
-	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xed\a\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xaa\b\n" +
 	"\x04Task\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\"\n" +
 	"\rtask_def_name\x18\x02 \x01(\tR\vtaskDefName\x12\x1b\n" +
@@ -745,7 +754,9 @@ const file_baton_v1_common_proto_rawDesc = "" +
 	"\x0ecorrelation_id\x18\x16 \x01(\tR\rcorrelationId\x12\x1a\n" +
 	"\bpriority\x18\x17 \x01(\x05R\bpriority\x12\x1a\n" +
 	"\boptional\x18\x18 \x01(\bR\boptional\x12\x1c\n" +
-	"\titeration\x18\x19 \x01(\x05R\titeration\"\xa9\b\n" +
+	"\titeration\x18\x19 \x01(\x05R\titeration\x12;\n" +
+	"\vupdate_time\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xa9\b\n" +
 	"\bWorkflow\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12#\n" +
@@ -829,21 +840,22 @@ var file_baton_v1_common_proto_depIdxs = []int32{
 	6,  // 4: baton.v1.Task.scheduled_time:type_name -> google.protobuf.Timestamp
 	6,  // 5: baton.v1.Task.start_time:type_name -> google.protobuf.Timestamp
 	6,  // 6: baton.v1.Task.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 7: baton.v1.Workflow.status:type_name -> baton.v1.WorkflowStatus
-	7,  // 8: baton.v1.Workflow.input:type_name -> google.protobuf.Struct
-	7,  // 9: baton.v1.Workflow.output:type_name -> google.protobuf.Struct
-	7,  // 10: baton.v1.Workflow.variables:type_name -> google.protobuf.Struct
-	5,  // 11: baton.v1.Workflow.task_to_domain:type_name -> baton.v1.Workflow.TaskToDomainEntry
-	3,  // 12: baton.v1.Workflow.tasks:type_name -> baton.v1.Task
-	6,  // 13: baton.v1.Workflow.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 14: baton.v1.Workflow.start_time:type_name -> google.protobuf.Timestamp
-	6,  // 15: baton.v1.Workflow.end_time:type_name -> google.protobuf.Timestamp
-	6,  // 16: baton.v1.Workflow.update_time:type_name -> google.protobuf.Timestamp
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	6,  // 7: baton.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	0,  // 8: baton.v1.Workflow.status:type_name -> baton.v1.WorkflowStatus
+	7,  // 9: baton.v1.Workflow.input:type_name -> google.protobuf.Struct
+	7,  // 10: baton.v1.Workflow.output:type_name -> google.protobuf.Struct
+	7,  // 11: baton.v1.Workflow.variables:type_name -> google.protobuf.Struct
+	5,  // 12: baton.v1.Workflow.task_to_domain:type_name -> baton.v1.Workflow.TaskToDomainEntry
+	3,  // 13: baton.v1.Workflow.tasks:type_name -> baton.v1.Task
+	6,  // 14: baton.v1.Workflow.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 15: baton.v1.Workflow.start_time:type_name -> google.protobuf.Timestamp
+	6,  // 16: baton.v1.Workflow.end_time:type_name -> google.protobuf.Timestamp
+	6,  // 17: baton.v1.Workflow.update_time:type_name -> google.protobuf.Timestamp
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_common_proto_init() }

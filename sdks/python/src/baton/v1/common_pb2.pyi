@@ -172,6 +172,7 @@ class Task(_message.Message):
     PRIORITY_FIELD_NUMBER: _builtins.int
     OPTIONAL_FIELD_NUMBER: _builtins.int
     ITERATION_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """Unique id of this task instance."""
     task_def_name: _builtins.str
@@ -232,6 +233,10 @@ class Task(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """When the task reached a terminal status."""
 
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """Time of the last change to this instance."""
+
     def __init__(
         self,
         *,
@@ -260,10 +265,11 @@ class Task(_message.Message):
         priority: _builtins.int = ...,
         optional: _builtins.bool = ...,
         iteration: _builtins.int = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "input", b"input", "output", b"output", "scheduled_time", b"scheduled_time", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "input", b"input", "output", b"output", "scheduled_time", b"scheduled_time", "start_time", b"start_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_after_seconds", b"callback_after_seconds", "correlation_id", b"correlation_id", "domain", b"domain", "end_time", b"end_time", "input", b"input", "iteration", b"iteration", "optional", b"optional", "output", b"output", "poll_count", b"poll_count", "priority", b"priority", "reason_for_incompletion", b"reason_for_incompletion", "reference_task_name", b"reference_task_name", "response_timeout_seconds", b"response_timeout_seconds", "retried_task_id", b"retried_task_id", "retry_count", b"retry_count", "scheduled_time", b"scheduled_time", "seq", b"seq", "start_time", b"start_time", "status", b"status", "task_def_name", b"task_def_name", "task_id", b"task_id", "task_type", b"task_type", "worker_id", b"worker_id", "workflow_id", b"workflow_id", "workflow_type", b"workflow_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_after_seconds", b"callback_after_seconds", "correlation_id", b"correlation_id", "domain", b"domain", "end_time", b"end_time", "input", b"input", "iteration", b"iteration", "optional", b"optional", "output", b"output", "poll_count", b"poll_count", "priority", b"priority", "reason_for_incompletion", b"reason_for_incompletion", "reference_task_name", b"reference_task_name", "response_timeout_seconds", b"response_timeout_seconds", "retried_task_id", b"retried_task_id", "retry_count", b"retry_count", "scheduled_time", b"scheduled_time", "seq", b"seq", "start_time", b"start_time", "status", b"status", "task_def_name", b"task_def_name", "task_id", b"task_id", "task_type", b"task_type", "update_time", b"update_time", "worker_id", b"worker_id", "workflow_id", b"workflow_id", "workflow_type", b"workflow_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
