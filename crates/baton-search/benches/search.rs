@@ -417,7 +417,10 @@ fn main() {
     let mut tasks = Kind::new(
         "task: taskDefName = X AND status IN (FAILED) AND startTime > T, startTime:DESC, 100",
     );
-    let mut kinds = [&mut filtered, &mut free, &mut tasks];
+    let mut counted = Kind::new(
+        "filtered, size 0 (the same query matched and counted: no sort, no stored summaries read)",
+    );
+    let mut kinds = [&mut filtered, &mut free, &mut tasks, &mut counted];
     // Ids of indexed workflows, for exact-id free text.
     let mut known_ids = Vec::new();
     {
@@ -432,7 +435,7 @@ fn main() {
         for (k, kind) in kinds.iter_mut().enumerate() {
             let since = T0 + rng.below(SPAN_MS as u64 - DAY_MS as u64) as i64;
             let (entity, req) = match k {
-                0 => {
+                0 | 3 => {
                     let x = WORKFLOW_TYPES[rng.below(20) as usize];
                     let q = format!(
                         "workflowType = {x} AND status IN (FAILED) AND startTime > {since}"
@@ -444,7 +447,7 @@ fn main() {
                             free_text: String::new(),
                             sort: wf_sort.clone(),
                             start: 0,
-                            size: 100,
+                            size: if k == 3 { 0 } else { 100 },
                         },
                     )
                 }
