@@ -305,21 +305,30 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Bytes of the segments the last commit lists, and their number (files left by merges
+/// that a dropped writer cut short are not counted: the next commit removes them).
 fn dir_size(dir: &Path) -> (u64, usize) {
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("meta.json")).expect("read meta.json"))
+            .expect("parse meta.json");
+    let live: std::collections::BTreeSet<String> = meta["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .filter_map(|s| s["segment_id"].as_str())
+        .map(|id| id.replace('-', ""))
+        .collect();
     let mut bytes = 0;
-    let mut segments = std::collections::BTreeSet::new();
     for e in std::fs::read_dir(dir).expect("read index dir").flatten() {
-        if let Ok(m) = e.metadata()
-            && m.is_file()
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some((stem, _)) = name.split_once('.')
+            && live.contains(stem)
+            && let Ok(m) = e.metadata()
         {
             bytes += m.len();
-            let name = e.file_name().to_string_lossy().to_string();
-            if name.ends_with(".store") {
-                segments.insert(name);
-            }
         }
     }
-    (bytes, segments.len())
+    (bytes, live.len())
 }
 
 fn build(dir: &Path, docs: u64, identity: &str) -> SearchIndex {
