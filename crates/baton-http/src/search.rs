@@ -32,8 +32,8 @@ pub(crate) fn routes() -> OpenApiRouter<Service> {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 struct SearchQuery {
-    /// Results to skip (0 when absent).
-    #[param(value_type = Option<i32>, minimum = 0)]
+    /// Results to skip (0 when absent); at most 95,000, deeper pages narrow the query.
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 95000)]
     start: Option<String>,
     /// Results to return, at most 5,000 (100 when absent).
     #[param(value_type = Option<i32>, minimum = 0, maximum = 5000)]

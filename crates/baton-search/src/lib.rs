@@ -39,8 +39,9 @@ mod tests;
 /// Most results one page may ask for.
 pub const MAX_PAGE_SIZE: usize = 5_000;
 
-/// Deepest a page may start plus its size: deeper paging must narrow the query.
-pub const MAX_WINDOW: usize = 100_000;
+/// Deepest a page may start: deeper paging must narrow the query instead (so that no page
+/// reaches past the first 100,000 results).
+pub const MAX_START: usize = 95_000;
 
 /// Most sort keys one search may give.
 pub const MAX_SORT_KEYS: usize = 3;
@@ -708,10 +709,9 @@ pub fn check_page(start: usize, size: usize) -> Result<(), SearchError> {
             "size {size} is above the limit of {MAX_PAGE_SIZE}"
         )));
     }
-    if start.saturating_add(size) > MAX_WINDOW {
+    if start > MAX_START {
         return Err(SearchError::InvalidArgument(format!(
-            "start + size ({}) is beyond the deepest page of {MAX_WINDOW} results; narrow the query (for example by a time range) instead",
-            start.saturating_add(size)
+            "start {start} is beyond the deepest page start of {MAX_START}; narrow the query (for example by a time range) instead"
         )));
     }
     Ok(())

@@ -335,7 +335,7 @@ fn pages_beyond_the_limits_are_refused() {
     let err = ix.search_workflows(&r).unwrap_err();
     assert!(err.to_string().contains("size 5001"), "{err}");
     r.size = 10;
-    r.start = MAX_WINDOW;
+    r.start = MAX_START + 1;
     let err = ix.search_workflows(&r).unwrap_err();
     assert!(err.to_string().contains("narrow the query"), "{err}");
     r.start = 0;

@@ -25,7 +25,7 @@ use crate::error::EngineError;
 /// Executions taken from the queue per cycle.
 const BATCH: usize = 2_000;
 /// Least time between two commits of the index while changes keep coming.
-const COMMIT_EVERY: Duration = Duration::from_millis(250);
+const COMMIT_EVERY: Duration = Duration::from_millis(1000);
 /// How often an idle indexer looks at the queue again.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// Executions read per page while rebuilding.

@@ -2211,7 +2211,7 @@ type SearchWorkflowsRequest struct {
 	// Sort keys, each `field:ASC` or `field:DESC`, the first deciding first (at most 3);
 	// ties go by id, ascending.
 	Sort []string `protobuf:"bytes,3,rep,name=sort,proto3" json:"sort,omitempty"`
-	// Results to skip.
+	// Results to skip, at most 95,000 (deeper pages narrow the query instead).
 	Start int32 `protobuf:"varint,4,opt,name=start,proto3" json:"start,omitempty"`
 	// Results to return, at most 5,000; absent returns 100, 0 only counts.
 	Size *int32 `protobuf:"varint,5,opt,name=size,proto3,oneof" json:"size,omitempty"`

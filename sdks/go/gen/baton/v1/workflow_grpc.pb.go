@@ -90,7 +90,7 @@ type WorkflowServiceClient interface {
 	// executions and reports the outcome for each of them.
 	RunBulkOperation(ctx context.Context, in *RunBulkOperationRequest, opts ...grpc.CallOption) (*RunBulkOperationResponse, error)
 	// Searches executions with Conductor's query language, free text, sort and paging. The
-	// index follows the store within about a second of a change.
+	// index follows the store within a second or two of a change.
 	SearchWorkflows(ctx context.Context, in *SearchWorkflowsRequest, opts ...grpc.CallOption) (*SearchWorkflowsResponse, error)
 }
 
@@ -342,7 +342,7 @@ type WorkflowServiceServer interface {
 	// executions and reports the outcome for each of them.
 	RunBulkOperation(context.Context, *RunBulkOperationRequest) (*RunBulkOperationResponse, error)
 	// Searches executions with Conductor's query language, free text, sort and paging. The
-	// index follows the store within about a second of a change.
+	// index follows the store within a second or two of a change.
 	SearchWorkflows(context.Context, *SearchWorkflowsRequest) (*SearchWorkflowsResponse, error)
 	mustEmbedUnimplementedWorkflowServiceServer()
 }

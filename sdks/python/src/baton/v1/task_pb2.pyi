@@ -934,7 +934,7 @@ class SearchTasksRequest(_message.Message):
     free_text: _builtins.str
     """Free text over ids, inputs, outputs and failure reasons; empty or `*` matches all."""
     start: _builtins.int
-    """Results to skip."""
+    """Results to skip, at most 95,000 (deeper pages narrow the query instead)."""
     size: _builtins.int
     """Results to return, at most 5,000; absent returns 100, 0 only counts."""
     @_builtins.property

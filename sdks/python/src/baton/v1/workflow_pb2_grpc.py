@@ -271,7 +271,7 @@ class WorkflowServiceServicer:
 
     def SearchWorkflows(self, request, context):
         """Searches executions with Conductor's query language, free text, sort and paging. The
-        index follows the store within about a second of a change.
+        index follows the store within a second or two of a change.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

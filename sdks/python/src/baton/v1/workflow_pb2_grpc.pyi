@@ -83,7 +83,7 @@ class WorkflowServiceStub:
     """
     SearchWorkflows: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.SearchWorkflowsRequest, _workflow_pb2.SearchWorkflowsResponse]
     """Searches executions with Conductor's query language, free text, sort and paging. The
-    index follows the store within about a second of a change.
+    index follows the store within a second or two of a change.
     """
 
 @_typing.type_check_only
@@ -141,7 +141,7 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """
     SearchWorkflows: _aio.UnaryUnaryMultiCallable[_workflow_pb2.SearchWorkflowsRequest, _workflow_pb2.SearchWorkflowsResponse]  # type: ignore[assignment]
     """Searches executions with Conductor's query language, free text, sort and paging. The
-    index follows the store within about a second of a change.
+    index follows the store within a second or two of a change.
     """
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -310,7 +310,7 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_pb2.SearchWorkflowsResponse, _abc.Awaitable[_workflow_pb2.SearchWorkflowsResponse]]:
         """Searches executions with Conductor's query language, free text, sort and paging. The
-        index follows the store within about a second of a change.
+        index follows the store within a second or two of a change.
         """
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
