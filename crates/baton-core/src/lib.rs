@@ -9,6 +9,7 @@ pub mod event_handler;
 pub mod expr;
 pub mod model;
 pub mod query;
+pub mod retention;
 pub mod state;
 pub mod validate;
 

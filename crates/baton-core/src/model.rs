@@ -153,6 +153,9 @@ pub struct WorkflowDef {
     /// Audit: last updater.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
+    /// How long finished runs of this workflow are kept (overrides the server's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::retention::RetentionSettings>,
     /// Fields this model does not know, kept as they came.
     #[serde(flatten)]
     pub extra: Object,

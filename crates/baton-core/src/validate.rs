@@ -181,6 +181,11 @@ impl Validator {
                 "timeoutSeconds must not be negative",
             );
         }
+        if let Some(r) = &def.retention
+            && let Err(e) = r.check()
+        {
+            self.push(format!("{base}.retention"), e.to_string());
+        }
         if def.tasks.is_empty() {
             self.push(
                 format!("{base}.tasks"),

@@ -29,6 +29,10 @@ pub const BY_IDEMPOTENCY: &[u8] = b"xi/";
 /// Open executions by name: `xr/ str(name) i64(create_time) str(wid)` -> i32 version
 /// (big-endian), for every RUNNING or PAUSED execution.
 pub const BY_NAME_OPEN: &[u8] = b"xr/";
+/// Finished executions by name and end time: `xf/ str(name) i64(end_time) str(wid)` ->
+/// empty, for every execution that reached a terminal status in this store (restored
+/// executions are not in it): what retention walks, oldest first.
+pub const FINISHED: &[u8] = b"xf/";
 /// Search queue: `xq/ str(wid)` -> u64 stamp (big-endian), for every execution changed
 /// since the search index last took it in.
 pub const SEARCH_QUEUE: &[u8] = b"xq/";

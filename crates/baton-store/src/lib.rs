@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use baton_core::event_handler::EventHandler;
+use baton_core::retention::Finished;
 use baton_core::{
     Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
 };
@@ -76,6 +77,10 @@ pub enum Write {
         /// The execution.
         workflow_id: String,
     },
+    /// Create an execution's workflow record brought back from an archive: the record with
+    /// its status and correlation entries, but no idempotency entry (the key may have been
+    /// used since) and no entry in retention's index (a restored run stays until removed).
+    PutRestored(WorkflowInstance),
     /// Store a durable timer.
     PutTimer(Timer),
     /// Delete a durable timer.
@@ -203,6 +208,24 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// Names of the workflows with finished executions in retention's index, in name
+    /// order. The index holds every execution that reached a terminal status here (not
+    /// those restored from an archive), by name and end time.
+    fn finished_names(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Up to `limit` finished executions of `name` ordered after `after` (from the oldest
+    /// when None), oldest first: by end time, then id.
+    fn finished_runs(
+        &self,
+        name: &str,
+        after: Option<&Finished>,
+        limit: usize,
+    ) -> Result<Vec<Finished>, StoreError>;
+
+    /// The `n`-th newest finished execution of `name` (1 is the newest); None when it has
+    /// fewer than `n`. Reads `n` index entries.
+    fn nth_newest_finished(&self, name: &str, n: u64) -> Result<Option<Finished>, StoreError>;
 
     /// This store's identity: random, made when the store was created, so that an index
     /// kept beside it can tell whether it was built from this store.

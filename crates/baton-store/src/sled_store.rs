@@ -9,7 +9,7 @@
 //! - `event_handlers`: name bytes -> event handler JSON.
 //! - `meta`: `epoch` -> boot counter (u64, big-endian); `index/open-by-name` -> present once
 //!   the `xr/` index covers every open execution (it is built on open for stores written
-//!   before it existed).
+//!   before it existed); `index/finished-by-name` likewise for the `xf/` index.
 //!
 //! # Keys of the `exec` tree
 //! Components are encoded by the `keys` module: strings escaped and closed so that no key is a
@@ -26,6 +26,7 @@
 //! | `xc/ str(name) str(correlation_id) i64(create_time) str(wid)` | empty: correlation index |
 //! | `xi/ str(name) str(idempotency_key)` | wid of the latest execution started with the key |
 //! | `xr/ str(name) i64(create_time) str(wid)` | i32 version: RUNNING and PAUSED executions |
+//! | `xf/ str(name) i64(end_time) str(wid)` | empty: finished executions, for retention |
 //! | `tm/ i64(due_ms) str(wid) kind` | empty: timers by due time |
 //! | `tw/ str(wid) i64(due_ms) kind` | empty: the same timers by workflow, for deletion |
 //!
@@ -41,6 +42,11 @@
 //!   from nothing or a terminal status (start, restart, retry, rerun) and removed when it
 //!   becomes terminal, both from `prev_status` without a read.
 //!   An idempotency key points at the latest execution created with it.
+//! - The finished entry (`xf/`) is written when an execution becomes terminal from nothing
+//!   or an open status. A change to an execution that was terminal reads the record it
+//!   replaces, to remove the entry under its old end time (rare: retry, restart, rerun).
+//!   [`Write::PutRestored`] writes no finished entry. The index is built on open for
+//!   stores written before it existed.
 //! - [`Write::DeleteTask`] and [`Write::DeleteWorkflow`] read what they delete (the id index,
 //!   the workflow record, the task records for their ids) and see the earlier writes of
 //!   their own batch. Deleting an execution removes its tasks, snapshot, index entries and
@@ -68,6 +74,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use baton_core::event_handler::EventHandler;
+use baton_core::retention::Finished;
 use baton_core::{
     Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
 };
@@ -87,6 +94,7 @@ const META_TREE: &str = "meta";
 const EPOCH_KEY: &[u8] = b"epoch";
 const STORE_ID_KEY: &[u8] = b"store-id";
 pub(crate) const OPEN_INDEX_KEY: &[u8] = b"index/open-by-name";
+pub(crate) const FINISHED_INDEX_KEY: &[u8] = b"index/finished-by-name";
 
 /// How to open a [`SledStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +179,7 @@ impl SledStore {
             db,
         };
         store.build_open_index()?;
+        store.build_finished_index()?;
         Ok(store)
     }
 
@@ -208,6 +217,58 @@ impl SledStore {
             tracing::info!(executions = n, "built the open-executions index");
         }
         Ok(())
+    }
+
+    /// Builds retention's index of finished executions from the status index and the
+    /// workflow records, once, for a store written before the index existed. Safe to
+    /// repeat after a crash midway.
+    fn build_finished_index(&self) -> Result<(), StoreError> {
+        let what = "building the finished-executions index";
+        let done = self
+            .meta
+            .get(FINISHED_INDEX_KEY)
+            .map_err(|e| engine_error(what, e))?
+            .is_some();
+        if done {
+            return Ok(());
+        }
+        let mut n = 0usize;
+        for status in WorkflowStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
+            let prefix = Key::new(keys::BY_STATUS).str(status.as_str()).into_vec();
+            let mut batch = sled::Batch::default();
+            for wid in self.ids_under(&prefix, 0, what)? {
+                if let Some(wf) = self.load_workflow(&wid)? {
+                    batch.insert(finished_key(&wf), Vec::<u8>::new());
+                    n += 1;
+                }
+            }
+            self.exec
+                .apply_batch(batch)
+                .map_err(|e| engine_error(what, e))?;
+        }
+        self.meta
+            .insert(FINISHED_INDEX_KEY, &b"1"[..])
+            .map_err(|e| engine_error(what, e))?;
+        self.flush_db(what)?;
+        if n > 0 {
+            tracing::info!(executions = n, "built the finished-executions index");
+        }
+        Ok(())
+    }
+
+    /// Reads a finished-index key back (after the `xf/ str(name)` prefix).
+    fn finished_from_key(key: &[u8], prefix_len: usize) -> Result<Finished, StoreError> {
+        let mut r = Reader::bare(&key[prefix_len..]);
+        match (r.i64(), r.str()) {
+            (Some(end_time), Some(workflow_id)) if r.is_empty() => Ok(Finished {
+                end_time,
+                workflow_id,
+            }),
+            _ => Err(StoreError::Corrupt {
+                key: keys::display(key),
+                message: "malformed finished-index key".into(),
+            }),
+        }
     }
 
     /// Timers read from timer keys, in key (due) order, at most `limit`.
@@ -346,6 +407,12 @@ enum Op<'a> {
         task_id: &'a str,
     },
     DeleteWorkflow(&'a str),
+    /// Before the record of an execution that was terminal is replaced: remove its finished
+    /// entry (found from the stored record) and write `new` in its place, if any.
+    RefreshFinished {
+        workflow_id: &'a str,
+        new: Option<Vec<u8>>,
+    },
 }
 
 /// The operations of one batch, in write order, and the definitions it stores.
@@ -388,6 +455,19 @@ impl<'a> Ops<'a> {
                 task_id,
             }),
             Write::DeleteWorkflow { workflow_id } => self.0.push(Op::DeleteWorkflow(workflow_id)),
+            Write::PutRestored(wf) => {
+                self.put(
+                    Key::new(keys::WORKFLOW).str(&wf.workflow_id).into_vec(),
+                    codec::encode("workflow record", wf)?,
+                );
+                self.put(status_key(wf.status, &wf.workflow_id), Vec::new());
+                if !wf.status.is_terminal() {
+                    self.put(open_key(wf), wf.workflow_version.to_be_bytes().to_vec());
+                }
+                if let Some(corr) = &wf.correlation_id {
+                    self.put(correlation_key(wf, corr), Vec::new());
+                }
+            }
             Write::PutTimer(timer) => self.put_timer(timer),
             Write::DeleteTimer(timer) => self.delete_timer(timer),
         }
@@ -396,10 +476,24 @@ impl<'a> Ops<'a> {
 
     fn put_workflow(
         &mut self,
-        wf: &WorkflowInstance,
+        wf: &'a WorkflowInstance,
         prev_status: Option<WorkflowStatus>,
     ) -> Result<(), StoreError> {
         let wid = wf.workflow_id.as_str();
+        let finished = wf.status.is_terminal().then(|| finished_key(wf));
+        match prev_status {
+            // It was terminal: its entry sits under the end time of the record replaced,
+            // which only a read finds (before the record's put below).
+            Some(p) if p.is_terminal() => self.0.push(Op::RefreshFinished {
+                workflow_id: wid,
+                new: finished,
+            }),
+            _ => {
+                if let Some(k) = finished {
+                    self.put(k, Vec::new());
+                }
+            }
+        }
         self.put(
             Key::new(keys::WORKFLOW).str(wid).into_vec(),
             codec::encode("workflow record", wf)?,
@@ -471,7 +565,9 @@ fn touched_workflows(writes: &[Write]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for w in writes {
         let wid = match w {
-            Write::PutWorkflow { workflow, .. } => workflow.workflow_id.as_str(),
+            Write::PutWorkflow { workflow, .. } | Write::PutRestored(workflow) => {
+                workflow.workflow_id.as_str()
+            }
             Write::PutTask(t) | Write::PutNewTask(t) => t.workflow_id.as_str(),
             Write::DeleteTask { workflow_id, .. } | Write::DeleteWorkflow { workflow_id } => {
                 workflow_id.as_str()
@@ -574,12 +670,31 @@ impl<'a> Pending<'a> {
         Ok(())
     }
 
+    fn refresh_finished(&mut self, wid: &str, new: Option<Vec<u8>>) -> Result<(), StoreError> {
+        let wf_key = Key::new(keys::WORKFLOW).str(wid).into_vec();
+        if let Some(record) = self.get(&wf_key)? {
+            match codec::decode::<WorkflowInstance>(&record, || format!("w/{wid}")) {
+                Ok(old) if old.status.is_terminal() => self.del(finished_key(&old)),
+                Ok(_) => {}
+                Err(e) => warn!(workflow_id = wid, error = %e,
+                    "replacing an undecodable workflow record; its finished entry may remain"),
+            }
+        }
+        if let Some(k) = new {
+            self.put(k, Vec::new());
+        }
+        Ok(())
+    }
+
     fn delete_workflow(&mut self, wid: &str) -> Result<(), StoreError> {
         let wf_key = Key::new(keys::WORKFLOW).str(wid).into_vec();
         if let Some(record) = self.get(&wf_key)? {
             match codec::decode::<WorkflowInstance>(&record, || format!("w/{wid}")) {
                 Ok(wf) => {
                     self.del(open_key(&wf));
+                    if wf.status.is_terminal() {
+                        self.del(finished_key(&wf));
+                    }
                     if let Some(corr) = &wf.correlation_id {
                         self.del(correlation_key(&wf, corr));
                     }
@@ -647,6 +762,14 @@ fn open_key(wf: &WorkflowInstance) -> Vec<u8> {
     Key::new(keys::BY_NAME_OPEN)
         .str(&wf.workflow_name)
         .i64(wf.create_time)
+        .str(&wf.workflow_id)
+        .into_vec()
+}
+
+fn finished_key(wf: &WorkflowInstance) -> Vec<u8> {
+    Key::new(keys::FINISHED)
+        .str(&wf.workflow_name)
+        .i64(wf.end_time.unwrap_or(wf.update_time))
         .str(&wf.workflow_id)
         .into_vec()
 }
@@ -843,6 +966,9 @@ impl Store for SledStore {
                     task_id,
                 } => pending.delete_task(workflow_id, task_id)?,
                 Op::DeleteWorkflow(workflow_id) => pending.delete_workflow(workflow_id)?,
+                Op::RefreshFinished { workflow_id, new } => {
+                    pending.refresh_finished(workflow_id, new)?
+                }
             }
         }
         // Queue every execution this batch touches for the search index, atomically with
@@ -1122,6 +1248,81 @@ impl Store for SledStore {
             }
         }
         Ok(out)
+    }
+
+    fn finished_names(&self) -> Result<Vec<String>, StoreError> {
+        let what = |e| engine_error("listing finished workflow names", e);
+        let mut out = Vec::new();
+        let mut from = keys::FINISHED.to_vec();
+        loop {
+            let Some(item) = self.exec.range(from.as_slice()..).next() else {
+                break;
+            };
+            let (k, _) = item.map_err(what)?;
+            if !k.starts_with(keys::FINISHED) {
+                break;
+            }
+            let Some(name) = Reader::new(&k, keys::FINISHED).and_then(|mut r| r.str()) else {
+                return Err(StoreError::Corrupt {
+                    key: keys::display(&k),
+                    message: "malformed finished-index key".into(),
+                });
+            };
+            // Every key of this name starts with its closed string component; the first
+            // key past them all is that component with its last byte raised by one.
+            from = Key::new(keys::FINISHED).str(&name).into_vec();
+            if let Some(last) = from.last_mut() {
+                *last += 1;
+            }
+            out.push(name);
+        }
+        Ok(out)
+    }
+
+    fn finished_runs(
+        &self,
+        name: &str,
+        after: Option<&Finished>,
+        limit: usize,
+    ) -> Result<Vec<Finished>, StoreError> {
+        let prefix = Key::new(keys::FINISHED).str(name).into_vec();
+        let start = match after {
+            Some(a) => {
+                let mut k = Key::new(keys::FINISHED)
+                    .str(name)
+                    .i64(a.end_time)
+                    .str(&a.workflow_id)
+                    .into_vec();
+                k.push(0);
+                k
+            }
+            None => prefix.clone(),
+        };
+        let mut out = Vec::new();
+        for item in self.exec.range(start..) {
+            let (k, _) = item.map_err(|e| engine_error("reading finished executions", e))?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(Self::finished_from_key(&k, prefix.len())?);
+        }
+        Ok(out)
+    }
+
+    fn nth_newest_finished(&self, name: &str, n: u64) -> Result<Option<Finished>, StoreError> {
+        if n == 0 {
+            return Ok(None);
+        }
+        let prefix = Key::new(keys::FINISHED).str(name).into_vec();
+        let mut seen = 0;
+        for item in self.exec.scan_prefix(&prefix).rev() {
+            let (k, _) = item.map_err(|e| engine_error("reading finished executions", e))?;
+            seen += 1;
+            if seen == n {
+                return Self::finished_from_key(&k, prefix.len()).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     fn store_id(&self) -> Result<String, StoreError> {

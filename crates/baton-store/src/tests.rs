@@ -11,6 +11,8 @@ use baton_core::{
 use proptest::prelude::*;
 use serde_json::json;
 
+use baton_core::retention::Finished;
+
 use crate::keys;
 use crate::{SledStore, Store, StoreError, StoreStats, Write, WriteBatch};
 
@@ -1415,6 +1417,24 @@ impl Model {
                 store.open_workflow_ids(name, None, None, None).unwrap(),
                 expected
             );
+            let mut finished: Vec<_> = self
+                .workflows
+                .values()
+                .filter(|wf| wf.workflow_name == name && wf.status.is_terminal())
+                .map(|wf| Finished {
+                    end_time: wf.end_time.unwrap_or(wf.update_time),
+                    workflow_id: wf.workflow_id.clone(),
+                })
+                .collect();
+            finished.sort();
+            prop_assert_eq!(
+                store.finished_runs(name, None, usize::MAX).unwrap(),
+                finished.clone()
+            );
+            prop_assert_eq!(
+                store.nth_newest_finished(name, 1).unwrap(),
+                finished.last().cloned()
+            );
             for key in IDEM_KEYS {
                 prop_assert_eq!(
                     store.workflow_id_by_idempotency_key(name, key).unwrap(),
@@ -1448,6 +1468,7 @@ impl Model {
             .count();
         let expected_keys = self.workflows.len() * 2 // record + status entry
             + open // open-by-name entry
+            + (self.workflows.len() - open) // finished entry
             + with_corr
             + self.idempotency.len()
             + self.snapshots.len()
@@ -1752,4 +1773,155 @@ fn pending_skips_round_trip_and_records_without_them_still_load() {
     assert!(loaded.skip_tasks.is_empty());
     assert_eq!(loaded, plain);
     assert_eq!(store.load_workflow("wf-2").unwrap(), Some(with_skip));
+}
+
+#[test]
+fn finished_executions_are_indexed_by_name_and_end_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let ended = |id: &str, name: &str, status: WorkflowStatus, end: i64| {
+        let mut wf = workflow(id, name, status, None, None, 1);
+        wf.end_time = Some(end);
+        wf
+    };
+    let f = |id: &str, end: i64| Finished {
+        end_time: end,
+        workflow_id: id.into(),
+    };
+    let store = open(dir.path());
+    let running = workflow("wf-r", "order", WorkflowStatus::Running, None, None, 1);
+    store
+        .apply(&batch(vec![
+            put_new(&ended("wf-3", "order", WorkflowStatus::Completed, 30)),
+            put_new(&ended("wf-1", "order", WorkflowStatus::Failed, 10)),
+            put_new(&ended("wf-2", "order", WorkflowStatus::Terminated, 10)),
+            put_new(&ended("wf-x", "invoice", WorkflowStatus::Completed, 5)),
+            put_new(&ended("wf-y", "order\0late", WorkflowStatus::Completed, 5)),
+            put_new(&running),
+        ]))
+        .unwrap();
+    assert_eq!(
+        store.finished_names().unwrap(),
+        ["invoice", "order", "order\0late"]
+    );
+    let all = store.finished_runs("order", None, 10).unwrap();
+    assert_eq!(all, [f("wf-1", 10), f("wf-2", 10), f("wf-3", 30)]);
+    assert_eq!(
+        store.finished_runs("order", Some(&all[0]), 1).unwrap(),
+        [f("wf-2", 10)]
+    );
+    assert_eq!(store.finished_runs("order", Some(&all[2]), 10).unwrap(), []);
+    assert_eq!(
+        store.nth_newest_finished("order", 1).unwrap(),
+        Some(f("wf-3", 30))
+    );
+    assert_eq!(
+        store.nth_newest_finished("order", 3).unwrap(),
+        Some(f("wf-1", 10))
+    );
+    assert_eq!(store.nth_newest_finished("order", 4).unwrap(), None);
+    assert_eq!(store.nth_newest_finished("nope", 1).unwrap(), None);
+
+    // A retry reopens wf-1: it leaves the index; ending again puts it back at its new end.
+    let mut wf1 = ended("wf-1", "order", WorkflowStatus::Running, 10);
+    wf1.end_time = None;
+    store
+        .apply(&batch(vec![Write::PutWorkflow {
+            workflow: wf1.clone(),
+            prev_status: Some(WorkflowStatus::Failed),
+        }]))
+        .unwrap();
+    assert_eq!(
+        store.finished_runs("order", None, 10).unwrap(),
+        [f("wf-2", 10), f("wf-3", 30)]
+    );
+    wf1.status = WorkflowStatus::Completed;
+    wf1.end_time = Some(40);
+    store
+        .apply(&batch(vec![Write::PutWorkflow {
+            workflow: wf1.clone(),
+            prev_status: Some(WorkflowStatus::Running),
+        }]))
+        .unwrap();
+    // A change to a finished run (same status, a new end time) moves its entry.
+    let wf3 = ended("wf-3", "order", WorkflowStatus::Completed, 35);
+    store
+        .apply(&batch(vec![Write::PutWorkflow {
+            workflow: wf3,
+            prev_status: Some(WorkflowStatus::Completed),
+        }]))
+        .unwrap();
+    assert_eq!(
+        store.finished_runs("order", None, 10).unwrap(),
+        [f("wf-2", 10), f("wf-3", 35), f("wf-1", 40)]
+    );
+    // Deleting removes the entry; a restored run is stored but not indexed for retention.
+    store
+        .apply(&batch(vec![
+            Write::DeleteWorkflow {
+                workflow_id: "wf-2".into(),
+            },
+            Write::PutRestored(ended("wf-old", "order", WorkflowStatus::Completed, 1)),
+        ]))
+        .unwrap();
+    assert_eq!(
+        store.finished_runs("order", None, 10).unwrap(),
+        [f("wf-3", 35), f("wf-1", 40)]
+    );
+    assert_eq!(
+        store.load_workflow("wf-old").unwrap().unwrap().status,
+        WorkflowStatus::Completed
+    );
+    assert!(
+        store
+            .workflow_ids_by_status(WorkflowStatus::Completed)
+            .unwrap()
+            .contains(&"wf-old".to_string())
+    );
+}
+
+#[test]
+fn the_finished_index_is_built_for_stores_written_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let mut done = workflow("wf-1", "order", WorkflowStatus::Completed, None, None, 3);
+        done.end_time = Some(7);
+        let wfs = [
+            done,
+            workflow("wf-2", "order", WorkflowStatus::Running, None, None, 1),
+            workflow("wf-3", "order", WorkflowStatus::Terminated, None, None, 2),
+        ];
+        store
+            .apply(&batch(wfs.iter().map(put_new).collect()))
+            .unwrap();
+        // As a store from before the index: no entries, no marker.
+        let stale: Vec<_> = store
+            .exec
+            .scan_prefix(keys::FINISHED)
+            .map(|item| item.unwrap().0)
+            .collect();
+        assert_eq!(stale.len(), 2);
+        for k in stale {
+            store.exec.remove(k).unwrap();
+        }
+        store
+            .meta
+            .remove(super::sled_store::FINISHED_INDEX_KEY)
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(
+        store.finished_runs("order", None, 10).unwrap(),
+        [
+            Finished {
+                end_time: 2,
+                workflow_id: "wf-3".into()
+            },
+            Finished {
+                end_time: 7,
+                workflow_id: "wf-1".into()
+            }
+        ]
+    );
 }
