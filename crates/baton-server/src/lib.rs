@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod clock;
 pub mod error;
 pub mod matching;

@@ -48,6 +48,11 @@ pub const GRPC_REQUEST: &str = "baton_grpc_request_duration_seconds";
 /// HTTP requests by method, route and status.
 pub const HTTP_REQUEST: &str = "baton_http_request_duration_seconds";
 
+/// Finished executions removed by retention, by workflow name.
+pub const RETENTION_REMOVED: &str = "baton_retention_removed_total";
+/// Finished executions written to an archive before removal.
+pub const RETENTION_ARCHIVED: &str = "baton_retention_archived_total";
+
 /// The domain label of the default queues.
 pub const NO_DOMAIN: &str = "NO_DOMAIN";
 
@@ -103,6 +108,14 @@ pub fn describe() {
         JOB_DURATION,
         Unit::Seconds,
         "Time of a system task's job, by kind and outcome"
+    );
+    describe_counter!(
+        RETENTION_REMOVED,
+        "Finished executions removed by retention, by workflow name"
+    );
+    describe_counter!(
+        RETENTION_ARCHIVED,
+        "Finished executions written to an archive before removal"
     );
     describe_histogram!(
         GRPC_REQUEST,

@@ -152,7 +152,7 @@ impl Writes {
 /// The execution a write belongs to.
 fn write_workflow(w: &Write) -> &str {
     match w {
-        Write::PutWorkflow { workflow, .. } => &workflow.workflow_id,
+        Write::PutWorkflow { workflow, .. } | Write::PutRestored(workflow) => &workflow.workflow_id,
         Write::PutTask(t) | Write::PutNewTask(t) => &t.workflow_id,
         Write::PutSnapshot { workflow_id, .. }
         | Write::DeleteTask { workflow_id, .. }
@@ -678,10 +678,23 @@ impl Executor {
                 }
                 o
             }
-            Msg::Remove { workflow_id, reply } => {
+            Msg::Remove {
+                workflow_id,
+                if_ended_at,
+                reply,
+            } => {
                 if let Err(e) = self.load(&workflow_id) {
                     let _ = reply.send(Err(e));
                     return None;
+                }
+                if let Some(end) = if_ended_at {
+                    let wf = &self.cache.get(&workflow_id).expect("loaded").workflow;
+                    if !wf.status.is_terminal() || wf.end_time.unwrap_or(wf.update_time) != end {
+                        let _ = reply.send(Err(EngineError::FailedPrecondition(format!(
+                            "workflow {workflow_id} changed since it was chosen for removal"
+                        ))));
+                        return None;
+                    }
                 }
                 let exec = self.cache.remove(&workflow_id).expect("loaded");
                 let mut effects = Vec::new();

@@ -328,6 +328,24 @@ impl Ingress {
 
     /// Deletes an execution.
     pub async fn remove(&self, workflow_id: &str) -> Result<(), EngineError> {
+        self.remove_if(workflow_id, None).await
+    }
+
+    /// Deletes a finished execution if it still ended at `end_time` (a retry, restart or
+    /// rerun since makes it FAILED_PRECONDITION).
+    pub async fn remove_finished(
+        &self,
+        workflow_id: &str,
+        end_time: i64,
+    ) -> Result<(), EngineError> {
+        self.remove_if(workflow_id, Some(end_time)).await
+    }
+
+    async fn remove_if(
+        &self,
+        workflow_id: &str,
+        if_ended_at: Option<i64>,
+    ) -> Result<(), EngineError> {
         if workflow_id.is_empty() {
             return Err(EngineError::InvalidArgument(
                 "workflow_id is required".into(),
@@ -338,6 +356,7 @@ impl Ingress {
             workflow_id,
             Msg::Remove {
                 workflow_id: workflow_id.to_string(),
+                if_ended_at,
                 reply: tx,
             },
         );

@@ -12,6 +12,7 @@ pub mod jobs;
 pub(crate) mod msg;
 mod recovery;
 pub mod registry;
+pub mod retention;
 pub mod timers;
 pub mod waiters;
 
@@ -32,6 +33,7 @@ use ingress::Ingress;
 use jobs::{JobLimits, JobRunner};
 use msg::Router;
 use registry::Registry;
+use retention::{Retention, RetentionConfig};
 use timers::Timers;
 use waiters::Waiters;
 
@@ -60,6 +62,8 @@ pub struct EngineConfig {
     pub timer_horizon_ms: i64,
     /// Directory of the search index; None keeps it in memory (rebuilt at every start).
     pub search_dir: Option<std::path::PathBuf>,
+    /// How long finished executions are kept, and where they are archived.
+    pub retention: RetentionConfig,
 }
 
 /// A function run before each decision, with the workflow id and the event.
@@ -89,6 +93,7 @@ impl Default for EngineConfig {
             cache_bytes: 256 * 1024 * 1024,
             timer_horizon_ms: 60_000,
             search_dir: None,
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -106,6 +111,7 @@ pub struct Runtime {
     pub(crate) config: EngineConfig,
     commit: Arc<GroupCommit>,
     pub(crate) indexer: Arc<Indexer>,
+    pub(crate) retention: Arc<Retention>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     ready: watch::Sender<bool>,
 }
@@ -176,6 +182,7 @@ impl Runtime {
             );
         }
         tokio::spawn(timers.clone().run());
+        let retention = Retention::new(config.retention.clone());
         let (ready, _) = watch::channel(false);
         tracing::info!(epoch, partitions, "runtime open");
         Ok(Arc::new(Self {
@@ -190,6 +197,7 @@ impl Runtime {
             config,
             commit,
             indexer,
+            retention,
             threads: Mutex::new(threads),
             ready,
         }))
@@ -209,6 +217,13 @@ impl Runtime {
             "engine recovered"
         );
         self.ready.send_replace(true);
+        // Retention starts once every open execution is adopted again.
+        tokio::spawn(self.retention.clone().run(
+            self.store.clone(),
+            self.registry.clone(),
+            self.ingress.clone(),
+            self.clock.clone(),
+        ));
         Ok(())
     }
 
@@ -225,6 +240,7 @@ impl Runtime {
 
     /// Stops the executors after the work already queued, and flushes.
     pub fn shutdown(&self) {
+        self.retention.stop();
         self.router.stop_all();
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
@@ -250,6 +266,11 @@ impl Runtime {
     /// The search indexer (and the index it keeps).
     pub fn indexer(&self) -> &Arc<Indexer> {
         &self.indexer
+    }
+
+    /// Retention (its settings and counts).
+    pub fn retention(&self) -> &Arc<Retention> {
+        &self.retention
     }
 
     /// The definition registry.

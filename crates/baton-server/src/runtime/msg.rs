@@ -98,9 +98,11 @@ pub(crate) enum Msg {
     },
     /// A timer came due.
     TimerFired(Timer),
-    /// Delete an execution.
+    /// Delete an execution; with `if_ended_at`, only if it is still finished and ended
+    /// then (retention's check that nothing reopened it since it was chosen).
     Remove {
         workflow_id: String,
+        if_ended_at: Option<i64>,
         reply: oneshot::Sender<Result<(), EngineError>>,
     },
     /// Take charge of an execution loaded at start-up and rebuild its runtime state.

@@ -16,7 +16,9 @@ use crate::runtime::registry::blocking;
 pub use baton_search::Hits;
 pub use search::{MAX_TASK_HITS_FOR_WORKFLOWS, SearchParams};
 pub use tasks::{WorkerSession, WorkerSpec, check_poll_wait};
-pub use workflows::{BulkOp, ExecuteOutcome, ExecuteRequest, Page, View};
+pub use workflows::{
+    BulkOp, ExecuteOutcome, ExecuteRequest, ImportSummary, MAX_IMPORT, Page, View,
+};
 
 /// Most executions one bulk operation or correlation-id lookup may name.
 pub const MAX_BULK: usize = 1000;

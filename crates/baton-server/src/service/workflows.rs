@@ -507,6 +507,54 @@ impl Service {
         self.rt.ingress.remove(workflow_id).await
     }
 
+    /// Loads archived executions back into the store, one archive line each (see
+    /// [`crate::archive`]), so they can be read and searched again. Every line is checked
+    /// before anything is written; an execution whose id is stored already is left as it
+    /// is and counted as present. Restored executions are not subject to retention: they
+    /// stay until removed.
+    pub async fn import_archived(&self, lines: Vec<Vec<u8>>) -> Result<ImportSummary, EngineError> {
+        if lines.len() > MAX_IMPORT {
+            return Err(EngineError::InvalidArgument(format!(
+                "{} executions in one import; at most {MAX_IMPORT} (send the rest in more requests)",
+                lines.len()
+            )));
+        }
+        let mut execs = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            execs.push(
+                crate::archive::parse_line(line, i + 1)
+                    .map_err(|e| EngineError::InvalidArgument(e.to_string()))?,
+            );
+        }
+        self.read(move |store| {
+            let mut summary = ImportSummary::default();
+            let mut batch = baton_store::WriteBatch::default();
+            let mut seen = std::collections::HashSet::new();
+            for exec in execs {
+                let id = exec.workflow.workflow_id.clone();
+                if !seen.insert(id.clone()) || store.load_workflow(&id)?.is_some() {
+                    summary.present += 1;
+                    continue;
+                }
+                batch.push(baton_store::Write::PutRestored(exec.workflow));
+                batch.push(baton_store::Write::PutSnapshot {
+                    workflow_id: id,
+                    def: exec.def,
+                });
+                for t in exec.tasks {
+                    batch.push(baton_store::Write::PutNewTask(t));
+                }
+                summary.imported += 1;
+            }
+            if !batch.is_empty() {
+                store.apply(&batch)?;
+                store.flush()?;
+            }
+            Ok(summary)
+        })
+        .await
+    }
+
     /// Applies one operation to many executions at once (each on its own executor); the
     /// outcome of each, in the order given.
     pub async fn bulk(
@@ -561,4 +609,16 @@ impl Service {
             BulkOp::Remove => self.remove(workflow_id).await,
         }
     }
+}
+
+/// Most archived executions one import request may carry.
+pub const MAX_IMPORT: usize = 1000;
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Executions written.
+    pub imported: u64,
+    /// Executions skipped because their id is stored already (or repeats in the request).
+    pub present: u64,
 }
