@@ -189,6 +189,52 @@ impl WorkflowService for Workflows {
         Ok(Response::new(pb::RemoveWorkflowResponse {}))
     }
 
+    async fn import_workflows(
+        &self,
+        req: Request<pb::ImportWorkflowsRequest>,
+    ) -> Result<Response<pb::ImportWorkflowsResponse>, Status> {
+        let lines = req.into_inner().lines.into_iter().map(Vec::from).collect();
+        let summary = self.svc.import_archived(lines).await.map_err(status)?;
+        Ok(Response::new(pb::ImportWorkflowsResponse {
+            imported: summary.imported,
+            already_present: summary.present,
+        }))
+    }
+
+    async fn get_retention(
+        &self,
+        _req: Request<pb::GetRetentionRequest>,
+    ) -> Result<Response<pb::GetRetentionResponse>, Status> {
+        let r = self.svc.retention();
+        let secs = |p: &baton_core::retention::Policy| p.max_age_ms.map_or(0, |ms| ms / 1000);
+        Ok(Response::new(pb::GetRetentionResponse {
+            max_age_seconds: secs(&r.config.default),
+            keep_last: r.config.default.keep_last.unwrap_or(0),
+            max_removals_per_sec: r.config.max_removals_per_sec,
+            archive_dir: r
+                .config
+                .archive_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+            passes: r.stats.passes,
+            removed: r.stats.removed,
+            archived: r.stats.archived,
+            changed: r.stats.changed,
+            held_by_parent: r.stats.held_by_parent,
+            failures: r.stats.failures,
+            overrides: r
+                .overrides
+                .iter()
+                .map(|(name, p)| pb::RetentionOverride {
+                    workflow_name: name.clone(),
+                    max_age_seconds: secs(p),
+                    keep_last: p.keep_last.unwrap_or(0),
+                })
+                .collect(),
+        }))
+    }
+
     async fn rerun_workflow(
         &self,
         req: Request<pb::RerunWorkflowRequest>,

@@ -14,6 +14,7 @@ mod events;
 mod extract;
 mod metadata;
 pub mod model;
+mod retention;
 mod search;
 mod tasks;
 pub mod telemetry;
@@ -50,6 +51,7 @@ const BODY_OVERHEAD: usize = 1024 * 1024;
         (name = "tasks", description = "Workers: poll, report, logs, queues"),
         (name = "event", description = "Event handlers"),
         (name = "health", description = "Whether the server serves"),
+        (name = "admin", description = "Retention and archives"),
     )
 )]
 struct ApiDoc;
@@ -66,6 +68,7 @@ pub fn router(svc: Service) -> Router {
         .merge(tasks::routes())
         .merge(events::routes())
         .merge(search::routes())
+        .merge(retention::routes())
         .routes(utoipa_axum::routes!(health))
         .routes(utoipa_axum::routes!(telemetry::metrics))
         .split_for_parts();

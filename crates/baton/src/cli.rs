@@ -445,6 +445,31 @@ pub enum WorkerCommand {
     },
 }
 
+/// `baton archive ...`
+#[derive(Subcommand)]
+pub enum ArchiveCommand {
+    /// Loads archived executions back into a running server (archive files as retention
+    /// writes them, zstd or plain JSON lines), so they can be read and searched again.
+    /// Executions whose ids are stored already are skipped; restored executions stay
+    /// until removed.
+    Import {
+        /// Archive files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Executions sent per request (at most 1,000).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        batch: u16,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Shows what retention keeps by default, where it archives, the workflow names with
+    /// their own settings, and what it has done since the server started.
+    Retention {
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
 /// `baton event-handler ...`
 #[derive(Subcommand)]
 pub enum EventHandlerCommand {
@@ -1410,6 +1435,123 @@ pub async fn run_task(cmd: TaskCommand) -> anyhow::Result<()> {
 }
 
 /// Runs a `baton worker` command.
+pub async fn run_archive(cmd: ArchiveCommand) -> anyhow::Result<()> {
+    match cmd {
+        ArchiveCommand::Import { files, batch, conn } => {
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            let (mut imported, mut present) = (0u64, 0u64);
+            for file in files {
+                // The file is read on its own thread, a batch at a time, so that an
+                // archive of any size is sent without holding it all in memory.
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Vec<Vec<u8>>)>(2);
+                let path = file.clone();
+                let batch = usize::from(batch);
+                let reader = tokio::task::spawn_blocking(move || {
+                    let mut lines = Vec::new();
+                    let mut first = 1;
+                    baton_server::archive::read_file(&path, |n, line| {
+                        if lines.is_empty() {
+                            first = n;
+                        }
+                        lines.push(line.to_vec());
+                        if lines.len() >= batch {
+                            // The receiver is gone only when sending failed: stop reading.
+                            let _ = tx.blocking_send((first, std::mem::take(&mut lines)));
+                        }
+                        Ok(())
+                    })?;
+                    if !lines.is_empty() {
+                        let _ = tx.blocking_send((first, lines));
+                    }
+                    Ok::<_, baton_server::archive::ArchiveError>(())
+                });
+                while let Some((first, lines)) = rx.recv().await {
+                    let r = c
+                        .import_workflows(pb::ImportWorkflowsRequest {
+                            lines: lines.into_iter().map(Into::into).collect(),
+                        })
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "{}, lines from {first}: {}",
+                                file.display(),
+                                e.message()
+                            )
+                        })?
+                        .into_inner();
+                    imported += r.imported;
+                    present += r.already_present;
+                }
+                reader.await??;
+            }
+            if conn.json {
+                print_json(&json!({"imported": imported, "alreadyPresent": present}));
+            } else {
+                println!("imported {imported} executions ({present} already present)");
+            }
+        }
+        ArchiveCommand::Retention { conn } => {
+            let mut c = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = c
+                .get_retention(pb::GetRetentionRequest {})
+                .await?
+                .into_inner();
+            let age = |s: i64| (s > 0).then(|| format!("{s}s"));
+            let count = |n: u64| (n > 0).then_some(n);
+            if conn.json {
+                print_json(&json!({
+                    "maxAgeSeconds": (r.max_age_seconds > 0).then_some(r.max_age_seconds),
+                    "keepLast": count(r.keep_last),
+                    "maxRemovalsPerSec": r.max_removals_per_sec,
+                    "archiveDir": (!r.archive_dir.is_empty()).then_some(&r.archive_dir),
+                    "passes": r.passes, "removed": r.removed, "archived": r.archived,
+                    "changed": r.changed, "heldByParent": r.held_by_parent,
+                    "failures": r.failures,
+                    "overrides": r.overrides.iter().map(|o| json!({
+                        "workflowName": o.workflow_name,
+                        "maxAgeSeconds": (o.max_age_seconds > 0).then_some(o.max_age_seconds),
+                        "keepLast": count(o.keep_last),
+                    })).collect::<Vec<_>>(),
+                }));
+            } else {
+                let bound = |a: Option<String>, n: Option<u64>| match (a, n) {
+                    (None, None) => "kept forever".to_string(),
+                    (Some(a), None) => format!("removed {a} after they end"),
+                    (None, Some(n)) => format!("the newest {n} kept"),
+                    (Some(a), Some(n)) => {
+                        format!("removed {a} after they end, the newest {n} kept at most")
+                    }
+                };
+                println!(
+                    "default: finished runs {}",
+                    bound(age(r.max_age_seconds), count(r.keep_last))
+                );
+                println!(
+                    "rate: at most {} removals per second",
+                    r.max_removals_per_sec
+                );
+                if r.archive_dir.is_empty() {
+                    println!("archive: none (expired runs are removed outright)");
+                } else {
+                    println!("archive: {}", r.archive_dir);
+                }
+                for o in &r.overrides {
+                    println!(
+                        "{}: finished runs {}",
+                        o.workflow_name,
+                        bound(age(o.max_age_seconds), count(o.keep_last))
+                    );
+                }
+                println!(
+                    "since start: {} passes, {} removed, {} archived, {} kept as they changed, {} held for an open parent, {} failed passes",
+                    r.passes, r.removed, r.archived, r.changed, r.held_by_parent, r.failures
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn run_worker(cmd: WorkerCommand) -> anyhow::Result<()> {
     match cmd {
         WorkerCommand::List { task_type, conn } => {

@@ -44,6 +44,9 @@ enum Command {
     /// Lists the workers the server knows of.
     #[command(subcommand)]
     Worker(cli::WorkerCommand),
+    /// Retention and archives: the settings in force, and archived executions loaded back.
+    #[command(subcommand)]
+    Archive(cli::ArchiveCommand),
     /// Measures throughput and latency with Rust workers over the worker stream, or (with
     /// --hold) the cost of holding and recovering many running workflows.
     Bench(bench::BenchArgs),
@@ -70,10 +73,31 @@ struct ServerArgs {
     /// MiB of the store's page cache.
     #[arg(long, env = "BATON_STORE_CACHE_MB", default_value_t = 256)]
     store_cache_mb: u64,
+    /// Default retention: finished executions are removed this long after they end
+    /// (`30d`, `12h`, `90s`); a definition's `retention` settings override it. Unset keeps
+    /// them forever.
+    #[arg(long, env = "BATON_RETENTION_MAX_AGE", value_parser = parse_age)]
+    retention_max_age: Option<i64>,
+    /// Default retention: only the newest N finished executions of each workflow name are
+    /// kept. Unset keeps any number.
+    #[arg(long, env = "BATON_RETENTION_KEEP_LAST", value_parser = clap::value_parser!(u64).range(1..))]
+    retention_keep_last: Option<u64>,
+    /// Most finished executions retention removes per second.
+    #[arg(long, env = "BATON_RETENTION_RATE", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    retention_rate: u32,
+    /// Archive expired executions to zstd JSON-lines files in this directory before they
+    /// are removed (`baton archive import` loads them back).
+    #[arg(long, env = "BATON_ARCHIVE_DIR")]
+    archive_dir: Option<PathBuf>,
     /// How log lines (on standard error) are written: readable text, or one JSON object
     /// per line (`timestamp`, `level`, `target`, `fields`, `spans`).
     #[arg(long, env = "BATON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+}
+
+fn parse_age(text: &str) -> Result<i64, String> {
+    baton_core::retention::parse_age(text).map_err(|e| e.to_string())
 }
 
 /// The format of the server's log lines.
@@ -148,6 +172,14 @@ pub(crate) async fn run_server(
             max_payload_bytes: args.max_payload_bytes,
             cache_bytes: args.cache_mb * 1024 * 1024,
             search_dir: Some(args.data_dir.join("search")),
+            retention: baton_server::runtime::retention::RetentionConfig {
+                default: baton_core::retention::Policy {
+                    max_age_ms: args.retention_max_age,
+                    keep_last: args.retention_keep_last,
+                },
+                max_removals_per_sec: args.retention_rate,
+                archive_dir: args.archive_dir.clone(),
+            },
             ..Default::default()
         },
     };
@@ -190,6 +222,7 @@ fn main() {
             Command::Task(c) => cli::run_task(c).await,
             Command::EventHandler(c) => cli::run_event_handler(c).await,
             Command::Worker(c) => cli::run_worker(c).await,
+            Command::Archive(c) => cli::run_archive(c).await,
             Command::Bench(args) => bench::run(args).await,
         }
     });

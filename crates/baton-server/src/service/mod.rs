@@ -17,7 +17,7 @@ pub use baton_search::Hits;
 pub use search::{MAX_TASK_HITS_FOR_WORKFLOWS, SearchParams};
 pub use tasks::{WorkerSession, WorkerSpec, check_poll_wait};
 pub use workflows::{
-    BulkOp, ExecuteOutcome, ExecuteRequest, ImportSummary, MAX_IMPORT, Page, View,
+    BulkOp, ExecuteOutcome, ExecuteRequest, ImportSummary, MAX_IMPORT, Page, RetentionView, View,
 };
 
 /// Most executions one bulk operation or correlation-id lookup may name.

@@ -555,6 +555,32 @@ impl Service {
         .await
     }
 
+    /// Retention's settings, its counts since start, and the workflow names whose latest
+    /// definitions set their own policy (with the policy that results).
+    pub fn retention(&self) -> RetentionView {
+        let r = self.rt.retention();
+        let default = r.config().default;
+        let mut overrides: Vec<(String, baton_core::retention::Policy)> = self
+            .rt
+            .registry
+            .workflow_defs()
+            .into_iter()
+            .filter_map(|d| {
+                let settings = d.retention.as_ref()?;
+                let policy =
+                    baton_core::retention::Policy::for_definition(default, Some(settings)).ok()?;
+                Some((d.name.clone(), policy))
+            })
+            .collect();
+        overrides.sort_by(|a, b| a.0.cmp(&b.0));
+        overrides.dedup_by(|a, b| a.0 == b.0);
+        RetentionView {
+            config: r.config().clone(),
+            stats: r.stats(),
+            overrides,
+        }
+    }
+
     /// Applies one operation to many executions at once (each on its own executor); the
     /// outcome of each, in the order given.
     pub async fn bulk(
@@ -621,4 +647,15 @@ pub struct ImportSummary {
     pub imported: u64,
     /// Executions skipped because their id is stored already (or repeats in the request).
     pub present: u64,
+}
+
+/// Retention as an operator sees it.
+#[derive(Debug, Clone)]
+pub struct RetentionView {
+    /// The server's settings.
+    pub config: crate::runtime::retention::RetentionConfig,
+    /// What it has done since start.
+    pub stats: crate::runtime::retention::RetentionStats,
+    /// Workflow names whose definitions set their own policy, with the resulting policy.
+    pub overrides: Vec<(String, baton_core::retention::Policy)>,
 }

@@ -2566,6 +2566,344 @@ func (x *WorkflowSummary) GetOutputSize() int64 {
 	return 0
 }
 
+// Request of ImportWorkflows.
+type ImportWorkflowsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Archive lines, one execution each (JSON); at most 1,000 per request.
+	Lines         [][]byte `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportWorkflowsRequest) Reset() {
+	*x = ImportWorkflowsRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportWorkflowsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportWorkflowsRequest) ProtoMessage() {}
+
+func (x *ImportWorkflowsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportWorkflowsRequest.ProtoReflect.Descriptor instead.
+func (*ImportWorkflowsRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ImportWorkflowsRequest) GetLines() [][]byte {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+// Response of ImportWorkflows.
+type ImportWorkflowsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Executions written.
+	Imported uint64 `protobuf:"varint,1,opt,name=imported,proto3" json:"imported,omitempty"`
+	// Executions skipped because their id is stored already.
+	AlreadyPresent uint64 `protobuf:"varint,2,opt,name=already_present,json=alreadyPresent,proto3" json:"already_present,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ImportWorkflowsResponse) Reset() {
+	*x = ImportWorkflowsResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportWorkflowsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportWorkflowsResponse) ProtoMessage() {}
+
+func (x *ImportWorkflowsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportWorkflowsResponse.ProtoReflect.Descriptor instead.
+func (*ImportWorkflowsResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ImportWorkflowsResponse) GetImported() uint64 {
+	if x != nil {
+		return x.Imported
+	}
+	return 0
+}
+
+func (x *ImportWorkflowsResponse) GetAlreadyPresent() uint64 {
+	if x != nil {
+		return x.AlreadyPresent
+	}
+	return 0
+}
+
+// Request of GetRetention.
+type GetRetentionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRetentionRequest) Reset() {
+	*x = GetRetentionRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRetentionRequest) ProtoMessage() {}
+
+func (x *GetRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRetentionRequest.ProtoReflect.Descriptor instead.
+func (*GetRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{43}
+}
+
+// Response of GetRetention.
+type GetRetentionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Default age after which a finished execution is removed, in seconds; 0 when unbounded.
+	MaxAgeSeconds int64 `protobuf:"varint,1,opt,name=max_age_seconds,json=maxAgeSeconds,proto3" json:"max_age_seconds,omitempty"`
+	// Default number of finished executions kept per workflow name; 0 when unbounded.
+	KeepLast uint64 `protobuf:"varint,2,opt,name=keep_last,json=keepLast,proto3" json:"keep_last,omitempty"`
+	// Most executions removed per second.
+	MaxRemovalsPerSec uint32 `protobuf:"varint,3,opt,name=max_removals_per_sec,json=maxRemovalsPerSec,proto3" json:"max_removals_per_sec,omitempty"`
+	// Directory expired executions are archived to; empty when they are removed outright.
+	ArchiveDir string `protobuf:"bytes,4,opt,name=archive_dir,json=archiveDir,proto3" json:"archive_dir,omitempty"`
+	// Retention passes run since the server started.
+	Passes uint64 `protobuf:"varint,5,opt,name=passes,proto3" json:"passes,omitempty"`
+	// Executions removed since the server started.
+	Removed uint64 `protobuf:"varint,6,opt,name=removed,proto3" json:"removed,omitempty"`
+	// Executions archived since the server started.
+	Archived uint64 `protobuf:"varint,7,opt,name=archived,proto3" json:"archived,omitempty"`
+	// Executions chosen but kept because they changed meanwhile (retried, restarted).
+	Changed uint64 `protobuf:"varint,8,opt,name=changed,proto3" json:"changed,omitempty"`
+	// Times a sub-workflow was kept because its parent was still open.
+	HeldByParent uint64 `protobuf:"varint,9,opt,name=held_by_parent,json=heldByParent,proto3" json:"held_by_parent,omitempty"`
+	// Passes that failed (store or archive errors; the next pass tries again).
+	Failures uint64 `protobuf:"varint,10,opt,name=failures,proto3" json:"failures,omitempty"`
+	// Workflow names whose definitions set their own retention, with their settings.
+	Overrides     []*RetentionOverride `protobuf:"bytes,11,rep,name=overrides,proto3" json:"overrides,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRetentionResponse) Reset() {
+	*x = GetRetentionResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRetentionResponse) ProtoMessage() {}
+
+func (x *GetRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRetentionResponse.ProtoReflect.Descriptor instead.
+func (*GetRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetRetentionResponse) GetMaxAgeSeconds() int64 {
+	if x != nil {
+		return x.MaxAgeSeconds
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetKeepLast() uint64 {
+	if x != nil {
+		return x.KeepLast
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetMaxRemovalsPerSec() uint32 {
+	if x != nil {
+		return x.MaxRemovalsPerSec
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetArchiveDir() string {
+	if x != nil {
+		return x.ArchiveDir
+	}
+	return ""
+}
+
+func (x *GetRetentionResponse) GetPasses() uint64 {
+	if x != nil {
+		return x.Passes
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetRemoved() uint64 {
+	if x != nil {
+		return x.Removed
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetArchived() uint64 {
+	if x != nil {
+		return x.Archived
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetChanged() uint64 {
+	if x != nil {
+		return x.Changed
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetHeldByParent() uint64 {
+	if x != nil {
+		return x.HeldByParent
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetFailures() uint64 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *GetRetentionResponse) GetOverrides() []*RetentionOverride {
+	if x != nil {
+		return x.Overrides
+	}
+	return nil
+}
+
+// A workflow name's own retention settings.
+type RetentionOverride struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Workflow name.
+	WorkflowName string `protobuf:"bytes,1,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
+	// Age after which its finished executions are removed, in seconds; 0 when unbounded.
+	MaxAgeSeconds int64 `protobuf:"varint,2,opt,name=max_age_seconds,json=maxAgeSeconds,proto3" json:"max_age_seconds,omitempty"`
+	// Number of its finished executions kept; 0 when unbounded.
+	KeepLast      uint64 `protobuf:"varint,3,opt,name=keep_last,json=keepLast,proto3" json:"keep_last,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetentionOverride) Reset() {
+	*x = RetentionOverride{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionOverride) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionOverride) ProtoMessage() {}
+
+func (x *RetentionOverride) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionOverride.ProtoReflect.Descriptor instead.
+func (*RetentionOverride) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *RetentionOverride) GetWorkflowName() string {
+	if x != nil {
+		return x.WorkflowName
+	}
+	return ""
+}
+
+func (x *RetentionOverride) GetMaxAgeSeconds() int64 {
+	if x != nil {
+		return x.MaxAgeSeconds
+	}
+	return 0
+}
+
+func (x *RetentionOverride) GetKeepLast() uint64 {
+	if x != nil {
+		return x.KeepLast
+	}
+	return 0
+}
+
 var File_baton_v1_workflow_proto protoreflect.FileDescriptor
 
 const file_baton_v1_workflow_proto_rawDesc = "" +
@@ -2752,7 +3090,31 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x0f_correlation_idB\x1a\n" +
 	"\x18_reason_for_incompletionB\b\n" +
 	"\x06_eventB\x12\n" +
-	"\x10_idempotency_key*\xae\x01\n" +
+	"\x10_idempotency_key\".\n" +
+	"\x16ImportWorkflowsRequest\x12\x14\n" +
+	"\x05lines\x18\x01 \x03(\fR\x05lines\"^\n" +
+	"\x17ImportWorkflowsResponse\x12\x1a\n" +
+	"\bimported\x18\x01 \x01(\x04R\bimported\x12'\n" +
+	"\x0falready_present\x18\x02 \x01(\x04R\x0ealreadyPresent\"\x15\n" +
+	"\x13GetRetentionRequest\"\x92\x03\n" +
+	"\x14GetRetentionResponse\x12&\n" +
+	"\x0fmax_age_seconds\x18\x01 \x01(\x03R\rmaxAgeSeconds\x12\x1b\n" +
+	"\tkeep_last\x18\x02 \x01(\x04R\bkeepLast\x12/\n" +
+	"\x14max_removals_per_sec\x18\x03 \x01(\rR\x11maxRemovalsPerSec\x12\x1f\n" +
+	"\varchive_dir\x18\x04 \x01(\tR\n" +
+	"archiveDir\x12\x16\n" +
+	"\x06passes\x18\x05 \x01(\x04R\x06passes\x12\x18\n" +
+	"\aremoved\x18\x06 \x01(\x04R\aremoved\x12\x1a\n" +
+	"\barchived\x18\a \x01(\x04R\barchived\x12\x18\n" +
+	"\achanged\x18\b \x01(\x04R\achanged\x12$\n" +
+	"\x0eheld_by_parent\x18\t \x01(\x04R\fheldByParent\x12\x1a\n" +
+	"\bfailures\x18\n" +
+	" \x01(\x04R\bfailures\x129\n" +
+	"\toverrides\x18\v \x03(\v2\x1b.baton.v1.RetentionOverrideR\toverrides\"}\n" +
+	"\x11RetentionOverride\x12#\n" +
+	"\rworkflow_name\x18\x01 \x01(\tR\fworkflowName\x12&\n" +
+	"\x0fmax_age_seconds\x18\x02 \x01(\x03R\rmaxAgeSeconds\x12\x1b\n" +
+	"\tkeep_last\x18\x03 \x01(\x04R\bkeepLast*\xae\x01\n" +
 	"\x13IdempotencyStrategy\x12$\n" +
 	" IDEMPOTENCY_STRATEGY_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19IDEMPOTENCY_STRATEGY_FAIL\x10\x01\x12(\n" +
@@ -2765,7 +3127,7 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x16BULK_OPERATION_RESTART\x10\x03\x12\x18\n" +
 	"\x14BULK_OPERATION_RETRY\x10\x04\x12\x1c\n" +
 	"\x18BULK_OPERATION_TERMINATE\x10\x05\x12\x19\n" +
-	"\x15BULK_OPERATION_REMOVE\x10\x062\xba\r\n" +
+	"\x15BULK_OPERATION_REMOVE\x10\x062\xe1\x0e\n" +
 	"\x0fWorkflowService\x12P\n" +
 	"\rStartWorkflow\x12\x1e.baton.v1.StartWorkflowRequest\x1a\x1f.baton.v1.StartWorkflowResponse\x12V\n" +
 	"\x0fExecuteWorkflow\x12 .baton.v1.ExecuteWorkflowRequest\x1a!.baton.v1.ExecuteWorkflowResponse\x12J\n" +
@@ -2785,7 +3147,9 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x13GetRunningWorkflows\x12$.baton.v1.GetRunningWorkflowsRequest\x1a%.baton.v1.GetRunningWorkflowsResponse\x12}\n" +
 	"\x1cGetWorkflowsByCorrelationIds\x12-.baton.v1.GetWorkflowsByCorrelationIdsRequest\x1a..baton.v1.GetWorkflowsByCorrelationIdsResponse\x12Y\n" +
 	"\x10RunBulkOperation\x12!.baton.v1.RunBulkOperationRequest\x1a\".baton.v1.RunBulkOperationResponse\x12V\n" +
-	"\x0fSearchWorkflows\x12 .baton.v1.SearchWorkflowsRequest\x1a!.baton.v1.SearchWorkflowsResponseBW\n" +
+	"\x0fSearchWorkflows\x12 .baton.v1.SearchWorkflowsRequest\x1a!.baton.v1.SearchWorkflowsResponse\x12V\n" +
+	"\x0fImportWorkflows\x12 .baton.v1.ImportWorkflowsRequest\x1a!.baton.v1.ImportWorkflowsResponse\x12M\n" +
+	"\fGetRetention\x12\x1d.baton.v1.GetRetentionRequest\x1a\x1e.baton.v1.GetRetentionResponseBW\n" +
 	"\vio.baton.v1B\rWorkflowProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -2801,7 +3165,7 @@ func file_baton_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_baton_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_baton_v1_workflow_proto_goTypes = []any{
 	(IdempotencyStrategy)(0),                     // 0: baton.v1.IdempotencyStrategy
 	(BulkOperation)(0),                           // 1: baton.v1.BulkOperation
@@ -2846,86 +3210,96 @@ var file_baton_v1_workflow_proto_goTypes = []any{
 	(*SearchWorkflowsRequest)(nil),               // 40: baton.v1.SearchWorkflowsRequest
 	(*SearchWorkflowsResponse)(nil),              // 41: baton.v1.SearchWorkflowsResponse
 	(*WorkflowSummary)(nil),                      // 42: baton.v1.WorkflowSummary
-	nil,                                          // 43: baton.v1.StartWorkflowRequest.TaskToDomainEntry
-	nil,                                          // 44: baton.v1.WorkflowSummary.TaskToDomainEntry
-	(*structpb.Struct)(nil),                      // 45: google.protobuf.Struct
-	(*Workflow)(nil),                             // 46: baton.v1.Workflow
-	(TaskStatus)(0),                              // 47: baton.v1.TaskStatus
-	(*Task)(nil),                                 // 48: baton.v1.Task
-	(*timestamppb.Timestamp)(nil),                // 49: google.protobuf.Timestamp
-	(WorkflowStatus)(0),                          // 50: baton.v1.WorkflowStatus
+	(*ImportWorkflowsRequest)(nil),               // 43: baton.v1.ImportWorkflowsRequest
+	(*ImportWorkflowsResponse)(nil),              // 44: baton.v1.ImportWorkflowsResponse
+	(*GetRetentionRequest)(nil),                  // 45: baton.v1.GetRetentionRequest
+	(*GetRetentionResponse)(nil),                 // 46: baton.v1.GetRetentionResponse
+	(*RetentionOverride)(nil),                    // 47: baton.v1.RetentionOverride
+	nil,                                          // 48: baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	nil,                                          // 49: baton.v1.WorkflowSummary.TaskToDomainEntry
+	(*structpb.Struct)(nil),                      // 50: google.protobuf.Struct
+	(*Workflow)(nil),                             // 51: baton.v1.Workflow
+	(TaskStatus)(0),                              // 52: baton.v1.TaskStatus
+	(*Task)(nil),                                 // 53: baton.v1.Task
+	(*timestamppb.Timestamp)(nil),                // 54: google.protobuf.Timestamp
+	(WorkflowStatus)(0),                          // 55: baton.v1.WorkflowStatus
 }
 var file_baton_v1_workflow_proto_depIdxs = []int32{
-	45, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
-	43, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	50, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
+	48, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
 	0,  // 2: baton.v1.StartWorkflowRequest.idempotency_strategy:type_name -> baton.v1.IdempotencyStrategy
 	2,  // 3: baton.v1.ExecuteWorkflowRequest.start:type_name -> baton.v1.StartWorkflowRequest
-	46, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	46, // 5: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	46, // 6: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
-	45, // 7: baton.v1.RerunWorkflowRequest.task_input:type_name -> google.protobuf.Struct
-	45, // 8: baton.v1.RerunWorkflowRequest.workflow_input:type_name -> google.protobuf.Struct
-	45, // 9: baton.v1.SkipTaskRequest.task_input:type_name -> google.protobuf.Struct
-	45, // 10: baton.v1.SkipTaskRequest.task_output:type_name -> google.protobuf.Struct
-	47, // 11: baton.v1.ListWorkflowTasksRequest.statuses:type_name -> baton.v1.TaskStatus
-	48, // 12: baton.v1.ListWorkflowTasksResponse.tasks:type_name -> baton.v1.Task
-	49, // 13: baton.v1.GetRunningWorkflowsRequest.created_after:type_name -> google.protobuf.Timestamp
-	49, // 14: baton.v1.GetRunningWorkflowsRequest.created_before:type_name -> google.protobuf.Timestamp
-	46, // 15: baton.v1.CorrelatedWorkflows.workflows:type_name -> baton.v1.Workflow
+	51, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	51, // 5: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	51, // 6: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
+	50, // 7: baton.v1.RerunWorkflowRequest.task_input:type_name -> google.protobuf.Struct
+	50, // 8: baton.v1.RerunWorkflowRequest.workflow_input:type_name -> google.protobuf.Struct
+	50, // 9: baton.v1.SkipTaskRequest.task_input:type_name -> google.protobuf.Struct
+	50, // 10: baton.v1.SkipTaskRequest.task_output:type_name -> google.protobuf.Struct
+	52, // 11: baton.v1.ListWorkflowTasksRequest.statuses:type_name -> baton.v1.TaskStatus
+	53, // 12: baton.v1.ListWorkflowTasksResponse.tasks:type_name -> baton.v1.Task
+	54, // 13: baton.v1.GetRunningWorkflowsRequest.created_after:type_name -> google.protobuf.Timestamp
+	54, // 14: baton.v1.GetRunningWorkflowsRequest.created_before:type_name -> google.protobuf.Timestamp
+	51, // 15: baton.v1.CorrelatedWorkflows.workflows:type_name -> baton.v1.Workflow
 	35, // 16: baton.v1.GetWorkflowsByCorrelationIdsResponse.results:type_name -> baton.v1.CorrelatedWorkflows
 	1,  // 17: baton.v1.RunBulkOperationRequest.operation:type_name -> baton.v1.BulkOperation
 	38, // 18: baton.v1.RunBulkOperationResponse.results:type_name -> baton.v1.BulkResult
 	42, // 19: baton.v1.SearchWorkflowsResponse.results:type_name -> baton.v1.WorkflowSummary
-	50, // 20: baton.v1.WorkflowSummary.status:type_name -> baton.v1.WorkflowStatus
-	49, // 21: baton.v1.WorkflowSummary.start_time:type_name -> google.protobuf.Timestamp
-	49, // 22: baton.v1.WorkflowSummary.update_time:type_name -> google.protobuf.Timestamp
-	49, // 23: baton.v1.WorkflowSummary.end_time:type_name -> google.protobuf.Timestamp
-	45, // 24: baton.v1.WorkflowSummary.input:type_name -> google.protobuf.Struct
-	45, // 25: baton.v1.WorkflowSummary.output:type_name -> google.protobuf.Struct
-	44, // 26: baton.v1.WorkflowSummary.task_to_domain:type_name -> baton.v1.WorkflowSummary.TaskToDomainEntry
-	2,  // 27: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
-	4,  // 28: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
-	6,  // 29: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
-	8,  // 30: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
-	10, // 31: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
-	12, // 32: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
-	14, // 33: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
-	16, // 34: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
-	18, // 35: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
-	20, // 36: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
-	22, // 37: baton.v1.WorkflowService.RerunWorkflow:input_type -> baton.v1.RerunWorkflowRequest
-	24, // 38: baton.v1.WorkflowService.SkipTask:input_type -> baton.v1.SkipTaskRequest
-	26, // 39: baton.v1.WorkflowService.ResetCallbacks:input_type -> baton.v1.ResetCallbacksRequest
-	28, // 40: baton.v1.WorkflowService.DecideWorkflow:input_type -> baton.v1.DecideWorkflowRequest
-	30, // 41: baton.v1.WorkflowService.ListWorkflowTasks:input_type -> baton.v1.ListWorkflowTasksRequest
-	32, // 42: baton.v1.WorkflowService.GetRunningWorkflows:input_type -> baton.v1.GetRunningWorkflowsRequest
-	34, // 43: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:input_type -> baton.v1.GetWorkflowsByCorrelationIdsRequest
-	37, // 44: baton.v1.WorkflowService.RunBulkOperation:input_type -> baton.v1.RunBulkOperationRequest
-	40, // 45: baton.v1.WorkflowService.SearchWorkflows:input_type -> baton.v1.SearchWorkflowsRequest
-	3,  // 46: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
-	5,  // 47: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
-	7,  // 48: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
-	9,  // 49: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
-	11, // 50: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
-	13, // 51: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
-	15, // 52: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
-	17, // 53: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
-	19, // 54: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
-	21, // 55: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
-	23, // 56: baton.v1.WorkflowService.RerunWorkflow:output_type -> baton.v1.RerunWorkflowResponse
-	25, // 57: baton.v1.WorkflowService.SkipTask:output_type -> baton.v1.SkipTaskResponse
-	27, // 58: baton.v1.WorkflowService.ResetCallbacks:output_type -> baton.v1.ResetCallbacksResponse
-	29, // 59: baton.v1.WorkflowService.DecideWorkflow:output_type -> baton.v1.DecideWorkflowResponse
-	31, // 60: baton.v1.WorkflowService.ListWorkflowTasks:output_type -> baton.v1.ListWorkflowTasksResponse
-	33, // 61: baton.v1.WorkflowService.GetRunningWorkflows:output_type -> baton.v1.GetRunningWorkflowsResponse
-	36, // 62: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:output_type -> baton.v1.GetWorkflowsByCorrelationIdsResponse
-	39, // 63: baton.v1.WorkflowService.RunBulkOperation:output_type -> baton.v1.RunBulkOperationResponse
-	41, // 64: baton.v1.WorkflowService.SearchWorkflows:output_type -> baton.v1.SearchWorkflowsResponse
-	46, // [46:65] is the sub-list for method output_type
-	27, // [27:46] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	55, // 20: baton.v1.WorkflowSummary.status:type_name -> baton.v1.WorkflowStatus
+	54, // 21: baton.v1.WorkflowSummary.start_time:type_name -> google.protobuf.Timestamp
+	54, // 22: baton.v1.WorkflowSummary.update_time:type_name -> google.protobuf.Timestamp
+	54, // 23: baton.v1.WorkflowSummary.end_time:type_name -> google.protobuf.Timestamp
+	50, // 24: baton.v1.WorkflowSummary.input:type_name -> google.protobuf.Struct
+	50, // 25: baton.v1.WorkflowSummary.output:type_name -> google.protobuf.Struct
+	49, // 26: baton.v1.WorkflowSummary.task_to_domain:type_name -> baton.v1.WorkflowSummary.TaskToDomainEntry
+	47, // 27: baton.v1.GetRetentionResponse.overrides:type_name -> baton.v1.RetentionOverride
+	2,  // 28: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
+	4,  // 29: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
+	6,  // 30: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
+	8,  // 31: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
+	10, // 32: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
+	12, // 33: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
+	14, // 34: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
+	16, // 35: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
+	18, // 36: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
+	20, // 37: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
+	22, // 38: baton.v1.WorkflowService.RerunWorkflow:input_type -> baton.v1.RerunWorkflowRequest
+	24, // 39: baton.v1.WorkflowService.SkipTask:input_type -> baton.v1.SkipTaskRequest
+	26, // 40: baton.v1.WorkflowService.ResetCallbacks:input_type -> baton.v1.ResetCallbacksRequest
+	28, // 41: baton.v1.WorkflowService.DecideWorkflow:input_type -> baton.v1.DecideWorkflowRequest
+	30, // 42: baton.v1.WorkflowService.ListWorkflowTasks:input_type -> baton.v1.ListWorkflowTasksRequest
+	32, // 43: baton.v1.WorkflowService.GetRunningWorkflows:input_type -> baton.v1.GetRunningWorkflowsRequest
+	34, // 44: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:input_type -> baton.v1.GetWorkflowsByCorrelationIdsRequest
+	37, // 45: baton.v1.WorkflowService.RunBulkOperation:input_type -> baton.v1.RunBulkOperationRequest
+	40, // 46: baton.v1.WorkflowService.SearchWorkflows:input_type -> baton.v1.SearchWorkflowsRequest
+	43, // 47: baton.v1.WorkflowService.ImportWorkflows:input_type -> baton.v1.ImportWorkflowsRequest
+	45, // 48: baton.v1.WorkflowService.GetRetention:input_type -> baton.v1.GetRetentionRequest
+	3,  // 49: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
+	5,  // 50: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
+	7,  // 51: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
+	9,  // 52: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
+	11, // 53: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
+	13, // 54: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
+	15, // 55: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
+	17, // 56: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
+	19, // 57: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
+	21, // 58: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
+	23, // 59: baton.v1.WorkflowService.RerunWorkflow:output_type -> baton.v1.RerunWorkflowResponse
+	25, // 60: baton.v1.WorkflowService.SkipTask:output_type -> baton.v1.SkipTaskResponse
+	27, // 61: baton.v1.WorkflowService.ResetCallbacks:output_type -> baton.v1.ResetCallbacksResponse
+	29, // 62: baton.v1.WorkflowService.DecideWorkflow:output_type -> baton.v1.DecideWorkflowResponse
+	31, // 63: baton.v1.WorkflowService.ListWorkflowTasks:output_type -> baton.v1.ListWorkflowTasksResponse
+	33, // 64: baton.v1.WorkflowService.GetRunningWorkflows:output_type -> baton.v1.GetRunningWorkflowsResponse
+	36, // 65: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:output_type -> baton.v1.GetWorkflowsByCorrelationIdsResponse
+	39, // 66: baton.v1.WorkflowService.RunBulkOperation:output_type -> baton.v1.RunBulkOperationResponse
+	41, // 67: baton.v1.WorkflowService.SearchWorkflows:output_type -> baton.v1.SearchWorkflowsResponse
+	44, // 68: baton.v1.WorkflowService.ImportWorkflows:output_type -> baton.v1.ImportWorkflowsResponse
+	46, // 69: baton.v1.WorkflowService.GetRetention:output_type -> baton.v1.GetRetentionResponse
+	49, // [49:70] is the sub-list for method output_type
+	28, // [28:49] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_workflow_proto_init() }
@@ -2944,7 +3318,7 @@ func file_baton_v1_workflow_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_workflow_proto_rawDesc), len(file_baton_v1_workflow_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   43,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,8 @@ const (
 	WorkflowService_GetWorkflowsByCorrelationIds_FullMethodName = "/baton.v1.WorkflowService/GetWorkflowsByCorrelationIds"
 	WorkflowService_RunBulkOperation_FullMethodName             = "/baton.v1.WorkflowService/RunBulkOperation"
 	WorkflowService_SearchWorkflows_FullMethodName              = "/baton.v1.WorkflowService/SearchWorkflows"
+	WorkflowService_ImportWorkflows_FullMethodName              = "/baton.v1.WorkflowService/ImportWorkflows"
+	WorkflowService_GetRetention_FullMethodName                 = "/baton.v1.WorkflowService/GetRetention"
 )
 
 // WorkflowServiceClient is the client API for WorkflowService service.
@@ -92,6 +94,12 @@ type WorkflowServiceClient interface {
 	// Searches executions with Conductor's query language, free text, sort and paging. The
 	// index follows the store within a second or two of a change.
 	SearchWorkflows(ctx context.Context, in *SearchWorkflowsRequest, opts ...grpc.CallOption) (*SearchWorkflowsResponse, error)
+	// Loads archived executions back (lines of the archive files retention writes), so they
+	// can be read and searched again. Every line is checked before anything is written; ids
+	// stored already are skipped. Restored executions stay until removed.
+	ImportWorkflows(ctx context.Context, in *ImportWorkflowsRequest, opts ...grpc.CallOption) (*ImportWorkflowsResponse, error)
+	// What retention keeps by default, where it archives, and what it has done since start.
+	GetRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*GetRetentionResponse, error)
 }
 
 type workflowServiceClient struct {
@@ -292,6 +300,26 @@ func (c *workflowServiceClient) SearchWorkflows(ctx context.Context, in *SearchW
 	return out, nil
 }
 
+func (c *workflowServiceClient) ImportWorkflows(ctx context.Context, in *ImportWorkflowsRequest, opts ...grpc.CallOption) (*ImportWorkflowsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportWorkflowsResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_ImportWorkflows_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) GetRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*GetRetentionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRetentionResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_GetRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WorkflowServiceServer is the server API for WorkflowService service.
 // All implementations must embed UnimplementedWorkflowServiceServer
 // for forward compatibility.
@@ -344,6 +372,12 @@ type WorkflowServiceServer interface {
 	// Searches executions with Conductor's query language, free text, sort and paging. The
 	// index follows the store within a second or two of a change.
 	SearchWorkflows(context.Context, *SearchWorkflowsRequest) (*SearchWorkflowsResponse, error)
+	// Loads archived executions back (lines of the archive files retention writes), so they
+	// can be read and searched again. Every line is checked before anything is written; ids
+	// stored already are skipped. Restored executions stay until removed.
+	ImportWorkflows(context.Context, *ImportWorkflowsRequest) (*ImportWorkflowsResponse, error)
+	// What retention keeps by default, where it archives, and what it has done since start.
+	GetRetention(context.Context, *GetRetentionRequest) (*GetRetentionResponse, error)
 	mustEmbedUnimplementedWorkflowServiceServer()
 }
 
@@ -410,6 +444,12 @@ func (UnimplementedWorkflowServiceServer) RunBulkOperation(context.Context, *Run
 }
 func (UnimplementedWorkflowServiceServer) SearchWorkflows(context.Context, *SearchWorkflowsRequest) (*SearchWorkflowsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SearchWorkflows not implemented")
+}
+func (UnimplementedWorkflowServiceServer) ImportWorkflows(context.Context, *ImportWorkflowsRequest) (*ImportWorkflowsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportWorkflows not implemented")
+}
+func (UnimplementedWorkflowServiceServer) GetRetention(context.Context, *GetRetentionRequest) (*GetRetentionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRetention not implemented")
 }
 func (UnimplementedWorkflowServiceServer) mustEmbedUnimplementedWorkflowServiceServer() {}
 func (UnimplementedWorkflowServiceServer) testEmbeddedByValue()                         {}
@@ -774,6 +814,42 @@ func _WorkflowService_SearchWorkflows_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WorkflowService_ImportWorkflows_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportWorkflowsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).ImportWorkflows(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_ImportWorkflows_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).ImportWorkflows(ctx, req.(*ImportWorkflowsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_GetRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).GetRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_GetRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).GetRetention(ctx, req.(*GetRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WorkflowService_ServiceDesc is the grpc.ServiceDesc for WorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -856,6 +932,14 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SearchWorkflows",
 			Handler:    _WorkflowService_SearchWorkflows_Handler,
+		},
+		{
+			MethodName: "ImportWorkflows",
+			Handler:    _WorkflowService_ImportWorkflows_Handler,
+		},
+		{
+			MethodName: "GetRetention",
+			Handler:    _WorkflowService_GetRetention_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1350,3 +1350,164 @@ class WorkflowSummary(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__reason_for_incompletion) -> _WhichOneofReturnType__reason_for_incompletion | None: ...
 
 Global___WorkflowSummary: _TypeAlias = WorkflowSummary  # noqa: Y015
+
+@_typing.final
+class ImportWorkflowsRequest(_message.Message):
+    """Request of ImportWorkflows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Archive lines, one execution each (JSON); at most 1,000 per request."""
+
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportWorkflowsRequest: _TypeAlias = ImportWorkflowsRequest  # noqa: Y015
+
+@_typing.final
+class ImportWorkflowsResponse(_message.Message):
+    """Response of ImportWorkflows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMPORTED_FIELD_NUMBER: _builtins.int
+    ALREADY_PRESENT_FIELD_NUMBER: _builtins.int
+    imported: _builtins.int
+    """Executions written."""
+    already_present: _builtins.int
+    """Executions skipped because their id is stored already."""
+    def __init__(
+        self,
+        *,
+        imported: _builtins.int = ...,
+        already_present: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_present", b"already_present", "imported", b"imported"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportWorkflowsResponse: _TypeAlias = ImportWorkflowsResponse  # noqa: Y015
+
+@_typing.final
+class GetRetentionRequest(_message.Message):
+    """Request of GetRetention."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRetentionRequest: _TypeAlias = GetRetentionRequest  # noqa: Y015
+
+@_typing.final
+class GetRetentionResponse(_message.Message):
+    """Response of GetRetention."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAX_AGE_SECONDS_FIELD_NUMBER: _builtins.int
+    KEEP_LAST_FIELD_NUMBER: _builtins.int
+    MAX_REMOVALS_PER_SEC_FIELD_NUMBER: _builtins.int
+    ARCHIVE_DIR_FIELD_NUMBER: _builtins.int
+    PASSES_FIELD_NUMBER: _builtins.int
+    REMOVED_FIELD_NUMBER: _builtins.int
+    ARCHIVED_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    HELD_BY_PARENT_FIELD_NUMBER: _builtins.int
+    FAILURES_FIELD_NUMBER: _builtins.int
+    OVERRIDES_FIELD_NUMBER: _builtins.int
+    max_age_seconds: _builtins.int
+    """Default age after which a finished execution is removed, in seconds; 0 when unbounded."""
+    keep_last: _builtins.int
+    """Default number of finished executions kept per workflow name; 0 when unbounded."""
+    max_removals_per_sec: _builtins.int
+    """Most executions removed per second."""
+    archive_dir: _builtins.str
+    """Directory expired executions are archived to; empty when they are removed outright."""
+    passes: _builtins.int
+    """Retention passes run since the server started."""
+    removed: _builtins.int
+    """Executions removed since the server started."""
+    archived: _builtins.int
+    """Executions archived since the server started."""
+    changed: _builtins.int
+    """Executions chosen but kept because they changed meanwhile (retried, restarted)."""
+    held_by_parent: _builtins.int
+    """Times a sub-workflow was kept because its parent was still open."""
+    failures: _builtins.int
+    """Passes that failed (store or archive errors; the next pass tries again)."""
+    @_builtins.property
+    def overrides(self) -> _containers.RepeatedCompositeFieldContainer[Global___RetentionOverride]:
+        """Workflow names whose definitions set their own retention, with their settings."""
+
+    def __init__(
+        self,
+        *,
+        max_age_seconds: _builtins.int = ...,
+        keep_last: _builtins.int = ...,
+        max_removals_per_sec: _builtins.int = ...,
+        archive_dir: _builtins.str = ...,
+        passes: _builtins.int = ...,
+        removed: _builtins.int = ...,
+        archived: _builtins.int = ...,
+        changed: _builtins.int = ...,
+        held_by_parent: _builtins.int = ...,
+        failures: _builtins.int = ...,
+        overrides: _abc.Iterable[Global___RetentionOverride] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archive_dir", b"archive_dir", "archived", b"archived", "changed", b"changed", "failures", b"failures", "held_by_parent", b"held_by_parent", "keep_last", b"keep_last", "max_age_seconds", b"max_age_seconds", "max_removals_per_sec", b"max_removals_per_sec", "overrides", b"overrides", "passes", b"passes", "removed", b"removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRetentionResponse: _TypeAlias = GetRetentionResponse  # noqa: Y015
+
+@_typing.final
+class RetentionOverride(_message.Message):
+    """A workflow name's own retention settings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_NAME_FIELD_NUMBER: _builtins.int
+    MAX_AGE_SECONDS_FIELD_NUMBER: _builtins.int
+    KEEP_LAST_FIELD_NUMBER: _builtins.int
+    workflow_name: _builtins.str
+    """Workflow name."""
+    max_age_seconds: _builtins.int
+    """Age after which its finished executions are removed, in seconds; 0 when unbounded."""
+    keep_last: _builtins.int
+    """Number of its finished executions kept; 0 when unbounded."""
+    def __init__(
+        self,
+        *,
+        workflow_name: _builtins.str = ...,
+        max_age_seconds: _builtins.int = ...,
+        keep_last: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keep_last", b"keep_last", "max_age_seconds", b"max_age_seconds", "workflow_name", b"workflow_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetentionOverride: _TypeAlias = RetentionOverride  # noqa: Y015

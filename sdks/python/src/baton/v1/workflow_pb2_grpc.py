@@ -130,6 +130,16 @@ class WorkflowServiceStub:
                 request_serializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsResponse.FromString,
                 _registered_method=True)
+        self.ImportWorkflows = channel.unary_unary(
+                '/baton.v1.WorkflowService/ImportWorkflows',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.ImportWorkflowsRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.ImportWorkflowsResponse.FromString,
+                _registered_method=True)
+        self.GetRetention = channel.unary_unary(
+                '/baton.v1.WorkflowService/GetRetention',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.GetRetentionRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.GetRetentionResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -277,6 +287,22 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportWorkflows(self, request, context):
+        """Loads archived executions back (lines of the archive files retention writes), so they
+        can be read and searched again. Every line is checked before anything is written; ids
+        stored already are skipped. Restored executions stay until removed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRetention(self, request, context):
+        """What retention keeps by default, where it archives, and what it has done since start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -374,6 +400,16 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.SearchWorkflows,
                     request_deserializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsRequest.FromString,
                     response_serializer=baton_dot_v1_dot_workflow__pb2.SearchWorkflowsResponse.SerializeToString,
+            ),
+            'ImportWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportWorkflows,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.ImportWorkflowsRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.ImportWorkflowsResponse.SerializeToString,
+            ),
+            'GetRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRetention,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.GetRetentionRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.GetRetentionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -890,6 +926,60 @@ class WorkflowService:
             '/baton.v1.WorkflowService/SearchWorkflows',
             baton_dot_v1_dot_workflow__pb2.SearchWorkflowsRequest.SerializeToString,
             baton_dot_v1_dot_workflow__pb2.SearchWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/ImportWorkflows',
+            baton_dot_v1_dot_workflow__pb2.ImportWorkflowsRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.ImportWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/GetRetention',
+            baton_dot_v1_dot_workflow__pb2.GetRetentionRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.GetRetentionResponse.FromString,
             options,
             channel_credentials,
             insecure,

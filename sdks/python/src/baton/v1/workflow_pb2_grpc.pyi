@@ -85,6 +85,13 @@ class WorkflowServiceStub:
     """Searches executions with Conductor's query language, free text, sort and paging. The
     index follows the store within a second or two of a change.
     """
+    ImportWorkflows: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.ImportWorkflowsRequest, _workflow_pb2.ImportWorkflowsResponse]
+    """Loads archived executions back (lines of the archive files retention writes), so they
+    can be read and searched again. Every line is checked before anything is written; ids
+    stored already are skipped. Restored executions stay until removed.
+    """
+    GetRetention: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetRetentionRequest, _workflow_pb2.GetRetentionResponse]
+    """What retention keeps by default, where it archives, and what it has done since start."""
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -143,6 +150,13 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """Searches executions with Conductor's query language, free text, sort and paging. The
     index follows the store within a second or two of a change.
     """
+    ImportWorkflows: _aio.UnaryUnaryMultiCallable[_workflow_pb2.ImportWorkflowsRequest, _workflow_pb2.ImportWorkflowsResponse]  # type: ignore[assignment]
+    """Loads archived executions back (lines of the archive files retention writes), so they
+    can be read and searched again. Every line is checked before anything is written; ids
+    stored already are skipped. Restored executions stay until removed.
+    """
+    GetRetention: _aio.UnaryUnaryMultiCallable[_workflow_pb2.GetRetentionRequest, _workflow_pb2.GetRetentionResponse]  # type: ignore[assignment]
+    """What retention keeps by default, where it archives, and what it has done since start."""
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """Starts, inspects and steers workflow executions."""
@@ -312,5 +326,24 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         """Searches executions with Conductor's query language, free text, sort and paging. The
         index follows the store within a second or two of a change.
         """
+
+    @_abc_1.abstractmethod
+    def ImportWorkflows(
+        self,
+        request: _workflow_pb2.ImportWorkflowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.ImportWorkflowsResponse, _abc.Awaitable[_workflow_pb2.ImportWorkflowsResponse]]:
+        """Loads archived executions back (lines of the archive files retention writes), so they
+        can be read and searched again. Every line is checked before anything is written; ids
+        stored already are skipped. Restored executions stay until removed.
+        """
+
+    @_abc_1.abstractmethod
+    def GetRetention(
+        self,
+        request: _workflow_pb2.GetRetentionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.GetRetentionResponse, _abc.Awaitable[_workflow_pb2.GetRetentionResponse]]:
+        """What retention keeps by default, where it archives, and what it has done since start."""
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
