@@ -193,7 +193,7 @@ impl WorkflowService for Workflows {
         &self,
         req: Request<pb::ImportWorkflowsRequest>,
     ) -> Result<Response<pb::ImportWorkflowsResponse>, Status> {
-        let lines = req.into_inner().lines.into_iter().map(Vec::from).collect();
+        let lines = req.into_inner().lines;
         let summary = self.svc.import_archived(lines).await.map_err(status)?;
         Ok(Response::new(pb::ImportWorkflowsResponse {
             imported: summary.imported,
