@@ -1467,9 +1467,7 @@ pub async fn run_archive(cmd: ArchiveCommand) -> anyhow::Result<()> {
                 });
                 while let Some((first, lines)) = rx.recv().await {
                     let r = c
-                        .import_workflows(pb::ImportWorkflowsRequest {
-                            lines: lines.into_iter().map(Into::into).collect(),
-                        })
+                        .import_workflows(pb::ImportWorkflowsRequest { lines })
                         .await
                         .map_err(|e| {
                             anyhow::anyhow!(
