@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod error;
 mod events;
 mod extract;
@@ -50,6 +51,7 @@ const BODY_OVERHEAD: usize = 1024 * 1024;
         (name = "tasks", description = "Workers: poll, report, logs, queues"),
         (name = "event", description = "Event handlers"),
         (name = "health", description = "Whether the server serves"),
+        (name = "admin", description = "What the server is doing: counters, latencies, queues, workers, failures"),
     )
 )]
 struct ApiDoc;
@@ -66,6 +68,7 @@ pub fn router(svc: Service) -> Router {
         .merge(tasks::routes())
         .merge(events::routes())
         .merge(search::routes())
+        .merge(admin::routes())
         .routes(utoipa_axum::routes!(health))
         .routes(utoipa_axum::routes!(telemetry::metrics))
         .split_for_parts();
