@@ -4,6 +4,7 @@ mod bench;
 mod bench_hold;
 mod bench_http;
 mod cli;
+mod top;
 
 /// The server allocates and frees many small buffers per task (storage nodes, messages);
 /// mimalloc handles that pattern far better than the system allocator.
@@ -47,6 +48,9 @@ enum Command {
     /// Measures throughput and latency with Rust workers over the worker stream, or (with
     /// --hold) the cost of holding and recovering many running workflows.
     Bench(bench::BenchArgs),
+    /// A live view of a running server: throughput, task latencies, queues, workers and
+    /// recent failures (q or Esc quits; --once prints one frame).
+    Top(top::TopArgs),
 }
 
 #[derive(clap::Args)]
@@ -191,6 +195,7 @@ fn main() {
             Command::EventHandler(c) => cli::run_event_handler(c).await,
             Command::Worker(c) => cli::run_worker(c).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Top(args) => top::run(args).await,
         }
     });
     if let Err(e) = result {
