@@ -100,13 +100,19 @@ enum Input {
 
 async fn live(
     mut view: View,
-    mut client: MonitorServiceClient<Channel>,
+    client: MonitorServiceClient<Channel>,
     failures: u8,
     interval: Duration,
 ) -> anyhow::Result<()> {
     // Raw mode and the alternate screen; the panic hook installed here restores the
     // terminal before the panic is reported.
-    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            return Err(e).context("cannot set up the terminal");
+        }
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Input>();
     // Keys are read on a thread of their own (crossterm's reads block).
     std::thread::spawn(move || {
@@ -129,10 +135,13 @@ async fn live(
             }
         }
     });
+    // Readings run beside the loop, so keys are answered while one is slow to come.
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
     let result = async {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
+        let mut reading = false;
         loop {
             terminal.draw(|f| view.render(f.area(), f.buffer_mut()))?;
             tokio::select! {
@@ -140,10 +149,20 @@ async fn live(
                     Some(Input::Redraw) => {}
                     Some(Input::Quit) | None => return anyhow::Ok(()),
                 },
-                _ = ticks.tick() => match read(&mut client, failures).await {
-                    Ok(o) => view.update(o),
-                    Err(e) => view.error = Some(format!("{:?}: {}", e.code(), e.message())),
-                },
+                _ = ticks.tick(), if !reading => {
+                    reading = true;
+                    let (mut client, done) = (client.clone(), done_tx.clone());
+                    tokio::spawn(async move {
+                        let _ = done.send(read(&mut client, failures).await);
+                    });
+                }
+                Some(r) = done_rx.recv() => {
+                    reading = false;
+                    match r {
+                        Ok(o) => view.update(o),
+                        Err(e) => view.error = Some(format!("{:?}: {}", e.code(), e.message())),
+                    }
+                }
             }
         }
     }
