@@ -72,6 +72,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
     view.update(first);
 
     if args.once || !std::io::stdout().is_terminal() {
+        view.live = false;
         let mut terminal = Terminal::new(TestBackend::new(args.width, args.height))?;
         terminal.draw(|f| view.render(f.area(), f.buffer_mut()))?;
         print!("{}", buffer_text(terminal.backend().buffer()));
@@ -207,6 +208,8 @@ struct View {
     previous: Option<Counters>,
     /// The last failed reading, shown until one succeeds.
     error: Option<String>,
+    /// Whether the view runs on a terminal (else it prints one frame).
+    live: bool,
 }
 
 fn ms(t: &Option<prost_types::Timestamp>) -> i64 {
@@ -223,6 +226,7 @@ impl View {
             current: None,
             previous: None,
             error: None,
+            live: true,
         }
     }
 
@@ -293,7 +297,8 @@ impl View {
                 Span::styled("refresh failed: ", Style::new().fg(Color::Red).bold()),
                 Span::raw(e.replace('\n', " ")),
             ]),
-            None => Line::from(" q / Esc: quit").dim(),
+            None if self.live => Line::from(" q / Esc: quit").dim(),
+            None => Line::from(" one reading (rates: average since the server started)").dim(),
         };
         Paragraph::new(help).render_to(footer, buf);
     }
@@ -466,6 +471,14 @@ fn worker_table(o: &pb::GetOverviewResponse, now: i64) -> Table<'static> {
 }
 
 fn failure_table(o: &pb::GetOverviewResponse, now: i64) -> Table<'static> {
+    let name = |f: &pb::RecentFailure| format!("{} v{}", f.workflow_type, f.version);
+    let name_width = o
+        .recent_failures
+        .iter()
+        .map(|f| name(f).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 24) as u16;
     let rows = o.recent_failures.iter().map(|f| {
         let status = pb::WorkflowStatus::try_from(f.status)
             .map(|s| {
@@ -480,7 +493,7 @@ fn failure_table(o: &pb::GetOverviewResponse, now: i64) -> Table<'static> {
         };
         Row::new(vec![
             Cell::from(f.workflow_id.clone()),
-            Cell::from(format!("{} v{}", f.workflow_type, f.version)),
+            Cell::from(name(f)),
             Cell::from(status).style(Style::new().fg(Color::Red)),
             Cell::from(ended),
             Cell::from(f.reason.replace('\n', " ")),
@@ -495,9 +508,9 @@ fn failure_table(o: &pb::GetOverviewResponse, now: i64) -> Table<'static> {
         rows,
         [
             Constraint::Length(36),
-            Constraint::Length(20),
+            Constraint::Length(name_width),
             Constraint::Length(10),
-            Constraint::Length(9),
+            Constraint::Length(8),
             Constraint::Min(10),
         ],
     )
@@ -533,10 +546,10 @@ fn fmt_ms(v: i64) -> String {
     }
 }
 
-/// A length of time, short: `950ms`, `12s`, `3m4s`, `2h5m`, `3d4h`.
+/// A length of time, short: `0.2s`, `9.5s`, `12s`, `3m4s`, `2h5m`, `3d4h`.
 fn duration(secs: f64) -> String {
-    if secs < 1.0 {
-        return format!("{:.0}ms", secs * 1000.0);
+    if secs < 9.95 {
+        return format!("{secs:.1}s");
     }
     let s = secs.round() as i64;
     match s {
@@ -547,8 +560,14 @@ fn duration(secs: f64) -> String {
     }
 }
 
+/// How long before `now` (epoch ms) `then` was, in whole seconds and up.
 fn ago(now: i64, then: i64) -> String {
-    format!("{} ago", duration(((now - then).max(0) / 1000) as f64))
+    let secs = (now - then).max(0) / 1000;
+    if secs < 10 {
+        format!("{secs}s ago")
+    } else {
+        format!("{} ago", duration(secs as f64))
+    }
 }
 
 /// The buffer as plain text: one line per row, trailing blanks dropped.
@@ -572,7 +591,8 @@ mod tests {
 
     #[test]
     fn durations_read_short() {
-        assert_eq!(duration(0.5), "500ms");
+        assert_eq!(duration(0.5), "0.5s");
+        assert_eq!(duration(1.0), "1.0s");
         assert_eq!(duration(12.0), "12s");
         assert_eq!(duration(184.0), "3m4s");
         assert_eq!(duration(7500.0), "2h5m");
@@ -607,6 +627,6 @@ mod tests {
         v.update(reading(12, 110));
         let r = v.rates(v.current.as_ref().unwrap());
         assert_eq!(r.workflows_started, 5.0);
-        assert_eq!(r.over, "last 2s");
+        assert_eq!(r.over, "last 2.0s");
     }
 }

@@ -386,3 +386,81 @@ fn top_bad_input_is_one_clear_error() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("bad server address"), "{err}");
 }
+
+/// The live view on a pseudo-terminal (util-linux `script`): it draws, `q` ends it with
+/// success, and the terminal is given back (raw mode off, the alternate screen left).
+#[tokio::test]
+async fn top_live_quits_on_q_and_restores_the_terminal() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to give baton top a terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let inner = format!(
+        "stty cols 100 rows 30; exec {} top --server {} --interval 0.2",
+        env!("CARGO_BIN_EXE_baton"),
+        server.url()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    // Drawn: the alternate screen entered and the frame's blocks written.
+    // (Words are written apart, with cursor moves between them.)
+    let drawn = |out: &str| {
+        ["\x1b[?1049h", "Throughput", "Queues", "Workers", "Recent"]
+            .iter()
+            .all(|p| out.contains(p))
+    };
+    while !drawn(&text(&seen)) {
+        assert!(
+            Instant::now() < deadline,
+            "no frame drawn: {:?}",
+            text(&seen)
+        );
+        if let Ok(b) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.extend(b);
+        }
+    }
+    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "baton top did not quit on q");
+        if let Ok(b) = rx.recv_timeout(Duration::from_millis(50)) {
+            seen.extend(b);
+        }
+    };
+    while let Ok(b) = rx.recv_timeout(Duration::from_millis(500)) {
+        seen.extend(b);
+    }
+    assert!(status.success(), "exit {status:?}: {:?}", text(&seen));
+    let out = text(&seen);
+    let entered = out.find("\x1b[?1049h").unwrap();
+    let left = out
+        .rfind("\x1b[?1049l")
+        .expect("alternate screen never left");
+    assert!(left > entered, "{out:?}");
+}
