@@ -7,6 +7,7 @@
 
 pub mod convert;
 pub mod metadata;
+pub mod monitor;
 pub mod task;
 pub mod telemetry;
 mod views;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_proto::v1::metadata_service_server::MetadataServiceServer;
+use baton_proto::v1::monitor_service_server::MonitorServiceServer;
 use baton_proto::v1::task_service_server::TaskServiceServer;
 use baton_proto::v1::workflow_service_server::WorkflowServiceServer;
 use baton_server::{EngineConfig, EngineError, ErrorKind, Runtime, Service};
@@ -129,6 +131,8 @@ pub async fn serve(
                 h.set_serving::<WorkflowServiceServer<workflow::Workflows>>()
                     .await;
                 h.set_serving::<TaskServiceServer<task::Tasks>>().await;
+                h.set_serving::<MonitorServiceServer<monitor::Monitor>>()
+                    .await;
             } else {
                 h.set_service_status("", tonic_health::ServingStatus::NotServing)
                     .await;
@@ -137,6 +141,8 @@ pub async fn serve(
                 h.set_not_serving::<WorkflowServiceServer<workflow::Workflows>>()
                     .await;
                 h.set_not_serving::<TaskServiceServer<task::Tasks>>().await;
+                h.set_not_serving::<MonitorServiceServer<monitor::Monitor>>()
+                    .await;
             }
         }
     };
@@ -175,7 +181,10 @@ pub async fn serve(
             TaskServiceServer::new(task::Tasks::new(service.clone(), stop_rx))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(usize::MAX),
-        );
+        )
+        .add_service(MonitorServiceServer::new(monitor::Monitor::new(
+            service.clone(),
+        )));
     let router = tonic::transport::Server::builder()
         .accept_http1(true)
         .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))

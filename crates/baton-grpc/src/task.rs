@@ -6,7 +6,7 @@ use baton_core::{TaskLog, TaskResult};
 use baton_proto::v1 as pb;
 use baton_proto::v1::task_service_server::TaskService;
 use baton_server::service::WorkerSpec;
-use baton_server::{EngineError, Service, WorkerKind};
+use baton_server::{EngineError, Service};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
@@ -14,8 +14,8 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::convert::{ms, opt_struct_to_object, ts};
 use crate::status;
 use crate::views::{
-    assignment_to_pb, search_params, task_status_from, task_summary_to_pb, task_to_pb,
-    worker_msg_to_pb,
+    assignment_to_pb, queue_info_to_pb, search_params, task_status_from, task_summary_to_pb,
+    task_to_pb, worker_info_to_pb, worker_msg_to_pb,
 };
 
 /// The TaskService implementation.
@@ -280,12 +280,7 @@ impl TaskService for Tasks {
             .svc
             .queue_depths(Some(&req.get_ref().task_type))
             .into_iter()
-            .map(|d| pb::QueueInfo {
-                task_type: d.queue.task_type,
-                domain: d.queue.domain.unwrap_or_default(),
-                depth: d.depth as i64,
-                subscribers: d.subscribers as i64,
-            })
+            .map(queue_info_to_pb)
             .collect();
         Ok(Response::new(pb::ListQueuesResponse { queues }))
     }
@@ -311,21 +306,7 @@ impl TaskService for Tasks {
             .svc
             .workers(Some(&req.get_ref().task_type))
             .into_iter()
-            .map(|w| pb::WorkerInfo {
-                kind: match w.kind {
-                    WorkerKind::Stream => pb::WorkerKind::Stream,
-                    WorkerKind::Poll => pb::WorkerKind::Poll,
-                } as i32,
-                worker_id: w.worker_id,
-                connection_id: w.connection,
-                task_types: w.task_types,
-                domain: w.domain.unwrap_or_default(),
-                credits: w.credits,
-                in_flight: w.in_flight as i64,
-                connected_time: w.connected_at.map(ts),
-                last_seen_time: Some(ts(w.last_seen)),
-                polls_waiting: w.polls_waiting as i64,
-            })
+            .map(worker_info_to_pb)
             .collect();
         Ok(Response::new(pb::ListWorkersResponse { workers }))
     }

@@ -272,3 +272,32 @@ pub(crate) fn search_params(
         size: size as usize,
     })
 }
+
+/// A worker the server knows of, on the wire.
+pub(crate) fn worker_info_to_pb(w: baton_server::WorkerInfo) -> pb::WorkerInfo {
+    pb::WorkerInfo {
+        kind: match w.kind {
+            baton_server::WorkerKind::Stream => pb::WorkerKind::Stream,
+            baton_server::WorkerKind::Poll => pb::WorkerKind::Poll,
+        } as i32,
+        worker_id: w.worker_id,
+        connection_id: w.connection,
+        task_types: w.task_types,
+        domain: w.domain.unwrap_or_default(),
+        credits: w.credits,
+        in_flight: w.in_flight as i64,
+        connected_time: w.connected_at.map(crate::convert::ts),
+        last_seen_time: Some(crate::convert::ts(w.last_seen)),
+        polls_waiting: w.polls_waiting as i64,
+    }
+}
+
+/// A ready queue's size, on the wire.
+pub(crate) fn queue_info_to_pb(d: baton_server::matching::QueueDepth) -> pb::QueueInfo {
+    pb::QueueInfo {
+        task_type: d.queue.task_type,
+        domain: d.queue.domain.unwrap_or_default(),
+        depth: d.depth as i64,
+        subscribers: d.subscribers as i64,
+    }
+}

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod error;
 mod events;
 mod extract;
@@ -51,7 +52,7 @@ const BODY_OVERHEAD: usize = 1024 * 1024;
         (name = "tasks", description = "Workers: poll, report, logs, queues"),
         (name = "event", description = "Event handlers"),
         (name = "health", description = "Whether the server serves"),
-        (name = "admin", description = "Retention and archives"),
+        (name = "admin", description = "What the server is doing (counters, latencies, queues, workers, failures), retention and archives"),
     )
 )]
 struct ApiDoc;
@@ -69,6 +70,7 @@ pub fn router(svc: Service) -> Router {
         .merge(events::routes())
         .merge(search::routes())
         .merge(retention::routes())
+        .merge(admin::routes())
         .routes(utoipa_axum::routes!(health))
         .routes(utoipa_axum::routes!(telemetry::metrics))
         .split_for_parts();

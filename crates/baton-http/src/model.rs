@@ -590,3 +590,94 @@ pub struct TaskMock {
     #[serde(default, deserialize_with = "whole_opt")]
     pub queue_wait_time: Option<i64>,
 }
+
+/// Quantiles of one latency over the last one to two minutes, in milliseconds.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencyQuantiles {
+    /// Times measured.
+    pub count: i64,
+    /// Median.
+    pub p50_ms: i64,
+    /// 99th percentile.
+    pub p99_ms: i64,
+    /// Longest.
+    pub max_ms: i64,
+}
+
+/// Recent latencies of one task type.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskTypeLatency {
+    /// The task type (task definition name).
+    pub task_type: String,
+    /// Worker tasks: from ready in their queue to handed to a worker.
+    pub schedule_to_start: LatencyQuantiles,
+    /// From started to ended.
+    pub start_to_end: LatencyQuantiles,
+}
+
+/// One ready queue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueInfo {
+    /// The task type it holds.
+    pub task_type: String,
+    /// Its domain (absent: the default queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Tasks waiting in it.
+    pub depth: i64,
+    /// Stream workers subscribed to it.
+    pub subscribers: i64,
+}
+
+/// An execution that ended failed, timed out or terminated.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentFailure {
+    /// Execution id.
+    pub workflow_id: String,
+    /// Definition name.
+    pub workflow_type: String,
+    /// Definition version.
+    pub version: i32,
+    /// `FAILED`, `TIMED_OUT` or `TERMINATED`.
+    #[schema(pattern = "^(FAILED|TIMED_OUT|TERMINATED)$")]
+    pub status: String,
+    /// When it ended (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// Why it did not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One reading of the server: counters since it started (rates come from the difference
+/// of two readings), recent task latencies, queues, workers and the latest failures.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    /// The server's clock when it answered (epoch ms).
+    pub server_time: i64,
+    /// When the server started (epoch ms); the counters run from then.
+    pub start_time: i64,
+    /// Workflows started since the server started.
+    pub workflows_started: i64,
+    /// Workflows ended since the server started, by final status.
+    pub workflows_ended: BTreeMap<String, i64>,
+    /// Tasks that ended after starting, since the server started, by status.
+    pub tasks_ended: BTreeMap<String, i64>,
+    /// Recent latencies by task type, sorted by type; types with nothing in the last one
+    /// to two minutes are left out.
+    pub latencies: Vec<TaskTypeLatency>,
+    /// Every ready queue, by task type then domain.
+    pub queues: Vec<QueueInfo>,
+    /// Stream workers, then recent pollers.
+    pub workers: Vec<WorkerInfo>,
+    /// The latest failed, timed-out or terminated executions, most recent first.
+    pub recent_failures: Vec<RecentFailure>,
+    /// Whether `recentFailures` could be read: false while the search index is rebuilt or
+    /// cannot answer (the list is then empty).
+    pub recent_failures_available: bool,
+}

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use baton_core::{TaskLog, TaskStatus};
-use baton_server::{EngineError, ErrorKind, Service, WorkerKind};
+use baton_server::{EngineError, ErrorKind, Service};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -692,22 +692,7 @@ async fn workers(
     let list = svc
         .workers(q.task_type.as_deref())
         .into_iter()
-        .map(|w| WorkerInfo {
-            kind: match w.kind {
-                WorkerKind::Stream => "STREAM",
-                WorkerKind::Poll => "POLL",
-            }
-            .to_string(),
-            worker_id: w.worker_id,
-            connection_id: w.connection,
-            task_types: w.task_types,
-            domain: w.domain,
-            credits: w.credits,
-            in_flight: w.in_flight as i64,
-            connected_time: w.connected_at,
-            last_seen_time: w.last_seen,
-            polls_waiting: w.polls_waiting as i64,
-        })
+        .map(views::worker_info)
         .collect();
     Ok(Json(list))
 }

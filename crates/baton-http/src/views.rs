@@ -236,3 +236,23 @@ pub fn run(wf: Workflow, request_id: Option<String>) -> WorkflowRun {
         update_time: wf.update_time,
     }
 }
+
+/// A worker the server knows of, in the API's shape.
+pub(crate) fn worker_info(w: baton_server::WorkerInfo) -> crate::model::WorkerInfo {
+    crate::model::WorkerInfo {
+        kind: match w.kind {
+            baton_server::WorkerKind::Stream => "STREAM",
+            baton_server::WorkerKind::Poll => "POLL",
+        }
+        .to_string(),
+        worker_id: w.worker_id,
+        connection_id: w.connection,
+        task_types: w.task_types,
+        domain: w.domain,
+        credits: w.credits,
+        in_flight: w.in_flight as i64,
+        connected_time: w.connected_at,
+        last_seen_time: w.last_seen,
+        polls_waiting: w.polls_waiting as i64,
+    }
+}

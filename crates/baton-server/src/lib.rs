@@ -11,6 +11,7 @@ pub mod error;
 pub mod matching;
 pub mod runtime;
 pub mod service;
+pub mod stats;
 pub mod telemetry;
 pub mod work;
 

@@ -14,6 +14,7 @@ use metrics::{
 };
 
 use crate::matching::Dispatcher;
+use crate::stats::Stats;
 
 /// Workflows started, by workflow name.
 pub const WORKFLOW_STARTS: &str = "baton_workflow_starts_total";
@@ -155,25 +156,31 @@ pub(crate) enum Observation {
 }
 
 impl Observation {
-    /// Records the observation.
-    pub(crate) fn record(self) {
+    /// Records the observation as metrics and in the server's own `stats`.
+    pub(crate) fn record(self, stats: &Stats) {
         match self {
             Observation::Started { workflow } => {
+                stats.workflow_started();
                 counter!(WORKFLOW_STARTS, "workflow" => workflow).increment(1)
             }
             Observation::Ended { workflow, status } => {
+                stats.workflow_ended(status);
                 counter!(WORKFLOW_ENDS, "workflow" => workflow, "status" => status).increment(1)
             }
             Observation::HandedOut {
                 task_type,
                 waited_ms,
-            } => histogram!(TASK_SCHEDULE_TO_START, "task_type" => task_type)
-                .record(ms_to_secs(waited_ms)),
+            } => {
+                stats.handed_out(&task_type, waited_ms);
+                histogram!(TASK_SCHEDULE_TO_START, "task_type" => task_type)
+                    .record(ms_to_secs(waited_ms))
+            }
             Observation::TaskEnded {
                 task_type,
                 status,
                 ran_ms,
             } => {
+                stats.task_ended(&task_type, status, ran_ms);
                 counter!(TASK_ENDS, "task_type" => task_type.clone(), "status" => status)
                     .increment(1);
                 histogram!(TASK_START_TO_END, "task_type" => task_type).record(ms_to_secs(ran_ms));

@@ -4,6 +4,7 @@ mod bench;
 mod bench_hold;
 mod bench_http;
 mod cli;
+mod top;
 
 /// The server allocates and frees many small buffers per task (storage nodes, messages);
 /// mimalloc handles that pattern far better than the system allocator.
@@ -50,6 +51,9 @@ enum Command {
     /// Measures throughput and latency with Rust workers over the worker stream, or (with
     /// --hold) the cost of holding and recovering many running workflows.
     Bench(bench::BenchArgs),
+    /// A live view of a running server: throughput, task latencies, queues, workers and
+    /// recent failures (q or Esc quits; --once prints one frame).
+    Top(top::TopArgs),
 }
 
 #[derive(clap::Args)]
@@ -224,6 +228,7 @@ fn main() {
             Command::Worker(c) => cli::run_worker(c).await,
             Command::Archive(c) => cli::run_archive(c).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Top(args) => top::run(args).await,
         }
     });
     if let Err(e) = result {

@@ -48,6 +48,7 @@ async fn grpcurl_lists_checks_health_and_runs_a_workflow() {
         "baton.v1.MetadataService",
         "baton.v1.WorkflowService",
         "baton.v1.TaskService",
+        "baton.v1.MonitorService",
         "grpc.health.v1.Health",
     ] {
         assert!(out.contains(svc), "{svc} missing from:\n{out}");
@@ -60,6 +61,9 @@ async fn grpcurl_lists_checks_health_and_runs_a_workflow() {
 
     let health = call(&addr, "grpc.health.v1.Health/Check", &json!({}));
     assert_eq!(health["status"], "SERVING");
+    let overview = call(&addr, "baton.v1.MonitorService/GetOverview", &json!({}));
+    assert!(overview["serverTime"].is_string(), "{overview}");
+    assert_eq!(overview["recentFailuresAvailable"], true, "{overview}");
     let health = call(
         &addr,
         "grpc.health.v1.Health/Check",

@@ -26,6 +26,7 @@ use crate::runtime::msg::{Handoff, Msg, Replier, Router};
 use crate::runtime::registry::TaskDefs;
 use crate::runtime::timers::Timers;
 use crate::runtime::waiters::Waiters;
+use crate::stats::Stats;
 use crate::telemetry::{self, Observation};
 use crate::work::{Assignment, WorkerMsg};
 
@@ -207,6 +208,7 @@ impl Outcome {
 /// One executor: owns the executions of its partition.
 pub(crate) struct Executor {
     pub(crate) index: usize,
+    stats: Arc<Stats>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) commit: Arc<GroupCommit>,
     pub(crate) dispatcher: Arc<Dispatcher>,
@@ -249,6 +251,8 @@ pub(crate) struct Parts {
     pub(crate) before_decide: Option<DecideHook>,
     /// Byte budget of this executor's execution cache.
     pub(crate) cache_bytes: usize,
+    /// The server's counters and latencies for the overview.
+    pub(crate) stats: Arc<Stats>,
 }
 
 impl Executor {
@@ -267,6 +271,7 @@ impl Executor {
             clock: p.clock,
             runtime: p.runtime,
             before_decide: p.before_decide,
+            stats: p.stats,
             max_batch: 2048,
             cache: ExecCache::new(p.cache_bytes),
             poison_reasons: HashMap::new(),
@@ -432,7 +437,7 @@ impl Executor {
         let mut closed = Vec::new();
         for o in outcomes {
             for obs in o.observed {
-                obs.record();
+                obs.record(&self.stats);
             }
             // Parents this decision reopens: its caller hears back once they have.
             let mut reopened = Vec::new();
@@ -528,7 +533,7 @@ impl Executor {
                     workflow: w.workflow_name.clone(),
                     status: status.as_str(),
                 }
-                .record();
+                .record(&self.stats);
             }
             if let Some(w) = self.cache.get(&wf).map(|e| &e.workflow)
                 && let (Some(parent), Some(task_id)) =

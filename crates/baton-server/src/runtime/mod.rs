@@ -26,6 +26,7 @@ use tokio::sync::watch;
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::EngineError;
 use crate::matching::Dispatcher;
+use crate::stats::Stats;
 use commit::GroupCommit;
 use executor::{Executor, Parts};
 use indexer::Indexer;
@@ -112,6 +113,9 @@ pub struct Runtime {
     commit: Arc<GroupCommit>,
     pub(crate) indexer: Arc<Indexer>,
     pub(crate) retention: Arc<Retention>,
+    pub(crate) stats: Arc<Stats>,
+    /// When the runtime was opened (epoch ms).
+    pub(crate) started_at: i64,
     threads: Mutex<Vec<JoinHandle<()>>>,
     ready: watch::Sender<bool>,
 }
@@ -154,6 +158,8 @@ impl Runtime {
         ));
         let jobs = Arc::new(JobRunner::new(ingress.clone(), config.jobs.clone())?);
         let handle = tokio::runtime::Handle::current();
+        let stats = Arc::new(Stats::new());
+        let started_at = clock.now_ms();
 
         let mut threads = Vec::new();
         for (i, rx) in receivers.into_iter().enumerate() {
@@ -172,6 +178,7 @@ impl Runtime {
                     runtime: handle.clone(),
                     before_decide: config.before_decide.clone(),
                     cache_bytes: config.cache_bytes / partitions.max(1),
+                    stats: stats.clone(),
                 },
             );
             threads.push(
@@ -198,6 +205,8 @@ impl Runtime {
             commit,
             indexer,
             retention,
+            stats,
+            started_at,
             threads: Mutex::new(threads),
             ready,
         }))

@@ -4,6 +4,7 @@
 //! waits live here once.
 
 mod metadata;
+mod overview;
 mod search;
 mod tasks;
 mod workflows;
@@ -14,6 +15,9 @@ use crate::runtime::Runtime;
 use crate::runtime::registry::blocking;
 
 pub use baton_search::Hits;
+pub use overview::{
+    DEFAULT_RECENT_FAILURES, FAILURE_STATUSES, MAX_RECENT_FAILURES, Overview, RecentFailure,
+};
 pub use search::{MAX_TASK_HITS_FOR_WORKFLOWS, SearchParams};
 pub use tasks::{WorkerSession, WorkerSpec, check_poll_wait};
 pub use workflows::{
