@@ -68,6 +68,16 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// A flag for the started server, such as `--server-arg=--retention-max-age=60s`;
+    /// repeat for several.
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true,
+          conflicts_with = "server")]
+    pub(crate) server_args: Vec<String>,
+    /// Every this many seconds, record the size of the started server's data directory
+    /// (store and search index) with the workflows completed so far: the disk use of a
+    /// long run, for retention.
+    #[arg(long, value_name = "SECS", conflicts_with = "server")]
+    pub(crate) disk_every: Option<u64>,
     /// How the workload reaches the server: gRPC (starts, and workers on the worker
     /// stream) or HTTP (starts with POST /api/workflow, workers that batch-poll and report
     /// with update-v2; `--credits` is then each worker's batch size, 32 by default).
@@ -159,6 +169,7 @@ pub(crate) fn spawn_server(
     data_dir: &Path,
     listen: &str,
     partitions: usize,
+    extra: &[String],
 ) -> anyhow::Result<Child> {
     let mut child = tokio::process::Command::new(bin)
         .arg("server")
@@ -168,6 +179,7 @@ pub(crate) fn spawn_server(
         .arg(listen)
         .arg("--partitions")
         .arg(partitions.to_string())
+        .args(extra)
         .env("BATON_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -201,12 +213,31 @@ pub(crate) async fn connect(url: &str) -> anyhow::Result<Channel> {
 }
 
 /// Starts a server from `bin` on a fresh temporary data dir and a free port.
-async fn start_server(bin: &Path, partitions: usize) -> anyhow::Result<(String, Child)> {
+async fn start_server(
+    bin: &Path,
+    partitions: usize,
+    extra: &[String],
+) -> anyhow::Result<(String, Child)> {
     let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let mut child = spawn_server(bin, dir.path(), "127.0.0.1:0", partitions)?;
+    let mut child = spawn_server(bin, dir.path(), "127.0.0.1:0", partitions, extra)?;
     child._dir = Some(dir);
     let url = child.url(Duration::from_secs(30)).await?;
     Ok((url, child))
+}
+
+/// Bytes of the files under `dir` (0 for what cannot be read: files come and go).
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// User plus system CPU seconds the process has used so far.
@@ -456,7 +487,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (url, child) = match &args.server {
         Some(s) => (s.clone(), None),
         None => {
-            let (u, c) = start_server(&args.server_bin()?, args.partitions).await?;
+            let (u, c) =
+                start_server(&args.server_bin()?, args.partitions, &args.server_args).await?;
             (u, Some(c))
         }
     };
@@ -514,6 +546,32 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             }
         })
     });
+    let disk_samples = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let disk_sampler = match (&child, args.disk_every) {
+        (Some(c), Some(every)) => {
+            let dir = c._dir.as_ref().map(|d| d.path().to_path_buf());
+            let samples = disk_samples.clone();
+            let shared = shared.clone();
+            Some(tokio::spawn(async move {
+                let Some(dir) = dir else { return };
+                loop {
+                    let bytes = tokio::task::spawn_blocking({
+                        let dir = dir.clone();
+                        move || dir_bytes(&dir)
+                    })
+                    .await
+                    .unwrap_or(0);
+                    samples.lock().expect("lock").push(json!({
+                        "seconds": began.elapsed().as_secs(),
+                        "completed_workflows": shared.completed_workflows.load(Ordering::Relaxed),
+                        "data_dir_mib": bytes as f64 / (1024.0 * 1024.0),
+                    }));
+                    tokio::time::sleep(Duration::from_secs(every.max(1))).await;
+                }
+            }))
+        }
+        _ => None,
+    };
     let interval = (args.rate > 0).then(|| Duration::from_secs_f64(1.0 / args.rate as f64));
     let start_errors = Arc::new(AtomicU64::new(0));
     for i in 0..workflows {
@@ -570,6 +628,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(s) = sampler {
         s.abort();
     }
+    if let Some(s) = disk_sampler {
+        s.abort();
+    }
+    let disk_samples = std::mem::take(&mut *disk_samples.lock().expect("lock"));
     for h in &worker_handles {
         h.abort();
     }
@@ -615,6 +677,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "server_cpu_seconds": cpu_used,
         "server_cpu_us_per_task": cpu_used.map(|c| c * 1e6 / tasks_done.max(1) as f64),
         "at_ms": now_ms(),
+        "disk": disk_samples,
     });
     if let Some(mut c) = child {
         let _ = c.kill9().await;
@@ -662,6 +725,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "server RSS    peak {:.1} MiB",
             report["server_rss_peak_mib"].as_f64().unwrap_or(0.0)
         );
+        if !disk_samples.is_empty() {
+            println!("disk          seconds  completed  data dir MiB");
+            for d in &disk_samples {
+                println!(
+                    "              {:>7}  {:>9}  {:>12.1}",
+                    d["seconds"],
+                    d["completed_workflows"],
+                    d["data_dir_mib"].as_f64().unwrap_or(0.0)
+                );
+            }
+        }
     }
     if done < workflows {
         bail!("only {done} of {workflows} workflows completed");
