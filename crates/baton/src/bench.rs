@@ -70,8 +70,12 @@ pub struct BenchArgs {
     pub(crate) json: bool,
     /// A flag for the started server, such as `--server-arg=--retention-max-age=60s`;
     /// repeat for several.
-    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true,
-          conflicts_with = "server")]
+    #[arg(
+        long = "server-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        conflicts_with = "server"
+    )]
     pub(crate) server_args: Vec<String>,
     /// Every this many seconds, record the size of the started server's data directory
     /// (store and search index) with the workflows completed so far: the disk use of a
@@ -550,6 +554,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let disk_sampler = match (&child, args.disk_every) {
         (Some(c), Some(every)) => {
             let dir = c._dir.as_ref().map(|d| d.path().to_path_buf());
+            let pid = c.pid;
             let samples = disk_samples.clone();
             let shared = shared.clone();
             Some(tokio::spawn(async move {
@@ -565,6 +570,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                         "seconds": began.elapsed().as_secs(),
                         "completed_workflows": shared.completed_workflows.load(Ordering::Relaxed),
                         "data_dir_mib": bytes as f64 / (1024.0 * 1024.0),
+                        "server_rss_mib": rss_kib(pid, "VmRSS:").map(|k| k as f64 / 1024.0),
                     }));
                     tokio::time::sleep(Duration::from_secs(every.max(1))).await;
                 }
@@ -726,13 +732,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             report["server_rss_peak_mib"].as_f64().unwrap_or(0.0)
         );
         if !disk_samples.is_empty() {
-            println!("disk          seconds  completed  data dir MiB");
+            println!("disk          seconds  completed  data dir MiB  server RSS MiB");
             for d in &disk_samples {
                 println!(
-                    "              {:>7}  {:>9}  {:>12.1}",
+                    "              {:>7}  {:>9}  {:>12.1}  {:>14.1}",
                     d["seconds"],
                     d["completed_workflows"],
-                    d["data_dir_mib"].as_f64().unwrap_or(0.0)
+                    d["data_dir_mib"].as_f64().unwrap_or(0.0),
+                    d["server_rss_mib"].as_f64().unwrap_or(0.0)
                 );
             }
         }

@@ -343,7 +343,13 @@ pub(crate) async fn run(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     // Declared first, so dropped last: after both children are gone.
     let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
 
-    let mut first = spawn_server(&bin, dir.path(), "127.0.0.1:0", args.partitions, &args.server_args)?;
+    let mut first = spawn_server(
+        &bin,
+        dir.path(),
+        "127.0.0.1:0",
+        args.partitions,
+        &args.server_args,
+    )?;
     let url = first.url(Duration::from_secs(30)).await?;
     let channel = connect(&url).await?;
     let name = register_hold(&channel, kind).await?;
@@ -361,7 +367,13 @@ pub(crate) async fn run(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     // Same data, same port: the health check can be asked before the server says it listens.
     let listen = url.trim_start_matches("http://").to_string();
     let spawned = Instant::now();
-    let mut second = spawn_server(&bin, dir.path(), &listen, args.partitions, &args.server_args)?;
+    let mut second = spawn_server(
+        &bin,
+        dir.path(),
+        &listen,
+        args.partitions,
+        &args.server_args,
+    )?;
     wait_answering(&mut second, &url).await?;
     let serve = spawned.elapsed();
     // Workers connect at once; when recovery finishes (health SERVING) is noted beside.

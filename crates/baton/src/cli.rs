@@ -715,6 +715,17 @@ fn task_status_name(s: i32) -> String {
         .unwrap_or_default()
 }
 
+/// A workflow status without its enum prefix (COMPLETED, FAILED, ...); empty when unknown.
+pub(crate) fn workflow_status_name(s: i32) -> String {
+    pb::WorkflowStatus::try_from(s)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("WORKFLOW_STATUS_")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 fn struct_json(s: &Option<prost_types::Struct>) -> Value {
     Value::Object(s.as_ref().map(struct_to_object).unwrap_or_default())
 }
@@ -740,15 +751,7 @@ fn task_json(t: &pb::Task) -> Value {
 }
 
 fn workflow_json(w: &pb::Workflow) -> Value {
-    let status = |s: i32| {
-        pb::WorkflowStatus::try_from(s)
-            .map(|s| {
-                s.as_str_name()
-                    .trim_start_matches("WORKFLOW_STATUS_")
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
+    let status = workflow_status_name;
     let obj = struct_json;
     json!({
         "workflowId": w.workflow_id,
@@ -1792,15 +1795,7 @@ async fn search_workflows(
         })
         .await?
         .into_inner();
-    let status = |s: i32| {
-        pb::WorkflowStatus::try_from(s)
-            .map(|s| {
-                s.as_str_name()
-                    .trim_start_matches("WORKFLOW_STATUS_")
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
+    let status = workflow_status_name;
     if conn.json {
         let rows: Vec<Value> = r
             .results

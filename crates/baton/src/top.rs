@@ -480,13 +480,9 @@ fn failure_table(o: &pb::GetOverviewResponse, now: i64) -> Table<'static> {
         .unwrap_or(0)
         .clamp(8, 24) as u16;
     let rows = o.recent_failures.iter().map(|f| {
-        let status = pb::WorkflowStatus::try_from(f.status)
-            .map(|s| {
-                s.as_str_name()
-                    .trim_start_matches("WORKFLOW_STATUS_")
-                    .to_string()
-            })
-            .unwrap_or_else(|_| "?".into());
+        let status = Some(crate::cli::workflow_status_name(f.status))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "?".into());
         let ended = match &f.end_time {
             Some(_) => ago(now, ms(&f.end_time)),
             None => "-".into(),
