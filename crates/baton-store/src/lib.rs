@@ -193,9 +193,14 @@ pub trait Store: Send + Sync + 'static {
     fn timers(&self) -> Result<Vec<Timer>, StoreError>;
 
     /// Up to `limit` executions changed since the search index took them in, with the
-    /// stamp of their last change. Every batch that writes a workflow or one of its tasks
-    /// (or deletes it) queues the execution in the same atomic write.
-    fn search_queue(&self, limit: usize) -> Result<Vec<QueuedChange>, StoreError>;
+    /// stamp of their last change, in id order after `after` (from the first when None).
+    /// Every batch that writes a workflow or one of its tasks (or deletes it) queues the
+    /// execution in the same atomic write.
+    fn search_queue(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QueuedChange>, StoreError>;
 
     /// Takes executions off the search queue, each only if it has not changed again since
     /// its stamp was read.

@@ -1184,10 +1184,25 @@ impl Store for SledStore {
         self.timers_in(self.exec.range(from..to), usize::MAX)
     }
 
-    fn search_queue(&self, limit: usize) -> Result<Vec<QueuedChange>, StoreError> {
+    fn search_queue(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<QueuedChange>, StoreError> {
+        let start = match after {
+            Some(a) => {
+                let mut k = Key::new(keys::SEARCH_QUEUE).str(a).into_vec();
+                k.push(0);
+                k
+            }
+            None => keys::SEARCH_QUEUE.to_vec(),
+        };
         let mut out = Vec::new();
-        for item in self.exec.scan_prefix(keys::SEARCH_QUEUE).take(limit) {
+        for item in self.exec.range(start..) {
             let (k, v) = item.map_err(|e| engine_error("reading the search queue", e))?;
+            if !k.starts_with(keys::SEARCH_QUEUE) || out.len() >= limit {
+                break;
+            }
             let wid = Reader::new(&k, keys::SEARCH_QUEUE)
                 .and_then(|mut r| r.str().filter(|_| r.is_empty()));
             let stamp = <[u8; 8]>::try_from(v.as_ref()).ok().map(u64::from_be_bytes);

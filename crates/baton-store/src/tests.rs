@@ -106,7 +106,7 @@ fn exec_keys(store: &SledStore) -> Vec<String> {
 fn every_batch_queues_the_executions_it_touches_for_search() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    assert_eq!(store.search_queue(10).unwrap(), vec![]);
+    assert_eq!(store.search_queue(None, 10).unwrap(), vec![]);
     store
         .apply(&batch(vec![
             Write::PutNewTask(task("a", 1, "a1", 1)),
@@ -114,11 +114,13 @@ fn every_batch_queues_the_executions_it_touches_for_search() {
             Write::PutNewTask(task("a", 2, "a2", 2)),
         ]))
         .unwrap();
-    let first = store.search_queue(10).unwrap();
+    let first = store.search_queue(None, 10).unwrap();
     let ids: Vec<_> = first.iter().map(|c| c.workflow_id.as_str()).collect();
     assert_eq!(ids, ["a", "b"]);
     assert_eq!(first[0].stamp, first[1].stamp, "one stamp per batch");
-    assert_eq!(store.search_queue(1).unwrap().len(), 1, "limit");
+    assert_eq!(store.search_queue(None, 1).unwrap().len(), 1, "limit");
+    let second = store.search_queue(Some(&first[0].workflow_id), 10).unwrap();
+    assert_eq!(second, first[1..], "a page after the first entry");
 
     // `a` changes again before the index takes the first read in: it stays queued with
     // its new stamp; `b` goes.
@@ -129,7 +131,7 @@ fn every_batch_queues_the_executions_it_touches_for_search() {
         }]))
         .unwrap();
     store.search_queue_done(&first).unwrap();
-    let left = store.search_queue(10).unwrap();
+    let left = store.search_queue(None, 10).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].workflow_id, "a");
     assert!(left[0].stamp > first[0].stamp);
@@ -143,7 +145,7 @@ fn every_batch_queues_the_executions_it_touches_for_search() {
             kind: TimerKind::WorkflowTimeout { run_start: 1 },
         })]))
         .unwrap();
-    assert_eq!(store.search_queue(10).unwrap(), vec![]);
+    assert_eq!(store.search_queue(None, 10).unwrap(), vec![]);
 
     // The queue outlives a reopening, and stamps keep growing across it.
     store
@@ -151,16 +153,16 @@ fn every_batch_queues_the_executions_it_touches_for_search() {
             workflow_id: "b".into(),
         }]))
         .unwrap();
-    let before = store.search_queue(10).unwrap();
+    let before = store.search_queue(None, 10).unwrap();
     let id = store.store_id().unwrap();
     drop(store);
     let store = open(dir.path());
-    assert_eq!(store.search_queue(10).unwrap(), before);
+    assert_eq!(store.search_queue(None, 10).unwrap(), before);
     assert_eq!(store.store_id().unwrap(), id, "the id is kept");
     store
         .apply(&batch(vec![Write::PutNewTask(task("b", 1, "b1", 1))]))
         .unwrap();
-    assert!(store.search_queue(10).unwrap()[0].stamp > before[0].stamp);
+    assert!(store.search_queue(None, 10).unwrap()[0].stamp > before[0].stamp);
 }
 
 #[test]

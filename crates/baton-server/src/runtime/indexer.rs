@@ -4,12 +4,15 @@
 //! write). The indexer thread takes the queue in: it reads each execution as stored,
 //! replaces its documents (or deletes them when the execution is gone), commits the index,
 //! and only then takes the entries off the queue, each only if it has not changed again
-//! meanwhile. A crash anywhere leaves the entries queued, so they are indexed again at the
+//! meanwhile. A finished or removed execution is indexed at once; an open one once its
+//! change has waited a second, so that a run that ends within it is indexed once, in its
+//! final state, rather than at every step. A crash anywhere leaves the entries queued, so they are indexed again at the
 //! next start: the index may lag the store by one cycle, never miss a change.
 //!
 //! At start, an index that is missing, unreadable, from another store or left half
 //! rebuilt is rebuilt from every stored execution while the server serves.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -22,10 +25,14 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::EngineError;
 
-/// Executions taken from the queue per cycle.
-const BATCH: usize = 2_000;
-/// Least time between two commits of the index while changes keep coming.
+/// Queue entries read per page.
+const PAGE: usize = 1_000;
+/// Least time between two commits of the index while changes keep coming; also about the
+/// longest one cycle indexes before it commits.
 const COMMIT_EVERY: Duration = Duration::from_millis(1000);
+/// How long an open execution's change may wait to be indexed, counted from when the
+/// indexer first saw it queued: most runs end within it and are indexed once.
+const SETTLE: Duration = Duration::from_millis(1000);
 /// How often an idle indexer looks at the queue again.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// Executions read per page while rebuilding.
@@ -120,13 +127,14 @@ impl Indexer {
         }
         self.caught_up.store(true, Ordering::Release);
         let mut last_commit = Instant::now() - COMMIT_EVERY;
+        let mut first_seen: HashMap<String, Instant> = HashMap::new();
         loop {
             let stopping = self.signal.lock().stop;
-            let took = match self.cycle(store.as_ref()) {
+            let (took, deferred) = match self.cycle(store.as_ref(), &mut first_seen, stopping) {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = %e, "indexing failed; will try again");
-                    0
+                    (0, 0)
                 }
             };
             if took > 0 {
@@ -135,14 +143,15 @@ impl Indexer {
             if stopping {
                 return;
             }
-            // Under a steady stream, commit at most every COMMIT_EVERY; when idle, look
-            // again after IDLE_WAIT or when poked.
-            let wait = if took >= BATCH {
-                COMMIT_EVERY.saturating_sub(last_commit.elapsed())
-            } else if took > 0 {
+            // Under a steady stream, commit at most every COMMIT_EVERY; with only young
+            // open executions queued, look again when the oldest may have settled; when
+            // idle, look again after IDLE_WAIT or when poked.
+            let wait = if took > 0 {
                 COMMIT_EVERY
                     .saturating_sub(last_commit.elapsed())
                     .max(Duration::from_millis(5))
+            } else if deferred > 0 {
+                SETTLE / 2
             } else {
                 IDLE_WAIT
             };
@@ -154,35 +163,74 @@ impl Indexer {
         }
     }
 
-    /// One pass over the queue: index, commit, then take what was indexed off the queue.
-    fn cycle(&self, store: &dyn Store) -> Result<usize, EngineError> {
-        let queued = store.search_queue(BATCH)?;
-        if queued.is_empty() {
-            return Ok(0);
+    /// One pass over the queue, a page at a time, for at most about COMMIT_EVERY: index
+    /// each execution as stored (or delete it), commit, then take what was indexed off
+    /// the queue. An open execution whose change the indexer first saw less than SETTLE
+    /// ago is left queued (unless `all`): a run that ends soon after is then indexed once,
+    /// in its final state, rather than at every step. Returns how many entries were taken
+    /// and how many were left to settle.
+    fn cycle(
+        &self,
+        store: &dyn Store,
+        first_seen: &mut HashMap<String, Instant>,
+        all: bool,
+    ) -> Result<(usize, usize), EngineError> {
+        let began = Instant::now();
+        let mut done: Vec<QueuedChange> = Vec::new();
+        let mut deferred = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.search_queue(after.as_deref(), PAGE)?;
+            for change in &page {
+                let id = change.workflow_id.as_str();
+                match store.load_execution(id)? {
+                    Some(ex) => {
+                        if !all && !ex.workflow.status.is_terminal() {
+                            let seen = *first_seen.entry(id.to_string()).or_insert(began);
+                            if began.duration_since(seen) < SETTLE {
+                                deferred += 1;
+                                continue;
+                            }
+                        }
+                        self.put(&ex)?;
+                    }
+                    None => self.index.delete(id),
+                }
+                done.push(change.clone());
+            }
+            after = page.last().map(|c| c.workflow_id.clone());
+            if page.len() < PAGE || began.elapsed() >= COMMIT_EVERY {
+                break;
+            }
         }
-        for QueuedChange { workflow_id, .. } in &queued {
-            self.index_one(store, workflow_id)?;
+        if done.is_empty() {
+            return Ok((0, deferred));
         }
         self.index
             .commit()
             .map_err(|e| EngineError::Storage(e.to_string()))?;
-        store.search_queue_done(&queued)?;
-        Ok(queued.len())
+        store.search_queue_done(&done)?;
+        for c in &done {
+            first_seen.remove(&c.workflow_id);
+        }
+        Ok((done.len(), deferred))
+    }
+
+    fn put(&self, ex: &baton_core::Execution) -> Result<(), EngineError> {
+        let w = WorkflowSummary::new(&ex.workflow, &ex.tasks);
+        let tasks: Vec<TaskSummary> = ex
+            .tasks
+            .iter()
+            .map(|t| TaskSummary::new(&ex.workflow, t))
+            .collect();
+        self.index
+            .put(&w, &tasks)
+            .map_err(|e| EngineError::Storage(e.to_string()))
     }
 
     fn index_one(&self, store: &dyn Store, workflow_id: &str) -> Result<(), EngineError> {
         match store.load_execution(workflow_id)? {
-            Some(ex) => {
-                let w = WorkflowSummary::new(&ex.workflow, &ex.tasks);
-                let tasks: Vec<TaskSummary> = ex
-                    .tasks
-                    .iter()
-                    .map(|t| TaskSummary::new(&ex.workflow, t))
-                    .collect();
-                self.index
-                    .put(&w, &tasks)
-                    .map_err(|e| EngineError::Storage(e.to_string()))?;
-            }
+            Some(ex) => self.put(&ex)?,
             None => self.index.delete(workflow_id),
         }
         Ok(())
