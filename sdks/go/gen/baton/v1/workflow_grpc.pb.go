@@ -92,7 +92,8 @@ type WorkflowServiceClient interface {
 	// executions and reports the outcome for each of them.
 	RunBulkOperation(ctx context.Context, in *RunBulkOperationRequest, opts ...grpc.CallOption) (*RunBulkOperationResponse, error)
 	// Searches executions with Conductor's query language, free text, sort and paging. The
-	// index follows the store within a second or two of a change.
+	// index follows the store within about a second of a change to a finished execution and
+	// two for a running one.
 	SearchWorkflows(ctx context.Context, in *SearchWorkflowsRequest, opts ...grpc.CallOption) (*SearchWorkflowsResponse, error)
 	// Loads archived executions back (lines of the archive files retention writes), so they
 	// can be read and searched again. Every line is checked before anything is written; ids
@@ -370,7 +371,8 @@ type WorkflowServiceServer interface {
 	// executions and reports the outcome for each of them.
 	RunBulkOperation(context.Context, *RunBulkOperationRequest) (*RunBulkOperationResponse, error)
 	// Searches executions with Conductor's query language, free text, sort and paging. The
-	// index follows the store within a second or two of a change.
+	// index follows the store within about a second of a change to a finished execution and
+	// two for a running one.
 	SearchWorkflows(context.Context, *SearchWorkflowsRequest) (*SearchWorkflowsResponse, error)
 	// Loads archived executions back (lines of the archive files retention writes), so they
 	// can be read and searched again. Every line is checked before anything is written; ids

@@ -281,7 +281,8 @@ class WorkflowServiceServicer:
 
     def SearchWorkflows(self, request, context):
         """Searches executions with Conductor's query language, free text, sort and paging. The
-        index follows the store within a second or two of a change.
+        index follows the store within about a second of a change to a finished execution and
+        two for a running one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -83,7 +83,8 @@ class WorkflowServiceStub:
     """
     SearchWorkflows: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.SearchWorkflowsRequest, _workflow_pb2.SearchWorkflowsResponse]
     """Searches executions with Conductor's query language, free text, sort and paging. The
-    index follows the store within a second or two of a change.
+    index follows the store within about a second of a change to a finished execution and
+    two for a running one.
     """
     ImportWorkflows: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.ImportWorkflowsRequest, _workflow_pb2.ImportWorkflowsResponse]
     """Loads archived executions back (lines of the archive files retention writes), so they
@@ -148,7 +149,8 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """
     SearchWorkflows: _aio.UnaryUnaryMultiCallable[_workflow_pb2.SearchWorkflowsRequest, _workflow_pb2.SearchWorkflowsResponse]  # type: ignore[assignment]
     """Searches executions with Conductor's query language, free text, sort and paging. The
-    index follows the store within a second or two of a change.
+    index follows the store within about a second of a change to a finished execution and
+    two for a running one.
     """
     ImportWorkflows: _aio.UnaryUnaryMultiCallable[_workflow_pb2.ImportWorkflowsRequest, _workflow_pb2.ImportWorkflowsResponse]  # type: ignore[assignment]
     """Loads archived executions back (lines of the archive files retention writes), so they
@@ -324,7 +326,8 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_pb2.SearchWorkflowsResponse, _abc.Awaitable[_workflow_pb2.SearchWorkflowsResponse]]:
         """Searches executions with Conductor's query language, free text, sort and paging. The
-        index follows the store within a second or two of a change.
+        index follows the store within about a second of a change to a finished execution and
+        two for a running one.
         """
 
     @_abc_1.abstractmethod
