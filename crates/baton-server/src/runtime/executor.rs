@@ -26,6 +26,7 @@ use crate::runtime::msg::{Handoff, Msg, Replier, Router};
 use crate::runtime::registry::TaskDefs;
 use crate::runtime::timers::Timers;
 use crate::runtime::waiters::Waiters;
+use crate::spans::SpanSink;
 use crate::telemetry::{self, Observation};
 use crate::work::{Assignment, WorkerMsg};
 
@@ -188,6 +189,9 @@ struct Outcome {
     durable: bool,
     /// What the decision counts as, recorded once its batch is stored.
     observed: Vec<Observation>,
+    /// Tasks that ended in this decision, reported to the span sink once its batch is
+    /// stored (gathered only when there is one).
+    ended_tasks: Vec<String>,
 }
 
 impl Outcome {
@@ -200,6 +204,7 @@ impl Outcome {
             leases_cleared: Vec::new(),
             durable: false,
             observed: Vec::new(),
+            ended_tasks: Vec::new(),
         }
     }
 }
@@ -219,6 +224,8 @@ pub(crate) struct Executor {
     /// Where delayed messages (reloads after a failed batch) are scheduled.
     pub(crate) runtime: tokio::runtime::Handle,
     before_decide: Option<DecideHook>,
+    /// Where ended tasks and workflows are reported once durable.
+    spans: Option<Arc<dyn SpanSink>>,
     pub(crate) max_batch: usize,
     cache: ExecCache,
     /// Why the workflows poisoned in the current batch panicked.
@@ -247,6 +254,8 @@ pub(crate) struct Parts {
     pub(crate) clock: SharedClock,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) before_decide: Option<DecideHook>,
+    /// Where ended tasks and workflows are reported once durable.
+    pub(crate) spans: Option<Arc<dyn SpanSink>>,
     /// Byte budget of this executor's execution cache.
     pub(crate) cache_bytes: usize,
 }
@@ -267,6 +276,7 @@ impl Executor {
             clock: p.clock,
             runtime: p.runtime,
             before_decide: p.before_decide,
+            spans: p.spans,
             max_batch: 2048,
             cache: ExecCache::new(p.cache_bytes),
             poison_reasons: HashMap::new(),
@@ -434,6 +444,16 @@ impl Executor {
             for obs in o.observed {
                 obs.record();
             }
+            if let Some(sink) = &self.spans
+                && !o.ended_tasks.is_empty()
+                && let Some(exec) = self.cache.get(&o.workflow_id)
+            {
+                for id in &o.ended_tasks {
+                    if let Some(t) = exec.task(id) {
+                        sink.task_ended(&exec.workflow, t);
+                    }
+                }
+            }
             // Parents this decision reopens: its caller hears back once they have.
             let mut reopened = Vec::new();
             for t in &o.leases_cleared {
@@ -529,6 +549,11 @@ impl Executor {
                     status: status.as_str(),
                 }
                 .record();
+                if let Some(sink) = &self.spans
+                    && w.status.is_terminal()
+                {
+                    sink.workflow_ended(w);
+                }
             }
             if let Some(w) = self.cache.get(&wf).map(|e| &e.workflow)
                 && let (Some(parent), Some(task_id)) =
@@ -707,6 +732,7 @@ impl Executor {
                     leases_cleared,
                     durable: true,
                     observed: Vec::new(),
+                    ended_tasks: Vec::new(),
                 })
             }
             Msg::Adopt(exec) => {
@@ -769,6 +795,7 @@ impl Executor {
         exec.workflow.update_time = env.now;
         let mut effects = Vec::new();
         let mut leases_cleared = Vec::new();
+        let mut ended_tasks = Vec::new();
         for t in exec.tasks.iter_mut() {
             match t.status {
                 TaskStatus::Scheduled => effects.push(Effect::Dequeue {
@@ -785,6 +812,9 @@ impl Executor {
             t.end_time = Some(env.now);
             t.reason_for_incompletion = Some("the workflow failed".into());
             batch.put_task(&workflow_id, &t.task_id, false);
+            if self.spans.is_some() {
+                ended_tasks.push(t.task_id.clone());
+            }
         }
         batch.put_workflow(&workflow_id, Some(prev));
         self.cache.resize(&workflow_id);
@@ -798,6 +828,7 @@ impl Executor {
             leases_cleared,
             durable: true,
             observed: Vec::new(),
+            ended_tasks,
         })
     }
 
@@ -965,6 +996,7 @@ impl Executor {
             });
         }
         let mut leases_cleared = Vec::new();
+        let mut ended_tasks = Vec::new();
         for id in &d.changed_tasks {
             if let Some(i) = exec.task_index(id) {
                 let t = &exec.tasks[i];
@@ -986,15 +1018,17 @@ impl Executor {
                 // now. (A terminal task changed again by a later event in the same
                 // millisecond, such as a log line added to it, would be counted twice; the
                 // decider does not say which tasks it ended.)
-                if t.status.is_terminal()
-                    && t.end_time == Some(now)
-                    && let Some(started) = t.start_time
-                {
-                    observed.push(Observation::TaskEnded {
-                        task_type: t.task_def_name.clone(),
-                        status: t.status.as_str(),
-                        ran_ms: now - started,
-                    });
+                if t.status.is_terminal() && t.end_time == Some(now) {
+                    if let Some(started) = t.start_time {
+                        observed.push(Observation::TaskEnded {
+                            task_type: t.task_def_name.clone(),
+                            status: t.status.as_str(),
+                            ran_ms: now - started,
+                        });
+                    }
+                    if self.spans.is_some() {
+                        ended_tasks.push(t.task_id.clone());
+                    }
                 }
                 batch.put_task(workflow_id, id, i >= new_from);
             }
@@ -1019,6 +1053,7 @@ impl Executor {
             leases_cleared,
             durable: true,
             observed,
+            ended_tasks,
         }
     }
 }

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::EngineError;
 use crate::matching::Dispatcher;
+use crate::spans::SpanSink;
 use commit::GroupCommit;
 use executor::{Executor, Parts};
 use indexer::Indexer;
@@ -60,6 +61,9 @@ pub struct EngineConfig {
     pub timer_horizon_ms: i64,
     /// Directory of the search index; None keeps it in memory (rebuilt at every start).
     pub search_dir: Option<std::path::PathBuf>,
+    /// Where the executors report ended tasks and workflows once they are durable (for
+    /// tracing); None gathers nothing.
+    pub spans: Option<Arc<dyn SpanSink>>,
 }
 
 /// A function run before each decision, with the workflow id and the event.
@@ -73,6 +77,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("max_backlog", &self.max_backlog)
             .field("jobs", &self.jobs)
             .field("cache_bytes", &self.cache_bytes)
+            .field("spans", &self.spans.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +94,7 @@ impl Default for EngineConfig {
             cache_bytes: 256 * 1024 * 1024,
             timer_horizon_ms: 60_000,
             search_dir: None,
+            spans: None,
         }
     }
 }
@@ -165,6 +171,7 @@ impl Runtime {
                     clock: clock.clone(),
                     runtime: handle.clone(),
                     before_decide: config.before_decide.clone(),
+                    spans: config.spans.clone(),
                     cache_bytes: config.cache_bytes / partitions.max(1),
                 },
             );
