@@ -1016,8 +1016,9 @@ impl Executor {
                 }
                 // A task that ended in this decision: it is terminal with its end time set
                 // now. (A terminal task changed again by a later event in the same
-                // millisecond, such as a log line added to it, would be counted twice; the
-                // decider does not say which tasks it ended.)
+                // millisecond, such as a log line added to it, would be counted, and
+                // reported to the span sink, twice; the decider does not say which tasks
+                // it ended.)
                 if t.status.is_terminal() && t.end_time == Some(now) {
                     if let Some(started) = t.start_time {
                         observed.push(Observation::TaskEnded {
