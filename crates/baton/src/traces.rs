@@ -107,6 +107,7 @@ async fn export(
 ) {
     let mut batch: Vec<SpanData> = Vec::with_capacity(BATCH);
     let mut stopping = false;
+    let mut failing = false;
     while !stopping {
         tokio::select! {
             n = rx.recv_many(&mut batch, BATCH) => {
@@ -146,7 +147,7 @@ async fn export(
         while !batch.is_empty() {
             let take = batch.len().min(BATCH);
             let chunk: Vec<SpanData> = batch.drain(..take).collect();
-            send(&exporter, chunk).await;
+            send(&exporter, chunk, &mut failing).await;
         }
     }
     if let Err(e) = exporter.shutdown() {
@@ -154,13 +155,28 @@ async fn export(
     }
 }
 
-async fn send(exporter: &opentelemetry_otlp::SpanExporter, chunk: Vec<SpanData>) {
+/// Exports one request's worth of spans. A failure is logged as a warning when exports
+/// start failing and at debug level while they go on failing (the counter has them all).
+async fn send(
+    exporter: &opentelemetry_otlp::SpanExporter,
+    chunk: Vec<SpanData>,
+    failing: &mut bool,
+) {
     let n = chunk.len() as u64;
     match exporter.export(chunk).await {
-        Ok(()) => telemetry::spans(SpanOutcome::Exported, n),
+        Ok(()) => {
+            telemetry::spans(SpanOutcome::Exported, n);
+            if std::mem::take(failing) {
+                tracing::info!("OTLP export works again");
+            }
+        }
         Err(e) => {
             telemetry::spans(SpanOutcome::Failed, n);
-            tracing::warn!(error = %e, spans = n, "OTLP export failed; spans lost");
+            if std::mem::replace(failing, true) {
+                tracing::debug!(error = %e, spans = n, "OTLP export failed; spans lost");
+            } else {
+                tracing::warn!(error = %e, spans = n, "OTLP export failed; spans lost");
+            }
         }
     }
 }

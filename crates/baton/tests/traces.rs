@@ -561,3 +561,68 @@ async fn nothing_is_sent_without_an_endpoint() {
     assert!(server.terminate().success());
     assert_eq!(receiver.requests(), 0, "on {endpoint}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_collector_holds_up_neither_work_nor_shutdown() {
+    // A port nobody listens on.
+    let endpoint = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start_with(dir.path(), "127.0.0.1:0", &["--otlp-endpoint", &endpoint]);
+    let ch = server.channel().await;
+    register_task_defs(
+        &ch,
+        json!([{"name": "dead_task", "retryCount": 0, "responseTimeoutSeconds": 30}]),
+    )
+    .await;
+    register_workflow(
+        &ch,
+        &json!({"name": "dead_wf", "version": 1, "tasks": [
+            {"name": "dead_task", "taskReferenceName": "t"}]}),
+    )
+    .await;
+    let (_w, _) = spawn_worker(
+        ch.clone(),
+        &["dead_task"],
+        4,
+        Arc::new(|_| Action::Complete(json!({}))),
+    );
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(start(&ch, "dead_wf", json!({})).await);
+    }
+    for id in &ids {
+        let w = wait_terminal(&ch, id, 20).await;
+        assert_eq!(status(&w), pb::WorkflowStatus::Completed);
+    }
+    // The spans are counted as failed once the exporter gives up on them.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = reqwest::get(format!("{}/metrics", server.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("baton_trace_spans_total{outcome=\"failed\"}") {
+            assert!(!metrics.contains("outcome=\"exported\""), "{metrics}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failed spans counted: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A clean stop gives up on the collector within seconds.
+    let stopping = Instant::now();
+    assert!(server.terminate().success());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(15),
+        "stopped in {:?}",
+        stopping.elapsed()
+    );
+}
