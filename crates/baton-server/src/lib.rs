@@ -12,6 +12,7 @@ pub mod matching;
 pub mod runtime;
 pub mod service;
 pub mod stats;
+pub mod spans;
 pub mod telemetry;
 pub mod work;
 
@@ -21,6 +22,7 @@ pub use matching::{WorkerInfo, WorkerKind};
 pub use runtime::ingress::{IdempotencyStrategy, StartRequest};
 pub use runtime::{EngineConfig, Runtime};
 pub use service::Service;
+pub use spans::SpanSink;
 
 /// Current wall-clock time in epoch milliseconds.
 pub fn now_ms() -> i64 {

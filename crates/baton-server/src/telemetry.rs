@@ -48,6 +48,9 @@ pub const JOB_DURATION: &str = "baton_job_duration_seconds";
 pub const GRPC_REQUEST: &str = "baton_grpc_request_duration_seconds";
 /// HTTP requests by method, route and status.
 pub const HTTP_REQUEST: &str = "baton_http_request_duration_seconds";
+/// Trace spans by outcome: exported, dropped (the export queue was full) or failed (the
+/// collector did not take them).
+pub const TRACE_SPANS: &str = "baton_trace_spans_total";
 
 /// Finished executions removed by retention, by workflow name.
 pub const RETENTION_REMOVED: &str = "baton_retention_removed_total";
@@ -128,6 +131,37 @@ pub fn describe() {
         Unit::Seconds,
         "HTTP requests, by method, route and status (until the response head)"
     );
+    describe_counter!(
+        TRACE_SPANS,
+        "Trace spans, by outcome: exported, dropped (export queue full) or failed (export error)"
+    );
+}
+
+/// What became of trace spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanOutcome {
+    /// The collector took them.
+    Exported,
+    /// The export queue was full: they were never sent.
+    Dropped,
+    /// The export failed: they are lost.
+    Failed,
+}
+
+impl SpanOutcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanOutcome::Exported => "exported",
+            SpanOutcome::Dropped => "dropped",
+            SpanOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// Counts `n` trace spans with what became of them.
+pub fn spans(outcome: SpanOutcome, n: u64) {
+    counter!(TRACE_SPANS, "outcome" => outcome.as_str()).increment(n);
 }
 
 /// The domain label of a queue.

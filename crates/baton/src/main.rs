@@ -5,6 +5,7 @@ mod bench_hold;
 mod bench_http;
 mod cli;
 mod top;
+mod traces;
 
 /// The server allocates and frees many small buffers per task (storage nodes, messages);
 /// mimalloc handles that pattern far better than the system allocator.
@@ -98,6 +99,13 @@ struct ServerArgs {
     /// per line (`timestamp`, `level`, `target`, `fields`, `spans`).
     #[arg(long, env = "BATON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// OTLP/gRPC endpoint to export traces to, such as `http://localhost:4317`: a span per
+    /// workflow run and per task instance. Nothing is exported when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
+    /// Service name of the exported traces.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "baton")]
+    otel_service_name: String,
 }
 
 fn parse_age(text: &str) -> Result<i64, String> {
@@ -169,6 +177,12 @@ pub(crate) async fn run_server(
     };
     let store = baton_store::SledStore::open_with(&args.data_dir, options)
         .with_context(|| format!("cannot open store in {}", args.data_dir.display()))?;
+    let traces = match args.otlp_endpoint.as_deref().map(str::trim) {
+        Some(endpoint) if !endpoint.is_empty() => {
+            Some(traces::Traces::start(endpoint, &args.otel_service_name)?)
+        }
+        _ => None,
+    };
     let config = baton_grpc::ServerConfig {
         listen: args.listen,
         engine: baton_server::EngineConfig {
@@ -184,17 +198,23 @@ pub(crate) async fn run_server(
                 max_removals_per_sec: args.retention_rate,
                 archive_dir: args.archive_dir.clone(),
             },
+            spans: traces.as_ref().map(traces::Traces::sink),
             ..Default::default()
         },
     };
-    baton_grpc::serve(
+    let served = baton_grpc::serve(
         Arc::new(store),
         config,
         shutdown,
         on_listening,
         baton_http::router,
     )
-    .await?;
+    .await;
+    // The executors have stopped: what they reported is exported before the exit.
+    if let Some(t) = traces {
+        t.shutdown().await;
+    }
+    served?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ use crate::runtime::registry::TaskDefs;
 use crate::runtime::timers::Timers;
 use crate::runtime::waiters::Waiters;
 use crate::stats::Stats;
+use crate::spans::SpanSink;
 use crate::telemetry::{self, Observation};
 use crate::work::{Assignment, WorkerMsg};
 
@@ -189,6 +190,9 @@ struct Outcome {
     durable: bool,
     /// What the decision counts as, recorded once its batch is stored.
     observed: Vec<Observation>,
+    /// Tasks that ended in this decision, reported to the span sink once its batch is
+    /// stored (gathered only when there is one).
+    ended_tasks: Vec<String>,
 }
 
 impl Outcome {
@@ -201,6 +205,7 @@ impl Outcome {
             leases_cleared: Vec::new(),
             durable: false,
             observed: Vec::new(),
+            ended_tasks: Vec::new(),
         }
     }
 }
@@ -221,6 +226,8 @@ pub(crate) struct Executor {
     /// Where delayed messages (reloads after a failed batch) are scheduled.
     pub(crate) runtime: tokio::runtime::Handle,
     before_decide: Option<DecideHook>,
+    /// Where ended tasks and workflows are reported once durable.
+    spans: Option<Arc<dyn SpanSink>>,
     pub(crate) max_batch: usize,
     cache: ExecCache,
     /// Why the workflows poisoned in the current batch panicked.
@@ -249,6 +256,8 @@ pub(crate) struct Parts {
     pub(crate) clock: SharedClock,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) before_decide: Option<DecideHook>,
+    /// Where ended tasks and workflows are reported once durable.
+    pub(crate) spans: Option<Arc<dyn SpanSink>>,
     /// Byte budget of this executor's execution cache.
     pub(crate) cache_bytes: usize,
     /// The server's counters and latencies for the overview.
@@ -272,6 +281,7 @@ impl Executor {
             runtime: p.runtime,
             before_decide: p.before_decide,
             stats: p.stats,
+            spans: p.spans,
             max_batch: 2048,
             cache: ExecCache::new(p.cache_bytes),
             poison_reasons: HashMap::new(),
@@ -439,6 +449,16 @@ impl Executor {
             for obs in o.observed {
                 obs.record(&self.stats);
             }
+            if let Some(sink) = &self.spans
+                && !o.ended_tasks.is_empty()
+                && let Some(exec) = self.cache.get(&o.workflow_id)
+            {
+                for id in &o.ended_tasks {
+                    if let Some(t) = exec.task(id) {
+                        sink.task_ended(&exec.workflow, t);
+                    }
+                }
+            }
             // Parents this decision reopens: its caller hears back once they have.
             let mut reopened = Vec::new();
             for t in &o.leases_cleared {
@@ -534,6 +554,11 @@ impl Executor {
                     status: status.as_str(),
                 }
                 .record(&self.stats);
+                if let Some(sink) = &self.spans
+                    && w.status.is_terminal()
+                {
+                    sink.workflow_ended(w);
+                }
             }
             if let Some(w) = self.cache.get(&wf).map(|e| &e.workflow)
                 && let (Some(parent), Some(task_id)) =
@@ -725,6 +750,7 @@ impl Executor {
                     leases_cleared,
                     durable: true,
                     observed: Vec::new(),
+                    ended_tasks: Vec::new(),
                 })
             }
             Msg::Adopt(exec) => {
@@ -787,6 +813,7 @@ impl Executor {
         exec.workflow.update_time = env.now;
         let mut effects = Vec::new();
         let mut leases_cleared = Vec::new();
+        let mut ended_tasks = Vec::new();
         for t in exec.tasks.iter_mut() {
             match t.status {
                 TaskStatus::Scheduled => effects.push(Effect::Dequeue {
@@ -803,6 +830,9 @@ impl Executor {
             t.end_time = Some(env.now);
             t.reason_for_incompletion = Some("the workflow failed".into());
             batch.put_task(&workflow_id, &t.task_id, false);
+            if self.spans.is_some() {
+                ended_tasks.push(t.task_id.clone());
+            }
         }
         batch.put_workflow(&workflow_id, Some(prev));
         self.cache.resize(&workflow_id);
@@ -816,6 +846,7 @@ impl Executor {
             leases_cleared,
             durable: true,
             observed: Vec::new(),
+            ended_tasks,
         })
     }
 
@@ -983,6 +1014,7 @@ impl Executor {
             });
         }
         let mut leases_cleared = Vec::new();
+        let mut ended_tasks = Vec::new();
         for id in &d.changed_tasks {
             if let Some(i) = exec.task_index(id) {
                 let t = &exec.tasks[i];
@@ -1002,17 +1034,20 @@ impl Executor {
                 }
                 // A task that ended in this decision: it is terminal with its end time set
                 // now. (A terminal task changed again by a later event in the same
-                // millisecond, such as a log line added to it, would be counted twice; the
-                // decider does not say which tasks it ended.)
-                if t.status.is_terminal()
-                    && t.end_time == Some(now)
-                    && let Some(started) = t.start_time
-                {
-                    observed.push(Observation::TaskEnded {
-                        task_type: t.task_def_name.clone(),
-                        status: t.status.as_str(),
-                        ran_ms: now - started,
-                    });
+                // millisecond, such as a log line added to it, would be counted, and
+                // reported to the span sink, twice; the decider does not say which tasks
+                // it ended.)
+                if t.status.is_terminal() && t.end_time == Some(now) {
+                    if let Some(started) = t.start_time {
+                        observed.push(Observation::TaskEnded {
+                            task_type: t.task_def_name.clone(),
+                            status: t.status.as_str(),
+                            ran_ms: now - started,
+                        });
+                    }
+                    if self.spans.is_some() {
+                        ended_tasks.push(t.task_id.clone());
+                    }
                 }
                 batch.put_task(workflow_id, id, i >= new_from);
             }
@@ -1037,6 +1072,7 @@ impl Executor {
             leases_cleared,
             durable: true,
             observed,
+            ended_tasks,
         }
     }
 }

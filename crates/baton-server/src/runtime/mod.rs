@@ -27,6 +27,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::error::EngineError;
 use crate::matching::Dispatcher;
 use crate::stats::Stats;
+use crate::spans::SpanSink;
 use commit::GroupCommit;
 use executor::{Executor, Parts};
 use indexer::Indexer;
@@ -65,6 +66,9 @@ pub struct EngineConfig {
     pub search_dir: Option<std::path::PathBuf>,
     /// How long finished executions are kept, and where they are archived.
     pub retention: RetentionConfig,
+    /// Where the executors report ended tasks and workflows once they are durable (for
+    /// tracing); None gathers nothing.
+    pub spans: Option<Arc<dyn SpanSink>>,
 }
 
 /// A function run before each decision, with the workflow id and the event.
@@ -78,6 +82,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("max_backlog", &self.max_backlog)
             .field("jobs", &self.jobs)
             .field("cache_bytes", &self.cache_bytes)
+            .field("spans", &self.spans.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +100,7 @@ impl Default for EngineConfig {
             timer_horizon_ms: 60_000,
             search_dir: None,
             retention: RetentionConfig::default(),
+            spans: None,
         }
     }
 }
@@ -177,6 +183,7 @@ impl Runtime {
                     clock: clock.clone(),
                     runtime: handle.clone(),
                     before_decide: config.before_decide.clone(),
+                    spans: config.spans.clone(),
                     cache_bytes: config.cache_bytes / partitions.max(1),
                     stats: stats.clone(),
                 },

@@ -39,6 +39,18 @@ impl Server {
 
     /// Starts a server on `data_dir` listening on `listen`, with more flags.
     pub fn start_with(data_dir: &Path, listen: &str, flags: &[&str]) -> Server {
+        Self::start_with_env(data_dir, listen, flags, &[])
+    }
+
+    /// Starts a server on `data_dir` listening on `listen`, with more flags and
+    /// environment variables. The OpenTelemetry variables of the test's own environment
+    /// are not passed on (only those in `envs`).
+    pub fn start_with_env(
+        data_dir: &Path,
+        listen: &str,
+        flags: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .args(["server", "--data-dir"])
             .arg(data_dir)
@@ -48,6 +60,9 @@ impl Server {
                 "BATON_LOG",
                 std::env::var("BATON_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_SERVICE_NAME")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("start baton server");
