@@ -11,8 +11,8 @@ pub mod error;
 pub mod matching;
 pub mod runtime;
 pub mod service;
-pub mod stats;
 pub mod spans;
+pub mod stats;
 pub mod telemetry;
 pub mod work;
 

@@ -26,8 +26,8 @@ use crate::runtime::msg::{Handoff, Msg, Replier, Router};
 use crate::runtime::registry::TaskDefs;
 use crate::runtime::timers::Timers;
 use crate::runtime::waiters::Waiters;
-use crate::stats::Stats;
 use crate::spans::SpanSink;
+use crate::stats::Stats;
 use crate::telemetry::{self, Observation};
 use crate::work::{Assignment, WorkerMsg};
 
