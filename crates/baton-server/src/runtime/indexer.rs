@@ -58,27 +58,49 @@ pub struct Indexer {
 
 impl Indexer {
     /// Opens the index for `store` (in `dir`, or in memory) and starts the thread that
-    /// keeps it up to date (rebuilding it first when it must).
+    /// keeps it up to date (rebuilding it first when it must). The thread, and the
+    /// index's own writer threads it starts, run at a lower CPU priority than the
+    /// executors: on a busy machine indexing waits for spare CPU instead of taking it
+    /// from the hot path, and the queue holds what is not indexed yet.
     pub fn start(
         store: Arc<dyn Store>,
         dir: Option<&std::path::Path>,
     ) -> Result<Arc<Self>, EngineError> {
         let identity = store.store_id()?;
-        let (index, opened) =
-            SearchIndex::open(dir, &identity).map_err(|e| EngineError::Storage(e.to_string()))?;
+        let dir = dir.map(std::path::Path::to_path_buf);
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel();
+        let (me_tx, me_rx) = std::sync::mpsc::channel::<Arc<Indexer>>();
+        let handle = std::thread::Builder::new()
+            .name("baton-indexer".into())
+            .spawn(move || {
+                // Threads inherit their creator's priority: lowering it before the index
+                // opens lowers tantivy's writer threads too.
+                lower_priority();
+                match SearchIndex::open(dir.as_deref(), &identity) {
+                    Ok((index, opened)) => {
+                        let _ = opened_tx.send(Ok(Arc::new(index)));
+                        if let Ok(me) = me_rx.recv() {
+                            me.run(store, opened);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(e));
+                    }
+                }
+            })
+            .map_err(|e| EngineError::Storage(format!("cannot start the indexer: {e}")))?;
+        let index = opened_rx
+            .recv()
+            .map_err(|_| EngineError::Storage("the indexer thread ended while opening".into()))?
+            .map_err(|e| EngineError::Storage(e.to_string()))?;
         let me = Arc::new(Self {
-            index: Arc::new(index),
+            index,
             signal: Mutex::new(Signal::default()),
             wake: Condvar::new(),
             caught_up: AtomicBool::new(false),
-            thread: Mutex::new(None),
+            thread: Mutex::new(Some(handle)),
         });
-        let runner = me.clone();
-        let handle = std::thread::Builder::new()
-            .name("baton-indexer".into())
-            .spawn(move || runner.run(store, opened))
-            .map_err(|e| EngineError::Storage(format!("cannot start the indexer: {e}")))?;
-        *me.thread.lock() = Some(handle);
+        let _ = me_tx.send(me.clone());
         Ok(me)
     }
 
@@ -264,5 +286,22 @@ impl Indexer {
             .commit()
             .map_err(|e| EngineError::Storage(e.to_string()))?;
         Ok(n)
+    }
+}
+
+/// Nice value of the indexing threads (the executors run at 0).
+#[cfg(target_os = "linux")]
+const INDEXER_NICE: libc::c_int = 10;
+
+/// Lowers the calling thread's CPU priority (on Linux a thread has its own nice value,
+/// which the threads it starts inherit). Elsewhere, or if refused, it stays as it is.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its arguments; `who` 0 names the calling thread.
+        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, INDEXER_NICE) };
+        if r != 0 {
+            tracing::debug!("could not lower the indexer's priority");
+        }
     }
 }
