@@ -123,7 +123,9 @@ enum LogFormat {
 
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // tantivy warns when a merge finishes for segments that were dropped meanwhile
+        // (every document in them deleted, as retention does): expected, and not a fault.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=error"));
     let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

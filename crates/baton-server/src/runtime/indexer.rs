@@ -205,7 +205,17 @@ impl Indexer {
             let page = store.search_queue(after.as_deref(), PAGE)?;
             for change in &page {
                 let id = change.workflow_id.as_str();
-                match store.load_execution(id)? {
+                let loaded = match super::load_present(store, id) {
+                    Ok(loaded) => loaded,
+                    Err(e) => {
+                        // This one stays queued and is tried again next cycle; the rest
+                        // of the cycle goes on.
+                        tracing::warn!(workflow_id = id, error = %e, "cannot index an execution");
+                        deferred += 1;
+                        continue;
+                    }
+                };
+                match loaded {
                     Some(ex) => {
                         if !all && !ex.workflow.status.is_terminal() {
                             let seen = *first_seen.entry(id.to_string()).or_insert(began);
@@ -251,7 +261,7 @@ impl Indexer {
     }
 
     fn index_one(&self, store: &dyn Store, workflow_id: &str) -> Result<(), EngineError> {
-        match store.load_execution(workflow_id)? {
+        match super::load_present(store, workflow_id)? {
             Some(ex) => self.put(&ex)?,
             None => self.index.delete(workflow_id),
         }

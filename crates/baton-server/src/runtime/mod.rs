@@ -71,6 +71,25 @@ pub struct EngineConfig {
     pub spans: Option<Arc<dyn SpanSink>>,
 }
 
+/// Reads an execution from outside its executor (the indexer, retention). Its records are
+/// read one after the other while the executor may write: one removed in between reads as
+/// a workflow without its definition snapshot, which, once the workflow record is gone too,
+/// is simply an execution that no longer exists.
+pub(crate) fn load_present(
+    store: &dyn Store,
+    workflow_id: &str,
+) -> Result<Option<baton_core::Execution>, EngineError> {
+    match store.load_execution(workflow_id) {
+        Ok(loaded) => Ok(loaded),
+        Err(baton_store::StoreError::Corrupt { .. })
+            if store.load_workflow(workflow_id)?.is_none() =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A function run before each decision, with the workflow id and the event.
 pub type DecideHook = Arc<dyn Fn(&str, &baton_core::Event) + Send + Sync>;
 

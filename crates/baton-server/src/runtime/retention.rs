@@ -335,7 +335,7 @@ fn archive_runs(
 ) -> Result<u64, EngineError> {
     let mut lines = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(exec) = store.load_execution(id)? {
+        if let Some(exec) = super::load_present(store, id)? {
             lines.push(encode_line(&exec).map_err(|e| EngineError::Storage(e.to_string()))?);
         }
     }
