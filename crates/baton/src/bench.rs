@@ -736,8 +736,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             for d in &disk_samples {
                 println!(
                     "              {:>7}  {:>9}  {:>12.1}  {:>14.1}",
-                    d["seconds"],
-                    d["completed_workflows"],
+                    d["seconds"].as_u64().unwrap_or(0),
+                    d["completed_workflows"].as_u64().unwrap_or(0),
                     d["data_dir_mib"].as_f64().unwrap_or(0.0),
                     d["server_rss_mib"].as_f64().unwrap_or(0.0)
                 );
