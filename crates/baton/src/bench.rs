@@ -560,16 +560,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             Some(tokio::spawn(async move {
                 let Some(dir) = dir else { return };
                 loop {
-                    let bytes = tokio::task::spawn_blocking({
+                    let (bytes, search) = tokio::task::spawn_blocking({
                         let dir = dir.clone();
-                        move || dir_bytes(&dir)
+                        move || (dir_bytes(&dir), dir_bytes(&dir.join("search")))
                     })
                     .await
-                    .unwrap_or(0);
+                    .unwrap_or((0, 0));
                     samples.lock().expect("lock").push(json!({
                         "seconds": began.elapsed().as_secs(),
                         "completed_workflows": shared.completed_workflows.load(Ordering::Relaxed),
                         "data_dir_mib": bytes as f64 / (1024.0 * 1024.0),
+                        "search_index_mib": search as f64 / (1024.0 * 1024.0),
                         "server_rss_mib": rss_kib(pid, "VmRSS:").map(|k| k as f64 / 1024.0),
                     }));
                     tokio::time::sleep(Duration::from_secs(every.max(1))).await;
@@ -732,13 +733,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             report["server_rss_peak_mib"].as_f64().unwrap_or(0.0)
         );
         if !disk_samples.is_empty() {
-            println!("disk          seconds  completed  data dir MiB  server RSS MiB");
+            println!(
+                "disk          seconds  completed  data dir MiB  of it search MiB  server RSS MiB"
+            );
             for d in &disk_samples {
                 println!(
-                    "              {:>7}  {:>9}  {:>12.1}  {:>14.1}",
+                    "              {:>7}  {:>9}  {:>12.1}  {:>16.1}  {:>14.1}",
                     d["seconds"].as_u64().unwrap_or(0),
                     d["completed_workflows"].as_u64().unwrap_or(0),
                     d["data_dir_mib"].as_f64().unwrap_or(0.0),
+                    d["search_index_mib"].as_f64().unwrap_or(0.0),
                     d["server_rss_mib"].as_f64().unwrap_or(0.0)
                 );
             }

@@ -144,6 +144,9 @@ impl Retention {
     ) {
         let mut archive = None;
         while !self.stopped.load(Ordering::SeqCst) {
+            // Passes start a second apart (or at once when the last took longer), so that
+            // the rate holds however long removals take.
+            let began = tokio::time::Instant::now();
             if let Err(e) = self
                 .pass(&store, &registry, &ingress, &clock, &mut archive)
                 .await
@@ -159,7 +162,7 @@ impl Retention {
                 }
             };
             tokio::select! {
-                _ = tokio::time::sleep(PASS_EVERY) => {}
+                _ = tokio::time::sleep_until(began + PASS_EVERY) => {}
                 _ = jumped => {}
                 _ = self.wake.notified() => {}
             }
