@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::extract::Q;
+use crate::extract::{Q, int};
 use crate::model::{
     ErrorBody, LatencyQuantiles, Overview, QueueInfo, RecentFailure, TaskTypeLatency,
 };
@@ -26,8 +26,8 @@ pub(crate) fn routes() -> OpenApiRouter<Service> {
 #[into_params(parameter_in = Query)]
 struct OverviewQuery {
     /// Failed executions to list (at most 100; absent or 0 lists 10).
-    #[param(minimum = 0, maximum = 100)]
-    recent_failures: Option<usize>,
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 100)]
+    recent_failures: Option<String>,
 }
 
 fn quantiles(q: Quantiles) -> LatencyQuantiles {
@@ -55,7 +55,8 @@ async fn overview(
     State(svc): State<Service>,
     Q(q): Q<OverviewQuery>,
 ) -> Result<Json<Overview>, ApiError> {
-    let o = svc.overview(q.recent_failures.unwrap_or(0)).await?;
+    let n: Option<usize> = int(q.recent_failures.as_deref(), "recentFailures")?;
+    let o = svc.overview(n.unwrap_or(0)).await?;
     let counts = |v: Vec<(String, u64)>| v.into_iter().map(|(k, n)| (k, n as i64)).collect();
     Ok(Json(Overview {
         server_time: o.server_time,

@@ -110,8 +110,8 @@ struct ImportResult {
 /// line is checked before anything is written; ids stored already are skipped.
 #[utoipa::path(
     post, path = "/api/admin/archive/import", tag = "admin",
-    request_body(content = String, content_type = "application/x-ndjson",
-        description = "Archive lines, plain or zstd"),
+    request_body(content = String, content_type = "text/plain",
+        description = "Archive lines (JSON, one execution each), plain or zstd"),
     responses(
         (status = 200, description = "Imported", body = ImportResult),
         (status = 400, description = "A line is not an archived execution", body = ErrorBody),
