@@ -190,8 +190,22 @@ async fn search_answers_over_grpc_http_and_the_cli() {
     let mut req = search_req("workflowType IN (srch_order, srch_invoice)");
     req.sort = vec!["workflowType:ASC".into(), "startTime:DESC".into()];
     let sorted = search(&ch, req.clone()).await;
-    let mut want: Vec<String> = invoices.iter().rev().cloned().collect();
-    want.extend(orders.iter().rev().cloned());
+    // Runs started in the same millisecond tie on startTime; ties go by id, ascending.
+    let started: BTreeMap<String, (i64, i32)> = all
+        .results
+        .iter()
+        .map(|w| {
+            let t = w.start_time.clone().unwrap_or_default();
+            (w.workflow_id.clone(), (t.seconds, t.nanos))
+        })
+        .collect();
+    let newest_first = |ids: &[String]| {
+        let mut v = ids.to_vec();
+        v.sort_by(|a, b| started[b].cmp(&started[a]).then_with(|| a.cmp(b)));
+        v
+    };
+    let mut want = newest_first(&invoices);
+    want.extend(newest_first(&orders));
     assert_eq!(
         ids(&sorted),
         want,
