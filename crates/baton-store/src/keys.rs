@@ -33,9 +33,12 @@ pub const BY_NAME_OPEN: &[u8] = b"xr/";
 /// empty, for every execution that reached a terminal status in this store (restored
 /// executions are not in it): what retention walks, oldest first.
 pub const FINISHED: &[u8] = b"xf/";
-/// Search queue: `xq/ str(wid)` -> u64 stamp (big-endian), for every execution changed
-/// since the search index last took it in.
-pub const SEARCH_QUEUE: &[u8] = b"xq/";
+/// Search log: `xl/ u64(stamp)` (big-endian) -> the ids (string components, one after
+/// the other) of the executions one batch changed, until the search index takes them in.
+pub const SEARCH_LOG: &[u8] = b"xl/";
+/// The search queue of older stores: `xq/ str(wid)` -> u64 stamp, one entry per changed
+/// execution; moved into the search log on open.
+pub const LEGACY_SEARCH_QUEUE: &[u8] = b"xq/";
 /// Timer: `tm/ i64(due_ms) str(wid) kind` -> empty.
 pub const TIMER: &[u8] = b"tm/";
 /// Timers of one workflow: `tw/ str(wid) i64(due_ms) kind` -> empty.

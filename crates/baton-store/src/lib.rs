@@ -87,13 +87,13 @@ pub enum Write {
     DeleteTimer(Timer),
 }
 
-/// An execution waiting to be taken into the search index.
+/// One entry of the search log: the executions one batch changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuedChange {
-    /// The execution.
-    pub workflow_id: String,
-    /// The stamp of its latest change (unique per batch, growing across restarts).
+pub struct LoggedChanges {
+    /// The entry's stamp: unique, and growing with every batch, across restarts too.
     pub stamp: u64,
+    /// The executions changed (each once).
+    pub workflow_ids: Vec<String>,
 }
 
 /// Writes applied together, atomically.
@@ -192,19 +192,20 @@ pub trait Store: Send + Sync + 'static {
     /// Every durable timer, by due time.
     fn timers(&self) -> Result<Vec<Timer>, StoreError>;
 
-    /// Up to `limit` executions changed since the search index took them in, with the
-    /// stamp of their last change, in id order after `after` (from the first when None).
-    /// Every batch that writes a workflow or one of its tasks (or deletes it) queues the
-    /// execution in the same atomic write.
-    fn search_queue(
+    /// Up to `limit` entries of the search log after the stamp `after` (from the first
+    /// when None), oldest first. Every batch that writes a workflow or one of its tasks
+    /// (or deletes it) logs the executions it touches, in one entry, in the same atomic
+    /// write.
+    fn search_log(
         &self,
-        after: Option<&str>,
+        after: Option<u64>,
         limit: usize,
-    ) -> Result<Vec<QueuedChange>, StoreError>;
+    ) -> Result<Vec<LoggedChanges>, StoreError>;
 
-    /// Takes executions off the search queue, each only if it has not changed again since
-    /// its stamp was read.
-    fn search_queue_done(&self, done: &[QueuedChange]) -> Result<(), StoreError>;
+    /// Takes the entries with these stamps off the search log and, in the same atomic
+    /// write, logs `again` in a new entry (executions read but not taken in yet). Entries
+    /// written since the caller read the log stay.
+    fn search_log_done(&self, stamps: &[u64], again: &[String]) -> Result<(), StoreError>;
 
     /// Up to `limit` execution ids after `after` (all from the first when None), in id
     /// order: a walk over every stored execution.

@@ -27,6 +27,7 @@
 //! | `xi/ str(name) str(idempotency_key)` | wid of the latest execution started with the key |
 //! | `xr/ str(name) i64(create_time) str(wid)` | i32 version: RUNNING and PAUSED executions |
 //! | `xf/ str(name) i64(end_time) str(wid)` | empty: finished executions, for retention |
+//! | `xl/ u64(stamp)` | the ids of the executions one batch changed, for the search index |
 //! | `tm/ i64(due_ms) str(wid) kind` | empty: timers by due time |
 //! | `tw/ str(wid) i64(due_ms) kind` | empty: the same timers by workflow, for deletion |
 //!
@@ -84,7 +85,7 @@ use tracing::warn;
 use crate::codec;
 use crate::defs::{self, Defs};
 use crate::keys::{self, Key, Reader};
-use crate::{QueuedChange, Store, StoreError, StoreStats, Write, WriteBatch};
+use crate::{LoggedChanges, Store, StoreError, StoreStats, Write, WriteBatch};
 
 const EXEC_TREE: &str = "exec";
 const WORKFLOW_DEFS_TREE: &str = "workflow_defs";
@@ -180,7 +181,61 @@ impl SledStore {
         };
         store.build_open_index()?;
         store.build_finished_index()?;
+        store.migrate_search_queue()?;
         Ok(store)
+    }
+
+    /// A new search log entry for these executions: its key, under a fresh stamp, and
+    /// its value.
+    fn log_entry<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+        let stamp = self
+            .db
+            .generate_id()
+            .map_err(|e| engine_error("stamping a batch", e))?;
+        let mut value = Key::default();
+        for id in ids {
+            value = value.str(id);
+        }
+        Ok((
+            Key::new(keys::SEARCH_LOG)
+                .raw(&stamp.to_be_bytes())
+                .into_vec(),
+            value.into_vec(),
+        ))
+    }
+
+    /// Moves the per-execution search queue of a store written before the search log
+    /// existed into one log entry. Safe to repeat after a crash midway (the move is one
+    /// atomic write).
+    fn migrate_search_queue(&self) -> Result<(), StoreError> {
+        let what = "moving the search queue into the search log";
+        let mut ids = Vec::new();
+        let mut batch = sled::Batch::default();
+        for item in self.exec.scan_prefix(keys::LEGACY_SEARCH_QUEUE) {
+            let (k, _) = item.map_err(|e| engine_error(what, e))?;
+            if let Some(wid) = Reader::new(&k, keys::LEGACY_SEARCH_QUEUE).and_then(|mut r| r.str())
+            {
+                ids.push(wid);
+            }
+            batch.remove(k);
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (key, value) = self.log_entry(ids.iter().map(String::as_str))?;
+        batch.insert(key, value);
+        self.exec
+            .apply_batch(batch)
+            .map_err(|e| engine_error(what, e))?;
+        self.flush_db(what)?;
+        tracing::info!(
+            executions = ids.len(),
+            "moved the search queue into the search log"
+        );
+        Ok(())
     }
 
     /// Builds the open-by-name index from the status index and the workflow records, once,
@@ -561,25 +616,34 @@ type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// The writes of one batch on top of the tree: reads see earlier writes of the same batch.
 /// The executions a batch writes or deletes, each once.
+/// The executions a batch writes to, each once.
 fn touched_workflows(writes: &[Write]) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for w in writes {
-        let wid = match w {
+    let mut out: Vec<&str> = writes
+        .iter()
+        .filter_map(|w| match w {
             Write::PutWorkflow { workflow, .. } | Write::PutRestored(workflow) => {
-                workflow.workflow_id.as_str()
+                Some(workflow.workflow_id.as_str())
             }
-            Write::PutTask(t) | Write::PutNewTask(t) => t.workflow_id.as_str(),
+            Write::PutTask(t) | Write::PutNewTask(t) => Some(t.workflow_id.as_str()),
             Write::DeleteTask { workflow_id, .. } | Write::DeleteWorkflow { workflow_id } => {
-                workflow_id.as_str()
+                Some(workflow_id.as_str())
             }
-            Write::PutSnapshot { .. } | Write::PutTimer(_) | Write::DeleteTimer(_) => continue,
-        };
-        // Batches hold few executions; the last one pushed is the likeliest repeat.
-        if !out.iter().rev().any(|w| *w == wid) {
-            out.push(wid);
-        }
-    }
+            Write::PutSnapshot { .. } | Write::PutTimer(_) | Write::DeleteTimer(_) => None,
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
     out
+}
+
+/// The execution ids of a search log entry's value.
+fn decode_ids(value: &[u8]) -> Option<Vec<String>> {
+    let mut r = Reader::bare(value);
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push(r.str()?);
+    }
+    Some(out)
 }
 
 struct Pending<'a> {
@@ -971,21 +1035,12 @@ impl Store for SledStore {
                 }
             }
         }
-        // Queue every execution this batch touches for the search index, atomically with
-        // the change itself.
+        // Log the executions this batch touches for the search index, in one entry,
+        // atomically with the change itself.
         let touched = touched_workflows(&batch.writes);
         if !touched.is_empty() {
-            let stamp = self
-                .db
-                .generate_id()
-                .map_err(|e| engine_error("stamping a batch", e))?
-                .to_be_bytes();
-            for wid in touched {
-                pending.put(
-                    Key::new(keys::SEARCH_QUEUE).str(wid).into_vec(),
-                    stamp.to_vec(),
-                );
-            }
+            let (key, value) = self.log_entry(touched.iter().copied())?;
+            pending.put(key, value);
         }
         self.exec
             .apply_batch(pending.into_batch())
@@ -1184,34 +1239,38 @@ impl Store for SledStore {
         self.timers_in(self.exec.range(from..to), usize::MAX)
     }
 
-    fn search_queue(
+    fn search_log(
         &self,
-        after: Option<&str>,
+        after: Option<u64>,
         limit: usize,
-    ) -> Result<Vec<QueuedChange>, StoreError> {
+    ) -> Result<Vec<LoggedChanges>, StoreError> {
         let start = match after {
-            Some(a) => {
-                let mut k = Key::new(keys::SEARCH_QUEUE).str(a).into_vec();
-                k.push(0);
-                k
-            }
-            None => keys::SEARCH_QUEUE.to_vec(),
+            Some(a) => match a.checked_add(1) {
+                Some(next) => Key::new(keys::SEARCH_LOG)
+                    .raw(&next.to_be_bytes())
+                    .into_vec(),
+                None => return Ok(Vec::new()),
+            },
+            None => keys::SEARCH_LOG.to_vec(),
         };
         let mut out = Vec::new();
         for item in self.exec.range(start..) {
-            let (k, v) = item.map_err(|e| engine_error("reading the search queue", e))?;
-            if !k.starts_with(keys::SEARCH_QUEUE) || out.len() >= limit {
+            let (k, v) = item.map_err(|e| engine_error("reading the search log", e))?;
+            if !k.starts_with(keys::SEARCH_LOG) || out.len() >= limit {
                 break;
             }
-            let wid = Reader::new(&k, keys::SEARCH_QUEUE)
-                .and_then(|mut r| r.str().filter(|_| r.is_empty()));
-            let stamp = <[u8; 8]>::try_from(v.as_ref()).ok().map(u64::from_be_bytes);
-            match (wid, stamp) {
-                (Some(workflow_id), Some(stamp)) => out.push(QueuedChange { workflow_id, stamp }),
+            let stamp = <[u8; 8]>::try_from(&k[keys::SEARCH_LOG.len()..])
+                .ok()
+                .map(u64::from_be_bytes);
+            match (stamp, decode_ids(&v)) {
+                (Some(stamp), Some(workflow_ids)) => out.push(LoggedChanges {
+                    stamp,
+                    workflow_ids,
+                }),
                 _ => {
                     return Err(StoreError::Corrupt {
                         key: keys::display(&k),
-                        message: "malformed search queue entry".into(),
+                        message: "malformed search log entry".into(),
                     });
                 }
             }
@@ -1219,16 +1278,23 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn search_queue_done(&self, done: &[QueuedChange]) -> Result<(), StoreError> {
-        for c in done {
-            let key = Key::new(keys::SEARCH_QUEUE).str(&c.workflow_id).into_vec();
-            // Leaves the entry when a newer change stamped it meanwhile.
-            let _ = self
-                .exec
-                .compare_and_swap(key, Some(&c.stamp.to_be_bytes()[..]), None::<&[u8]>)
-                .map_err(|e| engine_error("taking a change off the search queue", e))?;
+    fn search_log_done(&self, stamps: &[u64], again: &[String]) -> Result<(), StoreError> {
+        let what = "taking entries off the search log";
+        let mut batch = sled::Batch::default();
+        for stamp in stamps {
+            batch.remove(
+                Key::new(keys::SEARCH_LOG)
+                    .raw(&stamp.to_be_bytes())
+                    .into_vec(),
+            );
         }
-        Ok(())
+        if !again.is_empty() {
+            let (key, value) = self.log_entry(again.iter().map(String::as_str))?;
+            batch.insert(key, value);
+        }
+        self.exec
+            .apply_batch(batch)
+            .map_err(|e| engine_error(what, e))
     }
 
     fn workflow_ids_after(

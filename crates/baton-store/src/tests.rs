@@ -13,7 +13,7 @@ use serde_json::json;
 
 use baton_core::retention::Finished;
 
-use crate::keys;
+use crate::keys::{self, Key};
 use crate::{SledStore, Store, StoreError, StoreStats, Write, WriteBatch};
 
 fn workflow(
@@ -90,54 +90,74 @@ fn snapshot(workflow_id: &str, d: &WorkflowDef) -> Write {
 }
 
 /// Every key of the exec tree, readable.
-/// Every record and index key of the executions (the search queue aside: it has its own
+/// Every record and index key of the executions (the search log aside: it has its own
 /// tests).
 fn exec_keys(store: &SledStore) -> Vec<String> {
     store
         .exec
         .iter()
         .map(|item| item.unwrap().0)
-        .filter(|k| !k.starts_with(keys::SEARCH_QUEUE))
+        .filter(|k| !k.starts_with(keys::SEARCH_LOG))
         .map(|k| keys::display(&k))
         .collect()
 }
 
+fn logged_ids(store: &SledStore) -> Vec<Vec<String>> {
+    store
+        .search_log(None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.workflow_ids)
+        .collect()
+}
+
 #[test]
-fn every_batch_queues_the_executions_it_touches_for_search() {
+fn every_batch_logs_the_executions_it_touches_for_search() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    assert_eq!(store.search_queue(None, 10).unwrap(), vec![]);
+    assert_eq!(store.search_log(None, 10).unwrap(), vec![]);
     store
         .apply(&batch(vec![
-            Write::PutNewTask(task("a", 1, "a1", 1)),
             Write::PutNewTask(task("b", 1, "b1", 1)),
-            Write::PutNewTask(task("a", 2, "a2", 2)),
+            Write::PutNewTask(task("a", 1, "a1", 1)),
+            Write::PutNewTask(task("b", 2, "b2", 2)),
         ]))
         .unwrap();
-    let first = store.search_queue(None, 10).unwrap();
-    let ids: Vec<_> = first.iter().map(|c| c.workflow_id.as_str()).collect();
-    assert_eq!(ids, ["a", "b"]);
-    assert_eq!(first[0].stamp, first[1].stamp, "one stamp per batch");
-    assert_eq!(store.search_queue(None, 1).unwrap().len(), 1, "limit");
-    let second = store.search_queue(Some(&first[0].workflow_id), 10).unwrap();
-    assert_eq!(second, first[1..], "a page after the first entry");
+    let first = store.search_log(None, 10).unwrap();
+    assert_eq!(first.len(), 1, "one entry per batch");
+    assert_eq!(first[0].workflow_ids, ["a", "b"], "each execution once");
 
-    // `a` changes again before the index takes the first read in: it stays queued with
-    // its new stamp; `b` goes.
+    // `a` changes again before the index takes the first entry in: the new entry stays
+    // when the first goes, and its stamp is larger.
     store
         .apply(&batch(vec![Write::DeleteTask {
             workflow_id: "a".into(),
-            task_id: "a2".into(),
+            task_id: "a1".into(),
         }]))
         .unwrap();
-    store.search_queue_done(&first).unwrap();
-    let left = store.search_queue(None, 10).unwrap();
+    let both = store.search_log(None, 10).unwrap();
+    assert_eq!(both.len(), 2);
+    assert!(both[1].stamp > both[0].stamp);
+    assert_eq!(store.search_log(None, 1).unwrap(), both[..1], "limit");
+    assert_eq!(
+        store.search_log(Some(both[0].stamp), 10).unwrap(),
+        both[1..],
+        "a page after the first entry"
+    );
+    store.search_log_done(&[first[0].stamp], &[]).unwrap();
+    assert_eq!(logged_ids(&store), [vec!["a".to_string()]]);
+
+    // Taking an entry off while logging what was read but not taken in, in one write.
+    store
+        .search_log_done(&[both[1].stamp], &["a".into(), "z".into()])
+        .unwrap();
+    let left = store.search_log(None, 10).unwrap();
     assert_eq!(left.len(), 1);
-    assert_eq!(left[0].workflow_id, "a");
-    assert!(left[0].stamp > first[0].stamp);
+    assert_eq!(left[0].workflow_ids, ["a", "z"]);
+    assert!(left[0].stamp > both[1].stamp);
 
     // Timers alone touch nothing searchable.
-    store.search_queue_done(&left).unwrap();
+    store.search_log_done(&[left[0].stamp], &[]).unwrap();
     store
         .apply(&batch(vec![Write::PutTimer(Timer {
             workflow_id: "a".into(),
@@ -145,24 +165,50 @@ fn every_batch_queues_the_executions_it_touches_for_search() {
             kind: TimerKind::WorkflowTimeout { run_start: 1 },
         })]))
         .unwrap();
-    assert_eq!(store.search_queue(None, 10).unwrap(), vec![]);
+    assert_eq!(store.search_log(None, 10).unwrap(), vec![]);
 
-    // The queue outlives a reopening, and stamps keep growing across it.
+    // The log outlives a reopening, and stamps keep growing across it.
     store
         .apply(&batch(vec![Write::DeleteWorkflow {
             workflow_id: "b".into(),
         }]))
         .unwrap();
-    let before = store.search_queue(None, 10).unwrap();
+    let before = store.search_log(None, 10).unwrap();
     let id = store.store_id().unwrap();
     drop(store);
     let store = open(dir.path());
-    assert_eq!(store.search_queue(None, 10).unwrap(), before);
+    assert_eq!(store.search_log(None, 10).unwrap(), before);
     assert_eq!(store.store_id().unwrap(), id, "the id is kept");
     store
         .apply(&batch(vec![Write::PutNewTask(task("b", 1, "b1", 1))]))
         .unwrap();
-    assert!(store.search_queue(None, 10).unwrap()[0].stamp > before[0].stamp);
+    assert!(store.search_log(None, 10).unwrap()[1].stamp > before[0].stamp);
+}
+
+#[test]
+fn an_older_search_queue_moves_into_the_log_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for wid in ["q1", "q2"] {
+        store
+            .exec
+            .insert(
+                Key::new(keys::LEGACY_SEARCH_QUEUE).str(wid).into_vec(),
+                &7u64.to_be_bytes()[..],
+            )
+            .unwrap();
+    }
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(logged_ids(&store), [vec!["q1".to_string(), "q2".into()]]);
+    assert_eq!(
+        store.exec.scan_prefix(keys::LEGACY_SEARCH_QUEUE).count(),
+        0,
+        "the old entries are gone"
+    );
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(logged_ids(&store).len(), 1, "moved once");
 }
 
 #[test]

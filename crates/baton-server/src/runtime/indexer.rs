@@ -1,18 +1,20 @@
 //! The indexer: keeps the search index in step with the store.
 //!
-//! Every batch the executors write queues the executions it touched (in the same atomic
-//! write). The indexer thread takes the queue in: it reads each execution as stored,
-//! replaces its documents (or deletes them when the execution is gone), commits the index,
-//! and only then takes the entries off the queue, each only if it has not changed again
-//! meanwhile. A finished or removed execution is indexed at once; an open one once its
-//! change has waited a second, so that a run that ends within it is indexed once, in its
-//! final state, rather than at every step. A crash anywhere leaves the entries queued, so they are indexed again at the
-//! next start: the index may lag the store by one cycle, never miss a change.
+//! Every batch the executors write logs the executions it touched, in one entry of the
+//! store's search log, in the same atomic write. The indexer thread takes the log in: it
+//! reads each logged execution as stored, replaces its documents (or deletes them when the
+//! execution is gone), commits the index, and only then takes the entries it read off the
+//! log (entries logged meanwhile stay). A finished or removed execution is indexed at
+//! once; an open one once its change has waited a second, so that a run that ends within
+//! it is indexed once, in its final state, rather than at every step: the ids left to
+//! settle are logged again, in one new entry, in the write that takes the old ones off. A
+//! crash anywhere leaves the entries logged, so they are indexed again at the next start:
+//! the index may lag the store by one cycle, never miss a change.
 //!
 //! At start, an index that is missing, unreadable, from another store or left half
 //! rebuilt is rebuilt from every stored execution while the server serves.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -20,20 +22,20 @@ use std::time::{Duration, Instant};
 
 use baton_core::query::{TaskSummary, WorkflowSummary};
 use baton_search::{Opened, SearchIndex};
-use baton_store::{QueuedChange, Store};
+use baton_store::Store;
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::EngineError;
 
-/// Queue entries read per page.
-const PAGE: usize = 1_000;
+/// Search log entries (one per batch written) read per page.
+const PAGE: usize = 64;
 /// Least time between two commits of the index while changes keep coming; also about the
 /// longest one cycle indexes before it commits.
 const COMMIT_EVERY: Duration = Duration::from_millis(1000);
 /// How long an open execution's change may wait to be indexed, counted from when the
-/// indexer first saw it queued: most runs end within it and are indexed once.
+/// indexer first saw it logged: most runs end within it and are indexed once.
 const SETTLE: Duration = Duration::from_millis(1000);
-/// How often an idle indexer looks at the queue again.
+/// How often an idle indexer looks at the log again.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// Executions read per page while rebuilding.
 const REBUILD_PAGE: usize = 1_000;
@@ -61,7 +63,7 @@ impl Indexer {
     /// keeps it up to date (rebuilding it first when it must). The thread, and the
     /// index's own writer threads it starts, run at a lower CPU priority than the
     /// executors: on a busy machine indexing waits for spare CPU instead of taking it
-    /// from the hot path, and the queue holds what is not indexed yet.
+    /// from the hot path, and the log holds what is not indexed yet.
     pub fn start(
         store: Arc<dyn Store>,
         dir: Option<&std::path::Path>,
@@ -115,13 +117,13 @@ impl Indexer {
         self.caught_up.load(Ordering::Acquire)
     }
 
-    /// Asks the indexer to look at the queue now rather than at its next turn.
+    /// Asks the indexer to look at the log now rather than at its next turn.
     pub fn poke(&self) {
         self.signal.lock().poked = true;
         self.wake.notify_one();
     }
 
-    /// Stops the thread after a last cycle over what is queued.
+    /// Stops the thread after a last cycle over what is logged.
     pub fn stop(&self) {
         self.signal.lock().stop = true;
         self.wake.notify_one();
@@ -166,7 +168,7 @@ impl Indexer {
                 return;
             }
             // Under a steady stream, commit at most every COMMIT_EVERY; with only young
-            // open executions queued, look again when the oldest may have settled; when
+            // open executions logged, look again when the oldest may have settled; when
             // idle, look again after IDLE_WAIT or when poked.
             let wait = if took > 0 {
                 COMMIT_EVERY
@@ -185,12 +187,12 @@ impl Indexer {
         }
     }
 
-    /// One pass over the queue, a page at a time, for at most about COMMIT_EVERY: index
-    /// each execution as stored (or delete it), commit, then take what was indexed off
-    /// the queue. An open execution whose change the indexer first saw less than SETTLE
-    /// ago is left queued (unless `all`): a run that ends soon after is then indexed once,
-    /// in its final state, rather than at every step. Returns how many entries were taken
-    /// and how many were left to settle.
+    /// One pass over the search log, a page at a time, for at most about COMMIT_EVERY:
+    /// index each logged execution as stored (or delete it), commit, then take the
+    /// entries read off the log. An open execution whose change the indexer first saw less
+    /// than SETTLE ago is not indexed yet (unless `all`) but logged again: a run that ends
+    /// soon after is then indexed once, in its final state, rather than at every step.
+    /// Returns how many executions were indexed and how many were left to settle.
     fn cycle(
         &self,
         store: &dyn Store,
@@ -198,54 +200,62 @@ impl Indexer {
         all: bool,
     ) -> Result<(usize, usize), EngineError> {
         let began = Instant::now();
-        let mut done: Vec<QueuedChange> = Vec::new();
-        let mut deferred = 0;
-        let mut after: Option<String> = None;
+        let mut stamps: Vec<u64> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut again: Vec<String> = Vec::new();
+        let mut indexed = 0;
+        let mut after: Option<u64> = None;
         loop {
-            let page = store.search_queue(after.as_deref(), PAGE)?;
-            for change in &page {
-                let id = change.workflow_id.as_str();
-                let loaded = match super::load_present(store, id) {
-                    Ok(loaded) => loaded,
-                    Err(e) => {
-                        // This one stays queued and is tried again next cycle; the rest
-                        // of the cycle goes on.
-                        tracing::warn!(workflow_id = id, error = %e, "cannot index an execution");
-                        deferred += 1;
+            let page = store.search_log(after, PAGE)?;
+            for entry in &page {
+                stamps.push(entry.stamp);
+                for id in &entry.workflow_ids {
+                    if seen.contains(id) {
                         continue;
                     }
-                };
-                match loaded {
-                    Some(ex) => {
-                        if !all && !ex.workflow.status.is_terminal() {
-                            let seen = *first_seen.entry(id.to_string()).or_insert(began);
-                            if began.duration_since(seen) < SETTLE {
-                                deferred += 1;
-                                continue;
-                            }
+                    seen.insert(id.clone());
+                    let loaded = match super::load_present(store, id) {
+                        Ok(loaded) => loaded,
+                        Err(e) => {
+                            // This one is logged again and tried next cycle; the rest of
+                            // the cycle goes on.
+                            tracing::warn!(workflow_id = %id, error = %e, "cannot index an execution");
+                            again.push(id.clone());
+                            continue;
                         }
-                        self.put(&ex)?;
+                    };
+                    match loaded {
+                        Some(ex) => {
+                            if !all && !ex.workflow.status.is_terminal() {
+                                let seen_at = *first_seen.entry(id.clone()).or_insert(began);
+                                if began.duration_since(seen_at) < SETTLE {
+                                    again.push(id.clone());
+                                    continue;
+                                }
+                            }
+                            self.put(&ex)?;
+                        }
+                        None => self.index.delete(id),
                     }
-                    None => self.index.delete(id),
+                    first_seen.remove(id);
+                    indexed += 1;
                 }
-                done.push(change.clone());
             }
-            after = page.last().map(|c| c.workflow_id.clone());
+            after = page.last().map(|e| e.stamp);
             if page.len() < PAGE || began.elapsed() >= COMMIT_EVERY {
                 break;
             }
         }
-        if done.is_empty() {
-            return Ok((0, deferred));
+        if stamps.is_empty() {
+            return Ok((0, 0));
         }
-        self.index
-            .commit()
-            .map_err(|e| EngineError::Storage(e.to_string()))?;
-        store.search_queue_done(&done)?;
-        for c in &done {
-            first_seen.remove(&c.workflow_id);
+        if indexed > 0 {
+            self.index
+                .commit()
+                .map_err(|e| EngineError::Storage(e.to_string()))?;
         }
-        Ok((done.len(), deferred))
+        store.search_log_done(&stamps, &again)?;
+        Ok((indexed, again.len()))
     }
 
     fn put(&self, ex: &baton_core::Execution) -> Result<(), EngineError> {
