@@ -47,7 +47,7 @@ pub const MAX_START: usize = 95_000;
 pub const MAX_SORT_KEYS: usize = 3;
 
 /// Version of the document layout; an index written with another is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 /// Payload of the commits made while a rebuild is under way: such an index is never used.
 const REBUILDING: &str = "rebuilding";
@@ -132,14 +132,25 @@ pub struct SearchIndex {
 const KIND_WORKFLOW: &str = "workflow";
 const KIND_TASK: &str = "task";
 
-/// Name of the single-valued keyword field that orders a keyword field ascending (for a
-/// multi-valued field: by its smallest value).
-fn sort_name(field: Field) -> String {
+/// Name of the field a sort on `field` in `order` reads: the field itself, or for a
+/// multi-valued keyword field a single-valued one holding its smallest value (ascending)
+/// or its largest (descending).
+fn sort_field_name(field: Field, order: SortOrder) -> String {
+    if !multi_valued(field) {
+        field.name().to_string()
+    } else if order == SortOrder::Desc {
+        sort_max_name(field)
+    } else {
+        sort_min_name(field)
+    }
+}
+
+/// Name of the sort-only field holding a multi-valued keyword field's smallest value.
+fn sort_min_name(field: Field) -> String {
     format!("{}_sortmin", field.name())
 }
 
-/// Name of the field that orders a multi-valued keyword field descending (by its largest
-/// value).
+/// Name of the sort-only field holding a multi-valued keyword field's largest value.
 fn sort_max_name(field: Field) -> String {
     format!("{}_sortmax", field.name())
 }
@@ -188,11 +199,10 @@ fn build_schema() -> (Schema, Fields) {
         if f == Field::WorkflowId {
             workflow_id = Some(field);
         }
-        if !is_numeric(f) {
-            b.add_text_field(&sort_name(f), STRING | FAST);
-            if multi_valued(f) {
-                b.add_text_field(&sort_max_name(f), STRING | FAST);
-            }
+        if multi_valued(f) {
+            // Sorted on, never searched: a column without postings.
+            b.add_text_field(&sort_min_name(f), FAST);
+            b.add_text_field(&sort_max_name(f), FAST);
         }
     }
     let schema = b.build();
@@ -421,13 +431,7 @@ impl SearchIndex {
                 .keys()
                 .iter()
                 .map(|(f, o)| {
-                    let name = if is_numeric(*f) {
-                        f.name().to_string()
-                    } else if multi_valued(*f) && *o == SortOrder::Desc {
-                        sort_max_name(*f)
-                    } else {
-                        sort_name(*f)
-                    };
+                    let name = sort_field_name(*f, *o);
                     let order = match o {
                         SortOrder::Asc => Order::Asc,
                         SortOrder::Desc => Order::Desc,
@@ -439,7 +443,7 @@ impl SearchIndex {
                 Entity::Workflow => Field::WorkflowId,
                 Entity::Task => Field::TaskId,
             };
-            keys.push((sort_name(id), Order::Asc));
+            keys.push((sort_field_name(id, SortOrder::Asc), Order::Asc));
             let top = TopDocs::with_limit(req.size).and_offset(req.start);
             sorted(&searcher, &query, top, &keys)?
         };
@@ -519,7 +523,6 @@ impl SearchIndex {
                         doc.add_i64(field, i);
                     } else {
                         doc.add_text(field, i.to_string());
-                        doc.add_text(self.field_named(&sort_name(*f))?, i.to_string());
                     }
                 }
                 FieldValue::Str(s) => {
@@ -530,17 +533,16 @@ impl SearchIndex {
                         )));
                     }
                     doc.add_text(field, &s);
-                    doc.add_text(self.field_named(&sort_name(*f))?, &s);
                 }
                 FieldValue::Many(values) => {
                     for v in &values {
                         doc.add_text(field, v);
                     }
-                    if let (Some(min), Some(max)) = (values.iter().min(), values.iter().max()) {
-                        doc.add_text(self.field_named(&sort_name(*f))?, min);
-                        if multi_valued(*f) {
-                            doc.add_text(self.field_named(&sort_max_name(*f))?, max);
-                        }
+                    if let (true, Some(min), Some(max)) =
+                        (multi_valued(*f), values.iter().min(), values.iter().max())
+                    {
+                        doc.add_text(self.field_named(&sort_min_name(*f))?, min);
+                        doc.add_text(self.field_named(&sort_max_name(*f))?, max);
                     }
                 }
             }
