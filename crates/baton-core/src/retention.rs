@@ -117,6 +117,11 @@ impl Policy {
         })
     }
 
+    /// The age bound in whole seconds, as the APIs show it.
+    pub fn max_age_secs(&self) -> Option<i64> {
+        self.max_age_ms.map(|ms| ms / 1000)
+    }
+
     /// Runs that ended before this time (epoch ms) are too old at `now_ms`.
     pub fn cutoff(&self, now_ms: i64) -> Option<i64> {
         self.max_age_ms.map(|age| now_ms.saturating_sub(age))

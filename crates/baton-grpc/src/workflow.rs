@@ -206,7 +206,7 @@ impl WorkflowService for Workflows {
         _req: Request<pb::GetRetentionRequest>,
     ) -> Result<Response<pb::GetRetentionResponse>, Status> {
         let r = self.svc.retention();
-        let secs = |p: &baton_core::retention::Policy| p.max_age_ms.map_or(0, |ms| ms / 1000);
+        let secs = |p: &baton_core::retention::Policy| p.max_age_secs().unwrap_or(0);
         Ok(Response::new(pb::GetRetentionResponse {
             max_age_seconds: secs(&r.config.default),
             keep_last: r.config.default.keep_last.unwrap_or(0),

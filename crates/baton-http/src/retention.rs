@@ -71,7 +71,7 @@ struct Retention {
 )]
 async fn retention(State(svc): State<Service>) -> Json<Retention> {
     let r = svc.retention();
-    let secs = |p: &baton_core::retention::Policy| p.max_age_ms.map(|ms| ms / 1000);
+    let secs = |p: &baton_core::retention::Policy| p.max_age_secs();
     Json(Retention {
         max_age_seconds: secs(&r.config.default),
         keep_last: r.config.default.keep_last,

@@ -146,11 +146,6 @@ impl Scrape {
     }
 }
 
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().build().expect("client")
-}
-
 async fn scrape(c: &reqwest::Client, server: &Server) -> Scrape {
     let r = c
         .get(format!("{}/metrics", server.url()))
@@ -209,7 +204,7 @@ async fn metrics_carry_the_key_series_and_change_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let ch = server.channel().await;
-    let c = http();
+    let c = http_client();
     register_task_defs(
         &ch,
         json!([{"name": "m_task", "responseTimeoutSeconds": 30},

@@ -14,24 +14,6 @@ use serde_json::{Value, json};
 use support::*;
 use tonic::transport::Channel;
 
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().build().expect("client")
-}
-
-fn cli(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(args)
-        .args(["--server", &server.url()])
-        .output()
-        .expect("run baton");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 async fn exists(ch: &Channel, id: &str) -> bool {
     match WorkflowServiceClient::new(ch.clone())
         .get_workflow(pb::GetWorkflowRequest {
@@ -156,7 +138,7 @@ async fn short_retention_removes_archives_and_imports_back() {
     assert!(exists(&ch, &kept).await);
 
     // The same over HTTP, the CLI and /metrics.
-    let client = http();
+    let client = http_client();
     let body: Value = client
         .get(format!("{}/api/admin/retention", server.url()))
         .send()

@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,11 +14,6 @@ use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
 use serde_json::{Value, json};
 use support::*;
 use tonic::transport::Channel;
-
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().build().expect("client")
-}
 
 fn search_req(query: &str) -> pb::SearchWorkflowsRequest {
     pb::SearchWorkflowsRequest {
@@ -61,19 +55,6 @@ async fn search_until(
 
 fn ids(r: &pb::SearchWorkflowsResponse) -> Vec<String> {
     r.results.iter().map(|w| w.workflow_id.clone()).collect()
-}
-
-fn cli(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(args)
-        .args(["--server", &server.url()])
-        .output()
-        .expect("run baton");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Registers `srch_charge` and two workflows of it; returns the ids started, by name.
@@ -195,7 +176,7 @@ async fn search_answers_over_grpc_http_and_the_cli() {
         .results
         .iter()
         .map(|w| {
-            let t = w.start_time.clone().unwrap_or_default();
+            let t = w.start_time.unwrap_or_default();
             (w.workflow_id.clone(), (t.seconds, t.nanos))
         })
         .collect();
@@ -280,7 +261,7 @@ async fn search_answers_over_grpc_http_and_the_cli() {
 
     // HTTP, in Conductor's shapes.
     let base = format!("{}/api", server.url());
-    let client = http();
+    let client = http_client();
     let get = |path: String| {
         let client = client.clone();
         async move {

@@ -125,6 +125,26 @@ impl Drop for Server {
     }
 }
 
+/// An HTTP client for the tests (plain HTTP; the TLS provider installed once).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().expect("client")
+}
+
+/// Runs the `baton` CLI against `server`: whether it succeeded, its stdout and stderr.
+pub fn cli(server: &Server, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .args(["--server", &server.url()])
+        .output()
+        .expect("run baton");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn text_def(v: &Value) -> pb::Definition {
     pb::Definition {
         body: Some(pb::definition::Body::JsonText(v.to_string())),
