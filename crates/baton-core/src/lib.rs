@@ -10,6 +10,7 @@ pub mod expr;
 pub mod model;
 pub mod query;
 pub mod retention;
+pub mod schedule;
 pub mod state;
 pub mod validate;
 
