@@ -55,3 +55,8 @@ pub const MAX_BUFFER: usize = 1000;
 
 /// Longest interval: ten years.
 pub const MAX_INTERVAL_SECONDS: u64 = 10 * 366 * 24 * 3600;
+
+#[cfg(test)]
+mod calendar_tests;
+#[cfg(test)]
+mod machine_tests;
