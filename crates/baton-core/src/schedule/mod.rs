@@ -60,3 +60,5 @@ pub const MAX_INTERVAL_SECONDS: u64 = 10 * 366 * 24 * 3600;
 mod calendar_tests;
 #[cfg(test)]
 mod machine_tests;
+#[cfg(test)]
+mod prop_tests;
