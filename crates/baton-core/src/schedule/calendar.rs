@@ -157,9 +157,12 @@ impl Spec {
     fn next_after(&self, t: i64, budget: &mut usize) -> Search {
         match &self.rule {
             Rule::Interval { every_ms, phase_ms } => {
-                let k = (t - phase_ms).div_euclid(*every_ms) + 1;
+                let k = t
+                    .checked_sub(*phase_ms)
+                    .map(|d| d.div_euclid(*every_ms))
+                    .and_then(|k| k.checked_add(1));
                 match k
-                    .checked_mul(*every_ms)
+                    .and_then(|k| k.checked_mul(*every_ms))
                     .and_then(|v| v.checked_add(*phase_ms))
                 {
                     Some(v) => Search::Found(v),
@@ -416,8 +419,53 @@ impl Calendar {
         })
     }
 
-    /// The first slot strictly after `t_ms`, or `None` when there is none (or none was
-    /// found within [`MAX_SCAN_STEPS`] candidate times).
+    /// A calendar of one cron expression, to preview a spec that is not saved (as
+    /// Conductor's `nextFewSchedules` does). Problems name `$.cronExpression` and `$.zoneId`.
+    pub fn from_cron(
+        cron_expression: &str,
+        zone_id: Option<&str>,
+        dst_policy: Option<DstPolicy>,
+        start: Option<i64>,
+        end: Option<i64>,
+    ) -> Result<Calendar, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let cron = parse_cron(cron_expression)
+            .map_err(|e| problems.push(Problem::new("$.cronExpression", e)))
+            .ok();
+        let tz = parse_zone(zone_id)
+            .map_err(|e| problems.push(Problem::new("$.zoneId", e)))
+            .ok();
+        let (start, end) = (start.filter(|t| *t > 0), end.filter(|t| *t > 0));
+        if let (Some(s), Some(e)) = (start, end)
+            && s > e
+        {
+            problems.push(Problem::new(
+                "$.scheduleStartTime",
+                format!("{s} is after scheduleEndTime ({e})"),
+            ));
+        }
+        match (cron, tz) {
+            (Some(cron), Some(tz)) if problems.is_empty() => Ok(Calendar {
+                specs: vec![Spec {
+                    text: cron_expression.trim().to_string(),
+                    rule: Rule::Cron {
+                        cron: Box::new(cron),
+                        tz,
+                        dst: dst_policy.unwrap_or_default(),
+                    },
+                }],
+                exclusions: Vec::new(),
+                start,
+                end,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// The first slot strictly after `t_ms`, or `None` when there is none. A search that
+    /// examines [`MAX_SCAN_STEPS`] candidate times without finding one also answers
+    /// `None`: that takes exclusions hiding every time for centuries, or a spec that only
+    /// matches wall times its DST policy skips.
     pub fn next_after(&self, t_ms: i64) -> Option<Slot> {
         let mut budget = MAX_SCAN_STEPS;
         match self.search(t_ms, &mut budget) {

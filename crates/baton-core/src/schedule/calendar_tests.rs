@@ -565,3 +565,41 @@ fn bad_input_names_the_field_and_why() {
     }
     assert!(Calendar::compile(&def(json!({"cronExpression": "nope"}))).is_err());
 }
+
+#[test]
+fn an_unsaved_cron_can_be_previewed() {
+    let c = Calendar::from_cron("0 0 9 * * MON-FRI", Some("Europe/Berlin"), None, None, None)
+        .expect("valid");
+    let p = c.preview(utc(2026, 1, 2, 12, 0, 0), utc(2026, 1, 9, 0, 0, 0), 5);
+    let got: Vec<i64> = p.slots.iter().map(|s| s.at_ms).collect();
+    assert_eq!(
+        got,
+        vec![
+            utc(2026, 1, 5, 8, 0, 0),
+            utc(2026, 1, 6, 8, 0, 0),
+            utc(2026, 1, 7, 8, 0, 0),
+            utc(2026, 1, 8, 8, 0, 0)
+        ]
+    );
+    let e = Calendar::from_cron("61 * * * *", Some("Nowhere"), None, Some(5), Some(1))
+        .expect_err("invalid");
+    let paths: Vec<&str> = e.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec!["$.cronExpression", "$.zoneId", "$.scheduleStartTime"]
+    );
+}
+
+#[test]
+fn extreme_times_do_not_overflow() {
+    let c = cal(json!({
+        "cronExpression": "@hourly",
+        "intervals": [{"everySeconds": 7, "phaseSeconds": 3}]
+    }));
+    assert!(c.next_after(i64::MAX).is_none());
+    assert!(c.next_after(i64::MAX - 1000).is_none());
+    let p = c.preview(i64::MIN, i64::MAX, 3);
+    assert!(p.slots.len() <= 3);
+    let p = c.preview(i64::MAX - 10, i64::MAX, 3);
+    assert!(p.slots.is_empty());
+}

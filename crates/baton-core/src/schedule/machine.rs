@@ -410,7 +410,7 @@ impl Schedule {
             }
             *budget -= 1;
             st.cursor_ms = slot.at_ms;
-            let late = now - fire_at;
+            let late = now.saturating_sub(fire_at);
             let why_late = || match st.last_pause_ms {
                 Some((a, b)) if slot.at_ms >= a && slot.at_ms <= b => "the schedule was paused",
                 _ => "the scheduler was not running",
@@ -824,16 +824,17 @@ impl Schedule {
         out
     }
 
-    /// Resumes the schedule; failures so far are forgiven. Slots that came during the
-    /// pause are handled by the misfire policy and the catch-up window.
+    /// Resumes a paused schedule; failures so far are forgiven. Slots that came during
+    /// the pause are handled by the misfire policy and the catch-up window. On a schedule
+    /// that is not paused this is a tick.
     pub fn resume(&self, st: &mut ScheduleState, now_ms: i64) -> Vec<Action> {
         if st.paused {
             st.paused = false;
             st.last_pause_ms = Some((st.paused_since_ms.unwrap_or(now_ms), now_ms));
             st.paused_since_ms = None;
+            st.pause_note = None;
+            st.consecutive_failures = 0;
         }
-        st.pause_note = None;
-        st.consecutive_failures = 0;
         let mut out = Vec::new();
         self.drain_buffer(st, now_ms, &mut out);
         out.extend(self.tick(st, now_ms));

@@ -701,3 +701,24 @@ fn a_schedule_past_its_end_stops_waking() {
     assert_eq!(wake(&a), None);
     assert_eq!(st.next_slot_ms, None);
 }
+
+#[test]
+fn extreme_clock_values_do_not_panic() {
+    let s = sched(json!({"misfirePolicy": "RUN_ALL", "jitterMs": 1000}));
+    let mut st = s.initial_state(i64::MIN / 2);
+    let a = s.tick(&mut st, i64::MAX / 2);
+    assert!(starts(&a).is_empty());
+    assert!(!recorded(&a, Outcome::Missed).is_empty());
+    let mut st = s.initial_state(i64::MAX - 1);
+    assert!(s.tick(&mut st, i64::MAX).is_empty());
+}
+
+#[test]
+fn resuming_a_running_schedule_keeps_its_failure_count() {
+    let s = sched(json!({"overlapPolicy": "ALLOW_ALL"}));
+    let mut st = s.initial_state(T0);
+    let a = s.tick(&mut st, T0 + MIN);
+    s.workflow_ended(&mut st, &ids(&a)[0], false, T0 + MIN + 1);
+    s.resume(&mut st, T0 + MIN + 2);
+    assert_eq!(st.consecutive_failures, 1);
+}
