@@ -216,11 +216,11 @@ proptest! {
             }
             a = s.tick(&mut st, now);
         }
-        if !st.exhausted {
-            if let Some(next) = s.calendar().next_after(st.cursor_ms) {
-                let fire = next.at_ms + machine::jitter_for("p", next.at_ms, s.def().jitter_ms);
-                prop_assert!(fire > now, "slot {} due at {} left unhandled at {}", next.at_ms, fire, now);
-            }
+        if !st.exhausted
+            && let Some(next) = s.calendar().next_after(st.cursor_ms)
+        {
+            let fire = next.at_ms + machine::jitter_for("p", next.at_ms, s.def().jitter_ms);
+            prop_assert!(fire > now, "slot {} due at {} left unhandled at {}", next.at_ms, fire, now);
         }
         // Every slot up to the cursor was started or recorded.
         let mut t = T0;
