@@ -256,3 +256,152 @@ proptest! {
         prop_assert!(p.slots.iter().all(|x| x.at_ms > from && x.at_ms <= from + span));
     }
 }
+
+mod dst {
+    //! The calendar against a brute-force oracle that walks every minute around real
+    //! daylight-saving changes and applies each policy by its definition.
+
+    use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone};
+    use chrono_tz::Tz;
+    use croner::Cron;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::super::*;
+
+    /// (zone, a daylight-saving change in it, epoch ms) and a zone without DST.
+    const CHANGES: [(&str, i64); 7] = [
+        ("America/New_York", 1_772_953_200_000), // 2026-03-08 07:00Z, spring
+        ("America/New_York", 1_793_512_800_000), // 2026-11-01 06:00Z, autumn
+        ("Europe/Berlin", 1_774_746_000_000),    // 2026-03-29 01:00Z, spring
+        ("Europe/Berlin", 1_792_890_000_000),    // 2026-10-25 01:00Z, autumn
+        ("Australia/Lord_Howe", 1_775_314_800_000), // 2026-04-04 15:00Z, autumn
+        ("Australia/Lord_Howe", 1_791_041_400_000), // 2026-10-03 15:30Z, spring
+        ("Asia/Tokyo", 1_772_953_200_000),
+    ];
+    const CRONS: [&str; 7] = [
+        "0 */15 * * * *",
+        "0 30 * * * *",
+        "0 0,30,45 1-3 * * *",
+        "0 */7 * * * *",
+        "0 15 2 * * *",
+        "0 59 1 * * *",
+        "0 0 2 * * *",
+    ];
+    const GAPS: [&str; 3] = ["RUN_AT_GAP_END", "SHIFT_FORWARD", "SKIP"];
+    const REPEATS: [&str; 3] = ["FIRST", "SECOND", "BOTH"];
+    const MINUTE: i64 = 60_000;
+
+    fn local(tz: Tz, ms: i64) -> NaiveDateTime {
+        let utc = DateTime::from_timestamp_millis(ms)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default();
+        tz.from_utc_datetime(&utc).naive_local()
+    }
+
+    fn offset(tz: Tz, ms: i64) -> i64 {
+        let utc = DateTime::from_timestamp_millis(ms)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default();
+        i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()) * 1000
+    }
+
+    /// The slots by definition, minute by minute, in `(from, until]`.
+    fn oracle(tz: Tz, cron: &Cron, gap: &str, repeat: &str, from: i64, until: i64) -> Vec<i64> {
+        let matches = |w: &NaiveDateTime| cron.is_time_matching(w).unwrap_or(false);
+        let mut out = Vec::new();
+        let mut i = from - from.rem_euclid(MINUTE) + MINUTE;
+        while i <= until {
+            let w = local(tz, i);
+            let mut slot = match tz.from_local_datetime(&w) {
+                LocalResult::Ambiguous(a, b) => {
+                    matches(&w)
+                        && match repeat {
+                            "FIRST" => a.timestamp_millis() == i,
+                            "SECOND" => b.timestamp_millis() == i,
+                            _ => true,
+                        }
+                }
+                _ => matches(&w),
+            };
+            let (before, after) = (offset(tz, i - 1000), offset(tz, i));
+            let jump = after - before;
+            match gap {
+                // A gap wall time read with the offset before the jump lands here.
+                "SHIFT_FORWARD" => {
+                    let before_jump = offset(tz, i - 3 * 3_600_000);
+                    let g = w - chrono::Duration::milliseconds(offset(tz, i) - before_jump);
+                    if matches!(tz.from_local_datetime(&g), LocalResult::None) && matches(&g) {
+                        slot = true;
+                    }
+                }
+                // The first instant after a jump stands for every wall time it skipped.
+                "RUN_AT_GAP_END" if jump > 0 => {
+                    let start = local(tz, i - 1000) + chrono::Duration::seconds(1);
+                    let mut g = start;
+                    while g < w {
+                        if matches(&g) {
+                            slot = true;
+                        }
+                        g += chrono::Duration::minutes(1);
+                    }
+                }
+                _ => {}
+            }
+            if slot {
+                out.push(i);
+            }
+            i += MINUTE;
+        }
+        out
+    }
+
+    #[test]
+    fn the_changes_are_real() {
+        for (zone, at) in CHANGES {
+            let tz: Tz = zone.parse().expect("zone");
+            let jump = offset(tz, at) - offset(tz, at - 1000);
+            if zone == "Asia/Tokyo" {
+                assert_eq!(jump, 0);
+            } else {
+                assert!(
+                    jump.abs() == 3_600_000 || jump.abs() == 1_800_000,
+                    "{zone} {at}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn cron_slots_match_the_definition_around_dst_changes(
+            change in 0usize..CHANGES.len(),
+            cron in 0usize..CRONS.len(),
+            gap in 0usize..3,
+            repeat in 0usize..3,
+            before in 0i64..(30 * MINUTE / 1000),
+        ) {
+            let (zone, at) = CHANGES[change];
+            let from = at - 6 * 3_600_000 + before * 1000;
+            let until = at + 6 * 3_600_000;
+            let c = Calendar::from_cron(
+                CRONS[cron],
+                Some(zone),
+                Some(serde_json::from_value(json!({"gap": GAPS[gap], "overlap": REPEATS[repeat]})).expect("policy")),
+                None,
+                None,
+            ).expect("valid");
+            let got: Vec<i64> = c.preview(from, until, MAX_PREVIEW).slots.iter().map(|s| s.at_ms).collect();
+            let tz: Tz = zone.parse().expect("zone");
+            let parsed = croner::parser::CronParser::builder()
+                .seconds(croner::parser::Seconds::Optional)
+                .build()
+                .parse(CRONS[cron])
+                .expect("cron");
+            let want = oracle(tz, &parsed, GAPS[gap], REPEATS[repeat], from, until);
+            prop_assert_eq!(got, want);
+        }
+    }
+}
