@@ -25,8 +25,9 @@ use super::{MAX_BUFFER, MAX_SHARDS};
 use crate::model::Object;
 use crate::validate::Problem;
 
-/// A slot handled more than this many ms after its fire time has misfired: the misfire
-/// policy decides whether it runs.
+/// A slot handled up to this many ms after its fire time is on time and runs. A later one
+/// has misfired: beyond the catch-up window it is missed, within it the misfire policy
+/// decides.
 pub const MISFIRE_THRESHOLD_MS: i64 = 5_000;
 
 /// Most slots one call handles (scheduled and backfilled together); the rest wait for
@@ -284,7 +285,9 @@ fn policy_name(p: OverlapPolicy) -> &'static str {
     }
 }
 
-/// A validated schedule with its calendar: the rules of the state machine.
+/// A validated schedule with its calendar: the rules of the state machine. When the
+/// definition changes, build a new `Schedule` and keep the stored state: slots after its
+/// cursor follow the new definition.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     def: ScheduleDef,
@@ -415,12 +418,14 @@ impl Schedule {
                 Some((a, b)) if slot.at_ms >= a && slot.at_ms <= b => "the schedule was paused",
                 _ => "the scheduler was not running",
             };
-            let miss = if late > window {
+            let miss = if late <= MISFIRE_THRESHOLD_MS {
+                None
+            } else if late > window {
                 Some(format!(
                     "late by {late} ms ({}), beyond the catch-up window of {window} ms",
                     why_late()
                 ))
-            } else if late > MISFIRE_THRESHOLD_MS {
+            } else {
                 match self.def.misfire() {
                     MisfirePolicy::Skip => Some(format!(
                         "late by {late} ms ({}); misfire policy SKIP",
@@ -435,8 +440,6 @@ impl Schedule {
                     },
                     MisfirePolicy::RunAll => None,
                 }
-            } else {
-                None
             };
             match miss {
                 Some(reason) => {
@@ -629,6 +632,12 @@ impl Schedule {
         );
         if st.running.contains_key(&first) {
             // The same slot is open already (a backfill over a slot that just ran).
+            out.push(Action::Record {
+                slot_ms: Some(run.slot_ms),
+                outcome: Outcome::SkippedByOverlap,
+                reason: "the run of this slot is still open".into(),
+            });
+            st.counters.skipped_by_overlap += 1;
             return;
         }
         let fire_at_ms = if run.kind == RunKind::Manual {
@@ -876,7 +885,8 @@ impl Schedule {
 
     /// Runs every slot in `[from_ms, until_ms]` under `overlap_override` or the schedule's
     /// overlap policy, whatever the misfire policy says (the range ends at `now_ms` at the
-    /// latest). Slots that already ran have the
+    /// latest). Backfills go on while the schedule is paused or past `maxRuns`, and do
+    /// not count towards it. Slots that already ran have the
     /// same workflow ids and are found, not run again. Large ranges continue on the next
     /// ticks.
     pub fn backfill(

@@ -722,3 +722,33 @@ fn resuming_a_running_schedule_keeps_its_failure_count() {
     s.resume(&mut st, T0 + MIN + 2);
     assert_eq!(st.consecutive_failures, 1);
 }
+
+#[test]
+fn a_slot_within_the_threshold_runs_even_with_no_catchup_window() {
+    let s = sched(json!({"catchupWindowSeconds": 0, "misfirePolicy": "SKIP"}));
+    let mut st = s.initial_state(T0);
+    let a = s.tick(&mut st, T0 + MIN + 3_000);
+    assert_eq!(slots_started(&a), vec![T0 + MIN]);
+    let a = s.tick(&mut st, T0 + 2 * MIN + 6_000);
+    assert_eq!(recorded(&a, Outcome::Missed), vec![Some(T0 + 2 * MIN)]);
+}
+
+#[test]
+fn a_backfill_over_an_open_slot_does_not_start_it_again() {
+    let s = sched(json!({}));
+    let mut st = s.initial_state(T0);
+    let a = s.tick(&mut st, T0 + MIN);
+    assert_eq!(slots_started(&a), vec![T0 + MIN]);
+    let b = s.backfill(
+        &mut st,
+        T0 + MIN,
+        T0 + MIN,
+        Some(OverlapPolicy::AllowAll),
+        T0 + MIN + 5,
+    );
+    assert!(starts(&b).is_empty());
+    assert_eq!(
+        recorded(&b, Outcome::SkippedByOverlap),
+        vec![Some(T0 + MIN)]
+    );
+}
