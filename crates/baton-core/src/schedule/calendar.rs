@@ -28,6 +28,18 @@ pub(crate) fn parse_cron(text: &str) -> Result<Cron, String> {
         .map_err(|e| format!("{text:?} is not a valid cron expression: {e}"))
 }
 
+/// Parses a cron expression and checks that some date matches it (not, say, 30 February).
+pub(crate) fn parse_live_cron(text: &str) -> Result<Cron, String> {
+    let cron = parse_cron(text)?;
+    let epoch = NaiveDateTime::default();
+    match cron.find_next_occurrence(&epoch, true) {
+        Ok(_) => Ok(cron),
+        Err(_) => Err(format!(
+            "{text:?} never matches a date (such as 30 February, or a year long past)"
+        )),
+    }
+}
+
 /// Parses an IANA zone name; absent means UTC.
 pub(crate) fn parse_zone(name: Option<&str>) -> Result<Tz, String> {
     match name {

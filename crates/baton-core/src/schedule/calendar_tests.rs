@@ -603,3 +603,16 @@ fn extreme_times_do_not_overflow() {
     let p = c.preview(i64::MAX - 10, i64::MAX, 3);
     assert!(p.slots.is_empty());
 }
+
+#[test]
+fn a_cron_that_never_matches_is_refused() {
+    let p = problems(json!({"cronExpression": "0 0 30 2 *"}));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("$.cronExpression: \"0 0 30 2 *\" never matches a date"),
+        "{p:?}"
+    );
+    // A year in the past is valid but has no more slots.
+    let c = cal(json!({"cronExpression": "0 0 0 1 1 * 2020"}));
+    assert_eq!(c.next_after(utc(2026, 1, 1, 0, 0, 0)), None);
+}

@@ -397,7 +397,7 @@ impl ScheduleDef {
             } else {
                 format!("{path}.cronExpression")
             };
-            if let Err(e) = calendar::parse_cron(&spec.cron_expression) {
+            if let Err(e) = calendar::parse_live_cron(&spec.cron_expression) {
                 p.push(Problem::new(cron_path, e));
             }
             let zone_path = if path == "$.cronExpression" {
