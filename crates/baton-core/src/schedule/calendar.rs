@@ -254,6 +254,15 @@ fn parse_time_of_day(text: &str) -> Option<u32> {
 }
 
 const DAYS: [&str; 7] = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+const FULL_DAYS: [&str; 7] = [
+    "MONDAY",
+    "TUESDAY",
+    "WEDNESDAY",
+    "THURSDAY",
+    "FRIDAY",
+    "SATURDAY",
+    "SUNDAY",
+];
 
 /// Compiles an exclusion; a refusal names the field (a path suffix such as `.zoneId`).
 pub(crate) fn compile_exclusion(ex: &Exclusion) -> Result<Excl, (String, String)> {
@@ -273,10 +282,10 @@ pub(crate) fn compile_exclusion(ex: &Exclusion) -> Result<Excl, (String, String)
         let mut days = 0u8;
         for (i, d) in ex.days_of_week.iter().enumerate() {
             let up = d.trim().to_ascii_uppercase();
-            let Some(n) = DAYS.iter().position(|x| up.starts_with(x) && up.len() >= 3) else {
+            let Some(n) = (0..7).find(|&i| up == DAYS[i] || up == FULL_DAYS[i]) else {
                 return Err((
                     format!(".daysOfWeek[{i}]"),
-                    format!("{d:?} is not a day of the week (MON to SUN)"),
+                    format!("{d:?} is not a day of the week (MON to SUN, or MONDAY to SUNDAY)"),
                 ));
             };
             days |= 1 << n;

@@ -395,7 +395,7 @@ fn daily_window_exclusions_in_a_zone() {
     let c = cal(json!({
         "cronExpression": "0 0 * * * *",
         "exclusions": [
-            {"zoneId": "America/New_York", "daysOfWeek": ["SAT", "SUN"]},
+            {"zoneId": "America/New_York", "daysOfWeek": ["sat", "Sunday"]},
             {"zoneId": "America/New_York", "fromTime": "22:00", "toTime": "06:00"}
         ]
     }));
@@ -537,7 +537,7 @@ fn bad_input_names_the_field_and_why() {
             {"start": 5, "end": 5},
             {},
             {"zoneId": "Nowhere/Land"},
-            {"daysOfWeek": ["FUNDAY"]},
+            {"daysOfWeek": ["monday", "MONKEY"]},
             {"fromTime": "25:00"},
             {"fromTime": "10:00", "toTime": "10:00"}
         ]
@@ -554,7 +554,7 @@ fn bad_input_names_the_field_and_why() {
         "$.exclusions[0].start:",
         "$.exclusions[1]: an exclusion needs",
         "$.exclusions[2].zoneId: \"Nowhere/Land\" is not an IANA time zone",
-        "$.exclusions[3].daysOfWeek[0]:",
+        "$.exclusions[3].daysOfWeek[1]: \"MONKEY\" is not a day of the week",
         "$.exclusions[4].fromTime:",
         "$.exclusions[5].toTime:",
     ] {

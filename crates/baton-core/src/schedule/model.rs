@@ -216,7 +216,7 @@ pub struct Exclusion {
     /// Zone of the daily window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone_id: Option<String>,
-    /// Days of the window: `MON` .. `SUN`.
+    /// Days of the window: `MON` .. `SUN` (or `MONDAY` .. `SUNDAY`, any case).
     #[serde(
         default,
         deserialize_with = "nullable",
