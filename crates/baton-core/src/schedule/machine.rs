@@ -388,6 +388,17 @@ impl Schedule {
         let mut missed = 0u64;
         let mut first_missed = None;
         let wake = loop {
+            if let Some(max) = self.def.max_runs
+                && self.committed_runs(st) >= max
+            {
+                st.exhausted = true;
+                out.push(Action::Record {
+                    slot_ms: None,
+                    outcome: Outcome::LimitReached,
+                    reason: format!("maxRuns ({max}) reached: no later slot runs"),
+                });
+                break None;
+            }
             let Some(slot) = self.calendar.next_after(st.cursor_ms) else {
                 st.next_slot_ms = None;
                 break None;
@@ -399,17 +410,6 @@ impl Schedule {
             }
             if *budget == 0 {
                 break Some(now);
-            }
-            if let Some(max) = self.def.max_runs
-                && self.committed_runs(st) >= max
-            {
-                st.exhausted = true;
-                out.push(Action::Record {
-                    slot_ms: None,
-                    outcome: Outcome::LimitReached,
-                    reason: format!("maxRuns ({max}) reached: no later slot runs"),
-                });
-                break None;
             }
             *budget -= 1;
             st.cursor_ms = slot.at_ms;

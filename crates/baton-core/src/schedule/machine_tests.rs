@@ -420,9 +420,13 @@ fn max_runs_counts_buffered_runs() {
     let s = sched(json!({"maxRuns": 2, "overlapPolicy": "BUFFER_ALL"}));
     let mut st = s.initial_state(T0);
     let a1 = s.tick(&mut st, T0 + MIN);
-    s.tick(&mut st, T0 + 2 * MIN);
-    let a3 = s.tick(&mut st, T0 + 3 * MIN);
-    assert_eq!(recorded(&a3, Outcome::LimitReached), vec![None]);
+    assert_eq!(wake(&a1), Some(T0 + 2 * MIN));
+    // The second slot waits in the buffer: that is the last one.
+    let a2 = s.tick(&mut st, T0 + 2 * MIN);
+    assert_eq!(recorded(&a2, Outcome::Buffered), vec![Some(T0 + 2 * MIN)]);
+    assert_eq!(recorded(&a2, Outcome::LimitReached), vec![None]);
+    assert_eq!(wake(&a2), None);
+    assert!(s.tick(&mut st, T0 + 3 * MIN).is_empty());
     let e = s.workflow_ended(&mut st, &ids(&a1)[0], true, T0 + 4 * MIN);
     assert_eq!(slots_started(&e), vec![T0 + 2 * MIN]);
     assert_eq!(st.runs_started, 2);

@@ -116,7 +116,9 @@ pub struct ScheduleDef {
         skip_serializing_if = "is_zero"
     )]
     pub jitter_ms: u64,
-    /// The schedule stops after starting this many scheduled slots.
+    /// The schedule stops after starting this many scheduled slots (a start that fails
+    /// counts; manual and backfilled runs do not). It stops as soon as the last one has
+    /// started or is waiting in the buffer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_runs: Option<u64>,
     /// Pause after this many failed runs in a row.
