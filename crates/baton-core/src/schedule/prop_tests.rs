@@ -23,6 +23,9 @@ enum Ev {
     Resume,
     /// Run now, overriding the overlap policy with ALLOW_ALL or not.
     Trigger(bool),
+    /// Backfill a range that ends this long before now and lasts this long, overriding
+    /// the overlap policy with ALLOW_ALL or not.
+    Backfill(i64, i64, bool),
 }
 
 fn ev() -> impl Strategy<Value = Ev> {
@@ -34,6 +37,7 @@ fn ev() -> impl Strategy<Value = Ev> {
         1 => Just(Ev::Pause),
         1 => Just(Ev::Resume),
         1 => any::<bool>().prop_map(Ev::Trigger),
+        1 => (0i64..600_000, 0i64..600_000, any::<bool>()).prop_map(|(b, l, a)| Ev::Backfill(b, l, a)),
     ]
 }
 
@@ -127,8 +131,14 @@ fn check(
                 fire_at_ms,
                 workflow_id,
                 kind: machine::RunKind::Scheduled,
+                shard_index,
                 ..
             } => {
+                let shard = s.def().shard_total.map(|_| *shard_index);
+                prop_assert_eq!(
+                    workflow_id,
+                    &super::workflow_id("p", *slot_ms, shard, false)
+                );
                 *seen.scheduled_ids.entry(workflow_id.clone()).or_default() += 1;
                 prop_assert_eq!(
                     seen.scheduled_ids[workflow_id],
@@ -164,6 +174,8 @@ fn check(
         st.buffered.len(),
         s.def().overlap()
     );
+    prop_assert_eq!(st.counters.fired, seen.scheduled_slots.len() as u64);
+    prop_assert_eq!(st.runs_started, seen.scheduled_slots.len() as u64);
     if let Some(max) = s.def().max_runs {
         prop_assert!(st.runs_started <= max);
         prop_assert!(seen.scheduled_slots.len() as u64 <= max);
@@ -201,6 +213,13 @@ proptest! {
                 Ev::Pause => s.pause(&mut st, now, Some("p".into())),
                 Ev::Resume => s.resume(&mut st, now),
                 Ev::Trigger(allow) => s.trigger(&mut st, now, None, allow.then_some(OverlapPolicy::AllowAll)),
+                Ev::Backfill(back, len, allow) => s.backfill(
+                    &mut st,
+                    now - back - len,
+                    now - back,
+                    allow.then_some(OverlapPolicy::AllowAll),
+                    now,
+                ),
             };
             check(&s, &st, &a, now, &mut seen)?;
             // The state survives a trip through storage.
