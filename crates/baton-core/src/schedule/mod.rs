@@ -18,6 +18,26 @@
 //!   [`MisfirePolicy::RunAll`], otherwise [`MisfirePolicy::Skip`]; the catch-up window is
 //!   one day;
 //! * overlap: [`OverlapPolicy::AllowAll`], as Conductor's scheduler behaves.
+//!
+//! ```
+//! use baton_core::schedule::{Action, Schedule, ScheduleDef};
+//!
+//! let def: ScheduleDef = serde_json::from_value(serde_json::json!({
+//!     "name": "nightly",
+//!     "cronExpression": "0 0 2 * * ?",
+//!     "zoneId": "Europe/Berlin",
+//!     "startWorkflowRequest": {"name": "etl"}
+//! }))
+//! .unwrap();
+//! let schedule = Schedule::new(def).unwrap();
+//! let created = 1_780_000_000_000; // 2026-05-28T20:26:40Z
+//! let mut state = schedule.initial_state(created);
+//! // Nothing is due yet: the answer is when to look again (02:00 in Berlin).
+//! let actions = schedule.tick(&mut state, created);
+//! assert_eq!(actions, vec![Action::WakeAt(1_780_012_800_000)]);
+//! let actions = schedule.tick(&mut state, 1_780_012_800_000);
+//! assert!(matches!(&actions[0], Action::Start { slot_ms: 1_780_012_800_000, .. }));
+//! ```
 
 pub mod calendar;
 pub mod machine;

@@ -256,8 +256,8 @@ pub struct StartWorkflowRequest {
     /// Input of every run (the scheduler adds its own `_`-prefixed keys).
     #[serde(default, deserialize_with = "nullable")]
     pub input: Object,
-    /// Correlation id; `${scheduleName}`, `${scheduledTime}` and `${shardIndex}` are
-    /// replaced.
+    /// Correlation id. Baton replaces `${scheduleName}`, `${scheduledTime}` and
+    /// `${shardIndex}` in it; any other text is copied as is, as Conductor does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     /// Priority, 0 to 99.
