@@ -232,8 +232,8 @@ pub struct ScheduleState {
     pub runs_started: u64,
     /// Whether the schedule is paused.
     pub paused: bool,
-    /// Why it is paused.
-    pub pause_note: Option<String>,
+    /// The note given with the last pause or resume (while paused: why).
+    pub note: Option<String>,
     /// When it was paused.
     pub paused_since_ms: Option<i64>,
     /// The last pause that ended: from, until.
@@ -329,7 +329,7 @@ impl Schedule {
             consecutive_failures: 0,
             runs_started: 0,
             paused: self.def.paused,
-            pause_note: if self.def.paused {
+            note: if self.def.paused {
                 self.def.paused_reason.clone()
             } else {
                 None
@@ -728,7 +728,7 @@ impl Schedule {
         {
             let note = format!("paused after {n} consecutive failed runs");
             st.paused = true;
-            st.pause_note = Some(note.clone());
+            st.note = Some(note.clone());
             st.paused_since_ms = Some(now);
             out.push(Action::Record {
                 slot_ms: None,
@@ -826,22 +826,22 @@ impl Schedule {
             st.paused = true;
             st.paused_since_ms = Some(now_ms);
         }
-        st.pause_note = note;
+        st.note = note;
         if !st.backfills.is_empty() {
             out.push(Action::WakeAt(now_ms));
         }
         out
     }
 
-    /// Resumes a paused schedule; failures so far are forgiven. Slots that came during
-    /// the pause are handled by the misfire policy and the catch-up window. On a schedule
-    /// that is not paused this is a tick.
-    pub fn resume(&self, st: &mut ScheduleState, now_ms: i64) -> Vec<Action> {
+    /// Resumes a paused schedule, keeping `note`; failures so far are forgiven. Slots that
+    /// came during the pause are handled by the misfire policy and the catch-up window. On
+    /// a schedule that is not paused this is a tick.
+    pub fn resume(&self, st: &mut ScheduleState, now_ms: i64, note: Option<String>) -> Vec<Action> {
         if st.paused {
             st.paused = false;
             st.last_pause_ms = Some((st.paused_since_ms.unwrap_or(now_ms), now_ms));
             st.paused_since_ms = None;
-            st.pause_note = None;
+            st.note = note;
             st.consecutive_failures = 0;
         }
         let mut out = Vec::new();

@@ -460,13 +460,13 @@ fn pauses_itself_after_consecutive_failures_and_resumes() {
     )));
     assert!(st.paused);
     assert_eq!(
-        st.pause_note.as_deref(),
+        st.note.as_deref(),
         Some("paused after 2 consecutive failed runs")
     );
     // Paused: nothing happens, nothing to wake for.
     assert!(s.tick(&mut st, T0 + 5 * MIN).is_empty());
     // Resuming forgives the failures; slots during the pause follow the misfire policy.
-    let r = s.resume(&mut st, T0 + 5 * MIN + 10_000);
+    let r = s.resume(&mut st, T0 + 5 * MIN + 10_000, None);
     assert_eq!(st.consecutive_failures, 0);
     assert_eq!(recorded(&r, Outcome::Missed).len(), 3);
     assert!(r.iter().any(
@@ -496,10 +496,11 @@ fn pause_with_a_note_and_resume_running_the_latest() {
     let mut st = s.initial_state(T0);
     s.pause(&mut st, T0 + 30_000, Some("maintenance".into()));
     assert!(st.paused);
-    assert_eq!(st.pause_note.as_deref(), Some("maintenance"));
+    assert_eq!(st.note.as_deref(), Some("maintenance"));
     assert!(s.tick(&mut st, T0 + 10 * MIN).is_empty());
-    let r = s.resume(&mut st, T0 + 10 * MIN + 30_000);
-    assert!(!st.paused && st.pause_note.is_none());
+    let r = s.resume(&mut st, T0 + 10 * MIN + 30_000, Some("done".into()));
+    assert!(!st.paused);
+    assert_eq!(st.note.as_deref(), Some("done"));
     assert_eq!(slots_started(&r), vec![T0 + 10 * MIN]);
     assert_eq!(recorded(&r, Outcome::Missed).len(), 9);
 }
@@ -509,7 +510,7 @@ fn a_schedule_created_paused_waits() {
     let s = sched(json!({"paused": true, "pausedReason": "not yet"}));
     let mut st = s.initial_state(T0);
     assert!(st.paused);
-    assert_eq!(st.pause_note.as_deref(), Some("not yet"));
+    assert_eq!(st.note.as_deref(), Some("not yet"));
     assert!(s.tick(&mut st, T0 + MIN).is_empty());
 }
 
@@ -723,7 +724,7 @@ fn resuming_a_running_schedule_keeps_its_failure_count() {
     let mut st = s.initial_state(T0);
     let a = s.tick(&mut st, T0 + MIN);
     s.workflow_ended(&mut st, &ids(&a)[0], false, T0 + MIN + 1);
-    s.resume(&mut st, T0 + MIN + 2);
+    s.resume(&mut st, T0 + MIN + 2, None);
     assert_eq!(st.consecutive_failures, 1);
 }
 

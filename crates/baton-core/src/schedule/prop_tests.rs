@@ -211,7 +211,7 @@ proptest! {
                     None => vec![],
                 },
                 Ev::Pause => s.pause(&mut st, now, Some("p".into())),
-                Ev::Resume => s.resume(&mut st, now),
+                Ev::Resume => s.resume(&mut st, now, None),
                 Ev::Trigger(allow) => s.trigger(&mut st, now, None, allow.then_some(OverlapPolicy::AllowAll)),
                 Ev::Backfill(back, len, allow) => s.backfill(
                     &mut st,
@@ -227,7 +227,7 @@ proptest! {
             prop_assert_eq!(&back, &st);
         }
         // Settle: resume and tick until nothing more is due now.
-        let mut a = s.resume(&mut st, now);
+        let mut a = s.resume(&mut st, now, None);
         loop {
             check(&s, &st, &a, now, &mut seen)?;
             if !a.contains(&Action::WakeAt(now)) {
