@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::calendar::{Calendar, Preview};
+use super::calendar::{Calendar, Preview, Slot};
 use super::model::{MisfirePolicy, OverlapPolicy, ScheduleDef, StartWorkflowRequest};
 use super::{MAX_BUFFER, MAX_SHARDS};
 use crate::model::Object;
@@ -315,6 +315,24 @@ impl Schedule {
     /// [`Calendar::preview`]).
     pub fn preview(&self, from_ms: i64, until_ms: i64, limit: usize) -> Preview {
         self.calendar.preview(from_ms, until_ms, limit)
+    }
+
+    /// The next `limit` slots the state has not handled yet (at most
+    /// [`super::MAX_PREVIEW`]), each with its fire time (the slot plus its jitter); none
+    /// while paused or once `maxRuns` is reached.
+    pub fn upcoming(&self, st: &ScheduleState, limit: usize) -> Vec<(Slot, i64)> {
+        if st.paused || st.exhausted {
+            return Vec::new();
+        }
+        self.calendar
+            .preview(st.cursor_ms, i64::MAX, limit)
+            .slots
+            .into_iter()
+            .map(|s| {
+                let fire = self.fire_at(s.at_ms);
+                (s, fire)
+            })
+            .collect()
     }
 
     /// The state of a schedule created (or enabled) at `now_ms`: slots after it count.

@@ -757,3 +757,20 @@ fn a_backfill_over_an_open_slot_does_not_start_it_again() {
         vec![Some(T0 + MIN)]
     );
 }
+
+#[test]
+fn upcoming_fire_times_follow_the_state() {
+    let s = sched(json!({"jitterMs": 10_000}));
+    let mut st = s.initial_state(T0);
+    let up = s.upcoming(&st, 3);
+    let slots: Vec<i64> = up.iter().map(|(slot, _)| slot.at_ms).collect();
+    assert_eq!(slots, vec![T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN]);
+    for (slot, fire) in &up {
+        assert_eq!(*fire, slot.at_ms + jitter_for("s", slot.at_ms, 10_000));
+    }
+    s.tick(&mut st, T0 + MIN + 10_000);
+    assert_eq!(s.upcoming(&st, 1)[0].0.at_ms, T0 + 2 * MIN);
+    assert_eq!(s.upcoming(&st, usize::MAX).len(), MAX_PREVIEW);
+    s.pause(&mut st, T0 + MIN + 10_000, None);
+    assert!(s.upcoming(&st, 3).is_empty());
+}
