@@ -1,5 +1,5 @@
-//! Baton's pure core: the Conductor DSL model, validation, `${...}` parameter expressions
-//! and the decider. Nothing here performs I/O, spawns tasks or reads the clock: time, ids
+//! Baton's pure core: the Conductor DSL model, validation, `${...}` parameter expressions,
+//! the decider and the scheduling rules ([`schedule`]). Nothing here performs I/O, spawns tasks or reads the clock: time, ids
 //! and task definitions come in through [`decider::Env`].
 
 #![warn(missing_docs)]
@@ -10,6 +10,7 @@ pub mod expr;
 pub mod model;
 pub mod query;
 pub mod retention;
+pub mod schedule;
 pub mod state;
 pub mod validate;
 
