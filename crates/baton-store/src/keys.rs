@@ -44,6 +44,14 @@ pub const TIMER: &[u8] = b"tm/";
 /// Timers of one workflow: `tw/ str(wid) i64(due_ms) kind` -> empty.
 pub const TIMER_BY_WORKFLOW: &[u8] = b"tw/";
 
+/// Schedule record (tree `schedules`): `sr/ str(name)` -> record JSON.
+pub const SCHEDULE: &[u8] = b"sr/";
+/// Schedule wake index (tree `schedules`): `sw/ i64(wake_ms) str(name)` -> empty.
+pub const SCHEDULE_WAKE: &[u8] = b"sw/";
+/// Schedule history (tree `schedules`): `sh/ str(name) i64(slot_ms) u64(seq)` (the
+/// sequence big-endian) -> entry JSON.
+pub const SCHEDULE_HISTORY: &[u8] = b"sh/";
+
 const ESC: u8 = 0x00;
 const ESC_NUL: u8 = 0xFF;
 const ESC_END: u8 = 0x01;

@@ -1,10 +1,12 @@
 //! Baton's storage. The [`Store`] trait speaks in domain terms (definitions, executions,
-//! tasks, timers); no storage-engine type crosses it. [`SledStore`] is the embedded
+//! tasks, timers, schedules); no storage-engine type crosses it. [`SledStore`] is the embedded
 //! implementation.
 //!
 //! Durability contract: [`Store::apply`] makes a batch visible atomically; it is durable
 //! once a later [`Store::flush`] returns. The runtime acknowledges nothing before that flush,
-//! and one flush covers every batch applied before it (group commit).
+//! and one flush covers every batch applied before it (group commit). Schedule writes
+//! ([`Store::put_schedule`], [`Store::delete_schedule`], [`Store::trim_schedule_history`])
+//! follow the same contract: atomic and visible on return, durable after a later flush.
 
 #![warn(missing_docs)]
 
@@ -12,6 +14,7 @@ use std::sync::Arc;
 
 use baton_core::event_handler::EventHandler;
 use baton_core::retention::Finished;
+use baton_core::schedule::{ScheduleDef, ScheduleState};
 use baton_core::{
     Execution, TaskDef, TaskInstance, Timer, WorkflowDef, WorkflowInstance, WorkflowStatus,
 };
@@ -19,6 +22,7 @@ use baton_core::{
 mod codec;
 mod defs;
 mod keys;
+mod schedules;
 mod sled_store;
 #[cfg(test)]
 mod tests;
@@ -41,6 +45,9 @@ pub enum StoreError {
     /// The record to create exists already.
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// A conditional write found the record changed since the caller read it.
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 /// One write in a [`WriteBatch`].
@@ -112,6 +119,65 @@ impl WriteBatch {
     pub fn push(&mut self, w: Write) {
         self.writes.push(w);
     }
+}
+
+/// A stored schedule: its definition and the state of its state machine, as last written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSchedule {
+    /// The schedule's name (its key).
+    pub name: String,
+    /// The definition.
+    pub def: ScheduleDef,
+    /// The state machine's state.
+    pub state: ScheduleState,
+    /// When the schedule next wants to be woken (epoch ms), as last written; None when it
+    /// has nothing to wake for.
+    pub wake_at: Option<i64>,
+    /// Revision: 1 when created, one more at every write.
+    pub revision: u64,
+    /// When it was created (epoch ms, as given to the first write).
+    pub created_ms: i64,
+    /// When it was last written (epoch ms, as given to the last write).
+    pub updated_ms: i64,
+}
+
+/// One entry of a schedule's history: what happened at a slot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleHistoryEntry {
+    /// The slot (epoch ms) the entry is about; entries are ordered by it.
+    pub slot_ms: i64,
+    /// Orders the entries of one slot, in the order they were written. Assigned by the
+    /// store when the entry is written (the value given then is ignored); unique in the
+    /// store, across restarts too.
+    pub seq: u64,
+    /// When the entry was recorded (epoch ms).
+    pub recorded_ms: i64,
+    /// What happened, as the caller describes it (started with a workflow id, missed,
+    /// skipped, buffered, failed to start, alert...). Stored as JSON.
+    pub event: serde_json::Value,
+}
+
+/// A write of one schedule, for [`Store::put_schedule`].
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleWrite<'a> {
+    /// The schedule's name (its key).
+    pub name: &'a str,
+    /// The definition.
+    pub def: &'a ScheduleDef,
+    /// The state to store.
+    pub state: &'a ScheduleState,
+    /// When the schedule next wants to be woken (epoch ms); None when it has nothing to wake
+    /// for (paused, exhausted, ended). The store does not read it from the state.
+    pub wake_at: Option<i64>,
+    /// The revision the caller read: the write fails with [`StoreError::Conflict`] unless
+    /// the stored revision is this one (`Some(0)`: the schedule must not exist). None
+    /// creates or replaces whatever is stored.
+    pub expected_revision: Option<u64>,
+    /// The time of the write (epoch ms): the update time, and the creation time of a new
+    /// schedule.
+    pub now_ms: i64,
+    /// History entries to add in the same atomic write.
+    pub history: &'a [ScheduleHistoryEntry],
 }
 
 /// Summary of stored executions, for listings and indexes.
@@ -243,4 +309,42 @@ pub trait Store: Send + Sync + 'static {
     fn next_epoch(&self) -> Result<u64, StoreError>;
     /// Counts of stored records.
     fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// Creates or replaces a schedule: its record, its wake index entry (the old one
+    /// removed, the new one added when `wake_at` is given) and the history entries given,
+    /// in one atomic write. Returns the new revision. Visible at once; durable after the
+    /// next [`Store::flush`].
+    fn put_schedule(&self, write: &ScheduleWrite<'_>) -> Result<u64, StoreError>;
+    /// One schedule.
+    fn load_schedule(&self, name: &str) -> Result<Option<StoredSchedule>, StoreError>;
+    /// Up to `limit` schedules named after `after` (from the first when None), in name
+    /// order: a page of a walk over every schedule.
+    fn list_schedules(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredSchedule>, StoreError>;
+    /// Deletes a schedule with its wake index entry and its history, in one atomic write;
+    /// false when it did not exist. Visible at once; durable after the next
+    /// [`Store::flush`].
+    fn delete_schedule(&self, name: &str) -> Result<bool, StoreError>;
+    /// Up to `limit` schedules due at or before `until_ms`, as (wake time, name), earliest
+    /// first (then by name). Reads the wake index only.
+    fn schedules_due(&self, until_ms: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError>;
+    /// The earliest wake time of any schedule; None when none has anything to wake for.
+    fn next_schedule_wake(&self) -> Result<Option<i64>, StoreError>;
+    /// Up to `limit` history entries of a schedule with a slot within `[from_ms, until_ms]`,
+    /// oldest first (by slot, then `seq`), or newest first when `newest_first`.
+    fn schedule_history(
+        &self,
+        name: &str,
+        from_ms: i64,
+        until_ms: i64,
+        limit: usize,
+        newest_first: bool,
+    ) -> Result<Vec<ScheduleHistoryEntry>, StoreError>;
+    /// Removes the oldest history entries of a schedule so that at most `keep_last` remain,
+    /// in one atomic write; returns how many were removed. Visible at once; durable after
+    /// the next [`Store::flush`].
+    fn trim_schedule_history(&self, name: &str, keep_last: usize) -> Result<usize, StoreError>;
 }

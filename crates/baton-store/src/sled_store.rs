@@ -7,6 +7,8 @@
 //!   lists its versions in order, the last one is the latest.
 //! - `task_defs`: name bytes -> definition JSON.
 //! - `event_handlers`: name bytes -> event handler JSON.
+//! - `schedules`: schedule records, their wake index and their history (keys below). One
+//!   tree, so that every schedule write is a single atomic `apply_batch`.
 //! - `meta`: `epoch` -> boot counter (u64, big-endian); `index/open-by-name` -> present once
 //!   the `xr/` index covers every open execution (it is built on open for stores written
 //!   before it existed); `index/finished-by-name` likewise for the `xf/` index.
@@ -30,6 +32,19 @@
 //! | `xl/ u64(stamp)` | the ids of the executions one batch changed, for the search index |
 //! | `tm/ i64(due_ms) str(wid) kind` | empty: timers by due time |
 //! | `tw/ str(wid) i64(due_ms) kind` | empty: the same timers by workflow, for deletion |
+//!
+//! # Keys of the `schedules` tree
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `sr/ str(name)` | schedule record JSON: definition, state, wake time, revision, create and update times |
+//! | `sw/ i64(wake_ms) str(name)` | empty: wake index, one entry per schedule with a wake time (the one in its record) |
+//! | `sh/ str(name) i64(slot_ms) u64(seq)` | history entry JSON: record time and the caller's event; `seq` big-endian, from sled's id generator, so entries of one slot keep their write order |
+//!
+//! A schedule write reads the record it replaces (for its revision and old wake time) and
+//! writes record, wake entry and history in one batch, under a lock of its own. Deleting a
+//! schedule removes its record, wake entry and history in one batch. History is bounded by
+//! the caller, through `trim_schedule_history`.
 //!
 //! Records are MessagePack with field names behind a format byte (see the `codec` module);
 //! definitions are JSON. Executions loaded with the same definition share one copy.
@@ -65,7 +80,8 @@
 //! # Durability
 //! `apply` makes a batch visible at once and atomically (after a crash, a batch is either
 //! wholly there or not at all); `flush` writes the log and syncs it. Definition writes and
-//! `next_epoch` flush before returning. After an I/O failure (a full disk, for instance) sled
+//! `next_epoch` flush before returning. Schedule writes (put, delete, trim) are
+//! atomic and visible at once, and durable after the next `flush`, like batches. After an I/O failure (a full disk, for instance) sled
 //! refuses every later write: the store must be reopened.
 
 use std::collections::BTreeMap;
@@ -85,12 +101,16 @@ use tracing::warn;
 use crate::codec;
 use crate::defs::{self, Defs};
 use crate::keys::{self, Key, Reader};
-use crate::{LoggedChanges, Store, StoreError, StoreStats, Write, WriteBatch};
+use crate::{
+    LoggedChanges, ScheduleHistoryEntry, ScheduleWrite, Store, StoreError, StoreStats,
+    StoredSchedule, Write, WriteBatch,
+};
 
 const EXEC_TREE: &str = "exec";
 const WORKFLOW_DEFS_TREE: &str = "workflow_defs";
 const TASK_DEFS_TREE: &str = "task_defs";
 const EVENT_HANDLERS_TREE: &str = "event_handlers";
+const SCHEDULES_TREE: &str = "schedules";
 const META_TREE: &str = "meta";
 const EPOCH_KEY: &[u8] = b"epoch";
 const STORE_ID_KEY: &[u8] = b"store-id";
@@ -126,12 +146,16 @@ impl Default for SledOptions {
 /// A [`crate::Store`] on an embedded sled database in one directory.
 #[derive(Debug, Clone)]
 pub struct SledStore {
-    db: sled::Db,
+    pub(crate) db: sled::Db,
     pub(crate) exec: sled::Tree,
     workflow_defs: sled::Tree,
     pub(crate) task_defs: sled::Tree,
     event_handlers: sled::Tree,
     pub(crate) meta: sled::Tree,
+    /// Schedules: records, wake index, history.
+    pub(crate) schedules: sled::Tree,
+    /// Held by a schedule write from its read of the record to its apply.
+    pub(crate) schedule_lock: Arc<Mutex<()>>,
     /// Held from a batch's reads to its apply.
     apply_lock: Arc<Mutex<()>>,
     /// Definitions by content, shared between the executions loaded with them.
@@ -175,6 +199,8 @@ impl SledStore {
             task_defs: tree(TASK_DEFS_TREE)?,
             event_handlers: tree(EVENT_HANDLERS_TREE)?,
             meta: tree(META_TREE)?,
+            schedules: tree(SCHEDULES_TREE)?,
+            schedule_lock: Arc::default(),
             apply_lock: Arc::default(),
             defs: Arc::default(),
             db,
@@ -1470,5 +1496,48 @@ impl Store for SledStore {
             workflows: self.count(keys::WORKFLOW)?,
             tasks: self.count(keys::TASK)?,
         })
+    }
+
+    fn put_schedule(&self, write: &ScheduleWrite<'_>) -> Result<u64, StoreError> {
+        self.put_schedule_impl(write)
+    }
+
+    fn load_schedule(&self, name: &str) -> Result<Option<StoredSchedule>, StoreError> {
+        self.load_schedule_impl(name)
+    }
+
+    fn list_schedules(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredSchedule>, StoreError> {
+        self.list_schedules_impl(after, limit)
+    }
+
+    fn delete_schedule(&self, name: &str) -> Result<bool, StoreError> {
+        self.delete_schedule_impl(name)
+    }
+
+    fn schedules_due(&self, until_ms: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
+        self.schedules_due_impl(until_ms, limit)
+    }
+
+    fn next_schedule_wake(&self) -> Result<Option<i64>, StoreError> {
+        self.next_schedule_wake_impl()
+    }
+
+    fn schedule_history(
+        &self,
+        name: &str,
+        from_ms: i64,
+        until_ms: i64,
+        limit: usize,
+        newest_first: bool,
+    ) -> Result<Vec<ScheduleHistoryEntry>, StoreError> {
+        self.schedule_history_impl(name, from_ms, until_ms, limit, newest_first)
+    }
+
+    fn trim_schedule_history(&self, name: &str, keep_last: usize) -> Result<usize, StoreError> {
+        self.trim_schedule_history_impl(name, keep_last)
     }
 }
