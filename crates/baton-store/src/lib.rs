@@ -22,6 +22,8 @@ use baton_core::{
 mod codec;
 mod defs;
 mod keys;
+#[cfg(test)]
+mod schedule_tests;
 mod schedules;
 mod sled_store;
 #[cfg(test)]
