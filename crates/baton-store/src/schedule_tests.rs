@@ -543,6 +543,55 @@ fn a_corrupt_schedule_record_names_its_key() {
     assert!(put(&store, "bad", Some(1), None, CREATED, &[]).is_err());
 }
 
+#[test]
+fn racing_writers_with_expected_revisions_never_lose_a_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    put(&store, "raced", Some(0), Some(0), CREATED, &[]).unwrap();
+    const THREADS: i64 = 4;
+    const WRITES: i64 = 25;
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let store = store.clone();
+            scope.spawn(move || {
+                let mut done = 0;
+                while done < WRITES {
+                    // Read, then write back with the revision read: a lost race retries.
+                    let seen = store.load_schedule("raced").unwrap().unwrap();
+                    let wake = t * 1000 + done;
+                    let history = [entry(wake, t, json!({"thread": t}))];
+                    match put(
+                        &store,
+                        "raced",
+                        Some(wake),
+                        Some(seen.revision),
+                        CREATED,
+                        &history,
+                    ) {
+                        Ok(rev) => {
+                            assert!(rev > seen.revision);
+                            done += 1;
+                        }
+                        Err(StoreError::Conflict(_)) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            });
+        }
+    });
+    let stored = store.load_schedule("raced").unwrap().unwrap();
+    assert_eq!(stored.revision, 1 + (THREADS * WRITES) as u64);
+    // Exactly one wake entry, the last one written.
+    assert_eq!(
+        store.schedules_due(i64::MAX, 100).unwrap(),
+        vec![(stored.wake_at.unwrap(), "raced".to_string())]
+    );
+    let history = store
+        .schedule_history("raced", i64::MIN, i64::MAX, usize::MAX, false)
+        .unwrap();
+    assert_eq!(history.len() as i64, THREADS * WRITES);
+}
+
 /// Writes of a model: put (wake time or none) or delete.
 #[derive(Debug, Clone)]
 enum SchedOp {
