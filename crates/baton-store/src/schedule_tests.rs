@@ -592,11 +592,12 @@ fn racing_writers_with_expected_revisions_never_lose_a_write() {
     assert_eq!(history.len() as i64, THREADS * WRITES);
 }
 
-/// Writes of a model: put (wake time or none) or delete.
+/// Steps of the model test: put (wake time or none), delete, trim history, reopen.
 #[derive(Debug, Clone)]
 enum SchedOp {
     Put { name: usize, wake_at: Option<i64> },
     Delete { name: usize },
+    Trim { name: usize, keep: usize },
     Reopen,
 }
 
@@ -605,6 +606,7 @@ fn sched_op() -> impl Strategy<Value = SchedOp> {
         6 => (0..6usize, proptest::option::of(-3..6i64))
             .prop_map(|(name, wake_at)| SchedOp::Put { name, wake_at }),
         2 => (0..6usize).prop_map(|name| SchedOp::Delete { name }),
+        1 => (0..6usize, 0..4usize).prop_map(|(name, keep)| SchedOp::Trim { name, keep }),
         1 => Just(SchedOp::Reopen),
     ]
 }
@@ -618,11 +620,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_wake_index_matches_a_model(ops in proptest::collection::vec(sched_op(), 1..40), until in -4..7i64) {
+    fn schedules_match_a_model_across_reopening(ops in proptest::collection::vec(sched_op(), 1..40), until in -4..7i64) {
         let dir = tempfile::tempdir().unwrap();
         let mut store = open(dir.path());
-        // name -> (wake time, revision)
-        let mut model: BTreeMap<String, (Option<i64>, u64)> = BTreeMap::new();
+        // name -> (wake time, revision, history entries)
+        let mut model: BTreeMap<String, (Option<i64>, u64, usize)> = BTreeMap::new();
         for op in &ops {
             match op {
                 SchedOp::Put { name, wake_at } => {
@@ -630,11 +632,20 @@ proptest! {
                     let rev = model.get(&name).map_or(0, |m| m.1);
                     let got = put(&store, &name, *wake_at, Some(rev), CREATED, &[entry(name.len() as i64, 0, json!(null))]).unwrap();
                     prop_assert_eq!(got, rev + 1);
-                    model.insert(name, (*wake_at, rev + 1));
+                    let history = model.get(&name).map_or(0, |m| m.2) + 1;
+                    model.insert(name, (*wake_at, rev + 1, history));
                 }
                 SchedOp::Delete { name } => {
                     let name = sched_name(*name);
                     prop_assert_eq!(store.delete_schedule(&name).unwrap(), model.remove(&name).is_some());
+                }
+                SchedOp::Trim { name, keep } => {
+                    let name = sched_name(*name);
+                    let had = model.get(&name).map_or(0, |m| m.2);
+                    prop_assert_eq!(store.trim_schedule_history(&name, *keep).unwrap(), had.saturating_sub(*keep));
+                    if let Some(m) = model.get_mut(&name) {
+                        m.2 = m.2.min(*keep);
+                    }
                 }
                 SchedOp::Reopen => {
                     store.flush().unwrap();
@@ -644,7 +655,7 @@ proptest! {
             }
             let mut want: Vec<(i64, String)> = model
                 .iter()
-                .filter_map(|(n, (w, _))| w.map(|w| (w, n.clone())))
+                .filter_map(|(n, (w, _, _))| w.map(|w| (w, n.clone())))
                 .collect();
             want.sort();
             prop_assert_eq!(store.next_schedule_wake().unwrap(), want.first().map(|w| w.0));
@@ -659,10 +670,10 @@ proptest! {
                 .map(|s| s.name)
                 .collect();
             prop_assert_eq!(listed, model.keys().cloned().collect::<BTreeSet<_>>());
-            for (name, (wake, rev)) in &model {
+            for (name, (wake, rev, history)) in &model {
                 let s = store.load_schedule(name).unwrap().unwrap();
                 prop_assert_eq!((s.wake_at, s.revision), (*wake, *rev));
-                prop_assert_eq!(store.schedule_history(name, i64::MIN, i64::MAX, usize::MAX, false).unwrap().len() as u64, *rev);
+                prop_assert_eq!(store.schedule_history(name, i64::MIN, i64::MAX, usize::MAX, false).unwrap().len(), *history);
             }
         }
     }
