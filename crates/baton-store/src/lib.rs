@@ -162,7 +162,7 @@ pub struct ScheduleHistoryEntry {
 /// A write of one schedule, for [`Store::put_schedule`].
 #[derive(Debug, Clone, Copy)]
 pub struct ScheduleWrite<'a> {
-    /// The schedule's name (its key).
+    /// The schedule's name (its key; not compared with `def.name`).
     pub name: &'a str,
     /// The definition.
     pub def: &'a ScheduleDef,
@@ -315,7 +315,8 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or replaces a schedule: its record, its wake index entry (the old one
     /// removed, the new one added when `wake_at` is given) and the history entries given,
     /// in one atomic write. Returns the new revision. Visible at once; durable after the
-    /// next [`Store::flush`].
+    /// next [`Store::flush`]. History is not bounded here: the caller keeps it in check
+    /// with [`Store::trim_schedule_history`].
     fn put_schedule(&self, write: &ScheduleWrite<'_>) -> Result<u64, StoreError>;
     /// One schedule.
     fn load_schedule(&self, name: &str) -> Result<Option<StoredSchedule>, StoreError>;
