@@ -100,6 +100,10 @@ impl From<baton_store::StoreError> for EngineError {
             baton_store::StoreError::AlreadyExists(what) => {
                 Self::AlreadyExists(format!("{what} already exists"))
             }
+            // A write raced another on the same record: the caller may read and try again.
+            baton_store::StoreError::Conflict(what) => {
+                Self::FailedPrecondition(format!("conflict: {what}"))
+            }
             other => Self::Storage(other.to_string()),
         }
     }
