@@ -13,6 +13,7 @@ pub(crate) mod msg;
 mod recovery;
 pub mod registry;
 pub mod retention;
+pub mod scheduler;
 pub mod timers;
 pub mod waiters;
 
@@ -36,6 +37,7 @@ use jobs::{JobLimits, JobRunner};
 use msg::Router;
 use registry::Registry;
 use retention::{Retention, RetentionConfig};
+use scheduler::Scheduler;
 use timers::Timers;
 use waiters::Waiters;
 
@@ -138,6 +140,7 @@ pub struct Runtime {
     commit: Arc<GroupCommit>,
     pub(crate) indexer: Arc<Indexer>,
     pub(crate) retention: Arc<Retention>,
+    pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) stats: Arc<Stats>,
     /// When the runtime was opened (epoch ms).
     pub(crate) started_at: i64,
@@ -216,6 +219,12 @@ impl Runtime {
         }
         tokio::spawn(timers.clone().run());
         let retention = Retention::new(config.retention.clone());
+        let scheduler = Scheduler::new(
+            store.clone(),
+            ingress.clone(),
+            waiters.clone(),
+            clock.clone(),
+        );
         let (ready, _) = watch::channel(false);
         tracing::info!(epoch, partitions, "runtime open");
         Ok(Arc::new(Self {
@@ -231,6 +240,7 @@ impl Runtime {
             commit,
             indexer,
             retention,
+            scheduler,
             stats,
             started_at,
             threads: Mutex::new(threads),
@@ -259,6 +269,8 @@ impl Runtime {
             self.ingress.clone(),
             self.clock.clone(),
         ));
+        // So does the scheduler: the runs it watches and starts meet adopted executions.
+        tokio::spawn(self.scheduler.clone().run());
         Ok(())
     }
 
@@ -276,6 +288,7 @@ impl Runtime {
     /// Stops the executors after the work already queued, and flushes.
     pub fn shutdown(&self) {
         self.retention.stop();
+        self.scheduler.stop();
         self.router.stop_all();
         for t in self.threads.lock().drain(..) {
             let _ = t.join();
@@ -306,6 +319,11 @@ impl Runtime {
     /// Retention (its settings and counts).
     pub fn retention(&self) -> &Arc<Retention> {
         &self.retention
+    }
+
+    /// The scheduler (its counts and its wake-up).
+    pub fn scheduler(&self) -> &Arc<Scheduler> {
+        &self.scheduler
     }
 
     /// The definition registry.

@@ -5,6 +5,7 @@
 
 mod metadata;
 mod overview;
+mod schedules;
 mod search;
 mod tasks;
 mod workflows;
@@ -18,6 +19,7 @@ pub use baton_search::Hits;
 pub use overview::{
     DEFAULT_RECENT_FAILURES, FAILURE_STATUSES, MAX_RECENT_FAILURES, Overview, RecentFailure,
 };
+pub use schedules::{MAX_HISTORY, MAX_LIST, PreviewOf, ScheduleEvent, ScheduleView};
 pub use search::{MAX_TASK_HITS_FOR_WORKFLOWS, SearchParams};
 pub use tasks::{WorkerSession, WorkerSpec, check_poll_wait};
 pub use workflows::{

@@ -1,0 +1,700 @@
+//! The scheduler: one background task that fires schedules on the runtime's clock.
+//!
+//! The task loops: it reads the earliest wake time of the store's wake index, waits on the
+//! clock until then (or until poked: a schedule was saved, resumed, triggered or
+//! backfilled, or one of the schedules' runs ended), then takes the schedules due and runs
+//! each through its state machine ([`baton_core::schedule::Schedule`]), carrying out the
+//! actions it answers with.
+//!
+//! Every change of a schedule, whether made by the task or by an operation of the service
+//! layer, goes through [`Scheduler::change`], which holds the schedule's lock from the
+//! read of its record to the write, and works in this order:
+//!
+//! 1. load the stored record and apply one input to the state machine;
+//! 2. carry out the actions: starts go through [`Ingress::start_requested`] under the
+//!    deterministic workflow id of the slot (a start that finds the id taken was made
+//!    before and counts as started); terminations through the executors;
+//! 3. tick once more, so that the stored wake time reflects the whole state;
+//! 4. write the state, its wake time and the history entries in one atomic write with the
+//!    revision read in step 1, and flush the store.
+//!
+//! Starts are durable before the state that records them is written. A crash between the
+//! two loses only the state write: the next attempt replays the same input on the same
+//! stored state, derives the same workflow ids and finds the runs already there, so no slot
+//! starts twice. A start that fails for a passing reason (the server is stopping, storage
+//! failed, the engine is overloaded) abandons the change the same way, to be replayed.
+//!
+//! Run endings come back through the runtime's [`Waiters`]: every open run of a schedule
+//! is watched (those of the stored states when the task starts, and every run started
+//! since), and an end queues [`baton_core::schedule::Schedule::workflow_ended`] for the
+//! next pass.
+//!
+//! History is kept to [`HISTORY_CAP`] entries per schedule, trimmed every
+//! [`TRIM_EVERY`] writes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use baton_core::decider::ChildStart;
+use baton_core::schedule::{Action, Schedule, ScheduleDef, ScheduleState};
+use baton_core::{Event, WorkflowStatus};
+use baton_store::{ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
+use parking_lot::Mutex;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::error::{EngineError, ErrorKind};
+use crate::runtime::ingress::Ingress;
+use crate::runtime::registry::blocking;
+use crate::runtime::waiters::Waiters;
+
+/// Most history entries kept per schedule; older ones are trimmed.
+pub const HISTORY_CAP: usize = 1_000;
+
+/// History is trimmed when a schedule's revision is a multiple of this, so that the cost
+/// of a trim (a walk over the schedule's history) is spread over many writes.
+pub const TRIM_EVERY: u64 = 50;
+
+/// Due schedules taken per read of the wake index.
+const PAGE: usize = 100;
+
+/// Longest wait between passes, so that a wall clock that drifts is looked at again.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Wait before a pass that had failures is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Longest wait at shutdown for the task to end.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// Schedules read per page when the task starts and watches the open runs.
+const LIST_PAGE: usize = 500;
+
+/// Counts since the server started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchedulerStats {
+    /// Passes of the background task.
+    pub passes: u64,
+    /// Workflows started (or found started) for schedules.
+    pub started: u64,
+    /// Schedule changes that failed and wait to be tried again.
+    pub failures: u64,
+    /// Run endings fed back to their schedules.
+    pub ended: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    passes: AtomicU64,
+    started: AtomicU64,
+    failures: AtomicU64,
+    ended: AtomicU64,
+}
+
+/// A run of a schedule that ended, waiting to be fed back.
+#[derive(Debug, Clone)]
+struct Ended {
+    schedule: String,
+    workflow_id: String,
+    status: Option<WorkflowStatus>,
+}
+
+/// What [`Scheduler::change`] did.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// The schedule as written.
+    pub stored: StoredSchedule,
+    /// Workflows started (or found started) by the change.
+    pub started: Vec<String>,
+}
+
+/// What the actions of one change came to.
+#[derive(Default)]
+struct Done {
+    history: Vec<ScheduleHistoryEntry>,
+    started: Vec<String>,
+    wake: Option<i64>,
+}
+
+/// The scheduler's handle.
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    ingress: Arc<Ingress>,
+    waiters: Arc<Waiters>,
+    clock: SharedClock,
+    poke: Notify,
+    stopped: AtomicBool,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    ended: Mutex<Vec<Ended>>,
+    watched: Mutex<HashSet<String>>,
+    counters: Counters,
+    fail_writes: AtomicBool,
+    /// Whether the task runs; [`Scheduler::stop`] waits for it to end.
+    running: parking_lot::Mutex<bool>,
+    exited: parking_lot::Condvar,
+}
+
+fn status_name(status: Option<WorkflowStatus>) -> &'static str {
+    status.map_or("REMOVED", WorkflowStatus::as_str)
+}
+
+fn invalid_stored(name: &str, problems: &[baton_core::validate::Problem]) -> EngineError {
+    let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    EngineError::Storage(format!(
+        "stored schedule {name} is no longer valid: {}",
+        list.join("; ")
+    ))
+}
+
+/// Whether a failed start may succeed when tried again (and the change is replayed).
+fn passing(e: &EngineError) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Unavailable | ErrorKind::ResourceExhausted
+    )
+}
+
+impl Scheduler {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        ingress: Arc<Ingress>,
+        waiters: Arc<Waiters>,
+        clock: SharedClock,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            ingress,
+            waiters,
+            clock,
+            poke: Notify::new(),
+            stopped: AtomicBool::new(false),
+            locks: Mutex::new(HashMap::new()),
+            ended: Mutex::new(Vec::new()),
+            watched: Mutex::new(HashSet::new()),
+            counters: Counters::default(),
+            fail_writes: AtomicBool::new(false),
+            running: parking_lot::Mutex::new(false),
+            exited: parking_lot::Condvar::new(),
+        })
+    }
+
+    /// Counts since the server started.
+    pub fn stats(&self) -> SchedulerStats {
+        let c = &self.counters;
+        SchedulerStats {
+            passes: c.passes.load(Ordering::Relaxed),
+            started: c.started.load(Ordering::Relaxed),
+            failures: c.failures.load(Ordering::Relaxed),
+            ended: c.ended.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Wakes the task for a pass now.
+    pub fn poke(&self) {
+        self.poke.notify_one();
+    }
+
+    /// Makes every later state write fail after its starts were made, as a crash between
+    /// the two would (for tests of the replay); `false` ends it.
+    #[doc(hidden)]
+    pub fn fail_state_writes(&self, on: bool) {
+        self.fail_writes.store(on, Ordering::SeqCst);
+    }
+
+    /// Ends the task after the pass under way, waiting (a bounded time) until it has
+    /// ended. Blocks: call it off the async threads.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.poke.notify_one();
+        let mut running = self.running.lock();
+        let deadline = std::time::Instant::now() + STOP_WAIT;
+        while *running {
+            if self.exited.wait_until(&mut running, deadline).timed_out() {
+                tracing::warn!("scheduler still busy at shutdown");
+                return;
+            }
+        }
+    }
+
+    fn lock_of(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Creates a schedule (with a fresh state) or replaces the definition of one (keeping
+    /// its state: slots after its cursor follow the new definition). A `paused` flag that
+    /// differs from the state pauses or resumes it.
+    pub(crate) async fn save(self: &Arc<Self>, def: ScheduleDef) -> Result<Changed, EngineError> {
+        let schedule = Schedule::new(def.clone()).map_err(|p| {
+            let list: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+            EngineError::InvalidArgument(format!("invalid schedule: {}", list.join("; ")))
+        })?;
+        let name = def.name.clone();
+        let lock = self.lock_of(&name);
+        let _held = lock.lock().await;
+        let now = self.clock.now_ms();
+        let (store, n) = (self.store.clone(), name.clone());
+        let old = blocking(move || store.load_schedule(&n)).await?;
+        let (mut state, revision, created_ms) = match old {
+            Some(o) => (o.state, o.revision, o.created_ms),
+            None => (schedule.initial_state(now), 0, now),
+        };
+        let actions = if revision == 0 {
+            Vec::new()
+        } else if def.paused && !state.paused {
+            schedule.pause(&mut state, now, def.paused_reason.clone())
+        } else if !def.paused && state.paused {
+            schedule.resume(&mut state, now, None)
+        } else {
+            Vec::new()
+        };
+        let changed = self
+            .finish(
+                &name,
+                &schedule,
+                state,
+                (revision, created_ms),
+                actions,
+                now,
+            )
+            .await?;
+        self.poke();
+        Ok(changed)
+    }
+
+    /// Deletes a schedule with its history; false when it did not exist. Its open runs go
+    /// on, no longer watched.
+    pub(crate) async fn delete(&self, name: &str) -> Result<bool, EngineError> {
+        let lock = self.lock_of(name);
+        let _held = lock.lock().await;
+        let (store, n) = (self.store.clone(), name.to_string());
+        let deleted = blocking(move || {
+            let d = store.delete_schedule(&n)?;
+            store.flush()?;
+            Ok(d)
+        })
+        .await?;
+        // The lock stays: a change waiting on it must not race one taking a new lock.
+        Ok(deleted)
+    }
+
+    /// Applies one input to a schedule's state machine, carries out what it answers and
+    /// writes the new state: see the module documentation. NOT_FOUND when the schedule
+    /// does not exist.
+    pub(crate) async fn change<F>(
+        self: &Arc<Self>,
+        name: &str,
+        op: F,
+    ) -> Result<Changed, EngineError>
+    where
+        F: FnOnce(&Schedule, &mut ScheduleState, i64) -> Vec<Action>,
+    {
+        let lock = self.lock_of(name);
+        let _held = lock.lock().await;
+        let (store, n) = (self.store.clone(), name.to_string());
+        let Some(stored) = blocking(move || store.load_schedule(&n)).await? else {
+            return Err(EngineError::NotFound(format!(
+                "schedule {name} does not exist"
+            )));
+        };
+        let schedule = Schedule::new(stored.def).map_err(|p| invalid_stored(name, &p))?;
+        let mut state = stored.state;
+        let now = self.clock.now_ms();
+        let actions = op(&schedule, &mut state, now);
+        let base = (stored.revision, stored.created_ms);
+        self.finish(name, &schedule, state, base, actions, now)
+            .await
+    }
+
+    /// Carries out `actions`, ticks once more, and writes the state (expecting `revision`;
+    /// 0 creates the schedule).
+    async fn finish(
+        self: &Arc<Self>,
+        name: &str,
+        schedule: &Schedule,
+        mut state: ScheduleState,
+        (revision, created_ms): (u64, i64),
+        actions: Vec<Action>,
+        now: i64,
+    ) -> Result<Changed, EngineError> {
+        let mut done = Done::default();
+        self.carry_out(name, schedule, &mut state, actions, now, &mut done)
+            .await?;
+        let last = schedule.tick(&mut state, now);
+        // Only the final tick says when to wake: it sees the whole state.
+        done.wake = None;
+        self.carry_out(name, schedule, &mut state, last, now, &mut done)
+            .await?;
+        if self.fail_writes.load(Ordering::SeqCst) {
+            return Err(EngineError::Storage(format!(
+                "state write of schedule {name} refused (simulated failure)"
+            )));
+        }
+        let Done {
+            history,
+            started,
+            wake,
+        } = done;
+        let (store, n, def) = (self.store.clone(), name.to_string(), schedule.def().clone());
+        let stored = blocking(move || {
+            let new_revision = store.put_schedule(&ScheduleWrite {
+                name: &n,
+                def: &def,
+                state: &state,
+                wake_at: wake,
+                expected_revision: Some(revision),
+                now_ms: now,
+                history: &history,
+            })?;
+            store.flush()?;
+            if new_revision % TRIM_EVERY == 0 {
+                store.trim_schedule_history(&n, HISTORY_CAP)?;
+            }
+            Ok(StoredSchedule {
+                name: n,
+                def,
+                state,
+                wake_at: wake,
+                revision: new_revision,
+                created_ms,
+                updated_ms: now,
+            })
+        })
+        .await?;
+        for id in &started {
+            self.watch(name, id);
+        }
+        Ok(Changed { stored, started })
+    }
+
+    /// Carries out a list of actions (and whatever their outcomes lead to).
+    async fn carry_out(
+        &self,
+        name: &str,
+        schedule: &Schedule,
+        state: &mut ScheduleState,
+        actions: Vec<Action>,
+        now: i64,
+        done: &mut Done,
+    ) -> Result<(), EngineError> {
+        let mut queue: std::collections::VecDeque<Action> = actions.into();
+        while let Some(action) = queue.pop_front() {
+            match action {
+                Action::Start {
+                    slot_ms,
+                    workflow_id,
+                    kind,
+                    shard_index,
+                    request,
+                    ..
+                } => {
+                    let req = *request;
+                    let start = ChildStart {
+                        workflow_id: workflow_id.clone(),
+                        name: req.name,
+                        version: req.version,
+                        definition: None,
+                        input: req.input,
+                        correlation_id: req.correlation_id,
+                        priority: req.priority.unwrap_or(0),
+                        task_to_domain: req
+                            .task_to_domain
+                            .map(|m| m.into_iter().collect::<BTreeMap<_, _>>())
+                            .unwrap_or_default(),
+                        idempotency_key: req.idempotency_key,
+                        idempotency_strategy: req.idempotency_strategy,
+                        parent: None,
+                    };
+                    match self.start(start).await {
+                        Ok(()) => {
+                            queue.extend(schedule.workflow_started(state, &workflow_id));
+                            self.counters.started.fetch_add(1, Ordering::Relaxed);
+                            tracing::info!(schedule = %name, workflow_id = %workflow_id,
+                                slot_ms, "scheduled run started");
+                            done.history.push(entry(
+                                slot_ms,
+                                now,
+                                json!({"type": "STARTED", "workflowId": workflow_id,
+                                       "kind": kind, "shardIndex": shard_index}),
+                            ));
+                            done.started.push(workflow_id);
+                        }
+                        Err(e) if passing(&e) => return Err(e),
+                        Err(e) => {
+                            let reason = e.to_string();
+                            queue.extend(schedule.start_failed(state, &workflow_id, now, &reason));
+                        }
+                    }
+                }
+                Action::Cancel {
+                    workflow_id,
+                    reason,
+                }
+                | Action::Terminate {
+                    workflow_id,
+                    reason,
+                } => {
+                    let event = Event::Terminate {
+                        reason: Some(reason),
+                    };
+                    match self.ingress.event(&workflow_id, event).await {
+                        Ok(_) => {}
+                        Err(e) if passing(&e) => return Err(e),
+                        Err(e) => {
+                            tracing::debug!(schedule = %name, workflow_id = %workflow_id,
+                                error = %e, "run of a schedule not terminated");
+                        }
+                    }
+                }
+                Action::Record {
+                    slot_ms,
+                    outcome,
+                    reason,
+                } => done.history.push(entry(
+                    slot_ms.unwrap_or(now),
+                    now,
+                    json!({"type": "RECORD", "outcome": outcome, "reason": reason}),
+                )),
+                Action::Alert {
+                    kind,
+                    slot_ms,
+                    message,
+                } => {
+                    tracing::warn!(schedule = %name, kind = ?kind, "{message}");
+                    done.history.push(entry(
+                        slot_ms.unwrap_or(now),
+                        now,
+                        json!({"type": "ALERT", "kind": kind, "message": message}),
+                    ));
+                }
+                Action::WakeAt(at) => done.wake = Some(at),
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs passes until stopped. Started after recovery, so that the runs it watches and
+    /// the starts it makes meet adopted executions.
+    pub(crate) async fn run(self: Arc<Self>) {
+        *self.running.lock() = true;
+        if self.stopped.load(Ordering::SeqCst) {
+            self.exit();
+            return;
+        }
+        if let Err(e) = self.watch_open_runs().await {
+            tracing::error!(error = %e, "cannot read the open runs of schedules");
+        }
+        tracing::info!("scheduler running");
+        while !self.stopped.load(Ordering::SeqCst) {
+            // Registered before the clock is read, so that a jump in between is not lost.
+            let mut jump = self.clock.jumps().map(|n| Box::pin(n.notified()));
+            if let Some(j) = jump.as_mut() {
+                j.as_mut().enable();
+            }
+            let jumped = async move {
+                match jump {
+                    Some(j) => j.await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(jumped);
+            let wait = self.pass().await;
+            self.counters.passes.fetch_add(1, Ordering::Relaxed);
+            if self.stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            let Some(wait) = wait else { continue };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = &mut jumped => {}
+                _ = self.poke.notified() => {}
+            }
+        }
+        tracing::info!("scheduler stopped");
+        self.exit();
+    }
+
+    fn exit(&self) {
+        *self.running.lock() = false;
+        self.exited.notify_all();
+    }
+
+    /// One pass: run endings, then due schedules. Answers how long to wait before the next
+    /// (None: go on at once).
+    async fn pass(self: &Arc<Self>) -> Option<Duration> {
+        let mut failed = false;
+        let ended = std::mem::take(&mut *self.ended.lock());
+        let mut by_schedule: BTreeMap<String, Vec<Ended>> = BTreeMap::new();
+        for e in ended {
+            by_schedule.entry(e.schedule.clone()).or_default().push(e);
+        }
+        for (name, runs) in by_schedule {
+            let count = runs.len() as u64;
+            let again = runs.clone();
+            let result = self
+                .change(&name, move |s, st, now| {
+                    let mut out = Vec::new();
+                    for r in &runs {
+                        let success = r.status.is_some_and(WorkflowStatus::is_successful);
+                        out.extend(s.workflow_ended(st, &r.workflow_id, success, now));
+                    }
+                    out
+                })
+                .await;
+            match result {
+                Ok(_) => {
+                    self.counters.ended.fetch_add(count, Ordering::Relaxed);
+                    for r in &again {
+                        tracing::debug!(schedule = %name, workflow_id = %r.workflow_id,
+                            status = status_name(r.status), "run of a schedule ended");
+                    }
+                }
+                Err(EngineError::NotFound(_)) => {}
+                Err(e) => {
+                    failed = true;
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(schedule = %name, error = %e,
+                        "cannot record the end of runs; trying again");
+                    self.ended.lock().extend(again);
+                }
+            }
+        }
+        let now = self.clock.now_ms();
+        let store = self.store.clone();
+        let due = match blocking(move || store.schedules_due(now, PAGE)).await {
+            Ok(d) => d,
+            Err(e) => {
+                self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "cannot read the schedule wake index");
+                return Some(RETRY_AFTER);
+            }
+        };
+        let full = due.len() >= PAGE;
+        for (_, name) in due {
+            if self.stopped.load(Ordering::SeqCst) {
+                return None;
+            }
+            match self.change(&name, |s, st, now| s.tick(st, now)).await {
+                Ok(_) | Err(EngineError::NotFound(_)) => {}
+                Err(e) => {
+                    failed = true;
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(schedule = %name, error = %e,
+                        "schedule not advanced; trying again");
+                }
+            }
+        }
+        if failed {
+            return Some(RETRY_AFTER);
+        }
+        if full || !self.ended.lock().is_empty() {
+            return None;
+        }
+        let store = self.store.clone();
+        match blocking(move || store.next_schedule_wake()).await {
+            Ok(None) => Some(MAX_WAIT),
+            Ok(Some(at)) => {
+                let ms = at.saturating_sub(self.clock.now_ms());
+                if ms <= 0 {
+                    None
+                } else {
+                    Some(Duration::from_millis(ms as u64).min(MAX_WAIT))
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the schedule wake index");
+                Some(RETRY_AFTER)
+            }
+        }
+    }
+
+    /// Watches the open runs of every stored schedule.
+    async fn watch_open_runs(self: &Arc<Self>) -> Result<(), EngineError> {
+        let mut after: Option<String> = None;
+        loop {
+            let (store, a) = (self.store.clone(), after.clone());
+            let page = blocking(move || store.list_schedules(a.as_deref(), LIST_PAGE)).await?;
+            let last = page.last().map(|s| s.name.clone());
+            for s in &page {
+                for id in s.state.running.keys() {
+                    self.watch(&s.name, id);
+                }
+            }
+            if page.len() < LIST_PAGE {
+                return Ok(());
+            }
+            after = last;
+        }
+    }
+
+    /// Starts a run under its fixed id; a run found under that id counts as started.
+    async fn start(&self, start: ChildStart) -> Result<(), EngineError> {
+        let id = start.workflow_id.clone();
+        match self.ingress.start_requested(start).await {
+            Ok(_) => Ok(()),
+            Err(EngineError::AlreadyExists(m)) => {
+                // Taken by this very run, or refused for an idempotency key in use?
+                let store = self.store.clone();
+                let found = blocking(move || store.load_workflow(&id)).await?;
+                if found.is_some() {
+                    Ok(())
+                } else {
+                    Err(EngineError::AlreadyExists(m))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Watches a run of a schedule until it ends, then queues its end for the task.
+    fn watch(self: &Arc<Self>, schedule: &str, workflow_id: &str) {
+        if !self.watched.lock().insert(workflow_id.to_string()) {
+            return;
+        }
+        let rx = self.waiters.wait(workflow_id);
+        let (id, schedule) = (workflow_id.to_string(), schedule.to_string());
+        // Only a weak handle: a watch must not keep the store open after shutdown.
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let Some(store) = me.upgrade().map(|m| m.store.clone()) else {
+                return;
+            };
+            let i = id.clone();
+            let now = blocking(move || Ok(store.load_workflow(&i)?.map(|w| w.status))).await;
+            let status = match now {
+                Ok(None) => None,
+                Ok(Some(st)) if st.is_terminal() => Some(st),
+                Ok(Some(_)) | Err(_) => match rx.await {
+                    Ok(st) => Some(st),
+                    // The runtime stopped.
+                    Err(_) => return,
+                },
+            };
+            if let Some(me) = me.upgrade() {
+                me.waiters.prune(&id);
+                me.watched.lock().remove(&id);
+                me.ended.lock().push(Ended {
+                    schedule,
+                    workflow_id: id,
+                    status,
+                });
+                me.poke();
+            }
+        });
+    }
+}
+
+fn entry(slot_ms: i64, now: i64, event: serde_json::Value) -> ScheduleHistoryEntry {
+    ScheduleHistoryEntry {
+        slot_ms,
+        seq: 0,
+        recorded_ms: now,
+        event,
+    }
+}
