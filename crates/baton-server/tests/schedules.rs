@@ -1,0 +1,634 @@
+//! The scheduler in process, on a real store and a virtual clock: a per-minute schedule
+//! fires on its slots with Conductor's inputs; a restart (and a crash between a start and
+//! the state write) never starts a slot twice; slots missed while the server was down
+//! follow the misfire policy; SKIP records the slots that came while a run was open;
+//! pause, resume, trigger and backfill; failed starts recorded, pausing the schedule after
+//! enough of them; and what is refused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_core::schedule::{ScheduleDef, workflow_id};
+use baton_core::{Object, TaskResult, TaskStatus, WorkflowStatus};
+use baton_server::service::{PreviewOf, ScheduleView};
+use baton_server::{EngineConfig, EngineError, ManualClock, Runtime, Service};
+use baton_store::SledStore;
+use serde_json::{Value, json};
+
+/// On a minute.
+const T0: i64 = 1_800_000_000_000;
+const MINUTE: i64 = 60_000;
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn open(dir: &std::path::Path, clock: Arc<ManualClock>) -> Service {
+    let store = Arc::new(SledStore::open(dir).expect("store"));
+    let rt = Runtime::open(
+        store,
+        EngineConfig {
+            clock,
+            ..Default::default()
+        },
+    )
+    .expect("runtime");
+    rt.recover().await.expect("recover");
+    Service::new(rt)
+}
+
+async fn shut(svc: Service) {
+    let rt = svc.runtime().clone();
+    drop(svc);
+    tokio::task::spawn_blocking(move || rt.shutdown())
+        .await
+        .unwrap();
+}
+
+/// Defines `quick` (ends at once) and `waiting` (waits until signalled).
+async fn define(svc: &Service) {
+    svc.register_workflow_def(&json!({"name": "quick", "tasks": [
+        {"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE",
+         "inputParameters": {"done": true}}]}))
+        .await
+        .expect("quick");
+    svc.register_workflow_def(&json!({"name": "waiting", "tasks": [
+        {"name": "w", "taskReferenceName": "w", "type": "WAIT"}]}))
+        .await
+        .expect("waiting");
+}
+
+fn schedule(v: Value) -> ScheduleDef {
+    serde_json::from_value(v).expect("schedule json")
+}
+
+fn per_minute(name: &str, workflow: &str, extra: Value) -> ScheduleDef {
+    let mut v = json!({
+        "name": name,
+        "cronExpression": "0 * * * * ?",
+        "zoneId": "UTC",
+        "startWorkflowRequest": {"name": workflow, "input": {"a": 1}}
+    });
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    schedule(v)
+}
+
+fn slot_id(name: &str, slot_ms: i64) -> String {
+    workflow_id(name, slot_ms, None, false)
+}
+
+/// Waits until the schedule's view satisfies `cond`.
+async fn until(svc: &Service, name: &str, what: &str, cond: impl Fn(&ScheduleView) -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let view = svc.get_schedule(name).await.expect("schedule");
+        if cond(&view) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never: {what}: {view:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits for two more passes of the scheduler: whatever they would do is done by then.
+async fn two_passes(svc: &Service) {
+    let s = svc.runtime().scheduler().clone();
+    let from = s.stats().passes;
+    s.poke();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while s.stats().passes < from + 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no scheduler pass");
+        s.poke();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn outcomes(svc: &Service, name: &str) -> Vec<(i64, String)> {
+    let mut out: Vec<(i64, String)> = svc
+        .schedule_history(name, 0, i64::MAX, 1000)
+        .await
+        .expect("history")
+        .into_iter()
+        .map(|e| {
+            let kind = match e.event["type"].as_str() {
+                Some("RECORD") => e.event["outcome"].as_str().unwrap_or("?").to_string(),
+                Some(t) => t.to_string(),
+                None => "?".into(),
+            };
+            (e.slot_ms, kind)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn signal() -> TaskResult {
+    TaskResult {
+        task_id: String::new(),
+        token: None,
+        status: TaskStatus::Completed,
+        output: Object::new(),
+        reason_for_incompletion: None,
+        logs: Vec::new(),
+        callback_after_seconds: 0,
+        worker_id: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_schedule_fires_on_its_slots_with_conductors_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+
+    let view = svc
+        .save_schedule(per_minute("every-minute", "quick", json!({})))
+        .await
+        .expect("save");
+    assert_eq!(view.next_run_ms, Some(T0 + MINUTE));
+    assert_eq!(view.wake_at_ms, Some(T0 + MINUTE));
+    assert!(!view.paused);
+
+    // Not yet: nothing starts a second before the slot.
+    clock.advance(MINUTE - 1000);
+    two_passes(&svc).await;
+    assert_eq!(
+        svc.get_schedule("every-minute")
+            .await
+            .unwrap()
+            .counters
+            .fired,
+        0
+    );
+
+    clock.advance(1000);
+    until(&svc, "every-minute", "first slot", |v| {
+        v.counters.succeeded == 1
+    })
+    .await;
+    let first = slot_id("every-minute", T0 + MINUTE);
+    let (wf, _) = svc.workflow(&first, false).await.expect("first run");
+    assert_eq!(wf.status, WorkflowStatus::Completed);
+    assert_eq!(wf.input["a"], json!(1));
+    assert_eq!(wf.input["_startedByScheduler"], json!("every-minute"));
+    assert_eq!(wf.input["_scheduledTime"], json!(T0 + MINUTE));
+    assert_eq!(wf.input["_executedTime"], json!(T0 + MINUTE));
+    assert_eq!(wf.input["_executionId"], json!(first));
+    assert_eq!(wf.input["_schedulerCron"], json!("0 * * * * ?"));
+
+    clock.advance(MINUTE);
+    until(&svc, "every-minute", "second slot", |v| {
+        v.counters.succeeded == 2
+    })
+    .await;
+    let view = svc.get_schedule("every-minute").await.unwrap();
+    assert_eq!(view.counters.fired, 2);
+    assert_eq!(view.last_fired_ms, Some(T0 + 2 * MINUTE));
+    assert_eq!(view.next_run_ms, Some(T0 + 3 * MINUTE));
+    assert!(view.open_runs.is_empty());
+    svc.workflow(&slot_id("every-minute", T0 + 2 * MINUTE), false)
+        .await
+        .expect("second run");
+    assert_eq!(
+        outcomes(&svc, "every-minute").await,
+        vec![
+            (T0 + MINUTE, "STARTED".to_string()),
+            (T0 + 2 * MINUTE, "STARTED".to_string())
+        ]
+    );
+    let listed = svc.list_schedules(Some("quick")).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(
+        svc.list_schedules(Some("waiting"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_or_a_crash_before_the_state_write_never_starts_a_slot_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute("once", "waiting", json!({})))
+        .await
+        .expect("save");
+
+    // The first slot starts, but its state write fails as a crash would lose it.
+    svc.runtime().scheduler().fail_state_writes(true);
+    clock.advance(MINUTE);
+    let s = svc.runtime().scheduler().clone();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while s.stats().started == 0 || s.stats().failures == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(s);
+    let first = slot_id("once", T0 + MINUTE);
+    svc.workflow(&first, false).await.expect("started");
+    assert_eq!(svc.get_schedule("once").await.unwrap().counters.fired, 0);
+    shut(svc).await;
+
+    // After the restart the same slot is replayed and finds its run.
+    let svc = open(dir.path(), clock.clone()).await;
+    until(&svc, "once", "the slot recorded", |v| v.counters.fired == 1).await;
+    let view = svc.get_schedule("once").await.unwrap();
+    assert_eq!(view.open_runs, vec![first.clone()]);
+    let running = svc
+        .running_workflow_ids("waiting", None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(running, vec![first.clone()]);
+    shut(svc).await;
+
+    // A plain restart at the same time starts nothing more.
+    let svc = open(dir.path(), clock.clone()).await;
+    two_passes(&svc).await;
+    let running = svc
+        .running_workflow_ids("waiting", None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(running, vec![first.clone()]);
+    assert_eq!(svc.get_schedule("once").await.unwrap().counters.fired, 1);
+
+    // The run's end, after the restart, reaches the schedule.
+    svc.update_task_by_ref(&first, "w", signal())
+        .await
+        .expect("signal");
+    until(&svc, "once", "the end fed back", |v| {
+        v.counters.succeeded == 1 && v.open_runs.is_empty()
+    })
+    .await;
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slots_missed_while_down_follow_the_misfire_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute("skipping", "quick", json!({})))
+        .await
+        .unwrap();
+    svc.save_schedule(per_minute(
+        "catching-up",
+        "quick",
+        json!({"runCatchupScheduleInstances": true}),
+    ))
+    .await
+    .unwrap();
+    shut(svc).await;
+
+    // Down for five minutes and a half: slots 1 to 5 came meanwhile.
+    clock.advance(5 * MINUTE + 30_000);
+    let svc = open(dir.path(), clock.clone()).await;
+    until(&svc, "skipping", "missed slots recorded", |v| {
+        v.counters.missed == 5
+    })
+    .await;
+    until(&svc, "catching-up", "every slot run", |v| {
+        v.counters.succeeded == 5
+    })
+    .await;
+    let skipping = svc.get_schedule("skipping").await.unwrap();
+    assert_eq!(skipping.counters.fired, 0);
+    assert_eq!(skipping.next_run_ms, Some(T0 + 6 * MINUTE));
+    let missed: Vec<_> = (1..=5)
+        .map(|i| (T0 + i * MINUTE, "MISSED".to_string()))
+        .collect();
+    let history = outcomes(&svc, "skipping").await;
+    for m in &missed {
+        assert!(history.contains(m), "{m:?} not in {history:?}");
+    }
+    assert!(history.iter().any(|(_, k)| k == "ALERT"), "{history:?}");
+    let catching = svc.get_schedule("catching-up").await.unwrap();
+    assert_eq!(catching.counters.fired, 5);
+    assert_eq!(catching.counters.missed, 0);
+    for i in 1..=5 {
+        let (wf, _) = svc
+            .workflow(&slot_id("catching-up", T0 + i * MINUTE), false)
+            .await
+            .expect("caught-up run");
+        assert_eq!(wf.input["_scheduledTime"], json!(T0 + i * MINUTE));
+    }
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_overlap_records_the_slots_that_come_while_a_run_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute(
+        "long",
+        "waiting",
+        json!({"overlapPolicy": "SKIP"}),
+    ))
+    .await
+    .unwrap();
+
+    clock.advance(MINUTE);
+    until(&svc, "long", "first run open", |v| v.open_runs.len() == 1).await;
+    clock.advance(MINUTE);
+    until(&svc, "long", "second slot skipped", |v| {
+        v.counters.skipped_by_overlap == 1
+    })
+    .await;
+    clock.advance(MINUTE);
+    until(&svc, "long", "third slot skipped", |v| {
+        v.counters.skipped_by_overlap == 2
+    })
+    .await;
+    assert_eq!(
+        outcomes(&svc, "long").await,
+        vec![
+            (T0 + MINUTE, "STARTED".to_string()),
+            (T0 + 2 * MINUTE, "SKIPPED_BY_OVERLAP".to_string()),
+            (T0 + 3 * MINUTE, "SKIPPED_BY_OVERLAP".to_string()),
+        ]
+    );
+
+    // Once the run ends the next slot runs again.
+    let first = slot_id("long", T0 + MINUTE);
+    svc.update_task_by_ref(&first, "w", signal()).await.unwrap();
+    until(&svc, "long", "first run ended", |v| {
+        v.open_runs.is_empty() && v.counters.succeeded == 1
+    })
+    .await;
+    clock.advance(MINUTE);
+    until(&svc, "long", "fourth slot run", |v| v.counters.fired == 2).await;
+    svc.workflow(&slot_id("long", T0 + 4 * MINUTE), false)
+        .await
+        .expect("fourth run");
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_holds_the_slots_and_resume_applies_the_misfire_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute("pausable", "quick", json!({})))
+        .await
+        .unwrap();
+
+    let view = svc
+        .pause_schedule("pausable", Some("maintenance".into()))
+        .await
+        .unwrap();
+    assert!(view.paused);
+    assert!(view.def.paused);
+    assert_eq!(view.note.as_deref(), Some("maintenance"));
+    assert_eq!(view.def.paused_reason.as_deref(), Some("maintenance"));
+    assert_eq!(view.next_run_ms, None);
+    assert_eq!(view.wake_at_ms, None);
+
+    clock.advance(3 * MINUTE + 30_000);
+    two_passes(&svc).await;
+    let view = svc.get_schedule("pausable").await.unwrap();
+    assert_eq!(view.counters.fired, 0);
+    assert_eq!(view.counters.missed, 0);
+
+    let view = svc.resume_schedule("pausable", None).await.unwrap();
+    assert!(!view.paused);
+    assert_eq!(view.counters.missed, 3);
+    assert_eq!(view.next_run_ms, Some(T0 + 4 * MINUTE));
+    clock.advance(30_000);
+    until(&svc, "pausable", "the slot after the pause", |v| {
+        v.counters.fired == 1
+    })
+    .await;
+    svc.workflow(&slot_id("pausable", T0 + 4 * MINUTE), false)
+        .await
+        .expect("run after resume");
+
+    // Saving the definition with `paused` pauses it too; bulk resume undoes it.
+    let mut def = per_minute("pausable", "quick", json!({}));
+    def.paused = true;
+    assert!(svc.save_schedule(def).await.unwrap().paused);
+    let outcome = svc
+        .bulk_pause_schedules(vec!["pausable".into(), "nope".into()], false, None)
+        .await
+        .unwrap();
+    assert!(outcome[0].1.is_ok());
+    assert!(matches!(outcome[1].1, Err(EngineError::NotFound(_))));
+    assert!(!svc.get_schedule("pausable").await.unwrap().paused);
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_runs_now_with_its_input_even_while_paused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0 + 7_000);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute(
+        "manual",
+        "quick",
+        json!({"paused": true, "pausedReason": "manual only"}),
+    ))
+    .await
+    .unwrap();
+    let mut input = Object::new();
+    input.insert("b".into(), json!(2));
+    input.insert("a".into(), json!(3));
+    let started = svc
+        .trigger_schedule("manual", Some(input), None)
+        .await
+        .unwrap();
+    assert_eq!(started, vec![workflow_id("manual", T0 + 7_000, None, true)]);
+    let status = svc.wait_closed(&started[0], PATIENCE).await.unwrap();
+    assert_eq!(status, WorkflowStatus::Completed);
+    let (wf, _) = svc.workflow(&started[0], false).await.unwrap();
+    assert_eq!(wf.input["a"], json!(3));
+    assert_eq!(wf.input["b"], json!(2));
+    assert_eq!(wf.input["_startedByScheduler"], json!("manual"));
+    assert_eq!(wf.input["_schedulerCron"], Value::Null);
+    until(&svc, "manual", "the manual run counted", |v| {
+        v.counters.manual == 1 && v.counters.succeeded == 1 && v.paused
+    })
+    .await;
+    assert_eq!(svc.get_schedule("manual").await.unwrap().counters.fired, 0);
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_schedules_missing_workflows_and_unknown_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+
+    let bad_cron = schedule(json!({"name": "bad", "cronExpression": "61 * * * *",
+        "startWorkflowRequest": {"name": "quick"}}));
+    assert!(matches!(
+        svc.save_schedule(bad_cron).await,
+        Err(EngineError::InvalidArgument(_))
+    ));
+    let no_zone = schedule(json!({"name": "bad", "cronExpression": "0 * * * * ?",
+        "zoneId": "Mars/Olympus", "startWorkflowRequest": {"name": "quick"}}));
+    assert!(matches!(
+        svc.save_schedule(no_zone).await,
+        Err(EngineError::InvalidArgument(_))
+    ));
+    match svc
+        .save_schedule(per_minute("orphan", "not-defined", json!({})))
+        .await
+    {
+        Err(EngineError::InvalidArgument(m)) => assert!(m.contains("not-defined"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        svc.get_schedule("orphan").await,
+        Err(EngineError::NotFound(_))
+    ));
+
+    for result in [
+        svc.get_schedule("ghost").await.map(drop),
+        svc.pause_schedule("ghost", None).await.map(drop),
+        svc.resume_schedule("ghost", None).await.map(drop),
+        svc.trigger_schedule("ghost", None, None).await.map(drop),
+        svc.backfill_schedule("ghost", T0 - MINUTE, T0, None)
+            .await
+            .map(drop),
+        svc.schedule_history("ghost", 0, T0, 10).await.map(drop),
+        svc.delete_schedule("ghost").await,
+    ] {
+        match result {
+            Err(EngineError::NotFound(m)) => assert!(m.contains("ghost"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    let preview = svc
+        .preview_schedule(
+            PreviewOf::Cron {
+                expression: "0 0 * * * ?".into(),
+                zone: None,
+            },
+            T0,
+            T0 + 10 * 60 * MINUTE,
+            3,
+        )
+        .unwrap();
+    assert_eq!(preview.slots.len(), 3);
+    assert!(preview.truncated);
+    assert!(
+        svc.preview_schedule(
+            PreviewOf::Cron {
+                expression: "nonsense".into(),
+                zone: None,
+            },
+            T0,
+            T0 + MINUTE,
+            3,
+        )
+        .is_err()
+    );
+
+    svc.save_schedule(per_minute("doomed", "quick", json!({})))
+        .await
+        .unwrap();
+    svc.delete_schedule("doomed").await.unwrap();
+    assert!(matches!(
+        svc.get_schedule("doomed").await,
+        Err(EngineError::NotFound(_))
+    ));
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_runs_past_slots_and_finds_those_that_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute("filled", "quick", json!({})))
+        .await
+        .unwrap();
+    clock.advance(MINUTE);
+    until(&svc, "filled", "first slot", |v| v.counters.succeeded == 1).await;
+    svc.pause_schedule("filled", None).await.unwrap();
+    clock.advance(3 * MINUTE);
+
+    // Slots 1 to 3: the first ran already and is found; 2 and 3 run now.
+    svc.backfill_schedule("filled", T0 + MINUTE, T0 + 3 * MINUTE, None)
+        .await
+        .unwrap();
+    until(&svc, "filled", "backfilled slots ended", |v| {
+        // The run found for slot 1 counts as the backfill's run too.
+        v.counters.backfilled == 3 && v.counters.succeeded == 4 && v.open_runs.is_empty()
+    })
+    .await;
+    for i in 1..=3 {
+        svc.workflow(&slot_id("filled", T0 + i * MINUTE), false)
+            .await
+            .expect("slot run");
+    }
+    let view = svc.get_schedule("filled").await.unwrap();
+    assert!(view.paused);
+    assert_eq!(view.counters.fired, 1);
+    // The first start, the one found for slot 1 and those of slots 2 and 3.
+    assert_eq!(svc.runtime().scheduler().stats().started, 4);
+    assert!(matches!(
+        svc.backfill_schedule("filled", T0 + MINUTE, T0, None).await,
+        Err(EngineError::InvalidArgument(_))
+    ));
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_that_fail_are_recorded_and_pause_the_schedule_after_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.register_workflow_def(&json!({"name": "fleeting", "tasks": [
+        {"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE",
+         "inputParameters": {"done": true}}]}))
+        .await
+        .unwrap();
+    svc.save_schedule(per_minute(
+        "fragile",
+        "fleeting",
+        json!({"pauseAfterFailures": 2}),
+    ))
+    .await
+    .unwrap();
+    svc.delete_workflow_def("fleeting", 1).await.unwrap();
+
+    clock.advance(MINUTE);
+    until(&svc, "fragile", "a failed start", |v| {
+        v.counters.failed_to_start == 1
+    })
+    .await;
+    let view = svc.get_schedule("fragile").await.unwrap();
+    assert!(!view.paused);
+    assert_eq!(view.consecutive_failures, 1);
+    assert!(view.open_runs.is_empty());
+    clock.advance(MINUTE);
+    until(&svc, "fragile", "paused after two", |v| v.paused).await;
+    let view = svc.get_schedule("fragile").await.unwrap();
+    assert_eq!(view.counters.failed_to_start, 2);
+    assert_eq!(view.wake_at_ms, None);
+    assert!(view.note.unwrap_or_default().contains("2 consecutive"));
+    let history = outcomes(&svc, "fragile").await;
+    assert!(
+        history.contains(&(T0 + MINUTE, "FAILED_TO_START".to_string())),
+        "{history:?}"
+    );
+    assert!(
+        history.iter().any(|(_, k)| k == "PAUSED_AFTER_FAILURES"),
+        "{history:?}"
+    );
+    shut(svc).await;
+}
