@@ -632,3 +632,60 @@ async fn starts_that_fail_are_recorded_and_pause_the_schedule_after_enough() {
     );
     shut(svc).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_and_cancel_other_end_the_open_run_for_the_new_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute(
+        "terminating",
+        "waiting",
+        json!({"overlapPolicy": "TERMINATE_OTHER"}),
+    ))
+    .await
+    .unwrap();
+    svc.save_schedule(per_minute(
+        "cancelling",
+        "waiting",
+        json!({"overlapPolicy": "CANCEL_OTHER"}),
+    ))
+    .await
+    .unwrap();
+
+    clock.advance(MINUTE);
+    for name in ["terminating", "cancelling"] {
+        until(&svc, name, "first run open", |v| v.open_runs.len() == 1).await;
+    }
+    clock.advance(MINUTE);
+    // TERMINATE_OTHER ends the old run and starts the new one at once.
+    let second = slot_id("terminating", T0 + 2 * MINUTE);
+    until(&svc, "terminating", "second run open", |v| {
+        v.open_runs == vec![second.clone()]
+    })
+    .await;
+    let status = svc
+        .wait_closed(&slot_id("terminating", T0 + MINUTE), PATIENCE)
+        .await
+        .unwrap();
+    assert_eq!(status, WorkflowStatus::Terminated);
+
+    // CANCEL_OTHER ends the old run and starts the new slot once the end is back; the
+    // cancelled run counts neither as a success nor as a failure.
+    let second = slot_id("cancelling", T0 + 2 * MINUTE);
+    until(&svc, "cancelling", "buffered slot started", |v| {
+        v.open_runs == vec![second.clone()] && v.buffered == 0
+    })
+    .await;
+    let status = svc
+        .wait_closed(&slot_id("cancelling", T0 + MINUTE), PATIENCE)
+        .await
+        .unwrap();
+    assert_eq!(status, WorkflowStatus::Terminated);
+    let view = svc.get_schedule("cancelling").await.unwrap();
+    assert_eq!(view.counters.failed, 0);
+    assert_eq!(view.counters.succeeded, 0);
+    assert_eq!(view.counters.buffered, 1);
+    shut(svc).await;
+}
