@@ -24,6 +24,12 @@
 //! starts twice. A start that fails for a passing reason (the server is stopping, storage
 //! failed, the engine is overloaded) abandons the change the same way, to be replayed.
 //!
+//! A replay that comes too late for the slot to run on time finds the slot missed by the
+//! misfire policy; its runs, when they exist, are then adopted rather than recorded as
+//! missed, so that they are still watched and counted. Slots handled in the same call
+//! after the adopted one were offered before it was known to be open, so an overlap
+//! policy did not see it for them.
+//!
 //! Run endings come back through the runtime's [`Waiters`]: every open run of a schedule
 //! is watched (those of the stored states when the task starts, and every run started
 //! since), and an end queues [`baton_core::schedule::Schedule::workflow_ended`] for the
@@ -38,7 +44,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use baton_core::decider::ChildStart;
-use baton_core::schedule::{Action, Schedule, ScheduleDef, ScheduleState};
+use baton_core::schedule::machine::OpenRun;
+use baton_core::schedule::{
+    Action, MAX_SHARDS, Outcome, RunKind, Schedule, ScheduleDef, ScheduleState, workflow_id,
+};
 use baton_core::{Event, WorkflowStatus};
 use baton_store::{ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
 use parking_lot::Mutex;
@@ -453,6 +462,11 @@ impl Scheduler {
                     }
                 }
                 Action::Record {
+                    slot_ms: Some(slot),
+                    outcome: Outcome::Missed,
+                    ..
+                } if self.adopt_found(schedule, state, slot, now, done).await? => {}
+                Action::Record {
                     slot_ms,
                     outcome,
                     reason,
@@ -631,6 +645,69 @@ impl Scheduler {
             }
             after = last;
         }
+    }
+
+    /// A slot the machine calls missed may have been started before a crash that lost the
+    /// state write (the replay came too late for the slot to run on time). When its runs
+    /// exist they are adopted as the slot's scheduled runs: open, watched and counted as
+    /// fired rather than missed. True when something was found.
+    async fn adopt_found(
+        &self,
+        schedule: &Schedule,
+        state: &mut ScheduleState,
+        slot_ms: i64,
+        now: i64,
+        done: &mut Done,
+    ) -> Result<bool, EngineError> {
+        let def = schedule.def();
+        let ids: Vec<(u32, String)> = match def.shard_total {
+            Some(total) => (0..total.clamp(1, MAX_SHARDS))
+                .map(|i| (i, workflow_id(&def.name, slot_ms, Some(i), false)))
+                .collect(),
+            None => vec![(0, workflow_id(&def.name, slot_ms, None, false))],
+        };
+        if ids.iter().any(|(_, id)| state.running.contains_key(id)) {
+            return Ok(false);
+        }
+        let store = self.store.clone();
+        let found = blocking(move || {
+            let mut found = Vec::new();
+            for (shard, id) in ids {
+                if store.load_workflow(&id)?.is_some() {
+                    found.push((shard, id));
+                }
+            }
+            Ok(found)
+        })
+        .await?;
+        if found.is_empty() {
+            return Ok(false);
+        }
+        state.counters.missed = state.counters.missed.saturating_sub(1);
+        state.counters.fired += 1;
+        state.runs_started += 1;
+        state.last_fired_ms = Some(state.last_fired_ms.map_or(slot_ms, |l| l.max(slot_ms)));
+        for (shard, id) in found {
+            tracing::info!(schedule = %def.name, workflow_id = %id, slot_ms,
+                "run of a late slot found started; adopted");
+            state.running.insert(
+                id.clone(),
+                OpenRun {
+                    slot_ms,
+                    kind: RunKind::Scheduled,
+                    confirmed: true,
+                    cancelling: false,
+                },
+            );
+            done.history.push(entry(
+                slot_ms,
+                now,
+                json!({"type": "STARTED", "workflowId": id, "kind": RunKind::Scheduled,
+                       "shardIndex": shard, "found": true}),
+            ));
+            done.started.push(id);
+        }
+        Ok(true)
     }
 
     /// Starts a run under its fixed id; a run found under that id counts as started.
