@@ -689,3 +689,64 @@ async fn terminate_and_cancel_other_end_the_open_run_for_the_new_slot() {
     assert_eq!(view.counters.buffered, 1);
     shut(svc).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_started_before_a_crash_and_replayed_late_is_adopted_not_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute(
+        "late",
+        "waiting",
+        json!({"overlapPolicy": "SKIP"}),
+    ))
+    .await
+    .unwrap();
+    svc.runtime().scheduler().fail_state_writes(true);
+    clock.advance(MINUTE);
+    let first = slot_id("late", T0 + MINUTE);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while svc.workflow(&first, false).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "no start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    shut(svc).await;
+
+    // Back nine and a half minutes later: slot 1 is long past, but its run exists and is
+    // adopted; slots 2 to 10 are missed (SKIP). Slot 11 then finds the adopted run open.
+    clock.advance(9 * MINUTE + 30_000);
+    let svc = open(dir.path(), clock.clone()).await;
+    until(&svc, "late", "the late slots handled", |v| {
+        v.counters.missed == 9
+    })
+    .await;
+    let view = svc.get_schedule("late").await.unwrap();
+    assert_eq!(view.counters.fired, 1);
+    assert_eq!(view.open_runs, vec![first.clone()]);
+    assert_eq!(view.last_fired_ms, Some(T0 + MINUTE));
+    clock.advance(30_000);
+    until(&svc, "late", "slot 11 skipped", |v| {
+        v.counters.skipped_by_overlap == 1
+    })
+    .await;
+    let history = outcomes(&svc, "late").await;
+    assert!(
+        history.contains(&(T0 + MINUTE, "STARTED".to_string())),
+        "{history:?}"
+    );
+    assert!(!history.contains(&(T0 + MINUTE, "MISSED".to_string())));
+    let running = svc
+        .running_workflow_ids("waiting", None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(running, vec![first.clone()]);
+
+    // Its end is fed back like any other run's.
+    svc.update_task_by_ref(&first, "w", signal()).await.unwrap();
+    until(&svc, "late", "the adopted run ended", |v| {
+        v.counters.succeeded == 1 && v.open_runs.is_empty()
+    })
+    .await;
+    shut(svc).await;
+}
