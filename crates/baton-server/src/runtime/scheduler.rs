@@ -35,10 +35,13 @@
 //! since), and an end queues [`baton_core::schedule::Schedule::workflow_ended`] for the
 //! next pass.
 //!
+//! A run removed while open reports no end; a sweep every [`SWEEP_EVERY_MS`] looks for
+//! the watched runs in the store and reports those gone as ended in failure.
+//!
 //! History is kept to [`HISTORY_CAP`] entries per schedule, trimmed every
 //! [`TRIM_EVERY`] writes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -75,6 +78,10 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// Wait before a pass that had failures is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// How often (clock ms) watched runs are looked for in the store, to notice runs removed
+/// while open.
+pub const SWEEP_EVERY_MS: i64 = 60_000;
 
 /// Longest wait at shutdown for the task to end.
 const STOP_WAIT: Duration = Duration::from_secs(10);
@@ -138,7 +145,10 @@ pub struct Scheduler {
     stopped: AtomicBool,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     ended: Mutex<Vec<Ended>>,
-    watched: Mutex<HashSet<String>>,
+    /// Runs watched, with their schedules.
+    watched: Mutex<HashMap<String, String>>,
+    /// When watched runs were last looked for in the store (clock ms).
+    last_sweep: std::sync::atomic::AtomicI64,
     counters: Counters,
     fail_writes: AtomicBool,
     /// Whether the task runs; [`Scheduler::stop`] waits for it to end.
@@ -182,7 +192,8 @@ impl Scheduler {
             stopped: AtomicBool::new(false),
             locks: Mutex::new(HashMap::new()),
             ended: Mutex::new(Vec::new()),
-            watched: Mutex::new(HashSet::new()),
+            watched: Mutex::new(HashMap::new()),
+            last_sweep: std::sync::atomic::AtomicI64::new(i64::MIN),
             counters: Counters::default(),
             fail_writes: AtomicBool::new(false),
             running: parking_lot::Mutex::new(false),
@@ -543,6 +554,9 @@ impl Scheduler {
     /// (None: go on at once).
     async fn pass(self: &Arc<Self>) -> Option<Duration> {
         let mut failed = false;
+        if let Err(e) = self.sweep().await {
+            tracing::error!(error = %e, "cannot look for the watched runs of schedules");
+        }
         let ended = std::mem::take(&mut *self.ended.lock());
         let mut by_schedule: BTreeMap<String, Vec<Ended>> = BTreeMap::new();
         for e in ended {
@@ -626,6 +640,50 @@ impl Scheduler {
                 Some(RETRY_AFTER)
             }
         }
+    }
+
+    /// Every [`SWEEP_EVERY_MS`] of clock time, looks for each watched run in the store: a
+    /// run removed while open never reports an end, so one that is gone is reported ended
+    /// (as a failure) here.
+    async fn sweep(&self) -> Result<(), EngineError> {
+        let now = self.clock.now_ms();
+        let last = self.last_sweep.load(Ordering::SeqCst);
+        if last != i64::MIN && now.saturating_sub(last) < SWEEP_EVERY_MS {
+            return Ok(());
+        }
+        self.last_sweep.store(now, Ordering::SeqCst);
+        let watched: Vec<(String, String)> = self
+            .watched
+            .lock()
+            .iter()
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect();
+        if watched.is_empty() {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        let gone = blocking(move || {
+            let mut gone = Vec::new();
+            for (id, schedule) in watched {
+                if store.load_workflow(&id)?.is_none() {
+                    gone.push((id, schedule));
+                }
+            }
+            Ok(gone)
+        })
+        .await?;
+        for (id, schedule) in gone {
+            if self.watched.lock().remove(&id).is_some() {
+                tracing::info!(schedule = %schedule, workflow_id = %id,
+                    "run of a schedule removed while open");
+                self.ended.lock().push(Ended {
+                    schedule,
+                    workflow_id: id,
+                    status: None,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Watches the open runs of every stored schedule.
@@ -731,8 +789,12 @@ impl Scheduler {
 
     /// Watches a run of a schedule until it ends, then queues its end for the task.
     fn watch(self: &Arc<Self>, schedule: &str, workflow_id: &str) {
-        if !self.watched.lock().insert(workflow_id.to_string()) {
-            return;
+        {
+            let mut w = self.watched.lock();
+            if w.contains_key(workflow_id) {
+                return;
+            }
+            w.insert(workflow_id.to_string(), schedule.to_string());
         }
         let rx = self.waiters.wait(workflow_id);
         let (id, schedule) = (workflow_id.to_string(), schedule.to_string());
@@ -755,7 +817,10 @@ impl Scheduler {
             };
             if let Some(me) = me.upgrade() {
                 me.waiters.prune(&id);
-                me.watched.lock().remove(&id);
+                if me.watched.lock().remove(&id).is_none() {
+                    // The sweep reported it already.
+                    return;
+                }
                 me.ended.lock().push(Ended {
                     schedule,
                     workflow_id: id,
