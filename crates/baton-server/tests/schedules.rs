@@ -750,3 +750,34 @@ async fn a_run_started_before_a_crash_and_replayed_late_is_adopted_not_missed() 
     .await;
     shut(svc).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_removed_while_open_stops_holding_the_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute(
+        "held",
+        "waiting",
+        json!({"overlapPolicy": "SKIP"}),
+    ))
+    .await
+    .unwrap();
+    clock.advance(MINUTE);
+    until(&svc, "held", "first run open", |v| v.open_runs.len() == 1).await;
+    let first = slot_id("held", T0 + MINUTE);
+    svc.remove(&first).await.expect("remove");
+
+    // The next slot finds the removed run gone and runs.
+    clock.advance(MINUTE);
+    let second = slot_id("held", T0 + 2 * MINUTE);
+    until(&svc, "held", "second run open", |v| {
+        v.open_runs == vec![second.clone()]
+    })
+    .await;
+    let view = svc.get_schedule("held").await.unwrap();
+    assert_eq!(view.counters.failed, 1);
+    assert_eq!(view.counters.skipped_by_overlap, 0);
+    shut(svc).await;
+}
