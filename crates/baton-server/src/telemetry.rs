@@ -57,6 +57,12 @@ pub const RETENTION_REMOVED: &str = "baton_retention_removed_total";
 /// Finished executions written to an archive before removal.
 pub const RETENTION_ARCHIVED: &str = "baton_retention_archived_total";
 
+/// What became of schedule slots and runs, by schedule and outcome (`STARTED`, `MISSED`,
+/// `SKIPPED_BY_OVERLAP`, `BUFFERED`, `FAILED_TO_START`, ...).
+pub const SCHEDULE_OUTCOMES: &str = "baton_schedule_outcomes_total";
+/// Alerts raised by schedules, by schedule and kind.
+pub const SCHEDULE_ALERTS: &str = "baton_schedule_alerts_total";
+
 /// The domain label of the default queues.
 pub const NO_DOMAIN: &str = "NO_DOMAIN";
 
@@ -120,6 +126,14 @@ pub fn describe() {
     describe_counter!(
         RETENTION_ARCHIVED,
         "Finished executions written to an archive before removal"
+    );
+    describe_counter!(
+        SCHEDULE_OUTCOMES,
+        "What became of schedule slots and runs, by schedule and outcome"
+    );
+    describe_counter!(
+        SCHEDULE_ALERTS,
+        "Alerts raised by schedules, by schedule and kind"
     );
     describe_histogram!(
         GRPC_REQUEST,

@@ -53,6 +53,7 @@ use baton_core::schedule::{
 };
 use baton_core::{Event, WorkflowStatus};
 use baton_store::{ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
+use metrics::counter;
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::Notify;
@@ -62,6 +63,7 @@ use crate::error::{EngineError, ErrorKind};
 use crate::runtime::ingress::Ingress;
 use crate::runtime::registry::blocking;
 use crate::runtime::waiters::Waiters;
+use crate::telemetry;
 
 /// Most history entries kept per schedule; older ones are trimmed.
 pub const HISTORY_CAP: usize = 1_000;
@@ -435,6 +437,9 @@ impl Scheduler {
                         Ok(()) => {
                             queue.extend(schedule.workflow_started(state, &workflow_id));
                             self.counters.started.fetch_add(1, Ordering::Relaxed);
+                            counter!(telemetry::SCHEDULE_OUTCOMES,
+                                "schedule" => name.to_string(), "outcome" => "STARTED")
+                            .increment(1);
                             tracing::info!(schedule = %name, workflow_id = %workflow_id,
                                 slot_ms, "scheduled run started");
                             done.history.push(entry(
@@ -481,17 +486,33 @@ impl Scheduler {
                     slot_ms,
                     outcome,
                     reason,
-                } => done.history.push(entry(
-                    slot_ms.unwrap_or(now),
-                    now,
-                    json!({"type": "RECORD", "outcome": outcome, "reason": reason}),
-                )),
+                } => {
+                    let label = serde_json::to_value(outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    counter!(telemetry::SCHEDULE_OUTCOMES,
+                        "schedule" => name.to_string(), "outcome" => label)
+                    .increment(1);
+                    done.history.push(entry(
+                        slot_ms.unwrap_or(now),
+                        now,
+                        json!({"type": "RECORD", "outcome": outcome, "reason": reason}),
+                    ));
+                }
                 Action::Alert {
                     kind,
                     slot_ms,
                     message,
                 } => {
                     tracing::warn!(schedule = %name, kind = ?kind, "{message}");
+                    let label = serde_json::to_value(kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    counter!(telemetry::SCHEDULE_ALERTS,
+                        "schedule" => name.to_string(), "kind" => label)
+                    .increment(1);
                     done.history.push(entry(
                         slot_ms.unwrap_or(now),
                         now,
