@@ -3,7 +3,8 @@
 //! the state write) never starts a slot twice; slots missed while the server was down
 //! follow the misfire policy; SKIP records the slots that came while a run was open;
 //! pause, resume, trigger and backfill; failed starts recorded, pausing the schedule after
-//! enough of them; and what is refused.
+//! enough of them; overlap policies that end the open run; runs removed while open; a
+//! jittered slot, previews and history reads; and what is refused.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use baton_core::schedule::{ScheduleDef, workflow_id};
 use baton_core::{Object, TaskResult, TaskStatus, WorkflowStatus};
 use baton_server::service::{PreviewOf, ScheduleView};
-use baton_server::{EngineConfig, EngineError, ManualClock, Runtime, Service};
+use baton_server::{Clock, EngineConfig, EngineError, ManualClock, Runtime, Service};
 use baton_store::SledStore;
 use serde_json::{Value, json};
 
@@ -779,5 +780,71 @@ async fn a_run_removed_while_open_stops_holding_the_schedule() {
     let view = svc.get_schedule("held").await.unwrap();
     assert_eq!(view.counters.failed, 1);
     assert_eq!(view.counters.skipped_by_overlap, 0);
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jittered_slot_waits_for_its_fire_time_and_previews_and_history_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    let def = per_minute("jittery", "quick", json!({"jitterMs": 30_000}));
+    let jitter = baton_core::schedule::machine::jitter_for("jittery", T0 + MINUTE, 30_000);
+    let view = svc.save_schedule(def.clone()).await.unwrap();
+    assert_eq!(view.next_run_ms, Some(T0 + MINUTE + jitter));
+    assert_eq!(view.wake_at_ms, Some(T0 + MINUTE + jitter));
+
+    clock.advance(MINUTE + jitter - 1);
+    two_passes(&svc).await;
+    assert_eq!(svc.get_schedule("jittery").await.unwrap().counters.fired, 0);
+    clock.advance(1);
+    until(&svc, "jittery", "the jittered slot", |v| {
+        v.counters.fired == 1
+    })
+    .await;
+    let (wf, _) = svc
+        .workflow(&slot_id("jittery", T0 + MINUTE), false)
+        .await
+        .unwrap();
+    assert_eq!(wf.input["_scheduledTime"], json!(T0 + MINUTE));
+    assert_eq!(wf.input["_executedTime"], json!(T0 + MINUTE + jitter));
+
+    // Previews of a definition and of a saved schedule.
+    let preview = svc
+        .preview_schedule(PreviewOf::Def(Box::new(def)), T0, T0 + 5 * MINUTE, 100)
+        .unwrap();
+    let slots: Vec<i64> = preview.slots.iter().map(|s| s.at_ms).collect();
+    assert_eq!(slots, (1..=5).map(|i| T0 + i * MINUTE).collect::<Vec<_>>());
+    assert!(!preview.truncated);
+    let upcoming = svc.upcoming_slots("jittery", 3).await.unwrap();
+    assert_eq!(upcoming.len(), 3);
+    assert_eq!(upcoming[0].0.at_ms, T0 + 2 * MINUTE);
+    assert!(upcoming[0].1 >= T0 + 2 * MINUTE);
+
+    // History: a range and a limit, newest first.
+    // Each slot has its own jitter: the clock goes to each fire time in turn (a jump
+    // past one would make it a misfire).
+    for fired in 2..=3 {
+        let (_, at) = svc.upcoming_slots("jittery", 1).await.unwrap()[0].clone();
+        clock.advance(at - clock.now_ms());
+        until(&svc, "jittery", "the next slot", |v| {
+            v.counters.fired == fired
+        })
+        .await;
+    }
+    let all = svc
+        .schedule_history("jittery", 0, i64::MAX, 10)
+        .await
+        .unwrap();
+    let slots: Vec<i64> = all.iter().map(|e| e.slot_ms).collect();
+    assert_eq!(slots, vec![T0 + 3 * MINUTE, T0 + 2 * MINUTE, T0 + MINUTE]);
+    let some = svc
+        .schedule_history("jittery", T0 + 2 * MINUTE, T0 + 3 * MINUTE, 1)
+        .await
+        .unwrap();
+    assert_eq!(some.len(), 1);
+    assert_eq!(some[0].slot_ms, T0 + 3 * MINUTE);
+    assert_eq!(some[0].event["type"], json!("STARTED"));
     shut(svc).await;
 }
