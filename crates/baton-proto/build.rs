@@ -8,10 +8,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { std::env::set_var("PROTOC", protoc) };
     let include = protoc_bin_vendored::include_path()?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files: Vec<PathBuf> = ["common", "metadata", "workflow", "task", "monitor"]
-        .iter()
-        .map(|f| root.join(format!("baton/v1/{f}.proto")))
-        .collect();
+    let files: Vec<PathBuf> = [
+        "common", "metadata", "workflow", "task", "monitor", "schedule",
+    ]
+    .iter()
+    .map(|f| root.join(format!("baton/v1/{f}.proto")))
+    .collect();
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
