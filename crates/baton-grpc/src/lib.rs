@@ -8,6 +8,7 @@
 pub mod convert;
 pub mod metadata;
 pub mod monitor;
+pub mod schedule;
 pub mod task;
 pub mod telemetry;
 mod views;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use baton_proto::v1::metadata_service_server::MetadataServiceServer;
 use baton_proto::v1::monitor_service_server::MonitorServiceServer;
+use baton_proto::v1::schedule_service_server::ScheduleServiceServer;
 use baton_proto::v1::task_service_server::TaskServiceServer;
 use baton_proto::v1::workflow_service_server::WorkflowServiceServer;
 use baton_server::{EngineConfig, EngineError, ErrorKind, Runtime, Service};
@@ -133,6 +135,8 @@ pub async fn serve(
                 h.set_serving::<TaskServiceServer<task::Tasks>>().await;
                 h.set_serving::<MonitorServiceServer<monitor::Monitor>>()
                     .await;
+                h.set_serving::<ScheduleServiceServer<schedule::Schedules>>()
+                    .await;
             } else {
                 h.set_service_status("", tonic_health::ServingStatus::NotServing)
                     .await;
@@ -142,6 +146,8 @@ pub async fn serve(
                     .await;
                 h.set_not_serving::<TaskServiceServer<task::Tasks>>().await;
                 h.set_not_serving::<MonitorServiceServer<monitor::Monitor>>()
+                    .await;
+                h.set_not_serving::<ScheduleServiceServer<schedule::Schedules>>()
                     .await;
             }
         }
@@ -184,7 +190,11 @@ pub async fn serve(
         )
         .add_service(MonitorServiceServer::new(monitor::Monitor::new(
             service.clone(),
-        )));
+        )))
+        .add_service(
+            ScheduleServiceServer::new(schedule::Schedules::new(service.clone()))
+                .max_decoding_message_size(limit),
+        );
     let router = tonic::transport::Server::builder()
         .accept_http1(true)
         .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
