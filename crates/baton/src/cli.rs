@@ -23,10 +23,10 @@ pub struct Conn {
         default_value = "http://127.0.0.1:7070",
         global = true
     )]
-    server: String,
+    pub(crate) server: String,
     /// Print JSON for scripts instead of readable text.
     #[arg(long, global = true)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `baton def ...`
@@ -509,7 +509,7 @@ pub enum EventHandlerCommand {
     },
 }
 
-async fn channel(conn: &Conn) -> anyhow::Result<Channel> {
+pub(crate) async fn channel(conn: &Conn) -> anyhow::Result<Channel> {
     Channel::from_shared(conn.server.clone())
         .with_context(|| format!("bad server address {}", conn.server))?
         .connect()
@@ -517,7 +517,7 @@ async fn channel(conn: &Conn) -> anyhow::Result<Channel> {
         .with_context(|| format!("cannot reach baton server at {}", conn.server))
 }
 
-fn read_json(file: &PathBuf) -> anyhow::Result<Value> {
+pub(crate) fn read_json(file: &PathBuf) -> anyhow::Result<Value> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
     } else {
@@ -527,7 +527,10 @@ fn read_json(file: &PathBuf) -> anyhow::Result<Value> {
 }
 
 /// A JSON object given on the command line.
-fn json_object(flag: &str, text: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
+pub(crate) fn json_object(
+    flag: &str,
+    text: &str,
+) -> anyhow::Result<serde_json::Map<String, Value>> {
     let v: Value =
         serde_json::from_str(text).with_context(|| format!("{flag} is not valid JSON"))?;
     match v {
@@ -543,7 +546,7 @@ fn opt_struct(flag: &str, text: Option<&str>) -> anyhow::Result<Option<prost_typ
 }
 
 /// A time given as RFC 3339 or epoch milliseconds.
-fn timestamp(flag: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
+pub(crate) fn timestamp(flag: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(baton_grpc::convert::ts(ms));
     }
@@ -569,7 +572,7 @@ fn definition(v: &Value) -> pb::Definition {
     }
 }
 
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 

@@ -4,6 +4,7 @@ mod bench;
 mod bench_hold;
 mod bench_http;
 mod cli;
+mod schedule_cli;
 mod top;
 mod traces;
 
@@ -43,6 +44,9 @@ enum Command {
     /// Manages event handlers.
     #[command(subcommand)]
     EventHandler(cli::EventHandlerCommand),
+    /// Creates, reads and steers schedules: workflows started at cron times or intervals.
+    #[command(subcommand)]
+    Schedule(schedule_cli::ScheduleCommand),
     /// Lists the workers the server knows of.
     #[command(subcommand)]
     Worker(cli::WorkerCommand),
@@ -247,6 +251,7 @@ fn main() {
             Command::Workflow(c) => cli::run_workflow(c).await,
             Command::Task(c) => cli::run_task(c).await,
             Command::EventHandler(c) => cli::run_event_handler(c).await,
+            Command::Schedule(c) => schedule_cli::run(c).await,
             Command::Worker(c) => cli::run_worker(c).await,
             Command::Archive(c) => cli::run_archive(c).await,
             Command::Bench(args) => bench::run(args).await,
