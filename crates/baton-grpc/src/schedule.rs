@@ -374,3 +374,46 @@ impl ScheduleService for Schedules {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_definitions_name_the_problem() {
+        let e = parse_definition("").unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.message().contains("definition_json"), "{e}");
+        let e = parse_definition("{\"name\": ").unwrap_err();
+        assert!(e.message().contains("line 1"), "{e}");
+        let e = parse_definition(r#"{"name": "x", "cronExpression": 5}"#).unwrap_err();
+        assert!(e.message().contains("definition_json"), "{e}");
+        let d = parse_definition(
+            r#"{"name": "x", "cronExpression": "0 9 * * *", "startWorkflowRequest": {"name": "w"}}"#,
+        )
+        .unwrap();
+        assert_eq!(d.cron_expression.as_deref(), Some("0 9 * * *"));
+    }
+
+    #[test]
+    fn overlap_policies_by_name() {
+        assert_eq!(overlap("overlap", "").unwrap(), None);
+        assert_eq!(
+            overlap("overlap", "skip").unwrap(),
+            Some(OverlapPolicy::Skip)
+        );
+        assert_eq!(
+            overlap("overlap", "BUFFER_ALL").unwrap(),
+            Some(OverlapPolicy::BufferAll)
+        );
+        let e = overlap("overlap", "SOMETIMES").unwrap_err();
+        assert!(e.message().contains("SOMETIMES"), "{e}");
+    }
+
+    #[test]
+    fn limits_default_and_refuse_negatives() {
+        assert_eq!(limit("limit", 0, 10).unwrap(), 10);
+        assert_eq!(limit("limit", 3, 10).unwrap(), 3);
+        assert!(limit("limit", -1, 10).is_err());
+    }
+}
