@@ -275,7 +275,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     assert!(ok, "{err}");
     assert!(out.contains("STARTED"), "{out}");
 
-    // Paused, it starts nothing more; the note shows.
+    // Paused: the state and the note show it.
     let (ok, _, err) = cli(
         &server,
         &["schedule", "pause", "every_sec", "--note", "maintenance"],
@@ -287,11 +287,8 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     assert!(v.next_run_time.is_none());
     let (ok, out, _) = cli(&server, &["schedule", "list"]);
     assert!(ok && out.contains("PAUSED"), "{out}");
-    // Slots already due when it was paused may still start; then the count holds.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before = started(&ch, "every_sec").await.len();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(started(&ch, "every_sec").await.len(), before);
+    // That a paused schedule starts nothing is shown on a virtual clock in the server's
+    // own tests; here the state says so (no next run time), and nothing waits on time.
 
     // A trigger runs it even while paused, with the input given merged in.
     let (ok, out, err) = cli(
