@@ -48,6 +48,16 @@ const DEFAULT_NEXT_FEW: usize = 3;
 /// Entries of a history or search page when no size is given.
 const DEFAULT_PAGE: usize = 100;
 
+/// A blank name names no schedule: 404, as for any other unknown name.
+fn known(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() {
+        return Err(ApiError::not_found(format!(
+            "schedule {name:?} does not exist"
+        )));
+    }
+    Ok(())
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -212,6 +222,7 @@ async fn pause(
     name: String,
     reason: Option<String>,
 ) -> Result<Json<ScheduleJson>, ApiError> {
+    known(&name)?;
     Ok(Json(schedule_json(
         svc.pause_schedule(&name, reason).await?,
     )?))
@@ -255,6 +266,7 @@ async fn pause_schedule_get(
 }
 
 async fn resume(svc: Service, name: String) -> Result<Json<ScheduleJson>, ApiError> {
+    known(&name)?;
     Ok(Json(schedule_json(
         svc.resume_schedule(&name, None).await?,
     )?))
@@ -399,7 +411,7 @@ fn limit_of(value: Option<&str>, default: usize, max: usize) -> Result<usize, Ap
 #[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// Results to skip (0 when absent).
-    #[param(value_type = Option<i32>, minimum = 0)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     start: Option<String>,
     /// Results to return, at most 1,000 (100 when absent).
     #[param(value_type = Option<i32>, minimum = 0, maximum = 1000)]
@@ -679,8 +691,10 @@ struct Triggered {
 async fn trigger_schedule(
     State(svc): State<Service>,
     Path(name): Path<String>,
-    OptBody(input): OptBody<Object>,
+    OptBody(input): OptBody<Option<Object>>,
 ) -> Result<Json<Triggered>, ApiError> {
+    known(&name)?;
+    let input = input.flatten();
     let workflow_ids = svc.trigger_schedule(&name, input, None).await?;
     Ok(Json(Triggered { workflow_ids }))
 }

@@ -444,6 +444,20 @@ async fn scheduler_routes() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    let (status, v) = api
+        .raw(Method::POST, "/schedules/every_second/trigger", "null")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = api.call(Method::PUT, "/schedules/%20/pause", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let (status, v) = api.call(Method::PUT, "/schedules/%20/resume", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let (status, v) = api.call(Method::POST, "/schedules/%20/trigger", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let (status, v) = api
+        .call(Method::GET, "/search/executions?start=-1", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
 
     // Delete; afterwards the name is unknown everywhere.
     api.ok(Method::DELETE, "/schedules/every_second", None)
