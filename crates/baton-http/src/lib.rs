@@ -16,6 +16,7 @@ mod extract;
 mod metadata;
 pub mod model;
 mod retention;
+mod schedules;
 mod search;
 mod tasks;
 pub mod telemetry;
@@ -41,9 +42,9 @@ const BODY_OVERHEAD: usize = 1024 * 1024;
 #[openapi(
     info(
         title = "Baton HTTP API",
-        description = "Conductor's REST API served by Baton: definitions, executions, tasks \
-                       and event handlers. Times are epoch milliseconds; null fields are left \
-                       out; errors carry Conductor's error body.",
+        description = "Conductor's REST API served by Baton: definitions, executions, tasks, \
+                       event handlers and schedules. Times are epoch milliseconds; null fields \
+                       are left out; errors carry Conductor's error body.",
     ),
     tags(
         (name = "metadata", description = "Workflow and task definitions"),
@@ -52,6 +53,7 @@ const BODY_OVERHEAD: usize = 1024 * 1024;
         (name = "tasks", description = "Workers: poll, report, logs, queues"),
         (name = "event", description = "Event handlers"),
         (name = "health", description = "Whether the server serves"),
+        (name = "scheduler", description = "Schedules: Conductor's scheduler endpoints, and Baton's run-now, backfill, history and next slots"),
         (name = "admin", description = "What the server is doing (counters, latencies, queues, workers, failures), retention and archives"),
     )
 )]
@@ -70,6 +72,7 @@ pub fn router(svc: Service) -> Router {
         .merge(events::routes())
         .merge(search::routes())
         .merge(retention::routes())
+        .merge(schedules::routes())
         .merge(admin::routes())
         .routes(utoipa_axum::routes!(health))
         .routes(utoipa_axum::routes!(telemetry::metrics))
