@@ -459,7 +459,6 @@ async fn conductor_client_quirks_are_understood() {
     for path in [
         format!("/workflow/{id}/status"),
         format!("/workflow/{id}/variables"),
-        "/scheduler/schedules".to_string(),
     ] {
         let a = api.get(&path).await;
         assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
