@@ -62,6 +62,8 @@ pub const RETENTION_ARCHIVED: &str = "baton_retention_archived_total";
 pub const SCHEDULE_OUTCOMES: &str = "baton_schedule_outcomes_total";
 /// Alerts raised by schedules, by schedule and kind.
 pub const SCHEDULE_ALERTS: &str = "baton_schedule_alerts_total";
+/// Attempts to post schedule alerts to their webhooks, by schedule and outcome.
+pub const SCHEDULE_ALERT_DELIVERIES: &str = "baton_schedule_alert_deliveries_total";
 
 /// The domain label of the default queues.
 pub const NO_DOMAIN: &str = "NO_DOMAIN";
@@ -134,6 +136,10 @@ pub fn describe() {
     describe_counter!(
         SCHEDULE_ALERTS,
         "Alerts raised by schedules, by schedule and kind"
+    );
+    describe_counter!(
+        SCHEDULE_ALERT_DELIVERIES,
+        "Attempts to post schedule alerts to their webhooks, by schedule and outcome"
     );
     describe_histogram!(
         GRPC_REQUEST,

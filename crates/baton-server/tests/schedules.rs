@@ -848,3 +848,277 @@ async fn a_jittered_slot_waits_for_its_fire_time_and_previews_and_history_are_bo
     assert_eq!(some[0].event["type"], json!("STARTED"));
     shut(svc).await;
 }
+
+/// A webhook receiver on loopback: answers each POST with the next status of `script`
+/// (200 once the script runs out), holding the first one until `release` is notified when
+/// `hold_first` is set.
+struct Receiver {
+    url: String,
+    seen: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+async fn receiver(script: Vec<u16>, hold_first: bool) -> Receiver {
+    use axum::http::{HeaderMap, StatusCode};
+    let seen: Arc<std::sync::Mutex<Vec<(HeaderMap, Value)>>> = Arc::default();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let script = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
+        script,
+    )));
+    let (s, r) = (seen.clone(), release.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let (seen, release, script) = (s.clone(), r.clone(), script.clone());
+                async move {
+                    let first = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push((headers, body));
+                        seen.len() == 1
+                    };
+                    if first && hold_first {
+                        release.notified().await;
+                    }
+                    let code = script.lock().unwrap().pop_front().unwrap_or(200);
+                    StatusCode::from_u16(code).unwrap()
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, seen, release }
+}
+
+/// Defines a workflow `name` that a test removes once a schedule names it, so that its
+/// starts fail.
+async fn fleeting(svc: &Service, name: &str) {
+    svc.register_workflow_def(&json!({"name": name, "tasks": [
+        {"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE",
+         "inputParameters": {"done": true}}]}))
+        .await
+        .unwrap();
+}
+
+/// Waits for two more passes of the alert sender.
+async fn two_alert_passes(svc: &Service) {
+    let a = svc.runtime().scheduler().alerts().clone();
+    let from = a.stats().passes;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while a.stats().passes < from + 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no alert pass");
+        a.poke();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until the history of `name` holds `n` entries of type `kind`; answers them oldest
+/// first.
+async fn entries_of(svc: &Service, name: &str, kind: &str, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let found: Vec<Value> = svc
+            .schedule_history(name, 0, i64::MAX, 1000)
+            .await
+            .expect("history")
+            .into_iter()
+            .rev()
+            .map(|e| e.event)
+            .filter(|e| e["type"] == kind)
+            .collect();
+        if found.len() >= n {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never {n} {kind} entries in {name}: {found:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_the_webhook_with_retries_and_never_hold_up_firing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    let hook = receiver(vec![503, 503], true).await;
+    fleeting(&svc, "nope").await;
+
+    // One failed start: it raises START_FAILED (posted) and PAUSED (not asked for).
+    svc.save_schedule(per_minute(
+        "alerting",
+        "nope",
+        json!({"maxRuns": 1, "pauseAfterFailures": 1, "alertWebhook": {
+            "url": hook.url, "headers": {"Authorization": "Bearer sesame"},
+            "on": ["START_FAILED"]}}),
+    ))
+    .await
+    .expect("save alerting");
+    svc.delete_workflow_def("nope", 1).await.unwrap();
+    svc.save_schedule(per_minute("steady", "quick", json!({})))
+        .await
+        .expect("save steady");
+
+    clock.advance(MINUTE);
+    until(&svc, "steady", "first slot", |v| v.counters.succeeded == 1).await;
+    let raised = entries_of(&svc, "alerting", "ALERT", 2).await;
+    let kinds: Vec<(&Value, &Value)> = raised.iter().map(|e| (&e["kind"], &e["webhook"])).collect();
+    assert!(
+        kinds.contains(&(&json!("START_FAILED"), &json!(true))),
+        "{raised:#?}"
+    );
+    assert!(
+        kinds.contains(&(&json!("PAUSED"), &json!(false))),
+        "{raised:#?}"
+    );
+
+    // The first POST hangs; the schedules fire on regardless.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while hook.seen.lock().unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no POST");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    clock.advance(MINUTE);
+    until(&svc, "steady", "second slot while the POST hangs", |v| {
+        v.counters.succeeded == 2
+    })
+    .await;
+    assert_eq!(hook.seen.lock().unwrap().len(), 1);
+
+    // Answered 503: tried again a second later, then four seconds after that.
+    hook.release.notify_one();
+    let failed = entries_of(&svc, "alerting", "ALERT_ATTEMPT_FAILED", 1).await;
+    assert_eq!(failed[0]["attempt"], json!(1));
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("503"),
+        "{failed:#?}"
+    );
+    let retry_at = failed[0]["retryAt"].as_i64().unwrap();
+    assert_eq!(retry_at, clock.now_ms() + 1_000);
+    clock.advance(999);
+    two_alert_passes(&svc).await;
+    assert_eq!(hook.seen.lock().unwrap().len(), 1, "not before its time");
+    clock.advance(1);
+    let failed = entries_of(&svc, "alerting", "ALERT_ATTEMPT_FAILED", 2).await;
+    assert_eq!(failed[1]["retryAt"], json!(clock.now_ms() + 4_000));
+    clock.advance(4_000);
+    let delivered = entries_of(&svc, "alerting", "ALERT_DELIVERED", 1).await;
+    assert_eq!(delivered[0]["attempts"], json!(3));
+    assert_eq!(delivered[0]["status"], json!(200));
+    assert_eq!(delivered[0]["kind"], json!("START_FAILED"));
+
+    let seen = hook.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    let id = delivered[0]["alertId"].as_str().unwrap().to_string();
+    for (i, (headers, body)) in seen.iter().enumerate() {
+        assert_eq!(headers["authorization"], "Bearer sesame");
+        assert_eq!(headers["x-baton-alert-id"], id.as_str());
+        assert_eq!(headers["content-type"], "application/json");
+        assert_eq!(body["alertId"], json!(id));
+        assert_eq!(body["attempt"], json!(i + 1));
+        assert_eq!(body["schedule"], json!("alerting"));
+        assert_eq!(body["kind"], json!("START_FAILED"));
+        assert_eq!(body["slotTime"], json!(T0 + MINUTE));
+        assert_eq!(body["workflowName"], json!("nope"));
+        assert!(body["message"].as_str().unwrap().contains("nope"), "{body}");
+    }
+    let stats = svc.runtime().scheduler().alerts().stats();
+    assert_eq!(
+        (stats.delivered, stats.retried, stats.undelivered),
+        (1, 2, 0)
+    );
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_nobody_takes_is_retried_across_a_restart_then_given_up() {
+    use baton_server::runtime::alerts::{MAX_ATTEMPTS, MAX_BACKOFF_MS};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let svc = open(dir.path(), clock.clone()).await;
+    define(&svc).await;
+    fleeting(&svc, "nope").await;
+    // A port nobody listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", l.local_addr().unwrap())
+    };
+    svc.save_schedule(per_minute(
+        "unheard",
+        "nope",
+        json!({"maxRuns": 1, "alertWebhook": {"url": dead}}),
+    ))
+    .await
+    .expect("save");
+    svc.delete_workflow_def("nope", 1).await.unwrap();
+    clock.advance(MINUTE);
+    let mut n = 0;
+    while n < 3 {
+        n = entries_of(&svc, "unheard", "ALERT_ATTEMPT_FAILED", n + 1)
+            .await
+            .len();
+        clock.advance(MAX_BACKOFF_MS);
+    }
+    shut(svc).await;
+
+    // The queue is durable: the attempts go on after a restart, counted from where they
+    // were.
+    let svc = open(dir.path(), clock.clone()).await;
+    while n < MAX_ATTEMPTS as usize - 1 {
+        let failed = entries_of(&svc, "unheard", "ALERT_ATTEMPT_FAILED", n + 1).await;
+        n = failed.len();
+        clock.advance(MAX_BACKOFF_MS);
+    }
+    let given_up = entries_of(&svc, "unheard", "ALERT_UNDELIVERED", 1).await;
+    assert_eq!(given_up[0]["attempts"], json!(MAX_ATTEMPTS));
+    assert!(
+        given_up[0]["error"].as_str().unwrap().contains("connect"),
+        "{given_up:#?}"
+    );
+    let failed = entries_of(&svc, "unheard", "ALERT_ATTEMPT_FAILED", 0).await;
+    let attempts: Vec<i64> = failed
+        .iter()
+        .map(|e| e["attempt"].as_i64().unwrap())
+        .collect();
+    assert_eq!(attempts, (1..MAX_ATTEMPTS as i64).collect::<Vec<_>>());
+    assert_eq!(
+        svc.runtime().store().next_alert_due().unwrap(),
+        None,
+        "nothing left queued"
+    );
+    shut(svc).await;
+}
+
+#[tokio::test]
+async fn a_webhook_must_be_a_usable_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = open(dir.path(), ManualClock::new(T0)).await;
+    for (hook, problem) in [
+        (json!({"url": "ftp://x/y"}), "$.alertWebhook.url"),
+        (json!({"url": "http://"}), "$.alertWebhook.url"),
+        (json!({"url": "http://a b/"}), "$.alertWebhook.url"),
+        (
+            json!({"url": "http://x/", "headers": {"bad name": "v"}}),
+            "$.alertWebhook.headers['bad name']",
+        ),
+        (json!({"url": "http://x/", "on": ["LATE"]}), "LATE"),
+    ] {
+        let def = serde_json::from_value::<ScheduleDef>(json!({
+            "name": "s", "cronExpression": "0 * * * * ?",
+            "startWorkflowRequest": {"name": "quick"}, "alertWebhook": hook}));
+        let err = match def {
+            Err(e) => e.to_string(),
+            Ok(def) => svc
+                .save_schedule(def)
+                .await
+                .expect_err("refused")
+                .to_string(),
+        };
+        assert!(err.contains(problem), "{hook}: {err}");
+    }
+    shut(svc).await;
+}

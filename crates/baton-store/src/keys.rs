@@ -51,6 +51,9 @@ pub const SCHEDULE_WAKE: &[u8] = b"sw/";
 /// Schedule history (tree `schedules`): `sh/ str(name) i64(slot_ms) u64(seq)` (the
 /// sequence big-endian) -> entry JSON.
 pub const SCHEDULE_HISTORY: &[u8] = b"sh/";
+/// Schedule alerts waiting for delivery (tree `schedules`): `sa/ i64(due_ms) u64(id)` (the
+/// id big-endian) -> alert JSON.
+pub const SCHEDULE_ALERT: &[u8] = b"sa/";
 
 const ESC: u8 = 0x00;
 const ESC_NUL: u8 = 0xFF;

@@ -180,6 +180,34 @@ pub struct ScheduleWrite<'a> {
     pub now_ms: i64,
     /// History entries to add in the same atomic write.
     pub history: &'a [ScheduleHistoryEntry],
+    /// Alerts to queue for delivery in the same atomic write, due at `now_ms`.
+    pub alerts: &'a [ScheduleAlert],
+}
+
+/// An alert of a schedule, to be posted to a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleAlert {
+    /// The schedule that raised it.
+    pub schedule: String,
+    /// Where it is posted.
+    pub url: String,
+    /// Headers sent with it.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// What it says: the JSON body, without the delivery's own fields.
+    pub body: serde_json::Value,
+    /// Delivery attempts made so far.
+    pub attempts: u32,
+}
+
+/// An alert waiting in the delivery queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedAlert {
+    /// When it is due for its next attempt (epoch ms).
+    pub due_ms: i64,
+    /// Its id: unique in the store, across restarts too.
+    pub id: u64,
+    /// The alert.
+    pub alert: ScheduleAlert,
 }
 
 /// Summary of stored executions, for listings and indexes.
@@ -350,4 +378,18 @@ pub trait Store: Send + Sync + 'static {
     /// in one atomic write; returns how many were removed. Visible at once; durable after
     /// the next [`Store::flush`].
     fn trim_schedule_history(&self, name: &str, keep_last: usize) -> Result<usize, StoreError>;
+    /// Up to `limit` queued alerts due at or before `until_ms`, earliest first.
+    fn alerts_due(&self, until_ms: i64, limit: usize) -> Result<Vec<QueuedAlert>, StoreError>;
+    /// When the earliest queued alert is due; None when none is queued.
+    fn next_alert_due(&self) -> Result<Option<i64>, StoreError>;
+    /// Ends one attempt at `alert`, in one atomic write: takes it off the queue, queues it
+    /// again (with its id and the alert as given) due at `retry_at` when that is given, and
+    /// adds `history` to its schedule's history when the schedule still exists. Visible at
+    /// once; durable after the next [`Store::flush`].
+    fn settle_alert(
+        &self,
+        alert: &QueuedAlert,
+        retry_at: Option<i64>,
+        history: Option<&ScheduleHistoryEntry>,
+    ) -> Result<(), StoreError>;
 }

@@ -8,7 +8,10 @@ use baton_core::schedule::{Schedule, ScheduleDef, ScheduleState};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::{ScheduleHistoryEntry, ScheduleWrite, SledStore, Store, StoreError, StoredSchedule};
+use crate::{
+    ScheduleAlert, ScheduleHistoryEntry, ScheduleWrite, SledStore, Store, StoreError,
+    StoredSchedule,
+};
 
 const CREATED: i64 = 1_780_000_000_000;
 
@@ -58,6 +61,7 @@ fn put(
         expected_revision,
         now_ms,
         history,
+        alerts: &[],
     })
 }
 
@@ -95,6 +99,7 @@ fn a_schedule_round_trips_with_its_state_and_times() {
         expected_revision: Some(0),
         now_ms: CREATED,
         history: &[],
+        alerts: &[],
     };
     assert_eq!(store.put_schedule(&write).unwrap(), 1);
     let stored = store.load_schedule("nightly").unwrap().unwrap();
@@ -702,6 +707,7 @@ fn schedules_at_scale() {
                 expected_revision: None,
                 now_ms: CREATED,
                 history: &[entry(CREATED, CREATED, json!({"kind": "started"}))],
+                alerts: &[],
             })
             .unwrap();
     }
@@ -739,6 +745,7 @@ fn schedules_at_scale() {
                 expected_revision: Some(1),
                 now_ms: CREATED,
                 history: &[entry(*wake, CREATED, json!({"kind": "started"}))],
+                alerts: &[],
             })
             .unwrap();
     }
@@ -755,4 +762,105 @@ fn schedules_at_scale() {
             .len(),
         0
     );
+}
+
+fn alert(schedule: &str, n: u64) -> ScheduleAlert {
+    ScheduleAlert {
+        schedule: schedule.to_string(),
+        url: "http://127.0.0.1:9/hook".to_string(),
+        headers: BTreeMap::from([("Authorization".to_string(), "Bearer x".to_string())]),
+        body: json!({"kind": "MISSED", "n": n}),
+        attempts: 0,
+    }
+}
+
+#[test]
+fn alerts_queue_with_the_write_that_raised_them_and_settle_one_attempt_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let def = sched_def("nightly");
+    let state = initial_state(&def);
+    let alerts = [alert("nightly", 1), alert("nightly", 2)];
+    store
+        .put_schedule(&ScheduleWrite {
+            name: "nightly",
+            def: &def,
+            state: &state,
+            wake_at: None,
+            expected_revision: Some(0),
+            now_ms: CREATED,
+            history: &[],
+            alerts: &alerts,
+        })
+        .unwrap();
+    assert_eq!(store.next_alert_due().unwrap(), Some(CREATED));
+    assert!(store.alerts_due(CREATED - 1, 10).unwrap().is_empty());
+    let due = store.alerts_due(CREATED, 10).unwrap();
+    assert_eq!(due.len(), 2);
+    assert_eq!(due[0].alert, alerts[0]);
+    assert_eq!(due[1].alert, alerts[1]);
+    assert!(due[0].id < due[1].id, "ids follow the order of the write");
+    assert_eq!(store.alerts_due(CREATED, 1).unwrap().len(), 1, "limit");
+
+    // A failed attempt queues it again later, with what the caller says, and a record.
+    let mut again = due[0].clone();
+    again.alert.attempts = 1;
+    let note = entry(
+        CREATED,
+        CREATED + 5,
+        json!({"type": "ALERT_ATTEMPT_FAILED"}),
+    );
+    store
+        .settle_alert(&again, Some(CREATED + 1_000), Some(&note))
+        .unwrap();
+    let due = store.alerts_due(CREATED + 1_000, 10).unwrap();
+    assert_eq!(due.len(), 2);
+    assert_eq!(due[0].alert, alerts[1]);
+    assert_eq!((due[1].due_ms, due[1].id), (CREATED + 1_000, again.id));
+    assert_eq!(due[1].alert.attempts, 1);
+    assert_eq!(store.next_alert_due().unwrap(), Some(CREATED));
+
+    // Delivered: gone, with its record.
+    let done = entry(CREATED, CREATED + 9, json!({"type": "ALERT_DELIVERED"}));
+    store.settle_alert(&due[0], None, Some(&done)).unwrap();
+    let history = store
+        .schedule_history("nightly", i64::MIN, i64::MAX, 10, false)
+        .unwrap();
+    let types: Vec<&Value> = history.iter().map(|h| &h.event["type"]).collect();
+    assert_eq!(
+        types,
+        [&json!("ALERT_ATTEMPT_FAILED"), &json!("ALERT_DELIVERED")]
+    );
+
+    // An alert outlives its schedule's deletion; its record then has nowhere to go.
+    assert!(store.delete_schedule("nightly").unwrap());
+    let left = store.alerts_due(i64::MAX, 10).unwrap();
+    assert_eq!(left.len(), 1);
+    store.settle_alert(&left[0], None, Some(&done)).unwrap();
+    assert_eq!(store.next_alert_due().unwrap(), None);
+    assert!(
+        schedule_keys(&store).is_empty(),
+        "{:?}",
+        schedule_keys(&store)
+    );
+
+    // The queue is durable.
+    store
+        .put_schedule(&ScheduleWrite {
+            name: "nightly",
+            def: &def,
+            state: &state,
+            wake_at: None,
+            expected_revision: Some(0),
+            now_ms: CREATED,
+            history: &[],
+            alerts: &alerts[..1],
+        })
+        .unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = open(dir.path());
+    let due = store.alerts_due(i64::MAX, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].alert, alerts[0]);
 }

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::codec;
 use crate::keys::{self, Key, Reader};
 use crate::sled_store::{SledStore, engine_error};
-use crate::{ScheduleHistoryEntry, ScheduleWrite, StoreError, StoredSchedule};
+use crate::{
+    QueuedAlert, ScheduleAlert, ScheduleHistoryEntry, ScheduleWrite, StoreError, StoredSchedule,
+};
 
 /// The stored form of a schedule record, as written.
 #[derive(Serialize)]
@@ -48,6 +50,46 @@ struct RecordIn {
 struct HistoryValue {
     recorded_ms: i64,
     event: serde_json::Value,
+}
+
+/// The stored form of a queued alert (due time and id are in the key).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlertValue {
+    schedule: String,
+    url: String,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    body: serde_json::Value,
+    #[serde(default)]
+    attempts: u32,
+}
+
+impl AlertValue {
+    fn of(a: &ScheduleAlert) -> Self {
+        AlertValue {
+            schedule: a.schedule.clone(),
+            url: a.url.clone(),
+            headers: a.headers.clone(),
+            body: a.body.clone(),
+            attempts: a.attempts,
+        }
+    }
+}
+
+fn alert_key(due_ms: i64, id: u64) -> Vec<u8> {
+    Key::new(keys::SCHEDULE_ALERT)
+        .i64(due_ms)
+        .raw(&id.to_be_bytes())
+        .into_vec()
+}
+
+fn history_key(name: &str, slot_ms: i64, seq: u64) -> Vec<u8> {
+    Key::new(keys::SCHEDULE_HISTORY)
+        .str(name)
+        .i64(slot_ms)
+        .raw(&seq.to_be_bytes())
+        .into_vec()
 }
 
 fn record_key(name: &str) -> Vec<u8> {
@@ -143,22 +185,106 @@ impl SledStore {
         };
         batch.insert(record_key(w.name), codec::encode_json(&what, &record)?);
         for entry in w.history {
-            let seq = self.db.generate_id().map_err(|e| engine_error(&what, e))?;
-            let key = Key::new(keys::SCHEDULE_HISTORY)
-                .str(w.name)
-                .i64(entry.slot_ms)
-                .raw(&seq.to_be_bytes())
-                .into_vec();
-            let value = HistoryValue {
-                recorded_ms: entry.recorded_ms,
-                event: entry.event.clone(),
-            };
-            batch.insert(key, codec::encode_json(&what, &value)?);
+            self.add_history(&mut batch, w.name, entry, &what)?;
+        }
+        for alert in w.alerts {
+            let id = self.db.generate_id().map_err(|e| engine_error(&what, e))?;
+            let value = AlertValue::of(alert);
+            batch.insert(alert_key(w.now_ms, id), codec::encode_json(&what, &value)?);
         }
         self.schedules
             .apply_batch(batch)
             .map_err(|e| engine_error(&what, e))?;
         Ok(revision)
+    }
+
+    fn add_history(
+        &self,
+        batch: &mut sled::Batch,
+        name: &str,
+        entry: &ScheduleHistoryEntry,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        let seq = self.db.generate_id().map_err(|e| engine_error(what, e))?;
+        let value = HistoryValue {
+            recorded_ms: entry.recorded_ms,
+            event: entry.event.clone(),
+        };
+        batch.insert(
+            history_key(name, entry.slot_ms, seq),
+            codec::encode_json(what, &value)?,
+        );
+        Ok(())
+    }
+
+    pub(crate) fn alerts_due_impl(
+        &self,
+        until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
+        let end = match until_ms.checked_add(1) {
+            Some(next) => Key::new(keys::SCHEDULE_ALERT).i64(next).into_vec(),
+            None => prefix_end(keys::SCHEDULE_ALERT),
+        };
+        let mut out = Vec::new();
+        for item in self.schedules.range(keys::SCHEDULE_ALERT.to_vec()..end) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(|e| engine_error("reading the alert queue", e))?;
+            let (due_ms, id) = read_alert_key(&k)?;
+            let a: AlertValue = codec::decode(&v, || format!("schedules/sa/{due_ms}/{id}"))?;
+            out.push(QueuedAlert {
+                due_ms,
+                id,
+                alert: ScheduleAlert {
+                    schedule: a.schedule,
+                    url: a.url,
+                    headers: a.headers,
+                    body: a.body,
+                    attempts: a.attempts,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn next_alert_due_impl(&self) -> Result<Option<i64>, StoreError> {
+        match self.schedules.scan_prefix(keys::SCHEDULE_ALERT).next() {
+            None => Ok(None),
+            Some(item) => {
+                let (k, _) = item.map_err(|e| engine_error("reading the alert queue", e))?;
+                read_alert_key(&k).map(|(due, _)| Some(due))
+            }
+        }
+    }
+
+    pub(crate) fn settle_alert_impl(
+        &self,
+        alert: &QueuedAlert,
+        retry_at: Option<i64>,
+        history: Option<&ScheduleHistoryEntry>,
+    ) -> Result<(), StoreError> {
+        let what = format!(
+            "settling alert {} of schedule {}",
+            alert.id, alert.alert.schedule
+        );
+        let _guard = self.schedule_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = sled::Batch::default();
+        batch.remove(alert_key(alert.due_ms, alert.id));
+        if let Some(at) = retry_at {
+            let value = AlertValue::of(&alert.alert);
+            batch.insert(alert_key(at, alert.id), codec::encode_json(&what, &value)?);
+        }
+        if let Some(entry) = history
+            && self.schedule_record(&alert.alert.schedule)?.is_some()
+        {
+            self.add_history(&mut batch, &alert.alert.schedule, entry, &what)?;
+        }
+        self.schedules
+            .apply_batch(batch)
+            .map_err(|e| engine_error(&what, e))?;
+        Ok(())
     }
 
     pub(crate) fn load_schedule_impl(
@@ -319,6 +445,16 @@ fn read_wake_key(k: &[u8]) -> Result<(i64, String), StoreError> {
             r.is_empty().then_some((wake, name))
         })
         .ok_or_else(|| malformed(k, "schedule wake index"))
+}
+
+fn read_alert_key(k: &[u8]) -> Result<(i64, u64), StoreError> {
+    let mut r = Reader::new(k, keys::SCHEDULE_ALERT).ok_or_else(|| malformed(k, "alert"))?;
+    let due = r.i64();
+    let id = <[u8; 8]>::try_from(r.rest()).ok().map(u64::from_be_bytes);
+    match (due, id) {
+        (Some(due), Some(id)) => Ok((due, id)),
+        _ => Err(malformed(k, "alert")),
+    }
 }
 
 fn read_history(

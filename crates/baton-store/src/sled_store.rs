@@ -102,7 +102,7 @@ use crate::codec;
 use crate::defs::{self, Defs};
 use crate::keys::{self, Key, Reader};
 use crate::{
-    LoggedChanges, ScheduleHistoryEntry, ScheduleWrite, Store, StoreError, StoreStats,
+    LoggedChanges, QueuedAlert, ScheduleHistoryEntry, ScheduleWrite, Store, StoreError, StoreStats,
     StoredSchedule, Write, WriteBatch,
 };
 
@@ -1539,5 +1539,22 @@ impl Store for SledStore {
 
     fn trim_schedule_history(&self, name: &str, keep_last: usize) -> Result<usize, StoreError> {
         self.trim_schedule_history_impl(name, keep_last)
+    }
+
+    fn alerts_due(&self, until_ms: i64, limit: usize) -> Result<Vec<QueuedAlert>, StoreError> {
+        self.alerts_due_impl(until_ms, limit)
+    }
+
+    fn next_alert_due(&self) -> Result<Option<i64>, StoreError> {
+        self.next_alert_due_impl()
+    }
+
+    fn settle_alert(
+        &self,
+        alert: &QueuedAlert,
+        retry_at: Option<i64>,
+        history: Option<&ScheduleHistoryEntry>,
+    ) -> Result<(), StoreError> {
+        self.settle_alert_impl(alert, retry_at, history)
     }
 }

@@ -20,6 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::calendar::{Calendar, Preview, Slot};
+pub use super::model::AlertKind;
 use super::model::{MisfirePolicy, OverlapPolicy, ScheduleDef, StartWorkflowRequest};
 use super::{MAX_BUFFER, MAX_SHARDS};
 use crate::model::Object;
@@ -66,20 +67,6 @@ pub enum Outcome {
     LimitReached,
     /// The schedule paused itself after consecutive failures.
     PausedAfterFailures,
-}
-
-/// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AlertKind {
-    /// Slots were missed.
-    Missed,
-    /// A start failed.
-    StartFailed,
-    /// A run ended in failure.
-    RunFailed,
-    /// The schedule paused itself.
-    Paused,
 }
 
 /// Something the caller must do.

@@ -48,8 +48,8 @@ pub use machine::{
     Action, AlertKind, Counters, Outcome, RunKind, Schedule, ScheduleState, workflow_id,
 };
 pub use model::{
-    CronSpec, DstPolicy, Exclusion, GapPolicy, IntervalSpec, MisfirePolicy, OverlapPolicy,
-    RepeatPolicy, ScheduleDef, StartWorkflowRequest,
+    AlertWebhook, CronSpec, DstPolicy, Exclusion, GapPolicy, IntervalSpec, MisfirePolicy,
+    OverlapPolicy, RepeatPolicy, ScheduleDef, StartWorkflowRequest,
 };
 
 /// Most slots a preview returns, whatever limit is asked for.

@@ -127,6 +127,93 @@ pub struct ScheduleDef {
     /// Start this many runs per slot, each with `shardIndex` and `shardTotal` inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard_total: Option<u32>,
+    /// Where alerts of this schedule are posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_webhook: Option<AlertWebhook>,
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlertKind {
+    /// Slots were missed.
+    Missed,
+    /// A start failed.
+    StartFailed,
+    /// A run ended in failure.
+    RunFailed,
+    /// The schedule paused itself.
+    Paused,
+}
+
+/// A webhook that receives a schedule's alerts: each alert is one HTTP POST of a JSON
+/// body, retried until it is answered with a 2xx status or the attempts run out.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertWebhook {
+    /// An `http://` or `https://` URL.
+    #[serde(default, deserialize_with = "nullable")]
+    pub url: String,
+    /// Headers sent with each POST (an `Authorization` header, say).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "std::collections::BTreeMap::is_empty"
+    )]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The kinds of alert posted; all of them when empty.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub on: Vec<AlertKind>,
+}
+
+impl AlertWebhook {
+    /// Whether alerts of `kind` are posted.
+    pub fn wants(&self, kind: AlertKind) -> bool {
+        self.on.is_empty() || self.on.contains(&kind)
+    }
+
+    fn problems(&self, p: &mut Vec<Problem>) {
+        let url = self.url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        match rest {
+            None => p.push(Problem::new(
+                "$.alertWebhook.url",
+                format!("'{}' is not an http:// or https:// URL", self.url),
+            )),
+            Some(r) if r.is_empty() || r.starts_with('/') => p.push(Problem::new(
+                "$.alertWebhook.url",
+                format!("'{}' names no host", self.url),
+            )),
+            Some(_) if url.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                p.push(Problem::new(
+                    "$.alertWebhook.url",
+                    format!("'{}' holds spaces or control characters", self.url),
+                ))
+            }
+            Some(_) => {}
+        }
+        for (name, value) in &self.headers {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                p.push(Problem::new(
+                    format!("$.alertWebhook.headers['{name}']"),
+                    "is not a valid header name",
+                ));
+            }
+            if value.chars().any(|c| c.is_control() && c != '\t') {
+                p.push(Problem::new(
+                    format!("$.alertWebhook.headers['{name}']"),
+                    "the value holds control characters",
+                ));
+            }
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -487,6 +574,9 @@ impl ScheduleDef {
                 "$.shardTotal",
                 format!("{n} is out of range: 1 to {MAX_SHARDS} shards"),
             ));
+        }
+        if let Some(hook) = &self.alert_webhook {
+            hook.problems(&mut p);
         }
         if p.is_empty() { Ok(()) } else { Err(p) }
     }

@@ -3,6 +3,7 @@
 //! definition registry. It speaks domain types only; the service layer above it offers
 //! the operations, and protocol adapters sit above that.
 
+pub mod alerts;
 mod cache;
 pub mod commit;
 pub(crate) mod executor;

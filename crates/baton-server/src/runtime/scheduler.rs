@@ -52,7 +52,7 @@ use baton_core::schedule::{
     Action, MAX_SHARDS, Outcome, RunKind, Schedule, ScheduleDef, ScheduleState, workflow_id,
 };
 use baton_core::{Event, WorkflowStatus};
-use baton_store::{ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
+use baton_store::{ScheduleAlert, ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
 use metrics::counter;
 use parking_lot::Mutex;
 use serde_json::json;
@@ -60,6 +60,7 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::error::{EngineError, ErrorKind};
+use crate::runtime::alerts::AlertSender;
 use crate::runtime::ingress::Ingress;
 use crate::runtime::registry::blocking;
 use crate::runtime::waiters::Waiters;
@@ -133,6 +134,7 @@ pub struct Changed {
 #[derive(Default)]
 struct Done {
     history: Vec<ScheduleHistoryEntry>,
+    alerts: Vec<ScheduleAlert>,
     started: Vec<String>,
     wake: Option<i64>,
 }
@@ -153,6 +155,8 @@ pub struct Scheduler {
     last_sweep: std::sync::atomic::AtomicI64,
     counters: Counters,
     fail_writes: AtomicBool,
+    /// Posts the alerts that changes queue.
+    alerts: Arc<AlertSender>,
     /// Whether the task runs; [`Scheduler::stop`] waits for it to end.
     running: parking_lot::Mutex<bool>,
     exited: parking_lot::Condvar,
@@ -185,6 +189,7 @@ impl Scheduler {
         waiters: Arc<Waiters>,
         clock: SharedClock,
     ) -> Arc<Self> {
+        let alerts = AlertSender::new(store.clone(), clock.clone());
         Arc::new(Self {
             store,
             ingress,
@@ -198,6 +203,7 @@ impl Scheduler {
             last_sweep: std::sync::atomic::AtomicI64::new(i64::MIN),
             counters: Counters::default(),
             fail_writes: AtomicBool::new(false),
+            alerts,
             running: parking_lot::Mutex::new(false),
             exited: parking_lot::Condvar::new(),
         })
@@ -212,6 +218,11 @@ impl Scheduler {
             failures: c.failures.load(Ordering::Relaxed),
             ended: c.ended.load(Ordering::Relaxed),
         }
+    }
+
+    /// The task that posts alerts to webhooks.
+    pub fn alerts(&self) -> &Arc<AlertSender> {
+        &self.alerts
     }
 
     /// Wakes the task for a pass now.
@@ -229,6 +240,7 @@ impl Scheduler {
     /// Ends the task after the pass under way, waiting (a bounded time) until it has
     /// ended. Blocks: call it off the async threads.
     pub(crate) fn stop(&self) {
+        self.alerts.stop();
         self.stopped.store(true, Ordering::SeqCst);
         self.poke.notify_one();
         let mut running = self.running.lock();
@@ -360,9 +372,11 @@ impl Scheduler {
         }
         let Done {
             history,
+            alerts,
             started,
             wake,
         } = done;
+        let queued = !alerts.is_empty();
         let (store, n, def) = (self.store.clone(), name.to_string(), schedule.def().clone());
         let stored = blocking(move || {
             let new_revision = store.put_schedule(&ScheduleWrite {
@@ -373,6 +387,7 @@ impl Scheduler {
                 expected_revision: Some(revision),
                 now_ms: now,
                 history: &history,
+                alerts: &alerts,
             })?;
             store.flush()?;
             if new_revision % TRIM_EVERY == 0 {
@@ -391,6 +406,9 @@ impl Scheduler {
         .await?;
         for id in &started {
             self.watch(name, id);
+        }
+        if queued {
+            self.alerts.poke();
         }
         Ok(Changed { stored, started })
     }
@@ -513,11 +531,30 @@ impl Scheduler {
                     counter!(telemetry::SCHEDULE_ALERTS,
                         "schedule" => name.to_string(), "kind" => label)
                     .increment(1);
+                    let def = schedule.def();
+                    let hook = def.alert_webhook.as_ref().filter(|h| h.wants(kind));
                     done.history.push(entry(
                         slot_ms.unwrap_or(now),
                         now,
-                        json!({"type": "ALERT", "kind": kind, "message": message}),
+                        json!({"type": "ALERT", "kind": kind, "message": message,
+                               "webhook": hook.is_some()}),
                     ));
+                    if let Some(hook) = hook {
+                        done.alerts.push(ScheduleAlert {
+                            schedule: name.to_string(),
+                            url: hook.url.trim().to_string(),
+                            headers: hook.headers.clone(),
+                            body: json!({
+                                "schedule": name,
+                                "kind": kind,
+                                "message": message,
+                                "slotTime": slot_ms,
+                                "raisedTime": now,
+                                "workflowName": def.start_workflow_request.name,
+                            }),
+                            attempts: 0,
+                        });
+                    }
                 }
                 Action::WakeAt(at) => done.wake = Some(at),
             }
@@ -536,6 +573,7 @@ impl Scheduler {
         if let Err(e) = self.watch_open_runs().await {
             tracing::error!(error = %e, "cannot read the open runs of schedules");
         }
+        tokio::spawn(self.alerts.clone().run());
         tracing::info!("scheduler running");
         while !self.stopped.load(Ordering::SeqCst) {
             // Registered before the clock is read, so that a jump in between is not lost.
