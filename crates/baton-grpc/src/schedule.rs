@@ -50,18 +50,12 @@ pub fn parse_definition(json: &str) -> Result<ScheduleDef, Status> {
 
 /// An overlap policy by its Conductor name; empty means none.
 fn overlap(field: &str, text: &str) -> Result<Option<OverlapPolicy>, Status> {
-    let text = text.trim();
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return Ok(None);
     }
-    serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase()))
+    text.parse()
         .map(Some)
-        .map_err(|_| {
-            Status::invalid_argument(format!(
-                "{field}: unknown overlap policy {text:?} (SKIP, BUFFER_ONE, BUFFER_ALL, \
-                 CANCEL_OTHER, TERMINATE_OTHER or ALLOW_ALL)"
-            ))
-        })
+        .map_err(|e: String| Status::invalid_argument(format!("{field}: {e}")))
 }
 
 fn name_of(field: &str, name: &str) -> Result<(), Status> {

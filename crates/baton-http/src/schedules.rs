@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Json;
 use axum::extract::{Path, State};
 use baton_core::Object;
-use baton_core::schedule::{ScheduleDef, SpecKind};
+use baton_core::schedule::{OverlapPolicy, ScheduleDef, SpecKind};
 use baton_server::Service;
 use baton_server::service::{MAX_HISTORY, PreviewOf, ScheduleEvent, ScheduleView};
 use serde::{Deserialize, Serialize};
@@ -676,11 +676,55 @@ struct Triggered {
     workflow_ids: Vec<String>,
 }
 
-/// Runs a schedule's workflow now, paused or not, under its overlap policy (Baton). An
-/// optional JSON object body is merged into the schedule's input.
+/// What a run does when the schedule's own runs are open (the names are read in any
+/// case).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+enum OverlapName {
+    /// Do not start it.
+    #[schema(rename = "SKIP")]
+    Skip,
+    /// Start it when the open runs end; one waits at most.
+    #[schema(rename = "BUFFER_ONE")]
+    BufferOne,
+    /// Start each when the previous ones end.
+    #[schema(rename = "BUFFER_ALL")]
+    BufferAll,
+    /// Cancel the open runs, then start it.
+    #[schema(rename = "CANCEL_OTHER")]
+    CancelOther,
+    /// Terminate the open runs and start it at once.
+    #[schema(rename = "TERMINATE_OTHER")]
+    TerminateOther,
+    /// Start it at once.
+    #[schema(rename = "ALLOW_ALL")]
+    AllowAll,
+}
+
+/// An overlap policy for manual runs.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OverlapQuery {
+    /// Overlap policy for these runs instead of the schedule's.
+    #[param(inline, value_type = Option<OverlapName>)]
+    overlap: Option<String>,
+}
+
+fn overlap_of(text: Option<&str>) -> Result<Option<OverlapPolicy>, ApiError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|e: String| ApiError::field("overlap", e)),
+    }
+}
+
+/// Runs a schedule's workflow now, paused or not, under its overlap policy or the one
+/// given (Baton). An optional JSON object body is merged into the schedule's input.
 #[utoipa::path(
     post, path = "/api/scheduler/schedules/{name}/trigger", tag = "scheduler",
-    params(("name" = String, Path, description = "Schedule name")),
+    params(("name" = String, Path, description = "Schedule name"), OverlapQuery),
     request_body(content = Option<Object>, description = "Input merged over the schedule's (optional)"),
     responses(
         (status = 200, description = "The runs started", body = Triggered),
@@ -691,11 +735,13 @@ struct Triggered {
 async fn trigger_schedule(
     State(svc): State<Service>,
     Path(name): Path<String>,
+    Q(q): Q<OverlapQuery>,
     OptBody(input): OptBody<Option<Object>>,
 ) -> Result<Json<Triggered>, ApiError> {
     known(&name)?;
     let input = input.flatten();
-    let workflow_ids = svc.trigger_schedule(&name, input, None).await?;
+    let overlap = overlap_of(q.overlap.as_deref())?;
+    let workflow_ids = svc.trigger_schedule(&name, input, overlap).await?;
     Ok(Json(Triggered { workflow_ids }))
 }
 
@@ -709,6 +755,9 @@ struct RangeQuery {
     /// End of the range (epoch ms, inclusive).
     #[param(value_type = i64)]
     until: String,
+    /// Overlap policy for these runs instead of the schedule's.
+    #[param(inline, value_type = Option<OverlapName>)]
+    overlap: Option<String>,
 }
 
 fn required_time(value: &str, name: &str) -> Result<i64, ApiError> {
@@ -734,8 +783,9 @@ async fn backfill_schedule(
 ) -> Result<Json<ScheduleJson>, ApiError> {
     let from = required_time(&q.from, "from")?.clamp(0, MAX_TIME_MS);
     let until = required_time(&q.until, "until")?.clamp(0, MAX_TIME_MS);
+    let overlap = overlap_of(q.overlap.as_deref())?;
     Ok(Json(schedule_json(
-        svc.backfill_schedule(&name, from, until, None).await?,
+        svc.backfill_schedule(&name, from, until, overlap).await?,
     )?))
 }
 

@@ -121,6 +121,7 @@ async fn scheduler_routes() {
         "paused": false,
         "scheduleStartTime": 0,
         "createdBy": "alice",
+        "alertWebhook": {"url": "http://127.0.0.1:9/hook", "on": ["RUN_FAILED"]},
         "startWorkflowRequest": {
             "name": "sched_wf", "version": 1, "correlationId": "c1", "input": {"a": 1}
         }
@@ -133,6 +134,7 @@ async fn scheduler_routes() {
         "zoneId",
         "description",
         "createdBy",
+        "alertWebhook",
     ] {
         assert_eq!(got[k], sent[k], "{k}: {got}");
     }
@@ -289,6 +291,22 @@ async fn scheduler_routes() {
         .ok(Method::POST, "/schedules/every_second/trigger", None)
         .await;
     assert_eq!(t["workflowIds"].as_array().unwrap().len(), 1);
+    let t = api
+        .ok(
+            Method::POST,
+            "/schedules/every_second/trigger?overlap=allow_all",
+            None,
+        )
+        .await;
+    assert_eq!(t["workflowIds"].as_array().unwrap().len(), 1);
+    for path in [
+        "/schedules/every_second/trigger?overlap=SOMETIMES",
+        "/schedules/every_second/backfill?from=0&until=1000&overlap=SOMETIMES",
+    ] {
+        let (status, v) = api.call(Method::POST, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {v}");
+        assert!(message(&v).contains("SOMETIMES"), "{path}: {v}");
+    }
 
     // Backfill of the last few seconds, next slots, history ranges.
     let now = now_ms();

@@ -393,6 +393,22 @@ pub enum OverlapPolicy {
     AllowAll,
 }
 
+impl std::str::FromStr for OverlapPolicy {
+    type Err = String;
+
+    /// Reads a policy by its name (`SKIP`, `BUFFER_ONE`, ...), in any case; the error
+    /// names the text and the choices.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase())).map_err(|_| {
+            format!(
+                "unknown overlap policy {text:?} (SKIP, BUFFER_ONE, BUFFER_ALL, \
+                     CANCEL_OTHER, TERMINATE_OTHER or ALLOW_ALL)"
+            )
+        })
+    }
+}
+
 impl ScheduleDef {
     /// The misfire policy in force: `misfirePolicy`, else Conductor's
     /// `runCatchupScheduleInstances` (true is RUN_ALL, false SKIP).
