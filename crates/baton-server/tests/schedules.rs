@@ -200,6 +200,12 @@ async fn a_per_minute_schedule_fires_on_its_slots_with_conductors_inputs() {
             (T0 + 2 * MINUTE, "STARTED".to_string())
         ]
     );
+    // The schedule's lock left the table once its changes were done.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while svc.runtime().scheduler().locks_held() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "locks kept");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let listed = svc.list_schedules(Some("quick")).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(
@@ -1119,6 +1125,36 @@ async fn a_webhook_must_be_a_usable_url() {
                 .to_string(),
         };
         assert!(err.contains(problem), "{hook}: {err}");
+    }
+    shut(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_of_one_schedule_made_at_once_each_see_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = open(dir.path(), ManualClock::new(T0)).await;
+    define(&svc).await;
+    svc.save_schedule(per_minute("busy", "quick", json!({})))
+        .await
+        .expect("save");
+    // Every pause reads, changes and writes the same record; were two let in at once, the
+    // second write would find the revision moved and fail.
+    let before = svc.get_schedule("busy").await.unwrap().revision;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let svc = svc.clone();
+        set.spawn(async move { svc.pause_schedule("busy", Some(format!("note {i}"))).await });
+    }
+    while let Some(done) = set.join_next().await {
+        done.unwrap().expect("pause");
+    }
+    let view = svc.get_schedule("busy").await.unwrap();
+    assert_eq!(view.revision, before + 40);
+    assert!(view.paused);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while svc.runtime().scheduler().locks_held() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "locks kept");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     shut(svc).await;
 }

@@ -253,12 +253,22 @@ impl Scheduler {
         }
     }
 
-    fn lock_of(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks
+    /// Takes the lock of schedule `name`, waiting for whoever holds it. The lock leaves the
+    /// table when its last holder lets go and nobody waits for it, so the table holds only
+    /// the schedules being changed.
+    async fn hold(&self, name: &str) -> Held<'_> {
+        let lock = self
+            .locks
             .lock()
             .entry(name.to_string())
             .or_default()
-            .clone()
+            .clone();
+        let guard = lock.lock_owned().await;
+        Held {
+            locks: &self.locks,
+            name: name.to_string(),
+            guard: Some(guard),
+        }
     }
 
     /// Creates a schedule (with a fresh state) or replaces the definition of one (keeping
@@ -270,8 +280,7 @@ impl Scheduler {
             EngineError::InvalidArgument(format!("invalid schedule: {}", list.join("; ")))
         })?;
         let name = def.name.clone();
-        let lock = self.lock_of(&name);
-        let _held = lock.lock().await;
+        let _held = self.hold(&name).await;
         let now = self.clock.now_ms();
         let (store, n) = (self.store.clone(), name.clone());
         let old = blocking(move || store.load_schedule(&n)).await?;
@@ -305,8 +314,7 @@ impl Scheduler {
     /// Deletes a schedule with its history; false when it did not exist. Its open runs go
     /// on, no longer watched.
     pub(crate) async fn delete(&self, name: &str) -> Result<bool, EngineError> {
-        let lock = self.lock_of(name);
-        let _held = lock.lock().await;
+        let _held = self.hold(name).await;
         let (store, n) = (self.store.clone(), name.to_string());
         let deleted = blocking(move || {
             let d = store.delete_schedule(&n)?;
@@ -314,7 +322,6 @@ impl Scheduler {
             Ok(d)
         })
         .await?;
-        // The lock stays: a change waiting on it must not race one taking a new lock.
         Ok(deleted)
     }
 
@@ -329,8 +336,7 @@ impl Scheduler {
     where
         F: FnOnce(&Schedule, &mut ScheduleState, i64) -> Vec<Action>,
     {
-        let lock = self.lock_of(name);
-        let _held = lock.lock().await;
+        let _held = self.hold(name).await;
         let (store, n) = (self.store.clone(), name.to_string());
         let Some(stored) = blocking(move || store.load_schedule(&n)).await? else {
             return Err(EngineError::NotFound(format!(
@@ -888,6 +894,37 @@ impl Scheduler {
                 me.poke();
             }
         });
+    }
+}
+
+/// A schedule's lock, held; see [`Scheduler::hold`].
+struct Held<'a> {
+    locks: &'a Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    name: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // Under the table's lock nobody can take a new handle to this lock, so a count of
+        // one (the table's own) means nobody holds or waits for it.
+        let mut locks = self.locks.lock();
+        drop(self.guard.take());
+        if locks
+            .get(&self.name)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            locks.remove(&self.name);
+        }
+    }
+}
+
+impl Scheduler {
+    /// The number of schedule locks in the table (for tests: it empties when nothing
+    /// changes schedules).
+    #[doc(hidden)]
+    pub fn locks_held(&self) -> usize {
+        self.locks.lock().len()
     }
 }
 
