@@ -29,6 +29,11 @@ const DEFAULT_CYCLES: usize = 10;
 /// Longest random wait before a kill, once a new slot has fired.
 const MAX_KILL_DELAY_MS: u64 = 1500;
 
+/// Every other kill lands within this many µs after a whole second, while the scheduler
+/// is likely starting that slot's runs: between a start and the state write that
+/// records it is the moment a crash must not turn into a second run or a lost slot.
+const SLOT_KILL_SPREAD_US: u64 = 10_000;
+
 /// How long any awaited state may take before the test gives up.
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -55,7 +60,7 @@ const CASES: [Case; 2] = [
     Case {
         schedule: "crash_sharded",
         workflow: "crash_sharded_wf",
-        shards: Some(2),
+        shards: Some(4),
     },
 ];
 
@@ -107,6 +112,13 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -154,6 +166,7 @@ where
 /// A history entry: its slot and event.
 struct Entry {
     slot_ms: i64,
+    recorded_ms: i64,
     event: Value,
 }
 
@@ -177,6 +190,7 @@ async fn history(ch: &Channel, name: &str, from: i64, until: i64) -> Vec<Entry> 
         assert!(entries.len() < 1000, "a history chunk filled a page");
         out.extend(entries.into_iter().map(|e| Entry {
             slot_ms: e.slot_time.as_ref().map_or(0, ms),
+            recorded_ms: e.record_time.as_ref().map_or(0, ms),
             event: Value::Object(e.event.as_ref().map(struct_to_object).unwrap_or_default()),
         }));
         lo = hi + 1;
@@ -219,6 +233,8 @@ async fn search_all(ch: &Channel, workflow: &str, want: usize) -> Vec<pb::Workfl
 struct Checked {
     slots: usize,
     runs: usize,
+    /// Runs whose start was made before a kill and found again by a replay.
+    replayed: usize,
 }
 
 /// Checks one schedule after the crashes: see the module documentation.
@@ -242,6 +258,7 @@ async fn check(ch: &Channel, case: &Case) -> Checked {
     let trimmed = entries.len() >= HISTORY_CAP - 50;
     let oldest_kept = entries.iter().map(|e| e.slot_ms).min().unwrap_or(first);
     let mut started: BTreeMap<i64, Vec<(u32, String)>> = BTreeMap::new();
+    let mut recorded: HashMap<String, i64> = HashMap::new();
     let mut records: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
     for e in &entries {
         match e.event["type"].as_str() {
@@ -249,6 +266,7 @@ async fn check(ch: &Channel, case: &Case) -> Checked {
                 assert_eq!(e.event["kind"], "SCHEDULED", "{}", e.event);
                 let shard = e.event["shardIndex"].as_u64().expect("shardIndex") as u32;
                 let id = e.event["workflowId"].as_str().expect("workflowId");
+                recorded.insert(id.to_string(), e.recorded_ms);
                 started
                     .entry(e.slot_ms)
                     .or_default()
@@ -317,6 +335,7 @@ async fn check(ch: &Channel, case: &Case) -> Checked {
 
     // The runs themselves: each under its derived id, with its slot and shard, completed.
     let mut ids = HashSet::new();
+    let mut replayed = 0;
     for &slot in &slots {
         for (index, shard) in &keys {
             let id = workflow_id(case.schedule, slot, *shard, false);
@@ -350,6 +369,14 @@ async fn check(ch: &Channel, case: &Case) -> Checked {
             );
             if case.shards.is_some() {
                 assert_eq!(input["shardIndex"], json!(index), "{input}");
+            }
+            // A start recorded by the change that made it carries that change's time; one
+            // recorded later was found by a replay after a kill lost the first state write.
+            if recorded
+                .get(&id)
+                .is_some_and(|r| Some(*r) != input["_executedTime"].as_i64())
+            {
+                replayed += 1;
             }
             ids.insert(id);
         }
@@ -418,6 +445,7 @@ async fn check(ch: &Channel, case: &Case) -> Checked {
     Checked {
         slots: slots.len(),
         runs: ids.len(),
+        replayed,
     }
 }
 
@@ -456,9 +484,19 @@ async fn every_slot_fires_once_across_sigkills() {
             )
             .await;
         }
-        // Then the kill lands at a random moment of the schedules' work.
-        let delay = rng.below(MAX_KILL_DELAY_MS + 1);
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+        // Then the kill lands at a random moment of the schedules' work: any moment, or
+        // one just after a slot's time.
+        if rng.below(2) == 0 {
+            let delay = rng.below(MAX_KILL_DELAY_MS + 1);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        } else {
+            // Timed to the microsecond: a timer of the runtime would round to the ms.
+            let now = now_us();
+            let at = now.div_euclid(1_000_000) * 1_000_000
+                + 1_000_000
+                + rng.below(SLOT_KILL_SPREAD_US) as i64;
+            std::thread::sleep(Duration::from_micros((at - now) as u64));
+        }
         server.kill9();
     }
 
@@ -494,17 +532,20 @@ async fn every_slot_fires_once_across_sigkills() {
 
     let mut slots = 0;
     let mut runs = 0;
+    let mut replayed = 0;
     for case in &CASES {
         let c = check(&ch, case).await;
         println!(
-            "{}: {} slots checked, {} runs",
-            case.schedule, c.slots, c.runs
+            "{}: {} slots checked, {} runs ({} found again by a replay after a kill)",
+            case.schedule, c.slots, c.runs, c.replayed
         );
         slots += c.slots;
         runs += c.runs;
+        replayed += c.replayed;
     }
     println!(
-        "{cycles} kill cycles, {slots} slots and {runs} runs checked in {:.1}s",
+        "{cycles} kill cycles, {slots} slots and {runs} runs checked ({replayed} replayed) \
+         in {:.1}s",
         began.elapsed().as_secs_f64()
     );
 }
