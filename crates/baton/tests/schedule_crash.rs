@@ -255,7 +255,9 @@ async fn check(ch: &Channel, case: &Case) -> Checked {
     // The history: per slot, one STARTED entry per shard (with the derived id), or a
     // record saying why not.
     let entries = history(ch, case.schedule, first - 1000, now_ms() + 1000).await;
-    let trimmed = entries.len() >= HISTORY_CAP - 50;
+    // Entries are only added, except by a trim down to the cap: fewer than the cap means
+    // none was ever trimmed.
+    let trimmed = entries.len() >= HISTORY_CAP;
     let oldest_kept = entries.iter().map(|e| e.slot_ms).min().unwrap_or(first);
     let mut started: BTreeMap<i64, Vec<(u32, String)>> = BTreeMap::new();
     let mut recorded: HashMap<String, i64> = HashMap::new();
