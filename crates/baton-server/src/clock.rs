@@ -72,3 +72,33 @@ impl Clock for ManualClock {
 
 /// The clock every part of one engine shares.
 pub type SharedClock = Arc<dyn Clock>;
+
+/// A jump of a clock watched from the moment it is made: a loop arms one before it reads
+/// the clock, so that a jump between the read and the wait still ends the wait.
+pub(crate) struct JumpWatch<'a>(Option<std::pin::Pin<Box<tokio::sync::futures::Notified<'a>>>>);
+
+impl<'a> JumpWatch<'a> {
+    /// Starts watching `clock` (a clock that never jumps gives a watch that never fires).
+    pub(crate) fn arm(clock: &'a dyn Clock) -> Self {
+        let mut jump = clock.jumps().map(|n| Box::pin(n.notified()));
+        if let Some(j) = jump.as_mut() {
+            j.as_mut().enable();
+        }
+        JumpWatch(jump)
+    }
+
+    /// Waits `wait`, or until the clock jumps or `poke` is notified.
+    pub(crate) async fn wait(self, wait: std::time::Duration, poke: &Notify) {
+        let jumped = async move {
+            match self.0 {
+                Some(j) => j.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = jumped => {}
+            _ = poke.notified() => {}
+        }
+    }
+}

@@ -572,8 +572,7 @@ async fn a_backfill_runs_past_slots_and_finds_those_that_ran() {
         .await
         .unwrap();
     until(&svc, "filled", "backfilled slots ended", |v| {
-        // The run found for slot 1 counts as the backfill's run too.
-        v.counters.backfilled == 3 && v.counters.succeeded == 4 && v.open_runs.is_empty()
+        v.counters.backfilled == 2 && v.counters.succeeded == 3 && v.open_runs.is_empty()
     })
     .await;
     for i in 1..=3 {
@@ -584,8 +583,32 @@ async fn a_backfill_runs_past_slots_and_finds_those_that_ran() {
     let view = svc.get_schedule("filled").await.unwrap();
     assert!(view.paused);
     assert_eq!(view.counters.fired, 1);
-    // The first start, the one found for slot 1 and those of slots 2 and 3.
-    assert_eq!(svc.runtime().scheduler().stats().started, 4);
+    assert_eq!(
+        outcomes(&svc, "filled").await,
+        vec![
+            (T0 + MINUTE, "ALREADY_RAN".to_string()),
+            (T0 + MINUTE, "STARTED".to_string()),
+            (T0 + 2 * MINUTE, "STARTED".to_string()),
+            (T0 + 3 * MINUTE, "STARTED".to_string()),
+        ]
+    );
+
+    // The same range again: every slot ran, none runs or counts again.
+    let revision = view.revision;
+    svc.backfill_schedule("filled", T0 + MINUTE, T0 + 3 * MINUTE, None)
+        .await
+        .unwrap();
+    until(&svc, "filled", "the second backfill done", |v| {
+        v.revision > revision && v.open_runs.is_empty() && v.buffered == 0
+    })
+    .await;
+    let again = svc.get_schedule("filled").await.unwrap();
+    assert_eq!(again.counters, view.counters);
+    let found = outcomes(&svc, "filled").await;
+    assert_eq!(found.iter().filter(|(_, k)| k == "ALREADY_RAN").count(), 4);
+    assert_eq!(found.iter().filter(|(_, k)| k == "STARTED").count(), 3);
+    // The first start and those of slots 2 and 3.
+    assert_eq!(svc.runtime().scheduler().stats().started, 3);
     assert!(matches!(
         svc.backfill_schedule("filled", T0 + MINUTE, T0, None).await,
         Err(EngineError::InvalidArgument(_))

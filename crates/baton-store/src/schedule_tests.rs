@@ -781,18 +781,21 @@ fn alerts_queue_with_the_write_that_raised_them_and_settle_one_attempt_at_a_time
     let def = sched_def("nightly");
     let state = initial_state(&def);
     let alerts = [alert("nightly", 1), alert("nightly", 2)];
-    store
-        .put_schedule(&ScheduleWrite {
-            name: "nightly",
-            def: &def,
-            state: &state,
-            wake_at: None,
-            expected_revision: Some(0),
-            now_ms: CREATED,
-            history: &[],
-            alerts: &alerts,
-        })
-        .unwrap();
+    let create = |store: &SledStore, alerts: &[ScheduleAlert]| {
+        store
+            .put_schedule(&ScheduleWrite {
+                name: "nightly",
+                def: &def,
+                state: &state,
+                wake_at: None,
+                expected_revision: Some(0),
+                now_ms: CREATED,
+                history: &[],
+                alerts,
+            })
+            .unwrap()
+    };
+    create(&store, &alerts);
     assert_eq!(store.next_alert_due().unwrap(), Some(CREATED));
     assert!(store.alerts_due(CREATED - 1, 10).unwrap().is_empty());
     let due = store.alerts_due(CREATED, 10).unwrap();
@@ -845,18 +848,7 @@ fn alerts_queue_with_the_write_that_raised_them_and_settle_one_attempt_at_a_time
     );
 
     // The queue is durable.
-    store
-        .put_schedule(&ScheduleWrite {
-            name: "nightly",
-            def: &def,
-            state: &state,
-            wake_at: None,
-            expected_revision: Some(0),
-            now_ms: CREATED,
-            history: &[],
-            alerts: &alerts[..1],
-        })
-        .unwrap();
+    create(&store, &alerts[..1]);
     store.flush().unwrap();
     drop(store);
     let store = open(dir.path());

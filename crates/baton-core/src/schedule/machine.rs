@@ -65,6 +65,9 @@ pub enum Outcome {
     FailedToStart,
     /// The schedule reached `maxRuns`; no later slot runs.
     LimitReached,
+    /// A backfilled slot whose run exists already (the range, or part of it, was
+    /// backfilled or run before): found, not run again.
+    AlreadyRan,
     /// The schedule paused itself after consecutive failures.
     PausedAfterFailures,
 }
@@ -754,6 +757,33 @@ impl Schedule {
             r.confirmed = true;
         }
         Vec::new()
+    }
+
+    /// The caller found the workflow of a backfilled slot existing before it asked to
+    /// start it: that slot ran before. The run is neither watched nor counted again; the
+    /// slot is recorded as [`Outcome::AlreadyRan`]. Unknown ids, and runs that are not
+    /// backfills, are ignored (a scheduled slot found after a crash is the one started
+    /// before the state write was lost, and counts).
+    pub fn run_found(&self, st: &mut ScheduleState, workflow_id: &str, now_ms: i64) -> Vec<Action> {
+        let mut out = Vec::new();
+        if st
+            .running
+            .get(workflow_id)
+            .is_none_or(|r| r.kind != RunKind::Backfill)
+        {
+            return out;
+        }
+        let Some(run) = st.running.remove(workflow_id) else {
+            return out;
+        };
+        st.counters.backfilled = st.counters.backfilled.saturating_sub(1);
+        out.push(Action::Record {
+            slot_ms: Some(run.slot_ms),
+            outcome: Outcome::AlreadyRan,
+            reason: format!("workflow {workflow_id} exists already"),
+        });
+        self.drain_buffer(st, now_ms, &mut out);
+        out
     }
 
     /// The caller could not start the workflow. Unknown ids are ignored.

@@ -29,7 +29,7 @@ use metrics::counter;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
-use crate::clock::SharedClock;
+use crate::clock::{JumpWatch, SharedClock};
 use crate::error::EngineError;
 use crate::runtime::registry::blocking;
 use crate::telemetry;
@@ -152,17 +152,8 @@ impl AlertSender {
     /// Runs passes until stopped.
     pub(crate) async fn run(self: Arc<Self>) {
         while !self.stopped.load(Ordering::SeqCst) {
-            let mut jump = self.clock.jumps().map(|n| Box::pin(n.notified()));
-            if let Some(j) = jump.as_mut() {
-                j.as_mut().enable();
-            }
-            let jumped = async move {
-                match jump {
-                    Some(j) => j.await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::pin!(jumped);
+            // Armed before the clock is read, so that a jump in between is not lost.
+            let jump = JumpWatch::arm(self.clock.as_ref());
             let wait = match self.pass().await {
                 Ok(wait) => wait,
                 Err(e) => {
@@ -172,11 +163,7 @@ impl AlertSender {
             };
             self.counters.passes.fetch_add(1, Ordering::Relaxed);
             let Some(wait) = wait else { continue };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = &mut jumped => {}
-                _ = self.poke.notified() => {}
-            }
+            jump.wait(wait, &self.poke).await;
         }
     }
 

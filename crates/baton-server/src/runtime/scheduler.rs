@@ -24,6 +24,10 @@
 //! starts twice. A start that fails for a passing reason (the server is stopping, storage
 //! failed, the engine is overloaded) abandons the change the same way, to be replayed.
 //!
+//! A backfilled slot whose run is found was run before (a range backfilled twice): it is
+//! recorded as ALREADY_RAN, neither counted nor watched again. (So is one started by a
+//! backfill whose state write a crash lost: its run goes on, unwatched by the schedule.)
+//!
 //! A replay that comes too late for the slot to run on time finds the slot missed by the
 //! misfire policy; its runs, when they exist, are then adopted rather than recorded as
 //! missed, so that they are still watched and counted. Slots handled in the same call
@@ -58,7 +62,7 @@ use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::clock::SharedClock;
+use crate::clock::{JumpWatch, SharedClock};
 use crate::error::{EngineError, ErrorKind};
 use crate::runtime::alerts::AlertSender;
 use crate::runtime::ingress::Ingress;
@@ -458,7 +462,12 @@ impl Scheduler {
                         parent: None,
                     };
                     match self.start(start).await {
-                        Ok(()) => {
+                        Ok(false) if kind == RunKind::Backfill => {
+                            tracing::debug!(schedule = %name, workflow_id = %workflow_id,
+                                slot_ms, "backfilled slot ran before");
+                            queue.extend(schedule.run_found(state, &workflow_id, now));
+                        }
+                        Ok(_) => {
                             queue.extend(schedule.workflow_started(state, &workflow_id));
                             self.counters.started.fetch_add(1, Ordering::Relaxed);
                             counter!(telemetry::SCHEDULE_OUTCOMES,
@@ -582,29 +591,15 @@ impl Scheduler {
         tokio::spawn(self.alerts.clone().run());
         tracing::info!("scheduler running");
         while !self.stopped.load(Ordering::SeqCst) {
-            // Registered before the clock is read, so that a jump in between is not lost.
-            let mut jump = self.clock.jumps().map(|n| Box::pin(n.notified()));
-            if let Some(j) = jump.as_mut() {
-                j.as_mut().enable();
-            }
-            let jumped = async move {
-                match jump {
-                    Some(j) => j.await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::pin!(jumped);
+            // Armed before the clock is read, so that a jump in between is not lost.
+            let jump = JumpWatch::arm(self.clock.as_ref());
             let wait = self.pass().await;
             self.counters.passes.fetch_add(1, Ordering::Relaxed);
             if self.stopped.load(Ordering::SeqCst) {
                 break;
             }
             let Some(wait) = wait else { continue };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = &mut jumped => {}
-                _ = self.poke.notified() => {}
-            }
+            jump.wait(wait, &self.poke).await;
         }
         tracing::info!("scheduler stopped");
         self.exit();
@@ -833,17 +828,18 @@ impl Scheduler {
         Ok(true)
     }
 
-    /// Starts a run under its fixed id; a run found under that id counts as started.
-    async fn start(&self, start: ChildStart) -> Result<(), EngineError> {
+    /// Starts a run under its fixed id: true when it started now, false when a run was
+    /// found under that id.
+    async fn start(&self, start: ChildStart) -> Result<bool, EngineError> {
         let id = start.workflow_id.clone();
         match self.ingress.start_requested(start).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(EngineError::AlreadyExists(m)) => {
                 // Taken by this very run, or refused for an idempotency key in use?
                 let store = self.store.clone();
                 let found = blocking(move || store.load_workflow(&id)).await?;
                 if found.is_some() {
-                    Ok(())
+                    Ok(false)
                 } else {
                     Err(EngineError::AlreadyExists(m))
                 }
