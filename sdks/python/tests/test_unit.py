@@ -4,6 +4,8 @@ value conversion and configuration."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 from typing import Any, TypedDict
 
 import grpc
@@ -299,3 +301,49 @@ def test_enums_match_proto() -> None:
         WorkflowStatus.from_proto(value)
     for value in common_pb2.TaskStatus.values():
         TaskStatus.from_proto(value)
+
+
+def test_schedule_requests() -> None:
+    from baton.client import _bulk_pause_request, _history_request, _preview_request, _trigger_request
+    from baton.models import OverlapPolicy
+
+    # An empty input is sent (it replaces nothing but is present); None leaves it unset.
+    assert _trigger_request("s", {}, None).HasField("input")
+    assert not _trigger_request("s", None, None).HasField("input")
+    assert _trigger_request("s", None, OverlapPolicy.BUFFER_ONE).overlap == "BUFFER_ONE"
+    assert _trigger_request("s", None, "skip").overlap == "skip"
+    assert list(_bulk_pause_request("one", True, "").names) == ["one"]
+
+    naive = _history_request("s", datetime.datetime(2026, 1, 1), None, None)
+    aware = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    assert naive.from_time.ToDatetime(tzinfo=datetime.timezone.utc) == aware
+    assert not naive.HasField("until_time") and naive.limit == 0
+
+    request = _preview_request(None, {"name": "s", "cronExpression": "* * * * *"}, None, None, None, None, 5)
+    assert request.WhichOneof("of") == "definition_json" and request.limit == 5
+    assert json.loads(request.definition_json)["cronExpression"] == "* * * * *"
+    assert _preview_request("s", None, None, None, None, None, None).WhichOneof("of") == "name"
+    for wrong in ((None, None, None), ("s", None, "* * * * *")):
+        with pytest.raises(ValueError):
+            _preview_request(wrong[0], wrong[1], wrong[2], None, None, None, None)
+
+
+def test_schedule_views_from_proto() -> None:
+    from baton.models import Schedule, ScheduleHistoryEntry
+    from baton.v1 import schedule_pb2
+
+    view = schedule_pb2.ScheduleView(
+        name="s", workflow_name="w", zone_id="UTC", definition_json='{"name": "s", "maxRuns": 3}', paused=True
+    )
+    view.counters.fired = 2
+    view.next_run_time.FromSeconds(0)
+    schedule = Schedule.from_proto(view)
+    assert schedule.definition == {"name": "s", "maxRuns": 3} and schedule.counters.fired == 2
+    assert schedule.next_run_time == datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    assert schedule.last_fired_time is None
+
+    entry = schedule_pb2.ScheduleHistoryEntry()
+    entry.event.update({"type": "STARTED", "workflowId": "wf-1", "shardIndex": 0})
+    parsed = ScheduleHistoryEntry.from_proto(entry)
+    assert (parsed.type, parsed.workflow_id, parsed.event["shardIndex"]) == ("STARTED", "wf-1", 0)
+    assert parsed.slot_time is None

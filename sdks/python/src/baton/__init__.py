@@ -1,4 +1,4 @@
-"""Python SDK for Baton: task workers and a workflow client.
+"""Python SDK for Baton: task workers and a client for workflows and schedules.
 
 Workers::
 
@@ -34,7 +34,14 @@ from baton.errors import (
     UnavailableError,
 )
 from baton.models import (
+    BulkScheduleOutcome,
     IdempotencyStrategy,
+    OverlapPolicy,
+    Schedule,
+    ScheduleCounters,
+    ScheduleHistoryEntry,
+    SchedulePreview,
+    ScheduleSlot,
     TaskDefInfo,
     TaskInfo,
     TaskLogLine,
@@ -66,14 +73,21 @@ __all__ = [
     "AsyncWorker",
     "BatonClient",
     "BatonError",
+    "BulkScheduleOutcome",
     "DeadlineExceededError",
     "FailedPreconditionError",
     "IdempotencyStrategy",
     "InternalError",
     "InvalidArgumentError",
     "NotFoundError",
+    "OverlapPolicy",
     "PermissionDeniedError",
     "ResourceExhaustedError",
+    "Schedule",
+    "ScheduleCounters",
+    "ScheduleHistoryEntry",
+    "SchedulePreview",
+    "ScheduleSlot",
     "Task",
     "TaskDefInfo",
     "TaskInfo",

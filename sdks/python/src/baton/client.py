@@ -2,13 +2,16 @@
 
 :class:`BatonClient` is blocking; :class:`AsyncBatonClient` offers the same methods as
 coroutines. Both speak gRPC to ``baton server``; definitions use Conductor's JSON DSL and may
-be given as dicts or as JSON text. Every server error is raised as a
+be given as dicts or as JSON text, and so may schedule definitions (Conductor's schedule
+JSON). Every server error is raised as a
 :class:`baton.BatonError` subclass that carries the gRPC status code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
+import json
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -18,10 +21,15 @@ import grpc
 import grpc.aio
 
 from baton._channel import channel_options, resolve_address
-from baton._struct import dict_to_struct
+from baton._struct import datetime_to_timestamp, dict_to_struct, to_jsonable
 from baton.errors import BatonError, DeadlineExceededError, from_rpc_error
 from baton.models import (
+    BulkScheduleOutcome,
     IdempotencyStrategy,
+    OverlapPolicy,
+    Schedule,
+    ScheduleHistoryEntry,
+    SchedulePreview,
     TaskDefInfo,
     TaskInfo,
     TaskLogLine,
@@ -33,6 +41,8 @@ from baton.models import (
 from baton.v1 import (
     metadata_pb2,
     metadata_pb2_grpc,
+    schedule_pb2,
+    schedule_pb2_grpc,
     task_pb2,
     task_pb2_grpc,
     workflow_pb2,
@@ -96,6 +106,91 @@ def _validation(response: metadata_pb2.ValidateWorkflowDefResponse) -> Validatio
     )
 
 
+def _json_text(value: DefinitionLike) -> str:
+    if isinstance(value, os.PathLike):
+        with open(value, encoding="utf-8") as f:
+            return f.read()
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    return json.dumps(to_jsonable(value))
+
+
+def _overlap(value: OverlapPolicy | str | None) -> str:
+    if value is None:
+        return ""
+    return value.value if isinstance(value, OverlapPolicy) else value
+
+
+def _save_schedule_request(definition: DefinitionLike) -> schedule_pb2.SaveScheduleRequest:
+    return schedule_pb2.SaveScheduleRequest(definition_json=_json_text(definition))
+
+
+def _bulk_pause_request(names: Iterable[str] | str, resume: bool, note: str) -> schedule_pb2.BulkPauseSchedulesRequest:
+    return schedule_pb2.BulkPauseSchedulesRequest(
+        names=[names] if isinstance(names, str) else list(names), resume=resume, note=note
+    )
+
+
+def _trigger_request(
+    name: str, input: Mapping[str, Any] | None, overlap: OverlapPolicy | str | None
+) -> schedule_pb2.TriggerScheduleRequest:
+    request = schedule_pb2.TriggerScheduleRequest(name=name, overlap=_overlap(overlap))
+    if input is not None:
+        # Set even when empty: an unset input keeps the schedule's as defined.
+        request.input.SetInParent()
+        dict_to_struct(input, request.input)
+    return request
+
+
+def _backfill_request(
+    name: str, from_time: _dt.datetime, until_time: _dt.datetime | None, overlap: OverlapPolicy | str | None
+) -> schedule_pb2.BackfillScheduleRequest:
+    request = schedule_pb2.BackfillScheduleRequest(name=name, overlap=_overlap(overlap))
+    datetime_to_timestamp(from_time, request.from_time)
+    if until_time is not None:
+        datetime_to_timestamp(until_time, request.until_time)
+    return request
+
+
+def _preview_request(
+    name: str | None,
+    definition: DefinitionLike | None,
+    cron_expression: str | None,
+    zone_id: str | None,
+    from_time: _dt.datetime | None,
+    until_time: _dt.datetime | None,
+    limit: int | None,
+) -> schedule_pb2.PreviewScheduleRequest:
+    given = [x is not None for x in (name, definition, cron_expression)]
+    if sum(given) != 1:
+        raise ValueError("preview_schedule takes exactly one of name, definition and cron_expression")
+    request = schedule_pb2.PreviewScheduleRequest(zone_id=zone_id or "", limit=limit or 0)
+    if name is not None:
+        request.name = name
+    elif definition is not None:
+        request.definition_json = _json_text(definition)
+    elif cron_expression is not None:
+        request.cron_expression = cron_expression
+    if from_time is not None:
+        datetime_to_timestamp(from_time, request.from_time)
+    if until_time is not None:
+        datetime_to_timestamp(until_time, request.until_time)
+    return request
+
+
+def _history_request(
+    name: str, from_time: _dt.datetime | None, until_time: _dt.datetime | None, limit: int | None
+) -> schedule_pb2.GetScheduleHistoryRequest:
+    request = schedule_pb2.GetScheduleHistoryRequest(name=name, limit=limit or 0)
+    if from_time is not None:
+        datetime_to_timestamp(from_time, request.from_time)
+    if until_time is not None:
+        datetime_to_timestamp(until_time, request.until_time)
+    return request
+
+
 class BatonClient:
     """Blocking client for a Baton server.
 
@@ -125,6 +220,7 @@ class BatonClient:
         self._metadata = metadata_pb2_grpc.MetadataServiceStub(self._channel)
         self._workflows = workflow_pb2_grpc.WorkflowServiceStub(self._channel)
         self._tasks = task_pb2_grpc.TaskServiceStub(self._channel)
+        self._schedules = schedule_pb2_grpc.ScheduleServiceStub(self._channel)
 
     def close(self) -> None:
         """Closes the connection."""
@@ -360,6 +456,137 @@ class BatonClient:
         response = self._call(self._tasks.GetTaskLogs, task_pb2.GetTaskLogsRequest(task_id=task_id))
         return [TaskLogLine.from_proto(log) for log in response.logs]
 
+    # --- schedules -------------------------------------------------------------------
+
+    def save_schedule(self, definition: DefinitionLike) -> Schedule:
+        """Creates a schedule, or replaces the definition of one keeping its state.
+
+        ``definition`` is Conductor's schedule JSON (``name``, ``cronExpression``,
+        ``zoneId``, ``startWorkflowRequest``, ...) with Baton's extensions (``cronSchedules``,
+        ``intervals``, ``misfirePolicy``, ``overlapPolicy``, ``jitterMs``, ``maxRuns``, ...),
+        as a dict, JSON text or a path to a JSON file. Fails with
+        :class:`baton.InvalidArgumentError` when it is malformed or invalid, or when the
+        workflow it starts is not defined.
+        """
+        response = self._call(self._schedules.SaveSchedule, _save_schedule_request(definition))
+        return Schedule.from_proto(response.schedule)
+
+    def get_schedule(self, name: str) -> Schedule:
+        """Reads one schedule; :class:`baton.NotFoundError` if there is none by that name."""
+        response = self._call(self._schedules.GetSchedule, schedule_pb2.GetScheduleRequest(name=name))
+        return Schedule.from_proto(response.schedule)
+
+    def list_schedules(self, workflow_name: str | None = None) -> list[Schedule]:
+        """Lists schedules in name order, or only those starting ``workflow_name``."""
+        response = self._call(
+            self._schedules.ListSchedules, schedule_pb2.ListSchedulesRequest(workflow_name=workflow_name or "")
+        )
+        return [Schedule.from_proto(v) for v in response.schedules]
+
+    def delete_schedule(self, name: str) -> None:
+        """Deletes a schedule and its history; the runs it started and that are still open go on."""
+        self._call(self._schedules.DeleteSchedule, schedule_pb2.DeleteScheduleRequest(name=name))
+
+    def pause_schedule(self, name: str, note: str = "") -> Schedule:
+        """Pauses a schedule (slots already due are handled first) and returns it as it stands."""
+        response = self._call(self._schedules.PauseSchedule, schedule_pb2.PauseScheduleRequest(name=name, note=note))
+        return Schedule.from_proto(response.schedule)
+
+    def resume_schedule(self, name: str, note: str = "") -> Schedule:
+        """Resumes a paused schedule; slots that came during the pause follow its misfire policy."""
+        response = self._call(
+            self._schedules.ResumeSchedule, schedule_pb2.ResumeScheduleRequest(name=name, note=note)
+        )
+        return Schedule.from_proto(response.schedule)
+
+    def pause_schedules(self, names: Iterable[str], note: str = "") -> list[BulkScheduleOutcome]:
+        """Pauses several schedules; one outcome per name, in the order given.
+
+        A schedule that cannot be paused (for example an unknown name) does not stop the
+        others: its outcome has ``ok`` false and the server's reason in ``error``.
+        """
+        response = self._call(self._schedules.BulkPauseSchedules, _bulk_pause_request(names, False, note))
+        return [BulkScheduleOutcome.from_proto(o) for o in response.outcomes]
+
+    def resume_schedules(self, names: Iterable[str], note: str = "") -> list[BulkScheduleOutcome]:
+        """Resumes several schedules; one outcome per name, as :meth:`pause_schedules`."""
+        response = self._call(self._schedules.BulkPauseSchedules, _bulk_pause_request(names, True, note))
+        return [BulkScheduleOutcome.from_proto(o) for o in response.outcomes]
+
+    def trigger_schedule(
+        self,
+        name: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        overlap: OverlapPolicy | str | None = None,
+    ) -> list[str]:
+        """Runs a schedule's workflow now, paused or not, and returns the ids of the runs started.
+
+        ``input`` is merged into the schedule's workflow input for this run. ``overlap``
+        replaces the schedule's overlap policy for this run; the list is empty when that
+        policy skipped or buffered the run.
+        """
+        response = self._call(self._schedules.TriggerSchedule, _trigger_request(name, input, overlap))
+        return list(response.workflow_ids)
+
+    def backfill_schedule(
+        self,
+        name: str,
+        from_time: _dt.datetime,
+        until_time: _dt.datetime | None = None,
+        *,
+        overlap: OverlapPolicy | str | None = None,
+    ) -> Schedule:
+        """Runs every slot of ``[from_time, until_time]`` that has not run yet, whatever the
+        misfire policy says.
+
+        ``until_time`` defaults to now (slots after now are left to the schedule); naive
+        datetimes are taken as UTC. ``overlap`` replaces the schedule's overlap policy for
+        these runs. Large ranges go on in the background after the call returns; the
+        schedule's ``counters.backfilled`` counts the slots started.
+        """
+        response = self._call(
+            self._schedules.BackfillSchedule, _backfill_request(name, from_time, until_time, overlap)
+        )
+        return Schedule.from_proto(response.schedule)
+
+    def preview_schedule(
+        self,
+        name: str | None = None,
+        *,
+        definition: DefinitionLike | None = None,
+        cron_expression: str | None = None,
+        zone_id: str | None = None,
+        from_time: _dt.datetime | None = None,
+        until_time: _dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> SchedulePreview:
+        """Lists the slots a schedule fires after ``from_time`` (default now) up to
+        ``until_time`` (default a year later), at most ``limit`` (default 10).
+
+        Give exactly one of: the ``name`` of a saved schedule, an unsaved ``definition``
+        (as for :meth:`save_schedule`), or a ``cron_expression`` read in ``zone_id``
+        (default UTC; ``zone_id`` is used only with ``cron_expression``).
+        """
+        request = _preview_request(name, definition, cron_expression, zone_id, from_time, until_time, limit)
+        return SchedulePreview.from_proto(self._call(self._schedules.PreviewSchedule, request))
+
+    def get_schedule_history(
+        self,
+        name: str,
+        *,
+        from_time: _dt.datetime | None = None,
+        until_time: _dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ScheduleHistoryEntry]:
+        """Reads a schedule's history, newest first: entries whose slot is in
+        ``[from_time, until_time]`` (default all), at most ``limit`` (default 100).
+        """
+        response = self._call(
+            self._schedules.GetScheduleHistory, _history_request(name, from_time, until_time, limit)
+        )
+        return [ScheduleHistoryEntry.from_proto(e) for e in response.entries]
+
 
 class AsyncBatonClient:
     """asyncio client for a Baton server; the methods of :class:`BatonClient` as coroutines.
@@ -384,6 +611,7 @@ class AsyncBatonClient:
         self._metadata = metadata_pb2_grpc.MetadataServiceStub(self._channel)
         self._workflows = workflow_pb2_grpc.WorkflowServiceStub(self._channel)
         self._tasks = task_pb2_grpc.TaskServiceStub(self._channel)
+        self._schedules = schedule_pb2_grpc.ScheduleServiceStub(self._channel)
 
     async def close(self) -> None:
         """Closes the connection."""
@@ -600,6 +828,105 @@ class AsyncBatonClient:
         """See :meth:`BatonClient.get_task_logs`."""
         response = await self._call(self._tasks.GetTaskLogs, task_pb2.GetTaskLogsRequest(task_id=task_id))
         return [TaskLogLine.from_proto(log) for log in response.logs]
+
+    async def save_schedule(self, definition: DefinitionLike) -> Schedule:
+        """See :meth:`BatonClient.save_schedule`."""
+        response = await self._call(self._schedules.SaveSchedule, _save_schedule_request(definition))
+        return Schedule.from_proto(response.schedule)
+
+    async def get_schedule(self, name: str) -> Schedule:
+        """See :meth:`BatonClient.get_schedule`."""
+        response = await self._call(self._schedules.GetSchedule, schedule_pb2.GetScheduleRequest(name=name))
+        return Schedule.from_proto(response.schedule)
+
+    async def list_schedules(self, workflow_name: str | None = None) -> list[Schedule]:
+        """See :meth:`BatonClient.list_schedules`."""
+        response = await self._call(
+            self._schedules.ListSchedules, schedule_pb2.ListSchedulesRequest(workflow_name=workflow_name or "")
+        )
+        return [Schedule.from_proto(v) for v in response.schedules]
+
+    async def delete_schedule(self, name: str) -> None:
+        """See :meth:`BatonClient.delete_schedule`."""
+        await self._call(self._schedules.DeleteSchedule, schedule_pb2.DeleteScheduleRequest(name=name))
+
+    async def pause_schedule(self, name: str, note: str = "") -> Schedule:
+        """See :meth:`BatonClient.pause_schedule`."""
+        response = await self._call(
+            self._schedules.PauseSchedule, schedule_pb2.PauseScheduleRequest(name=name, note=note)
+        )
+        return Schedule.from_proto(response.schedule)
+
+    async def resume_schedule(self, name: str, note: str = "") -> Schedule:
+        """See :meth:`BatonClient.resume_schedule`."""
+        response = await self._call(
+            self._schedules.ResumeSchedule, schedule_pb2.ResumeScheduleRequest(name=name, note=note)
+        )
+        return Schedule.from_proto(response.schedule)
+
+    async def pause_schedules(self, names: Iterable[str], note: str = "") -> list[BulkScheduleOutcome]:
+        """See :meth:`BatonClient.pause_schedules`."""
+        response = await self._call(self._schedules.BulkPauseSchedules, _bulk_pause_request(names, False, note))
+        return [BulkScheduleOutcome.from_proto(o) for o in response.outcomes]
+
+    async def resume_schedules(self, names: Iterable[str], note: str = "") -> list[BulkScheduleOutcome]:
+        """See :meth:`BatonClient.resume_schedules`."""
+        response = await self._call(self._schedules.BulkPauseSchedules, _bulk_pause_request(names, True, note))
+        return [BulkScheduleOutcome.from_proto(o) for o in response.outcomes]
+
+    async def trigger_schedule(
+        self,
+        name: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        overlap: OverlapPolicy | str | None = None,
+    ) -> list[str]:
+        """See :meth:`BatonClient.trigger_schedule`."""
+        response = await self._call(self._schedules.TriggerSchedule, _trigger_request(name, input, overlap))
+        return list(response.workflow_ids)
+
+    async def backfill_schedule(
+        self,
+        name: str,
+        from_time: _dt.datetime,
+        until_time: _dt.datetime | None = None,
+        *,
+        overlap: OverlapPolicy | str | None = None,
+    ) -> Schedule:
+        """See :meth:`BatonClient.backfill_schedule`."""
+        response = await self._call(
+            self._schedules.BackfillSchedule, _backfill_request(name, from_time, until_time, overlap)
+        )
+        return Schedule.from_proto(response.schedule)
+
+    async def preview_schedule(
+        self,
+        name: str | None = None,
+        *,
+        definition: DefinitionLike | None = None,
+        cron_expression: str | None = None,
+        zone_id: str | None = None,
+        from_time: _dt.datetime | None = None,
+        until_time: _dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> SchedulePreview:
+        """See :meth:`BatonClient.preview_schedule`."""
+        request = _preview_request(name, definition, cron_expression, zone_id, from_time, until_time, limit)
+        return SchedulePreview.from_proto(await self._call(self._schedules.PreviewSchedule, request))
+
+    async def get_schedule_history(
+        self,
+        name: str,
+        *,
+        from_time: _dt.datetime | None = None,
+        until_time: _dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[ScheduleHistoryEntry]:
+        """See :meth:`BatonClient.get_schedule_history`."""
+        response = await self._call(
+            self._schedules.GetScheduleHistory, _history_request(name, from_time, until_time, limit)
+        )
+        return [ScheduleHistoryEntry.from_proto(e) for e in response.entries]
 
 
 __all__ = ["AsyncBatonClient", "BatonClient", "BatonError", "DefinitionLike"]

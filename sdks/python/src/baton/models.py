@@ -1,14 +1,15 @@
-"""Plain Python views of the server's workflow, task and definition messages."""
+"""Plain Python views of the server's workflow, task, definition and schedule messages."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import enum
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from baton._struct import struct_to_dict, timestamp_to_datetime
-from baton.v1 import common_pb2, metadata_pb2, workflow_pb2
+from baton.v1 import common_pb2, metadata_pb2, schedule_pb2, workflow_pb2
 
 
 class WorkflowStatus(str, enum.Enum):
@@ -82,6 +83,23 @@ class IdempotencyStrategy(str, enum.Enum):
     def to_proto(self) -> workflow_pb2.IdempotencyStrategy.ValueType:
         """Maps the enum to its ``baton.v1.IdempotencyStrategy`` number."""
         return workflow_pb2.IdempotencyStrategy.Value("IDEMPOTENCY_STRATEGY_" + self.value)
+
+
+class OverlapPolicy(str, enum.Enum):
+    """What a schedule does with a run that comes while its own runs are open."""
+
+    SKIP = "SKIP"
+    """Do not start it; record it as skipped."""
+    BUFFER_ONE = "BUFFER_ONE"
+    """Start it when the open runs end; one waits at most, later ones are skipped."""
+    BUFFER_ALL = "BUFFER_ALL"
+    """Start each, in order, when the previous ones end."""
+    CANCEL_OTHER = "CANCEL_OTHER"
+    """Cancel the open runs and start it once they have ended."""
+    TERMINATE_OTHER = "TERMINATE_OTHER"
+    """Terminate the open runs and start it at once."""
+    ALLOW_ALL = "ALLOW_ALL"
+    """Start it at once (the server's default)."""
 
 
 @dataclass
@@ -283,3 +301,189 @@ class ValidationResult:
 
     valid: bool
     errors: list[ValidationProblem] = field(default_factory=list)
+
+
+@dataclass
+class ScheduleCounters:
+    """What became of a schedule's slots and runs since it was created."""
+
+    fired: int = 0
+    """Scheduled slots started."""
+    missed: int = 0
+    """Slots recorded as missed."""
+    skipped_by_overlap: int = 0
+    """Slots skipped because runs were open."""
+    buffered: int = 0
+    """Slots that waited in the buffer."""
+    failed_to_start: int = 0
+    """Starts that failed."""
+    succeeded: int = 0
+    """Runs that completed."""
+    failed: int = 0
+    """Runs that failed."""
+    manual: int = 0
+    """Manual runs (triggers) started."""
+    backfilled: int = 0
+    """Backfilled slots started."""
+
+    @classmethod
+    def from_proto(cls, counters: schedule_pb2.ScheduleCounters) -> ScheduleCounters:
+        """Builds the view from a ``baton.v1.ScheduleCounters``."""
+        return cls(
+            fired=counters.fired,
+            missed=counters.missed,
+            skipped_by_overlap=counters.skipped_by_overlap,
+            buffered=counters.buffered,
+            failed_to_start=counters.failed_to_start,
+            succeeded=counters.succeeded,
+            failed=counters.failed,
+            manual=counters.manual,
+            backfilled=counters.backfilled,
+        )
+
+
+@dataclass
+class Schedule:
+    """A stored schedule as it stands: its definition and its state."""
+
+    name: str
+    workflow_name: str
+    zone_id: str
+    """The IANA zone its cron expressions are read in (``UTC`` when the definition names none)."""
+    definition: dict[str, Any]
+    """Conductor's schedule JSON (with Baton's extensions), with ``paused``,
+    ``pausedReason``, ``createTime`` and ``updatedTime`` as they stand."""
+    paused: bool
+    note: str
+    """The note of the last pause or resume; empty when none was given."""
+    counters: ScheduleCounters = field(default_factory=ScheduleCounters)
+    open_runs: list[str] = field(default_factory=list)
+    """Ids of its runs still open."""
+    buffered: int = 0
+    """Runs waiting for the open ones to end."""
+    consecutive_failures: int = 0
+    """Failed runs (and starts) since the last success."""
+    exhausted: bool = False
+    """Whether ``maxRuns`` was reached."""
+    revision: int = 0
+    """Revision of the stored record; it grows with every change."""
+    next_run_time: _dt.datetime | None = None
+    """When the next slot fires (jitter included); None while paused, once ``maxRuns`` is
+    reached or when no slot is left."""
+    last_fired_time: _dt.datetime | None = None
+    """The latest scheduled slot started; None when none has."""
+    create_time: _dt.datetime | None = None
+    update_time: _dt.datetime | None = None
+
+    @classmethod
+    def from_proto(cls, view: schedule_pb2.ScheduleView) -> Schedule:
+        """Builds the view from a ``baton.v1.ScheduleView``."""
+        definition = json.loads(view.definition_json) if view.definition_json else {}
+        return cls(
+            name=view.name,
+            workflow_name=view.workflow_name,
+            zone_id=view.zone_id,
+            definition=definition if isinstance(definition, dict) else {},
+            paused=view.paused,
+            note=view.note,
+            counters=ScheduleCounters.from_proto(view.counters),
+            open_runs=list(view.open_runs),
+            buffered=view.buffered,
+            consecutive_failures=view.consecutive_failures,
+            exhausted=view.exhausted,
+            revision=view.revision,
+            next_run_time=timestamp_to_datetime(view, "next_run_time"),
+            last_fired_time=timestamp_to_datetime(view, "last_fired_time"),
+            create_time=timestamp_to_datetime(view, "create_time"),
+            update_time=timestamp_to_datetime(view, "update_time"),
+        )
+
+
+@dataclass
+class BulkScheduleOutcome:
+    """What became of one schedule of a bulk pause or resume."""
+
+    name: str
+    ok: bool
+    """Whether it was paused or resumed."""
+    error: str = ""
+    """Why not, when it was not."""
+
+    @classmethod
+    def from_proto(cls, outcome: schedule_pb2.BulkScheduleOutcome) -> BulkScheduleOutcome:
+        """Builds the view from a ``baton.v1.BulkScheduleOutcome``."""
+        return cls(name=outcome.name, ok=outcome.ok, error=outcome.error)
+
+
+@dataclass
+class ScheduleSlot:
+    """One time a schedule fires."""
+
+    time: _dt.datetime
+    spec: str
+    """The spec that produced it: a cron expression, or ``@every <n>s`` for an interval."""
+    spec_index: int
+    """Index of the spec (``cronExpression`` first, then ``cronSchedules``, then ``intervals``)."""
+
+    @classmethod
+    def from_proto(cls, slot: schedule_pb2.ScheduleSlot) -> ScheduleSlot:
+        """Builds the view from a ``baton.v1.ScheduleSlot``."""
+        return cls(
+            time=slot.time.ToDatetime(tzinfo=_dt.timezone.utc),
+            spec=slot.spec,
+            spec_index=slot.spec_index,
+        )
+
+
+@dataclass
+class SchedulePreview:
+    """The slots a schedule definition or a cron expression fires in a range."""
+
+    slots: list[ScheduleSlot]
+    truncated: bool
+    """True when more slots were left in the range."""
+    zone_id: str
+    """The zone the slots were computed in."""
+
+    @classmethod
+    def from_proto(cls, response: schedule_pb2.PreviewScheduleResponse) -> SchedulePreview:
+        """Builds the view from a ``baton.v1.PreviewScheduleResponse``."""
+        return cls(
+            slots=[ScheduleSlot.from_proto(s) for s in response.slots],
+            truncated=response.truncated,
+            zone_id=response.zone_id,
+        )
+
+
+@dataclass
+class ScheduleHistoryEntry:
+    """One entry of a schedule's history."""
+
+    event: dict[str, Any]
+    """What happened: ``{"type": "STARTED", "workflowId", "kind", "shardIndex"}``,
+    ``{"type": "RECORD", "outcome", "reason"}`` or ``{"type": "ALERT", "kind", "message"}``."""
+    slot_time: _dt.datetime | None = None
+    """The slot it is about; the time of the change for entries about the schedule as a whole."""
+    record_time: _dt.datetime | None = None
+    """When it was recorded."""
+
+    @property
+    def type(self) -> str:
+        """The event's ``type`` (``STARTED``, ``RECORD``, ``ALERT``, ...); empty if it has none."""
+        value = self.event.get("type")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def workflow_id(self) -> str:
+        """The workflow a STARTED entry started; empty for other entries."""
+        value = self.event.get("workflowId")
+        return value if isinstance(value, str) else ""
+
+    @classmethod
+    def from_proto(cls, entry: schedule_pb2.ScheduleHistoryEntry) -> ScheduleHistoryEntry:
+        """Builds the view from a ``baton.v1.ScheduleHistoryEntry``."""
+        return cls(
+            event=struct_to_dict(entry.event),
+            slot_time=timestamp_to_datetime(entry, "slot_time"),
+            record_time=timestamp_to_datetime(entry, "record_time"),
+        )
