@@ -21,6 +21,7 @@ type Client struct {
 	meta  batonv1.MetadataServiceClient
 	wf    batonv1.WorkflowServiceClient
 	tasks batonv1.TaskServiceClient
+	sched batonv1.ScheduleServiceClient
 }
 
 // NewClient makes a client that talks to the server over conn (see [Dial]).
@@ -29,6 +30,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 		meta:  batonv1.NewMetadataServiceClient(conn),
 		wf:    batonv1.NewWorkflowServiceClient(conn),
 		tasks: batonv1.NewTaskServiceClient(conn),
+		sched: batonv1.NewScheduleServiceClient(conn),
 	}
 }
 
@@ -40,6 +42,9 @@ func (c *Client) Workflows() batonv1.WorkflowServiceClient { return c.wf }
 
 // Tasks returns the generated stub of TaskService.
 func (c *Client) Tasks() batonv1.TaskServiceClient { return c.tasks }
+
+// Schedules returns the generated stub of ScheduleService.
+func (c *Client) Schedules() batonv1.ScheduleServiceClient { return c.sched }
 
 // ToDefinition converts a definition in Conductor's JSON DSL into its wire form. def may be
 // JSON text (string, []byte or json.RawMessage; a JSON array where the call takes several
@@ -418,4 +423,183 @@ func (c *Client) GetTaskLogs(ctx context.Context, taskID string) ([]*batonv1.Tas
 		return nil, err
 	}
 	return resp.GetLogs(), nil
+}
+
+// SaveSchedule creates a schedule, or replaces the definition of an existing one keeping its
+// state and history, and returns it as saved. def is a [ScheduleDef] (or a pointer to
+// one), JSON text, a map or any value that encodes as a JSON object (see [ScheduleJSON]).
+// It fails with INVALID_ARGUMENT when the definition is invalid, and when the workflow it
+// starts is not defined.
+func (c *Client) SaveSchedule(ctx context.Context, def any) (*Schedule, error) {
+	text, err := ScheduleJSON(def)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.sched.SaveSchedule(ctx, &batonv1.SaveScheduleRequest{DefinitionJson: text})
+	if err != nil {
+		return nil, err
+	}
+	return scheduleFromView(resp.GetSchedule())
+}
+
+// GetSchedule reads one schedule; NOT_FOUND when there is none of that name.
+func (c *Client) GetSchedule(ctx context.Context, name string) (*Schedule, error) {
+	resp, err := c.sched.GetSchedule(ctx, &batonv1.GetScheduleRequest{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return scheduleFromView(resp.GetSchedule())
+}
+
+// ListSchedules lists schedules in name order: those starting workflowName, or every one
+// when workflowName is empty.
+func (c *Client) ListSchedules(ctx context.Context, workflowName string) ([]*Schedule, error) {
+	resp, err := c.sched.ListSchedules(ctx, &batonv1.ListSchedulesRequest{WorkflowName: workflowName})
+	if err != nil {
+		return nil, err
+	}
+	return schedulesFromViews(resp.GetSchedules())
+}
+
+// DeleteSchedule deletes a schedule and its history; its open runs go on.
+func (c *Client) DeleteSchedule(ctx context.Context, name string) error {
+	_, err := c.sched.DeleteSchedule(ctx, &batonv1.DeleteScheduleRequest{Name: name})
+	return err
+}
+
+// PauseSchedule pauses a schedule, with a note saying why (may be empty), and returns it
+// after the pause. Slots already due are handled first.
+func (c *Client) PauseSchedule(ctx context.Context, name, note string) (*Schedule, error) {
+	resp, err := c.sched.PauseSchedule(ctx, &batonv1.PauseScheduleRequest{Name: name, Note: note})
+	if err != nil {
+		return nil, err
+	}
+	return scheduleFromView(resp.GetSchedule())
+}
+
+// ResumeSchedule resumes a paused schedule, with a note (may be empty), and returns it after
+// the resume. Slots that came during the pause follow its misfire policy.
+func (c *Client) ResumeSchedule(ctx context.Context, name, note string) (*Schedule, error) {
+	resp, err := c.sched.ResumeSchedule(ctx, &batonv1.ResumeScheduleRequest{Name: name, Note: note})
+	if err != nil {
+		return nil, err
+	}
+	return scheduleFromView(resp.GetSchedule())
+}
+
+// BulkPauseSchedules pauses several schedules (at least one) and reports the outcome of
+// each, in the order given. A schedule that could not be paused (an unknown name, say) is an
+// outcome with OK false, not an error.
+func (c *Client) BulkPauseSchedules(ctx context.Context, names []string, note string) ([]ScheduleOutcome, error) {
+	return c.bulkPause(ctx, names, note, false)
+}
+
+// BulkResumeSchedules resumes several schedules (at least one) and reports the outcome of
+// each, as [Client.BulkPauseSchedules] does.
+func (c *Client) BulkResumeSchedules(ctx context.Context, names []string, note string) ([]ScheduleOutcome, error) {
+	return c.bulkPause(ctx, names, note, true)
+}
+
+func (c *Client) bulkPause(ctx context.Context, names []string, note string, resume bool) ([]ScheduleOutcome, error) {
+	resp, err := c.sched.BulkPauseSchedules(ctx, &batonv1.BulkPauseSchedulesRequest{
+		Names: names, Resume: resume, Note: note,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ScheduleOutcome, 0, len(resp.GetOutcomes()))
+	for _, o := range resp.GetOutcomes() {
+		out = append(out, ScheduleOutcome{Name: o.GetName(), OK: o.GetOk(), Error: o.GetError()})
+	}
+	return out, nil
+}
+
+// TriggerSchedule runs a schedule's workflow now, paused or not, and returns the ids of the
+// workflows started (none when the overlap policy skipped or buffered the run). input, if
+// not nil, is merged into the schedule's workflow input for this run (see [ToStruct]);
+// overlap overrides the schedule's overlap policy for this run (empty keeps it).
+func (c *Client) TriggerSchedule(ctx context.Context, name string, input any, overlap OverlapPolicy) ([]string, error) {
+	in, err := ToStruct(input)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.sched.TriggerSchedule(ctx, &batonv1.TriggerScheduleRequest{
+		Name: name, Input: in, Overlap: string(overlap),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetWorkflowIds(), nil
+}
+
+// BackfillSchedule runs every slot of the range [from, until] that has not run yet, whatever
+// the misfire policy says, and returns the schedule once the backfill is taken in (large
+// ranges go on in the background). A zero until leaves the end to the server (now); slots
+// after now are left to the schedule. overlap overrides the schedule's overlap policy for
+// these runs (empty keeps it).
+func (c *Client) BackfillSchedule(ctx context.Context, name string, from, until time.Time, overlap OverlapPolicy) (*Schedule, error) {
+	resp, err := c.sched.BackfillSchedule(ctx, &batonv1.BackfillScheduleRequest{
+		Name: name, FromTime: timestampOf(from), UntilTime: timestampOf(until), Overlap: string(overlap),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return scheduleFromView(resp.GetSchedule())
+}
+
+// PreviewSchedule lists the slots a saved schedule, an unsaved definition or a single cron
+// expression fires in a range (see [PreviewRequest]). Giving none or more than one of
+// Name, Definition and CronExpression is an error.
+func (c *Client) PreviewSchedule(ctx context.Context, p PreviewRequest) (*SchedulePreview, error) {
+	req := &batonv1.PreviewScheduleRequest{
+		ZoneId: p.ZoneID, FromTime: timestampOf(p.From), UntilTime: timestampOf(p.Until), Limit: int32(p.Limit),
+	}
+	given := 0
+	if p.Name != "" {
+		given++
+		req.Of = &batonv1.PreviewScheduleRequest_Name{Name: p.Name}
+	}
+	if p.Definition != nil {
+		given++
+		text, err := ScheduleJSON(p.Definition)
+		if err != nil {
+			return nil, err
+		}
+		req.Of = &batonv1.PreviewScheduleRequest_DefinitionJson{DefinitionJson: text}
+	}
+	if p.CronExpression != "" {
+		given++
+		req.Of = &batonv1.PreviewScheduleRequest_CronExpression{CronExpression: p.CronExpression}
+	}
+	if given != 1 {
+		return nil, fmt.Errorf("baton: a preview takes exactly one of Name, Definition and CronExpression (%d given)", given)
+	}
+	resp, err := c.sched.PreviewSchedule(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := &SchedulePreview{Truncated: resp.GetTruncated(), ZoneID: resp.GetZoneId()}
+	for _, s := range resp.GetSlots() {
+		out.Slots = append(out.Slots, ScheduleSlot{Time: timeOf(s.GetTime()), Spec: s.GetSpec(), SpecIndex: int(s.GetSpecIndex())})
+	}
+	return out, nil
+}
+
+// GetScheduleHistory reads a schedule's history, newest first: the entries whose slots are
+// in [from, until] (a zero from is the beginning, a zero until is now and beyond), at most
+// limit of them (0 returns 100).
+func (c *Client) GetScheduleHistory(ctx context.Context, name string, from, until time.Time, limit int) ([]ScheduleHistoryEntry, error) {
+	resp, err := c.sched.GetScheduleHistory(ctx, &batonv1.GetScheduleHistoryRequest{
+		Name: name, FromTime: timestampOf(from), UntilTime: timestampOf(until), Limit: int32(limit),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ScheduleHistoryEntry, 0, len(resp.GetEntries()))
+	for _, e := range resp.GetEntries() {
+		out = append(out, ScheduleHistoryEntry{
+			SlotTime: timeOf(e.GetSlotTime()), RecordTime: timeOf(e.GetRecordTime()), Event: ToMap(e.GetEvent()),
+		})
+	}
+	return out, nil
 }

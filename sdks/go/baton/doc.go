@@ -8,8 +8,8 @@
 //     its own goroutine and reports the result. It reconnects with backoff when the server
 //     goes away, re-sends results that were not yet acknowledged, extends leases of long
 //     tasks, and drains gracefully when its context is cancelled.
-//   - [Client] registers workflow and task definitions and starts, inspects and steers
-//     workflow executions.
+//   - [Client] registers workflow and task definitions, starts, inspects and steers
+//     workflow executions, and saves, previews and steers schedules ([Client.SaveSchedule]).
 //
 // Both take a gRPC connection, which [Dial] opens with settings suited to Baton (plain
 // text by default, fast reconnects). Nothing in the package keeps global state: every
