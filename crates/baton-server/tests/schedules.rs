@@ -200,6 +200,11 @@ async fn a_per_minute_schedule_fires_on_its_slots_with_conductors_inputs() {
             (T0 + 2 * MINUTE, "STARTED".to_string())
         ]
     );
+    // The history lists the runs with their status.
+    let started = entries_of(&svc, "every-minute", "STARTED", 2).await;
+    for e in &started {
+        assert_eq!(e["workflowStatus"], json!("COMPLETED"), "{e}");
+    }
     // The schedule's lock left the table once its changes were done.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while svc.runtime().scheduler().locks_held() > 0 {

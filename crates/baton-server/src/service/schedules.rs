@@ -100,9 +100,10 @@ pub struct ScheduleEvent {
     pub slot_ms: i64,
     /// When it was recorded (epoch ms).
     pub recorded_ms: i64,
-    /// What happened: `{"type": "STARTED", "workflowId", "kind", "shardIndex"}`,
-    /// `{"type": "RECORD", "outcome", "reason"}` or `{"type": "ALERT", "kind",
-    /// "message"}`.
+    /// What happened: `{"type": "STARTED", "workflowId", "kind", "shardIndex",
+    /// "workflowStatus"}`, `{"type": "RECORD", "outcome", "reason"}`, `{"type": "ALERT",
+    /// "kind", "message", "webhook"}`, or an alert's delivery (`ALERT_DELIVERED`,
+    /// `ALERT_ATTEMPT_FAILED`, `ALERT_UNDELIVERED`).
     pub event: serde_json::Value,
 }
 
@@ -371,7 +372,9 @@ impl Service {
     }
 
     /// A schedule's history with slots in `[from_ms, until_ms]`, newest first, at most
-    /// `limit` (and [`MAX_HISTORY`]) entries.
+    /// `limit` (and [`MAX_HISTORY`]) entries. Each `STARTED` entry whose workflow is still
+    /// stored carries its status as it is now (`workflowStatus`), so the history lists the
+    /// recent runs with how they went.
     pub async fn schedule_history(
         &self,
         name: &str,
@@ -387,8 +390,21 @@ impl Service {
                 if s.load_schedule(&n)?.is_none() {
                     return Ok(None);
                 }
-                s.schedule_history(&n, from_ms, until_ms, limit, true)
-                    .map(Some)
+                let mut entries = s.schedule_history(&n, from_ms, until_ms, limit, true)?;
+                for e in &mut entries {
+                    if e.event["type"] != "STARTED" {
+                        continue;
+                    }
+                    let Some(id) = e.event["workflowId"].as_str() else {
+                        continue;
+                    };
+                    if let Some(wf) = s.load_workflow(id)?
+                        && let Some(o) = e.event.as_object_mut()
+                    {
+                        o.insert("workflowStatus".into(), wf.status.as_str().into());
+                    }
+                }
+                Ok(Some(entries))
             })
             .await?;
         let Some(entries) = found else {

@@ -1641,8 +1641,11 @@ type ScheduleHistoryEntry struct {
 	SlotTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=slot_time,json=slotTime,proto3" json:"slot_time,omitempty"`
 	// When it was recorded.
 	RecordTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
-	// What happened: {"type": "STARTED", "workflowId", "kind", "shardIndex"}, {"type":
-	// "RECORD", "outcome", "reason"} or {"type": "ALERT", "kind", "message"}.
+	// What happened: {"type": "STARTED", "workflowId", "kind", "shardIndex",
+	// "workflowStatus" (the run's status now, while it is stored)}, {"type": "RECORD",
+	// "outcome", "reason"}, {"type": "ALERT", "kind", "message", "webhook"}, or a delivery
+	// of an alert to its webhook: {"type": "ALERT_DELIVERED" | "ALERT_ATTEMPT_FAILED" |
+	// "ALERT_UNDELIVERED", "alertId", "kind", "attempt(s)", "error"}.
 	Event         *structpb.Struct `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

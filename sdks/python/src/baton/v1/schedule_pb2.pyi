@@ -836,8 +836,11 @@ class ScheduleHistoryEntry(_message.Message):
 
     @_builtins.property
     def event(self) -> _struct_pb2.Struct:
-        """What happened: {"type": "STARTED", "workflowId", "kind", "shardIndex"}, {"type":
-        "RECORD", "outcome", "reason"} or {"type": "ALERT", "kind", "message"}.
+        """What happened: {"type": "STARTED", "workflowId", "kind", "shardIndex",
+        "workflowStatus" (the run's status now, while it is stored)}, {"type": "RECORD",
+        "outcome", "reason"}, {"type": "ALERT", "kind", "message", "webhook"}, or a delivery
+        of an alert to its webhook: {"type": "ALERT_DELIVERED" | "ALERT_ATTEMPT_FAILED" |
+        "ALERT_UNDELIVERED", "alertId", "kind", "attempt(s)", "error"}.
         """
 
     def __init__(
