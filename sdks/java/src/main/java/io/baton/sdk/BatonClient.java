@@ -1,27 +1,39 @@
 package io.baton.sdk;
 
 import io.baton.sdk.internal.Channels;
+import io.baton.sdk.internal.Json;
+import io.baton.v1.BackfillScheduleRequest;
+import io.baton.v1.BulkPauseSchedulesRequest;
+import io.baton.v1.DeleteScheduleRequest;
 import io.baton.v1.DeleteTaskDefRequest;
 import io.baton.v1.DeleteWorkflowDefRequest;
 import io.baton.v1.ExecuteWorkflowRequest;
+import io.baton.v1.GetScheduleHistoryRequest;
+import io.baton.v1.GetScheduleRequest;
 import io.baton.v1.GetTaskDefRequest;
 import io.baton.v1.GetTaskLogsRequest;
 import io.baton.v1.GetTaskRequest;
 import io.baton.v1.GetWorkflowDefRequest;
 import io.baton.v1.GetWorkflowRequest;
 import io.baton.v1.GetWorkflowsByCorrelationIdRequest;
+import io.baton.v1.ListSchedulesRequest;
 import io.baton.v1.ListTaskDefsRequest;
 import io.baton.v1.ListWorkflowDefsRequest;
 import io.baton.v1.MetadataServiceGrpc;
+import io.baton.v1.PauseScheduleRequest;
 import io.baton.v1.PauseWorkflowRequest;
 import io.baton.v1.RegisterTaskDefsRequest;
 import io.baton.v1.RegisterWorkflowDefRequest;
 import io.baton.v1.RemoveWorkflowRequest;
 import io.baton.v1.RestartWorkflowRequest;
+import io.baton.v1.ResumeScheduleRequest;
 import io.baton.v1.ResumeWorkflowRequest;
 import io.baton.v1.RetryWorkflowRequest;
+import io.baton.v1.SaveScheduleRequest;
+import io.baton.v1.ScheduleServiceGrpc;
 import io.baton.v1.TaskServiceGrpc;
 import io.baton.v1.TerminateWorkflowRequest;
+import io.baton.v1.TriggerScheduleRequest;
 import io.baton.v1.UpdateWorkflowDefRequest;
 import io.baton.v1.ValidateWorkflowDefRequest;
 import io.baton.v1.WorkflowServiceGrpc;
@@ -30,6 +42,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,8 +54,8 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
- * Client for Baton's metadata and workflow services: registers definitions, starts and steers
- * workflow executions, reads their state.
+ * Client for Baton's metadata, workflow and schedule services: registers definitions, starts and
+ * steers workflow executions, reads their state, saves and steers schedules.
  *
  * <p>Every operation has a blocking form and an {@code ...Async} form returning a {@link
  * CompletableFuture}. Failures surface as {@link BatonException} (thrown, or completing the
@@ -65,6 +78,7 @@ public final class BatonClient implements AutoCloseable {
   private final MetadataServiceGrpc.MetadataServiceStub metadata;
   private final WorkflowServiceGrpc.WorkflowServiceStub workflows;
   private final TaskServiceGrpc.TaskServiceStub tasks;
+  private final ScheduleServiceGrpc.ScheduleServiceStub schedules;
 
   private BatonClient(Channel channel, ManagedChannel owned, Duration callTimeout) {
     this.channel = channel;
@@ -73,6 +87,7 @@ public final class BatonClient implements AutoCloseable {
     this.metadata = MetadataServiceGrpc.newStub(channel);
     this.workflows = WorkflowServiceGrpc.newStub(channel);
     this.tasks = TaskServiceGrpc.newStub(channel);
+    this.schedules = ScheduleServiceGrpc.newStub(channel);
   }
 
   /**
@@ -763,6 +778,431 @@ public final class BatonClient implements AutoCloseable {
             }));
   }
 
+  // ------------------------------------------------------------------------------- schedules
+
+  /**
+   * Creates a schedule, or replaces the definition of an existing one keeping its state and
+   * history.
+   *
+   * @param definition the definition as a map, in Conductor's schedule JSON with Baton's
+   *     extensions ({@code name}, {@code cronExpression}, {@code zoneId}, {@code
+   *     startWorkflowRequest}, {@code misfirePolicy}, {@code overlapPolicy}, ...)
+   * @return the schedule as saved
+   * @throws BatonException INVALID_ARGUMENT when the definition is invalid; NOT_FOUND when the
+   *     workflow it starts is not defined
+   */
+  public Schedule saveSchedule(Map<String, ?> definition) {
+    return await(saveScheduleAsync(definition));
+  }
+
+  /**
+   * Creates or replaces a schedule given as JSON text.
+   *
+   * @param json the definition as JSON text
+   * @return the schedule as saved
+   * @throws BatonException INVALID_ARGUMENT when the definition is invalid; NOT_FOUND when the
+   *     workflow it starts is not defined
+   */
+  public Schedule saveSchedule(String json) {
+    return await(saveScheduleAsync(json));
+  }
+
+  /**
+   * Async form of {@link #saveSchedule(Map)}.
+   *
+   * @param definition the definition as a map
+   * @return the schedule as saved, eventually
+   */
+  public CompletableFuture<Schedule> saveScheduleAsync(Map<String, ?> definition) {
+    Objects.requireNonNull(definition, "definition");
+    return saveScheduleAsync(Json.write(definition));
+  }
+
+  /**
+   * Async form of {@link #saveSchedule(String)}.
+   *
+   * @param json the definition as JSON text
+   * @return the schedule as saved, eventually
+   */
+  public CompletableFuture<Schedule> saveScheduleAsync(String json) {
+    Objects.requireNonNull(json, "json");
+    return call(
+        schedules()::saveSchedule,
+        SaveScheduleRequest.newBuilder().setDefinitionJson(json).build(),
+        r -> Schedule.from(r.getSchedule()));
+  }
+
+  /**
+   * Reads one schedule.
+   *
+   * @param name the schedule's name
+   * @return the schedule
+   * @throws BatonException NOT_FOUND when there is none by that name
+   */
+  public Schedule getSchedule(String name) {
+    return await(getScheduleAsync(name));
+  }
+
+  /**
+   * Async form of {@link #getSchedule(String)}.
+   *
+   * @param name the schedule's name
+   * @return the schedule, eventually
+   */
+  public CompletableFuture<Schedule> getScheduleAsync(String name) {
+    return call(
+        schedules()::getSchedule,
+        GetScheduleRequest.newBuilder().setName(name).build(),
+        r -> Schedule.from(r.getSchedule()));
+  }
+
+  /** @return every schedule, in name order */
+  public List<Schedule> listSchedules() {
+    return await(listSchedulesAsync(null));
+  }
+
+  /**
+   * Lists the schedules starting one workflow.
+   *
+   * @param workflowName the workflow's name; null or empty lists every schedule
+   * @return the schedules, in name order
+   */
+  public List<Schedule> listSchedules(String workflowName) {
+    return await(listSchedulesAsync(workflowName));
+  }
+
+  /**
+   * Async form of {@link #listSchedules(String)}.
+   *
+   * @param workflowName the workflow's name; null or empty lists every schedule
+   * @return the schedules, eventually
+   */
+  public CompletableFuture<List<Schedule>> listSchedulesAsync(String workflowName) {
+    return call(
+        schedules()::listSchedules,
+        ListSchedulesRequest.newBuilder()
+            .setWorkflowName(workflowName == null ? "" : workflowName)
+            .build(),
+        r -> r.getSchedulesList().stream().map(Schedule::from).toList());
+  }
+
+  /**
+   * Deletes a schedule and its history; its open runs go on.
+   *
+   * @param name the schedule's name
+   * @throws BatonException NOT_FOUND when there is none by that name
+   */
+  public void deleteSchedule(String name) {
+    await(deleteScheduleAsync(name));
+  }
+
+  /**
+   * Async form of {@link #deleteSchedule(String)}.
+   *
+   * @param name the schedule's name
+   * @return completes when done
+   */
+  public CompletableFuture<Void> deleteScheduleAsync(String name) {
+    return call(
+        schedules()::deleteSchedule, DeleteScheduleRequest.newBuilder().setName(name).build(), r -> null);
+  }
+
+  /**
+   * Pauses a schedule; slots already due are handled first.
+   *
+   * @param name the schedule's name
+   * @return the schedule after the pause
+   */
+  public Schedule pauseSchedule(String name) {
+    return await(pauseScheduleAsync(name, null));
+  }
+
+  /**
+   * Pauses a schedule with a note saying why.
+   *
+   * @param name the schedule's name
+   * @param note why; null or empty for none
+   * @return the schedule after the pause
+   */
+  public Schedule pauseSchedule(String name, String note) {
+    return await(pauseScheduleAsync(name, note));
+  }
+
+  /**
+   * Async form of {@link #pauseSchedule(String, String)}.
+   *
+   * @param name the schedule's name
+   * @param note why; null or empty for none
+   * @return the schedule after the pause, eventually
+   */
+  public CompletableFuture<Schedule> pauseScheduleAsync(String name, String note) {
+    return call(
+        schedules()::pauseSchedule,
+        PauseScheduleRequest.newBuilder().setName(name).setNote(note == null ? "" : note).build(),
+        r -> Schedule.from(r.getSchedule()));
+  }
+
+  /**
+   * Resumes a paused schedule; slots that came during the pause follow its misfire policy.
+   *
+   * @param name the schedule's name
+   * @return the schedule after the resume
+   */
+  public Schedule resumeSchedule(String name) {
+    return await(resumeScheduleAsync(name, null));
+  }
+
+  /**
+   * Resumes a paused schedule with a note saying why.
+   *
+   * @param name the schedule's name
+   * @param note why; null or empty for none
+   * @return the schedule after the resume
+   */
+  public Schedule resumeSchedule(String name, String note) {
+    return await(resumeScheduleAsync(name, note));
+  }
+
+  /**
+   * Async form of {@link #resumeSchedule(String, String)}.
+   *
+   * @param name the schedule's name
+   * @param note why; null or empty for none
+   * @return the schedule after the resume, eventually
+   */
+  public CompletableFuture<Schedule> resumeScheduleAsync(String name, String note) {
+    return call(
+        schedules()::resumeSchedule,
+        ResumeScheduleRequest.newBuilder().setName(name).setNote(note == null ? "" : note).build(),
+        r -> Schedule.from(r.getSchedule()));
+  }
+
+  /**
+   * Pauses several schedules. A name that cannot be paused (unknown, say) does not stop the
+   * others; its outcome says why.
+   *
+   * @param names the schedules' names (at least one)
+   * @param note why; null or empty for none
+   * @return one outcome per name, in the order given
+   */
+  public List<BulkScheduleOutcome> pauseSchedules(List<String> names, String note) {
+    return await(bulkPauseSchedulesAsync(names, false, note));
+  }
+
+  /**
+   * Resumes several schedules, reporting the outcome of each.
+   *
+   * @param names the schedules' names (at least one)
+   * @param note why; null or empty for none
+   * @return one outcome per name, in the order given
+   */
+  public List<BulkScheduleOutcome> resumeSchedules(List<String> names, String note) {
+    return await(bulkPauseSchedulesAsync(names, true, note));
+  }
+
+  /**
+   * Async form of {@link #pauseSchedules(List, String)} and {@link #resumeSchedules(List,
+   * String)}.
+   *
+   * @param names the schedules' names (at least one)
+   * @param resume true resumes them instead of pausing them
+   * @param note why; null or empty for none
+   * @return one outcome per name, eventually
+   */
+  public CompletableFuture<List<BulkScheduleOutcome>> bulkPauseSchedulesAsync(
+      List<String> names, boolean resume, String note) {
+    return call(
+        schedules()::bulkPauseSchedules,
+        BulkPauseSchedulesRequest.newBuilder()
+            .addAllNames(names)
+            .setResume(resume)
+            .setNote(note == null ? "" : note)
+            .build(),
+        r -> r.getOutcomesList().stream().map(BulkScheduleOutcome::from).toList());
+  }
+
+  /**
+   * Runs a schedule's workflow now, paused or not, with its input and overlap policy as
+   * defined.
+   *
+   * @param name the schedule's name
+   * @return ids of the workflows started; empty when the overlap policy skipped or buffered the
+   *     run
+   */
+  public List<String> triggerSchedule(String name) {
+    return await(triggerScheduleAsync(name, null, null));
+  }
+
+  /**
+   * Runs a schedule's workflow now, paused or not.
+   *
+   * @param name the schedule's name
+   * @param input merged into the schedule's workflow input for this run (a map or a bean); null
+   *     keeps it as defined
+   * @param overlap overlap policy for this run; null uses the schedule's own
+   * @return ids of the workflows started; empty when the overlap policy skipped or buffered the
+   *     run
+   */
+  public List<String> triggerSchedule(String name, Object input, OverlapPolicy overlap) {
+    return await(triggerScheduleAsync(name, input, overlap));
+  }
+
+  /**
+   * Async form of {@link #triggerSchedule(String, Object, OverlapPolicy)}.
+   *
+   * @param name the schedule's name
+   * @param input merged into the workflow input for this run; null keeps it as defined
+   * @param overlap overlap policy for this run; null uses the schedule's own
+   * @return ids of the workflows started, eventually
+   */
+  public CompletableFuture<List<String>> triggerScheduleAsync(
+      String name, Object input, OverlapPolicy overlap) {
+    TriggerScheduleRequest.Builder b = TriggerScheduleRequest.newBuilder().setName(name);
+    if (input != null) {
+      b.setInput(Structs.toStructFromObject(input));
+    }
+    if (overlap != null) {
+      b.setOverlap(overlap.name());
+    }
+    return call(schedules()::triggerSchedule, b.build(), r -> List.copyOf(r.getWorkflowIdsList()));
+  }
+
+  /**
+   * Runs every slot of a past range that has not run yet, whatever the misfire policy says, with
+   * the schedule's own overlap policy.
+   *
+   * @param name the schedule's name
+   * @param from start of the range (inclusive)
+   * @param until end of the range (inclusive); null for now. Slots after now are left to the
+   *     schedule
+   * @return the schedule after the backfill was taken in (large ranges go on in the background)
+   */
+  public Schedule backfillSchedule(String name, Instant from, Instant until) {
+    return await(backfillScheduleAsync(name, from, until, null));
+  }
+
+  /**
+   * Runs every slot of a past range that has not run yet.
+   *
+   * @param name the schedule's name
+   * @param from start of the range (inclusive)
+   * @param until end of the range (inclusive); null for now
+   * @param overlap overlap policy for these runs; null uses the schedule's own
+   * @return the schedule after the backfill was taken in (large ranges go on in the background)
+   */
+  public Schedule backfillSchedule(String name, Instant from, Instant until, OverlapPolicy overlap) {
+    return await(backfillScheduleAsync(name, from, until, overlap));
+  }
+
+  /**
+   * Async form of {@link #backfillSchedule(String, Instant, Instant, OverlapPolicy)}.
+   *
+   * @param name the schedule's name
+   * @param from start of the range (inclusive)
+   * @param until end of the range (inclusive); null for now
+   * @param overlap overlap policy for these runs; null uses the schedule's own
+   * @return the schedule after the backfill was taken in, eventually
+   */
+  public CompletableFuture<Schedule> backfillScheduleAsync(
+      String name, Instant from, Instant until, OverlapPolicy overlap) {
+    Objects.requireNonNull(from, "from");
+    BackfillScheduleRequest.Builder b =
+        BackfillScheduleRequest.newBuilder().setName(name).setFromTime(Structs.toTimestamp(from));
+    if (until != null) {
+      b.setUntilTime(Structs.toTimestamp(until));
+    }
+    if (overlap != null) {
+      b.setOverlap(overlap.name());
+    }
+    return call(schedules()::backfillSchedule, b.build(), r -> Schedule.from(r.getSchedule()));
+  }
+
+  /**
+   * Lists the next slots of a saved schedule, from now.
+   *
+   * @param name the schedule's name
+   * @param limit the most slots; 0 returns 10
+   * @return the slots
+   */
+  public SchedulePreview previewSchedule(String name, int limit) {
+    return previewSchedule(PreviewSchedule.ofSaved(name).limit(limit));
+  }
+
+  /**
+   * Lists the slots a saved schedule, an unsaved definition or a cron expression fires in a
+   * range.
+   *
+   * @param preview what to preview, over which range
+   * @return the slots
+   * @throws BatonException INVALID_ARGUMENT for an invalid definition or cron expression;
+   *     NOT_FOUND for an unknown schedule
+   */
+  public SchedulePreview previewSchedule(PreviewSchedule preview) {
+    return await(previewScheduleAsync(preview));
+  }
+
+  /**
+   * Async form of {@link #previewSchedule(PreviewSchedule)}.
+   *
+   * @param preview what to preview, over which range
+   * @return the slots, eventually
+   */
+  public CompletableFuture<SchedulePreview> previewScheduleAsync(PreviewSchedule preview) {
+    return call(schedules()::previewSchedule, preview.toProto(), SchedulePreview::from);
+  }
+
+  /**
+   * Reads the latest 100 entries of a schedule's history.
+   *
+   * @param name the schedule's name
+   * @return the entries, newest first
+   */
+  public List<ScheduleHistoryEntry> getScheduleHistory(String name) {
+    return await(getScheduleHistoryAsync(name, null, null, 0));
+  }
+
+  /**
+   * Reads a schedule's history over a range of slots.
+   *
+   * @param name the schedule's name
+   * @param from start of the range of slots (inclusive); null for the beginning
+   * @param until end of the range of slots (inclusive); null for no end
+   * @param limit the most entries; 0 returns 100
+   * @return the entries, newest first
+   */
+  public List<ScheduleHistoryEntry> getScheduleHistory(
+      String name, Instant from, Instant until, int limit) {
+    return await(getScheduleHistoryAsync(name, from, until, limit));
+  }
+
+  /**
+   * Async form of {@link #getScheduleHistory(String, Instant, Instant, int)}.
+   *
+   * @param name the schedule's name
+   * @param from start of the range of slots (inclusive); null for the beginning
+   * @param until end of the range of slots (inclusive); null for no end
+   * @param limit the most entries; 0 returns 100
+   * @return the entries, eventually
+   */
+  public CompletableFuture<List<ScheduleHistoryEntry>> getScheduleHistoryAsync(
+      String name, Instant from, Instant until, int limit) {
+    if (limit < 0) {
+      throw new IllegalArgumentException("limit must not be negative: " + limit);
+    }
+    GetScheduleHistoryRequest.Builder b =
+        GetScheduleHistoryRequest.newBuilder().setName(name).setLimit(limit);
+    if (from != null) {
+      b.setFromTime(Structs.toTimestamp(from));
+    }
+    if (until != null) {
+      b.setUntilTime(Structs.toTimestamp(until));
+    }
+    return call(
+        schedules()::getScheduleHistory,
+        b.build(),
+        r -> r.getEntriesList().stream().map(ScheduleHistoryEntry::from).toList());
+  }
+
   // --------------------------------------------------------------------------------- plumbing
 
   private MetadataServiceGrpc.MetadataServiceStub metadata() {
@@ -771,6 +1211,10 @@ public final class BatonClient implements AutoCloseable {
 
   private WorkflowServiceGrpc.WorkflowServiceStub workflows() {
     return workflows.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private ScheduleServiceGrpc.ScheduleServiceStub schedules() {
+    return schedules.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private TaskServiceGrpc.TaskServiceStub tasks() {

@@ -44,6 +44,11 @@ public class BatonException extends RuntimeException {
     return code == Status.Code.ALREADY_EXISTS;
   }
 
+  /** @return true when the server refused the request as invalid (a malformed definition, say) */
+  public boolean isInvalidArgument() {
+    return code == Status.Code.INVALID_ARGUMENT;
+  }
+
   /**
    * Turns any failure of a call (a gRPC status exception, possibly wrapped by a future) into a
    * {@code BatonException}.

@@ -156,6 +156,10 @@ public final class Structs {
       }
       return Value.newBuilder().setStructValue(b).build();
     }
+    // Before Iterable: a JsonNode is Iterable over its values, which would lose an object's keys.
+    if (o instanceof JsonNode node) {
+      return fromTree(node);
+    }
     if (o instanceof Iterable<?> it) {
       ListValue.Builder lb = ListValue.newBuilder();
       for (Object x : it) {
@@ -170,9 +174,6 @@ public final class Structs {
         lb.addValues(toValue(Array.get(o, i)));
       }
       return Value.newBuilder().setListValue(lb).build();
-    }
-    if (o instanceof JsonNode node) {
-      return fromTree(node);
     }
     return fromTree(Json.tree(o));
   }

@@ -16,6 +16,15 @@ class StructsTest {
   record Point(int x, int y, String label) {}
 
   @Test
+  void jsonTreesKeepTheirKeys() throws Exception {
+    var tree = io.baton.sdk.internal.Json.mapper().readTree("{\"a\": {\"b\": [1, 2.5]}, \"c\": null}");
+    Map<String, Object> out = Structs.toMap(Structs.toStructFromObject(tree));
+    assertEquals(Map.of("b", List.of(1L, 2.5)), out.get("a"));
+    assertTrue(out.containsKey("c"));
+    assertNull(out.get("c"));
+  }
+
+  @Test
   void roundTripsNestedValues() {
     Map<String, Object> in = new LinkedHashMap<>();
     in.put("s", "text");
