@@ -62,6 +62,9 @@ pub const RETENTION_ARCHIVED: &str = "baton_retention_archived_total";
 pub const SCHEDULE_OUTCOMES: &str = "baton_schedule_outcomes_total";
 /// Alerts raised by schedules, by schedule and kind.
 pub const SCHEDULE_ALERTS: &str = "baton_schedule_alerts_total";
+/// Scheduled slots: from the slot plus its jitter to the start of its run (no labels, so
+/// that many schedules make one series).
+pub const SCHEDULE_FIRE_LAG: &str = "baton_schedule_fire_lag_seconds";
 
 /// The domain label of the default queues.
 pub const NO_DOMAIN: &str = "NO_DOMAIN";
@@ -134,6 +137,11 @@ pub fn describe() {
     describe_counter!(
         SCHEDULE_ALERTS,
         "Alerts raised by schedules, by schedule and kind"
+    );
+    describe_histogram!(
+        SCHEDULE_FIRE_LAG,
+        Unit::Seconds,
+        "Scheduled slots: from the slot plus its jitter to the start of its run"
     );
     describe_histogram!(
         GRPC_REQUEST,

@@ -53,7 +53,7 @@ use baton_core::schedule::{
 };
 use baton_core::{Event, WorkflowStatus};
 use baton_store::{ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
-use metrics::counter;
+use metrics::{counter, histogram};
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::Notify;
@@ -410,6 +410,7 @@ impl Scheduler {
             match action {
                 Action::Start {
                     slot_ms,
+                    fire_at_ms,
                     workflow_id,
                     kind,
                     shard_index,
@@ -435,6 +436,9 @@ impl Scheduler {
                     };
                     match self.start(start).await {
                         Ok(()) => {
+                            if kind == RunKind::Scheduled {
+                                self.observe_fire_lag(fire_at_ms);
+                            }
                             queue.extend(schedule.workflow_started(state, &workflow_id));
                             self.counters.started.fetch_add(1, Ordering::Relaxed);
                             counter!(telemetry::SCHEDULE_OUTCOMES,
@@ -787,6 +791,13 @@ impl Scheduler {
             done.started.push(id);
         }
         Ok(true)
+    }
+
+    /// Records how late a scheduled slot's run started: the clock now minus the slot plus
+    /// its jitter (0 when early, as a clock moved back may make it).
+    fn observe_fire_lag(&self, fire_at_ms: i64) {
+        let lag_ms = self.clock.now_ms().saturating_sub(fire_at_ms).max(0);
+        histogram!(telemetry::SCHEDULE_FIRE_LAG).record(lag_ms as f64 / 1000.0);
     }
 
     /// Starts a run under its fixed id; a run found under that id counts as started.
