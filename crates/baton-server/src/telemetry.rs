@@ -64,6 +64,9 @@ pub const SCHEDULE_OUTCOMES: &str = "baton_schedule_outcomes_total";
 pub const SCHEDULE_ALERTS: &str = "baton_schedule_alerts_total";
 /// Attempts to post schedule alerts to their webhooks, by schedule and outcome.
 pub const SCHEDULE_ALERT_DELIVERIES: &str = "baton_schedule_alert_deliveries_total";
+/// Scheduled slots: from the slot plus its jitter to the start of its run (no labels, so
+/// that many schedules make one series).
+pub const SCHEDULE_FIRE_LAG: &str = "baton_schedule_fire_lag_seconds";
 
 /// The domain label of the default queues.
 pub const NO_DOMAIN: &str = "NO_DOMAIN";
@@ -140,6 +143,11 @@ pub fn describe() {
     describe_counter!(
         SCHEDULE_ALERT_DELIVERIES,
         "Attempts to post schedule alerts to their webhooks, by schedule and outcome"
+    );
+    describe_histogram!(
+        SCHEDULE_FIRE_LAG,
+        Unit::Seconds,
+        "Scheduled slots: from the slot plus its jitter to the start of its run"
     );
     describe_histogram!(
         GRPC_REQUEST,

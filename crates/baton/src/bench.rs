@@ -45,7 +45,8 @@ pub struct BenchArgs {
     /// Credits (tasks held at once) per worker stream [default: 512; 1000 with --hold].
     #[arg(long)]
     pub(crate) credits: Option<i32>,
-    /// Start requests in flight at once when running flat out (and with --hold).
+    /// Start requests in flight at once when running flat out (with --hold: starts; with
+    /// --schedules: schedule creations).
     #[arg(long, default_value_t = 512)]
     pub(crate) concurrency: usize,
     /// Run one workflow of this many sequential tasks with one worker instead, and report
@@ -65,6 +66,14 @@ pub struct BenchArgs {
     /// What each held workflow waits on (with --hold).
     #[arg(long, value_enum, default_value_t = crate::bench_hold::HoldKind::Task, requires = "hold")]
     pub(crate) hold_kind: crate::bench_hold::HoldKind,
+    /// Create this many schedules, each firing a workflow that finishes in the engine every
+    /// minute (spread over the minute by jitter), let them fire for `--minutes` and measure
+    /// the fire lag, the slots fired and missed, and the server's CPU and memory.
+    #[arg(long, value_name = "N", conflicts_with_all = ["server", "sequential", "hold"])]
+    pub(crate) schedules: Option<u64>,
+    /// Minutes of firing measured (with --schedules).
+    #[arg(long, default_value_t = 3, requires = "schedules")]
+    pub(crate) minutes: u64,
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -85,7 +94,7 @@ pub struct BenchArgs {
     /// How the workload reaches the server: gRPC (starts, and workers on the worker
     /// stream) or HTTP (starts with POST /api/workflow, workers that batch-poll and report
     /// with update-v2; `--credits` is then each worker's batch size, 32 by default).
-    #[arg(long, value_enum, default_value_t = Protocol::Grpc, conflicts_with = "hold")]
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc, conflicts_with_all = ["hold", "schedules"])]
     protocol: Protocol,
 }
 
@@ -245,7 +254,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// User plus system CPU seconds the process has used so far.
-fn cpu_seconds(pid: u32) -> Option<f64> {
+pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = &s[s.rfind(')')? + 2..];
@@ -487,6 +496,9 @@ fn pct(h: &Histogram<u64>, q: f64) -> f64 {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(n) = args.hold {
         return crate::bench_hold::run(&args, n).await;
+    }
+    if let Some(n) = args.schedules {
+        return crate::bench_schedules::run(&args, n).await;
     }
     let (url, child) = match &args.server {
         Some(s) => (s.clone(), None),

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_hold;
 mod bench_http;
+mod bench_schedules;
 mod cli;
 mod schedule_cli;
 mod top;

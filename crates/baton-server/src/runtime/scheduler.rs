@@ -16,13 +16,28 @@
 //!    before and counts as started); terminations through the executors;
 //! 3. tick once more, so that the stored wake time reflects the whole state;
 //! 4. write the state, its wake time and the history entries in one atomic write with the
-//!    revision read in step 1, and flush the store.
+//!    revision read in step 1, and flush the store (see below for the task's own changes).
 //!
 //! Starts are durable before the state that records them is written. A crash between the
 //! two loses only the state write: the next attempt replays the same input on the same
 //! stored state, derives the same workflow ids and finds the runs already there, so no slot
 //! starts twice. A start that fails for a passing reason (the server is stopping, storage
 //! failed, the engine is overloaded) abandons the change the same way, to be replayed.
+//!
+//! The same holds for a state write that is lost because it was never flushed, so the
+//! task's own changes (a tick of a due schedule, the ends of its runs) skip the flush: no
+//! caller waits on them, and the store's next flush (any group commit of the engine, such
+//! as the one of the next start, or of an operation's change) makes them durable in
+//! order, as its log is written in order. A tick lost in a crash is replayed from the
+//! stored state and finds its runs; the ends of runs lost in a crash are found again when
+//! the restarted task watches the open runs of the stored states. Operations acknowledged
+//! to a caller (save, pause, resume, trigger, backfill, delete) are still flushed before
+//! they answer.
+//!
+//! A pass runs the changes of many schedules at once (at most [`PARALLEL`]), the run
+//! endings first and then a page of the due schedules: each change waits on its starts'
+//! group commit, and the starts of many schedules share one. Changes of one schedule
+//! still take its lock in turn, so every step above holds per schedule.
 //!
 //! A backfilled slot whose run is found was run before (a range backfilled twice): it is
 //! recorded as ALREADY_RAN, neither counted nor watched again. (So is one started by a
@@ -57,7 +72,7 @@ use baton_core::schedule::{
 };
 use baton_core::{Event, WorkflowStatus};
 use baton_store::{ScheduleAlert, ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
-use metrics::counter;
+use metrics::{counter, histogram};
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio::sync::Notify;
@@ -78,7 +93,11 @@ pub const HISTORY_CAP: usize = 1_000;
 pub const TRIM_EVERY: u64 = 50;
 
 /// Due schedules taken per read of the wake index.
-const PAGE: usize = 100;
+const PAGE: usize = 1_000;
+
+/// Schedule changes a pass makes at once (each waits on its starts and its store reads and
+/// writes; changes of one schedule still wait for each other on its lock).
+const PARALLEL: usize = 64;
 
 /// Longest wait between passes, so that a wall clock that drifts is looked at again.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -309,6 +328,7 @@ impl Scheduler {
                 (revision, created_ms),
                 actions,
                 now,
+                true,
             )
             .await?;
         self.poke();
@@ -340,6 +360,21 @@ impl Scheduler {
     where
         F: FnOnce(&Schedule, &mut ScheduleState, i64) -> Vec<Action>,
     {
+        self.change_with(name, op, true).await
+    }
+
+    /// [`Scheduler::change`], flushing the state write only when `flush` is set: the
+    /// task's own changes (ticks, run endings) need not be flushed, see the module
+    /// documentation.
+    async fn change_with<F>(
+        self: &Arc<Self>,
+        name: &str,
+        op: F,
+        flush: bool,
+    ) -> Result<Changed, EngineError>
+    where
+        F: FnOnce(&Schedule, &mut ScheduleState, i64) -> Vec<Action>,
+    {
         let _held = self.hold(name).await;
         let (store, n) = (self.store.clone(), name.to_string());
         let Some(stored) = blocking(move || store.load_schedule(&n)).await? else {
@@ -352,12 +387,13 @@ impl Scheduler {
         let now = self.clock.now_ms();
         let actions = op(&schedule, &mut state, now);
         let base = (stored.revision, stored.created_ms);
-        self.finish(name, &schedule, state, base, actions, now)
+        self.finish(name, &schedule, state, base, actions, now, flush)
             .await
     }
 
     /// Carries out `actions`, ticks once more, and writes the state (expecting `revision`;
-    /// 0 creates the schedule).
+    /// 0 creates the schedule), flushing the store after the write when `flush` is set.
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         self: &Arc<Self>,
         name: &str,
@@ -366,6 +402,7 @@ impl Scheduler {
         (revision, created_ms): (u64, i64),
         actions: Vec<Action>,
         now: i64,
+        flush: bool,
     ) -> Result<Changed, EngineError> {
         let mut done = Done::default();
         self.carry_out(name, schedule, &mut state, actions, now, &mut done)
@@ -399,7 +436,9 @@ impl Scheduler {
                 history: &history,
                 alerts: &alerts,
             })?;
-            store.flush()?;
+            if flush {
+                store.flush()?;
+            }
             if new_revision % TRIM_EVERY == 0 {
                 store.trim_schedule_history(&n, HISTORY_CAP)?;
             }
@@ -438,6 +477,7 @@ impl Scheduler {
             match action {
                 Action::Start {
                     slot_ms,
+                    fire_at_ms,
                     workflow_id,
                     kind,
                     shard_index,
@@ -468,12 +508,15 @@ impl Scheduler {
                             queue.extend(schedule.run_found(state, &workflow_id, now));
                         }
                         Ok(_) => {
+                            if kind == RunKind::Scheduled {
+                                self.observe_fire_lag(fire_at_ms);
+                            }
                             queue.extend(schedule.workflow_started(state, &workflow_id));
                             self.counters.started.fetch_add(1, Ordering::Relaxed);
                             counter!(telemetry::SCHEDULE_OUTCOMES,
                                 "schedule" => name.to_string(), "outcome" => "STARTED")
                             .increment(1);
-                            tracing::info!(schedule = %name, workflow_id = %workflow_id,
+                            tracing::debug!(schedule = %name, workflow_id = %workflow_id,
                                 slot_ms, "scheduled run started");
                             done.history.push(entry(
                                 slot_ms,
@@ -622,22 +665,38 @@ impl Scheduler {
         for e in ended {
             by_schedule.entry(e.schedule.clone()).or_default().push(e);
         }
-        for (name, runs) in by_schedule {
-            let count = runs.len() as u64;
-            let again = runs.clone();
-            let result = self
-                .change(&name, move |s, st, now| {
-                    let mut out = Vec::new();
-                    for r in &runs {
-                        let success = r.status.is_some_and(WorkflowStatus::is_successful);
-                        out.extend(s.workflow_ended(st, &r.workflow_id, success, now));
-                    }
-                    out
-                })
-                .await;
+        // Run endings first, so that a slot due in this pass sees the runs that ended
+        // before it; many schedules at once.
+        let endings = self
+            .bounded(by_schedule, |me, (name, runs)| async move {
+                let again = runs.clone();
+                let result = me
+                    .change_with(
+                        &name,
+                        move |s, st, now| {
+                            let mut out = Vec::new();
+                            for r in &runs {
+                                let success = r.status.is_some_and(WorkflowStatus::is_successful);
+                                out.extend(s.workflow_ended(st, &r.workflow_id, success, now));
+                            }
+                            out
+                        },
+                        false,
+                    )
+                    .await;
+                (name, again, result)
+            })
+            .await;
+        for outcome in endings {
+            let Some((name, again, result)) = outcome else {
+                failed = true;
+                continue;
+            };
             match result {
                 Ok(_) => {
-                    self.counters.ended.fetch_add(count, Ordering::Relaxed);
+                    self.counters
+                        .ended
+                        .fetch_add(again.len() as u64, Ordering::Relaxed);
                     for r in &again {
                         tracing::debug!(schedule = %name, workflow_id = %r.workflow_id,
                             status = status_name(r.status), "run of a schedule ended");
@@ -664,19 +723,28 @@ impl Scheduler {
             }
         };
         let full = due.len() >= PAGE;
-        for (_, name) in due {
-            if self.stopped.load(Ordering::SeqCst) {
-                return None;
-            }
-            match self.change(&name, |s, st, now| s.tick(st, now)).await {
-                Ok(_) | Err(EngineError::NotFound(_)) => {}
-                Err(e) => {
+        let ticks = self
+            .bounded(due, |me, (_, name)| async move {
+                let result = me
+                    .change_with(&name, |s, st, now| s.tick(st, now), false)
+                    .await;
+                (name, result)
+            })
+            .await;
+        for outcome in ticks {
+            match outcome {
+                None => failed = true,
+                Some((_, Ok(_) | Err(EngineError::NotFound(_)))) => {}
+                Some((name, Err(e))) => {
                     failed = true;
                     self.counters.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(schedule = %name, error = %e,
                         "schedule not advanced; trying again");
                 }
             }
+        }
+        if self.stopped.load(Ordering::SeqCst) {
+            return None;
         }
         if failed {
             return Some(RETRY_AFTER);
@@ -700,6 +768,36 @@ impl Scheduler {
                 Some(RETRY_AFTER)
             }
         }
+    }
+
+    /// Runs `work` on each item as its own task, at most [`PARALLEL`] at once, and answers
+    /// what each came to (None for one that panicked). Once the scheduler is stopping no
+    /// more are begun: schedules not ticked stay due in the wake index, and the ends of
+    /// runs not recorded are found again when the next start watches the open runs.
+    async fn bounded<I, W, Fut, R>(self: &Arc<Self>, items: I, work: W) -> Vec<Option<R>>
+    where
+        I: IntoIterator,
+        W: Fn(Arc<Self>, I::Item) -> Fut,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let mut set = tokio::task::JoinSet::new();
+        let mut out = Vec::new();
+        for item in items {
+            if self.stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            if set.len() >= PARALLEL
+                && let Some(r) = set.join_next().await
+            {
+                out.push(joined(r));
+            }
+            set.spawn(work(self.clone(), item));
+        }
+        while let Some(r) = set.join_next().await {
+            out.push(joined(r));
+        }
+        out
     }
 
     /// Every [`SWEEP_EVERY_MS`] of clock time, looks for each watched run in the store: a
@@ -828,6 +926,13 @@ impl Scheduler {
         Ok(true)
     }
 
+    /// Records how late a scheduled slot's run started: the clock now minus the slot plus
+    /// its jitter (0 when early, as a clock moved back may make it).
+    fn observe_fire_lag(&self, fire_at_ms: i64) {
+        let lag_ms = self.clock.now_ms().saturating_sub(fire_at_ms).max(0);
+        histogram!(telemetry::SCHEDULE_FIRE_LAG).record(lag_ms as f64 / 1000.0);
+    }
+
     /// Starts a run under its fixed id: true when it started now, false when a run was
     /// found under that id.
     async fn start(&self, start: ChildStart) -> Result<bool, EngineError> {
@@ -922,6 +1027,12 @@ impl Scheduler {
     pub fn locks_held(&self) -> usize {
         self.locks.lock().len()
     }
+}
+
+/// What a task of [`Scheduler::bounded`] came to; None (logged) when it panicked.
+fn joined<R>(r: Result<R, tokio::task::JoinError>) -> Option<R> {
+    r.map_err(|e| tracing::error!(error = %e, "a schedule change panicked"))
+        .ok()
 }
 
 fn entry(slot_ms: i64, now: i64, event: serde_json::Value) -> ScheduleHistoryEntry {
