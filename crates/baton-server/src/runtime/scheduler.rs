@@ -97,7 +97,7 @@ const PAGE: usize = 1_000;
 
 /// Schedule changes a pass makes at once (each waits on its starts and its store reads and
 /// writes; changes of one schedule still wait for each other on its lock).
-const PARALLEL: usize = 64;
+const PARALLEL: usize = 256;
 
 /// Longest wait between passes, so that a wall clock that drifts is looked at again.
 const MAX_WAIT: Duration = Duration::from_secs(60);
