@@ -317,6 +317,81 @@ pub(crate) async fn register(channel: &Channel, name: &str, tasks: usize) -> any
     register_defs(channel, &wf).await
 }
 
+/// First pause after RESOURCE_EXHAUSTED; doubled per refusal, up to [`BACKOFF_MAX`].
+const BACKOFF_MIN: Duration = Duration::from_millis(20);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Calls `call(i)` for each `i` in `0..n`, at most `concurrency` at once, pausing and
+/// calling again each one the server refuses with RESOURCE_EXHAUSTED (the pause doubling
+/// per refusal), and prints `{verb} {count}/{n}` every `every` answered calls. Returns once
+/// every call has been answered, with the seconds taken and the retries; any other refusal
+/// ends the run and is the error.
+pub(crate) async fn call_all<F, Fut>(
+    n: u64,
+    concurrency: usize,
+    every: u64,
+    verb: &'static str,
+    call: F,
+) -> anyhow::Result<(f64, u64)>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), tonic::Status>> + Send + 'static,
+{
+    let concurrency = concurrency.clamp(1, 1 << 16);
+    let sem = Arc::new(Semaphore::new(concurrency));
+    let done = Arc::new(AtomicU64::new(0));
+    let retries = Arc::new(AtomicU64::new(0));
+    let failure: Arc<Mutex<Option<tonic::Status>>> = Arc::default();
+    let call = Arc::new(call);
+    let began = Instant::now();
+    for i in 0..n {
+        if failure.lock().expect("lock").is_some() {
+            break;
+        }
+        let permit = sem.clone().acquire_owned().await?;
+        let (done, retries, failure, call) =
+            (done.clone(), retries.clone(), failure.clone(), call.clone());
+        tokio::spawn(async move {
+            let mut pause = BACKOFF_MIN;
+            loop {
+                match call(i).await {
+                    Ok(()) => {
+                        let count = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if count % every.max(1) == 0 {
+                            eprintln!(
+                                "{verb:<9} {count}/{n} in {:.1} s",
+                                began.elapsed().as_secs_f64()
+                            );
+                        }
+                        break;
+                    }
+                    Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                        retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(BACKOFF_MAX);
+                    }
+                    Err(s) => {
+                        failure.lock().expect("lock").get_or_insert(s);
+                        break;
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+    // Every permit back means every call has been answered.
+    let _all = sem
+        .acquire_many(u32::try_from(concurrency).context("concurrency too large")?)
+        .await?;
+    if let Some(s) = failure.lock().expect("lock").take() {
+        return Err(anyhow::Error::new(s));
+    }
+    Ok((
+        began.elapsed().as_secs_f64(),
+        retries.load(Ordering::Relaxed),
+    ))
+}
+
 /// Starts workflow `name` with input `{"n": n}`; returns its id.
 pub(crate) async fn start_one(
     client: &mut WorkflowServiceClient<Channel>,

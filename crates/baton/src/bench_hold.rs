@@ -4,23 +4,21 @@
 //! first task reaches a worker, memory once recovered, and the rate at which the held tasks
 //! are then dispatched and completed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
-use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::bench::{
-    BenchArgs, Child, Shared, connect, now_ms, register, register_defs, rss_kib, spawn_server,
-    spawn_workers, start_one,
+    BenchArgs, Child, Shared, call_all, connect, now_ms, register, register_defs, rss_kib,
+    spawn_server, spawn_workers, start_one,
 };
 
 /// What each held workflow waits on.
@@ -57,9 +55,6 @@ const SERVE_LIMIT: Duration = Duration::from_secs(1800);
 const SETTLE_LIMIT: Duration = Duration::from_secs(600);
 /// The drain fails after this long without a completed workflow.
 const STALL_LIMIT: Duration = Duration::from_secs(120);
-/// First pause after RESOURCE_EXHAUSTED; doubled per refusal, up to `BACKOFF_MAX`.
-const BACKOFF_MIN: Duration = Duration::from_millis(20);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Registers the held workflow of `kind`; returns its name.
 async fn register_hold(channel: &Channel, kind: HoldKind) -> anyhow::Result<&'static str> {
@@ -97,58 +92,14 @@ async fn start_all(
     n: u64,
     concurrency: usize,
 ) -> anyhow::Result<Started> {
-    let concurrency = concurrency.clamp(1, 1 << 16);
-    let sem = Arc::new(Semaphore::new(concurrency));
-    let started = Arc::new(AtomicU64::new(0));
-    let retries = Arc::new(AtomicU64::new(0));
-    let failure: Arc<Mutex<Option<tonic::Status>>> = Arc::default();
-    let began = Instant::now();
-    for i in 0..n {
-        if failure.lock().expect("lock").is_some() {
-            break;
-        }
-        let permit = sem.clone().acquire_owned().await?;
+    let channel = channel.clone();
+    let (seconds, retries) = call_all(n, concurrency, PROGRESS_EVERY, "started", move |i| {
         let mut client = WorkflowServiceClient::new(channel.clone());
-        let (started, retries, failure) = (started.clone(), retries.clone(), failure.clone());
-        tokio::spawn(async move {
-            let mut pause = BACKOFF_MIN;
-            loop {
-                match start_one(&mut client, name, i).await {
-                    Ok(_) => {
-                        let count = started.fetch_add(1, Ordering::Relaxed) + 1;
-                        if count % PROGRESS_EVERY == 0 {
-                            eprintln!(
-                                "started   {count}/{n} in {:.1} s",
-                                began.elapsed().as_secs_f64()
-                            );
-                        }
-                        break;
-                    }
-                    Err(s) if s.code() == Code::ResourceExhausted => {
-                        retries.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(BACKOFF_MAX);
-                    }
-                    Err(s) => {
-                        failure.lock().expect("lock").get_or_insert(s);
-                        break;
-                    }
-                }
-            }
-            drop(permit);
-        });
-    }
-    // Every permit back means every start has been answered.
-    let _all = sem
-        .acquire_many(u32::try_from(concurrency).context("concurrency too large")?)
-        .await?;
-    if let Some(s) = failure.lock().expect("lock").take() {
-        return Err(anyhow::Error::new(s).context("cannot start a held workflow"));
-    }
-    Ok(Started {
-        seconds: began.elapsed().as_secs_f64(),
-        retries: retries.load(Ordering::Relaxed),
+        async move { start_one(&mut client, name, i).await.map(|_| ()) }
     })
+    .await
+    .context("cannot start a held workflow")?;
+    Ok(Started { seconds, retries })
 }
 
 /// Whether the server at `url` answers the health check (service "") with SERVING; an

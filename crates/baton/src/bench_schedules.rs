@@ -13,19 +13,17 @@
 //! gives a p99 that counts them as never started. Creating the schedules comes before the window and is
 //! reported on its own.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use baton_proto::v1 as pb;
 use baton_proto::v1::schedule_service_client::ScheduleServiceClient;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
-use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::bench::{BenchArgs, connect, cpu_seconds, now_ms, register_defs, rss_kib, spawn_server};
+use crate::bench::{
+    BenchArgs, call_all, connect, cpu_seconds, now_ms, register_defs, rss_kib, spawn_server,
+};
 
 /// The workflow each schedule starts.
 const WORKFLOW: &str = "bench_schedule_wf";
@@ -43,9 +41,6 @@ const MARGIN: Duration = Duration::from_millis(2_500);
 const PROGRESS_EVERY: u64 = 10_000;
 /// How often RSS is sampled during the window.
 const RSS_EVERY: Duration = Duration::from_secs(1);
-/// First pause after RESOURCE_EXHAUSTED; doubled per refusal, up to `BACKOFF_MAX`.
-const BACKOFF_MIN: Duration = Duration::from_millis(20);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Registers [`WORKFLOW`]: one SET_VARIABLE task, which the engine completes itself.
 async fn register_workflow(channel: &Channel) -> anyhow::Result<()> {
@@ -77,61 +72,19 @@ async fn create_all(
     concurrency: usize,
     first_slot_ms: i64,
 ) -> anyhow::Result<(f64, u64)> {
-    let concurrency = concurrency.clamp(1, 1 << 16);
-    let sem = Arc::new(Semaphore::new(concurrency));
-    let created = Arc::new(AtomicU64::new(0));
-    let retries = Arc::new(AtomicU64::new(0));
-    let failure: Arc<Mutex<Option<tonic::Status>>> = Arc::default();
-    let began = Instant::now();
-    for i in 0..n {
-        if failure.lock().expect("lock").is_some() {
-            break;
-        }
-        let permit = sem.clone().acquire_owned().await?;
+    let channel = channel.clone();
+    call_all(n, concurrency, PROGRESS_EVERY, "created", move |i| {
         let mut client = ScheduleServiceClient::new(channel.clone());
-        let (created, retries, failure) = (created.clone(), retries.clone(), failure.clone());
-        tokio::spawn(async move {
-            let definition_json = schedule_def(i, first_slot_ms).to_string();
-            let mut pause = BACKOFF_MIN;
-            loop {
-                let req = pb::SaveScheduleRequest {
-                    definition_json: definition_json.clone(),
-                };
-                match client.save_schedule(req).await {
-                    Ok(_) => {
-                        let count = created.fetch_add(1, Ordering::Relaxed) + 1;
-                        if count % PROGRESS_EVERY == 0 {
-                            eprintln!(
-                                "created   {count}/{n} schedules in {:.1} s",
-                                began.elapsed().as_secs_f64()
-                            );
-                        }
-                        break;
-                    }
-                    Err(s) if s.code() == Code::ResourceExhausted => {
-                        retries.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(BACKOFF_MAX);
-                    }
-                    Err(s) => {
-                        failure.lock().expect("lock").get_or_insert(s);
-                        break;
-                    }
-                }
-            }
-            drop(permit);
-        });
-    }
-    let _all = sem
-        .acquire_many(u32::try_from(concurrency).context("concurrency too large")?)
-        .await?;
-    if let Some(s) = failure.lock().expect("lock").take() {
-        return Err(anyhow::Error::new(s).context("cannot create a schedule"));
-    }
-    Ok((
-        began.elapsed().as_secs_f64(),
-        retries.load(Ordering::Relaxed),
-    ))
+        let definition_json = schedule_def(i, first_slot_ms).to_string();
+        async move {
+            client
+                .save_schedule(pb::SaveScheduleRequest { definition_json })
+                .await
+                .map(|_| ())
+        }
+    })
+    .await
+    .context("cannot create a schedule")
 }
 
 /// What one scrape of `/metrics` says about the schedules.
