@@ -74,13 +74,6 @@ fn message(v: &Value) -> String {
     v["message"].as_str().unwrap_or_default().to_string()
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn started(history: &Value) -> Vec<String> {
     history
         .as_array()

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use baton_core::schedule::workflow_id;
 use baton_grpc::convert::{ms, struct_to_object, ts};
 use baton_proto::v1 as pb;
-use baton_proto::v1::schedule_service_client::ScheduleServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
 use serde_json::{Value, json};
 use support::*;
@@ -119,25 +118,8 @@ fn now_us() -> i64 {
         .unwrap_or(0)
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn client(ch: &Channel) -> ScheduleServiceClient<Channel> {
-    ScheduleServiceClient::new(ch.clone())
-}
-
-fn workflow(name: &str) -> Value {
-    json!({"name": name, "version": 1, "tasks": [
-        {"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE",
-         "inputParameters": {"at": "${workflow.input._scheduledTime}"}}]})
-}
-
 async fn view(ch: &Channel, name: &str) -> pb::ScheduleView {
-    client(ch)
+    schedule_client(ch)
         .get_schedule(pb::GetScheduleRequest { name: name.into() })
         .await
         .expect("get schedule")
@@ -176,7 +158,7 @@ async fn history(ch: &Channel, name: &str, from: i64, until: i64) -> Vec<Entry> 
     let mut lo = from;
     while lo <= until {
         let hi = (lo + HISTORY_CHUNK_MS - 1).min(until);
-        let entries = client(ch)
+        let entries = schedule_client(ch)
             .get_schedule_history(pb::GetScheduleHistoryRequest {
                 name: name.into(),
                 from_time: Some(ts(lo)),
@@ -464,8 +446,8 @@ async fn every_slot_fires_once_across_sigkills() {
     let mut server = Server::start(dir.path());
     let ch = server.channel().await;
     for case in &CASES {
-        register_workflow(&ch, &workflow(case.workflow)).await;
-        client(&ch)
+        register_workflow(&ch, &scheduled_workflow(case.workflow)).await;
+        schedule_client(&ch)
             .save_schedule(pb::SaveScheduleRequest {
                 definition_json: case.definition().to_string(),
             })
@@ -517,7 +499,7 @@ async fn every_slot_fires_once_across_sigkills() {
         .await;
     }
     for case in &CASES {
-        client(&ch)
+        schedule_client(&ch)
             .pause_schedule(pb::PauseScheduleRequest {
                 name: case.schedule.into(),
                 note: "checking".into(),

@@ -8,20 +8,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use baton_proto::v1 as pb;
-use baton_proto::v1::schedule_service_client::ScheduleServiceClient;
 use serde_json::{Value, json};
 use support::*;
 use tonic::transport::Channel;
-
-fn client(ch: &Channel) -> ScheduleServiceClient<Channel> {
-    ScheduleServiceClient::new(ch.clone())
-}
-
-fn quick_workflow(name: &str) -> Value {
-    json!({"name": name, "version": 1, "tasks": [
-        {"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE",
-         "inputParameters": {"at": "${workflow.input._scheduledTime}"}}]})
-}
 
 fn every_second(name: &str, workflow: &str) -> Value {
     json!({
@@ -33,7 +22,7 @@ fn every_second(name: &str, workflow: &str) -> Value {
 }
 
 async fn save(ch: &Channel, def: &Value) -> Result<pb::ScheduleView, tonic::Status> {
-    client(ch)
+    schedule_client(ch)
         .save_schedule(pb::SaveScheduleRequest {
             definition_json: def.to_string(),
         })
@@ -42,7 +31,7 @@ async fn save(ch: &Channel, def: &Value) -> Result<pb::ScheduleView, tonic::Stat
 }
 
 async fn view(ch: &Channel, name: &str) -> pb::ScheduleView {
-    client(ch)
+    schedule_client(ch)
         .get_schedule(pb::GetScheduleRequest { name: name.into() })
         .await
         .expect("get schedule")
@@ -52,7 +41,7 @@ async fn view(ch: &Channel, name: &str) -> pb::ScheduleView {
 }
 
 async fn history(ch: &Channel, name: &str) -> Vec<Value> {
-    client(ch)
+    schedule_client(ch)
         .get_schedule_history(pb::GetScheduleHistoryRequest {
             name: name.into(),
             limit: 1000,
@@ -107,7 +96,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let ch = server.channel().await;
-    register_workflow(&ch, &quick_workflow("sched_quick")).await;
+    register_workflow(&ch, &scheduled_workflow("sched_quick")).await;
 
     let saved = save(&ch, &every_second("every_sec", "sched_quick"))
         .await
@@ -157,7 +146,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
         let w = w.to_string();
         let ch = ch.clone();
         async move {
-            client(&ch)
+            schedule_client(&ch)
                 .list_schedules(pb::ListSchedulesRequest { workflow_name: w })
                 .await
                 .expect("list")
@@ -171,7 +160,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
 
     // Previews: the saved schedule, a definition, a cron expression in a zone.
     let from = baton_grpc::convert::ts(1_767_225_600_000); // 2026-01-01T00:00:00Z
-    let p = client(&ch)
+    let p = schedule_client(&ch)
         .preview_schedule(pb::PreviewScheduleRequest {
             of: Some(pb::preview_schedule_request::Of::Name("every_sec".into())),
             from_time: Some(from),
@@ -185,7 +174,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     assert!(p.truncated);
     assert_eq!(p.zone_id, "Europe/Paris");
     assert_eq!(p.slots[0].time.as_ref().unwrap().seconds, 1_767_225_601);
-    let p = client(&ch)
+    let p = schedule_client(&ch)
         .preview_schedule(pb::PreviewScheduleRequest {
             of: Some(pb::preview_schedule_request::Of::CronExpression(
                 "0 9 * * *".into(),
@@ -203,7 +192,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
         p.slots[0].time.as_ref().unwrap().seconds,
         1_767_225_600 + 14 * 3600
     );
-    let p = client(&ch)
+    let p = schedule_client(&ch)
         .preview_schedule(pb::PreviewScheduleRequest {
             of: Some(pb::preview_schedule_request::Of::DefinitionJson(
                 json!({"name": "x", "cronExpression": "0 0 12 * * ?",
@@ -314,7 +303,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     );
     assert_eq!(input["extra"], 7, "{input}");
     assert_eq!(input["_startedByScheduler"], "every_sec", "{input}");
-    let r = client(&ch)
+    let r = schedule_client(&ch)
         .trigger_schedule(pb::TriggerScheduleRequest {
             name: "every_sec".into(),
             ..Default::default()
@@ -325,7 +314,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     assert_eq!(r.workflow_ids.len(), 1);
 
     // Resumed over gRPC, it fires again.
-    let v = client(&ch)
+    let v = schedule_client(&ch)
         .resume_schedule(pb::ResumeScheduleRequest {
             name: "every_sec".into(),
             note: "done".into(),
@@ -343,7 +332,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     .await;
 
     // Bulk pause over gRPC names each outcome.
-    let r = client(&ch)
+    let r = schedule_client(&ch)
         .bulk_pause_schedules(pb::BulkPauseSchedulesRequest {
             names: vec!["every_sec".into(), "nope".into()],
             resume: false,
@@ -360,7 +349,7 @@ async fn a_schedule_fires_and_is_steered_over_grpc_and_the_cli() {
     let (ok, out, err) = cli(&server, &["schedule", "delete", "every_sec"]);
     assert!(ok, "{err}");
     assert!(out.contains("deleted"), "{out}");
-    let e = client(&ch)
+    let e = schedule_client(&ch)
         .get_schedule(pb::GetScheduleRequest {
             name: "every_sec".into(),
         })
@@ -375,7 +364,7 @@ async fn cli_create_apply_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let ch = server.channel().await;
-    register_workflow(&ch, &quick_workflow("sched_daily")).await;
+    register_workflow(&ch, &scheduled_workflow("sched_daily")).await;
 
     // create and apply -f take Conductor's schedule JSON.
     let file = dir.path().join("daily.json");
@@ -454,7 +443,7 @@ async fn cli_create_apply_and_bad_input() {
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("no_such_flow"), "{e}");
     // Malformed JSON names the problem.
-    let e = client(&ch)
+    let e = schedule_client(&ch)
         .save_schedule(pb::SaveScheduleRequest {
             definition_json: "{\"name\": \"x\",".into(),
         })
@@ -462,7 +451,7 @@ async fn cli_create_apply_and_bad_input() {
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     assert!(e.message().contains("definition_json"), "{e}");
-    let e = client(&ch)
+    let e = schedule_client(&ch)
         .save_schedule(pb::SaveScheduleRequest {
             definition_json: json!({"name": "x", "cronExpression": 5}).to_string(),
         })
@@ -482,7 +471,7 @@ async fn cli_create_apply_and_bad_input() {
     assert!(!ok);
     assert!(err.contains("not valid JSON"), "{err}");
     // An unknown overlap policy is refused by name.
-    let e = client(&ch)
+    let e = schedule_client(&ch)
         .trigger_schedule(pb::TriggerScheduleRequest {
             name: "daily".into(),
             overlap: "SOMETIMES".into(),
@@ -494,7 +483,7 @@ async fn cli_create_apply_and_bad_input() {
     assert!(e.message().contains("SOMETIMES"), "{e}");
 
     // Unknown schedules are NOT_FOUND, named, everywhere.
-    let e = client(&ch)
+    let e = schedule_client(&ch)
         .pause_schedule(pb::PauseScheduleRequest {
             name: "ghost".into(),
             note: String::new(),
@@ -503,7 +492,7 @@ async fn cli_create_apply_and_bad_input() {
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::NotFound);
     assert!(e.message().contains("ghost"), "{e}");
-    let e = client(&ch)
+    let e = schedule_client(&ch)
         .get_schedule_history(pb::GetScheduleHistoryRequest {
             name: "ghost".into(),
             ..Default::default()
@@ -511,7 +500,7 @@ async fn cli_create_apply_and_bad_input() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::NotFound);
-    let e = client(&ch)
+    let e = schedule_client(&ch)
         .delete_schedule(pb::DeleteScheduleRequest {
             name: "ghost".into(),
         })

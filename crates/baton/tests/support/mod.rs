@@ -363,3 +363,26 @@ pub fn ok_acks(seen: &Seen) -> HashMap<String, usize> {
     }
     m
 }
+
+/// A ScheduleService client on `ch`.
+pub fn schedule_client(
+    ch: &Channel,
+) -> baton_proto::v1::schedule_service_client::ScheduleServiceClient<Channel> {
+    baton_proto::v1::schedule_service_client::ScheduleServiceClient::new(ch.clone())
+}
+
+/// A workflow `name` of one SET_VARIABLE task (it ends without a worker) that keeps the
+/// slot it was started for.
+pub fn scheduled_workflow(name: &str) -> Value {
+    json!({"name": name, "version": 1, "tasks": [
+        {"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE",
+         "inputParameters": {"at": "${workflow.input._scheduledTime}"}}]})
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
