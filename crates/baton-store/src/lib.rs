@@ -346,6 +346,15 @@ pub trait Store: Send + Sync + 'static {
     /// next [`Store::flush`]. History is not bounded here: the caller keeps it in check
     /// with [`Store::trim_schedule_history`].
     fn put_schedule(&self, write: &ScheduleWrite<'_>) -> Result<u64, StoreError>;
+    /// Several [`Store::put_schedule`] writes applied together, answering each one's
+    /// outcome in order (a write refused for its revision does not stop the others). The
+    /// accepted writes are applied in one atomic write, or in several when two name the
+    /// same schedule (the second then sees the first). Err when the store failed to apply
+    /// them: what was not applied is not written.
+    fn put_schedules(
+        &self,
+        writes: &[ScheduleWrite<'_>],
+    ) -> Result<Vec<Result<u64, StoreError>>, StoreError>;
     /// One schedule.
     fn load_schedule(&self, name: &str) -> Result<Option<StoredSchedule>, StoreError>;
     /// Up to `limit` schedules named after `after` (from the first when None), in name

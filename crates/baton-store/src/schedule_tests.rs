@@ -246,6 +246,75 @@ fn the_wake_index_follows_each_write_in_time_order() {
 }
 
 #[test]
+fn writes_applied_together_answer_each_and_a_conflict_stops_only_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    put(&store, "a", Some(100), None, CREATED, &[]).unwrap();
+    put(&store, "b", Some(100), None, CREATED, &[]).unwrap();
+    fn write<'x>(
+        name: &'x str,
+        def: &'x ScheduleDef,
+        state: &'x ScheduleState,
+        wake_at: Option<i64>,
+        expected_revision: Option<u64>,
+    ) -> ScheduleWrite<'x> {
+        ScheduleWrite {
+            name,
+            def,
+            state,
+            wake_at,
+            expected_revision,
+            now_ms: CREATED + 1,
+            history: &[],
+            alerts: &[],
+        }
+    }
+    let (da, db, dc) = (sched_def("a"), sched_def("b"), sched_def("c"));
+    let (sa, sb, sc) = (initial_state(&da), initial_state(&db), initial_state(&dc));
+    let history = [entry(50, CREATED + 1, json!({"type": "STARTED"}))];
+    let (da, db, dc, sa, sb, sc) = (&da, &db, &dc, &sa, &sb, &sc);
+    let mut first = write("a", da, sa, Some(200), Some(1));
+    first.history = &history;
+    let out = store
+        .put_schedules(&[
+            first,
+            // A stale revision: refused, the others still go in.
+            write("b", db, sb, Some(300), Some(7)),
+            write("c", dc, sc, Some(400), Some(0)),
+            // The same schedule again sees the write before it.
+            write("a", da, sa, Some(500), Some(2)),
+        ])
+        .unwrap();
+    assert_eq!(out[0].as_ref().unwrap(), &2);
+    assert!(
+        matches!(out[1], Err(StoreError::Conflict(_))),
+        "{:?}",
+        out[1]
+    );
+    assert_eq!(out[2].as_ref().unwrap(), &1);
+    assert_eq!(out[3].as_ref().unwrap(), &3);
+    assert_eq!(store.load_schedule("a").unwrap().unwrap().revision, 3);
+    assert_eq!(store.load_schedule("b").unwrap().unwrap().revision, 1);
+    assert_eq!(
+        store.schedules_due(i64::MAX, 10).unwrap(),
+        vec![
+            (100, "b".to_string()),
+            (400, "c".to_string()),
+            (500, "a".to_string()),
+        ]
+    );
+    let history = store
+        .schedule_history("a", i64::MIN, i64::MAX, 10, false)
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    // The created schedule keeps its creation time.
+    assert_eq!(
+        store.load_schedule("c").unwrap().unwrap().created_ms,
+        CREATED + 1
+    );
+}
+
+#[test]
 fn schedules_are_listed_by_name_in_pages() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

@@ -44,6 +44,17 @@ struct RecordIn {
     updated_ms: i64,
 }
 
+/// The fields of a stored record that a write needs from the one it replaces (the rest
+/// of the record is skipped, not built).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordHead {
+    #[serde(default)]
+    wake_at: Option<i64>,
+    revision: u64,
+    created_ms: i64,
+}
+
 /// The stored form of a history entry (slot and sequence are in the key).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -149,7 +160,50 @@ impl SledStore {
     pub(crate) fn put_schedule_impl(&self, w: &ScheduleWrite<'_>) -> Result<u64, StoreError> {
         let what = format!("storing schedule {}", w.name);
         let _guard = self.schedule_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let old = self.schedule_record(w.name)?;
+        let mut batch = sled::Batch::default();
+        let revision = self.stage_schedule_write(&mut batch, w)?;
+        self.schedules
+            .apply_batch(batch)
+            .map_err(|e| engine_error(&what, e))?;
+        Ok(revision)
+    }
+
+    pub(crate) fn put_schedules_impl(
+        &self,
+        writes: &[ScheduleWrite<'_>],
+    ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
+        let _guard = self.schedule_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(writes.len());
+        let mut batch = sled::Batch::default();
+        // Names staged in the batch not yet applied: a second write of one of them must
+        // read the first one's record, so the batch is applied before it is staged.
+        let mut staged = std::collections::HashSet::new();
+        for w in writes {
+            if !staged.insert(w.name) {
+                self.schedules
+                    .apply_batch(std::mem::take(&mut batch))
+                    .map_err(|e| engine_error("storing schedules", e))?;
+                staged.clear();
+                staged.insert(w.name);
+            }
+            out.push(self.stage_schedule_write(&mut batch, w));
+        }
+        self.schedules
+            .apply_batch(batch)
+            .map_err(|e| engine_error("storing schedules", e))?;
+        Ok(out)
+    }
+
+    /// Checks a write against the stored record and adds its changes to `batch`; answers
+    /// the revision it writes. The caller holds the schedule lock until the batch is
+    /// applied.
+    fn stage_schedule_write(
+        &self,
+        batch: &mut sled::Batch,
+        w: &ScheduleWrite<'_>,
+    ) -> Result<u64, StoreError> {
+        let what = format!("storing schedule {}", w.name);
+        let old = self.schedule_head(w.name)?;
         let stored_revision = old.as_ref().map_or(0, |o| o.revision);
         if let Some(expected) = w.expected_revision
             && expected != stored_revision
@@ -166,15 +220,6 @@ impl SledStore {
             }));
         }
         let revision = stored_revision + 1;
-        let mut batch = sled::Batch::default();
-        if let Some(old_wake) = old.as_ref().and_then(|o| o.wake_at)
-            && Some(old_wake) != w.wake_at
-        {
-            batch.remove(wake_key(old_wake, w.name));
-        }
-        if let Some(wake) = w.wake_at {
-            batch.insert(wake_key(wake, w.name), Vec::<u8>::new());
-        }
         let record = RecordOut {
             def: w.def,
             state: w.state,
@@ -183,38 +228,58 @@ impl SledStore {
             created_ms: old.as_ref().map_or(w.now_ms, |o| o.created_ms),
             updated_ms: w.now_ms,
         };
-        batch.insert(record_key(w.name), codec::encode_json(&what, &record)?);
+        // Everything that may fail comes before the first change to the batch.
+        let record = codec::encode_json(&what, &record)?;
+        let mut history = Vec::with_capacity(w.history.len());
         for entry in w.history {
-            self.add_history(&mut batch, w.name, entry, &what)?;
+            history.push(self.history_pair(w.name, entry, &what)?);
         }
+        let mut alerts = Vec::with_capacity(w.alerts.len());
         for alert in w.alerts {
             let id = self.db.generate_id().map_err(|e| engine_error(&what, e))?;
             let value = AlertValue::of(alert);
-            batch.insert(alert_key(w.now_ms, id), codec::encode_json(&what, &value)?);
+            alerts.push((alert_key(w.now_ms, id), codec::encode_json(&what, &value)?));
         }
-        self.schedules
-            .apply_batch(batch)
-            .map_err(|e| engine_error(&what, e))?;
+        if let Some(old_wake) = old.as_ref().and_then(|o| o.wake_at)
+            && Some(old_wake) != w.wake_at
+        {
+            batch.remove(wake_key(old_wake, w.name));
+        }
+        if let Some(wake) = w.wake_at {
+            batch.insert(wake_key(wake, w.name), Vec::<u8>::new());
+        }
+        batch.insert(record_key(w.name), record);
+        for (k, v) in history.into_iter().chain(alerts) {
+            batch.insert(k, v);
+        }
         Ok(revision)
     }
 
-    fn add_history(
+    /// The revision, wake time and creation time of a stored schedule, read without
+    /// building its definition and state.
+    fn schedule_head(&self, name: &str) -> Result<Option<RecordHead>, StoreError> {
+        self.schedules
+            .get(record_key(name))
+            .map_err(|e| engine_error(&format!("reading schedule {name}"), e))?
+            .map(|v| codec::decode(&v, || format!("schedules/sr/{name}")))
+            .transpose()
+    }
+
+    fn history_pair(
         &self,
-        batch: &mut sled::Batch,
         name: &str,
         entry: &ScheduleHistoryEntry,
         what: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         let seq = self.db.generate_id().map_err(|e| engine_error(what, e))?;
         let value = HistoryValue {
             recorded_ms: entry.recorded_ms,
             event: entry.event.clone(),
         };
-        batch.insert(
+        Ok((
             history_key(name, entry.slot_ms, seq),
             codec::encode_json(what, &value)?,
-        );
-        Ok(())
+        ))
     }
 
     pub(crate) fn alerts_due_impl(
@@ -277,9 +342,10 @@ impl SledStore {
             batch.insert(alert_key(at, alert.id), codec::encode_json(&what, &value)?);
         }
         if let Some(entry) = history
-            && self.schedule_record(&alert.alert.schedule)?.is_some()
+            && self.schedule_head(&alert.alert.schedule)?.is_some()
         {
-            self.add_history(&mut batch, &alert.alert.schedule, entry, &what)?;
+            let (k, v) = self.history_pair(&alert.alert.schedule, entry, &what)?;
+            batch.insert(k, v);
         }
         self.schedules
             .apply_batch(batch)

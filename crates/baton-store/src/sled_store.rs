@@ -1502,6 +1502,13 @@ impl Store for SledStore {
         self.put_schedule_impl(write)
     }
 
+    fn put_schedules(
+        &self,
+        writes: &[ScheduleWrite<'_>],
+    ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
+        self.put_schedules_impl(writes)
+    }
+
     fn load_schedule(&self, name: &str) -> Result<Option<StoredSchedule>, StoreError> {
         self.load_schedule_impl(name)
     }
