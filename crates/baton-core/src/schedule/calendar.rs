@@ -5,6 +5,8 @@
 //! to the same instant (every minute of a spring gap, under the default policy, lands on
 //! the gap's end); the calendar yields each instant once.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Datelike, LocalResult, NaiveDateTime, Offset, TimeZone, Timelike};
 use chrono_tz::Tz;
 use croner::Cron;
@@ -37,6 +39,43 @@ pub(crate) fn parse_live_cron(text: &str) -> Result<Cron, String> {
         Err(_) => Err(format!(
             "{text:?} never matches a date (such as 30 February, or a year long past)"
         )),
+    }
+}
+
+/// Most expressions a [`CronCache`] holds; it starts afresh when full.
+pub const CRON_CACHE_CAP: usize = 1_024;
+
+/// Cron expressions parsed and checked once ([`parse_live_cron`]), kept by their text, so
+/// that definitions compiled again and again (a schedule read back for each change, many
+/// schedules sharing an expression) skip the parse. Holds at most [`CRON_CACHE_CAP`]
+/// expressions, refused ones included.
+#[derive(Debug, Default)]
+pub struct CronCache {
+    parsed: HashMap<String, Result<Cron, String>>,
+}
+
+impl CronCache {
+    /// The expression parsed, from the cache or parsed now.
+    pub(crate) fn live(&mut self, text: &str) -> Result<Cron, String> {
+        if let Some(found) = self.parsed.get(text) {
+            return found.clone();
+        }
+        let parsed = parse_live_cron(text);
+        if self.parsed.len() >= CRON_CACHE_CAP {
+            self.parsed.clear();
+        }
+        self.parsed.insert(text.to_string(), parsed.clone());
+        parsed
+    }
+
+    /// How many expressions it holds.
+    pub fn len(&self) -> usize {
+        self.parsed.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.parsed.is_empty()
     }
 }
 
@@ -390,12 +429,20 @@ pub struct Preview {
 impl Calendar {
     /// Compiles a schedule's specs, exclusions and bounds, after validating it.
     pub fn compile(def: &ScheduleDef) -> Result<Calendar, Vec<Problem>> {
-        def.validate()?;
+        Self::compile_with(def, &mut CronCache::default())
+    }
+
+    /// [`Calendar::compile`], parsing cron expressions through `crons`.
+    pub fn compile_with(
+        def: &ScheduleDef,
+        crons: &mut CronCache,
+    ) -> Result<Calendar, Vec<Problem>> {
+        def.validate_with(crons)?;
         let mut specs = Vec::new();
         let mut problems = Vec::new();
         for (path, s) in def.cron_specs() {
             match (
-                parse_cron(&s.cron_expression),
+                crons.live(&s.cron_expression),
                 parse_zone(s.zone_id.as_deref()),
             ) {
                 (Ok(cron), Ok(tz)) => specs.push(Spec {

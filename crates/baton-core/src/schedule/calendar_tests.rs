@@ -616,3 +616,33 @@ fn a_cron_that_never_matches_is_refused() {
     let c = cal(json!({"cronExpression": "0 0 0 1 1 * 2020"}));
     assert_eq!(c.next_after(utc(2026, 1, 1, 0, 0, 0)), None);
 }
+
+#[test]
+fn a_cron_cache_parses_each_expression_once_and_answers_the_same() {
+    let mut crons = CronCache::default();
+    let specs = json!({"cronExpression": "0 15 10 ? * MON-FRI", "zoneId": "Europe/Paris"});
+    let fresh = Calendar::compile(&def(specs.clone())).expect("valid");
+    let from = utc(2026, 3, 1, 0, 0, 0);
+    let until = utc(2026, 4, 1, 0, 0, 0);
+    for _ in 0..3 {
+        let cached = Calendar::compile_with(&def(specs.clone()), &mut crons).expect("valid");
+        assert_eq!(
+            cached.preview(from, until, 100),
+            fresh.preview(from, until, 100)
+        );
+    }
+    assert_eq!(crons.len(), 1);
+    // A refused expression is refused again from the cache, with the same words.
+    let bad = def(json!({"cronExpression": "0 0 30 2 *"}));
+    let first = Calendar::compile_with(&bad, &mut crons).unwrap_err();
+    let again = Calendar::compile_with(&bad, &mut crons).unwrap_err();
+    assert_eq!(first, again);
+    assert_eq!(first, Calendar::compile(&bad).unwrap_err());
+    assert_eq!(crons.len(), 2);
+    // Bounded: it starts afresh when full.
+    for m in 0..crate::schedule::calendar::CRON_CACHE_CAP + 5 {
+        let d = def(json!({"cronExpression": format!("{} {} * * * *", m % 60, m / 60 % 60)}));
+        Calendar::compile_with(&d, &mut crons).expect("valid");
+        assert!(crons.len() <= crate::schedule::calendar::CRON_CACHE_CAP);
+    }
+}

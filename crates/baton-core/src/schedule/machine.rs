@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::calendar::{Calendar, Preview, Slot};
+use super::calendar::{Calendar, CronCache, Preview, Slot};
 pub use super::model::AlertKind;
 use super::model::{MisfirePolicy, OverlapPolicy, ScheduleDef, StartWorkflowRequest};
 use super::{MAX_BUFFER, MAX_SHARDS};
@@ -287,7 +287,12 @@ pub struct Schedule {
 impl Schedule {
     /// Validates and compiles a definition.
     pub fn new(def: ScheduleDef) -> Result<Schedule, Vec<Problem>> {
-        let calendar = Calendar::compile(&def)?;
+        Self::new_with(def, &mut CronCache::default())
+    }
+
+    /// [`Schedule::new`], parsing cron expressions through `crons`.
+    pub fn new_with(def: ScheduleDef, crons: &mut CronCache) -> Result<Schedule, Vec<Problem>> {
+        let calendar = Calendar::compile_with(&def, crons)?;
         Ok(Schedule { def, calendar })
     }
 

@@ -43,7 +43,7 @@ pub mod calendar;
 pub mod machine;
 mod model;
 
-pub use calendar::{Calendar, Preview, Slot, SpecKind};
+pub use calendar::{Calendar, CronCache, Preview, Slot, SpecKind};
 pub use machine::{
     Action, AlertKind, Counters, Outcome, RunKind, Schedule, ScheduleState, workflow_id,
 };

@@ -471,6 +471,11 @@ impl ScheduleDef {
 
     /// Checks the schedule, naming every problem with its JSON path.
     pub fn validate(&self) -> Result<(), Vec<Problem>> {
+        self.validate_with(&mut calendar::CronCache::default())
+    }
+
+    /// [`ScheduleDef::validate`], parsing cron expressions through `crons`.
+    pub fn validate_with(&self, crons: &mut calendar::CronCache) -> Result<(), Vec<Problem>> {
         let mut p = Vec::new();
         if self.name.trim().is_empty() {
             p.push(Problem::new("$.name", "a schedule needs a name"));
@@ -502,7 +507,7 @@ impl ScheduleDef {
             } else {
                 format!("{path}.cronExpression")
             };
-            if let Err(e) = calendar::parse_live_cron(&spec.cron_expression) {
+            if let Err(e) = crons.live(&spec.cron_expression) {
                 p.push(Problem::new(cron_path, e));
             }
             let zone_path = if path == "$.cronExpression" {
