@@ -14,6 +14,7 @@ pub(crate) mod msg;
 mod recovery;
 pub mod registry;
 pub mod retention;
+mod schedule_io;
 pub mod scheduler;
 pub mod timers;
 pub mod waiters;
@@ -225,7 +226,7 @@ impl Runtime {
             ingress.clone(),
             waiters.clone(),
             clock.clone(),
-        );
+        )?;
         let (ready, _) = watch::channel(false);
         tracing::info!(epoch, partitions, "runtime open");
         Ok(Arc::new(Self {

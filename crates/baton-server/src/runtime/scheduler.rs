@@ -18,6 +18,11 @@
 //! 4. write the state, its wake time and the history entries in one atomic write with the
 //!    revision read in step 1, and flush the store (see below for the task's own changes).
 //!
+//! The reads and writes of step 1 and 4 go through [`ScheduleIo`], which gathers those of
+//! every change in flight into one trip off the async threads and one store write (and
+//! one flush for all the operations waiting on theirs). Definitions are compiled through
+//! a cache of parsed cron expressions, as a schedule is read back for every change.
+//!
 //! Starts are durable before the state that records them is written. A crash between the
 //! two loses only the state write: the next attempt replays the same input on the same
 //! stored state, derives the same workflow ids and finds the runs already there, so no slot
@@ -51,7 +56,8 @@
 //!
 //! Run endings come back through the runtime's [`Waiters`]: every open run of a schedule
 //! is watched (those of the stored states when the task starts, and every run started
-//! since), and an end queues [`baton_core::schedule::Schedule::workflow_ended`] for the
+//! since, from a wait asked for before its start so that a run that ends at once needs no
+//! look in the store), and an end queues [`baton_core::schedule::Schedule::workflow_ended`] for the
 //! next pass.
 //!
 //! A run removed while open reports no end; a sweep every [`SWEEP_EVERY_MS`] looks for
@@ -68,10 +74,11 @@ use std::time::Duration;
 use baton_core::decider::ChildStart;
 use baton_core::schedule::machine::OpenRun;
 use baton_core::schedule::{
-    Action, MAX_SHARDS, Outcome, RunKind, Schedule, ScheduleDef, ScheduleState, workflow_id,
+    Action, CronCache, MAX_SHARDS, Outcome, RunKind, Schedule, ScheduleDef, ScheduleState,
+    workflow_id,
 };
 use baton_core::{Event, WorkflowStatus};
-use baton_store::{ScheduleAlert, ScheduleHistoryEntry, ScheduleWrite, Store, StoredSchedule};
+use baton_store::{ScheduleAlert, ScheduleHistoryEntry, Store, StoredSchedule};
 use metrics::{counter, histogram};
 use parking_lot::Mutex;
 use serde_json::json;
@@ -82,6 +89,7 @@ use crate::error::{EngineError, ErrorKind};
 use crate::runtime::alerts::AlertSender;
 use crate::runtime::ingress::Ingress;
 use crate::runtime::registry::blocking;
+use crate::runtime::schedule_io::{OwnedWrite, ScheduleIo};
 use crate::runtime::waiters::Waiters;
 use crate::telemetry;
 
@@ -158,13 +166,22 @@ pub struct Changed {
 struct Done {
     history: Vec<ScheduleHistoryEntry>,
     alerts: Vec<ScheduleAlert>,
-    started: Vec<String>,
+    /// Runs started or found, with the wait for its end of each run started now (asked
+    /// for before the start, so that it cannot miss the end).
+    started: Vec<(
+        String,
+        Option<tokio::sync::oneshot::Receiver<WorkflowStatus>>,
+    )>,
     wake: Option<i64>,
 }
 
 /// The scheduler's handle.
 pub struct Scheduler {
     store: Arc<dyn Store>,
+    /// Reads and writes of schedule records, gathered.
+    io: ScheduleIo,
+    /// Cron expressions parsed for the definitions read back.
+    crons: Mutex<CronCache>,
     ingress: Arc<Ingress>,
     waiters: Arc<Waiters>,
     clock: SharedClock,
@@ -211,10 +228,13 @@ impl Scheduler {
         ingress: Arc<Ingress>,
         waiters: Arc<Waiters>,
         clock: SharedClock,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, EngineError> {
         let alerts = AlertSender::new(store.clone(), clock.clone());
-        Arc::new(Self {
+        let io = ScheduleIo::start(store.clone())?;
+        Ok(Arc::new(Self {
             store,
+            io,
+            crons: Mutex::new(CronCache::default()),
             ingress,
             waiters,
             clock,
@@ -229,7 +249,12 @@ impl Scheduler {
             alerts,
             running: parking_lot::Mutex::new(false),
             exited: parking_lot::Condvar::new(),
-        })
+        }))
+    }
+
+    /// Compiles a definition, parsing its cron expressions through the scheduler's cache.
+    fn compile(&self, def: ScheduleDef) -> Result<Schedule, Vec<baton_core::validate::Problem>> {
+        Schedule::new_with(def, &mut self.crons.lock())
     }
 
     /// Counts since the server started.
@@ -298,15 +323,14 @@ impl Scheduler {
     /// its state: slots after its cursor follow the new definition). A `paused` flag that
     /// differs from the state pauses or resumes it.
     pub(crate) async fn save(self: &Arc<Self>, def: ScheduleDef) -> Result<Changed, EngineError> {
-        let schedule = Schedule::new(def.clone()).map_err(|p| {
+        let schedule = self.compile(def.clone()).map_err(|p| {
             let list: Vec<String> = p.iter().map(|p| p.to_string()).collect();
             EngineError::InvalidArgument(format!("invalid schedule: {}", list.join("; ")))
         })?;
         let name = def.name.clone();
         let _held = self.hold(&name).await;
         let now = self.clock.now_ms();
-        let (store, n) = (self.store.clone(), name.clone());
-        let old = blocking(move || store.load_schedule(&n)).await?;
+        let old = self.io.load(&name).await?;
         let (mut state, revision, created_ms) = match old {
             Some(o) => (o.state, o.revision, o.created_ms),
             None => (schedule.initial_state(now), 0, now),
@@ -376,13 +400,14 @@ impl Scheduler {
         F: FnOnce(&Schedule, &mut ScheduleState, i64) -> Vec<Action>,
     {
         let _held = self.hold(name).await;
-        let (store, n) = (self.store.clone(), name.to_string());
-        let Some(stored) = blocking(move || store.load_schedule(&n)).await? else {
+        let Some(stored) = self.io.load(name).await? else {
             return Err(EngineError::NotFound(format!(
                 "schedule {name} does not exist"
             )));
         };
-        let schedule = Schedule::new(stored.def).map_err(|p| invalid_stored(name, &p))?;
+        let schedule = self
+            .compile(stored.def)
+            .map_err(|p| invalid_stored(name, &p))?;
         let mut state = stored.state;
         let now = self.clock.now_ms();
         let actions = op(&schedule, &mut state, now);
@@ -405,17 +430,26 @@ impl Scheduler {
         flush: bool,
     ) -> Result<Changed, EngineError> {
         let mut done = Done::default();
-        self.carry_out(name, schedule, &mut state, actions, now, &mut done)
-            .await?;
-        let last = schedule.tick(&mut state, now);
-        // Only the final tick says when to wake: it sees the whole state.
-        done.wake = None;
-        self.carry_out(name, schedule, &mut state, last, now, &mut done)
-            .await?;
-        if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(EngineError::Storage(format!(
+        let mut carried = self
+            .carry_out(name, schedule, &mut state, actions, now, &mut done)
+            .await;
+        if carried.is_ok() {
+            let last = schedule.tick(&mut state, now);
+            // Only the final tick says when to wake: it sees the whole state.
+            done.wake = None;
+            carried = self
+                .carry_out(name, schedule, &mut state, last, now, &mut done)
+                .await;
+        }
+        if carried.is_ok() && self.fail_writes.load(Ordering::SeqCst) {
+            carried = Err(EngineError::Storage(format!(
                 "state write of schedule {name} refused (simulated failure)"
             )));
+        }
+        if let Err(e) = carried {
+            // The replay of this change starts (finds) the same runs and watches them.
+            self.forget(done.started);
+            return Err(e);
         }
         let Done {
             history,
@@ -424,42 +458,50 @@ impl Scheduler {
             wake,
         } = done;
         let queued = !alerts.is_empty();
-        let (store, n, def) = (self.store.clone(), name.to_string(), schedule.def().clone());
-        let stored = blocking(move || {
-            let new_revision = store.put_schedule(&ScheduleWrite {
-                name: &n,
-                def: &def,
-                state: &state,
-                wake_at: wake,
-                expected_revision: Some(revision),
-                now_ms: now,
-                history: &history,
-                alerts: &alerts,
-            })?;
-            if flush {
-                store.flush()?;
+        let write = OwnedWrite {
+            name: name.to_string(),
+            def: schedule.def().clone(),
+            state,
+            wake_at: wake,
+            expected_revision: Some(revision),
+            now_ms: now,
+            history,
+            alerts,
+            flush,
+            trim_to: ((revision + 1) % TRIM_EVERY == 0).then_some(HISTORY_CAP),
+        };
+        let written = match self.io.put(write).await {
+            Ok((Ok(revision), write)) => Ok((revision, write)),
+            Ok((Err(e), _)) | Err(e) => Err(e),
+        };
+        let (new_revision, write) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                self.forget(started);
+                return Err(e);
             }
-            if new_revision % TRIM_EVERY == 0 {
-                store.trim_schedule_history(&n, HISTORY_CAP)?;
-            }
-            Ok(StoredSchedule {
-                name: n,
-                def,
-                state,
-                wake_at: wake,
-                revision: new_revision,
-                created_ms,
-                updated_ms: now,
-            })
-        })
-        .await?;
-        for id in &started {
-            self.watch(name, id);
+        };
+        let mut ids = Vec::with_capacity(started.len());
+        for (id, end) in started {
+            self.watch(name, &id, end);
+            ids.push(id);
         }
         if queued {
             self.alerts.poke();
         }
-        Ok(Changed { stored, started })
+        let stored = StoredSchedule {
+            name: write.name,
+            def: write.def,
+            state: write.state,
+            wake_at: wake,
+            revision: new_revision,
+            created_ms,
+            updated_ms: now,
+        };
+        Ok(Changed {
+            stored,
+            started: ids,
+        })
     }
 
     /// Carries out a list of actions (and whatever their outcomes lead to).
@@ -501,7 +543,19 @@ impl Scheduler {
                         idempotency_strategy: req.idempotency_strategy,
                         parent: None,
                     };
-                    match self.start(start).await {
+                    // Asked for before the start, so that a run ending at once is not
+                    // missed (and need not be looked for in the store).
+                    let end = self.waiters.wait(&workflow_id);
+                    let started = self.start(start).await;
+                    let end = match started {
+                        Ok(true) => Some(end),
+                        _ => {
+                            drop(end);
+                            self.waiters.prune(&workflow_id);
+                            None
+                        }
+                    };
+                    match started {
                         Ok(false) if kind == RunKind::Backfill => {
                             tracing::debug!(schedule = %name, workflow_id = %workflow_id,
                                 slot_ms, "backfilled slot ran before");
@@ -524,7 +578,7 @@ impl Scheduler {
                                 json!({"type": "STARTED", "workflowId": workflow_id,
                                        "kind": kind, "shardIndex": shard_index}),
                             ));
-                            done.started.push(workflow_id);
+                            done.started.push((workflow_id, end));
                         }
                         Err(e) if passing(&e) => return Err(e),
                         Err(e) => {
@@ -853,7 +907,7 @@ impl Scheduler {
             let last = page.last().map(|s| s.name.clone());
             for s in &page {
                 for id in s.state.running.keys() {
-                    self.watch(&s.name, id);
+                    self.watch(&s.name, id, None);
                 }
             }
             if page.len() < LIST_PAGE {
@@ -921,7 +975,7 @@ impl Scheduler {
                 json!({"type": "STARTED", "workflowId": id, "kind": RunKind::Scheduled,
                        "shardIndex": shard, "found": true}),
             ));
-            done.started.push(id);
+            done.started.push((id, None));
         }
         Ok(true)
     }
@@ -953,29 +1007,67 @@ impl Scheduler {
         }
     }
 
+    /// Drops the waits for the ends of runs that will not be watched (the change that
+    /// started them failed; its replay finds them and watches them then).
+    fn forget(
+        &self,
+        started: Vec<(
+            String,
+            Option<tokio::sync::oneshot::Receiver<WorkflowStatus>>,
+        )>,
+    ) {
+        for (id, end) in started {
+            if end.is_some() {
+                drop(end);
+                self.waiters.prune(&id);
+            }
+        }
+    }
+
     /// Watches a run of a schedule until it ends, then queues its end for the task.
-    fn watch(self: &Arc<Self>, schedule: &str, workflow_id: &str) {
+    /// `end` is a wait asked for before the run was started (so that it cannot have ended
+    /// unseen); without one the run is first looked for in the store, as it may have
+    /// ended already.
+    fn watch(
+        self: &Arc<Self>,
+        schedule: &str,
+        workflow_id: &str,
+        end: Option<tokio::sync::oneshot::Receiver<WorkflowStatus>>,
+    ) {
         {
             let mut w = self.watched.lock();
             if w.contains_key(workflow_id) {
+                drop(w);
+                if end.is_some() {
+                    drop(end);
+                    self.waiters.prune(workflow_id);
+                }
                 return;
             }
             w.insert(workflow_id.to_string(), schedule.to_string());
         }
-        let rx = self.waiters.wait(workflow_id);
         let (id, schedule) = (workflow_id.to_string(), schedule.to_string());
         // Only a weak handle: a watch must not keep the store open after shutdown.
         let me = Arc::downgrade(self);
+        let fresh = end.is_some();
+        let rx = match end {
+            Some(rx) => rx,
+            None => self.waiters.wait(workflow_id),
+        };
         tokio::spawn(async move {
-            let Some(store) = me.upgrade().map(|m| m.store.clone()) else {
-                return;
+            let now = if fresh {
+                Ok(None)
+            } else {
+                let Some(store) = me.upgrade().map(|m| m.store.clone()) else {
+                    return;
+                };
+                let i = id.clone();
+                blocking(move || Ok(Some(store.load_workflow(&i)?.map(|w| w.status)))).await
             };
-            let i = id.clone();
-            let now = blocking(move || Ok(store.load_workflow(&i)?.map(|w| w.status))).await;
             let status = match now {
-                Ok(None) => None,
-                Ok(Some(st)) if st.is_terminal() => Some(st),
-                Ok(Some(_)) | Err(_) => match rx.await {
+                Ok(Some(None)) => None,
+                Ok(Some(Some(st))) if st.is_terminal() => Some(st),
+                Ok(_) | Err(_) => match rx.await {
                     Ok(st) => Some(st),
                     // The runtime stopped.
                     Err(_) => return,
