@@ -6,6 +6,10 @@
 //! one STARTED entry per shard in the schedule's history; no other run of the workflow
 //! exists; every run completed; and the schedule's counters agree with what was found.
 //!
+//! Another test saves and pauses hundreds of schedules at once (their writes share store
+//! flushes) and kills the server right after the last answer: every acknowledged change
+//! is there after the restart.
+//!
 //! `BATON_SCHEDULE_CRASH_CYCLES` sets the number of kills (10 by default);
 //! `BATON_SCHEDULE_CRASH_SEED` replays the random kill delays of an earlier run.
 
@@ -533,4 +537,63 @@ async fn every_slot_fires_once_across_sigkills() {
          in {:.1}s",
         began.elapsed().as_secs_f64()
     );
+}
+
+/// Saves and pauses made together share their store flushes; each one acknowledged before
+/// a SIGKILL is still there after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_acknowledged_together_survive_sigkill() {
+    const SCHEDULES: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let ch = server.channel().await;
+    register_workflow(&ch, &scheduled_workflow("acked_wf")).await;
+    let name = |i: usize| format!("acked_{i:03}");
+    // Once a year: nothing fires while the test runs.
+    let saves = (0..SCHEDULES).map(|i| {
+        let ch = ch.clone();
+        let def = json!({"name": name(i), "cronExpression": "0 0 0 1 1 ?",
+                         "startWorkflowRequest": {"name": "acked_wf", "version": 1}});
+        tokio::spawn(async move {
+            schedule_client(&ch)
+                .save_schedule(pb::SaveScheduleRequest {
+                    definition_json: def.to_string(),
+                })
+                .await
+                .expect("save schedule");
+        })
+    });
+    for s in saves.collect::<Vec<_>>() {
+        s.await.unwrap();
+    }
+    // Every other one paused, all at once; the kill follows the last answer.
+    let pauses = (0..SCHEDULES).step_by(2).map(|i| {
+        let ch = ch.clone();
+        let n = name(i);
+        tokio::spawn(async move {
+            schedule_client(&ch)
+                .pause_schedule(pb::PauseScheduleRequest {
+                    name: n,
+                    note: "paused before the kill".into(),
+                })
+                .await
+                .expect("pause schedule");
+        })
+    });
+    for p in pauses.collect::<Vec<_>>() {
+        p.await.unwrap();
+    }
+    server.kill9();
+
+    let server = Server::start(dir.path());
+    let ch = server.channel().await;
+    for i in 0..SCHEDULES {
+        let v = view(&ch, &name(i)).await;
+        assert_eq!(
+            v.paused,
+            i % 2 == 0,
+            "{}: paused after the restart",
+            name(i)
+        );
+    }
 }
