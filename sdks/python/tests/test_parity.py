@@ -79,3 +79,35 @@ def test_both_clients_offer_the_same_calls() -> None:
         assert inspect.iscoroutinefunction(getattr(AsyncBatonClient, name)), name
         assert not inspect.iscoroutinefunction(getattr(BatonClient, name)), name
         assert getattr(BatonClient, name).__doc__, name
+
+
+SERVICE_KEYS = {
+    "MetadataService": "metadata",
+    "WorkflowService": "workflows",
+    "TaskService": "tasks",
+    "ScheduleService": "schedules",
+    "MonitorService": "monitor",
+}
+
+
+def test_each_method_calls_its_rpc() -> None:
+    # The call is described once (its plan); the method mapped to an RPC must send that RPC.
+    wrong = []
+    for rpc in all_rpcs():
+        if rpc in ELSEWHERE:
+            continue
+        service, method = rpc.split(".")
+        for name in RENAMED.get(rpc, [snake_case(method)]):
+            plan = getattr(BatonClient, name).__wrapped__
+            assert plan is getattr(AsyncBatonClient, name).__wrapped__, name
+            if f'"{SERVICE_KEYS[service]}", "{method}"' not in inspect.getsource(plan):
+                wrong.append(f"{name} does not call {rpc}")
+    assert not wrong, ", ".join(wrong)
+
+
+def test_api_md_lists_every_call() -> None:
+    from pathlib import Path
+
+    listed = (Path(__file__).resolve().parents[1] / "API.md").read_text(encoding="utf-8")
+    calls = {n for n in dir(BatonClient) if not n.startswith("_")} - {"close"}
+    assert not {n for n in calls if f"| `{n}` |" not in listed}
