@@ -287,7 +287,16 @@ def test_execute_until_a_task_finishes(client: BatonClient) -> None:
 def test_retention_overview_and_import(client: BatonClient) -> None:
     retention = client.get_retention()
     assert {"max_age_seconds", "keep_last", "archive_dir", "passes", "removed"} <= set(retention)
-    overview = client.get_overview(recent_failures=5)
+    workflow_id = client.start_workflow(waiting_workflow(client))
+    client.terminate_workflow(workflow_id, "for the overview")
+
+    def listed() -> Any:
+        overview = client.get_overview(recent_failures=5)
+        failures = [f for f in overview["recent_failures"] if f["workflow_id"] == workflow_id]
+        return overview if failures and failures[0]["status"] == "TERMINATED" else None
+
+    overview = wait_until(listed)
+    assert overview["recent_failures_available"]
     assert isinstance(overview["server_time"], datetime.datetime)
     assert overview["workflows_started"] >= 1 and isinstance(overview["queues"], list)
     with pytest.raises(InvalidArgumentError):
@@ -326,3 +335,56 @@ def test_the_async_client(server: Any, client: BatonClient) -> None:
             assert (await aclient.search_workflows(size=0)).results == []
 
     asyncio.run(scenario())
+
+
+def test_import_archived_executions(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retention archives a finished execution and removes it; the archive line imports it back."""
+    import shutil
+    import subprocess
+
+    from conftest import BatonServer
+
+    zstd = shutil.which("zstd")
+    if zstd is None:
+        pytest.skip("the zstd command is needed to read retention's archive files")
+    archive = tmp_path / "archive"
+    monkeypatch.setenv("BATON_ARCHIVE_DIR", str(archive))
+    monkeypatch.setenv("BATON_RETENTION_MAX_AGE", "1s")
+    srv = BatonServer(str(tmp_path / "data"))
+    srv.start()
+    try:
+        with BatonClient(srv.address) as client:
+            assert client.get_retention()["archive_dir"] == str(archive)
+            name = waiting_workflow(client)
+            workflow_id = client.start_workflow(name)
+            task_in(client, workflow_id, "w", TaskStatus.IN_PROGRESS)
+            client.update_task_by_ref(workflow_id, "w", TaskStatus.COMPLETED, {"kept": "in the archive"})
+            client.wait_for_workflow(workflow_id, timeout=30)
+
+            def gone() -> bool:
+                try:
+                    client.get_workflow(workflow_id)
+                    return False
+                except NotFoundError:
+                    return bool(client.get_retention()["archived"] >= 1)
+
+            wait_until(gone, timeout=60)
+            lines = [
+                line
+                for path in sorted(archive.rglob("*"))
+                if path.is_file()
+                for line in subprocess.run(
+                    [zstd, "-dcq", str(path)], check=True, capture_output=True
+                ).stdout.splitlines()
+                if line.strip()
+            ]
+            assert lines
+            outcome = client.import_workflows(lines)
+            assert (outcome.imported, outcome.already_present) == (len(lines), 0)
+            restored = client.get_workflow(workflow_id)
+            assert restored.status == WorkflowStatus.COMPLETED
+            assert restored.task("w") is not None and restored.task("w").output == {"kept": "in the archive"}  # type: ignore[union-attr]
+            again = client.import_workflows([line.decode() for line in lines])
+            assert (again.imported, again.already_present) == (0, len(lines))
+    finally:
+        srv.stop()
