@@ -55,11 +55,17 @@ def _blocking(plan: Callable[Concatenate[Any, P], Plan[T]]) -> Callable[Concaten
         try:
             step = next(steps)
             while True:
-                if isinstance(step, Sleep):
-                    time.sleep(step.seconds)
-                    step = steps.send(None)
+                try:
+                    if isinstance(step, Sleep):
+                        time.sleep(step.seconds)
+                        answer = None
+                    else:
+                        answer = self._rpc(step)
+                except BatonError as e:
+                    # Raised inside the plan, at the step that failed.
+                    step = steps.throw(e)
                 else:
-                    step = steps.send(self._rpc(step))
+                    step = steps.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -77,11 +83,17 @@ def _awaiting(
         try:
             step = next(steps)
             while True:
-                if isinstance(step, Sleep):
-                    await asyncio.sleep(step.seconds)
-                    step = steps.send(None)
+                try:
+                    if isinstance(step, Sleep):
+                        await asyncio.sleep(step.seconds)
+                        answer = None
+                    else:
+                        answer = await self._rpc(step)
+                except BatonError as e:
+                    # Raised inside the plan, at the step that failed.
+                    step = steps.throw(e)
                 else:
-                    step = steps.send(await self._rpc(step))
+                    step = steps.send(answer)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
