@@ -139,3 +139,13 @@ def test_message_to_dict() -> None:
     converted = message_to_dict(summary)
     assert converted["status"] == "SKIPPED" and converted["input"] == {"n": 1}
     assert converted["correlation_id"] is None and converted["domain"] is None
+
+
+def test_methods_show_the_callers_signature() -> None:
+    import inspect
+
+    for cls in (BatonClient, AsyncBatonClient):
+        signature = inspect.signature(cls.skip_task)
+        assert list(signature.parameters)[:3] == ["self", "workflow_id", "task_ref_name"]
+        assert signature.parameters["self"].annotation is inspect.Parameter.empty
+        assert signature.return_annotation == "bool"

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, Union
 
 import grpc
 
-from baton._struct import datetime_to_timestamp, dict_to_struct, message_to_dict, to_jsonable
+from baton._struct import datetime_to_timestamp, dict_to_struct, message_to_dict, timestamp_to_datetime, to_jsonable
 from baton.errors import DeadlineExceededError
 from baton.models import (
     BulkOperation,
@@ -796,7 +796,7 @@ def extend_lease(self: Settings, task_id: str, token: str, *, workflow_id: str =
     """Asks for more time on a polled task and returns the new lease deadline."""
     request = task_pb2.ExtendLeaseRequest(task_id=task_id, token=token, workflow_id=workflow_id)
     response = yield from _rpc("tasks", "ExtendLease", request)
-    return message_to_dict(response)["lease_deadline"]  # type: ignore[no-any-return]
+    return timestamp_to_datetime(response, "lease_deadline")
 
 
 def list_queues(self: Settings, task_type: str | None = None) -> Plan[list[dict[str, Any]]]:

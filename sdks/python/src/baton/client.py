@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -47,6 +48,22 @@ def _stubs(channel: Any) -> dict[str, Any]:
     }
 
 
+def _present_as(method: Callable[..., Any], plan: Callable[..., Any]) -> None:
+    """Gives a client method the plan's name, docstring and signature, as the caller sees it:
+    no annotation on ``self`` and the plan's result as the return type."""
+    functools.update_wrapper(method, plan)
+    signature = inspect.signature(plan)
+    result = signature.return_annotation
+    if isinstance(result, str) and result.startswith("Plan[") and result.endswith("]"):
+        result = result[len("Plan[") : -1]
+    parameters = list(signature.parameters.values())
+    parameters[0] = parameters[0].replace(annotation=inspect.Parameter.empty)
+    method.__signature__ = signature.replace(parameters=parameters, return_annotation=result)  # type: ignore[attr-defined]
+    annotations = {k: v for k, v in plan.__annotations__.items() if k != parameters[0].name}
+    annotations["return"] = result
+    method.__annotations__ = annotations
+
+
 def _blocking(plan: Callable[Concatenate[Any, P], Plan[T]]) -> Callable[Concatenate[BatonClient, P], T]:
     """Makes a blocking method of a plan."""
 
@@ -69,7 +86,7 @@ def _blocking(plan: Callable[Concatenate[Any, P], Plan[T]]) -> Callable[Concaten
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
-    functools.update_wrapper(method, plan)
+    _present_as(method, plan)
     return method
 
 
@@ -97,7 +114,7 @@ def _awaiting(
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
-    functools.update_wrapper(method, plan)
+    _present_as(method, plan)
     return method
 
 
