@@ -87,7 +87,8 @@ def test_signal_a_task_by_reference_name(client: BatonClient, kind: str) -> None
     assert task_id == waiting.task_id
     workflow = client.wait_for_workflow(workflow_id, timeout=30)
     assert workflow.status == WorkflowStatus.COMPLETED
-    assert workflow.task("w") is not None and workflow.task("w").output == {"approved": True}  # type: ignore[union-attr]
+    signalled = workflow.task("w")
+    assert signalled is not None and signalled.output == {"approved": True}
 
 
 def test_signal_a_task_as_failed(client: BatonClient) -> None:
@@ -383,7 +384,8 @@ def test_import_archived_executions(tmp_path: Any, monkeypatch: pytest.MonkeyPat
             assert (outcome.imported, outcome.already_present) == (len(lines), 0)
             restored = client.get_workflow(workflow_id)
             assert restored.status == WorkflowStatus.COMPLETED
-            assert restored.task("w") is not None and restored.task("w").output == {"kept": "in the archive"}  # type: ignore[union-attr]
+            task = restored.task("w")
+            assert task is not None and task.output == {"kept": "in the archive"}
             again = client.import_workflows([line.decode() for line in lines])
             assert (again.imported, again.already_present) == (0, len(lines))
     finally:

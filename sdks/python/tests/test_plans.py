@@ -39,7 +39,8 @@ def test_plans_build_requests() -> None:
     # An empty task input is sent; an absent workflow input is left out (keeps the execution's).
     assert request.HasField("task_input") and not request.HasField("workflow_input")
 
-    steps, skipped = steps_of(skip_task(Settings(), "wf", "ref", task_output={"a": 1}), [workflow_pb2.SkipTaskResponse()])
+    plan = skip_task(Settings(), "wf", "ref", task_output={"a": 1})
+    steps, skipped = steps_of(plan, [workflow_pb2.SkipTaskResponse()])
     assert steps[0].request.task_output["a"] == 1
     assert skipped is False
 

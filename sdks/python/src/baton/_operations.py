@@ -256,7 +256,9 @@ def _search_result(response: Any) -> SearchResult:
 # --- definitions ---------------------------------------------------------------------
 
 
-def register_workflow_def(self: Settings, definition: DefinitionLike, *, overwrite: bool = False) -> Plan[WorkflowDefInfo]:
+def register_workflow_def(
+    self: Settings, definition: DefinitionLike, *, overwrite: bool = False
+) -> Plan[WorkflowDefInfo]:
     """Registers a workflow definition version.
 
     Fails with :class:`baton.AlreadyExistsError` if that name and version exist, unless
@@ -287,7 +289,9 @@ def get_workflow_def(self: Settings, name: str, version: int | None = None) -> P
     return WorkflowDefInfo.from_proto(response.workflow_def)
 
 
-def list_workflow_defs(self: Settings, name: str | None = None, *, all_versions: bool = False) -> Plan[list[WorkflowDefInfo]]:
+def list_workflow_defs(
+    self: Settings, name: str | None = None, *, all_versions: bool = False
+) -> Plan[list[WorkflowDefInfo]]:
     """Lists workflow definitions (latest versions, or every version)."""
     request = metadata_pb2.ListWorkflowDefsRequest(name=name or "", all_versions=all_versions)
     response = yield from _rpc("metadata", "ListWorkflowDefs", request)
@@ -305,7 +309,9 @@ def validate_workflow_def(self: Settings, definition: DefinitionLike) -> Plan[Va
     return _validation((yield from _rpc("metadata", "ValidateWorkflowDef", request)))
 
 
-def register_task_defs(self: Settings, definitions: DefinitionLike | Iterable[Mapping[str, Any]]) -> Plan[list[TaskDefInfo]]:
+def register_task_defs(
+    self: Settings, definitions: DefinitionLike | Iterable[Mapping[str, Any]]
+) -> Plan[list[TaskDefInfo]]:
     """Creates or replaces task definitions: one dict, a list of dicts, or JSON text."""
     request = metadata_pb2.RegisterTaskDefsRequest(definitions=_definitions(definitions))
     response = yield from _rpc("metadata", "RegisterTaskDefs", request)
@@ -360,7 +366,9 @@ def get_event_handler(self: Settings, name: str) -> Plan[EventHandler]:
     return EventHandler.from_proto(response.handler)
 
 
-def list_event_handlers(self: Settings, event: str | None = None, *, active_only: bool = False) -> Plan[list[EventHandler]]:
+def list_event_handlers(
+    self: Settings, event: str | None = None, *, active_only: bool = False
+) -> Plan[list[EventHandler]]:
     """Lists event handlers by name: all, or those of one ``event`` (``provider:queue``)."""
     request = metadata_pb2.ListEventHandlersRequest(event=event or "", active_only=active_only)
     response = yield from _rpc("metadata", "ListEventHandlers", request)
@@ -504,13 +512,17 @@ def terminate_workflow(self: Settings, workflow_id: str, reason: str = "") -> Pl
 
 def restart_workflow(self: Settings, workflow_id: str, *, use_latest_definitions: bool = False) -> Plan[None]:
     """Runs a terminal execution again from the beginning, under the same id."""
-    request = workflow_pb2.RestartWorkflowRequest(workflow_id=workflow_id, use_latest_definitions=use_latest_definitions)
+    request = workflow_pb2.RestartWorkflowRequest(
+        workflow_id=workflow_id, use_latest_definitions=use_latest_definitions
+    )
     yield from _rpc("workflows", "RestartWorkflow", request)
 
 
 def retry_workflow(self: Settings, workflow_id: str, *, resume_subworkflow_tasks: bool = False) -> Plan[None]:
     """Resumes a failed, timed-out or terminated execution from its failed task."""
-    request = workflow_pb2.RetryWorkflowRequest(workflow_id=workflow_id, resume_subworkflow_tasks=resume_subworkflow_tasks)
+    request = workflow_pb2.RetryWorkflowRequest(
+        workflow_id=workflow_id, resume_subworkflow_tasks=resume_subworkflow_tasks
+    )
     yield from _rpc("workflows", "RetryWorkflow", request)
 
 

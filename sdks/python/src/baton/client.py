@@ -58,7 +58,8 @@ def _present_as(method: Callable[..., Any], plan: Callable[..., Any]) -> None:
         result = result[len("Plan[") : -1]
     parameters = list(signature.parameters.values())
     parameters[0] = parameters[0].replace(annotation=inspect.Parameter.empty)
-    method.__signature__ = signature.replace(parameters=parameters, return_annotation=result)  # type: ignore[attr-defined]
+    presented = signature.replace(parameters=parameters, return_annotation=result)
+    method.__signature__ = presented  # type: ignore[attr-defined]
     annotations = {k: v for k, v in plan.__annotations__.items() if k != parameters[0].name}
     annotations["return"] = result
     method.__annotations__ = annotations
