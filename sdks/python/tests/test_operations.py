@@ -390,3 +390,47 @@ def test_import_archived_executions(tmp_path: Any, monkeypatch: pytest.MonkeyPat
             assert (again.imported, again.already_present) == (0, len(lines))
     finally:
         srv.stop()
+
+
+def test_the_async_client_polls_and_reruns(server: Any, client: BatonClient) -> None:
+    task_type = unique("polled_async")
+    client.register_task_defs(task_def(task_type))
+    name = waiting_workflow(client, simple_task(task_type, "p"))
+    correlation = unique("corr")
+
+    async def scenario() -> None:
+        async with AsyncBatonClient(server.address) as aclient:
+            workflow_id = await aclient.start_workflow(name, correlation_id=correlation)
+            found = await aclient.get_workflows_by_correlation_ids(name, [correlation])
+            assert [w.workflow_id for w in found[correlation]] == [workflow_id]
+            while not [q for q in await aclient.list_queues(task_type) if q["depth"] > 0]:
+                await asyncio.sleep(0.05)
+            taken = await aclient.batch_poll_tasks(task_type, 5, worker_id="async-poller", timeout_ms=5000)
+            assert [t["workflow_id"] for t in taken] == [workflow_id]
+            assignment = taken[0]
+            assert "async-poller" in [w["worker_id"] for w in await aclient.list_workers(task_type)]
+            assert await aclient.extend_lease(assignment["task_id"], assignment["token"]) is not None
+            await aclient.add_task_logs(assignment["task_id"], ["from asyncio"])
+            await aclient.decide_workflow(workflow_id)
+            await aclient.reset_callbacks(workflow_id)
+            await aclient.update_task(assignment["task_id"], assignment["token"], TaskStatus.COMPLETED, {"n": 1})
+            done = await aclient.wait_for_workflow(workflow_id, timeout=30)
+            assert done.status == WorkflowStatus.COMPLETED
+            assert [line.message for line in await aclient.get_task_logs(assignment["task_id"])] == ["from asyncio"]
+
+            await aclient.rerun_workflow(workflow_id, assignment["task_id"], task_input={"n": 2})
+            again = await aclient.poll_task(task_type, timeout_ms=5000)
+            assert again is not None and again["input"] == {"n": 2} and again["task_id"] != assignment["task_id"]
+            await aclient.update_task(again["task_id"], again["token"], "COMPLETED", workflow_id=workflow_id)
+            assert (await aclient.wait_for_workflow(workflow_id, timeout=30)).status == WorkflowStatus.COMPLETED
+
+            query = f"workflowId = '{workflow_id}'"
+            hits = await aclient.search_tasks(query)
+            while hits.total_hits < 1:
+                await asyncio.sleep(0.1)
+                hits = await aclient.search_tasks(query)
+            assert {h["task_type"] for h in hits.results} == {task_type}
+            with pytest.raises(InvalidArgumentError):
+                await aclient.import_workflows(["not an archived execution"])
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=60))
