@@ -304,7 +304,7 @@ def test_enums_match_proto() -> None:
 
 
 def test_schedule_requests() -> None:
-    from baton.client import _bulk_pause_request, _history_request, _preview_request, _trigger_request
+    from baton._operations import _bulk_pause_request, _history_request, _preview_request, _trigger_request
     from baton.models import OverlapPolicy
 
     # An empty input is sent (it replaces nothing but is present); None leaves it unset.

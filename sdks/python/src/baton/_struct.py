@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 
 # Integral doubles up to this magnitude come back as Python ints (JSON has one number type;
 # a workflow input written as 3 should reach a handler as 3, not 3.0).
@@ -94,3 +96,45 @@ def datetime_to_timestamp(value: _dt.datetime, target: timestamp_pb2.Timestamp) 
     if value.tzinfo is None:
         value = value.replace(tzinfo=_dt.timezone.utc)
     target.FromDatetime(value)
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """Returns a message as a dict of plain Python values, keyed by its field names.
+
+    Every field is present (unset ones with their default; unset optional and message
+    fields as None). Timestamps become aware UTC datetimes, ``Struct`` fields dicts, enum
+    values their names without the enum's prefix, and nested messages dicts.
+    """
+    result: dict[str, Any] = {}
+    for fd in message.DESCRIPTOR.fields:
+        value = getattr(message, fd.name)
+        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+            value_fd = fd.message_type.fields_by_name["value"]
+            result[fd.name] = {k: _field_value(value_fd, v) for k, v in value.items()}
+        elif fd.is_repeated:
+            result[fd.name] = [_field_value(fd, v) for v in value]
+        elif fd.has_presence and not message.HasField(fd.name):
+            result[fd.name] = None
+        else:
+            result[fd.name] = _field_value(fd, value)
+    return result
+
+
+def _field_value(fd: Any, value: Any) -> Any:
+    if fd.type == FieldDescriptor.TYPE_ENUM:
+        assert fd.enum_type is not None
+        name = fd.enum_type.values_by_number[value].name if value in fd.enum_type.values_by_number else str(value)
+        prefix = _enum_prefix(fd.enum_type.name)
+        return name.removeprefix(prefix)
+    if fd.type != FieldDescriptor.TYPE_MESSAGE:
+        return value
+    if isinstance(value, struct_pb2.Struct):
+        return struct_to_dict(value)
+    if isinstance(value, timestamp_pb2.Timestamp):
+        return value.ToDatetime(tzinfo=_dt.timezone.utc)
+    return message_to_dict(value)
+
+
+def _enum_prefix(enum_name: str) -> str:
+    # WorkflowStatus -> WORKFLOW_STATUS_, the prefix every value of a baton.v1 enum carries.
+    return "".join("_" + c if c.isupper() and i else c for i, c in enumerate(enum_name)).upper() + "_"

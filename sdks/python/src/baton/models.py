@@ -487,3 +487,89 @@ class ScheduleHistoryEntry:
             slot_time=timestamp_to_datetime(entry, "slot_time"),
             record_time=timestamp_to_datetime(entry, "record_time"),
         )
+
+
+class BulkOperation(str, enum.Enum):
+    """An operation :meth:`baton.BatonClient.run_bulk_operation` applies to each execution."""
+
+    PAUSE = "PAUSE"
+    RESUME = "RESUME"
+    RESTART = "RESTART"
+    """Runs each again from the beginning (``use_latest_definitions`` applies)."""
+    RETRY = "RETRY"
+    TERMINATE = "TERMINATE"
+    """Terminates each (``reason`` applies)."""
+    REMOVE = "REMOVE"
+
+    def to_proto(self) -> workflow_pb2.BulkOperation.ValueType:
+        """Maps the enum to its ``baton.v1.BulkOperation`` number."""
+        return workflow_pb2.BulkOperation.Value("BULK_OPERATION_" + self.value)
+
+
+@dataclass
+class BulkWorkflowOutcome:
+    """What became of one execution of a bulk operation."""
+
+    workflow_id: str
+    ok: bool
+    """Whether the operation succeeded for it."""
+    code: str = ""
+    """The gRPC status code name when it did not (for example ``NOT_FOUND``)."""
+    message: str = ""
+    """Why it did not."""
+
+    @classmethod
+    def from_proto(cls, result: workflow_pb2.BulkResult) -> BulkWorkflowOutcome:
+        """Builds the view from a ``baton.v1.BulkResult``."""
+        return cls(workflow_id=result.workflow_id, ok=result.ok, code=result.code, message=result.message)
+
+
+@dataclass
+class TaskPage:
+    """One page of the task instances of an execution."""
+
+    tasks: list[TaskInfo]
+    total: int
+    """How many tasks match over all pages."""
+    next_offset: int
+    """Offset of the next page; 0 when this page is the last."""
+
+
+@dataclass
+class SearchResult:
+    """One page of a search: the total number of hits and the hits of this page.
+
+    Each hit is a dict keyed by the field names of ``baton.v1.WorkflowSummary`` (for
+    workflows) or ``baton.v1.TaskSummary`` (for tasks), with timestamps as datetimes,
+    statuses as names and inputs and outputs as dicts.
+    """
+
+    total_hits: int
+    results: list[dict[str, Any]]
+
+
+@dataclass
+class ImportOutcome:
+    """What an import of archived executions did."""
+
+    imported: int
+    """Executions written."""
+    already_present: int
+    """Executions skipped because their id was stored already."""
+
+
+@dataclass
+class EventHandler:
+    """A stored event handler."""
+
+    name: str
+    event: str
+    """The event it handles, ``provider:queue``."""
+    active: bool
+    definition: dict[str, Any] = field(default_factory=dict)
+    """The full handler in Conductor's JSON form (name, event, condition, actions, ...)."""
+
+    @classmethod
+    def from_proto(cls, info: metadata_pb2.EventHandlerInfo) -> EventHandler:
+        """Builds the view from a ``baton.v1.EventHandlerInfo``."""
+        return cls(name=info.name, event=info.event, active=info.active, definition=struct_to_dict(info.definition))
