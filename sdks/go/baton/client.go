@@ -22,6 +22,7 @@ type Client struct {
 	wf    batonv1.WorkflowServiceClient
 	tasks batonv1.TaskServiceClient
 	sched batonv1.ScheduleServiceClient
+	mon   batonv1.MonitorServiceClient
 }
 
 // NewClient makes a client that talks to the server over conn (see [Dial]).
@@ -31,6 +32,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 		wf:    batonv1.NewWorkflowServiceClient(conn),
 		tasks: batonv1.NewTaskServiceClient(conn),
 		sched: batonv1.NewScheduleServiceClient(conn),
+		mon:   batonv1.NewMonitorServiceClient(conn),
 	}
 }
 
@@ -45,6 +47,9 @@ func (c *Client) Tasks() batonv1.TaskServiceClient { return c.tasks }
 
 // Schedules returns the generated stub of ScheduleService.
 func (c *Client) Schedules() batonv1.ScheduleServiceClient { return c.sched }
+
+// Monitor returns the generated stub of MonitorService.
+func (c *Client) Monitor() batonv1.MonitorServiceClient { return c.mon }
 
 // ToDefinition converts a definition in Conductor's JSON DSL into its wire form. def may be
 // JSON text (string, []byte or json.RawMessage; a JSON array where the call takes several
