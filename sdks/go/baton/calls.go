@@ -28,16 +28,6 @@ func (c *Client) ExecuteWorkflowUntil(ctx context.Context, name string, input an
 	}, nil
 }
 
-// GetExecution reads one execution, with its tasks when includeTasks is true, as a
-// [Workflow].
-func (c *Client) GetExecution(ctx context.Context, workflowID string, includeTasks bool) (*Workflow, error) {
-	resp, err := c.wf.GetWorkflow(ctx, &batonv1.GetWorkflowRequest{WorkflowId: workflowID, IncludeTasks: includeTasks})
-	if err != nil {
-		return nil, err
-	}
-	return workflowOf(resp.GetWorkflow()), nil
-}
-
 // RerunWorkflow runs an execution again under the same id: from the task opts.TaskID names
 // (keeping the tasks before it) or, with no task id, from the beginning.
 func (c *Client) RerunWorkflow(ctx context.Context, workflowID string, opts RerunOptions) error {

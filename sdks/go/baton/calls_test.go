@@ -26,7 +26,7 @@ func (e *testEnv) waitExecution(id string, d time.Duration, what string, cond fu
 	e.t.Helper()
 	var wf *Workflow
 	eventually(e.t, d, what, func() bool {
-		got, err := e.client.GetExecution(e.ctx(10*time.Second), id, true)
+		got, err := e.client.GetWorkflow(e.ctx(10*time.Second), id, true)
 		if err != nil {
 			e.t.Fatalf("get %s: %v", id, err)
 		}
@@ -63,7 +63,7 @@ func TestPollUpdateAndLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs, err := c.GetTaskLogs(ctx, task.ID)
-	if err != nil || len(logs) != 3 || logs[0].GetMessage() != "first line" || logs[2].GetMessage() != "done" {
+	if err != nil || len(logs) != 3 || logs[0].Message != "first line" || logs[2].Message != "done" {
 		t.Fatalf("logs %v %v", logs, err)
 	}
 	if err := c.UpdateTask(ctx, task, TaskUpdate{Status: "DONE"}); err == nil {
@@ -148,7 +148,7 @@ func TestWaitAndHumanTasksByReference(t *testing.T) {
 		t.Fatalf("finished %+v", wf)
 	}
 	logs, err := c.GetTaskLogs(ctx, gateID)
-	if err != nil || len(logs) != 1 || logs[0].GetMessage() != "opened" {
+	if err != nil || len(logs) != 1 || logs[0].Message != "opened" {
 		t.Fatalf("logs of the WAIT task: %v %v", logs, err)
 	}
 }
@@ -213,7 +213,7 @@ func TestSkipRerunAndExecutionQueries(t *testing.T) {
 	if _, err := c.RunBulkOperation(ctx, "EXPLODE", []string{id}, "", false); err == nil {
 		t.Fatal("an unknown bulk operation must be refused")
 	}
-	wf, err = c.GetExecution(ctx, id, true)
+	wf, err = c.GetWorkflow(ctx, id, true)
 	if err != nil || wf.Status != WorkflowTerminated || wf.ReasonForIncompletion != "bulk stop" {
 		t.Fatalf("after bulk terminate: %+v %v", wf, err)
 	}

@@ -522,3 +522,80 @@ func eventHandlerOf(h *batonv1.EventHandlerInfo) *EventHandler {
 	}
 	return &EventHandler{Name: h.GetName(), Event: h.GetEvent(), Active: h.GetActive(), Definition: ToMap(h.GetDefinition())}
 }
+
+// WorkflowDef is a stored workflow definition: its name, version and description, when it
+// was created and last updated, and the whole definition as plain JSON values.
+type WorkflowDef struct {
+	Name        string
+	Version     int
+	Description string
+	Created     time.Time
+	Updated     time.Time
+	Definition  map[string]any
+}
+
+func workflowDefOf(d *batonv1.WorkflowDefInfo) *WorkflowDef {
+	if d == nil {
+		return nil
+	}
+	return &WorkflowDef{
+		Name: d.GetName(), Version: int(d.GetVersion()), Description: d.GetDescription(),
+		Created: timeOf(d.GetCreateTime()), Updated: timeOf(d.GetUpdateTime()), Definition: ToMap(d.GetDefinition()),
+	}
+}
+
+func workflowDefsOf(ds []*batonv1.WorkflowDefInfo) []*WorkflowDef {
+	out := make([]*WorkflowDef, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, workflowDefOf(d))
+	}
+	return out
+}
+
+// TaskDef is a stored task definition: its name, when it was created and last updated, and
+// the whole definition as plain JSON values.
+type TaskDef struct {
+	Name       string
+	Created    time.Time
+	Updated    time.Time
+	Definition map[string]any
+}
+
+func taskDefOf(d *batonv1.TaskDefInfo) *TaskDef {
+	if d == nil {
+		return nil
+	}
+	return &TaskDef{Name: d.GetName(), Created: timeOf(d.GetCreateTime()), Updated: timeOf(d.GetUpdateTime()), Definition: ToMap(d.GetDefinition())}
+}
+
+func taskDefsOf(ds []*batonv1.TaskDefInfo) []*TaskDef {
+	out := make([]*TaskDef, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, taskDefOf(d))
+	}
+	return out
+}
+
+// ValidationError is one problem [Client.ValidateWorkflowDef] found: where in the
+// definition (a JSON path) and what.
+type ValidationError struct {
+	Path    string
+	Message string
+}
+
+// Error returns the problem as "path: message".
+func (v ValidationError) Error() string { return v.Path + ": " + v.Message }
+
+// TaskLog is one log line kept with a task.
+type TaskLog struct {
+	Message string
+	Time    time.Time
+}
+
+func workflowsOf(ws []*batonv1.Workflow) []*Workflow {
+	out := make([]*Workflow, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, workflowOf(w))
+	}
+	return out
+}
