@@ -208,16 +208,18 @@ func (c *Client) DeleteTaskDef(ctx context.Context, name string) error {
 }
 
 // IdempotencyStrategy says what a start does when its idempotency key was used before.
-type IdempotencyStrategy = batonv1.IdempotencyStrategy
+// Its values are Conductor's names; the empty strategy (or an unknown one) leaves the choice
+// to the server.
+type IdempotencyStrategy string
 
 // Idempotency strategies for [WithIdempotencyKey].
 const (
 	// IdempotencyFail refuses the start with ALREADY_EXISTS.
-	IdempotencyFail = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_FAIL
+	IdempotencyFail IdempotencyStrategy = "FAIL"
 	// IdempotencyReturnExisting returns the id of the execution that used the key.
-	IdempotencyReturnExisting = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_RETURN_EXISTING
+	IdempotencyReturnExisting IdempotencyStrategy = "RETURN_EXISTING"
 	// IdempotencyFailOnRunning refuses only while that execution is running or paused.
-	IdempotencyFailOnRunning = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_FAIL_ON_RUNNING
+	IdempotencyFailOnRunning IdempotencyStrategy = "FAIL_ON_RUNNING"
 )
 
 // StartOption sets an optional field of a workflow start.
@@ -242,7 +244,7 @@ func WithCorrelationID(id string) StartOption {
 func WithIdempotencyKey(key string, strategy IdempotencyStrategy) StartOption {
 	return func(r *batonv1.StartWorkflowRequest) {
 		r.IdempotencyKey = key
-		r.IdempotencyStrategy = strategy
+		r.IdempotencyStrategy = batonv1.IdempotencyStrategy(batonv1.IdempotencyStrategy_value["IDEMPOTENCY_STRATEGY_"+string(strategy)])
 	}
 }
 
