@@ -362,3 +362,43 @@ func TestOverviewRetentionAndImport(t *testing.T) {
 		t.Fatalf("importing a bad line: %v", err)
 	}
 }
+
+func TestCallbacksAndExecuteUntilATask(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx(60 * time.Second)
+	c := e.client
+	e.registerChain("cb_wf")
+	id := e.start("cb_wf", map[string]any{"x": 1})
+
+	// A task reported IN_PROGRESS with a long callback is hidden until the callbacks are reset.
+	task, err := c.PollTask(ctx, "a", PollOptions{Timeout: 5 * time.Second})
+	if err != nil || task == nil {
+		t.Fatalf("poll: %v %v", task, err)
+	}
+	if err := c.UpdateTask(ctx, task, TaskUpdate{Status: TaskInProgress, CallbackAfter: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := c.PollTask(ctx, "a", PollOptions{}); err != nil || again != nil {
+		t.Fatalf("a hidden task was handed out: %v %v", again, err)
+	}
+	wf, err := c.GetWorkflow(ctx, id, true)
+	if err != nil || wf.Task("a1").CallbackAfter != time.Hour {
+		t.Fatalf("callback delay: %+v %v", wf.Task("a1"), err)
+	}
+	if err := c.ResetCallbacks(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.PollTask(ctx, "a", PollOptions{Timeout: 5 * time.Second})
+	if err != nil || again == nil || again.ID != task.ID {
+		t.Fatalf("after reset: %v %v", again, err)
+	}
+
+	// With a worker for a only, execution waits for a1 and returns with it finished.
+	w := e.newWorker()
+	w.HandleFunc("a", func(ctx context.Context, t *Task) (any, error) { return map[string]any{"y": 1}, nil })
+	e.run(w)
+	exec, err := c.ExecuteWorkflowUntil(ctx, "cb_wf", map[string]any{"x": 2}, "a1", 10*time.Second)
+	if err != nil || exec.Finished || !exec.TaskRefFinished || exec.Workflow.Task("a1").Status != TaskCompleted {
+		t.Fatalf("execute until a1: %+v %v", exec, err)
+	}
+}
