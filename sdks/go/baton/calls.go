@@ -28,8 +28,9 @@ func (c *Client) ExecuteWorkflowUntil(ctx context.Context, name string, input an
 	}, nil
 }
 
-// RerunWorkflow runs an execution again under the same id: from the task opts.TaskID names
-// (keeping the tasks before it) or, with no task id, from the beginning.
+// RerunWorkflow runs an execution again from one of its task instances (opts.TaskID): that
+// instance and every task scheduled after it are removed, the task is scheduled anew and the
+// execution is RUNNING. It works on terminal and running executions.
 func (c *Client) RerunWorkflow(ctx context.Context, workflowID string, opts RerunOptions) error {
 	taskIn, err := ToStruct(opts.TaskInput)
 	if err != nil {
@@ -47,8 +48,9 @@ func (c *Client) RerunWorkflow(ctx context.Context, workflowID string, opts Reru
 
 // SkipTask marks the task with the given reference name as SKIPPED, with the given input
 // and output (nil for none; see [ToStruct]), and lets the execution go on past it. It
-// reports whether the task was skipped now; false means the skip is recorded and applies
-// when the execution reaches the task.
+// reports whether the task was skipped now; false means the task was not scheduled yet and
+// is skipped when the execution reaches it. A finished task is refused
+// (FAILED_PRECONDITION).
 func (c *Client) SkipTask(ctx context.Context, workflowID, taskRefName string, input, output any) (bool, error) {
 	in, err := ToStruct(input)
 	if err != nil {
@@ -100,9 +102,9 @@ func (c *Client) ListWorkflowTasks(ctx context.Context, workflowID string, q Tas
 	return page, nil
 }
 
-// GetRunningWorkflows returns the ids of the running executions of a workflow definition:
-// of the given version (0 for any) and created in [after, before] (zero times leave that end
-// open).
+// GetRunningWorkflows returns the ids of the running and paused executions of a workflow
+// definition: of the given version (0 for any) and created in [after, before] (zero times
+// leave that end open).
 func (c *Client) GetRunningWorkflows(ctx context.Context, name string, version int, after, before time.Time) ([]string, error) {
 	req := &batonv1.GetRunningWorkflowsRequest{Name: name, CreatedAfter: timestampOf(after), CreatedBefore: timestampOf(before)}
 	if version > 0 {
@@ -191,8 +193,9 @@ func (c *Client) SearchWorkflows(ctx context.Context, q SearchQuery) (*WorkflowS
 	return out, nil
 }
 
-// ImportWorkflows stores executions exported as JSON lines (one execution per line, as
-// archived by the server's retention). Executions already present are left as they are.
+// ImportWorkflows loads archived executions back (lines of the archive files the server's
+// retention writes), so they can be read and searched again. Every line is checked before
+// anything is written; executions stored already are counted, not replaced.
 func (c *Client) ImportWorkflows(ctx context.Context, lines ...[]byte) (ImportResult, error) {
 	resp, err := c.wf.ImportWorkflows(ctx, &batonv1.ImportWorkflowsRequest{Lines: lines})
 	if err != nil {
@@ -287,8 +290,8 @@ func (c *Client) UpdateTask(ctx context.Context, t *Task, u TaskUpdate) error {
 	return err
 }
 
-// ExtendLease extends the lease of a polled task by its response timeout and returns the
-// new deadline.
+// ExtendLease extends the lease of a polled task still being worked on and returns the new
+// deadline.
 func (c *Client) ExtendLease(ctx context.Context, t *Task) (time.Time, error) {
 	resp, err := c.tasks.ExtendLease(ctx, &batonv1.ExtendLeaseRequest{
 		TaskId: t.ID, Token: t.Assignment().GetToken(), WorkflowId: t.WorkflowID,

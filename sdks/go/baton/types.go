@@ -233,7 +233,7 @@ type TaskListQuery struct {
 	// Statuses keeps only tasks in one of these statuses (none keeps all).
 	Statuses []TaskStatus
 	// Offset skips that many matching tasks; Limit caps the page (0 for the server's
-	// default).
+	// default, 100; at most 1000).
 	Offset int
 	Limit  int
 }
