@@ -238,12 +238,13 @@ type TaskListQuery struct {
 	Limit  int
 }
 
-// RerunOptions are the optional parts of [Client.RerunWorkflow].
+// RerunOptions say where [Client.RerunWorkflow] starts again and with which inputs.
 type RerunOptions struct {
-	// TaskID is the task to run again from; empty reruns the whole execution.
+	// TaskID is the id of the task instance to run again from.
 	TaskID string
-	// TaskInput replaces that task's input; WorkflowInput replaces the execution's input.
-	// Both follow the rules of [ToStruct]; nil keeps the input as it was.
+	// TaskInput replaces that task's input (worker tasks only; nil computes it from the
+	// definition as usual); WorkflowInput replaces the execution's input (nil keeps it). Both
+	// follow the rules of [ToStruct].
 	TaskInput     any
 	WorkflowInput any
 }
