@@ -117,8 +117,8 @@ func run(ctx context.Context, server, say string) error {
 		return err
 	}
 	if !finished {
-		return fmt.Errorf("workflow %s still %v after 30 s", wf.GetWorkflowId(), wf.GetStatus())
+		return fmt.Errorf("workflow %s still %v after 30 s", wf.ID, wf.Status)
 	}
-	fmt.Printf("workflow %s %v: %v\n", wf.GetWorkflowId(), wf.GetStatus(), wf.GetOutput().AsMap())
+	fmt.Printf("workflow %s %v: %v\n", wf.ID, wf.Status, wf.Output)
 	return nil
 }

@@ -22,6 +22,7 @@ type Client struct {
 	wf    batonv1.WorkflowServiceClient
 	tasks batonv1.TaskServiceClient
 	sched batonv1.ScheduleServiceClient
+	mon   batonv1.MonitorServiceClient
 }
 
 // NewClient makes a client that talks to the server over conn (see [Dial]).
@@ -31,6 +32,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 		wf:    batonv1.NewWorkflowServiceClient(conn),
 		tasks: batonv1.NewTaskServiceClient(conn),
 		sched: batonv1.NewScheduleServiceClient(conn),
+		mon:   batonv1.NewMonitorServiceClient(conn),
 	}
 }
 
@@ -45,6 +47,9 @@ func (c *Client) Tasks() batonv1.TaskServiceClient { return c.tasks }
 
 // Schedules returns the generated stub of ScheduleService.
 func (c *Client) Schedules() batonv1.ScheduleServiceClient { return c.sched }
+
+// Monitor returns the generated stub of MonitorService.
+func (c *Client) Monitor() batonv1.MonitorServiceClient { return c.mon }
 
 // ToDefinition converts a definition in Conductor's JSON DSL into its wire form. def may be
 // JSON text (string, []byte or json.RawMessage; a JSON array where the call takes several
@@ -91,7 +96,7 @@ func toDefinitions(defs []any) ([]*batonv1.Definition, error) {
 // RegisterWorkflowDef registers a new version of a workflow definition (see [ToDefinition]
 // for the accepted forms). It fails with ALREADY_EXISTS if that name and version exist; use
 // [Client.UpdateWorkflowDefs] to replace one.
-func (c *Client) RegisterWorkflowDef(ctx context.Context, def any) (*batonv1.WorkflowDefInfo, error) {
+func (c *Client) RegisterWorkflowDef(ctx context.Context, def any) (*WorkflowDef, error) {
 	d, err := ToDefinition(def)
 	if err != nil {
 		return nil, err
@@ -100,11 +105,11 @@ func (c *Client) RegisterWorkflowDef(ctx context.Context, def any) (*batonv1.Wor
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetWorkflowDef(), nil
+	return workflowDefOf(resp.GetWorkflowDef()), nil
 }
 
 // UpdateWorkflowDefs creates or replaces workflow definitions.
-func (c *Client) UpdateWorkflowDefs(ctx context.Context, defs ...any) ([]*batonv1.WorkflowDefInfo, error) {
+func (c *Client) UpdateWorkflowDefs(ctx context.Context, defs ...any) ([]*WorkflowDef, error) {
 	ds, err := toDefinitions(defs)
 	if err != nil {
 		return nil, err
@@ -113,12 +118,12 @@ func (c *Client) UpdateWorkflowDefs(ctx context.Context, defs ...any) ([]*batonv
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetWorkflowDefs(), nil
+	return workflowDefsOf(resp.GetWorkflowDefs()), nil
 }
 
 // GetWorkflowDef reads a workflow definition: the given version, or the latest when version
 // is 0.
-func (c *Client) GetWorkflowDef(ctx context.Context, name string, version int) (*batonv1.WorkflowDefInfo, error) {
+func (c *Client) GetWorkflowDef(ctx context.Context, name string, version int) (*WorkflowDef, error) {
 	req := &batonv1.GetWorkflowDefRequest{Name: name}
 	if version > 0 {
 		req.Version = proto.Int32(int32(version))
@@ -127,17 +132,17 @@ func (c *Client) GetWorkflowDef(ctx context.Context, name string, version int) (
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetWorkflowDef(), nil
+	return workflowDefOf(resp.GetWorkflowDef()), nil
 }
 
 // ListWorkflowDefs lists the latest version of every workflow definition, or every version
 // when allVersions is true.
-func (c *Client) ListWorkflowDefs(ctx context.Context, allVersions bool) ([]*batonv1.WorkflowDefInfo, error) {
+func (c *Client) ListWorkflowDefs(ctx context.Context, allVersions bool) ([]*WorkflowDef, error) {
 	resp, err := c.meta.ListWorkflowDefs(ctx, &batonv1.ListWorkflowDefsRequest{AllVersions: allVersions})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetWorkflowDefs(), nil
+	return workflowDefsOf(resp.GetWorkflowDefs()), nil
 }
 
 // DeleteWorkflowDef deletes one version of a workflow definition.
@@ -148,7 +153,7 @@ func (c *Client) DeleteWorkflowDef(ctx context.Context, name string, version int
 
 // ValidateWorkflowDef checks a workflow definition without storing it and returns every
 // problem found (none when it is valid).
-func (c *Client) ValidateWorkflowDef(ctx context.Context, def any) ([]*batonv1.ValidationError, error) {
+func (c *Client) ValidateWorkflowDef(ctx context.Context, def any) ([]ValidationError, error) {
 	d, err := ToDefinition(def)
 	if err != nil {
 		return nil, err
@@ -157,12 +162,16 @@ func (c *Client) ValidateWorkflowDef(ctx context.Context, def any) ([]*batonv1.V
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetErrors(), nil
+	out := make([]ValidationError, 0, len(resp.GetErrors()))
+	for _, e := range resp.GetErrors() {
+		out = append(out, ValidationError{Path: e.GetPath(), Message: e.GetMessage()})
+	}
+	return out, nil
 }
 
 // RegisterTaskDefs creates or replaces task definitions. Each argument is one definition or,
 // as JSON text, an array of them (see [ToDefinition]).
-func (c *Client) RegisterTaskDefs(ctx context.Context, defs ...any) ([]*batonv1.TaskDefInfo, error) {
+func (c *Client) RegisterTaskDefs(ctx context.Context, defs ...any) ([]*TaskDef, error) {
 	ds, err := toDefinitions(defs)
 	if err != nil {
 		return nil, err
@@ -171,25 +180,25 @@ func (c *Client) RegisterTaskDefs(ctx context.Context, defs ...any) ([]*batonv1.
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetTaskDefs(), nil
+	return taskDefsOf(resp.GetTaskDefs()), nil
 }
 
 // GetTaskDef reads a task definition.
-func (c *Client) GetTaskDef(ctx context.Context, name string) (*batonv1.TaskDefInfo, error) {
+func (c *Client) GetTaskDef(ctx context.Context, name string) (*TaskDef, error) {
 	resp, err := c.meta.GetTaskDef(ctx, &batonv1.GetTaskDefRequest{Name: name})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetTaskDef(), nil
+	return taskDefOf(resp.GetTaskDef()), nil
 }
 
 // ListTaskDefs lists every task definition.
-func (c *Client) ListTaskDefs(ctx context.Context) ([]*batonv1.TaskDefInfo, error) {
+func (c *Client) ListTaskDefs(ctx context.Context) ([]*TaskDef, error) {
 	resp, err := c.meta.ListTaskDefs(ctx, &batonv1.ListTaskDefsRequest{})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetTaskDefs(), nil
+	return taskDefsOf(resp.GetTaskDefs()), nil
 }
 
 // DeleteTaskDef deletes a task definition.
@@ -199,16 +208,18 @@ func (c *Client) DeleteTaskDef(ctx context.Context, name string) error {
 }
 
 // IdempotencyStrategy says what a start does when its idempotency key was used before.
-type IdempotencyStrategy = batonv1.IdempotencyStrategy
+// Its values are Conductor's names; the empty strategy (or an unknown one) leaves the choice
+// to the server.
+type IdempotencyStrategy string
 
 // Idempotency strategies for [WithIdempotencyKey].
 const (
 	// IdempotencyFail refuses the start with ALREADY_EXISTS.
-	IdempotencyFail = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_FAIL
+	IdempotencyFail IdempotencyStrategy = "FAIL"
 	// IdempotencyReturnExisting returns the id of the execution that used the key.
-	IdempotencyReturnExisting = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_RETURN_EXISTING
+	IdempotencyReturnExisting IdempotencyStrategy = "RETURN_EXISTING"
 	// IdempotencyFailOnRunning refuses only while that execution is running or paused.
-	IdempotencyFailOnRunning = batonv1.IdempotencyStrategy_IDEMPOTENCY_STRATEGY_FAIL_ON_RUNNING
+	IdempotencyFailOnRunning IdempotencyStrategy = "FAIL_ON_RUNNING"
 )
 
 // StartOption sets an optional field of a workflow start.
@@ -233,7 +244,7 @@ func WithCorrelationID(id string) StartOption {
 func WithIdempotencyKey(key string, strategy IdempotencyStrategy) StartOption {
 	return func(r *batonv1.StartWorkflowRequest) {
 		r.IdempotencyKey = key
-		r.IdempotencyStrategy = strategy
+		r.IdempotencyStrategy = batonv1.IdempotencyStrategy(batonv1.IdempotencyStrategy_value["IDEMPOTENCY_STRATEGY_"+string(strategy)])
 	}
 }
 
@@ -293,7 +304,7 @@ func (c *Client) StartWorkflow(ctx context.Context, name string, input any, opts
 // allows at most 300), for it to reach a terminal status. It returns the execution as it
 // stood, with its tasks, and whether it finished in time. A wait of 0 uses the server's
 // default (10 s).
-func (c *Client) ExecuteWorkflow(ctx context.Context, name string, input any, wait time.Duration, opts ...StartOption) (*batonv1.Workflow, bool, error) {
+func (c *Client) ExecuteWorkflow(ctx context.Context, name string, input any, wait time.Duration, opts ...StartOption) (*Workflow, bool, error) {
 	req, err := NewStartRequest(name, input, opts...)
 	if err != nil {
 		return nil, false, err
@@ -303,34 +314,34 @@ func (c *Client) ExecuteWorkflow(ctx context.Context, name string, input any, wa
 	if err != nil {
 		return nil, false, err
 	}
-	return resp.GetWorkflow(), resp.GetFinished(), nil
+	return workflowOf(resp.GetWorkflow()), resp.GetFinished(), nil
 }
 
 // GetWorkflow reads one execution, with its tasks when includeTasks is true.
-func (c *Client) GetWorkflow(ctx context.Context, workflowID string, includeTasks bool) (*batonv1.Workflow, error) {
+func (c *Client) GetWorkflow(ctx context.Context, workflowID string, includeTasks bool) (*Workflow, error) {
 	resp, err := c.wf.GetWorkflow(ctx, &batonv1.GetWorkflowRequest{WorkflowId: workflowID, IncludeTasks: includeTasks})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetWorkflow(), nil
+	return workflowOf(resp.GetWorkflow()), nil
 }
 
 // GetWorkflowsByCorrelationID lists the executions of a workflow definition that carry a
 // correlation id: only running and paused ones unless includeClosed is true.
-func (c *Client) GetWorkflowsByCorrelationID(ctx context.Context, name, correlationID string, includeClosed, includeTasks bool) ([]*batonv1.Workflow, error) {
+func (c *Client) GetWorkflowsByCorrelationID(ctx context.Context, name, correlationID string, includeClosed, includeTasks bool) ([]*Workflow, error) {
 	resp, err := c.wf.GetWorkflowsByCorrelationId(ctx, &batonv1.GetWorkflowsByCorrelationIdRequest{
 		Name: name, CorrelationId: correlationID, IncludeClosed: includeClosed, IncludeTasks: includeTasks,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetWorkflows(), nil
+	return workflowsOf(resp.GetWorkflows()), nil
 }
 
 // WaitForWorkflow reads an execution every interval until it reaches a terminal status or
 // ctx is done, and returns it with its tasks. An interval of 0 means 100 ms. While the
 // server cannot be reached it waits for it (until ctx is done) instead of failing.
-func (c *Client) WaitForWorkflow(ctx context.Context, workflowID string, interval time.Duration) (*batonv1.Workflow, error) {
+func (c *Client) WaitForWorkflow(ctx context.Context, workflowID string, interval time.Duration) (*Workflow, error) {
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
@@ -340,8 +351,8 @@ func (c *Client) WaitForWorkflow(ctx context.Context, workflowID string, interva
 		if err != nil {
 			return nil, err
 		}
-		wf := resp.GetWorkflow()
-		if IsTerminal(wf.GetStatus()) {
+		wf := workflowOf(resp.GetWorkflow())
+		if wf.Status.Terminal() {
 			return wf, nil
 		}
 		t := time.NewTimer(interval)
@@ -356,14 +367,7 @@ func (c *Client) WaitForWorkflow(ctx context.Context, workflowID string, interva
 
 // IsTerminal reports whether a workflow status is terminal (COMPLETED, FAILED, TIMED_OUT or
 // TERMINATED).
-func IsTerminal(s batonv1.WorkflowStatus) bool {
-	switch s {
-	case batonv1.WorkflowStatus_WORKFLOW_STATUS_COMPLETED, batonv1.WorkflowStatus_WORKFLOW_STATUS_FAILED,
-		batonv1.WorkflowStatus_WORKFLOW_STATUS_TIMED_OUT, batonv1.WorkflowStatus_WORKFLOW_STATUS_TERMINATED:
-		return true
-	}
-	return false
-}
+func IsTerminal(s WorkflowStatus) bool { return s.Terminal() }
 
 // PauseWorkflow pauses a running execution: nothing new is scheduled until it is resumed.
 func (c *Client) PauseWorkflow(ctx context.Context, workflowID string) error {
@@ -408,21 +412,25 @@ func (c *Client) RemoveWorkflow(ctx context.Context, workflowID string) error {
 }
 
 // GetTask reads one task instance.
-func (c *Client) GetTask(ctx context.Context, taskID string) (*batonv1.Task, error) {
+func (c *Client) GetTask(ctx context.Context, taskID string) (*TaskInstance, error) {
 	resp, err := c.tasks.GetTask(ctx, &batonv1.GetTaskRequest{TaskId: taskID})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetTask(), nil
+	return taskInstanceOf(resp.GetTask()), nil
 }
 
 // GetTaskLogs reads the log lines workers wrote for a task, oldest first.
-func (c *Client) GetTaskLogs(ctx context.Context, taskID string) ([]*batonv1.TaskLog, error) {
+func (c *Client) GetTaskLogs(ctx context.Context, taskID string) ([]TaskLog, error) {
 	resp, err := c.tasks.GetTaskLogs(ctx, &batonv1.GetTaskLogsRequest{TaskId: taskID})
 	if err != nil {
 		return nil, err
 	}
-	return resp.GetLogs(), nil
+	out := make([]TaskLog, 0, len(resp.GetLogs()))
+	for _, l := range resp.GetLogs() {
+		out = append(out, TaskLog{Message: l.GetMessage(), Time: timeOf(l.GetTime())})
+	}
+	return out, nil
 }
 
 // SaveSchedule creates a schedule, or replaces the definition of an existing one keeping its

@@ -17,14 +17,14 @@ func TestDefinitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(defs) != 2 || defs[0].GetName() != "alpha" || defs[1].GetName() != "beta" {
+	if len(defs) != 2 || defs[0].Name != "alpha" || defs[1].Name != "beta" {
 		t.Fatalf("registered %v", defs)
 	}
 	if _, err := c.RegisterTaskDefs(ctx, map[string]any{"name": "gamma", "retryCount": 0}); err != nil {
 		t.Fatal(err)
 	}
 	td, err := c.GetTaskDef(ctx, "beta")
-	if err != nil || td.GetDefinition().AsMap()["retryCount"] != 2.0 {
+	if err != nil || td.Definition["retryCount"] != 2.0 {
 		t.Fatalf("get task def: %v %v", td, err)
 	}
 	all, err := c.ListTaskDefs(ctx)
@@ -44,7 +44,7 @@ func TestDefinitions(t *testing.T) {
 	v1 := wfDef{Name: "defs_wf", Version: 1, SchemaVersion: 2,
 		Tasks: []map[string]any{simpleTask("alpha", "a", map[string]any{})}}
 	info, err := c.RegisterWorkflowDef(ctx, v1)
-	if err != nil || info.GetName() != "defs_wf" || info.GetVersion() != 1 {
+	if err != nil || info.Name != "defs_wf" || info.Version != 1 {
 		t.Fatalf("register: %v %v", info, err)
 	}
 	if _, err := c.RegisterWorkflowDef(ctx, v1); !IsAlreadyExists(err) {
@@ -57,11 +57,11 @@ func TestDefinitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	latest, err := c.GetWorkflowDef(ctx, "defs_wf", 0)
-	if err != nil || latest.GetVersion() != 2 {
+	if err != nil || latest.Version != 2 {
 		t.Fatalf("latest: %v %v", latest, err)
 	}
 	first, err := c.GetWorkflowDef(ctx, "defs_wf", 1)
-	if err != nil || len(first.GetDefinition().AsMap()["tasks"].([]any)) != 1 {
+	if err != nil || len(first.Definition["tasks"].([]any)) != 1 {
 		t.Fatalf("version 1: %v %v", first, err)
 	}
 	if _, err := c.GetWorkflowDef(ctx, "missing_wf", 0); !IsNotFound(err) {
@@ -104,12 +104,12 @@ func TestWorkflowOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if wf.GetCorrelationId() != "order-7" || wf.GetPriority() != 5 || wf.GetIdempotencyKey() != "key-1" ||
-		wf.GetInput().AsMap()["x"] != 1.0 || wf.GetStatus() != wfRunning {
+	if wf.CorrelationID != "order-7" || wf.Priority != 5 || wf.IdempotencyKey != "key-1" ||
+		wf.Input["x"] != 1.0 || wf.Status != wfRunning {
 		t.Fatalf("started workflow %v", wf)
 	}
 	list, err := c.GetWorkflowsByCorrelationID(ctx, "ops_wf", "order-7", false, false)
-	if err != nil || len(list) != 1 || list[0].GetWorkflowId() != id {
+	if err != nil || len(list) != 1 || list[0].ID != id {
 		t.Fatalf("by correlation id: %v %v", list, err)
 	}
 
@@ -117,14 +117,14 @@ func TestWorkflowOperations(t *testing.T) {
 	if err := c.PauseWorkflow(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if wf, _ = c.GetWorkflow(ctx, id, false); wf.GetStatus() != wfPaused {
-		t.Fatalf("after pause: %v", wf.GetStatus())
+	if wf, _ = c.GetWorkflow(ctx, id, false); wf.Status != wfPaused {
+		t.Fatalf("after pause: %v", wf.Status)
 	}
 	if err := c.ResumeWorkflow(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if wf, _ = c.GetWorkflow(ctx, id, false); wf.GetStatus() != wfRunning {
-		t.Fatalf("after resume: %v", wf.GetStatus())
+	if wf, _ = c.GetWorkflow(ctx, id, false); wf.Status != wfRunning {
+		t.Fatalf("after resume: %v", wf.Status)
 	}
 
 	// Terminate, then restart from scratch with a worker running.
@@ -133,8 +133,8 @@ func TestWorkflowOperations(t *testing.T) {
 	}
 	wf, _ = c.GetWorkflow(ctx, id, true)
 	e.expectStatus(wf, wfTerminated)
-	if wf.GetReasonForIncompletion() != "operator said so" {
-		t.Fatalf("reason %q", wf.GetReasonForIncompletion())
+	if wf.ReasonForIncompletion != "operator said so" {
+		t.Fatalf("reason %q", wf.ReasonForIncompletion)
 	}
 
 	var failFinish atomic.Bool
@@ -154,15 +154,15 @@ func TestWorkflowOperations(t *testing.T) {
 	}
 	wf = e.wait(id, 20*time.Second)
 	e.expectStatus(wf, wfFailed)
-	if wf.GetFailedReferenceTaskName() != "f" {
-		t.Fatalf("failed task %q", wf.GetFailedReferenceTaskName())
+	if wf.FailedReferenceTaskName != "f" {
+		t.Fatalf("failed task %q", wf.FailedReferenceTaskName)
 	}
 
 	// Retry from the failed task: the gate task is not run again.
 	failFinish.Store(false)
 	gateRuns := 0
-	for _, task := range wf.GetTasks() {
-		if task.GetReferenceTaskName() == "g" && task.GetStatus() == tsCompleted {
+	for _, task := range wf.Tasks {
+		if task.ReferenceName == "g" && task.Status == tsCompleted {
 			gateRuns++
 		}
 	}
@@ -171,25 +171,25 @@ func TestWorkflowOperations(t *testing.T) {
 	}
 	wf = e.wait(id, 20*time.Second)
 	e.expectStatus(wf, wfCompleted)
-	if wf.GetOutput().AsMap()["done"] != true {
-		t.Fatalf("output %v", wf.GetOutput().AsMap())
+	if wf.Output["done"] != true {
+		t.Fatalf("output %v", wf.Output)
 	}
 	after := 0
-	for _, task := range wf.GetTasks() {
-		if task.GetReferenceTaskName() == "g" && task.GetStatus() == tsCompleted {
+	for _, task := range wf.Tasks {
+		if task.ReferenceName == "g" && task.Status == tsCompleted {
 			after++
 		}
 	}
 	if after != gateRuns {
 		t.Fatalf("retry ran the completed gate task again (%d -> %d)", gateRuns, after)
 	}
-	task, err := c.GetTask(ctx, wf.GetTasks()[0].GetTaskId())
-	if err != nil || task.GetWorkflowId() != id {
+	task, err := c.GetTask(ctx, wf.Tasks[0].ID)
+	if err != nil || task.WorkflowID != id {
 		t.Fatalf("get task: %v %v", task, err)
 	}
 	// A worker task's type is its task's name, as Conductor reports it.
-	if task.GetTaskType() != task.GetTaskDefName() || task.GetTaskType() == "SIMPLE" {
-		t.Fatalf("task type %q of a task named %q", task.GetTaskType(), task.GetTaskDefName())
+	if task.Type != task.TaskType || task.Type == "SIMPLE" {
+		t.Fatalf("task type %q of a task named %q", task.Type, task.TaskType)
 	}
 	if err := c.ResumeWorkflow(ctx, id); err == nil {
 		t.Fatal("resuming a completed workflow must fail")

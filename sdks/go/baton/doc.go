@@ -8,8 +8,12 @@
 //     its own goroutine and reports the result. It reconnects with backoff when the server
 //     goes away, re-sends results that were not yet acknowledged, extends leases of long
 //     tasks, and drains gracefully when its context is cancelled.
-//   - [Client] registers workflow and task definitions, starts, inspects and steers
-//     workflow executions, and saves, previews and steers schedules ([Client.SaveSchedule]).
+//   - [Client] calls every RPC of the server's services: it registers workflow and task
+//     definitions and event handlers, starts, inspects, searches and steers workflow
+//     executions, signals WAIT and HUMAN tasks ([Client.UpdateTaskByRef]), polls tasks,
+//     reads queues, workers and the monitoring overview, and saves, previews and steers
+//     schedules ([Client.SaveSchedule]). It returns the package's own types ([Workflow],
+//     [TaskInstance], [WorkflowStatus], ...), with JSON data as map[string]any.
 //
 // Both take a gRPC connection, which [Dial] opens with settings suited to Baton (plain
 // text by default, fast reconnects). Nothing in the package keeps global state: every

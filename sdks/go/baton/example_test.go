@@ -82,7 +82,7 @@ func ExampleClient_StartWorkflow() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(wf.GetStatus(), wf.GetOutput().AsMap())
+	fmt.Println(wf.Status, wf.Output)
 }
 
 // A schedule that starts a workflow every weekday at 09:00 in Paris, previewed, triggered

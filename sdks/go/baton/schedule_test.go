@@ -82,8 +82,8 @@ func TestSchedules(t *testing.T) {
 		t.Fatalf("STARTED entry: %+v", first)
 	}
 	wf := e.wait(first.WorkflowID(), 30*time.Second)
-	if wf.GetInput().AsMap()["_startedByScheduler"] != "every_second" || wf.GetInput().AsMap()["seen"] != "scheduled" {
-		t.Fatalf("scheduled run input: %v", wf.GetInput().AsMap())
+	if wf.Input["_startedByScheduler"] != "every_second" || wf.Input["seen"] != "scheduled" {
+		t.Fatalf("scheduled run input: %v", wf.Input)
 	}
 	got, err := c.GetSchedule(ctx, "every_second")
 	if err != nil {
@@ -126,8 +126,8 @@ func TestSchedules(t *testing.T) {
 		t.Fatalf("trigger: %v %v", ids, err)
 	}
 	manual := e.wait(ids[0], 30*time.Second)
-	if manual.GetInput().AsMap()["seen"] != "manual" {
-		t.Fatalf("manual run input: %v", manual.GetInput().AsMap())
+	if manual.Input["seen"] != "manual" {
+		t.Fatalf("manual run input: %v", manual.Input)
 	}
 	eventually(t, 30*time.Second, "the manual run counted", func() bool {
 		s, err := c.GetSchedule(ctx, "every_second")

@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
 	"github.com/baton-run/baton/sdks/go/internal/batontest"
 )
 
@@ -161,27 +160,27 @@ func (e *testEnv) start(name string, input any, opts ...StartOption) string {
 }
 
 // wait waits for a workflow to reach a terminal status and returns it with its tasks.
-func (e *testEnv) wait(id string, d time.Duration) *batonv1.Workflow {
+func (e *testEnv) wait(id string, d time.Duration) *Workflow {
 	e.t.Helper()
 	wf, err := e.client.WaitForWorkflow(e.ctx(d), id, 50*time.Millisecond)
 	if err != nil {
-		e.t.Fatalf("workflow %s did not finish (last status %v): %v", id, wf.GetStatus(), err)
+		e.t.Fatalf("workflow %s did not finish (last status %v): %v", id, wf.Status, err)
 	}
 	return wf
 }
 
-func (e *testEnv) expectStatus(wf *batonv1.Workflow, want batonv1.WorkflowStatus) {
+func (e *testEnv) expectStatus(wf *Workflow, want WorkflowStatus) {
 	e.t.Helper()
-	if wf.GetStatus() != want {
+	if wf.Status != want {
 		e.t.Fatalf("workflow %s: status %v (reason %q), want %v; tasks: %v",
-			wf.GetWorkflowId(), wf.GetStatus(), wf.GetReasonForIncompletion(), want, taskSummary(wf))
+			wf.ID, wf.Status, wf.ReasonForIncompletion, want, taskSummary(wf))
 	}
 }
 
-func taskSummary(wf *batonv1.Workflow) []string {
+func taskSummary(wf *Workflow) []string {
 	var out []string
-	for _, t := range wf.GetTasks() {
-		out = append(out, t.GetReferenceTaskName()+":"+t.GetStatus().String()+":"+t.GetReasonForIncompletion())
+	for _, t := range wf.Tasks {
+		out = append(out, t.ReferenceName+":"+string(t.Status)+":"+t.ReasonForIncompletion)
 	}
 	return out
 }

@@ -11,21 +11,19 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
 )
 
 const (
-	wfCompleted  = batonv1.WorkflowStatus_WORKFLOW_STATUS_COMPLETED
-	wfFailed     = batonv1.WorkflowStatus_WORKFLOW_STATUS_FAILED
-	wfRunning    = batonv1.WorkflowStatus_WORKFLOW_STATUS_RUNNING
-	wfPaused     = batonv1.WorkflowStatus_WORKFLOW_STATUS_PAUSED
-	wfTerminated = batonv1.WorkflowStatus_WORKFLOW_STATUS_TERMINATED
-	tsCompleted  = batonv1.TaskStatus_TASK_STATUS_COMPLETED
-	tsFailed     = batonv1.TaskStatus_TASK_STATUS_FAILED
-	tsTerminal   = batonv1.TaskStatus_TASK_STATUS_FAILED_WITH_TERMINAL_ERROR
-	tsTimedOut   = batonv1.TaskStatus_TASK_STATUS_TIMED_OUT
-	tsScheduled  = batonv1.TaskStatus_TASK_STATUS_SCHEDULED
+	wfCompleted  = WorkflowCompleted
+	wfFailed     = WorkflowFailed
+	wfRunning    = WorkflowRunning
+	wfPaused     = WorkflowPaused
+	wfTerminated = WorkflowTerminated
+	tsCompleted  = TaskCompleted
+	tsFailed     = TaskFailed
+	tsTerminal   = TaskFailedWithTerminalError
+	tsTimedOut   = TaskTimedOut
+	tsScheduled  = TaskScheduled
 )
 
 type shoutIn struct {
@@ -59,22 +57,22 @@ func TestCompleteWithMappedOutputAndLogs(t *testing.T) {
 	id := e.start("shout_twice", map[string]any{"text": "hello"}, WithCorrelationID("c-1"))
 	wf := e.wait(id, 20*time.Second)
 	e.expectStatus(wf, wfCompleted)
-	out := wf.GetOutput().AsMap()
+	out := wf.Output
 	if out["loud"] != "HELLO!" || out["length"] != 5.0 {
 		t.Fatalf("workflow output %v", out)
 	}
-	if len(wf.GetTasks()) != 2 {
+	if len(wf.Tasks) != 2 {
 		t.Fatalf("tasks: %v", taskSummary(wf))
 	}
-	first := wf.GetTasks()[0]
-	if first.GetWorkerId() != "test-worker" || first.GetStatus() != tsCompleted {
-		t.Fatalf("first task: worker %q status %v", first.GetWorkerId(), first.GetStatus())
+	first := wf.Tasks[0]
+	if first.WorkerID != "test-worker" || first.Status != tsCompleted {
+		t.Fatalf("first task: worker %q status %v", first.WorkerID, first.Status)
 	}
-	logs, err := e.client.GetTaskLogs(e.ctx(5*time.Second), first.GetTaskId())
+	logs, err := e.client.GetTaskLogs(e.ctx(5*time.Second), first.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(logs) != 1 || logs[0].GetMessage() != "shouting 5 characters" {
+	if len(logs) != 1 || logs[0].Message != "shouting 5 characters" {
 		t.Fatalf("task logs: %v", logs)
 	}
 
@@ -85,7 +83,7 @@ func TestCompleteWithMappedOutputAndLogs(t *testing.T) {
 		t.Fatalf("execute: finished=%v err=%v", finished, err)
 	}
 	e.expectStatus(done, wfCompleted)
-	if got := done.GetOutput().AsMap()["loud"]; got != "ABC!" {
+	if got := done.Output["loud"]; got != "ABC!" {
 		t.Fatalf("execute output %v", got)
 	}
 	// The last acknowledgement may reach the worker just after the workflow finished.
@@ -111,23 +109,23 @@ func TestFailedTaskIsRetried(t *testing.T) {
 
 	wf := e.wait(e.start("flaky_wf", nil), 20*time.Second)
 	e.expectStatus(wf, wfCompleted)
-	if got := wf.GetOutput().AsMap()["attempt"]; got != 2.0 {
-		t.Fatalf("output %v", wf.GetOutput().AsMap())
+	if got := wf.Output["attempt"]; got != 2.0 {
+		t.Fatalf("output %v", wf.Output)
 	}
-	tasks := wf.GetTasks()
+	tasks := wf.Tasks
 	if len(tasks) != 3 {
 		t.Fatalf("want 3 attempts, got %v", taskSummary(wf))
 	}
 	for i, task := range tasks[:2] {
-		if task.GetStatus() != tsFailed || task.GetReasonForIncompletion() != fmt.Sprintf("attempt %d failed", i) {
-			t.Fatalf("attempt %d: %v %q", i, task.GetStatus(), task.GetReasonForIncompletion())
+		if task.Status != tsFailed || task.ReasonForIncompletion != fmt.Sprintf("attempt %d failed", i) {
+			t.Fatalf("attempt %d: %v %q", i, task.Status, task.ReasonForIncompletion)
 		}
-		if task.GetOutput().AsMap()["tried"] != float64(i) {
-			t.Fatalf("attempt %d: output given with the error was not kept: %v", i, task.GetOutput().AsMap())
+		if task.Output["tried"] != float64(i) {
+			t.Fatalf("attempt %d: output given with the error was not kept: %v", i, task.Output)
 		}
 	}
-	if tasks[2].GetStatus() != tsCompleted || tasks[2].GetRetryCount() != 2 {
-		t.Fatalf("last attempt: %v retry %d", tasks[2].GetStatus(), tasks[2].GetRetryCount())
+	if tasks[2].Status != tsCompleted || tasks[2].RetryCount != 2 {
+		t.Fatalf("last attempt: %v retry %d", tasks[2].Status, tasks[2].RetryCount)
 	}
 }
 
@@ -152,8 +150,8 @@ func TestTerminalErrorAndPanic(t *testing.T) {
 
 	wf := e.wait(e.start("doomed_wf", nil), 20*time.Second)
 	e.expectStatus(wf, wfFailed)
-	if len(wf.GetTasks()) != 1 || wf.GetTasks()[0].GetStatus() != tsTerminal ||
-		wf.GetTasks()[0].GetReasonForIncompletion() != "input can never work" {
+	if len(wf.Tasks) != 1 || wf.Tasks[0].Status != tsTerminal ||
+		wf.Tasks[0].ReasonForIncompletion != "input can never work" {
 		t.Fatalf("terminal failure: %v", taskSummary(wf))
 	}
 	if calls.Load() != 1 {
@@ -162,15 +160,15 @@ func TestTerminalErrorAndPanic(t *testing.T) {
 
 	wf = e.wait(e.start("panicky_wf", nil), 20*time.Second)
 	e.expectStatus(wf, wfFailed)
-	task := wf.GetTasks()[0]
-	if task.GetStatus() != tsFailed || !strings.HasPrefix(task.GetReasonForIncompletion(), "panic: ") {
-		t.Fatalf("panic: %v %q", task.GetStatus(), task.GetReasonForIncompletion())
+	task := wf.Tasks[0]
+	if task.Status != tsFailed || !strings.HasPrefix(task.ReasonForIncompletion, "panic: ") {
+		t.Fatalf("panic: %v %q", task.Status, task.ReasonForIncompletion)
 	}
-	logs, err := e.client.GetTaskLogs(e.ctx(5*time.Second), task.GetTaskId())
+	logs, err := e.client.GetTaskLogs(e.ctx(5*time.Second), task.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(logs) != 1 || !strings.Contains(logs[0].GetMessage(), "goroutine") {
+	if len(logs) != 1 || !strings.Contains(logs[0].Message, "goroutine") {
 		t.Fatalf("the panic stack was not logged with the task: %v", logs)
 	}
 }
@@ -197,11 +195,11 @@ func TestTimedOutTaskIsRetried(t *testing.T) {
 
 	wf := e.wait(e.start("sleepy_wf", nil), 30*time.Second)
 	e.expectStatus(wf, wfCompleted)
-	if got := wf.GetOutput().AsMap()["attempt"]; got != 1.0 {
-		t.Fatalf("the late result of the first attempt must not count; output %v", wf.GetOutput().AsMap())
+	if got := wf.Output["attempt"]; got != 1.0 {
+		t.Fatalf("the late result of the first attempt must not count; output %v", wf.Output)
 	}
-	tasks := wf.GetTasks()
-	if len(tasks) != 2 || tasks[0].GetStatus() != tsTimedOut || tasks[1].GetStatus() != tsCompleted {
+	tasks := wf.Tasks
+	if len(tasks) != 2 || tasks[0].Status != tsTimedOut || tasks[1].Status != tsCompleted {
 		t.Fatalf("want TIMED_OUT then COMPLETED, got %v", taskSummary(wf))
 	}
 	select {
@@ -231,7 +229,7 @@ func TestLeaseExtensionKeepsLongTask(t *testing.T) {
 
 	wf := e.wait(e.start("long_wf", nil), 30*time.Second)
 	e.expectStatus(wf, wfCompleted)
-	if len(wf.GetTasks()) != 1 {
+	if len(wf.Tasks) != 1 {
 		t.Fatalf("the task must have run once: %v", taskSummary(wf))
 	}
 	if n := w.Stats().LeaseExtensions; n < 2 {
@@ -261,25 +259,25 @@ func TestInProgressWithCallback(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"stage": 2, "kept": task.GetOutput().AsMap()["first"]}, nil
+		return map[string]any{"stage": 2, "kept": task.Output["first"]}, nil
 	})
 	e.run(w)
 
 	wf := e.wait(e.start("waiter_wf", nil), 20*time.Second)
 	e.expectStatus(wf, wfCompleted)
-	if len(wf.GetTasks()) != 1 {
+	if len(wf.Tasks) != 1 {
 		t.Fatalf("IN_PROGRESS must not make a new task instance: %v", taskSummary(wf))
 	}
-	task := wf.GetTasks()[0]
-	if task.GetPollCount() < 2 {
-		t.Fatalf("poll count %d, want at least 2", task.GetPollCount())
+	task := wf.Tasks[0]
+	if task.PollCount < 2 {
+		t.Fatalf("poll count %d, want at least 2", task.PollCount)
 	}
-	out := wf.GetOutput().AsMap()
+	out := wf.Output
 	if out["stage"] != 2.0 || out["kept"] != true {
 		t.Fatalf("output %v: want stage 2 and the IN_PROGRESS output kept in between", out)
 	}
-	logs, err := e.client.GetTaskLogs(e.ctx(5*time.Second), task.GetTaskId())
-	if err != nil || len(logs) != 1 || logs[0].GetMessage() != "not ready yet" {
+	logs, err := e.client.GetTaskLogs(e.ctx(5*time.Second), task.ID)
+	if err != nil || len(logs) != 1 || logs[0].Message != "not ready yet" {
 		t.Fatalf("logs %v %v", logs, err)
 	}
 }
@@ -354,7 +352,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(wf.GetTasks()) == 0 || wf.GetTasks()[0].GetStatus() != tsCompleted {
+	if len(wf.Tasks) == 0 || wf.Tasks[0].Status != tsCompleted {
 		t.Fatalf("in-flight task not finished by the drain: %v", taskSummary(wf))
 	}
 	e.expectStatus(e.wait(id, 10*time.Second), wfCompleted)
@@ -410,14 +408,14 @@ func TestTaskToDomain(t *testing.T) {
 
 	wf := e.wait(e.start("colored_wf", nil, WithTaskToDomain(map[string]string{"colored": "blue"})), 20*time.Second)
 	e.expectStatus(wf, wfCompleted)
-	if got := wf.GetOutput().AsMap()["by"]; got != "blue:blue" {
+	if got := wf.Output["by"]; got != "blue:blue" {
 		t.Fatalf("task ran on %v", got)
 	}
-	if d := wf.GetTasks()[0].GetDomain(); d != "blue" {
+	if d := wf.Tasks[0].Domain; d != "blue" {
 		t.Fatalf("task domain %q", d)
 	}
 	wf = e.wait(e.start("colored_wf", nil), 20*time.Second)
-	if got := wf.GetOutput().AsMap()["by"]; got != "plain" {
+	if got := wf.Output["by"]; got != "plain" {
 		t.Fatalf("task without a domain ran on %v", got)
 	}
 }
@@ -479,7 +477,7 @@ func TestServerRestart(t *testing.T) {
 	for i, id := range ids {
 		wf := e.wait(id, 60*time.Second)
 		e.expectStatus(wf, wfCompleted)
-		if got := wf.GetOutput().AsMap()["n"]; got != float64(i+3) {
+		if got := wf.Output["n"]; got != float64(i+3) {
 			t.Fatalf("workflow %d output %v", i, got)
 		}
 	}
@@ -547,7 +545,7 @@ func TestLeaseLostCancelsHandler(t *testing.T) {
 	}
 	wf := e.wait(id, 5*time.Second)
 	e.expectStatus(wf, wfTerminated)
-	if s := wf.GetTasks()[0].GetStatus(); s != batonv1.TaskStatus_TASK_STATUS_CANCELED {
+	if s := wf.Tasks[0].Status; s != TaskCanceled {
 		t.Fatalf("task status %v, want CANCELED", s)
 	}
 }
