@@ -33,6 +33,7 @@ from baton.errors import (
     TerminalError,
     UnavailableError,
 )
+from baton.metrics import WorkerMetrics
 from baton.models import (
     BulkOperation,
     BulkScheduleOutcome,
@@ -113,6 +114,7 @@ __all__ = [
     "ValidationResult",
     "Worker",
     "WorkerEvent",
+    "WorkerMetrics",
     "WorkerStats",
     "WorkerTask",
     "Workflow",

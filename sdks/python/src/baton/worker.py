@@ -22,6 +22,10 @@ Configuration, strongest first: the environment variables
 values given in code; then ``BATON_WORKER_CONCURRENCY``, ``BATON_WORKER_DOMAIN``,
 ``BATON_WORKER_ID`` and ``BATON_WORKER_PAUSED`` for every task type. ``BATON_SERVER`` names
 the server.
+
+Prometheus metrics (tasks received, finished and failed, execution time, result size, tasks
+in flight; see :mod:`baton.metrics`) are recorded with ``metrics=True`` or a registry, and
+served over HTTP with ``metrics_port=`` or ``BATON_WORKER_METRICS_PORT``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +50,7 @@ import grpc
 import grpc.aio
 
 from baton._channel import channel_options, resolve_address
+from baton.metrics import TaskTypeMetrics, WorkerMetrics, resolve_metrics
 from baton.models import TaskStatus
 from baton.task import Invoker, Task, outcome_to_result, run_async, run_sync
 from baton.v1 import common_pb2, task_pb2, task_pb2_grpc
@@ -375,11 +381,13 @@ class _HandlerThreads:
 
 
 class _Execution:
-    __slots__ = ("task", "lease_timer")
+    __slots__ = ("task", "lease_timer", "elapsed")
 
     def __init__(self, task: Task) -> None:
         self.task = task
         self.lease_timer: asyncio.TimerHandle | None = None
+        self.elapsed: float | None = None
+        """Seconds the handler ran (set when it returns)."""
 
 
 class _TaskStream:
@@ -398,6 +406,9 @@ class _TaskStream:
         if not self.invoker.is_async:
             self.pool = _HandlerThreads(self.concurrency, f"baton-{self.task_type}")
         self.stats = TaskTypeStats()
+        self.metrics: TaskTypeMetrics | None = (
+            None if core.metrics is None else core.metrics.for_task_type(self.task_type)
+        )
         self.running: dict[str, _Execution] = {}
         self.unacked: dict[str, task_pb2.WorkRequest] = {}
         self.result_retries: dict[str, int] = {}
@@ -583,6 +594,8 @@ class _TaskStream:
         self.sessions += 1
         if self.sessions > 1:
             self.stats.reconnects += 1
+            if self.metrics is not None:
+                self.metrics.reconnects.inc()
             log.info("worker stream for %s reconnected", self.task_type)
         if self.core.on_event is not None:
             self._emit("connected")
@@ -634,6 +647,9 @@ class _TaskStream:
         execution = _Execution(task)
         self.running[task_id] = execution
         self.stats.received += 1
+        if self.metrics is not None:
+            self.metrics.received.inc()
+            self.metrics.in_flight.set(len(self.running))
         if self.core.on_event is not None:
             self._emit("started", task_id, task.workflow_id)
         self._arm_lease(execution)
@@ -691,7 +707,7 @@ class _TaskStream:
             )
             del self.unacked[task_id]
             self.result_retries.pop(task_id, None)
-            self.stats.dropped += 1
+            self._count_dropped()
             self._emit("dropped", task_id, pending.result.workflow_id, pending.result.status, ack.code)
         elif ack.code in _REFUSED_CODES and pending.result.status != common_pb2.TASK_STATUS_FAILED:
             log.error("server refused the result of task %s (%s): %s", task_id, ack.code, ack.message)
@@ -709,7 +725,7 @@ class _TaskStream:
                 log.error("giving up on the result of task %s (%s): %s", task_id, ack.code, ack.message)
                 del self.unacked[task_id]
                 self.result_retries.pop(task_id, None)
-                self.stats.dropped += 1
+                self._count_dropped()
                 self._emit("dropped", task_id, pending.result.workflow_id, pending.result.status, ack.code)
             else:
                 delay = min(0.1 * 2**attempt, 5.0)
@@ -722,6 +738,11 @@ class _TaskStream:
                 )
                 self.loop.call_later(delay, self._resend, task_id, pending)
         self._check_idle()
+
+    def _count_dropped(self) -> None:
+        self.stats.dropped += 1
+        if self.metrics is not None:
+            self.metrics.dropped.inc()
 
     def _resend(self, task_id: str, pending: task_pb2.WorkRequest) -> None:
         if self.unacked.get(task_id) is pending and self.live:
@@ -769,10 +790,12 @@ class _TaskStream:
     # --- running handlers --------------------------------------------------------------
 
     def _run_in_thread(self, execution: _Execution) -> None:
+        started = time.perf_counter()
         try:
             request = run_sync(self.invoker, execution.task)
         except BaseException as e:  # noqa: BLE001 - SystemExit and the like fail the task too
             request = outcome_to_result(execution.task, error=e)
+        execution.elapsed = time.perf_counter() - started
         with self._done_lock:
             self._done.append((execution, request))
             schedule = not self._done_scheduled
@@ -792,7 +815,9 @@ class _TaskStream:
             self._finish(execution, request)
 
     async def _run_coroutine(self, execution: _Execution) -> None:
+        started = time.perf_counter()
         request = await run_async(self.invoker, execution.task)
+        execution.elapsed = time.perf_counter() - started
         self._finish(execution, request)
 
     def _finish(self, execution: _Execution, request: task_pb2.WorkRequest) -> None:
@@ -811,6 +836,14 @@ class _TaskStream:
             self.stats.in_progress += 1
         else:
             self.stats.failed += 1
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.finish(
+                common_pb2.TaskStatus.Name(status).removeprefix("TASK_STATUS_"),
+                execution.elapsed,
+                result.output.ByteSize(),
+            )
+            metrics.in_flight.set(len(self.running))
         if self.core.on_event is not None:
             self._emit("finished", task.task_id, task.workflow_id, status)
         self.unacked[task.task_id] = request
@@ -833,9 +866,11 @@ class _Core:
         initial_backoff: float,
         max_backoff: float,
         on_event: EventCallback | None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.tasks = tasks
         self.on_event = on_event
+        self.metrics = metrics
         self.address = address
         self.credentials = credentials
         self.initial_backoff = initial_backoff
@@ -916,6 +951,12 @@ class AsyncWorker:
         initial_backoff, max_backoff: reconnect delays in seconds (doubling, with jitter).
         on_event: called with a :class:`WorkerEvent` for each task run, result and
             connection change (on the worker's event loop thread).
+        metrics: record Prometheus metrics (see :mod:`baton.metrics`): True for the default
+            registry, a ``prometheus_client.CollectorRegistry``, or a
+            :class:`baton.metrics.WorkerMetrics`; False turns them off even when
+            ``BATON_WORKER_METRICS_PORT`` is set.
+        metrics_port: serve the metrics over HTTP on this port (0: any free port, see
+            :attr:`metrics_port`) from :meth:`start` on; default ``BATON_WORKER_METRICS_PORT``.
 
     Usage::
 
@@ -935,6 +976,8 @@ class AsyncWorker:
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
         on_event: EventCallback | None = None,
+        metrics: WorkerMetrics | bool | Any | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         specs = (
             [_as_worker_task(t) for t in tasks]
@@ -954,14 +997,27 @@ class AsyncWorker:
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.on_event = on_event
+        self._metrics_option = metrics
+        self._metrics_port_option = metrics_port
+        self.metrics: WorkerMetrics | None = None
+        """The metrics recorded (set by :meth:`start`)."""
+        self.metrics_port: int | None = None
+        """The port the metrics are served on (set by :meth:`start`; None when not served)."""
         self._core: _Core | None = None
 
     async def start(self) -> None:
         """Connects and starts taking tasks; returns at once."""
         if self._core is not None:
             raise RuntimeError("worker already started")
+        self.metrics, self.metrics_port = resolve_metrics(self._metrics_option, self._metrics_port_option)
         self._core = _Core(
-            self.tasks, self.server, self.credentials, self.initial_backoff, self.max_backoff, self.on_event
+            self.tasks,
+            self.server,
+            self.credentials,
+            self.initial_backoff,
+            self.max_backoff,
+            self.on_event,
+            self.metrics,
         )
         self._core.start()
 
@@ -1043,6 +1099,8 @@ class Worker:
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
         on_event: EventCallback | None = None,
+        metrics: WorkerMetrics | bool | Any | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         self._async = AsyncWorker(
             tasks,
@@ -1054,6 +1112,8 @@ class Worker:
             initial_backoff=initial_backoff,
             max_backoff=max_backoff,
             on_event=on_event,
+            metrics=metrics,
+            metrics_port=metrics_port,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -1063,6 +1123,16 @@ class Worker:
     def server(self) -> str:
         """The server address."""
         return self._async.server
+
+    @property
+    def metrics(self) -> WorkerMetrics | None:
+        """The Prometheus metrics recorded, once started (None when off)."""
+        return self._async.metrics
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port the metrics are served on, once started (None when not served)."""
+        return self._async.metrics_port
 
     @property
     def tasks(self) -> list[ResolvedTask]:
