@@ -17,10 +17,11 @@ worker can start. Plain functions run on a thread pool with ``concurrency`` thre
 ``async def`` handlers run on the worker's event loop.
 
 Configuration, strongest first: the environment variables
-``BATON_WORKER_<TASK_TYPE>_CONCURRENCY``, ``..._DOMAIN``, ``..._WORKER_ID`` and ``..._PAUSED``
-(the task type upper-cased, other characters than letters and digits replaced by ``_``); the
-values given in code; then ``BATON_WORKER_CONCURRENCY``, ``BATON_WORKER_DOMAIN``,
-``BATON_WORKER_ID`` and ``BATON_WORKER_PAUSED`` for every task type. ``BATON_SERVER`` names
+``BATON_WORKER_<TASK_TYPE>_CONCURRENCY``, ``..._DOMAIN``, ``..._WORKER_ID``, ``..._PAUSED`` and
+``..._LEASE_EXTENSION`` (the task type upper-cased, other characters than letters and digits
+replaced by ``_``); the values given in code; then ``BATON_WORKER_CONCURRENCY``,
+``BATON_WORKER_DOMAIN``, ``BATON_WORKER_ID``, ``BATON_WORKER_PAUSED`` and
+``BATON_WORKER_LEASE_EXTENSION`` for every task type. ``BATON_SERVER`` names
 the server.
 
 Prometheus metrics (tasks received, finished and failed, execution time, result size, tasks
@@ -94,7 +95,7 @@ class WorkerTask:
         concurrency: how many tasks of this type may run at once.
         domain: the domain to take tasks from (None or "" for the default queue).
         worker_id: identifies this worker to the server for this task type.
-        lease_extension: extend the lease of long-running tasks automatically.
+        lease_extension: extend the lease of long-running tasks automatically (None: on).
         paused: start without taking tasks (until :meth:`Worker.resume`).
     """
 
@@ -103,7 +104,7 @@ class WorkerTask:
     concurrency: int | None = None
     domain: str | None = None
     worker_id: str | None = None
-    lease_extension: bool = True
+    lease_extension: bool | None = None
     paused: bool | None = None
 
 
@@ -136,7 +137,7 @@ class TaskRegistry:
         concurrency: int | None = None,
         domain: str | None = None,
         worker_id: str | None = None,
-        lease_extension: bool = True,
+        lease_extension: bool | None = None,
         paused: bool | None = None,
     ) -> Callable[[_F], _F]:
         """Decorator registering a handler in this registry; see :func:`worker_task`."""
@@ -163,7 +164,7 @@ def worker_task(
     concurrency: int | None = None,
     domain: str | None = None,
     worker_id: str | None = None,
-    lease_extension: bool = True,
+    lease_extension: bool | None = None,
     paused: bool | None = None,
     registry: TaskRegistry | None = None,
 ) -> Callable[[_F], _F]:
@@ -233,6 +234,7 @@ class ResolvedTask:
     domain: str
     worker_id: str
     paused: bool
+    lease_extension: bool = True
 
 
 def resolve_task(
@@ -250,14 +252,23 @@ def resolve_task(
         return env.get(global_name) or None
 
     concurrency_text = pick("CONCURRENCY", spec.concurrency, "BATON_WORKER_CONCURRENCY")
-    concurrency = int(concurrency_text) if concurrency_text else DEFAULT_CONCURRENCY
+    try:
+        concurrency = int(concurrency_text) if concurrency_text else DEFAULT_CONCURRENCY
+    except ValueError:
+        raise ValueError(f"concurrency of {spec.task_type} is not a number: {concurrency_text!r}") from None
     if concurrency < 1:
         raise ValueError(f"concurrency of {spec.task_type} must be at least 1, got {concurrency}")
     domain = pick("DOMAIN", spec.domain, "BATON_WORKER_DOMAIN") or ""
     wid = pick("WORKER_ID", spec.worker_id, "BATON_WORKER_ID") or worker_id or default_worker_id()
     paused_text = pick("PAUSED", None if spec.paused is None else str(spec.paused), "BATON_WORKER_PAUSED")
     paused = _parse_bool(paused_text, "paused") if paused_text else False
-    return ResolvedTask(spec, concurrency, domain, wid, paused)
+    lease_text = pick(
+        "LEASE_EXTENSION",
+        None if spec.lease_extension is None else str(spec.lease_extension),
+        "BATON_WORKER_LEASE_EXTENSION",
+    )
+    lease_extension = _parse_bool(lease_text, "lease_extension") if lease_text else True
+    return ResolvedTask(spec, concurrency, domain, wid, paused, lease_extension)
 
 
 @dataclass
@@ -400,7 +411,7 @@ class _TaskStream:
         self.task_type = resolved.spec.task_type
         self.concurrency = resolved.concurrency
         self.worker_id = resolved.worker_id
-        self.lease_extension = resolved.spec.lease_extension
+        self.lease_extension = resolved.lease_extension
         self.invoker = Invoker(resolved.spec.handler)
         self.pool: _HandlerThreads | None = None
         if not self.invoker.is_async:
