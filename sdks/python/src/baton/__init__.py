@@ -72,6 +72,7 @@ from baton.worker import (
 )
 
 __version__ = "0.1.0"
+"""The SDK's version: the workspace version of the Baton repository (see tools/check_package.py)."""
 
 __all__ = [
     "AbortedError",
