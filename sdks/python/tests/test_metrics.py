@@ -123,3 +123,14 @@ def test_resolve_metrics_options() -> None:
     assert resolve_metrics(own, None, environ={}) == (own, None)
     with pytest.raises(ValueError, match=METRICS_PORT_ENV):
         resolve_metrics(prom, None, environ={METRICS_PORT_ENV: "http"})
+
+
+def test_serving_a_port_twice() -> None:
+    first = WorkerMetrics(CollectorRegistry())
+    port = first.serve(0, "127.0.0.1")
+    # The same registry again (a second worker of the process): nothing new is started.
+    assert first.serve(port, "127.0.0.1") == port
+    with pytest.raises(ValueError, match="another metrics registry"):
+        WorkerMetrics(CollectorRegistry()).serve(port, "127.0.0.1")
+    first.received.labels("t").inc()
+    assert value(scrape(port), "baton_worker_tasks_received_total", task_type="t") == 1

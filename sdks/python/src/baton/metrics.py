@@ -48,6 +48,7 @@ METRICS_ADDR_ENV = "BATON_WORKER_METRICS_ADDR"
 _by_registry: weakref.WeakKeyDictionary[Any, WorkerMetrics] = weakref.WeakKeyDictionary()
 _by_registry_lock = threading.Lock()
 _served: dict[tuple[str, int], Any] = {}
+"""Registries served by :meth:`WorkerMetrics.serve`, by address and port."""
 
 
 def _prometheus() -> Any:
@@ -137,14 +138,19 @@ class WorkerMetrics:
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> int:
         """Serves this registry over HTTP (``/metrics``) on a background thread; returns the
-        port listened on (useful with port 0). Serving the same address twice is a no-op."""
-        key = (addr, port)
+        port listened on (useful with port 0).
+
+        Serving this registry again on the same address and port does nothing (several workers
+        of one process may ask for it); asking to serve another registry there is an error.
+        """
         with _by_registry_lock:
-            if port != 0 and key in _served:
+            if port != 0 and (addr, port) in _served:
+                if _served[(addr, port)] is not self.registry:
+                    raise ValueError(f"{addr}:{port} already serves another metrics registry")
                 return port
             server, _thread = _prometheus().start_http_server(port, addr=addr, registry=self.registry)
             actual = int(server.server_address[1])
-            _served[(addr, actual)] = server
+            _served[(addr, actual)] = self.registry
             return actual
 
     def for_task_type(self, task_type: str) -> TaskTypeMetrics:

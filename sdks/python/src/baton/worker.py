@@ -916,6 +916,9 @@ class _Core:
                 run.cancel()
             if stream.pool is not None:
                 stream.pool.shutdown()
+            if stream.metrics is not None:
+                # Handlers still running now are abandoned: the server hands their tasks out again.
+                stream.metrics.in_flight.set(0)
         await self.channel.close()
 
     def select(self, task_type: str | None) -> list[_TaskStream]:
