@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI for the Python SDK: sets up a virtual environment, checks that the generated stubs match
-# proto/, type-checks the package, and runs the test suite against the baton binary named by
+# proto/, type-checks the package, builds the wheel and checks it in a fresh virtual environment,
+# and runs the test suite against the baton binary named by
 # BATON_BIN (default <repo>/target/release/baton; this script does not build it).
 set -euo pipefail
 
@@ -30,5 +31,7 @@ command -v buf >/dev/null 2>&1 || { echo "error: buf is not on PATH (npm install
 tools/gen.sh --check
 
 mypy --config-file pyproject.toml
+# The wheel: version equal to the workspace's, installs and imports in a clean environment.
+python tools/check_package.py
 export BATON_BIN="${BATON_BIN:-$repo_root/target/release/baton}"
 python -m pytest -p no:cacheprovider "$@"

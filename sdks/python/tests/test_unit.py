@@ -268,9 +268,36 @@ def test_resolve_task_precedence() -> None:
     )
     assert (own.concurrency, own.domain, own.worker_id) == (9, "red", "mailer")
     default = resolve_task(WorkerTask("x", lambda: None), "w1", environ={})
-    assert default.concurrency == 10
+    assert (default.concurrency, default.lease_extension) == (10, True)
     with pytest.raises(ValueError):
         resolve_task(WorkerTask("x", lambda: None, concurrency=0), "w1", environ={})
+    with pytest.raises(ValueError, match="not a number"):
+        resolve_task(spec, "w1", environ={"BATON_WORKER_SEND_EMAIL_CONCURRENCY": "many"})
+
+
+def test_per_task_type_environment_for_every_setting() -> None:
+    """Each setting of one task type can be set by its own variable; other types keep theirs."""
+    email = WorkerTask("send-email", lambda: None, concurrency=3, lease_extension=True, paused=False)
+    sms = WorkerTask("sms.v2", lambda: None, concurrency=4)
+    environ = {
+        "BATON_WORKER_SEND_EMAIL_CONCURRENCY": "12",
+        "BATON_WORKER_SEND_EMAIL_DOMAIN": "eu",
+        "BATON_WORKER_SEND_EMAIL_WORKER_ID": "mailer-1",
+        "BATON_WORKER_SEND_EMAIL_PAUSED": "yes",
+        "BATON_WORKER_SEND_EMAIL_LEASE_EXTENSION": "off",
+        "BATON_WORKER_LEASE_EXTENSION": "false",
+        "BATON_WORKER_DOMAIN": "us",
+    }
+    e = resolve_task(email, "w1", environ=environ)
+    assert (e.concurrency, e.domain, e.worker_id, e.paused, e.lease_extension) == (12, "eu", "mailer-1", True, False)
+    s = resolve_task(sms, "w1", environ=environ)
+    assert env_name("sms.v2", "PAUSED") == "BATON_WORKER_SMS_V2_PAUSED"
+    assert (s.concurrency, s.domain, s.worker_id, s.paused, s.lease_extension) == (4, "us", "w1", False, False)
+    # A value in code beats the variable for every task type, but not the task type's own.
+    kept = resolve_task(email, "w1", environ={"BATON_WORKER_LEASE_EXTENSION": "false"})
+    assert kept.lease_extension is True
+    with pytest.raises(ValueError, match="lease_extension"):
+        resolve_task(sms, "w1", environ={"BATON_WORKER_SMS_V2_LEASE_EXTENSION": "sometimes"})
 
 
 def test_lease_extension_delay() -> None:

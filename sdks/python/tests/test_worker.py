@@ -388,6 +388,37 @@ def test_env_overrides_concurrency_and_domain(server: Any, client: BatonClient, 
     assert w.task("envy").worker_id == "env-worker"  # type: ignore[union-attr]
 
 
+def test_env_configures_each_task_type_on_its_own(server: Any, client: BatonClient, monkeypatch: Any) -> None:
+    quick, held = unique("quick"), unique("held.v2")
+    wf_quick, wf_held = unique("wf_quick"), unique("wf_held")
+    register(client, wf_quick, [task_def(quick)], [simple_task(quick, "quick")])
+    register(client, wf_held, [task_def(held)], [simple_task(held, "held")])
+    registry = TaskRegistry()
+
+    @worker_task(quick, concurrency=2, registry=registry)
+    def run_quick() -> dict[str, bool]:
+        return {"ran": True}
+
+    @worker_task(held, concurrency=2, registry=registry)
+    def run_held() -> dict[str, bool]:
+        return {"ran": True}
+
+    held_key = held.upper().replace(".", "_")
+    monkeypatch.setenv(f"BATON_WORKER_{held_key}_PAUSED", "true")
+    monkeypatch.setenv(f"BATON_WORKER_{held_key}_LEASE_EXTENSION", "false")
+    monkeypatch.setenv(f"BATON_WORKER_{quick.upper()}_CONCURRENCY", "6")
+    with Worker(server=server.address, registry=registry) as worker:
+        settings = {t.spec.task_type: (t.concurrency, t.paused, t.lease_extension) for t in worker.tasks}
+        assert settings == {quick: (6, False, True), held: (2, True, False)}
+        held_id = client.start_workflow(wf_held)
+        assert client.wait_for_workflow(client.start_workflow(wf_quick), timeout=30).status is WorkflowStatus.COMPLETED
+        waiting = client.get_workflow(held_id)
+        assert waiting.status is WorkflowStatus.RUNNING
+        assert waiting.task("held").status is TaskStatus.SCHEDULED  # type: ignore[union-attr]
+        worker.resume(held)
+        assert client.wait_for_workflow(held_id, timeout=30).status is WorkflowStatus.COMPLETED
+
+
 def test_many_workflows_each_task_runs_once(server: Any, client: BatonClient) -> None:
     step, wf = unique("step"), unique("wf_steps")
     register(client, wf, [task_def(step)], [simple_task(step, f"s{i}", {"i": i}) for i in range(3)])

@@ -33,6 +33,7 @@ from baton.errors import (
     TerminalError,
     UnavailableError,
 )
+from baton.metrics import WorkerMetrics
 from baton.models import (
     BulkOperation,
     BulkScheduleOutcome,
@@ -71,6 +72,7 @@ from baton.worker import (
 )
 
 __version__ = "0.1.0"
+"""The SDK's version: the workspace version of the Baton repository (see tools/check_package.py)."""
 
 __all__ = [
     "AbortedError",
@@ -113,6 +115,7 @@ __all__ = [
     "ValidationResult",
     "Worker",
     "WorkerEvent",
+    "WorkerMetrics",
     "WorkerStats",
     "WorkerTask",
     "Workflow",

@@ -17,11 +17,16 @@ worker can start. Plain functions run on a thread pool with ``concurrency`` thre
 ``async def`` handlers run on the worker's event loop.
 
 Configuration, strongest first: the environment variables
-``BATON_WORKER_<TASK_TYPE>_CONCURRENCY``, ``..._DOMAIN``, ``..._WORKER_ID`` and ``..._PAUSED``
-(the task type upper-cased, other characters than letters and digits replaced by ``_``); the
-values given in code; then ``BATON_WORKER_CONCURRENCY``, ``BATON_WORKER_DOMAIN``,
-``BATON_WORKER_ID`` and ``BATON_WORKER_PAUSED`` for every task type. ``BATON_SERVER`` names
+``BATON_WORKER_<TASK_TYPE>_CONCURRENCY``, ``..._DOMAIN``, ``..._WORKER_ID``, ``..._PAUSED`` and
+``..._LEASE_EXTENSION`` (the task type upper-cased, other characters than letters and digits
+replaced by ``_``); the values given in code; then ``BATON_WORKER_CONCURRENCY``,
+``BATON_WORKER_DOMAIN``, ``BATON_WORKER_ID``, ``BATON_WORKER_PAUSED`` and
+``BATON_WORKER_LEASE_EXTENSION`` for every task type. ``BATON_SERVER`` names
 the server.
+
+Prometheus metrics (tasks received, finished and failed, execution time, result size, tasks
+in flight; see :mod:`baton.metrics`) are recorded with ``metrics=True`` or a registry, and
+served over HTTP with ``metrics_port=`` or ``BATON_WORKER_METRICS_PORT``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +51,7 @@ import grpc
 import grpc.aio
 
 from baton._channel import channel_options, resolve_address
+from baton.metrics import TaskTypeMetrics, WorkerMetrics, resolve_metrics
 from baton.models import TaskStatus
 from baton.task import Invoker, Task, outcome_to_result, run_async, run_sync
 from baton.v1 import common_pb2, task_pb2, task_pb2_grpc
@@ -88,7 +95,7 @@ class WorkerTask:
         concurrency: how many tasks of this type may run at once.
         domain: the domain to take tasks from (None or "" for the default queue).
         worker_id: identifies this worker to the server for this task type.
-        lease_extension: extend the lease of long-running tasks automatically.
+        lease_extension: extend the lease of long-running tasks automatically (None: on).
         paused: start without taking tasks (until :meth:`Worker.resume`).
     """
 
@@ -97,7 +104,7 @@ class WorkerTask:
     concurrency: int | None = None
     domain: str | None = None
     worker_id: str | None = None
-    lease_extension: bool = True
+    lease_extension: bool | None = None
     paused: bool | None = None
 
 
@@ -130,7 +137,7 @@ class TaskRegistry:
         concurrency: int | None = None,
         domain: str | None = None,
         worker_id: str | None = None,
-        lease_extension: bool = True,
+        lease_extension: bool | None = None,
         paused: bool | None = None,
     ) -> Callable[[_F], _F]:
         """Decorator registering a handler in this registry; see :func:`worker_task`."""
@@ -157,7 +164,7 @@ def worker_task(
     concurrency: int | None = None,
     domain: str | None = None,
     worker_id: str | None = None,
-    lease_extension: bool = True,
+    lease_extension: bool | None = None,
     paused: bool | None = None,
     registry: TaskRegistry | None = None,
 ) -> Callable[[_F], _F]:
@@ -227,6 +234,7 @@ class ResolvedTask:
     domain: str
     worker_id: str
     paused: bool
+    lease_extension: bool = True
 
 
 def resolve_task(
@@ -244,14 +252,23 @@ def resolve_task(
         return env.get(global_name) or None
 
     concurrency_text = pick("CONCURRENCY", spec.concurrency, "BATON_WORKER_CONCURRENCY")
-    concurrency = int(concurrency_text) if concurrency_text else DEFAULT_CONCURRENCY
+    try:
+        concurrency = int(concurrency_text) if concurrency_text else DEFAULT_CONCURRENCY
+    except ValueError:
+        raise ValueError(f"concurrency of {spec.task_type} is not a number: {concurrency_text!r}") from None
     if concurrency < 1:
         raise ValueError(f"concurrency of {spec.task_type} must be at least 1, got {concurrency}")
     domain = pick("DOMAIN", spec.domain, "BATON_WORKER_DOMAIN") or ""
     wid = pick("WORKER_ID", spec.worker_id, "BATON_WORKER_ID") or worker_id or default_worker_id()
     paused_text = pick("PAUSED", None if spec.paused is None else str(spec.paused), "BATON_WORKER_PAUSED")
     paused = _parse_bool(paused_text, "paused") if paused_text else False
-    return ResolvedTask(spec, concurrency, domain, wid, paused)
+    lease_text = pick(
+        "LEASE_EXTENSION",
+        None if spec.lease_extension is None else str(spec.lease_extension),
+        "BATON_WORKER_LEASE_EXTENSION",
+    )
+    lease_extension = _parse_bool(lease_text, "lease_extension") if lease_text else True
+    return ResolvedTask(spec, concurrency, domain, wid, paused, lease_extension)
 
 
 @dataclass
@@ -375,11 +392,13 @@ class _HandlerThreads:
 
 
 class _Execution:
-    __slots__ = ("task", "lease_timer")
+    __slots__ = ("task", "lease_timer", "elapsed")
 
     def __init__(self, task: Task) -> None:
         self.task = task
         self.lease_timer: asyncio.TimerHandle | None = None
+        self.elapsed: float | None = None
+        """Seconds the handler ran (set when it returns)."""
 
 
 class _TaskStream:
@@ -392,12 +411,15 @@ class _TaskStream:
         self.task_type = resolved.spec.task_type
         self.concurrency = resolved.concurrency
         self.worker_id = resolved.worker_id
-        self.lease_extension = resolved.spec.lease_extension
+        self.lease_extension = resolved.lease_extension
         self.invoker = Invoker(resolved.spec.handler)
         self.pool: _HandlerThreads | None = None
         if not self.invoker.is_async:
             self.pool = _HandlerThreads(self.concurrency, f"baton-{self.task_type}")
         self.stats = TaskTypeStats()
+        self.metrics: TaskTypeMetrics | None = (
+            None if core.metrics is None else core.metrics.for_task_type(self.task_type)
+        )
         self.running: dict[str, _Execution] = {}
         self.unacked: dict[str, task_pb2.WorkRequest] = {}
         self.result_retries: dict[str, int] = {}
@@ -583,6 +605,8 @@ class _TaskStream:
         self.sessions += 1
         if self.sessions > 1:
             self.stats.reconnects += 1
+            if self.metrics is not None:
+                self.metrics.reconnects.inc()
             log.info("worker stream for %s reconnected", self.task_type)
         if self.core.on_event is not None:
             self._emit("connected")
@@ -634,6 +658,9 @@ class _TaskStream:
         execution = _Execution(task)
         self.running[task_id] = execution
         self.stats.received += 1
+        if self.metrics is not None:
+            self.metrics.received.inc()
+            self.metrics.in_flight.set(len(self.running))
         if self.core.on_event is not None:
             self._emit("started", task_id, task.workflow_id)
         self._arm_lease(execution)
@@ -691,7 +718,7 @@ class _TaskStream:
             )
             del self.unacked[task_id]
             self.result_retries.pop(task_id, None)
-            self.stats.dropped += 1
+            self._count_dropped()
             self._emit("dropped", task_id, pending.result.workflow_id, pending.result.status, ack.code)
         elif ack.code in _REFUSED_CODES and pending.result.status != common_pb2.TASK_STATUS_FAILED:
             log.error("server refused the result of task %s (%s): %s", task_id, ack.code, ack.message)
@@ -709,7 +736,7 @@ class _TaskStream:
                 log.error("giving up on the result of task %s (%s): %s", task_id, ack.code, ack.message)
                 del self.unacked[task_id]
                 self.result_retries.pop(task_id, None)
-                self.stats.dropped += 1
+                self._count_dropped()
                 self._emit("dropped", task_id, pending.result.workflow_id, pending.result.status, ack.code)
             else:
                 delay = min(0.1 * 2**attempt, 5.0)
@@ -722,6 +749,11 @@ class _TaskStream:
                 )
                 self.loop.call_later(delay, self._resend, task_id, pending)
         self._check_idle()
+
+    def _count_dropped(self) -> None:
+        self.stats.dropped += 1
+        if self.metrics is not None:
+            self.metrics.dropped.inc()
 
     def _resend(self, task_id: str, pending: task_pb2.WorkRequest) -> None:
         if self.unacked.get(task_id) is pending and self.live:
@@ -769,10 +801,12 @@ class _TaskStream:
     # --- running handlers --------------------------------------------------------------
 
     def _run_in_thread(self, execution: _Execution) -> None:
+        started = time.perf_counter()
         try:
             request = run_sync(self.invoker, execution.task)
         except BaseException as e:  # noqa: BLE001 - SystemExit and the like fail the task too
             request = outcome_to_result(execution.task, error=e)
+        execution.elapsed = time.perf_counter() - started
         with self._done_lock:
             self._done.append((execution, request))
             schedule = not self._done_scheduled
@@ -792,7 +826,9 @@ class _TaskStream:
             self._finish(execution, request)
 
     async def _run_coroutine(self, execution: _Execution) -> None:
+        started = time.perf_counter()
         request = await run_async(self.invoker, execution.task)
+        execution.elapsed = time.perf_counter() - started
         self._finish(execution, request)
 
     def _finish(self, execution: _Execution, request: task_pb2.WorkRequest) -> None:
@@ -811,6 +847,14 @@ class _TaskStream:
             self.stats.in_progress += 1
         else:
             self.stats.failed += 1
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.finish(
+                common_pb2.TaskStatus.Name(status).removeprefix("TASK_STATUS_"),
+                execution.elapsed,
+                result.output.ByteSize(),
+            )
+            metrics.in_flight.set(len(self.running))
         if self.core.on_event is not None:
             self._emit("finished", task.task_id, task.workflow_id, status)
         self.unacked[task.task_id] = request
@@ -833,9 +877,11 @@ class _Core:
         initial_backoff: float,
         max_backoff: float,
         on_event: EventCallback | None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.tasks = tasks
         self.on_event = on_event
+        self.metrics = metrics
         self.address = address
         self.credentials = credentials
         self.initial_backoff = initial_backoff
@@ -870,6 +916,9 @@ class _Core:
                 run.cancel()
             if stream.pool is not None:
                 stream.pool.shutdown()
+            if stream.metrics is not None:
+                # Handlers still running now are abandoned: the server hands their tasks out again.
+                stream.metrics.in_flight.set(0)
         await self.channel.close()
 
     def select(self, task_type: str | None) -> list[_TaskStream]:
@@ -916,6 +965,12 @@ class AsyncWorker:
         initial_backoff, max_backoff: reconnect delays in seconds (doubling, with jitter).
         on_event: called with a :class:`WorkerEvent` for each task run, result and
             connection change (on the worker's event loop thread).
+        metrics: record Prometheus metrics (see :mod:`baton.metrics`): True for the default
+            registry, a ``prometheus_client.CollectorRegistry``, or a
+            :class:`baton.metrics.WorkerMetrics`; False turns them off even when
+            ``BATON_WORKER_METRICS_PORT`` is set.
+        metrics_port: serve the metrics over HTTP on this port (0: any free port, see
+            :attr:`metrics_port`) from :meth:`start` on; default ``BATON_WORKER_METRICS_PORT``.
 
     Usage::
 
@@ -935,6 +990,8 @@ class AsyncWorker:
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
         on_event: EventCallback | None = None,
+        metrics: WorkerMetrics | bool | Any | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         specs = (
             [_as_worker_task(t) for t in tasks]
@@ -954,14 +1011,27 @@ class AsyncWorker:
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.on_event = on_event
+        self._metrics_option = metrics
+        self._metrics_port_option = metrics_port
+        self.metrics: WorkerMetrics | None = None
+        """The metrics recorded (set by :meth:`start`)."""
+        self.metrics_port: int | None = None
+        """The port the metrics are served on (set by :meth:`start`; None when not served)."""
         self._core: _Core | None = None
 
     async def start(self) -> None:
         """Connects and starts taking tasks; returns at once."""
         if self._core is not None:
             raise RuntimeError("worker already started")
+        self.metrics, self.metrics_port = resolve_metrics(self._metrics_option, self._metrics_port_option)
         self._core = _Core(
-            self.tasks, self.server, self.credentials, self.initial_backoff, self.max_backoff, self.on_event
+            self.tasks,
+            self.server,
+            self.credentials,
+            self.initial_backoff,
+            self.max_backoff,
+            self.on_event,
+            self.metrics,
         )
         self._core.start()
 
@@ -1043,6 +1113,8 @@ class Worker:
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
         on_event: EventCallback | None = None,
+        metrics: WorkerMetrics | bool | Any | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         self._async = AsyncWorker(
             tasks,
@@ -1054,6 +1126,8 @@ class Worker:
             initial_backoff=initial_backoff,
             max_backoff=max_backoff,
             on_event=on_event,
+            metrics=metrics,
+            metrics_port=metrics_port,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -1063,6 +1137,16 @@ class Worker:
     def server(self) -> str:
         """The server address."""
         return self._async.server
+
+    @property
+    def metrics(self) -> WorkerMetrics | None:
+        """The Prometheus metrics recorded, once started (None when off)."""
+        return self._async.metrics
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port the metrics are served on, once started (None when not served)."""
+        return self._async.metrics_port
 
     @property
     def tasks(self) -> list[ResolvedTask]:
