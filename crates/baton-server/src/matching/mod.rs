@@ -337,6 +337,8 @@ struct Core {
     clock: SharedClock,
     runtime: Option<tokio::runtime::Handle>,
     me: Weak<Core>,
+    /// False from [`Dispatcher::await_recovery`] until every partition has reported.
+    recovered: tokio::sync::watch::Sender<bool>,
 }
 
 /// Size of one ready queue.
@@ -418,6 +420,7 @@ impl Dispatcher {
                 clock,
                 runtime,
                 me: me.clone(),
+                recovered: tokio::sync::watch::Sender::new(true),
             }),
         }
     }
@@ -469,6 +472,14 @@ impl Dispatcher {
     /// with a concurrency limit wait until every partition has reported.
     pub(crate) fn await_recovery(&self, partitions: usize) {
         self.core.inner.lock().unrecovered = partitions;
+        self.core.recovered.send_replace(partitions == 0);
+    }
+
+    /// Waits until every partition has adopted the executions recovery found for it (at
+    /// once when no recovery is awaited).
+    pub async fn recovered(&self) {
+        let mut rx = self.core.recovered.subscribe();
+        let _ = rx.wait_for(|done| *done).await;
     }
 
     /// True until every partition has adopted the executions recovery found for it.
@@ -483,6 +494,7 @@ impl Dispatcher {
         let mut g = c.inner.lock();
         g.unrecovered = g.unrecovered.saturating_sub(1);
         if g.unrecovered == 0 {
+            c.recovered.send_replace(true);
             let types: Vec<String> = g.queues.keys().map(|k| k.task_type.clone()).collect();
             let mut seen = std::collections::HashSet::new();
             for t in types {

@@ -241,6 +241,10 @@ pub(crate) struct Executor {
     /// While recovering: the open executions adopted so far, so that none is adopted
     /// twice when the cache drops it and loads it again before recovery ends.
     adopted_ids: HashSet<Box<str>>,
+    /// Recovery's last execution was handed over in the current batch: the dispatcher
+    /// hears so once the batch's effects (the adopted executions' ready tasks queued
+    /// again) are released, so that a recovered partition has its queues complete.
+    recovered_in_batch: bool,
 }
 
 /// What an executor is built from.
@@ -288,6 +292,7 @@ impl Executor {
             recovering: true,
             adopted: Vec::new(),
             adopted_ids: HashSet::new(),
+            recovered_in_batch: false,
         }
     }
 
@@ -397,6 +402,9 @@ impl Executor {
             self.fail_batch(outcomes, err);
         } else {
             self.release(outcomes);
+        }
+        if std::mem::take(&mut self.recovered_in_batch) {
+            self.dispatcher.partition_recovered();
         }
         // Everything in memory is stored now: the cache may drop what it has no room for.
         self.cache.evict();
@@ -771,7 +779,7 @@ impl Executor {
             Msg::Recovered => {
                 self.recovering = false;
                 self.adopted_ids = HashSet::new();
-                self.dispatcher.partition_recovered();
+                self.recovered_in_batch = true;
                 None
             }
             Msg::FailWorkflow {

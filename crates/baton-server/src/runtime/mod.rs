@@ -251,13 +251,18 @@ impl Runtime {
     }
 
     /// Adopts every execution that was running or paused and re-arms stored timers, off
-    /// the async threads; then marks the runtime ready.
+    /// the async threads; waits until every partition has adopted what it was handed
+    /// (its ready tasks queued again, its held slots counted); then marks the runtime
+    /// ready.
     pub async fn recover(self: &Arc<Self>) -> Result<(), EngineError> {
         let me = self.clone();
         let started = std::time::Instant::now();
         let counts = tokio::task::spawn_blocking(move || recovery::run(&me))
             .await
             .map_err(|e| EngineError::Storage(format!("recovery failed: {e}")))??;
+        // Ready once every partition has adopted what it was handed (and its adopted ready
+        // tasks are queued again), not merely once everything was handed over.
+        self.dispatcher.recovered().await;
         tracing::info!(
             executions = counts.executions,
             ms = started.elapsed().as_millis() as u64,
