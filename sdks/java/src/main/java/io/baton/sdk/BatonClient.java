@@ -2335,7 +2335,7 @@ public final class BatonClient implements AutoCloseable {
    * Reads the server's overview: counts since start, latencies, queues, workers and the latest
    * failures.
    *
-   * @param recentFailures how many recent failures to list (0 for none)
+   * @param recentFailures how many recent failed executions to list, at most 100; 0 lists 10
    * @return the overview
    */
   public GetOverviewResponse getOverview(int recentFailures) {
@@ -2345,7 +2345,7 @@ public final class BatonClient implements AutoCloseable {
   /**
    * Async form of {@link #getOverview(int)}.
    *
-   * @param recentFailures how many recent failures to list
+   * @param recentFailures how many recent failed executions to list; 0 lists 10
    * @return the overview, eventually
    */
   public CompletableFuture<GetOverviewResponse> getOverviewAsync(int recentFailures) {
