@@ -102,8 +102,11 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
- * Client for Baton's metadata, workflow and schedule services: registers definitions, starts and
- * steers workflow executions, reads their state, saves and steers schedules.
+ * Client for every Baton service: registers definitions and event handlers, starts, waits for and
+ * steers workflow executions, reads and searches their state, signals WAIT and HUMAN tasks by
+ * reference name, polls and completes tasks by hand, saves and steers schedules, and reads the
+ * server's overview. Calls whose result has no SDK type of its own return the generated {@code
+ * io.baton.v1} message.
  *
  * <p>Every operation has a blocking form and an {@code ...Async} form returning a {@link
  * CompletableFuture}. Failures surface as {@link BatonException} (thrown, or completing the
