@@ -220,4 +220,124 @@ class WorkerAsyncIntegrationTest {
       executor.shutdownNow();
     }
   }
+
+  @Test
+  void aStageOutlastingTheResponseTimeoutKeepsItsLease() {
+    // Response timeout 2 s; the stage completes after 5 s. The lease is extended meanwhile, so
+    // the task is neither timed out nor handed out again.
+    client.registerTaskDef(Defs.taskDef("a_long_task", 0, 0, 2));
+    client.registerWorkflowDef(Defs.oneTask("a_long", "a_long_task"));
+    java.util.concurrent.ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    AtomicInteger calls = new AtomicInteger();
+    try (Worker w =
+        worker()
+            .task(
+                "a_long_task",
+                task -> {
+                  calls.incrementAndGet();
+                  CompletableFuture<Object> f = new CompletableFuture<>();
+                  timer.schedule(() -> f.complete(Map.of("waited", true)), 5, TimeUnit.SECONDS);
+                  return f;
+                })
+            .build()
+            .start()) {
+      WorkflowExecution wf = client.executeWorkflow("a_long", Map.of(), WAIT);
+      assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+      assertEquals(1, wf.tasks().size());
+      assertEquals(Map.of("waited", true), wf.tasks().get(0).output());
+      assertEquals(1, calls.get());
+    } finally {
+      timer.shutdownNow();
+    }
+  }
+
+  @Test
+  void aPendingStageHoldsItsConcurrencySlot() throws Exception {
+    define("a_slots", "a_slots_task");
+    BlockingQueue<CompletableFuture<Object>> handedOut = new LinkedBlockingQueue<>();
+    try (Worker w =
+        worker()
+            .concurrency(2)
+            .task(
+                "a_slots_task",
+                task -> {
+                  CompletableFuture<Object> f = new CompletableFuture<>();
+                  handedOut.add(f);
+                  return f;
+                })
+            .build()
+            .start()) {
+      List<String> ids =
+          java.util.stream.IntStream.range(0, 4).mapToObj(i -> client.startWorkflow("a_slots", Map.of())).toList();
+      // Two stages pending fill both slots: the other two tasks wait in the queue.
+      List<io.baton.v1.QueueInfo> q =
+          eventually(
+              () -> client.listQueues("a_slots_task"),
+              l -> handedOut.size() == 2 && !l.isEmpty() && l.get(0).getDepth() == 2);
+      assertEquals(2, q.get(0).getDepth());
+      List<io.baton.v1.WorkerInfo> workers =
+          eventually(
+              () -> client.listWorkers("a_slots_task"),
+              l -> l.stream().anyMatch(x -> x.getInFlight() == 2 && x.getCredits() == 0));
+      assertTrue(workers.stream().anyMatch(x -> x.getWorkerId().equals("java-async-worker")));
+      // Completing them frees the slots for the other two.
+      for (int i = 0; i < 4; i++) {
+        CompletableFuture<Object> f = handedOut.poll(30, TimeUnit.SECONDS);
+        assertNotNull(f, "task " + i + " was not handed out");
+        f.complete(Map.of("i", i));
+      }
+      for (String id : ids) {
+        assertTrue(client.awaitWorkflow(id, WAIT).isCompleted());
+      }
+    }
+  }
+
+  @Test
+  void aForcedShutdownInterruptsHandlersOnTheGivenExecutor() throws Exception {
+    define("a_stuck", "a_stuck_task");
+    ExecutorService executor = Executors.newCachedThreadPool();
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch interrupted = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+    try {
+      Worker w =
+          worker()
+              .executor(executor)
+              .task(
+                  "a_stuck_task",
+                  task -> {
+                    started.countDown();
+                    try {
+                      never.await();
+                    } catch (InterruptedException e) {
+                      interrupted.countDown();
+                      throw e;
+                    }
+                    return null;
+                  })
+              .build()
+              .start();
+      client.startWorkflow("a_stuck", Map.of());
+      assertTrue(started.await(30, TimeUnit.SECONDS), "the handler did not start");
+      assertEquals(false, w.shutdown(Duration.ofMillis(200)));
+      assertTrue(interrupted.await(30, TimeUnit.SECONDS), "the handler was not interrupted");
+      assertTrue(!executor.isShutdown());
+    } finally {
+      executor.shutdownNow();
+    }
+  }
+
+  /** Polls a condition until it holds or the deadline passes. */
+  private static <T> T eventually(java.util.function.Supplier<T> read, java.util.function.Predicate<T> done) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    T last = read.get();
+    while (!done.test(last)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met in time; last value: " + last);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(50_000_000L);
+      last = read.get();
+    }
+    return last;
+  }
 }
