@@ -114,6 +114,15 @@ class ClientCallsIntegrationTest {
     assertEquals(Status.Code.NOT_FOUND, failure(() -> client.getWorkflowDef("k_defs")).code());
     client.deleteTaskDefAsync("k_def_task").join();
     assertEquals(Status.Code.NOT_FOUND, asyncFailure(client.getTaskDefAsync("k_def_task")).code());
+
+    // The blocking forms of the same calls.
+    client.registerTaskDef(Defs.taskDef("k_def_task2", 0, 0, 30));
+    client.registerWorkflowDef(Defs.oneTask("k_defs2", "k_def_task2"));
+    assertEquals(List.of(), client.validateWorkflowDef(Defs.oneTask("k_y", "k_def_task2")));
+    client.deleteWorkflowDef("k_defs2", 1);
+    client.deleteTaskDef("k_def_task2");
+    assertEquals(Status.Code.NOT_FOUND, failure(() -> client.getTaskDef("k_def_task2")).code());
+    assertTrue(client.listWorkflowDefs(true).stream().noneMatch(d -> d.name().equals("k_defs2")));
   }
 
   private static Map<String, Object> handler(String name, String event, boolean active) {
@@ -139,6 +148,7 @@ class ClientCallsIntegrationTest {
     assertTrue(added.getActive());
     client.addEventHandlerAsync(io.baton.sdk.internal.Json.write(handler("k_on_b", "conductor:k:b", false))).join();
     client.addEventHandler(io.baton.sdk.internal.Json.write(handler("k_on_a2", "conductor:k:a", false)));
+    assertEquals("k_on_c", client.addEventHandlerAsync(handler("k_on_c", "conductor:k:c", true)).join().getName());
     assertEquals(
         Status.Code.ALREADY_EXISTS,
         failure(() -> client.addEventHandler(handler("k_on_a", "conductor:k:z", true))).code());
@@ -151,7 +161,7 @@ class ClientCallsIntegrationTest {
     assertEquals(
         List.of("k_on_a"),
         client.listEventHandlersAsync("conductor:k:a", true).join().stream().map(EventHandlerInfo::getName).toList());
-    assertTrue(client.listEventHandlers().size() >= 3);
+    assertTrue(client.listEventHandlers().size() >= 4);
 
     assertTrue(client.updateEventHandler(handler("k_on_b", "conductor:k:b", true)).getActive());
     EventHandlerInfo moved =
@@ -166,6 +176,7 @@ class ClientCallsIntegrationTest {
 
     client.deleteEventHandler("k_on_a");
     client.deleteEventHandlerAsync("k_on_b").join();
+    client.deleteEventHandler("k_on_c");
     assertEquals(Status.Code.NOT_FOUND, failure(() -> client.getEventHandler("k_on_a")).code());
     assertEquals(Status.Code.NOT_FOUND, asyncFailure(client.getEventHandlerAsync("k_on_b")).code());
     assertEquals(Status.Code.NOT_FOUND, failure(() -> client.deleteEventHandler("k_on_b")).code());
