@@ -663,7 +663,9 @@ public final class BatonClient implements AutoCloseable {
   /**
    * Waits until an execution started elsewhere reaches a terminal status. To start a workflow
    * and wait for it, use {@link #executeWorkflow(StartWorkflow, Duration)}, whose wait happens
-   * on the server.
+   * on the server. An execution started with an idempotency key can be waited on by the server
+   * too: {@code executeWorkflow} with the same start and {@link
+   * StartWorkflow.Idempotency#RETURN_EXISTING} waits on the execution that used the key.
    *
    * @param workflowId the id
    * @param timeout how long to wait at most

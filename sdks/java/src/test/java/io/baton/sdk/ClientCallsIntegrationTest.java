@@ -510,6 +510,24 @@ class ClientCallsIntegrationTest {
   }
 
   @Test
+  void anExecutionWithAnIdempotencyKeyIsWaitedOnByTheServer() {
+    waitWorkflow("k_attach", "w");
+    StartWorkflow start =
+        StartWorkflow.builder("k_attach")
+            .input(Map.of())
+            .idempotencyKey("k-attach-1", StartWorkflow.Idempotency.RETURN_EXISTING)
+            .build();
+    String id = client.startWorkflow(start);
+    // The same start with RETURN_EXISTING names the running execution: the server waits on it.
+    java.util.concurrent.CompletableFuture<WorkflowExecution> waiting = client.executeWorkflowAsync(start, WAIT);
+    eventually(() -> client.getWorkflow(id), wf -> wf.task("w").isPresent());
+    client.updateTaskByRef(id, "w", TaskStatus.TASK_STATUS_COMPLETED, null);
+    WorkflowExecution done = waiting.join();
+    assertEquals(id, done.workflowId());
+    assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, done.status());
+  }
+
+  @Test
   void awaitWorkflowTimesOutWithDeadlineExceeded() {
     waitWorkflow("k_await", "w");
     String id = client.startWorkflow("k_await", Map.of());
