@@ -2,12 +2,29 @@ package io.baton.sdk;
 
 import io.baton.sdk.internal.Channels;
 import io.baton.sdk.internal.Json;
+import io.baton.v1.AddEventHandlerRequest;
+import io.baton.v1.AddEventHandlerResponse;
+import io.baton.v1.AddTaskLogsRequest;
 import io.baton.v1.BackfillScheduleRequest;
+import io.baton.v1.BatchPollRequest;
+import io.baton.v1.BulkOperation;
 import io.baton.v1.BulkPauseSchedulesRequest;
+import io.baton.v1.BulkResult;
+import io.baton.v1.DecideWorkflowRequest;
+import io.baton.v1.DeleteEventHandlerRequest;
 import io.baton.v1.DeleteScheduleRequest;
 import io.baton.v1.DeleteTaskDefRequest;
 import io.baton.v1.DeleteWorkflowDefRequest;
+import io.baton.v1.EventHandlerInfo;
 import io.baton.v1.ExecuteWorkflowRequest;
+import io.baton.v1.ExtendLeaseRequest;
+import io.baton.v1.GetEventHandlerRequest;
+import io.baton.v1.GetEventHandlerResponse;
+import io.baton.v1.GetOverviewRequest;
+import io.baton.v1.GetOverviewResponse;
+import io.baton.v1.GetRetentionRequest;
+import io.baton.v1.GetRetentionResponse;
+import io.baton.v1.GetRunningWorkflowsRequest;
 import io.baton.v1.GetScheduleHistoryRequest;
 import io.baton.v1.GetScheduleRequest;
 import io.baton.v1.GetTaskDefRequest;
@@ -16,27 +33,56 @@ import io.baton.v1.GetTaskRequest;
 import io.baton.v1.GetWorkflowDefRequest;
 import io.baton.v1.GetWorkflowRequest;
 import io.baton.v1.GetWorkflowsByCorrelationIdRequest;
+import io.baton.v1.GetWorkflowsByCorrelationIdsRequest;
+import io.baton.v1.ImportWorkflowsRequest;
+import io.baton.v1.ImportWorkflowsResponse;
+import io.baton.v1.ListEventHandlersRequest;
+import io.baton.v1.ListQueuesRequest;
 import io.baton.v1.ListSchedulesRequest;
 import io.baton.v1.ListTaskDefsRequest;
+import io.baton.v1.ListWorkersRequest;
 import io.baton.v1.ListWorkflowDefsRequest;
+import io.baton.v1.ListWorkflowTasksRequest;
 import io.baton.v1.MetadataServiceGrpc;
+import io.baton.v1.MonitorServiceGrpc;
 import io.baton.v1.PauseScheduleRequest;
 import io.baton.v1.PauseWorkflowRequest;
+import io.baton.v1.PollRequest;
+import io.baton.v1.QueueInfo;
 import io.baton.v1.RegisterTaskDefsRequest;
 import io.baton.v1.RegisterWorkflowDefRequest;
 import io.baton.v1.RemoveWorkflowRequest;
+import io.baton.v1.RerunWorkflowRequest;
+import io.baton.v1.ResetCallbacksRequest;
 import io.baton.v1.RestartWorkflowRequest;
 import io.baton.v1.ResumeScheduleRequest;
 import io.baton.v1.ResumeWorkflowRequest;
 import io.baton.v1.RetryWorkflowRequest;
+import io.baton.v1.RunBulkOperationRequest;
 import io.baton.v1.SaveScheduleRequest;
 import io.baton.v1.ScheduleServiceGrpc;
+import io.baton.v1.SearchTasksRequest;
+import io.baton.v1.SearchTasksResponse;
+import io.baton.v1.SearchWorkflowsRequest;
+import io.baton.v1.SearchWorkflowsResponse;
+import io.baton.v1.SkipTaskRequest;
+import io.baton.v1.SkipTaskResponse;
+import io.baton.v1.TaskAssignment;
+import io.baton.v1.TaskLog;
 import io.baton.v1.TaskServiceGrpc;
+import io.baton.v1.TaskStatus;
 import io.baton.v1.TerminateWorkflowRequest;
 import io.baton.v1.TriggerScheduleRequest;
+import io.baton.v1.UpdateEventHandlerRequest;
+import io.baton.v1.UpdateEventHandlerResponse;
+import io.baton.v1.UpdateTaskByRefRequest;
+import io.baton.v1.UpdateTaskByRefResponse;
+import io.baton.v1.UpdateTaskRequest;
 import io.baton.v1.UpdateWorkflowDefRequest;
 import io.baton.v1.ValidateWorkflowDefRequest;
+import io.baton.v1.WorkerInfo;
 import io.baton.v1.WorkflowServiceGrpc;
+import com.google.protobuf.ByteString;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -44,9 +90,11 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -54,8 +102,11 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
- * Client for Baton's metadata, workflow and schedule services: registers definitions, starts and
- * steers workflow executions, reads their state, saves and steers schedules.
+ * Client for every Baton service: registers definitions and event handlers, starts, waits for and
+ * steers workflow executions, reads and searches their state, signals WAIT and HUMAN tasks by
+ * reference name, polls and completes tasks by hand, saves and steers schedules, and reads the
+ * server's overview. Calls whose result has no SDK type of its own return the generated {@code
+ * io.baton.v1} message.
  *
  * <p>Every operation has a blocking form and an {@code ...Async} form returning a {@link
  * CompletableFuture}. Failures surface as {@link BatonException} (thrown, or completing the
@@ -79,6 +130,7 @@ public final class BatonClient implements AutoCloseable {
   private final WorkflowServiceGrpc.WorkflowServiceStub workflows;
   private final TaskServiceGrpc.TaskServiceStub tasks;
   private final ScheduleServiceGrpc.ScheduleServiceStub schedules;
+  private final MonitorServiceGrpc.MonitorServiceStub monitor;
 
   private BatonClient(Channel channel, ManagedChannel owned, Duration callTimeout) {
     this.channel = channel;
@@ -88,6 +140,7 @@ public final class BatonClient implements AutoCloseable {
     this.workflows = WorkflowServiceGrpc.newStub(channel);
     this.tasks = TaskServiceGrpc.newStub(channel);
     this.schedules = ScheduleServiceGrpc.newStub(channel);
+    this.monitor = MonitorServiceGrpc.newStub(channel);
   }
 
   /**
@@ -324,11 +377,20 @@ public final class BatonClient implements AutoCloseable {
    * @return the definitions, by name then version
    */
   public List<StoredDefinition> listWorkflowDefs(boolean allVersions) {
-    return await(
-        call(
-            metadata()::listWorkflowDefs,
-            ListWorkflowDefsRequest.newBuilder().setAllVersions(allVersions).build(),
-            r -> r.getWorkflowDefsList().stream().map(StoredDefinition::from).toList()));
+    return await(listWorkflowDefsAsync(allVersions));
+  }
+
+  /**
+   * Async form of {@link #listWorkflowDefs(boolean)}.
+   *
+   * @param allVersions every version instead of the latest of each name
+   * @return the definitions, eventually
+   */
+  public CompletableFuture<List<StoredDefinition>> listWorkflowDefsAsync(boolean allVersions) {
+    return call(
+        metadata()::listWorkflowDefs,
+        ListWorkflowDefsRequest.newBuilder().setAllVersions(allVersions).build(),
+        r -> r.getWorkflowDefsList().stream().map(StoredDefinition::from).toList());
   }
 
   /**
@@ -338,11 +400,21 @@ public final class BatonClient implements AutoCloseable {
    * @param version the version
    */
   public void deleteWorkflowDef(String name, int version) {
-    await(
-        call(
-            metadata()::deleteWorkflowDef,
-            DeleteWorkflowDefRequest.newBuilder().setName(name).setVersion(version).build(),
-            r -> null));
+    await(deleteWorkflowDefAsync(name, version));
+  }
+
+  /**
+   * Async form of {@link #deleteWorkflowDef(String, int)}.
+   *
+   * @param name the name
+   * @param version the version
+   * @return completes when done
+   */
+  public CompletableFuture<Void> deleteWorkflowDefAsync(String name, int version) {
+    return call(
+        metadata()::deleteWorkflowDef,
+        DeleteWorkflowDefRequest.newBuilder().setName(name).setVersion(version).build(),
+        r -> null);
   }
 
   /**
@@ -352,14 +424,24 @@ public final class BatonClient implements AutoCloseable {
    * @return every problem found; empty when valid
    */
   public List<ValidationProblem> validateWorkflowDef(Map<String, ?> definition) {
-    return await(
-        call(
-            metadata()::validateWorkflowDef,
-            ValidateWorkflowDefRequest.newBuilder().setDefinition(Defs.of(definition)).build(),
-            r ->
-                r.getErrorsList().stream()
-                    .map(e -> new ValidationProblem(e.getPath(), e.getMessage()))
-                    .toList()));
+    return await(validateWorkflowDefAsync(definition));
+  }
+
+  /**
+   * Async form of {@link #validateWorkflowDef(Map)}.
+   *
+   * @param definition the definition
+   * @return every problem found, eventually; empty when valid
+   */
+  public CompletableFuture<List<ValidationProblem>> validateWorkflowDefAsync(
+      Map<String, ?> definition) {
+    return call(
+        metadata()::validateWorkflowDef,
+        ValidateWorkflowDefRequest.newBuilder().setDefinition(Defs.of(definition)).build(),
+        r ->
+            r.getErrorsList().stream()
+                .map(e -> new ValidationProblem(e.getPath(), e.getMessage()))
+                .toList());
   }
 
   /**
@@ -429,20 +511,37 @@ public final class BatonClient implements AutoCloseable {
    * @return the definition
    */
   public StoredDefinition getTaskDef(String name) {
-    return await(
-        call(
-            metadata()::getTaskDef,
-            GetTaskDefRequest.newBuilder().setName(name).build(),
-            r -> StoredDefinition.from(r.getTaskDef())));
+    return await(getTaskDefAsync(name));
+  }
+
+  /**
+   * Async form of {@link #getTaskDef(String)}.
+   *
+   * @param name the name
+   * @return the definition, eventually
+   */
+  public CompletableFuture<StoredDefinition> getTaskDefAsync(String name) {
+    return call(
+        metadata()::getTaskDef,
+        GetTaskDefRequest.newBuilder().setName(name).build(),
+        r -> StoredDefinition.from(r.getTaskDef()));
   }
 
   /** @return every task definition, by name */
   public List<StoredDefinition> listTaskDefs() {
-    return await(
-        call(
-            metadata()::listTaskDefs,
-            ListTaskDefsRequest.getDefaultInstance(),
-            r -> r.getTaskDefsList().stream().map(StoredDefinition::from).toList()));
+    return await(listTaskDefsAsync());
+  }
+
+  /**
+   * Async form of {@link #listTaskDefs()}.
+   *
+   * @return every task definition, eventually
+   */
+  public CompletableFuture<List<StoredDefinition>> listTaskDefsAsync() {
+    return call(
+        metadata()::listTaskDefs,
+        ListTaskDefsRequest.getDefaultInstance(),
+        r -> r.getTaskDefsList().stream().map(StoredDefinition::from).toList());
   }
 
   /**
@@ -451,7 +550,17 @@ public final class BatonClient implements AutoCloseable {
    * @param name the name
    */
   public void deleteTaskDef(String name) {
-    await(call(metadata()::deleteTaskDef, DeleteTaskDefRequest.newBuilder().setName(name).build(), r -> null));
+    await(deleteTaskDefAsync(name));
+  }
+
+  /**
+   * Async form of {@link #deleteTaskDef(String)}.
+   *
+   * @param name the name
+   * @return completes when done
+   */
+  public CompletableFuture<Void> deleteTaskDefAsync(String name) {
+    return call(metadata()::deleteTaskDef, DeleteTaskDefRequest.newBuilder().setName(name).build(), r -> null);
   }
 
   // ------------------------------------------------------------------------------- workflows
@@ -552,7 +661,11 @@ public final class BatonClient implements AutoCloseable {
   }
 
   /**
-   * Polls an execution until it reaches a terminal status.
+   * Waits until an execution started elsewhere reaches a terminal status. To start a workflow
+   * and wait for it, use {@link #executeWorkflow(StartWorkflow, Duration)}, whose wait happens
+   * on the server. An execution started with an idempotency key can be waited on by the server
+   * too: {@code executeWorkflow} with the same start and {@link
+   * StartWorkflow.Idempotency#RETURN_EXISTING} waits on the execution that used the key.
    *
    * @param workflowId the id
    * @param timeout how long to wait at most
@@ -560,27 +673,54 @@ public final class BatonClient implements AutoCloseable {
    * @throws BatonException DEADLINE_EXCEEDED when it is still running after the timeout
    */
   public WorkflowExecution awaitWorkflow(String workflowId, Duration timeout) {
+    return await(awaitWorkflowAsync(workflowId, timeout));
+  }
+
+  /**
+   * Async form of {@link #awaitWorkflow(String, Duration)}. No thread is held while waiting:
+   * the execution is read again on a timer, with a growing interval (20 ms up to 500 ms).
+   *
+   * @param workflowId the id
+   * @param timeout how long to wait at most
+   * @return the terminal execution, eventually; DEADLINE_EXCEEDED after the timeout
+   */
+  public CompletableFuture<WorkflowExecution> awaitWorkflowAsync(String workflowId, Duration timeout) {
+    CompletableFuture<WorkflowExecution> result = new CompletableFuture<>();
     long deadline = System.nanoTime() + timeout.toNanos();
-    long sleep = 20;
-    while (true) {
-      WorkflowExecution wf = getWorkflow(workflowId, true);
-      if (wf.isTerminal()) {
-        return wf;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new BatonException(
-            Status.Code.DEADLINE_EXCEEDED,
-            "workflow " + workflowId + " still " + wf.status() + " after " + timeout,
-            null);
-      }
-      try {
-        Thread.sleep(sleep);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new BatonException(Status.Code.CANCELLED, "interrupted", e);
-      }
-      sleep = Math.min(500, sleep * 2);
+    awaitStep(workflowId, timeout, deadline, 20, result);
+    return result;
+  }
+
+  private void awaitStep(
+      String workflowId,
+      Duration timeout,
+      long deadline,
+      long delayMillis,
+      CompletableFuture<WorkflowExecution> result) {
+    if (result.isDone()) {
+      return;
     }
+    getWorkflowAsync(workflowId, true)
+        .whenComplete(
+            (wf, err) -> {
+              if (err != null) {
+                result.completeExceptionally(BatonException.from(err));
+              } else if (wf.isTerminal()) {
+                result.complete(wf);
+              } else if (System.nanoTime() > deadline) {
+                result.completeExceptionally(
+                    new BatonException(
+                        Status.Code.DEADLINE_EXCEEDED,
+                        "workflow " + workflowId + " still " + wf.status() + " after " + timeout,
+                        null));
+              } else {
+                CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS)
+                    .execute(
+                        () ->
+                            awaitStep(
+                                workflowId, timeout, deadline, Math.min(500, delayMillis * 2), result));
+              }
+            });
   }
 
   /**
@@ -594,16 +734,29 @@ public final class BatonClient implements AutoCloseable {
    */
   public List<WorkflowExecution> getWorkflowsByCorrelationId(
       String name, String correlationId, boolean includeClosed, boolean includeTasks) {
-    return await(
-        call(
-            workflows()::getWorkflowsByCorrelationId,
-            GetWorkflowsByCorrelationIdRequest.newBuilder()
-                .setName(name)
-                .setCorrelationId(correlationId)
-                .setIncludeClosed(includeClosed)
-                .setIncludeTasks(includeTasks)
-                .build(),
-            r -> r.getWorkflowsList().stream().map(WorkflowExecution::from).toList()));
+    return await(getWorkflowsByCorrelationIdAsync(name, correlationId, includeClosed, includeTasks));
+  }
+
+  /**
+   * Async form of {@link #getWorkflowsByCorrelationId(String, String, boolean, boolean)}.
+   *
+   * @param name the workflow definition name
+   * @param correlationId the correlation id
+   * @param includeClosed also list terminal executions
+   * @param includeTasks include task instances
+   * @return the executions, eventually
+   */
+  public CompletableFuture<List<WorkflowExecution>> getWorkflowsByCorrelationIdAsync(
+      String name, String correlationId, boolean includeClosed, boolean includeTasks) {
+    return call(
+        workflows()::getWorkflowsByCorrelationId,
+        GetWorkflowsByCorrelationIdRequest.newBuilder()
+            .setName(name)
+            .setCorrelationId(correlationId)
+            .setIncludeClosed(includeClosed)
+            .setIncludeTasks(includeTasks)
+            .build(),
+        r -> r.getWorkflowsList().stream().map(WorkflowExecution::from).toList());
   }
 
   /**
@@ -736,11 +889,20 @@ public final class BatonClient implements AutoCloseable {
    * @param workflowId the id
    */
   public void removeWorkflow(String workflowId) {
-    await(
-        call(
-            workflows()::removeWorkflow,
-            RemoveWorkflowRequest.newBuilder().setWorkflowId(workflowId).build(),
-            r -> null));
+    await(removeWorkflowAsync(workflowId));
+  }
+
+  /**
+   * Async form of {@link #removeWorkflow(String)}.
+   *
+   * @param workflowId the id
+   * @return completes when done
+   */
+  public CompletableFuture<Void> removeWorkflowAsync(String workflowId) {
+    return call(
+        workflows()::removeWorkflow,
+        RemoveWorkflowRequest.newBuilder().setWorkflowId(workflowId).build(),
+        r -> null);
   }
 
   // ----------------------------------------------------------------------------------- tasks
@@ -752,11 +914,20 @@ public final class BatonClient implements AutoCloseable {
    * @return the task
    */
   public TaskInstance getTask(String taskId) {
-    return await(
-        call(
-            tasks()::getTask,
-            GetTaskRequest.newBuilder().setTaskId(taskId).build(),
-            r -> TaskInstance.from(r.getTask())));
+    return await(getTaskAsync(taskId));
+  }
+
+  /**
+   * Async form of {@link #getTask(String)}.
+   *
+   * @param taskId the id
+   * @return the task, eventually
+   */
+  public CompletableFuture<TaskInstance> getTaskAsync(String taskId) {
+    return call(
+        tasks()::getTask,
+        GetTaskRequest.newBuilder().setTaskId(taskId).build(),
+        r -> TaskInstance.from(r.getTask()));
   }
 
   /**
@@ -766,16 +937,25 @@ public final class BatonClient implements AutoCloseable {
    * @return the lines, oldest first
    */
   public List<TaskLogLine> getTaskLogs(String taskId) {
-    return await(
-        call(
-            tasks()::getTaskLogs,
-            GetTaskLogsRequest.newBuilder().setTaskId(taskId).build(),
-            r -> {
-              List<TaskLogLine> out = new ArrayList<>(r.getLogsCount());
-              r.getLogsList()
-                  .forEach(l -> out.add(new TaskLogLine(l.getMessage(), Structs.toInstant(l.getTime()))));
-              return out;
-            }));
+    return await(getTaskLogsAsync(taskId));
+  }
+
+  /**
+   * Async form of {@link #getTaskLogs(String)}.
+   *
+   * @param taskId the id
+   * @return the lines, eventually
+   */
+  public CompletableFuture<List<TaskLogLine>> getTaskLogsAsync(String taskId) {
+    return call(
+        tasks()::getTaskLogs,
+        GetTaskLogsRequest.newBuilder().setTaskId(taskId).build(),
+        r -> {
+          List<TaskLogLine> out = new ArrayList<>(r.getLogsCount());
+          r.getLogsList()
+              .forEach(l -> out.add(new TaskLogLine(l.getMessage(), Structs.toInstant(l.getTime()))));
+          return out;
+        });
   }
 
   // ------------------------------------------------------------------------------- schedules
@@ -1203,6 +1383,983 @@ public final class BatonClient implements AutoCloseable {
         r -> r.getEntriesList().stream().map(ScheduleHistoryEntry::from).toList());
   }
 
+  // -------------------------------------------------------------------------- event handlers
+
+  /**
+   * Adds an event handler: actions run when an event arrives.
+   *
+   * @param handler the handler as a map, in Conductor's event handler JSON ({@code name},
+   *     {@code event}, {@code condition}, {@code actions}, {@code active})
+   * @return the handler as stored
+   * @throws BatonException ALREADY_EXISTS when a handler by that name exists; INVALID_ARGUMENT
+   *     when it is invalid
+   */
+  public EventHandlerInfo addEventHandler(Map<String, ?> handler) {
+    return await(addEventHandlerAsync(handler));
+  }
+
+  /**
+   * Adds an event handler given as JSON text.
+   *
+   * @param json the handler as JSON text
+   * @return the handler as stored
+   */
+  public EventHandlerInfo addEventHandler(String json) {
+    return await(addEventHandlerAsync(json));
+  }
+
+  /**
+   * Async form of {@link #addEventHandler(Map)}.
+   *
+   * @param handler the handler as a map
+   * @return the handler as stored, eventually
+   */
+  public CompletableFuture<EventHandlerInfo> addEventHandlerAsync(Map<String, ?> handler) {
+    return addEventHandler(Defs.of(handler));
+  }
+
+  /**
+   * Async form of {@link #addEventHandler(String)}.
+   *
+   * @param json the handler as JSON text
+   * @return the handler as stored, eventually
+   */
+  public CompletableFuture<EventHandlerInfo> addEventHandlerAsync(String json) {
+    return addEventHandler(Defs.of(json));
+  }
+
+  private CompletableFuture<EventHandlerInfo> addEventHandler(io.baton.v1.Definition d) {
+    return call(
+        metadata()::addEventHandler,
+        AddEventHandlerRequest.newBuilder().setHandler(d).build(),
+        AddEventHandlerResponse::getHandler);
+  }
+
+  /**
+   * Replaces an existing event handler, found by its name.
+   *
+   * @param handler the handler as a map
+   * @return the handler as stored
+   * @throws BatonException NOT_FOUND when there is no handler by that name
+   */
+  public EventHandlerInfo updateEventHandler(Map<String, ?> handler) {
+    return await(updateEventHandlerAsync(handler));
+  }
+
+  /**
+   * Replaces an existing event handler given as JSON text.
+   *
+   * @param json the handler as JSON text
+   * @return the handler as stored
+   */
+  public EventHandlerInfo updateEventHandler(String json) {
+    return await(updateEventHandlerAsync(json));
+  }
+
+  /**
+   * Async form of {@link #updateEventHandler(Map)}.
+   *
+   * @param handler the handler as a map
+   * @return the handler as stored, eventually
+   */
+  public CompletableFuture<EventHandlerInfo> updateEventHandlerAsync(Map<String, ?> handler) {
+    return updateEventHandler(Defs.of(handler));
+  }
+
+  /**
+   * Async form of {@link #updateEventHandler(String)}.
+   *
+   * @param json the handler as JSON text
+   * @return the handler as stored, eventually
+   */
+  public CompletableFuture<EventHandlerInfo> updateEventHandlerAsync(String json) {
+    return updateEventHandler(Defs.of(json));
+  }
+
+  private CompletableFuture<EventHandlerInfo> updateEventHandler(io.baton.v1.Definition d) {
+    return call(
+        metadata()::updateEventHandler,
+        UpdateEventHandlerRequest.newBuilder().setHandler(d).build(),
+        UpdateEventHandlerResponse::getHandler);
+  }
+
+  /**
+   * Deletes an event handler.
+   *
+   * @param name the handler's name
+   * @throws BatonException NOT_FOUND when there is none by that name
+   */
+  public void deleteEventHandler(String name) {
+    await(deleteEventHandlerAsync(name));
+  }
+
+  /**
+   * Async form of {@link #deleteEventHandler(String)}.
+   *
+   * @param name the handler's name
+   * @return completes when done
+   */
+  public CompletableFuture<Void> deleteEventHandlerAsync(String name) {
+    return call(
+        metadata()::deleteEventHandler,
+        DeleteEventHandlerRequest.newBuilder().setName(name).build(),
+        r -> null);
+  }
+
+  /**
+   * Reads one event handler.
+   *
+   * @param name the handler's name
+   * @return the handler
+   * @throws BatonException NOT_FOUND when there is none by that name
+   */
+  public EventHandlerInfo getEventHandler(String name) {
+    return await(getEventHandlerAsync(name));
+  }
+
+  /**
+   * Async form of {@link #getEventHandler(String)}.
+   *
+   * @param name the handler's name
+   * @return the handler, eventually
+   */
+  public CompletableFuture<EventHandlerInfo> getEventHandlerAsync(String name) {
+    return call(
+        metadata()::getEventHandler,
+        GetEventHandlerRequest.newBuilder().setName(name).build(),
+        GetEventHandlerResponse::getHandler);
+  }
+
+  /** @return every event handler */
+  public List<EventHandlerInfo> listEventHandlers() {
+    return await(listEventHandlersAsync(null, false));
+  }
+
+  /**
+   * Lists the event handlers of one event.
+   *
+   * @param event the event (for example {@code conductor:order:created}); null or empty lists
+   *     every handler
+   * @param activeOnly only the active handlers
+   * @return the handlers
+   */
+  public List<EventHandlerInfo> listEventHandlers(String event, boolean activeOnly) {
+    return await(listEventHandlersAsync(event, activeOnly));
+  }
+
+  /**
+   * Async form of {@link #listEventHandlers(String, boolean)}.
+   *
+   * @param event the event; null or empty lists every handler
+   * @param activeOnly only the active handlers
+   * @return the handlers, eventually
+   */
+  public CompletableFuture<List<EventHandlerInfo>> listEventHandlersAsync(
+      String event, boolean activeOnly) {
+    return call(
+        metadata()::listEventHandlers,
+        ListEventHandlersRequest.newBuilder()
+            .setEvent(event == null ? "" : event)
+            .setActiveOnly(activeOnly)
+            .build(),
+        r -> List.copyOf(r.getHandlersList()));
+  }
+
+  // ----------------------------------------------------------------- steering executions
+
+  /**
+   * Starts the latest version of a workflow by name and waits, on the server, until it ends or
+   * the wait runs out.
+   *
+   * @param name the workflow definition name
+   * @param input the input (a map or a bean)
+   * @param wait how long to wait (the server caps it at 300 s)
+   * @return the execution as it stood when the call returned, with its tasks
+   */
+  public WorkflowExecution executeWorkflow(String name, Object input, Duration wait) {
+    return await(executeWorkflowAsync(name, input, wait));
+  }
+
+  /**
+   * Async form of {@link #executeWorkflow(String, Object, Duration)}.
+   *
+   * @param name the workflow definition name
+   * @param input the input (a map or a bean)
+   * @param wait how long to wait
+   * @return the execution, eventually
+   */
+  public CompletableFuture<WorkflowExecution> executeWorkflowAsync(
+      String name, Object input, Duration wait) {
+    return executeWorkflowAsync(StartWorkflow.of(name, input), wait);
+  }
+
+  /**
+   * Starts a workflow and waits, on the server, until the task with a given reference name has
+   * finished (or the execution ends, or the wait runs out); the execution may go on after.
+   *
+   * @param start how to start it
+   * @param wait how long to wait (the server caps it at 300 s)
+   * @param waitUntilTaskRef reference name of the task to wait for; null or empty waits for the
+   *     execution to end
+   * @return the execution as it stood when the call returned, with its tasks
+   */
+  public WorkflowExecution executeWorkflow(StartWorkflow start, Duration wait, String waitUntilTaskRef) {
+    return await(executeWorkflowAsync(start, wait, waitUntilTaskRef));
+  }
+
+  /**
+   * Async form of {@link #executeWorkflow(StartWorkflow, Duration, String)}.
+   *
+   * @param start how to start it
+   * @param wait how long to wait
+   * @param waitUntilTaskRef reference name of the task to wait for; null or empty for none
+   * @return the execution, eventually
+   */
+  public CompletableFuture<WorkflowExecution> executeWorkflowAsync(
+      StartWorkflow start, Duration wait, String waitUntilTaskRef) {
+    int seconds = (int) Math.max(1, Math.min(300, wait.toSeconds()));
+    ExecuteWorkflowRequest req =
+        ExecuteWorkflowRequest.newBuilder()
+            .setStart(start.toProto())
+            .setWaitSeconds(seconds)
+            .setWaitUntilTaskRef(waitUntilTaskRef == null ? "" : waitUntilTaskRef)
+            .build();
+    WorkflowServiceGrpc.WorkflowServiceStub stub =
+        workflows.withDeadlineAfter(callTimeout.toMillis() + seconds * 1000L, TimeUnit.MILLISECONDS);
+    return call(stub::executeWorkflow, req, r -> WorkflowExecution.from(r.getWorkflow()));
+  }
+
+  /**
+   * Runs an execution again from one of its task instances: that instance and every task after
+   * it are removed and the task is scheduled anew. Works on terminal and running executions.
+   *
+   * @param workflowId the execution's id
+   * @param taskId the id of the task instance to run again from
+   */
+  public void rerunWorkflow(String workflowId, String taskId) {
+    await(rerunWorkflowAsync(workflowId, taskId, null, null));
+  }
+
+  /**
+   * Runs an execution again from one of its task instances, with new inputs.
+   *
+   * @param workflowId the execution's id
+   * @param taskId the id of the task instance to run again from
+   * @param taskInput input of the task run again (worker tasks only); null computes it from the
+   *     definition
+   * @param workflowInput new workflow input; null keeps the execution's
+   */
+  public void rerunWorkflow(String workflowId, String taskId, Object taskInput, Object workflowInput) {
+    await(rerunWorkflowAsync(workflowId, taskId, taskInput, workflowInput));
+  }
+
+  /**
+   * Async form of {@link #rerunWorkflow(String, String, Object, Object)}.
+   *
+   * @param workflowId the execution's id
+   * @param taskId the id of the task instance to run again from
+   * @param taskInput input of the task run again; null computes it
+   * @param workflowInput new workflow input; null keeps it
+   * @return completes when done
+   */
+  public CompletableFuture<Void> rerunWorkflowAsync(
+      String workflowId, String taskId, Object taskInput, Object workflowInput) {
+    RerunWorkflowRequest.Builder b =
+        RerunWorkflowRequest.newBuilder().setWorkflowId(workflowId).setTaskId(taskId);
+    if (taskInput != null) {
+      b.setTaskInput(Structs.toStructFromObject(taskInput));
+    }
+    if (workflowInput != null) {
+      b.setWorkflowInput(Structs.toStructFromObject(workflowInput));
+    }
+    return call(workflows()::rerunWorkflow, b.build(), r -> null);
+  }
+
+  /**
+   * Skips a task of a running execution by reference name; the flow goes on past it.
+   *
+   * @param workflowId the execution's id
+   * @param taskRefName the task's reference name
+   * @return true when it was skipped at once; false when it will be skipped once the flow
+   *     reaches it
+   * @throws BatonException FAILED_PRECONDITION when the task has finished already
+   */
+  public boolean skipTask(String workflowId, String taskRefName) {
+    return await(skipTaskAsync(workflowId, taskRefName, null, null));
+  }
+
+  /**
+   * Skips a task of a running execution, recording an input and an output on it.
+   *
+   * @param workflowId the execution's id
+   * @param taskRefName the task's reference name
+   * @param taskInput input recorded on the skipped task; null keeps or computes it
+   * @param taskOutput output of the skipped task, seen by the tasks after it; null for none
+   * @return true when it was skipped at once
+   */
+  public boolean skipTask(String workflowId, String taskRefName, Object taskInput, Object taskOutput) {
+    return await(skipTaskAsync(workflowId, taskRefName, taskInput, taskOutput));
+  }
+
+  /**
+   * Async form of {@link #skipTask(String, String, Object, Object)}.
+   *
+   * @param workflowId the execution's id
+   * @param taskRefName the task's reference name
+   * @param taskInput input recorded on the skipped task; null keeps or computes it
+   * @param taskOutput output of the skipped task; null for none
+   * @return whether it was skipped at once, eventually
+   */
+  public CompletableFuture<Boolean> skipTaskAsync(
+      String workflowId, String taskRefName, Object taskInput, Object taskOutput) {
+    SkipTaskRequest.Builder b =
+        SkipTaskRequest.newBuilder().setWorkflowId(workflowId).setTaskRefName(taskRefName);
+    if (taskInput != null) {
+      b.setTaskInput(Structs.toStructFromObject(taskInput));
+    }
+    if (taskOutput != null) {
+      b.setTaskOutput(Structs.toStructFromObject(taskOutput));
+    }
+    return call(workflows()::skipTask, b.build(), SkipTaskResponse::getSkippedNow);
+  }
+
+  /**
+   * Makes the tasks of an execution that wait out a {@code callbackAfterSeconds} ready now.
+   *
+   * @param workflowId the execution's id
+   */
+  public void resetCallbacks(String workflowId) {
+    await(resetCallbacksAsync(workflowId));
+  }
+
+  /**
+   * Async form of {@link #resetCallbacks(String)}.
+   *
+   * @param workflowId the execution's id
+   * @return completes when done
+   */
+  public CompletableFuture<Void> resetCallbacksAsync(String workflowId) {
+    return call(
+        workflows()::resetCallbacks,
+        ResetCallbacksRequest.newBuilder().setWorkflowId(workflowId).build(),
+        r -> null);
+  }
+
+  /**
+   * Re-evaluates an execution now, scheduling whatever is due; harmless when nothing is.
+   *
+   * @param workflowId the execution's id
+   */
+  public void decideWorkflow(String workflowId) {
+    await(decideWorkflowAsync(workflowId));
+  }
+
+  /**
+   * Async form of {@link #decideWorkflow(String)}.
+   *
+   * @param workflowId the execution's id
+   * @return completes when done
+   */
+  public CompletableFuture<Void> decideWorkflowAsync(String workflowId) {
+    return call(
+        workflows()::decideWorkflow,
+        DecideWorkflowRequest.newBuilder().setWorkflowId(workflowId).build(),
+        r -> null);
+  }
+
+  /**
+   * Lists the task instances of an execution a page at a time.
+   *
+   * @param workflowId the execution's id
+   * @param statuses only tasks in one of these statuses; null or empty lists every task
+   * @param offset how many matching tasks to pass over (0 for the first page)
+   * @param limit the most tasks in the page; 0 returns 100 (at most 1000)
+   * @return the page
+   */
+  public TaskPage listWorkflowTasks(
+      String workflowId, List<TaskStatus> statuses, int offset, int limit) {
+    return await(listWorkflowTasksAsync(workflowId, statuses, offset, limit));
+  }
+
+  /**
+   * Async form of {@link #listWorkflowTasks(String, List, int, int)}.
+   *
+   * @param workflowId the execution's id
+   * @param statuses only tasks in one of these statuses; null or empty lists every task
+   * @param offset how many matching tasks to pass over
+   * @param limit the most tasks in the page; 0 returns 100
+   * @return the page, eventually
+   */
+  public CompletableFuture<TaskPage> listWorkflowTasksAsync(
+      String workflowId, List<TaskStatus> statuses, int offset, int limit) {
+    ListWorkflowTasksRequest.Builder b =
+        ListWorkflowTasksRequest.newBuilder().setWorkflowId(workflowId).setOffset(offset).setLimit(limit);
+    if (statuses != null) {
+      b.addAllStatuses(statuses);
+    }
+    return call(
+        workflows()::listWorkflowTasks,
+        b.build(),
+        r ->
+            new TaskPage(
+                r.getTasksList().stream().map(TaskInstance::from).toList(),
+                r.getTotal(),
+                r.getNextOffset()));
+  }
+
+  /**
+   * Lists the ids of the running and paused executions of a workflow, every version.
+   *
+   * @param name the workflow definition name
+   * @return the ids, oldest first
+   */
+  public List<String> getRunningWorkflows(String name) {
+    return await(getRunningWorkflowsAsync(name, 0, null, null));
+  }
+
+  /**
+   * Lists the ids of the running and paused executions of a workflow.
+   *
+   * @param name the workflow definition name
+   * @param version only this version; 0 for every version
+   * @param createdAfter only executions created at or after this time; null for no bound
+   * @param createdBefore only executions created at or before this time; null for no bound
+   * @return the ids, oldest first
+   */
+  public List<String> getRunningWorkflows(
+      String name, int version, Instant createdAfter, Instant createdBefore) {
+    return await(getRunningWorkflowsAsync(name, version, createdAfter, createdBefore));
+  }
+
+  /**
+   * Async form of {@link #getRunningWorkflows(String, int, Instant, Instant)}.
+   *
+   * @param name the workflow definition name
+   * @param version only this version; 0 for every version
+   * @param createdAfter lower bound of the creation time; null for none
+   * @param createdBefore upper bound of the creation time; null for none
+   * @return the ids, eventually
+   */
+  public CompletableFuture<List<String>> getRunningWorkflowsAsync(
+      String name, int version, Instant createdAfter, Instant createdBefore) {
+    GetRunningWorkflowsRequest.Builder b = GetRunningWorkflowsRequest.newBuilder().setName(name);
+    if (version > 0) {
+      b.setVersion(version);
+    }
+    if (createdAfter != null) {
+      b.setCreatedAfter(Structs.toTimestamp(createdAfter));
+    }
+    if (createdBefore != null) {
+      b.setCreatedBefore(Structs.toTimestamp(createdBefore));
+    }
+    return call(workflows()::getRunningWorkflows, b.build(), r -> List.copyOf(r.getWorkflowIdsList()));
+  }
+
+  /**
+   * Lists the executions of one workflow for several correlation ids.
+   *
+   * @param name the workflow definition name
+   * @param correlationIds the correlation ids (at most 1000)
+   * @param includeClosed also list terminal executions
+   * @param includeTasks include task instances
+   * @return per distinct correlation id, in the order given, its executions (oldest first)
+   */
+  public Map<String, List<WorkflowExecution>> getWorkflowsByCorrelationIds(
+      String name, List<String> correlationIds, boolean includeClosed, boolean includeTasks) {
+    return await(getWorkflowsByCorrelationIdsAsync(name, correlationIds, includeClosed, includeTasks));
+  }
+
+  /**
+   * Async form of {@link #getWorkflowsByCorrelationIds(String, List, boolean, boolean)}.
+   *
+   * @param name the workflow definition name
+   * @param correlationIds the correlation ids
+   * @param includeClosed also list terminal executions
+   * @param includeTasks include task instances
+   * @return the executions per correlation id, eventually
+   */
+  public CompletableFuture<Map<String, List<WorkflowExecution>>> getWorkflowsByCorrelationIdsAsync(
+      String name, List<String> correlationIds, boolean includeClosed, boolean includeTasks) {
+    return call(
+        workflows()::getWorkflowsByCorrelationIds,
+        GetWorkflowsByCorrelationIdsRequest.newBuilder()
+            .setName(name)
+            .addAllCorrelationIds(correlationIds)
+            .setIncludeClosed(includeClosed)
+            .setIncludeTasks(includeTasks)
+            .build(),
+        r -> {
+          Map<String, List<WorkflowExecution>> out = new LinkedHashMap<>();
+          r.getResultsList()
+              .forEach(
+                  c ->
+                      out.put(
+                          c.getCorrelationId(),
+                          c.getWorkflowsList().stream().map(WorkflowExecution::from).toList()));
+          return out;
+        });
+  }
+
+  /**
+   * Applies one operation to many executions (1 to 1000); one failing does not stop the others.
+   *
+   * @param operation the operation
+   * @param workflowIds the executions' ids
+   * @return one result per id, in the order given
+   */
+  public List<BulkResult> runBulkOperation(BulkOperation operation, List<String> workflowIds) {
+    return await(runBulkOperationAsync(operation, workflowIds, null, false));
+  }
+
+  /**
+   * Applies one operation to many executions, with the options of terminate and restart.
+   *
+   * @param operation the operation
+   * @param workflowIds the executions' ids (1 to 1000)
+   * @param reason for TERMINATE: why; null for none
+   * @param useLatestDefinitions for RESTART: run the latest version of each definition
+   * @return one result per id, in the order given
+   */
+  public List<BulkResult> runBulkOperation(
+      BulkOperation operation, List<String> workflowIds, String reason, boolean useLatestDefinitions) {
+    return await(runBulkOperationAsync(operation, workflowIds, reason, useLatestDefinitions));
+  }
+
+  /**
+   * Async form of {@link #runBulkOperation(BulkOperation, List, String, boolean)}.
+   *
+   * @param operation the operation
+   * @param workflowIds the executions' ids
+   * @param reason for TERMINATE: why; null for none
+   * @param useLatestDefinitions for RESTART: run the latest definitions
+   * @return one result per id, eventually
+   */
+  public CompletableFuture<List<BulkResult>> runBulkOperationAsync(
+      BulkOperation operation, List<String> workflowIds, String reason, boolean useLatestDefinitions) {
+    return call(
+        workflows()::runBulkOperation,
+        RunBulkOperationRequest.newBuilder()
+            .setOperation(operation)
+            .addAllWorkflowIds(workflowIds)
+            .setReason(reason == null ? "" : reason)
+            .setUseLatestDefinitions(useLatestDefinitions)
+            .build(),
+        r -> List.copyOf(r.getResultsList()));
+  }
+
+  /**
+   * Searches executions with a query (Conductor's query language, for example {@code
+   * workflowType = 'order' AND status IN (FAILED)}).
+   *
+   * @param query the query; empty matches every execution
+   * @param start results to skip
+   * @param size results to return (0 only counts)
+   * @return the total number of hits and the page
+   */
+  public SearchWorkflowsResponse searchWorkflows(String query, int start, int size) {
+    return searchWorkflows(
+        SearchWorkflowsRequest.newBuilder()
+            .setQuery(query == null ? "" : query)
+            .setStart(start)
+            .setSize(size)
+            .build());
+  }
+
+  /**
+   * Searches executions with every option of the request (free text, sort, search by tasks).
+   *
+   * @param request the search
+   * @return the total number of hits and the page
+   */
+  public SearchWorkflowsResponse searchWorkflows(SearchWorkflowsRequest request) {
+    return await(searchWorkflowsAsync(request));
+  }
+
+  /**
+   * Async form of {@link #searchWorkflows(SearchWorkflowsRequest)}.
+   *
+   * @param request the search
+   * @return the hits, eventually
+   */
+  public CompletableFuture<SearchWorkflowsResponse> searchWorkflowsAsync(SearchWorkflowsRequest request) {
+    return call(workflows()::searchWorkflows, request, r -> r);
+  }
+
+  /**
+   * Loads archived executions back, from lines of the archive files retention writes.
+   *
+   * @param lines archive lines, one execution each (JSON); at most 1000
+   * @return how many were written and how many were stored already
+   */
+  public ImportWorkflowsResponse importWorkflows(List<String> lines) {
+    return await(importWorkflowsAsync(lines));
+  }
+
+  /**
+   * Async form of {@link #importWorkflows(List)}.
+   *
+   * @param lines archive lines
+   * @return the counts, eventually
+   */
+  public CompletableFuture<ImportWorkflowsResponse> importWorkflowsAsync(List<String> lines) {
+    ImportWorkflowsRequest.Builder b = ImportWorkflowsRequest.newBuilder();
+    lines.forEach(l -> b.addLines(ByteString.copyFromUtf8(l)));
+    return call(workflows()::importWorkflows, b.build(), r -> r);
+  }
+
+  /** @return what retention keeps by default, where it archives and what it has done */
+  public GetRetentionResponse getRetention() {
+    return await(getRetentionAsync());
+  }
+
+  /**
+   * Async form of {@link #getRetention()}.
+   *
+   * @return the retention settings and counters, eventually
+   */
+  public CompletableFuture<GetRetentionResponse> getRetentionAsync() {
+    return call(workflows()::getRetention, GetRetentionRequest.getDefaultInstance(), r -> r);
+  }
+
+  // ------------------------------------------------------------------------ tasks (steering)
+
+  /**
+   * Sets the status of a workflow's task by reference name: how WAIT and HUMAN tasks (or any
+   * task whose worker is not at hand) are completed or failed.
+   *
+   * @param workflowId the execution's id
+   * @param taskRefName the task's reference name
+   * @param status the new status (COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR, IN_PROGRESS)
+   * @param output the task's output (a map or a bean); null for none
+   * @return the id of the task instance updated
+   */
+  public String updateTaskByRef(String workflowId, String taskRefName, TaskStatus status, Object output) {
+    return await(updateTaskByRefAsync(workflowId, taskRefName, status, output, null));
+  }
+
+  /**
+   * Sets the status of a workflow's task by reference name, with a reason.
+   *
+   * @param workflowId the execution's id
+   * @param taskRefName the task's reference name
+   * @param status the new status
+   * @param output the task's output; null for none
+   * @param reason why it failed; null for none
+   * @return the id of the task instance updated
+   */
+  public String updateTaskByRef(
+      String workflowId, String taskRefName, TaskStatus status, Object output, String reason) {
+    return await(updateTaskByRefAsync(workflowId, taskRefName, status, output, reason));
+  }
+
+  /**
+   * Async form of {@link #updateTaskByRef(String, String, TaskStatus, Object, String)}.
+   *
+   * @param workflowId the execution's id
+   * @param taskRefName the task's reference name
+   * @param status the new status
+   * @param output the task's output; null for none
+   * @param reason why it failed; null for none
+   * @return the id of the task instance updated, eventually
+   */
+  public CompletableFuture<String> updateTaskByRefAsync(
+      String workflowId, String taskRefName, TaskStatus status, Object output, String reason) {
+    UpdateTaskByRefRequest.Builder b =
+        UpdateTaskByRefRequest.newBuilder()
+            .setWorkflowId(workflowId)
+            .setTaskRefName(taskRefName)
+            .setStatus(status)
+            .setReasonForIncompletion(reason == null ? "" : reason);
+    if (output != null) {
+      b.setOutput(Structs.toStructFromObject(output));
+    }
+    return call(tasks()::updateTaskByRef, b.build(), UpdateTaskByRefResponse::getTaskId);
+  }
+
+  /**
+   * Appends log lines to a task, stamped now.
+   *
+   * @param taskId the task's id
+   * @param messages the lines
+   */
+  public void addTaskLogs(String taskId, List<String> messages) {
+    await(addTaskLogsAsync(taskId, messages));
+  }
+
+  /**
+   * Async form of {@link #addTaskLogs(String, List)}.
+   *
+   * @param taskId the task's id
+   * @param messages the lines
+   * @return completes when done
+   */
+  public CompletableFuture<Void> addTaskLogsAsync(String taskId, List<String> messages) {
+    AddTaskLogsRequest.Builder b = AddTaskLogsRequest.newBuilder().setTaskId(taskId);
+    com.google.protobuf.Timestamp now = Structs.toTimestamp(Instant.now());
+    messages.forEach(m -> b.addLogs(TaskLog.newBuilder().setMessage(m).setTime(now)));
+    return call(tasks()::addTaskLogs, b.build(), r -> null);
+  }
+
+  /**
+   * Lists task queues with their depth and subscribers.
+   *
+   * @param taskType only this task type; null or empty lists every queue
+   * @return the queues
+   */
+  public List<QueueInfo> listQueues(String taskType) {
+    return await(listQueuesAsync(taskType));
+  }
+
+  /**
+   * Async form of {@link #listQueues(String)}.
+   *
+   * @param taskType only this task type; null or empty lists every queue
+   * @return the queues, eventually
+   */
+  public CompletableFuture<List<QueueInfo>> listQueuesAsync(String taskType) {
+    return call(
+        tasks()::listQueues,
+        ListQueuesRequest.newBuilder().setTaskType(taskType == null ? "" : taskType).build(),
+        r -> List.copyOf(r.getQueuesList()));
+  }
+
+  /**
+   * Lists the workers connected now (streaming) or polling lately.
+   *
+   * @param taskType only workers of this task type; null or empty lists every worker
+   * @return the workers
+   */
+  public List<WorkerInfo> listWorkers(String taskType) {
+    return await(listWorkersAsync(taskType));
+  }
+
+  /**
+   * Async form of {@link #listWorkers(String)}.
+   *
+   * @param taskType only workers of this task type; null or empty lists every worker
+   * @return the workers, eventually
+   */
+  public CompletableFuture<List<WorkerInfo>> listWorkersAsync(String taskType) {
+    return call(
+        tasks()::listWorkers,
+        ListWorkersRequest.newBuilder().setTaskType(taskType == null ? "" : taskType).build(),
+        r -> List.copyOf(r.getWorkersList()));
+  }
+
+  /**
+   * Searches task instances with a query (the query language of {@link #searchWorkflows(String,
+   * int, int)}, over task fields).
+   *
+   * @param query the query; empty matches every task
+   * @param start results to skip
+   * @param size results to return (0 only counts)
+   * @return the total number of hits and the page
+   */
+  public SearchTasksResponse searchTasks(String query, int start, int size) {
+    return searchTasks(
+        SearchTasksRequest.newBuilder()
+            .setQuery(query == null ? "" : query)
+            .setStart(start)
+            .setSize(size)
+            .build());
+  }
+
+  /**
+   * Searches task instances with every option of the request.
+   *
+   * @param request the search
+   * @return the total number of hits and the page
+   */
+  public SearchTasksResponse searchTasks(SearchTasksRequest request) {
+    return await(searchTasksAsync(request));
+  }
+
+  /**
+   * Async form of {@link #searchTasks(SearchTasksRequest)}.
+   *
+   * @param request the search
+   * @return the hits, eventually
+   */
+  public CompletableFuture<SearchTasksResponse> searchTasksAsync(SearchTasksRequest request) {
+    return call(tasks()::searchTasks, request, r -> r);
+  }
+
+  // --------------------------------------------------------------- tasks (polling workers)
+
+  /**
+   * Takes one task of a type off its queue, waiting for one up to a timeout. The {@link
+   * io.baton.sdk.worker.Worker} streams tasks instead; this is for callers running their own
+   * loop.
+   *
+   * @param taskType the task type
+   * @param workerId who takes it (kept on the task); null or empty for none
+   * @param timeout how long to wait for a task
+   * @return the task, or empty when none came in time
+   */
+  public Optional<TaskAssignment> pollTask(String taskType, String workerId, Duration timeout) {
+    return await(pollTaskAsync(taskType, null, workerId, timeout));
+  }
+
+  /**
+   * Async form of {@link #pollTask(String, String, Duration)}, from one domain.
+   *
+   * @param taskType the task type
+   * @param domain the domain; null or empty for none
+   * @param workerId who takes it; null or empty for none
+   * @param timeout how long to wait for a task
+   * @return the task or empty, eventually
+   */
+  public CompletableFuture<Optional<TaskAssignment>> pollTaskAsync(
+      String taskType, String domain, String workerId, Duration timeout) {
+    int ms = (int) Math.max(0, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    PollRequest req =
+        PollRequest.newBuilder()
+            .setTaskType(taskType)
+            .setDomain(domain == null ? "" : domain)
+            .setWorkerId(workerId == null ? "" : workerId)
+            .setTimeoutMs(ms)
+            .build();
+    TaskServiceGrpc.TaskServiceStub stub =
+        tasks.withDeadlineAfter(callTimeout.toMillis() + ms, TimeUnit.MILLISECONDS);
+    return call(
+        stub::poll, req, r -> r.hasTask() ? Optional.of(r.getTask()) : Optional.<TaskAssignment>empty());
+  }
+
+  /**
+   * Takes up to {@code count} tasks of a type off its queue, waiting up to a timeout for the
+   * first.
+   *
+   * @param taskType the task type
+   * @param workerId who takes them; null or empty for none
+   * @param count the most tasks
+   * @param timeout how long to wait for a task
+   * @return the tasks; empty when none came in time
+   */
+  public List<TaskAssignment> batchPollTasks(
+      String taskType, String workerId, int count, Duration timeout) {
+    return await(batchPollTasksAsync(taskType, null, workerId, count, timeout));
+  }
+
+  /**
+   * Async form of {@link #batchPollTasks(String, String, int, Duration)}, from one domain.
+   *
+   * @param taskType the task type
+   * @param domain the domain; null or empty for none
+   * @param workerId who takes them; null or empty for none
+   * @param count the most tasks
+   * @param timeout how long to wait for a task
+   * @return the tasks, eventually
+   */
+  public CompletableFuture<List<TaskAssignment>> batchPollTasksAsync(
+      String taskType, String domain, String workerId, int count, Duration timeout) {
+    int ms = (int) Math.max(0, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    BatchPollRequest req =
+        BatchPollRequest.newBuilder()
+            .setTaskType(taskType)
+            .setDomain(domain == null ? "" : domain)
+            .setWorkerId(workerId == null ? "" : workerId)
+            .setCount(count)
+            .setTimeoutMs(ms)
+            .build();
+    TaskServiceGrpc.TaskServiceStub stub =
+        tasks.withDeadlineAfter(callTimeout.toMillis() + ms, TimeUnit.MILLISECONDS);
+    return call(stub::batchPoll, req, r -> List.copyOf(r.getTasksList()));
+  }
+
+  /**
+   * Reports the result of a polled task.
+   *
+   * @param result the result (task id, token, status, output, ...)
+   * @throws BatonException FAILED_PRECONDITION when the lease was lost
+   */
+  public void updateTask(io.baton.v1.TaskResult result) {
+    await(updateTaskAsync(result));
+  }
+
+  /**
+   * Completes a polled task with an output.
+   *
+   * @param task the task as polled
+   * @param output its output (a map or a bean); null for none
+   */
+  public void completeTask(TaskAssignment task, Object output) {
+    io.baton.v1.TaskResult.Builder b =
+        io.baton.v1.TaskResult.newBuilder()
+            .setTaskId(task.getTaskId())
+            .setToken(task.getToken())
+            .setWorkflowId(task.getWorkflowId())
+            .setStatus(TaskStatus.TASK_STATUS_COMPLETED);
+    if (output != null) {
+      b.setOutput(Structs.toStructFromObject(output));
+    }
+    updateTask(b.build());
+  }
+
+  /**
+   * Async form of {@link #updateTask(io.baton.v1.TaskResult)}.
+   *
+   * @param result the result
+   * @return completes when done
+   */
+  public CompletableFuture<Void> updateTaskAsync(io.baton.v1.TaskResult result) {
+    return call(tasks()::updateTask, UpdateTaskRequest.newBuilder().setResult(result).build(), r -> null);
+  }
+
+  /**
+   * Extends the lease of a polled task by its response timeout.
+   *
+   * @param task the task as polled
+   * @return the new lease deadline
+   */
+  public Instant extendLease(TaskAssignment task) {
+    return await(extendLeaseAsync(task.getTaskId(), task.getToken(), task.getWorkflowId()));
+  }
+
+  /**
+   * Async form of {@link #extendLease(TaskAssignment)}.
+   *
+   * @param taskId the task's id
+   * @param token the lease token the poll returned
+   * @param workflowId the execution's id
+   * @return the new lease deadline, eventually
+   */
+  public CompletableFuture<Instant> extendLeaseAsync(String taskId, String token, String workflowId) {
+    return call(
+        tasks()::extendLease,
+        ExtendLeaseRequest.newBuilder()
+            .setTaskId(taskId)
+            .setToken(token)
+            .setWorkflowId(workflowId == null ? "" : workflowId)
+            .build(),
+        r -> Structs.toInstant(r.getLeaseDeadline()));
+  }
+
+  // ------------------------------------------------------------------------------ monitoring
+
+  /**
+   * Reads the server's overview: counts since start, latencies, queues, workers and the latest
+   * failures.
+   *
+   * @param recentFailures how many recent failed executions to list, at most 100; 0 lists 10
+   * @return the overview
+   */
+  public GetOverviewResponse getOverview(int recentFailures) {
+    return await(getOverviewAsync(recentFailures));
+  }
+
+  /**
+   * Async form of {@link #getOverview(int)}.
+   *
+   * @param recentFailures how many recent failed executions to list; 0 lists 10
+   * @return the overview, eventually
+   */
+  public CompletableFuture<GetOverviewResponse> getOverviewAsync(int recentFailures) {
+    return call(
+        monitor()::getOverview,
+        GetOverviewRequest.newBuilder().setRecentFailures(recentFailures).build(),
+        r -> r);
+  }
+
   // --------------------------------------------------------------------------------- plumbing
 
   private MetadataServiceGrpc.MetadataServiceStub metadata() {
@@ -1215,6 +2372,10 @@ public final class BatonClient implements AutoCloseable {
 
   private ScheduleServiceGrpc.ScheduleServiceStub schedules() {
     return schedules.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private MonitorServiceGrpc.MonitorServiceStub monitor() {
+    return monitor.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private TaskServiceGrpc.TaskServiceStub tasks() {

@@ -10,7 +10,10 @@ package io.baton.sdk.worker;
  *       exception);
  *   <li>{@code null}: COMPLETED with an empty output;
  *   <li>a {@link java.util.Map} or a bean/record: COMPLETED with that object as the output;
- *   <li>anything else (a string, a number, a list): COMPLETED with output {@code {"result": value}}.
+ *   <li>anything else (a string, a number, a list): COMPLETED with output {@code {"result": value}};
+ *   <li>a {@link java.util.concurrent.CompletionStage}: the task is finished when the stage
+ *       completes, from its value as above, or failed from its exception as below. The handler's
+ *       thread is free meanwhile; the task keeps its concurrency slot and its lease is extended.
  * </ul>
  *
  * <p>A thrown {@link TerminalException} ends the task FAILED_WITH_TERMINAL_ERROR; any other

@@ -25,6 +25,10 @@ import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +58,10 @@ final class TaskStream {
   final boolean leaseExtension;
   private final TaskHandler handler;
   private final Worker worker;
+  /** The pool the stream owns; null when handlers run on the worker's executor. */
   private final ThreadPoolExecutor pool;
+  /** Where handlers run: {@link #pool}, or the executor given to the worker. */
+  private final Executor executor;
 
   private final Object lock = new Object();
   // Everything below is guarded by lock.
@@ -77,7 +84,8 @@ final class TaskStream {
       String domain,
       int concurrency,
       boolean leaseExtension,
-      TaskHandler handler) {
+      TaskHandler handler,
+      Executor userExecutor) {
     this.worker = worker;
     this.taskType = taskType;
     this.domain = domain;
@@ -85,6 +93,11 @@ final class TaskStream {
     this.leaseExtension = leaseExtension;
     this.handler = handler;
     this.creditBatch = Math.max(1, concurrency / 8);
+    if (userExecutor != null) {
+      this.pool = null;
+      this.executor = userExecutor;
+      return;
+    }
     AtomicInteger n = new AtomicInteger();
     this.pool =
         new ThreadPoolExecutor(
@@ -99,6 +112,7 @@ final class TaskStream {
               return t;
             });
     this.pool.allowCoreThreadTimeOut(true);
+    this.executor = pool;
   }
 
   // ------------------------------------------------------------------------------ lifecycle
@@ -190,9 +204,20 @@ final class TaskStream {
                     + pending.size()
                     + " result(s) not acknowledged; the server hands them out again");
       }
+      if (pool == null) {
+        // The executor is the caller's to shut down; interrupt the handlers still on it.
+        for (Running r : running.values()) {
+          Thread t = r.thread;
+          if (t != null) {
+            t.interrupt();
+          }
+        }
+      }
       lock.notifyAll();
     }
-    pool.shutdownNow();
+    if (pool != null) {
+      pool.shutdownNow();
+    }
   }
 
   boolean isPaused() {
@@ -406,7 +431,7 @@ final class TaskStream {
       running.put(id, run);
     }
     try {
-      pool.execute(() -> execute(run));
+      executor.execute(() -> execute(run));
     } catch (RejectedExecutionException e) {
       synchronized (lock) {
         running.remove(a.getTaskId());
@@ -530,9 +555,12 @@ final class TaskStream {
     WorkerListener listener = worker.listener();
     listener.onTaskStarted(task);
     long started = System.nanoTime();
-    TaskResult result;
+    Object value;
+    synchronized (lock) {
+      run.thread = Thread.currentThread();
+    }
     try {
-      result = TaskResult.fromReturnValue(handler.handle(task));
+      value = handler.handle(task);
     } catch (Throwable t) {
       if (closedNow() && isInterruption(t)) {
         synchronized (lock) {
@@ -541,8 +569,45 @@ final class TaskStream {
         }
         return;
       }
-      result = failure(t);
+      finish(run, task, started, failure(t));
+      return;
+    } finally {
+      synchronized (lock) {
+        run.thread = null;
+      }
+      // A handler interrupted at shutdown must not leave the flag on a thread it does not own.
+      if (pool == null) {
+        Thread.interrupted();
+      }
     }
+    if (value instanceof CompletionStage<?> stage) {
+      // The task stays running (its slot taken, its lease extended) until the stage completes;
+      // no thread waits for it. A stage already complete finishes here, on this thread.
+      stage.whenComplete((v, err) -> completeFromStage(run, task, started, v, err));
+      return;
+    }
+    finish(run, task, started, TaskResult.fromReturnValue(value));
+  }
+
+  private void completeFromStage(Running run, Task task, long started, Object value, Throwable err) {
+    TaskResult result;
+    if (err != null) {
+      Throwable cause = err;
+      while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+          && cause.getCause() != null) {
+        cause = cause.getCause();
+      }
+      result = failure(cause);
+    } else if (value instanceof CompletionStage<?>) {
+      result = TaskResult.failed("the handler's CompletionStage completed with another CompletionStage");
+    } else {
+      result = TaskResult.fromReturnValue(value);
+    }
+    finish(run, task, started, result);
+  }
+
+  private void finish(Running run, Task task, long started, TaskResult result) {
+    WorkerListener listener = worker.listener();
     io.baton.v1.TaskResult.Builder proto;
     try {
       proto = toProto(run.assignment, task, result);
@@ -675,6 +740,8 @@ final class TaskStream {
     String token;
 
     boolean leaseRefused;
+    /** The thread running the handler while it runs; guarded by the stream's lock. */
+    Thread thread;
     /** Time between lease extensions (80% of the response timeout); 0 for none. */
     final long extendEveryNanos;
     /** When the next lease extension is due (System.nanoTime()). */

@@ -36,9 +36,11 @@ import java.util.logging.Logger;
  * worker.shutdown(Duration.ofSeconds(30));
  * }</pre>
  *
- * <p>Each task type gets its own stream and its own pool of {@code concurrency} threads; the
- * stream's credit always equals the pool's free slots, so the server never pushes more tasks than
- * can run. When the stream breaks the worker reconnects with exponential backoff; results the
+ * <p>Each task type gets its own stream and its own pool of {@code concurrency} threads (or, with
+ * {@link Builder#executor}, runs its handlers on the executor given); the stream's credit always
+ * equals the free slots, so the server never pushes more tasks than can run. A handler may return
+ * a {@link java.util.concurrent.CompletionStage}: the task keeps its slot, and its lease is
+ * extended, until the stage completes, and no thread waits for it meanwhile. When the stream breaks the worker reconnects with exponential backoff; results the
  * server has not acknowledged yet are sent again (with their attempt token) on the new stream.
  * Long tasks get their lease extended automatically at about 80% of their response timeout.
  *
@@ -120,7 +122,13 @@ public final class Worker implements AutoCloseable {
           firstNonNull(parseBool(env.get(prefix + "LEASE_EXTENSION")), o.leaseExtension, Boolean.TRUE);
       list.add(
           new TaskStream(
-              this, type, domain.trim(), Math.max(1, concurrency), lease, e.getValue().handler));
+              this,
+              type,
+              domain.trim(),
+              Math.max(1, concurrency),
+              lease,
+              e.getValue().handler,
+              b.executor));
     }
     this.streams = Collections.unmodifiableList(list);
   }
@@ -424,8 +432,26 @@ public final class Worker implements AutoCloseable {
     private Duration initialBackoff = Duration.ofMillis(100);
     private Duration maxBackoff = Duration.ofSeconds(10);
     private final Map<String, Registration> tasks = new LinkedHashMap<>();
+    private java.util.concurrent.Executor executor;
 
     private Builder() {}
+
+    /**
+     * Runs the handlers of every task type on this executor instead of a pool of threads per
+     * task type. Concurrency still bounds how many tasks of a type run at once (the server never
+     * hands out more). The worker does not shut the executor down; at a forced shutdown it
+     * interrupts the handlers still running on it.
+     *
+     * <p>On Java 21 and later, {@code Executors.newVirtualThreadPerTaskExecutor()} runs each task
+     * on a virtual thread.
+     *
+     * @param executor the executor
+     * @return this builder
+     */
+    public Builder executor(java.util.concurrent.Executor executor) {
+      this.executor = java.util.Objects.requireNonNull(executor, "executor");
+      return this;
+    }
 
     /**
      * Sets the server address; the worker opens and owns its channel. Default: {@code
