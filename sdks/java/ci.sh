@@ -22,6 +22,16 @@ done
 step "generated code"
 echo "stubs are generated from proto/ by the Maven build (protobuf-maven-plugin); none are checked in: no drift"
 
+step "version"
+# The SDK's version is the workspace's (top-level Cargo.toml), as a Maven snapshot.
+workspace_version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$root/Cargo.toml")"
+pom_version="$(sed -n '0,/<version>/s/.*<version>\(.*\)<\/version>.*/\1/p' "$here/pom.xml")"
+if [ "$pom_version" != "$workspace_version-SNAPSHOT" ]; then
+  echo "pom.xml version $pom_version is not the workspace version $workspace_version-SNAPSHOT (Cargo.toml)" >&2
+  exit 1
+fi
+echo "baton-sdk $pom_version"
+
 step "tests (server: $BATON_BIN)"
 if [ ! -x "$BATON_BIN" ]; then
   echo "server binary not found at $BATON_BIN (build it with: cargo build --release -p baton)" >&2
@@ -55,6 +65,18 @@ if [ "$status" -ne 0 ]; then
   echo "java sdk: FAILED" >&2
   exit "$status"
 fi
+
+step "installed artifacts"
+# `install` puts the jar, its sources and its javadoc in the local Maven repository.
+local_repo="${MAVEN_LOCAL_REPO:-$HOME/.m2/repository}/io/baton/baton-sdk/$pom_version"
+for classifier in "" "-sources" "-javadoc"; do
+  jar="$local_repo/baton-sdk-$pom_version$classifier.jar"
+  if [ ! -s "$jar" ]; then
+    echo "not installed: $jar" >&2
+    exit 1
+  fi
+  echo "installed: $(basename "$jar")"
+done
 
 step "example (examples/java)"
 (cd "$root" && "${mvn[@]}" -f examples/java compile)
