@@ -251,11 +251,7 @@ func (c *Client) BatchPollTasks(ctx context.Context, taskType string, count int,
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Task, 0, len(resp.GetTasks()))
-	for _, a := range resp.GetTasks() {
-		out = append(out, newTask(a))
-	}
-	return out, nil
+	return mapEach(resp.GetTasks(), newTask), nil
 }
 
 func logsOf(lines []string) []*batonv1.TaskLog {
@@ -337,11 +333,7 @@ func (c *Client) ListQueues(ctx context.Context, taskType string) ([]QueueInfo, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]QueueInfo, 0, len(resp.GetQueues()))
-	for _, q := range resp.GetQueues() {
-		out = append(out, queueInfoOf(q))
-	}
-	return out, nil
+	return mapEach(resp.GetQueues(), queueInfoOf), nil
 }
 
 // SearchTasks searches task instances (SearchQuery.ByTasks does not apply).
@@ -376,11 +368,7 @@ func (c *Client) ListWorkers(ctx context.Context, taskType string) ([]WorkerInfo
 	if err != nil {
 		return nil, err
 	}
-	out := make([]WorkerInfo, 0, len(resp.GetWorkers()))
-	for _, w := range resp.GetWorkers() {
-		out = append(out, workerInfoOf(w))
-	}
-	return out, nil
+	return mapEach(resp.GetWorkers(), workerInfoOf), nil
 }
 
 // AddEventHandler registers a new event handler (see [ToDefinition] for the accepted forms
@@ -432,11 +420,7 @@ func (c *Client) ListEventHandlers(ctx context.Context, event string, activeOnly
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*EventHandler, 0, len(resp.GetHandlers()))
-	for _, h := range resp.GetHandlers() {
-		out = append(out, eventHandlerOf(h))
-	}
-	return out, nil
+	return mapEach(resp.GetHandlers(), eventHandlerOf), nil
 }
 
 // GetOverview reads the server's monitoring summary, with up to recentFailures recently

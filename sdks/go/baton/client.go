@@ -118,7 +118,7 @@ func (c *Client) UpdateWorkflowDefs(ctx context.Context, defs ...any) ([]*Workfl
 	if err != nil {
 		return nil, err
 	}
-	return workflowDefsOf(resp.GetWorkflowDefs()), nil
+	return mapEach(resp.GetWorkflowDefs(), workflowDefOf), nil
 }
 
 // GetWorkflowDef reads a workflow definition: the given version, or the latest when version
@@ -142,7 +142,7 @@ func (c *Client) ListWorkflowDefs(ctx context.Context, allVersions bool) ([]*Wor
 	if err != nil {
 		return nil, err
 	}
-	return workflowDefsOf(resp.GetWorkflowDefs()), nil
+	return mapEach(resp.GetWorkflowDefs(), workflowDefOf), nil
 }
 
 // DeleteWorkflowDef deletes one version of a workflow definition.
@@ -180,7 +180,7 @@ func (c *Client) RegisterTaskDefs(ctx context.Context, defs ...any) ([]*TaskDef,
 	if err != nil {
 		return nil, err
 	}
-	return taskDefsOf(resp.GetTaskDefs()), nil
+	return mapEach(resp.GetTaskDefs(), taskDefOf), nil
 }
 
 // GetTaskDef reads a task definition.
@@ -198,7 +198,7 @@ func (c *Client) ListTaskDefs(ctx context.Context) ([]*TaskDef, error) {
 	if err != nil {
 		return nil, err
 	}
-	return taskDefsOf(resp.GetTaskDefs()), nil
+	return mapEach(resp.GetTaskDefs(), taskDefOf), nil
 }
 
 // DeleteTaskDef deletes a task definition.
@@ -335,7 +335,7 @@ func (c *Client) GetWorkflowsByCorrelationID(ctx context.Context, name, correlat
 	if err != nil {
 		return nil, err
 	}
-	return workflowsOf(resp.GetWorkflows()), nil
+	return mapEach(resp.GetWorkflows(), workflowOf), nil
 }
 
 // WaitForWorkflow reads an execution every interval until it reaches a terminal status or

@@ -545,14 +545,6 @@ func workflowDefOf(d *batonv1.WorkflowDefInfo) *WorkflowDef {
 	}
 }
 
-func workflowDefsOf(ds []*batonv1.WorkflowDefInfo) []*WorkflowDef {
-	out := make([]*WorkflowDef, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, workflowDefOf(d))
-	}
-	return out
-}
-
 // TaskDef is a stored task definition: its name, when it was created and last updated, and
 // the whole definition as plain JSON values.
 type TaskDef struct {
@@ -567,14 +559,6 @@ func taskDefOf(d *batonv1.TaskDefInfo) *TaskDef {
 		return nil
 	}
 	return &TaskDef{Name: d.GetName(), Created: timeOf(d.GetCreateTime()), Updated: timeOf(d.GetUpdateTime()), Definition: ToMap(d.GetDefinition())}
-}
-
-func taskDefsOf(ds []*batonv1.TaskDefInfo) []*TaskDef {
-	out := make([]*TaskDef, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, taskDefOf(d))
-	}
-	return out
 }
 
 // ValidationError is one problem [Client.ValidateWorkflowDef] found: where in the
@@ -593,10 +577,11 @@ type TaskLog struct {
 	Time    time.Time
 }
 
-func workflowsOf(ws []*batonv1.Workflow) []*Workflow {
-	out := make([]*Workflow, 0, len(ws))
-	for _, w := range ws {
-		out = append(out, workflowOf(w))
+// mapEach converts every element of xs with f, in order.
+func mapEach[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
 	}
 	return out
 }
