@@ -26,37 +26,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The client calls for definitions, event handlers, steering, search, polling and monitoring,
  * each in its blocking and its async form, against a real {@code baton server}.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ClientCallsIntegrationTest {
+class ClientCallsIntegrationTest extends ServerTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
-
-  private TestServer server;
-  private BatonClient client;
-
-  @BeforeAll
-  void startServer() throws Exception {
-    server = TestServer.start();
-    client = BatonClient.connect(server.target());
-  }
-
-  @AfterAll
-  void stopServer() throws Exception {
-    if (client != null) {
-      client.close();
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
 
   /** A WAIT task: it stays IN_PROGRESS until someone sets its status by reference name. */
   private static Map<String, Object> waitTask(String ref) {

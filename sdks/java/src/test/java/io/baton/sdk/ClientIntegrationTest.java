@@ -18,34 +18,11 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /** The client's operations against a real {@code baton server}. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ClientIntegrationTest {
+class ClientIntegrationTest extends ServerTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
-
-  private TestServer server;
-  private BatonClient client;
-
-  @BeforeAll
-  void startServer() throws Exception {
-    server = TestServer.start();
-    client = BatonClient.connect(server.target());
-  }
-
-  @AfterAll
-  void stopServer() throws Exception {
-    if (client != null) {
-      client.close();
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
 
   @Test
   void definitionsCanBeRegisteredReadAndListed() {

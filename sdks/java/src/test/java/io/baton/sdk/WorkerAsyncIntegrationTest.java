@@ -19,37 +19,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Handlers that return a {@link java.util.concurrent.CompletionStage}, and handlers run on an
  * executor given to the worker, against a real {@code baton server}.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class WorkerAsyncIntegrationTest {
+class WorkerAsyncIntegrationTest extends ServerTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
-
-  private TestServer server;
-  private BatonClient client;
-
-  @BeforeAll
-  void startServer() throws Exception {
-    server = TestServer.start();
-    client = BatonClient.connect(server.target());
-  }
-
-  @AfterAll
-  void stopServer() throws Exception {
-    if (client != null) {
-      client.close();
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
 
   private Worker.Builder worker() {
     return Worker.builder().target(server.target()).workerId("java-async-worker").environment(Map.of());

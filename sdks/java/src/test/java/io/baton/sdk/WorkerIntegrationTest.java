@@ -23,34 +23,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /** The worker runner against a real {@code baton server}. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class WorkerIntegrationTest {
+class WorkerIntegrationTest extends ServerTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
-
-  private TestServer server;
-  private BatonClient client;
-
-  @BeforeAll
-  void startServer() throws Exception {
-    server = TestServer.start();
-    client = BatonClient.connect(server.target());
-  }
-
-  @AfterAll
-  void stopServer() throws Exception {
-    if (client != null) {
-      client.close();
-    }
-    if (server != null) {
-      server.close();
-    }
-  }
 
   private Worker.Builder worker() {
     return Worker.builder()
