@@ -1007,8 +1007,9 @@ impl Scheduler {
         }
     }
 
-    /// Drops the waits for the ends of runs that will not be watched (the change that
-    /// started them failed; its replay finds them and watches them then).
+    /// Drops the waits for the ends of runs that will not be watched from them (the
+    /// change that started them failed, and its replay finds and watches them; or they
+    /// are watched already).
     fn forget(
         &self,
         started: Vec<(
@@ -1038,10 +1039,7 @@ impl Scheduler {
             let mut w = self.watched.lock();
             if w.contains_key(workflow_id) {
                 drop(w);
-                if end.is_some() {
-                    drop(end);
-                    self.waiters.prune(workflow_id);
-                }
+                self.forget(vec![(workflow_id.to_string(), end)]);
                 return;
             }
             w.insert(workflow_id.to_string(), schedule.to_string());
