@@ -15,7 +15,7 @@ use crate::convert::{ms, opt_struct_to_object, ts};
 use crate::status;
 use crate::views::{
     assignment_to_pb, queue_info_to_pb, search_params, task_status_from, task_summary_to_pb,
-    task_to_pb, worker_info_to_pb, worker_msg_to_pb,
+    task_to_pb, worker_info_to_pb, worker_msg_to_pb, worker_msgs_to_pb,
 };
 
 /// The TaskService implementation.
@@ -48,6 +48,12 @@ fn core_result(r: &pb::TaskResult) -> Result<TaskResult, EngineError> {
         worker_id: Some(r.worker_id.clone()).filter(|s| !s.is_empty()),
     })
 }
+
+/// Most results a worker may send in one `ResultBatch`.
+const MAX_RESULT_BATCH: usize = 1000;
+
+/// Most engine messages gathered into one outbound message for a batching worker.
+const MAX_OUT_BATCH: usize = 256;
 
 type WorkStream = Pin<Box<dyn Stream<Item = Result<pb::WorkResponse, Status>> + Send + 'static>>;
 
@@ -104,6 +110,21 @@ impl TaskService for Tasks {
                             .report(r.task_id, r.token, &r.workflow_id, result)
                             .await;
                     }
+                    Some(pb::work_request::Kind::Results(batch)) => {
+                        if batch.results.len() > MAX_RESULT_BATCH {
+                            session.refuse(EngineError::InvalidArgument(format!(
+                                "results: {} results in one batch, at most {MAX_RESULT_BATCH}",
+                                batch.results.len()
+                            )));
+                            break;
+                        }
+                        for r in batch.results {
+                            let result = core_result(&r);
+                            session
+                                .report(r.task_id, r.token, &r.workflow_id, result)
+                                .await;
+                        }
+                    }
                     Some(pb::work_request::Kind::ExtendLease(l)) => {
                         session
                             .extend_lease(l.task_id, l.token, &l.workflow_id)
@@ -117,7 +138,8 @@ impl TaskService for Tasks {
                     }
                     None => {
                         session.refuse(EngineError::InvalidArgument(
-                            "empty WorkRequest: set one of subscribe, credits, result, extend_lease"
+                            "empty WorkRequest: set one of subscribe, credits, result, results, \
+                             extend_lease"
                                 .into(),
                         ));
                         break;
@@ -127,8 +149,19 @@ impl TaskService for Tasks {
             // Dropping the session hands the tasks the worker still held back at once.
             drop(session);
         });
-        let out = UnboundedReceiverStream::new(rx).map(worker_msg_to_pb);
-        Ok(Response::new(Box::pin(out)))
+        let msgs = UnboundedReceiverStream::new(rx);
+        if sub.batch {
+            // Whatever is waiting at once goes out together: tasks in one TaskBatch, result
+            // acknowledgements in one AckBatch.
+            let chunks = futures_util::StreamExt::ready_chunks(msgs, MAX_OUT_BATCH);
+            let out = futures_util::StreamExt::flat_map(chunks, |chunk| {
+                futures_util::stream::iter(worker_msgs_to_pb(chunk))
+            });
+            Ok(Response::new(Box::pin(out)))
+        } else {
+            let out = msgs.map(worker_msg_to_pb);
+            Ok(Response::new(Box::pin(out)))
+        }
     }
 
     async fn poll(

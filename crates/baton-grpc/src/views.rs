@@ -182,6 +182,63 @@ pub(crate) fn worker_msg_to_pb(m: WorkerMsg) -> Result<pb::WorkResponse, Status>
     Ok(pb::WorkResponse { kind: Some(kind) })
 }
 
+/// Messages to a worker that takes batches: each run of tasks becomes one `TaskBatch`, each
+/// run of result acknowledgements one `AckBatch` (a run of one stays a single message);
+/// order is kept, and a refusal ends the list.
+pub(crate) fn worker_msgs_to_pb(msgs: Vec<WorkerMsg>) -> Vec<Result<pb::WorkResponse, Status>> {
+    use pb::work_response::Kind;
+    let mut out: Vec<Result<pb::WorkResponse, Status>> = Vec::new();
+    let mut tasks: Vec<pb::TaskAssignment> = Vec::new();
+    let mut acks: Vec<pb::Ack> = Vec::new();
+    fn flush(
+        out: &mut Vec<Result<pb::WorkResponse, Status>>,
+        tasks: &mut Vec<pb::TaskAssignment>,
+        acks: &mut Vec<pb::Ack>,
+    ) {
+        let kind = |k| Ok(pb::WorkResponse { kind: Some(k) });
+        match tasks.len() {
+            0 => {}
+            1 => out.push(kind(Kind::Task(tasks.remove(0)))),
+            _ => out.push(kind(Kind::Tasks(pb::TaskBatch {
+                tasks: std::mem::take(tasks),
+            }))),
+        }
+        match acks.len() {
+            0 => {}
+            1 => out.push(kind(Kind::ResultAck(acks.remove(0)))),
+            _ => out.push(kind(Kind::ResultAcks(pb::AckBatch {
+                acks: std::mem::take(acks),
+            }))),
+        }
+    }
+    for m in msgs {
+        match m {
+            WorkerMsg::Task(a) => {
+                if !acks.is_empty() {
+                    flush(&mut out, &mut tasks, &mut acks);
+                }
+                tasks.push(assignment_to_pb(&a));
+            }
+            WorkerMsg::ResultAck(a) => {
+                if !tasks.is_empty() {
+                    flush(&mut out, &mut tasks, &mut acks);
+                }
+                acks.push(ack_to_pb(a));
+            }
+            other => {
+                flush(&mut out, &mut tasks, &mut acks);
+                let refused = matches!(other, WorkerMsg::Refused(_));
+                out.push(worker_msg_to_pb(other));
+                if refused {
+                    return out;
+                }
+            }
+        }
+    }
+    flush(&mut out, &mut tasks, &mut acks);
+    out
+}
+
 /// A JSON value as a Struct (an object; anything else is wrapped under "value").
 fn value_struct(v: &Value) -> prost_types::Struct {
     match v {

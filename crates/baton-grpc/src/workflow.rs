@@ -85,6 +85,23 @@ impl WorkflowService for Workflows {
         }))
     }
 
+    async fn wait_workflow(
+        &self,
+        req: Request<pb::WaitWorkflowRequest>,
+    ) -> Result<Response<pb::WaitWorkflowResponse>, Status> {
+        let r = req.get_ref();
+        let out = self
+            .svc
+            .wait_workflow(&r.workflow_id, r.wait_seconds, &r.wait_until_task_ref)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::WaitWorkflowResponse {
+            workflow: Some(view_to_pb(&out.view)),
+            finished: out.finished,
+            task_ref_finished: out.task_ref_finished,
+        }))
+    }
+
     async fn get_workflow(
         &self,
         req: Request<pb::GetWorkflowRequest>,

@@ -30,6 +30,7 @@ pub(crate) fn routes() -> OpenApiRouter<Service> {
         .routes(routes!(start))
         .routes(routes!(get_workflow, start_by_name, terminate))
         .routes(routes!(execute))
+        .routes(routes!(wait))
         .routes(routes!(pause))
         .routes(routes!(resume))
         .routes(routes!(restart))
@@ -273,6 +274,55 @@ async fn execute_until_any(
         let _ = svc.wait_closed(&id, pause.min(deadline - now)).await?;
         pause = (pause * 2).min(Duration::from_millis(250));
     }
+}
+
+/// Query of a wait on an existing execution.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct WaitQuery {
+    /// Echoed in the answer.
+    request_id: Option<String>,
+    /// Answer once this task reference has finished.
+    wait_until_task_ref: Option<String>,
+    /// Seconds to wait, 1-300 (10 when absent or 0).
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 300)]
+    wait_for_seconds: Option<String>,
+}
+
+/// Waits for an execution that is already running to end (or a named task of it to
+/// finish, or the wait to pass) without starting anything; answers the run as it then
+/// stands, as an execute does.
+#[utoipa::path(
+    get, path = "/api/workflow/{workflowId}/wait", tag = "workflow",
+    params(("workflowId" = String, Path, description = "Execution id"), WaitQuery),
+    responses(
+        (status = 200, description = "The run", body = WorkflowRun),
+        (status = 400, description = "Bad request", body = ErrorBody),
+        (status = 404, description = "No such execution or task reference", body = ErrorBody),
+    )
+)]
+async fn wait(
+    State(svc): State<Service>,
+    Path(id): Path<String>,
+    Q(q): Q<WaitQuery>,
+) -> Result<Json<WorkflowRun>, ApiError> {
+    let wait_seconds = int(q.wait_for_seconds.as_deref(), "waitForSeconds")?.unwrap_or(10);
+    let outcome = svc
+        .wait_workflow(
+            &id,
+            wait_seconds,
+            q.wait_until_task_ref.as_deref().unwrap_or(""),
+        )
+        .await?;
+    let (wf, tasks) = &outcome.view;
+    let def = svc
+        .workflow_def(&wf.workflow_name, Some(wf.workflow_version))
+        .ok();
+    Ok(Json(views::run(
+        views::workflow(wf, tasks, def.as_deref(), &svc),
+        q.request_id,
+    )))
 }
 
 /// Query of a read.

@@ -466,6 +466,7 @@ async fn worker(
             domain: String::new(),
             worker_id: "bench".into(),
             credits,
+            ..Default::default()
         })),
     })?;
     let mut inbound = client

@@ -317,6 +317,20 @@ pub enum WorkflowCommand {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Waits for an execution that is running already to finish (or a given task of it
+    /// to), then prints it. Fails when the wait runs out first.
+    Wait {
+        /// Id of the execution.
+        workflow_id: String,
+        /// Seconds to wait (1-300).
+        #[arg(long, default_value_t = 10)]
+        wait: i32,
+        /// Return once the task with this reference name has finished.
+        #[arg(long)]
+        wait_until: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Applies one operation to many executions (at most 1000) and reports each outcome.
     Bulk {
         /// The operation.
@@ -1194,6 +1208,33 @@ pub async fn run_workflow(cmd: WorkflowCommand) -> anyhow::Result<()> {
                         correlation_id: correlation_id.unwrap_or_default(),
                         ..Default::default()
                     }),
+                    wait_seconds: wait,
+                    wait_until_task_ref: wait_until.clone().unwrap_or_default(),
+                })
+                .await?
+                .into_inner();
+            if let Some(w) = r.workflow {
+                print_workflow(&w, conn.json);
+            }
+            if !r.finished && !r.task_ref_finished {
+                match wait_until {
+                    Some(t) => {
+                        bail!("neither task {t} nor the workflow finished within {wait} seconds")
+                    }
+                    None => bail!("the workflow did not finish within {wait} seconds"),
+                }
+            }
+        }
+        WorkflowCommand::Wait {
+            workflow_id,
+            wait,
+            wait_until,
+            conn,
+        } => {
+            let mut client = WorkflowServiceClient::new(channel(&conn).await?);
+            let r = client
+                .wait_workflow(pb::WaitWorkflowRequest {
+                    workflow_id,
                     wait_seconds: wait,
                     wait_until_task_ref: wait_until.clone().unwrap_or_default(),
                 })

@@ -150,6 +150,244 @@ async fn execute_returns_once_the_named_task_finished() {
 }
 
 #[tokio::test]
+async fn wait_follows_an_execution_started_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let ch = server.channel().await;
+    register_chain(&ch, "wait_wf").await;
+    let id = start(&ch, "wait_wf", json!({"x": 1})).await;
+    let wait = |workflow_id: &str, secs: i32, task_ref: &str| pb::WaitWorkflowRequest {
+        workflow_id: workflow_id.into(),
+        wait_seconds: secs,
+        wait_until_task_ref: task_ref.into(),
+    };
+    // No worker yet: the wait runs out and says so.
+    let r = wf_client(&ch)
+        .wait_workflow(wait(&id, 1, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.finished && !r.task_ref_finished, "{r:?}");
+    assert_eq!(
+        status(r.workflow.as_ref().unwrap()),
+        pb::WorkflowStatus::Running
+    );
+
+    // A wait for a1 asked before the worker comes returns when a1 has finished.
+    let waiting = {
+        let mut c = wf_client(&ch);
+        let req = wait(&id, 30, "a1");
+        tokio::spawn(async move { c.wait_workflow(req).await })
+    };
+    let _a = spawn_worker(
+        ch.clone(),
+        &["a"],
+        4,
+        Arc::new(|_t| Action::Complete(json!({"y": 1}))),
+    );
+    let r = waiting.await.unwrap().unwrap().into_inner();
+    assert!(r.task_ref_finished && !r.finished, "{r:?}");
+    let w = r.workflow.unwrap();
+    assert_eq!(task_status(task_of(&w, "a1")), pb::TaskStatus::Completed);
+
+    // Over HTTP and the CLI the same wait, with what each says when it runs out.
+    let http = http_client();
+    let body: Value = http
+        .get(format!(
+            "{}/api/workflow/{id}/wait?waitForSeconds=1&requestId=r-7",
+            server.url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(body["status"], "RUNNING", "{body}");
+    assert_eq!(body["requestId"], "r-7", "{body}");
+    let (ok, _, err) = cli(&server, &["workflow", "wait", &id, "--wait", "1"]);
+    assert!(
+        !ok && err.contains("did not finish within 1 seconds"),
+        "{err}"
+    );
+
+    // Bad input: no such execution, a reference the definition lacks, a wait too long.
+    refused(
+        wf_client(&ch)
+            .wait_workflow(wait("no-such-id", 1, ""))
+            .await,
+        Code::NotFound,
+        &["no-such-id"],
+    );
+    refused(
+        wf_client(&ch).wait_workflow(wait(&id, 1, "zz9")).await,
+        Code::NotFound,
+        &["zz9", "wait_wf"],
+    );
+    refused(
+        wf_client(&ch).wait_workflow(wait(&id, 301, "")).await,
+        Code::InvalidArgument,
+        &["wait_seconds", "301"],
+    );
+    let resp = http
+        .get(format!(
+            "{}/api/workflow/{id}/wait?waitUntilTaskRef=zz9",
+            server.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // Workers for the rest: the wait sees the end, on every surface.
+    let _bc = spawn_worker(
+        ch.clone(),
+        &["b", "c"],
+        4,
+        Arc::new(|_t| Action::Complete(json!({"z": 2}))),
+    );
+    let r = wf_client(&ch)
+        .wait_workflow(wait(&id, 30, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.finished, "{r:?}");
+    assert_eq!(
+        status(r.workflow.as_ref().unwrap()),
+        pb::WorkflowStatus::Completed
+    );
+    let body: Value = http
+        .get(format!("{}/api/workflow/{id}/wait", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(body["status"], "COMPLETED", "{body}");
+    let (ok, out, err) = cli(&server, &["workflow", "wait", &id, "--json"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("COMPLETED"), "{out}");
+}
+
+#[tokio::test]
+async fn a_batching_worker_takes_tasks_and_acknowledgements_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let ch = server.channel().await;
+    register_chain(&ch, "batch_wf").await;
+    register_workflow(
+        &ch,
+        &json!({"name": "batch_one", "version": 1,
+                "tasks": [{"name": "a", "taskReferenceName": "a1"}]}),
+    )
+    .await;
+    // Tasks queue up before the worker comes, so they are handed out together.
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        ids.push(start(&ch, "batch_one", json!({"i": i})).await);
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::WorkRequest>();
+    let send = |kind| tx.send(pb::WorkRequest { kind: Some(kind) }).unwrap();
+    send(pb::work_request::Kind::Subscribe(pb::Subscribe {
+        task_types: vec!["a".into()],
+        worker_id: "batcher".into(),
+        credits: 100,
+        batch: true,
+        ..Default::default()
+    }));
+    let mut inbound = task_client(&ch)
+        .work(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut tasks_seen, mut biggest_task_batch) = (0usize, 0usize);
+    let (mut acks_ok, mut ack_batches) = (0usize, 0usize);
+    while acks_ok < 200 {
+        let msg = tokio::time::timeout(Duration::from_secs(30), inbound.message())
+            .await
+            .expect("the worker stream went quiet")
+            .unwrap()
+            .expect("the stream ended");
+        let tasks = match msg.kind {
+            Some(pb::work_response::Kind::Task(t)) => vec![t],
+            Some(pb::work_response::Kind::Tasks(b)) => b.tasks,
+            Some(pb::work_response::Kind::ResultAck(a)) => {
+                assert!(a.ok, "{a:?}");
+                acks_ok += 1;
+                continue;
+            }
+            Some(pb::work_response::Kind::ResultAcks(b)) => {
+                ack_batches += 1;
+                assert!(b.acks.iter().all(|a| a.ok), "{b:?}");
+                acks_ok += b.acks.len();
+                continue;
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        tasks_seen += tasks.len();
+        biggest_task_batch = biggest_task_batch.max(tasks.len());
+        let n = tasks.len() as i32;
+        // Every task of the message answered in one ResultBatch, then credit for as many.
+        send(pb::work_request::Kind::Results(pb::ResultBatch {
+            results: tasks
+                .iter()
+                .map(|t| pb::TaskResult {
+                    task_id: t.task_id.clone(),
+                    token: t.token.clone(),
+                    workflow_id: t.workflow_id.clone(),
+                    status: pb::TaskStatus::Completed as i32,
+                    output: Some(obj(json!({"done": input_of(t)["i"]}))),
+                    ..Default::default()
+                })
+                .collect(),
+        }));
+        send(pb::work_request::Kind::Credits(pb::GrantCredits {
+            credits: n,
+        }));
+    }
+    assert_eq!(tasks_seen, 200);
+    assert!(biggest_task_batch > 1, "no TaskBatch came");
+    assert!(ack_batches > 0, "no AckBatch came");
+    for id in &ids {
+        let w = wait_terminal(&ch, id, 20).await;
+        assert_eq!(status(&w), pb::WorkflowStatus::Completed);
+    }
+
+    // A batch over the limit is refused and ends the stream, naming the limit.
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<pb::WorkRequest>();
+    for kind in [
+        pb::work_request::Kind::Subscribe(pb::Subscribe {
+            task_types: vec!["a".into()],
+            credits: 1,
+            batch: true,
+            ..Default::default()
+        }),
+        pb::work_request::Kind::Results(pb::ResultBatch {
+            results: vec![pb::TaskResult::default(); 1001],
+        }),
+    ] {
+        tx.send(pb::WorkRequest { kind: Some(kind) }).unwrap();
+    }
+    let mut inbound = task_client(&ch)
+        .work(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let e = loop {
+        match inbound.message().await {
+            Err(e) => break e,
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream ended without a refusal"),
+        }
+    };
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("at most 1000"), "{e:?}");
+}
+
+#[tokio::test]
 async fn rerun_runs_a_failed_workflow_again_from_a_task() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());

@@ -63,6 +63,7 @@ fn stream_worker(
         domain: domain.to_string(),
         worker_id: name.to_string(),
         credits,
+        ..Default::default()
     };
     tokio::spawn(async move {
         let (tx, rx) = mpsc::unbounded_channel::<pb::WorkRequest>();

@@ -66,6 +66,29 @@ pub struct Page<T> {
     pub next_offset: Option<usize>,
 }
 
+/// The wait a caller asked for: 1-300 seconds, 0 meaning 10.
+fn wait_limit(wait_seconds: i32) -> Result<Duration, EngineError> {
+    match wait_seconds {
+        0 => Ok(Duration::from_secs(10)),
+        n if (1..=300).contains(&n) => Ok(Duration::from_secs(n as u64)),
+        n => Err(EngineError::InvalidArgument(format!(
+            "wait_seconds: {n} is outside 1-300"
+        ))),
+    }
+}
+
+/// Refuses a task reference to wait for that the definition does not have.
+fn check_wait_ref(def: &baton_core::WorkflowDef, wait_ref: &str) -> Result<(), EngineError> {
+    if has_reference(def, definition_reference(wait_ref)) {
+        return Ok(());
+    }
+    Err(EngineError::NotFound(format!(
+        "wait_until_task_ref: task reference {wait_ref} is not part of workflow definition {} \
+         version {}",
+        def.name, def.version
+    )))
+}
+
 impl Service {
     /// Starts an execution; returns its id once the start is durable.
     pub async fn start_workflow(&self, req: StartRequest) -> Result<String, EngineError> {
@@ -78,40 +101,55 @@ impl Service {
         &self,
         req: ExecuteRequest,
     ) -> Result<ExecuteOutcome, EngineError> {
-        let wait = match req.wait_seconds {
-            0 => 10,
-            n if (1..=300).contains(&n) => n,
-            n => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "wait_seconds: {n} is outside 1-300"
-                )));
-            }
-        };
+        let wait = wait_limit(req.wait_seconds)?;
         let wait_ref = req.wait_until_task_ref.trim().to_string();
         if !wait_ref.is_empty()
             && let Some(def) = self
                 .rt
                 .registry
                 .workflow_def(&req.start.name, req.start.version.filter(|v| *v > 0))
-            && !has_reference(&def, definition_reference(&wait_ref))
         {
-            return Err(EngineError::NotFound(format!(
-                "wait_until_task_ref: task reference {wait_ref} is not part of workflow \
-                 definition {} version {}",
-                def.name, def.version
-            )));
+            check_wait_ref(&def, &wait_ref)?;
         }
         let id = self.start_workflow(req.start).await?;
-        let wait = Duration::from_secs(wait as u64);
+        self.wait_outcome(&id, &wait_ref, wait).await
+    }
+
+    /// Waits for an execution that exists already to end, or for its task `wait_until_task_ref`
+    /// to finish, for at most `wait_seconds` (1-300; 0 means 10); answers the execution as it
+    /// then stands. Nothing is started.
+    pub async fn wait_workflow(
+        &self,
+        workflow_id: &str,
+        wait_seconds: i32,
+        wait_until_task_ref: &str,
+    ) -> Result<ExecuteOutcome, EngineError> {
+        let wait = wait_limit(wait_seconds)?;
+        let wait_ref = wait_until_task_ref.trim();
+        if !wait_ref.is_empty() {
+            let exec = self.execution(workflow_id).await?;
+            check_wait_ref(&exec.def, wait_ref)?;
+        }
+        self.wait_outcome(workflow_id, wait_ref, wait).await
+    }
+
+    /// Waits as [`Service::execute_workflow`] and [`Service::wait_workflow`] do, then reads
+    /// the execution with its tasks.
+    async fn wait_outcome(
+        &self,
+        id: &str,
+        wait_ref: &str,
+        wait: Duration,
+    ) -> Result<ExecuteOutcome, EngineError> {
         let (status, task_ref_finished) = if wait_ref.is_empty() {
-            (self.wait_closed(&id, wait).await?, false)
+            (self.wait_closed(id, wait).await?, false)
         } else {
-            self.wait_for_task(&id, &wait_ref, wait).await?
+            self.wait_for_task(id, wait_ref, wait).await?
         };
-        let view = self.workflow(&id, true).await?;
+        let view = self.workflow(id, true).await?;
         Ok(ExecuteOutcome {
+            finished: status.is_terminal() || view.0.status.is_terminal(),
             view,
-            finished: status.is_terminal(),
             task_ref_finished,
         })
     }

@@ -286,6 +286,7 @@ pub async fn run_worker(
             domain: String::new(),
             worker_id: "rust-test-worker".into(),
             credits,
+            ..Default::default()
         })),
     })
     .unwrap();
