@@ -31,6 +31,7 @@ pub(crate) fn routes() -> OpenApiRouter<Service> {
         .routes(routes!(get_workflow, start_by_name, terminate))
         .routes(routes!(execute))
         .routes(routes!(wait))
+        .routes(routes!(watch))
         .routes(routes!(pause))
         .routes(routes!(resume))
         .routes(routes!(restart))
@@ -251,29 +252,16 @@ async fn execute_until_any(
         ));
     }
     let id = svc.start_workflow(start).await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_seconds as u64);
-    let mut pause = Duration::from_millis(5);
-    loop {
-        let view = svc.workflow(&id, true).await?;
-        let done = refs.iter().any(|r| {
-            view.1
-                .iter()
-                .rev()
-                .find(|t| baton_core::decider::reference_matches(&t.reference_task_name, r))
-                .is_some_and(|t| t.status.is_terminal())
-        });
-        let now = tokio::time::Instant::now();
-        if done || view.0.status.is_terminal() || now >= deadline {
-            let finished = view.0.status.is_terminal();
-            return Ok(baton_server::service::ExecuteOutcome {
-                view,
-                finished,
-                task_ref_finished: done,
-            });
-        }
-        let _ = svc.wait_closed(&id, pause.min(deadline - now)).await?;
-        pause = (pause * 2).min(Duration::from_millis(250));
-    }
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    let (status, done) = svc
+        .wait_for_tasks(&id, &refs, Duration::from_secs(wait_seconds as u64))
+        .await?;
+    let view = svc.workflow(&id, true).await?;
+    Ok(baton_server::service::ExecuteOutcome {
+        finished: status.is_terminal() || view.0.status.is_terminal(),
+        view,
+        task_ref_finished: done,
+    })
 }
 
 /// Query of a wait on an existing execution.
@@ -363,6 +351,94 @@ async fn get_workflow(
         let (w, _) = svc.workflow(&id, false).await?;
         Ok(Json(views::workflow(&w, &[], None, &svc)))
     }
+}
+
+/// Least time between two pushes of one watched execution.
+const WATCH_SPACING: Duration = Duration::from_millis(250);
+
+/// Pushes an execution (with its tasks, as a read answers it) as server-sent events: one
+/// `workflow` event at once and another after each stored change, at most four a second;
+/// the stream stays open across the run's end (a retry or restart shows too) and closes
+/// with a `removed` event when the execution is deleted.
+#[utoipa::path(
+    get, path = "/api/workflow/{workflowId}/watch", tag = "workflow",
+    params(("workflowId" = String, Path, description = "Execution id")),
+    responses(
+        (status = 200, description = "Server-sent events: `workflow` (data: the execution \
+            as GET /api/workflow/{workflowId} answers it) and `removed`", content_type = "text/event-stream"),
+        (status = 404, description = "No such execution", body = ErrorBody),
+    )
+)]
+async fn watch(State(svc): State<Service>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    // Watched before the first read, so no change between the two goes unseen.
+    let watch = svc.watch_workflow(&id);
+    let first = svc.execution(&id).await?;
+    let first = serde_json::to_string(&views::workflow(
+        &first.workflow,
+        &first.tasks,
+        Some(&first.def),
+        &svc,
+    ))
+    .unwrap_or_default();
+    struct Watching {
+        svc: Service,
+        id: String,
+        watch: baton_server::runtime::waiters::Watch,
+        last: String,
+        pending: Option<Event>,
+        gone: bool,
+    }
+    let state = Watching {
+        svc,
+        id,
+        watch,
+        pending: Some(Event::default().event("workflow").data(first.clone())),
+        last: first,
+        gone: false,
+    };
+    let events = futures_util::stream::unfold(state, |mut st| async move {
+        if let Some(e) = st.pending.take() {
+            return Some((Ok::<_, std::convert::Infallible>(e), st));
+        }
+        if st.gone {
+            return None;
+        }
+        loop {
+            tokio::time::sleep(WATCH_SPACING).await;
+            if !st.watch.changed().await {
+                // The execution ended (or was removed); a new watch sees it reopen.
+                st.watch = st.svc.watch_workflow(&st.id);
+            }
+            match st.svc.execution(&st.id).await {
+                Ok(e) => {
+                    let json = serde_json::to_string(&views::workflow(
+                        &e.workflow,
+                        &e.tasks,
+                        Some(&e.def),
+                        &st.svc,
+                    ))
+                    .unwrap_or_default();
+                    if json != st.last {
+                        st.last = json.clone();
+                        let e = Event::default().event("workflow").data(json);
+                        return Some((Ok(e), st));
+                    }
+                }
+                Err(EngineError::NotFound(_)) => {
+                    st.gone = true;
+                    let e = Event::default().event("removed").data(st.id.clone());
+                    return Some((Ok(e), st));
+                }
+                Err(e) => {
+                    tracing::debug!(workflow_id = %st.id, error = %e, "watch read failed");
+                }
+            }
+        }
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 /// Query of a terminate.

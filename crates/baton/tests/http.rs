@@ -991,3 +991,136 @@ async fn reads_name_operators_and_definitions_as_conductor_does() {
     assert_eq!(w["workflowDefinition"]["name"], "h_ops");
     assert_eq!(w["workflowDefinition"]["version"], 1);
 }
+
+/// Reads server-sent events off a response.
+struct Events {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    /// The next event's name and data; None when the stream ended.
+    async fn next(&mut self) -> Option<(String, String)> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut name, mut data) = (String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if name.is_empty() && data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some((name, data));
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(20), self.resp.chunk())
+                .await
+                .expect("no event within 20 s")
+                .expect("stream read")?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Reads `workflow` events until one satisfies `want`.
+    async fn until(&mut self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let (name, data) = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("the stream ended before {what}"));
+            assert_eq!(name, "workflow", "{data}");
+            let w: Value = serde_json::from_str(&data).expect("event data is JSON");
+            if want(&w) {
+                return w;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_execution_is_pushed_to_watchers_as_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let api = Api::new(&server);
+    setup(&api).await;
+    let id = api.post("/workflow/h_flow", &json!({"x": 1})).await.text;
+    let resp = api
+        .http
+        .get(format!("{}/workflow/{id}/watch", api.base))
+        .send()
+        .await
+        .expect("watch");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("text/event-stream"), "{ct}");
+    let mut events = Events {
+        resp,
+        buf: String::new(),
+    };
+    // At once: the run as it stands, with its tasks.
+    let w = events.until("the first event", |_| true).await;
+    assert_eq!(w["workflowId"], id.as_str());
+    assert_eq!(w["status"], "RUNNING");
+
+    // A task completed by a worker is pushed.
+    let t = api.take("h_work").await;
+    api.complete(&t, json!({"v": 1})).await;
+    events
+        .until("the first task completed", |w| {
+            w["tasks"][0]["status"] == "COMPLETED"
+        })
+        .await;
+
+    // Terminated, then retried: the same stream shows both.
+    let a = api
+        .delete(&format!("/workflow/{id}?reason=enough"), &json!({}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let w = events
+        .until("TERMINATED", |w| w["status"] == "TERMINATED")
+        .await;
+    assert_eq!(w["reasonForIncompletion"], "enough");
+    api.ok(
+        Method::POST,
+        &format!("/workflow/{id}/retry"),
+        Some(json!({})),
+    )
+    .await;
+    events
+        .until("RUNNING again", |w| w["status"] == "RUNNING")
+        .await;
+
+    // Removed: a `removed` event, then the stream ends.
+    api.ok(
+        Method::DELETE,
+        &format!("/workflow/{id}/remove?archiveWorkflow=False"),
+        None,
+    )
+    .await;
+    loop {
+        match events.next().await {
+            Some((name, _)) if name == "workflow" => continue,
+            Some((name, data)) => {
+                assert_eq!(name, "removed");
+                assert_eq!(data, id);
+                break;
+            }
+            None => panic!("the stream ended without a removed event"),
+        }
+    }
+    assert!(events.next().await.is_none(), "the stream went on");
+
+    // An unknown execution is a 404 with Conductor's error body.
+    let a = api.get("/workflow/no-such-run/watch").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
+    assert!(
+        a.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-run")
+    );
+}

@@ -534,6 +534,9 @@ impl Executor {
                     ),
                 }
             }
+            // Watchers read the execution again; a removed one ends their watch.
+            let removed = matches!(o.pending, Some(Pending::Removed(_)));
+            self.waiters.changed(&o.workflow_id, removed);
             match o.pending {
                 Some(Pending::Reply(r, res)) if !reopened.is_empty() => {
                     // A retry, rerun or restart of a child is answered once its parent is
@@ -596,6 +599,7 @@ impl Executor {
                 self.cache.remove(&wf);
             }
             self.waiters.notify(&wf, status);
+            self.waiters.changed(&wf, true);
         }
     }
 

@@ -366,6 +366,11 @@ impl Runtime {
         self.waiters.wait(workflow_id)
     }
 
+    /// Watches an execution's stored changes (see [`waiters::Watch`]).
+    pub fn watch(&self, workflow_id: &str) -> waiters::Watch {
+        self.waiters.watch(workflow_id)
+    }
+
     /// Drops waiters of an execution that gave up.
     pub fn prune_waiters(&self, workflow_id: &str) {
         self.waiters.prune(workflow_id);

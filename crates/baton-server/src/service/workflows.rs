@@ -144,7 +144,7 @@ impl Service {
         let (status, task_ref_finished) = if wait_ref.is_empty() {
             (self.wait_closed(id, wait).await?, false)
         } else {
-            self.wait_for_task(id, wait_ref, wait).await?
+            self.wait_for_tasks(id, &[wait_ref], wait).await?
         };
         let view = self.workflow(id, true).await?;
         Ok(ExecuteOutcome {
@@ -213,50 +213,43 @@ impl Service {
         }
     }
 
-    /// Waits until the task `reference` of an execution has finished (its latest instance
-    /// is terminal; for a definition reference inside a loop, that of its latest
+    /// Waits until one of the tasks `references` of an execution has finished (its latest
+    /// instance is terminal; for a definition reference inside a loop, that of its latest
     /// iteration), the execution is terminal, or `wait` passes. Returns the execution's
-    /// status then and whether the task had finished.
-    pub async fn wait_for_task(
+    /// status then and whether such a task had finished.
+    pub async fn wait_for_tasks(
         &self,
         workflow_id: &str,
-        reference: &str,
+        references: &[&str],
         wait: Duration,
     ) -> Result<(WorkflowStatus, bool), EngineError> {
         let deadline = tokio::time::Instant::now() + wait;
-        let mut closed = Some(self.rt.wait_end(workflow_id));
-        // Task progress has no notification of its own: the execution is read again after
-        // a pause that grows up to a quarter second, or at once when it closes.
-        let mut pause = Duration::from_millis(5);
-        let outcome = loop {
-            let (wf, tasks) = match self.workflow(workflow_id, true).await {
-                Ok(x) => x,
-                Err(e) => break Err(e),
-            };
-            let finished = tasks
-                .iter()
-                .rev()
-                .find(|t| reference_matches(&t.reference_task_name, reference))
-                .is_some_and(|t| t.status.is_terminal());
-            let now = tokio::time::Instant::now();
-            if finished || wf.status.is_terminal() || now >= deadline {
-                break Ok((wf.status, finished));
+        // Watched before the first read, so no change between the two goes unseen.
+        let mut watch = self.rt.watch(workflow_id);
+        loop {
+            let (wf, tasks) = self.workflow(workflow_id, true).await?;
+            let finished = references.iter().any(|r| {
+                tasks
+                    .iter()
+                    .rev()
+                    .find(|t| reference_matches(&t.reference_task_name, r))
+                    .is_some_and(|t| t.status.is_terminal())
+            });
+            if finished || wf.status.is_terminal() || tokio::time::Instant::now() >= deadline {
+                return Ok((wf.status, finished));
             }
-            let nap = tokio::time::sleep(pause.min(deadline - now));
-            match closed.as_mut() {
-                Some(rx) => {
-                    tokio::select! {
-                        _ = rx => closed = None,
-                        _ = nap => {}
-                    }
-                }
-                None => nap.await,
+            // Read again after the next stored change, or once more when the wait is over.
+            // A watch that ended (the execution ended and was reopened since) is renewed.
+            if let Ok(false) = tokio::time::timeout_at(deadline, watch.changed()).await {
+                watch = self.rt.watch(workflow_id);
             }
-            pause = (pause * 2).min(Duration::from_millis(250));
-        };
-        drop(closed);
-        self.rt.prune_waiters(workflow_id);
-        outcome
+        }
+    }
+
+    /// Watches an execution: the watch wakes at each stored change of it, and ends after
+    /// the change that ends the execution (or removes it).
+    pub fn watch_workflow(&self, workflow_id: &str) -> crate::runtime::waiters::Watch {
+        self.rt.watch(workflow_id)
     }
 
     /// The executions of `name` with a correlation id, oldest first; closed ones only when
