@@ -277,6 +277,7 @@ func (r *runner) session() error {
 		Domain:    r.settings.domain,
 		WorkerId:  r.w.cfg.workerID,
 		Credits:   int32(credits),
+		Batch:     r.settings.batch,
 	}}}
 
 	recvDone := make(chan error, 1)
@@ -319,6 +320,8 @@ func (r *runner) session() error {
 			}
 			if m.GetExtendLease() != nil {
 				r.w.stats.leases.Add(1)
+			} else if m.GetResults() != nil {
+				r.w.stats.resultBatches.Add(1)
 			}
 		}
 		if finished {
@@ -420,9 +423,10 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 		return nil, true
 	}
 	var msgs []*batonv1.WorkRequest
+	var results []*batonv1.TaskResult
 	for _, res := range r.reclaimQueue {
 		if ex := r.running[res.TaskId]; ex != nil && ex.token == res.Token {
-			msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+			results = append(results, res)
 		}
 	}
 	r.reclaimQueue = r.reclaimQueue[:0]
@@ -432,9 +436,10 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 			continue
 		}
 		p.queued = false
-		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: copyResult(p.result)}})
+		results = append(results, copyResult(p.result))
 	}
 	r.sendQueue = r.sendQueue[:0]
+	msgs = appendResults(msgs, results, r.settings.batch)
 	for _, le := range r.leaseQueue {
 		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_ExtendLease{ExtendLease: le}})
 	}
@@ -447,6 +452,29 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 		r.grant = 0
 	}
 	return msgs, false
+}
+
+// maxResultBatch is the most results one ResultBatch may carry.
+const maxResultBatch = 1000
+
+// appendResults adds the messages carrying results: with batching, every result ready now
+// goes in one ResultBatch (several when there are more than maxResultBatch, a lone result
+// as a plain result message); without, one message per result.
+func appendResults(msgs []*batonv1.WorkRequest, results []*batonv1.TaskResult, batch bool) []*batonv1.WorkRequest {
+	if !batch || len(results) == 1 {
+		for _, res := range results {
+			msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+		}
+		return msgs
+	}
+	for len(results) > 0 {
+		n := min(len(results), maxResultBatch)
+		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Results{
+			Results: &batonv1.ResultBatch{Results: results[:n:n]},
+		}})
+		results = results[n:]
+	}
+	return msgs
 }
 
 // enqueueLocked queues a pending result to be sent on the current stream.
@@ -479,6 +507,16 @@ func (r *runner) dispatch(msg *batonv1.WorkResponse) {
 		r.onTask(k.Task)
 	case *batonv1.WorkResponse_ResultAck:
 		r.onResultAck(k.ResultAck)
+	case *batonv1.WorkResponse_Tasks:
+		r.w.stats.taskBatches.Add(1)
+		for _, a := range k.Tasks.GetTasks() {
+			r.onTask(a)
+		}
+	case *batonv1.WorkResponse_ResultAcks:
+		r.w.stats.ackBatches.Add(1)
+		for _, ack := range k.ResultAcks.GetAcks() {
+			r.onResultAck(ack)
+		}
 	case *batonv1.WorkResponse_LeaseAck:
 		r.onLeaseAck(k.LeaseAck)
 	}

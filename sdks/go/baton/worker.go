@@ -196,7 +196,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		r.stop = make(chan struct{})
 		s := r.settings
 		r.log.Info("baton: worker starting", "concurrency", s.concurrency, "domain", s.domain,
-			"lease_extension", s.leaseExtension, "paused", s.paused)
+			"lease_extension", s.leaseExtension, "paused", s.paused, "batch", s.batch)
 	}
 
 	var wg sync.WaitGroup
@@ -265,10 +265,16 @@ type Stats struct {
 	Resent int64
 	// Running is the number of handlers running now.
 	Running int64
+	// TaskBatches and AckBatches count messages from the server carrying several tasks or
+	// several result acknowledgements (see [Batching]).
+	TaskBatches, AckBatches int64
+	// ResultBatches counts messages sent carrying several results.
+	ResultBatches int64
 }
 
 type workerStats struct {
 	received, started, completed, refused, givenBack, leases, reconnects, resent, running atomic.Int64
+	taskBatches, ackBatches, resultBatches                                                atomic.Int64
 }
 
 // Stats returns the worker's counters.
@@ -284,5 +290,8 @@ func (w *Worker) Stats() Stats {
 		Reconnects:      s.reconnects.Load(),
 		Resent:          s.resent.Load(),
 		Running:         s.running.Load(),
+		TaskBatches:     s.taskBatches.Load(),
+		AckBatches:      s.ackBatches.Load(),
+		ResultBatches:   s.resultBatches.Load(),
 	}
 }

@@ -171,6 +171,7 @@ func run(addr string, workflows, concurrency, starters int, prefill, verbose boo
 		s.Completed, elapsed.Round(time.Millisecond), concurrency, float64(s.Completed)/elapsed.Seconds(),
 		s.Received, s.Refused)
 	// The process CPU while the worker ran (the client goroutines are idle then with -prefill).
+	fmt.Printf("batches: %d of tasks, %d of acks, %d of results received/sent\n", s.TaskBatches, s.AckBatches, s.ResultBatches)
 	fmt.Printf("worker CPU: %v, %.1f µs/task, %.0f%% of a core\n", cpu.Round(time.Millisecond),
 		float64(cpu.Microseconds())/float64(s.Completed), 100*cpu.Seconds()/end.Sub(began).Seconds())
 	return nil
