@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of the worker settings.
@@ -40,6 +42,8 @@ type workerConfig struct {
 	backoffMax   time.Duration
 	lookupEnv    func(string) (string, bool)
 	taskDefaults []Option
+	metricsReg   prometheus.Registerer
+	metricsPort  *int
 }
 
 // WorkerOption configures a [Worker]; pass it to [NewWorker]. Every [Option] is also a

@@ -9,9 +9,11 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
@@ -32,6 +34,7 @@ type runner struct {
 	settings taskSettings
 	handler  Handler
 	log      *slog.Logger
+	metrics  *typeMetrics // nil without metrics
 
 	// notify wakes the stream loop when there is something to send or check.
 	notify chan struct{}
@@ -161,11 +164,14 @@ func (r *runner) setPaused(p bool) {
 	r.wake()
 }
 
-func (r *runner) beginDrain() {
+// beginDrain stops taking tasks and returns how many handlers are running.
+func (r *runner) beginDrain() int {
 	r.mu.Lock()
 	r.draining = true
+	n := len(r.running)
 	r.mu.Unlock()
 	r.wake()
+	return n
 }
 
 // abandonNow gives up on the remaining work and returns how much there was.
@@ -234,7 +240,7 @@ func (r *runner) loop() {
 			level = slog.LevelWarn
 		}
 		r.log.Log(context.Background(), level, "baton: stream lost; reconnecting", "error", err,
-			"retry_in", wait, "attempt", failures)
+			"backoff", wait, "attempt", failures)
 		timer := time.NewTimer(wait)
 	waiting:
 		for {
@@ -286,7 +292,8 @@ func (r *runner) session() error {
 		_, rerr := stream.Recv()
 		return firstErr(rerr, err)
 	}
-	r.log.Debug("baton: subscribed", "credits", credits, "domain", r.settings.domain)
+	r.log.Info("baton: stream connected", "credits", credits, "domain", r.settings.domain,
+		"batch", r.settings.batch, "session", r.sessionCount())
 	go func() {
 		for {
 			msg, err := stream.Recv()
@@ -361,6 +368,9 @@ func (r *runner) connect() int {
 	r.sessions++
 	if r.sessions > 1 {
 		r.w.stats.reconnects.Add(1)
+		if r.metrics != nil {
+			r.metrics.reconnects.Inc()
+		}
 	}
 	r.connected = true
 	r.grant = 0
@@ -397,6 +407,12 @@ func (r *runner) connect() int {
 		}
 	}
 	return credits
+}
+
+func (r *runner) sessionCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sessions
 }
 
 func (r *runner) disconnect() {
@@ -593,6 +609,10 @@ func (r *runner) onTask(a *batonv1.TaskAssignment) {
 	ex := &execution{task: task, token: a.GetToken(), cancel: cancel}
 	r.running[id] = ex
 	r.w.stats.running.Add(1)
+	if r.metrics != nil {
+		r.metrics.received.Inc()
+		r.metrics.inFlight.Inc()
+	}
 	r.armTimerLocked(ex)
 	start := r.w.hookStart
 	r.mu.Unlock()
@@ -659,9 +679,24 @@ func callHandler(ctx context.Context, h Handler, t *Task) (o handlerOutcome) {
 
 func (r *runner) execute(ctx context.Context, ex *execution) {
 	r.w.stats.started.Add(1)
+	began := time.Now()
 	o := callHandler(ctx, r.handler, ex.task)
+	elapsed := time.Since(began)
 	res := r.buildResult(ex.task, o)
 	ex.cancel(context.Canceled)
+	if o.err != nil {
+		// The error text, never the task's input or output.
+		attrs := []any{"task_id", ex.task.ID, "workflow_id", ex.task.WorkflowID,
+			"attempt", ex.task.RetryCount, "status", res.Status.String(), "error", o.err}
+		if o.stack != nil {
+			r.log.Error("baton: handler panicked", attrs...)
+		} else {
+			r.log.Warn("baton: handler failed", attrs...)
+		}
+	}
+	if r.metrics != nil {
+		r.metrics.finish(strings.TrimPrefix(res.Status.String(), "TASK_STATUS_"), elapsed, proto.Size(res.Output))
+	}
 
 	r.mu.Lock()
 	if ex.timer != nil {
@@ -765,7 +800,7 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 		r.mu.Unlock()
 		if claimRefused {
 			r.log.Info("baton: running task not claimed back after a reconnect", "task_id", id,
-				"code", ack.GetCode(), "message", ack.GetMessage())
+				"workflow_id", ex.task.WorkflowID, "code", ack.GetCode(), "error", ack.GetMessage())
 		}
 		return
 	}
@@ -784,8 +819,9 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 		delay := min(r.w.cfg.backoffMin<<min(p.retries, 16), r.w.cfg.backoffMax)
 		token := p.result.Token
 		r.mu.Unlock()
-		r.log.Warn("baton: result not taken; sending it again", "task_id", id, "code", code,
-			"message", ack.GetMessage(), "retry_in", delay)
+		r.log.Warn("baton: result not taken; sending it again", "task_id", id,
+			"workflow_id", p.result.WorkflowId, "code", code, "error", ack.GetMessage(),
+			"attempt", p.retries, "backoff", delay)
 		time.AfterFunc(delay, func() {
 			r.mu.Lock()
 			if r.pending[id] == p && p.result.Token == token {
@@ -799,13 +835,16 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 	delete(r.pending, id)
 	if !p.giveBack {
 		r.w.stats.refused.Add(1)
+		if r.metrics != nil {
+			r.metrics.dropped.Inc()
+		}
 		if code == "FAILED_PRECONDITION" && p.result.Status != batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS {
 			r.rememberRefusedLocked(p.result)
 		}
 	}
 	r.mu.Unlock()
-	r.log.Warn("baton: result refused; dropping it", "task_id", id, "code", code,
-		"message", ack.GetMessage(), "status", p.result.Status.String())
+	r.log.Warn("baton: result refused; dropping it", "task_id", id, "workflow_id", p.result.WorkflowId,
+		"code", code, "error", ack.GetMessage(), "status", p.result.Status.String())
 	r.wake()
 }
 
@@ -821,11 +860,11 @@ func (r *runner) onLeaseAck(ack *batonv1.Ack) {
 	if transientCodes[code] {
 		r.mu.Unlock()
 		r.log.Warn("baton: lease extension not taken; trying again later", "task_id", ack.GetTaskId(),
-			"code", code, "message", ack.GetMessage())
+			"workflow_id", ex.task.WorkflowID, "code", code, "error", ack.GetMessage())
 		return
 	}
 	r.mu.Unlock()
-	r.log.Warn("baton: lease lost; cancelling the handler", "task_id", ack.GetTaskId(), "code", code,
-		"message", ack.GetMessage())
+	r.log.Warn("baton: lease lost; cancelling the handler", "task_id", ack.GetTaskId(),
+		"workflow_id", ex.task.WorkflowID, "code", code, "error", ack.GetMessage())
 	ex.cancel(fmt.Errorf("%w: %s", ErrLeaseLost, ack.GetMessage()))
 }

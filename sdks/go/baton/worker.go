@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,8 @@ type Worker struct {
 	runners map[string]*runner
 	order   []*runner
 	started bool
+	// metricsAddr is where the metrics are served while Run runs (nil otherwise).
+	metricsAddr net.Addr
 
 	// Set when Run starts; handlers' contexts derive from it.
 	base context.Context
@@ -185,8 +188,31 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.mu.Unlock()
 		return errors.New("baton: Worker.Run with no handler registered")
 	}
+	metrics, err := w.cfg.resolveMetrics()
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	server, err := w.cfg.startMetricsServer()
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	if server != nil {
+		w.metricsAddr = server.addr
+		w.log.Info("baton: serving worker metrics", "address", server.addr.String())
+		defer func() {
+			server.stop()
+			w.mu.Lock()
+			w.metricsAddr = nil
+			w.mu.Unlock()
+		}()
+	}
 	w.started = true
 	runners := append([]*runner(nil), w.order...)
+	for _, r := range runners {
+		r.metrics = metrics.forType(r.taskType)
+	}
 	base, abandon := context.WithCancelCause(context.WithoutCancel(ctx))
 	w.base = base
 	w.mu.Unlock()
@@ -219,15 +245,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	w.log.Info("baton: worker draining", "grace_period", w.cfg.grace)
+	running := 0
 	for _, r := range runners {
-		r.beginDrain()
+		running += r.beginDrain()
 	}
+	w.log.Info("baton: worker draining", "grace_period", w.cfg.grace, "running", running)
+	drainStart := time.Now()
 	grace := time.NewTimer(w.cfg.grace)
 	defer grace.Stop()
 	select {
 	case <-allDone:
-		w.log.Info("baton: worker stopped")
+		w.log.Info("baton: worker stopped", "drained_in", time.Since(drainStart))
 		return nil
 	case <-grace.C:
 	}
@@ -241,6 +269,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-allDone
 	w.log.Warn("baton: worker stopped before its tasks finished", "left", left)
 	return fmt.Errorf("%w (%v)", ErrGracePeriodExpired, left)
+}
+
+// MetricsAddr returns the address the worker serves its metrics on while Run runs (see
+// [WithMetricsPort]), or "" when it serves none.
+func (w *Worker) MetricsAddr() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.metricsAddr == nil {
+		return ""
+	}
+	return w.metricsAddr.String()
 }
 
 // Stats is a snapshot of a worker's counters since it was made.

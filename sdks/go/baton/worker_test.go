@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -322,16 +323,23 @@ func TestPauseAndResume(t *testing.T) {
 	}
 }
 
+// TestGracefulShutdown stops a worker while a handler runs: the worker takes no task after
+// the stop (one started during the drain is left to other workers), lets the running
+// handler finish and its result be acknowledged, and only then returns.
 func TestGracefulShutdown(t *testing.T) {
 	e := newEnv(t)
 	e.registerTaskDef(map[string]any{"name": "slow", "retryCount": 0})
 	e.registerWorkflow("slow_wf", nil, simpleTask("slow", "s", map[string]any{}))
 	started := make(chan struct{}, 1)
-	w := e.newWorker()
+	release := make(chan struct{})
+	var calls atomic.Int64
+	rec := newRecorder(e.logger.Handler())
+	w := e.newWorker(WithLogger(slog.New(rec)))
 	w.HandleFunc("slow", func(ctx context.Context, t *Task) (any, error) {
+		calls.Add(1)
 		started <- struct{}{}
 		select {
-		case <-time.After(time.Second):
+		case <-release:
 			return map[string]any{"done": true}, nil
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
@@ -344,8 +352,29 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("task never started")
 	}
-	if err := stop(); err != nil {
-		t.Fatalf("Run after draining: %v", err)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	expectRecord(t, rec, "baton: worker draining", map[string]any{"running": 1})
+
+	// Started during the drain: the worker must not run it.
+	later := e.start("slow_wf", nil)
+	eventually(t, 10*time.Second, "the later task scheduled", func() bool {
+		wf, err := e.client.GetWorkflow(e.ctx(5*time.Second), later, true)
+		return err == nil && len(wf.Tasks) == 1
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("Run returned (%v) while a handler was still running", err)
+	default:
+	}
+	close(release)
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Run after draining: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop")
 	}
 	// The result was reported before Run returned.
 	wf, err := e.client.GetWorkflow(e.ctx(5*time.Second), id, true)
@@ -356,6 +385,15 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("in-flight task not finished by the drain: %v", taskSummary(wf))
 	}
 	e.expectStatus(e.wait(id, 10*time.Second), wfCompleted)
+	if n := calls.Load(); n != 1 || w.Stats().Started != 1 {
+		t.Fatalf("%d handler calls (stats %+v), want only the one running at the stop", n, w.Stats())
+	}
+
+	// The task left behind is not lost: another worker runs it.
+	other := e.newWorker(WithWorkerID("second-worker"))
+	other.HandleFunc("slow", func(ctx context.Context, t *Task) (any, error) { return map[string]any{"done": true}, nil })
+	e.run(other)
+	e.expectStatus(e.wait(later, 30*time.Second), wfCompleted)
 }
 
 func TestGracePeriodExpires(t *testing.T) {
