@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -319,6 +320,12 @@ func (r *runner) session() error {
 	}
 
 	for {
+		if r.settings.batch {
+			// Let handlers that are finishing at this moment queue their results, so that
+			// they go in the same message; this yields the processor once and waits for
+			// nothing.
+			runtime.Gosched()
+		}
 		msgs, finished := r.outgoing()
 		for _, m := range msgs {
 			if err := stream.Send(m); err != nil {
