@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 const (
@@ -476,7 +479,8 @@ func TestServerRestart(t *testing.T) {
 	acked := map[string]bool{} // task ids whose result was acknowledged as taken
 	starts := map[string]int{} // handler calls per task id
 	var violations []string
-	w := e.newWorker()
+	reg := prometheus.NewRegistry()
+	w := e.newWorker(WithMetrics(reg))
 	w.hookStart = func(taskID, token string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -537,6 +541,16 @@ func TestServerRestart(t *testing.T) {
 	}
 	if s := w.Stats(); s.Reconnects < 1 || s.Resent < 1 {
 		t.Fatalf("the worker should have reconnected and sent results again: %+v", s)
+	}
+	m, err := newWorkerMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.reconnects.WithLabelValues("step")); got != float64(w.Stats().Reconnects) || got < 1 {
+		t.Fatalf("reconnects metric %v, stats %d", got, w.Stats().Reconnects)
+	}
+	if got := testutil.ToFloat64(m.received.WithLabelValues("step")); got != workflows*3 {
+		t.Fatalf("received metric %v, want %d", got, workflows*3)
 	}
 	t.Logf("stats after restart: %+v", w.Stats())
 	if os.Getenv("BATON_TEST_DUMP") != "" {
