@@ -51,6 +51,9 @@ fi
 (cd "$here" && go vet ./...)
 (cd "$example" && go vet ./...)
 
+step "go get from the repository path (committed HEAD)"
+bash "$here/check-go-get.sh"
+
 step "tests (server: $BATON_BIN)"
 if [ ! -x "$BATON_BIN" ]; then
   echo "server binary not found at $BATON_BIN (build it with: cargo build --release -p baton)" >&2

@@ -28,6 +28,24 @@ func (c *Client) ExecuteWorkflowUntil(ctx context.Context, name string, input an
 	}, nil
 }
 
+// WaitWorkflow waits, up to wait (whole seconds, at most 300; 0 uses the server's default of
+// 10 s), for an execution that already exists to reach a terminal status or, when taskRef is
+// not empty, for the task with that reference name to finish; it starts nothing. It returns
+// the execution as it stood then, with its tasks: Finished says whether it had reached a
+// terminal status, TaskRefFinished whether the awaited task had finished. Running out of
+// time is not an error. An unknown execution id, or a taskRef the definition lacks, gives
+// NOT_FOUND; a wait beyond 300 s gives INVALID_ARGUMENT.
+func (c *Client) WaitWorkflow(ctx context.Context, workflowID, taskRef string, wait time.Duration) (*Execution, error) {
+	secs := int32(min((wait+time.Second-1)/time.Second, 1<<30))
+	resp, err := c.wf.WaitWorkflow(ctx, &batonv1.WaitWorkflowRequest{WorkflowId: workflowID, WaitSeconds: secs, WaitUntilTaskRef: taskRef})
+	if err != nil {
+		return nil, err
+	}
+	return &Execution{
+		Workflow: workflowOf(resp.GetWorkflow()), Finished: resp.GetFinished(), TaskRefFinished: resp.GetTaskRefFinished(),
+	}, nil
+}
+
 // RerunWorkflow runs an execution again from one of its task instances (opts.TaskID): that
 // instance and every task scheduled after it are removed, the task is scheduled anew and the
 // execution is RUNNING. It works on terminal and running executions.

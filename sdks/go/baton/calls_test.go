@@ -3,8 +3,11 @@ package baton
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/status"
 )
 
 // registerChain registers task definitions a, b and c and a workflow running them in turn,
@@ -400,5 +403,65 @@ func TestCallbacksAndExecuteUntilATask(t *testing.T) {
 	exec, err := c.ExecuteWorkflowUntil(ctx, "cb_wf", map[string]any{"x": 2}, "a1", 10*time.Second)
 	if err != nil || exec.Finished || !exec.TaskRefFinished || exec.Workflow.Task("a1").Status != TaskCompleted {
 		t.Fatalf("execute until a1: %+v %v", exec, err)
+	}
+}
+
+func TestWaitWorkflowOnARunStartedElsewhere(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx(60 * time.Second)
+	c := e.client
+	e.registerChain("wait_wf")
+	id := e.start("wait_wf", map[string]any{"x": 3})
+
+	// Nobody works on a: the wait runs out, says so, and returns the execution as it stands.
+	began := time.Now()
+	ex, err := c.WaitWorkflow(ctx, id, "a1", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Finished || ex.TaskRefFinished || ex.Workflow.ID != id || ex.Workflow.Status != WorkflowRunning {
+		t.Fatalf("wait that ran out: %+v", ex)
+	}
+	if waited := time.Since(began); waited < 900*time.Millisecond {
+		t.Fatalf("returned after %v, before the wait ran out", waited)
+	}
+
+	// A worker for a only: the wait returns once a1 finished, while the execution goes on.
+	w := e.newWorker()
+	w.HandleFunc("a", func(ctx context.Context, t *Task) (any, error) { return map[string]any{"y": 4}, nil })
+	e.run(w)
+	ex, err = c.WaitWorkflow(ctx, id, "a1", 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Finished || !ex.TaskRefFinished || ex.Workflow.Task("a1").Status != TaskCompleted {
+		t.Fatalf("wait for a1: finished=%v taskRefFinished=%v tasks=%v", ex.Finished, ex.TaskRefFinished, taskSummary(ex.Workflow))
+	}
+	if b1 := ex.Workflow.Task("b1"); b1 == nil || b1.Status.Terminal() {
+		t.Fatalf("b1 should be scheduled and open: %v", taskSummary(ex.Workflow))
+	}
+
+	// Terminated elsewhere: a wait for the whole execution returns it finished.
+	if err := c.TerminateWorkflow(ctx, id, "enough"); err != nil {
+		t.Fatal(err)
+	}
+	ex, err = c.WaitWorkflow(ctx, id, "", 0)
+	if err != nil || !ex.Finished || ex.Workflow.Status != WorkflowTerminated {
+		t.Fatalf("wait on a terminated execution: %+v %v", ex, err)
+	}
+
+	// Errors carry the server's code and message.
+	if _, err := c.WaitWorkflow(ctx, "no-such-workflow", "", time.Second); !IsNotFound(err) {
+		t.Fatalf("unknown id: %v", err)
+	}
+	if _, err := c.WaitWorkflow(ctx, id, "no_such_ref", time.Second); !IsNotFound(err) {
+		t.Fatalf("unknown task ref: %v", err)
+	}
+	_, err = c.WaitWorkflow(ctx, id, "", 301*time.Second)
+	if !IsInvalidArgument(err) {
+		t.Fatalf("wait of 301 s: %v", err)
+	}
+	if msg := status.Convert(err).Message(); !strings.Contains(msg, "300") {
+		t.Fatalf("INVALID_ARGUMENT without the server's message: %q", msg)
 	}
 }

@@ -3,6 +3,8 @@ package baton
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -200,5 +202,30 @@ func TestWorkflowOperations(t *testing.T) {
 	}
 	if _, err := c.GetWorkflow(ctx, id, false); !IsNotFound(err) {
 		t.Fatalf("removed workflow: %v", err)
+	}
+}
+
+// A call to an address where no server listens fails at once with UNAVAILABLE, and the
+// error names the address.
+func TestRefusedConnectionNamesTheAddress(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	conn, err := Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = NewClient(conn).GetWorkflow(ctx, "any", false)
+	if !IsUnavailable(err) {
+		t.Fatalf("call to %s with nothing listening: %v, want UNAVAILABLE", addr, err)
+	}
+	if !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("the error does not name the address %s and the refusal: %v", addr, err)
 	}
 }

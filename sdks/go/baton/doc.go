@@ -7,10 +7,13 @@
 //     server, takes the tasks the server pushes within the worker's free slots, runs each in
 //     its own goroutine and reports the result. It reconnects with backoff when the server
 //     goes away, re-sends results that were not yet acknowledged, extends leases of long
-//     tasks, and drains gracefully when its context is cancelled.
+//     tasks, and drains gracefully when its context is cancelled. Tasks, acknowledgements
+//     and results travel in batches when several are ready at once ([Batching]); the
+//     worker records Prometheus metrics ([WithMetrics], [WithMetricsPort]) and logs
+//     through log/slog with key-value attributes ([WithLogger]).
 //   - [Client] calls every RPC of the server's services: it registers workflow and task
 //     definitions and event handlers, starts, inspects, searches and steers workflow
-//     executions, signals WAIT and HUMAN tasks ([Client.UpdateTaskByRef]), polls tasks,
+//     executions (and waits on them: [Client.WaitWorkflow]), signals WAIT and HUMAN tasks ([Client.UpdateTaskByRef]), polls tasks,
 //     reads queues, workers and the monitoring overview, and saves, previews and steers
 //     schedules ([Client.SaveSchedule]). It returns the package's own types ([Workflow],
 //     [TaskInstance], [WorkflowStatus], ...), with JSON data as map[string]any.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of the worker settings.
@@ -24,10 +26,11 @@ type taskSettings struct {
 	domain         string
 	leaseExtension bool
 	paused         bool
+	batch          bool
 }
 
 func defaultTaskSettings() taskSettings {
-	return taskSettings{concurrency: DefaultConcurrency, leaseExtension: true}
+	return taskSettings{concurrency: DefaultConcurrency, leaseExtension: true, batch: true}
 }
 
 // workerConfig is the resolved configuration of a worker.
@@ -39,6 +42,8 @@ type workerConfig struct {
 	backoffMax   time.Duration
 	lookupEnv    func(string) (string, bool)
 	taskDefaults []Option
+	metricsReg   prometheus.Registerer
+	metricsPort  *int
 }
 
 // WorkerOption configures a [Worker]; pass it to [NewWorker]. Every [Option] is also a
@@ -92,6 +97,16 @@ func LeaseExtension(on bool) Option {
 // BATON_WORKER_<TASKTYPE>_PAUSED (true or false).
 func StartPaused() Option {
 	return func(s *taskSettings) { s.paused = true }
+}
+
+// Batching switches batching on the worker's stream on or off (default on). When on, the
+// worker subscribes so that the server may send several tasks, and several acknowledgements,
+// in one message, and it sends the results ready at the same moment in one message. Nothing
+// waits to fill a batch: each message carries whatever is ready when it is written, so
+// batching saves per-message work under load and adds no delay. Environment:
+// BATON_WORKER_BATCH, BATON_WORKER_<TASKTYPE>_BATCH (true or false).
+func Batching(on bool) Option {
+	return func(s *taskSettings) { s.batch = on }
 }
 
 type workerOptionFunc func(*workerConfig)
@@ -224,6 +239,13 @@ func (c *workerConfig) applyEnv(s *taskSettings, prefix string) {
 			s.leaseExtension = b
 		} else {
 			c.logger.Warn("baton: ignoring invalid environment variable", "name", prefix+"LEASE_EXTENSION", "value", v)
+		}
+	}
+	if v, ok := c.lookupEnv(prefix + "BATCH"); ok && v != "" {
+		if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+			s.batch = b
+		} else {
+			c.logger.Warn("baton: ignoring invalid environment variable", "name", prefix+"BATCH", "value", v)
 		}
 	}
 	if v, ok := c.lookupEnv(prefix + "PAUSED"); ok && v != "" {

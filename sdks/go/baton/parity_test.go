@@ -59,6 +59,7 @@ var rpcMethods = map[string]string{
 
 	"WorkflowService/StartWorkflow":                "Client.StartWorkflow",
 	"WorkflowService/ExecuteWorkflow":              "Client.ExecuteWorkflow",
+	"WorkflowService/WaitWorkflow":                 "Client.WaitWorkflow",
 	"WorkflowService/GetWorkflow":                  "Client.GetWorkflow",
 	"WorkflowService/GetWorkflowsByCorrelationId":  "Client.GetWorkflowsByCorrelationID",
 	"WorkflowService/PauseWorkflow":                "Client.PauseWorkflow",

@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
@@ -32,6 +35,7 @@ type runner struct {
 	settings taskSettings
 	handler  Handler
 	log      *slog.Logger
+	metrics  *typeMetrics // nil without metrics
 
 	// notify wakes the stream loop when there is something to send or check.
 	notify chan struct{}
@@ -161,11 +165,14 @@ func (r *runner) setPaused(p bool) {
 	r.wake()
 }
 
-func (r *runner) beginDrain() {
+// beginDrain stops taking tasks and returns how many handlers are running.
+func (r *runner) beginDrain() int {
 	r.mu.Lock()
 	r.draining = true
+	n := len(r.running)
 	r.mu.Unlock()
 	r.wake()
+	return n
 }
 
 // abandonNow gives up on the remaining work and returns how much there was.
@@ -234,7 +241,7 @@ func (r *runner) loop() {
 			level = slog.LevelWarn
 		}
 		r.log.Log(context.Background(), level, "baton: stream lost; reconnecting", "error", err,
-			"retry_in", wait, "attempt", failures)
+			"backoff", wait, "attempt", failures)
 		timer := time.NewTimer(wait)
 	waiting:
 		for {
@@ -277,6 +284,7 @@ func (r *runner) session() error {
 		Domain:    r.settings.domain,
 		WorkerId:  r.w.cfg.workerID,
 		Credits:   int32(credits),
+		Batch:     r.settings.batch,
 	}}}
 
 	recvDone := make(chan error, 1)
@@ -285,7 +293,8 @@ func (r *runner) session() error {
 		_, rerr := stream.Recv()
 		return firstErr(rerr, err)
 	}
-	r.log.Debug("baton: subscribed", "credits", credits, "domain", r.settings.domain)
+	r.log.Info("baton: stream connected", "credits", credits, "domain", r.settings.domain,
+		"batch", r.settings.batch, "session", r.sessionCount())
 	go func() {
 		for {
 			msg, err := stream.Recv()
@@ -311,6 +320,12 @@ func (r *runner) session() error {
 	}
 
 	for {
+		if r.settings.batch {
+			// Let handlers that are finishing at this moment queue their results, so that
+			// they go in the same message; this yields the processor once and waits for
+			// nothing.
+			runtime.Gosched()
+		}
 		msgs, finished := r.outgoing()
 		for _, m := range msgs {
 			if err := stream.Send(m); err != nil {
@@ -319,6 +334,8 @@ func (r *runner) session() error {
 			}
 			if m.GetExtendLease() != nil {
 				r.w.stats.leases.Add(1)
+			} else if m.GetResults() != nil {
+				r.w.stats.resultBatches.Add(1)
 			}
 		}
 		if finished {
@@ -358,6 +375,9 @@ func (r *runner) connect() int {
 	r.sessions++
 	if r.sessions > 1 {
 		r.w.stats.reconnects.Add(1)
+		if r.metrics != nil {
+			r.metrics.reconnects.Inc()
+		}
 	}
 	r.connected = true
 	r.grant = 0
@@ -396,6 +416,12 @@ func (r *runner) connect() int {
 	return credits
 }
 
+func (r *runner) sessionCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sessions
+}
+
 func (r *runner) disconnect() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -420,9 +446,10 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 		return nil, true
 	}
 	var msgs []*batonv1.WorkRequest
+	var results []*batonv1.TaskResult
 	for _, res := range r.reclaimQueue {
 		if ex := r.running[res.TaskId]; ex != nil && ex.token == res.Token {
-			msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+			results = append(results, res)
 		}
 	}
 	r.reclaimQueue = r.reclaimQueue[:0]
@@ -432,9 +459,10 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 			continue
 		}
 		p.queued = false
-		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: copyResult(p.result)}})
+		results = append(results, copyResult(p.result))
 	}
 	r.sendQueue = r.sendQueue[:0]
+	msgs = appendResults(msgs, results, r.settings.batch)
 	for _, le := range r.leaseQueue {
 		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_ExtendLease{ExtendLease: le}})
 	}
@@ -447,6 +475,29 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 		r.grant = 0
 	}
 	return msgs, false
+}
+
+// maxResultBatch is the most results one ResultBatch may carry.
+const maxResultBatch = 1000
+
+// appendResults adds the messages carrying results: with batching, every result ready now
+// goes in one ResultBatch (several when there are more than maxResultBatch, a lone result
+// as a plain result message); without, one message per result.
+func appendResults(msgs []*batonv1.WorkRequest, results []*batonv1.TaskResult, batch bool) []*batonv1.WorkRequest {
+	if !batch || len(results) == 1 {
+		for _, res := range results {
+			msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+		}
+		return msgs
+	}
+	for len(results) > 0 {
+		n := min(len(results), maxResultBatch)
+		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Results{
+			Results: &batonv1.ResultBatch{Results: results[:n:n]},
+		}})
+		results = results[n:]
+	}
+	return msgs
 }
 
 // enqueueLocked queues a pending result to be sent on the current stream.
@@ -479,6 +530,16 @@ func (r *runner) dispatch(msg *batonv1.WorkResponse) {
 		r.onTask(k.Task)
 	case *batonv1.WorkResponse_ResultAck:
 		r.onResultAck(k.ResultAck)
+	case *batonv1.WorkResponse_Tasks:
+		r.w.stats.taskBatches.Add(1)
+		for _, a := range k.Tasks.GetTasks() {
+			r.onTask(a)
+		}
+	case *batonv1.WorkResponse_ResultAcks:
+		r.w.stats.ackBatches.Add(1)
+		for _, ack := range k.ResultAcks.GetAcks() {
+			r.onResultAck(ack)
+		}
 	case *batonv1.WorkResponse_LeaseAck:
 		r.onLeaseAck(k.LeaseAck)
 	}
@@ -555,6 +616,10 @@ func (r *runner) onTask(a *batonv1.TaskAssignment) {
 	ex := &execution{task: task, token: a.GetToken(), cancel: cancel}
 	r.running[id] = ex
 	r.w.stats.running.Add(1)
+	if r.metrics != nil {
+		r.metrics.received.Inc()
+		r.metrics.inFlight.Inc()
+	}
 	r.armTimerLocked(ex)
 	start := r.w.hookStart
 	r.mu.Unlock()
@@ -621,9 +686,24 @@ func callHandler(ctx context.Context, h Handler, t *Task) (o handlerOutcome) {
 
 func (r *runner) execute(ctx context.Context, ex *execution) {
 	r.w.stats.started.Add(1)
+	began := time.Now()
 	o := callHandler(ctx, r.handler, ex.task)
+	elapsed := time.Since(began)
 	res := r.buildResult(ex.task, o)
 	ex.cancel(context.Canceled)
+	if o.err != nil {
+		// The error text, never the task's input or output.
+		attrs := []any{"task_id", ex.task.ID, "workflow_id", ex.task.WorkflowID,
+			"attempt", ex.task.RetryCount, "status", res.Status.String(), "error", o.err}
+		if o.stack != nil {
+			r.log.Error("baton: handler panicked", attrs...)
+		} else {
+			r.log.Warn("baton: handler failed", attrs...)
+		}
+	}
+	if r.metrics != nil {
+		r.metrics.finish(strings.TrimPrefix(res.Status.String(), "TASK_STATUS_"), elapsed, proto.Size(res.Output))
+	}
 
 	r.mu.Lock()
 	if ex.timer != nil {
@@ -727,7 +807,7 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 		r.mu.Unlock()
 		if claimRefused {
 			r.log.Info("baton: running task not claimed back after a reconnect", "task_id", id,
-				"code", ack.GetCode(), "message", ack.GetMessage())
+				"workflow_id", ex.task.WorkflowID, "code", ack.GetCode(), "error", ack.GetMessage())
 		}
 		return
 	}
@@ -746,8 +826,9 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 		delay := min(r.w.cfg.backoffMin<<min(p.retries, 16), r.w.cfg.backoffMax)
 		token := p.result.Token
 		r.mu.Unlock()
-		r.log.Warn("baton: result not taken; sending it again", "task_id", id, "code", code,
-			"message", ack.GetMessage(), "retry_in", delay)
+		r.log.Warn("baton: result not taken; sending it again", "task_id", id,
+			"workflow_id", p.result.WorkflowId, "code", code, "error", ack.GetMessage(),
+			"attempt", p.retries, "backoff", delay)
 		time.AfterFunc(delay, func() {
 			r.mu.Lock()
 			if r.pending[id] == p && p.result.Token == token {
@@ -761,13 +842,16 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 	delete(r.pending, id)
 	if !p.giveBack {
 		r.w.stats.refused.Add(1)
+		if r.metrics != nil {
+			r.metrics.dropped.Inc()
+		}
 		if code == "FAILED_PRECONDITION" && p.result.Status != batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS {
 			r.rememberRefusedLocked(p.result)
 		}
 	}
 	r.mu.Unlock()
-	r.log.Warn("baton: result refused; dropping it", "task_id", id, "code", code,
-		"message", ack.GetMessage(), "status", p.result.Status.String())
+	r.log.Warn("baton: result refused; dropping it", "task_id", id, "workflow_id", p.result.WorkflowId,
+		"code", code, "error", ack.GetMessage(), "status", p.result.Status.String())
 	r.wake()
 }
 
@@ -783,11 +867,11 @@ func (r *runner) onLeaseAck(ack *batonv1.Ack) {
 	if transientCodes[code] {
 		r.mu.Unlock()
 		r.log.Warn("baton: lease extension not taken; trying again later", "task_id", ack.GetTaskId(),
-			"code", code, "message", ack.GetMessage())
+			"workflow_id", ex.task.WorkflowID, "code", code, "error", ack.GetMessage())
 		return
 	}
 	r.mu.Unlock()
-	r.log.Warn("baton: lease lost; cancelling the handler", "task_id", ack.GetTaskId(), "code", code,
-		"message", ack.GetMessage())
+	r.log.Warn("baton: lease lost; cancelling the handler", "task_id", ack.GetTaskId(),
+		"workflow_id", ex.task.WorkflowID, "code", code, "error", ack.GetMessage())
 	ex.cancel(fmt.Errorf("%w: %s", ErrLeaseLost, ack.GetMessage()))
 }

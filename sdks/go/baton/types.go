@@ -209,7 +209,7 @@ func taskInstanceOf(t *batonv1.Task) *TaskInstance {
 	}
 }
 
-// Execution is what [Client.ExecuteWorkflowUntil] returns: the execution as it stood when
+// Execution is what [Client.ExecuteWorkflowUntil] and [Client.WaitWorkflow] return: the execution as it stood when
 // the call returned, whether it had finished and whether the awaited task had.
 type Execution struct {
 	Workflow        *Workflow

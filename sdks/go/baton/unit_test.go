@@ -115,6 +115,7 @@ func TestSettingsResolution(t *testing.T) {
 		"BATON_WORKER_OTHER_LEASE_EXTENSION":  "false",
 		"BATON_WORKER_OTHER_PAUSED":           "true",
 		"BATON_WORKER_BROKEN_CONCURRENCY":     "lots",
+		"BATON_WORKER_OTHER_BATCH":            "false",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	w := NewWorker(nil, WithEnv(lookup), WithWorkerID("from-code"), Concurrency(2), Domain("red"))
@@ -136,13 +137,20 @@ func TestSettingsResolution(t *testing.T) {
 	check("my-task.v2", 3, "blue", true, false)
 	check("other", 7, "green", false, true)
 	check("broken", 7, "red", true, false)
+	if !w.runners["my-task.v2"].settings.batch || w.runners["other"].settings.batch {
+		t.Fatal("batching: on by default, off for other through BATON_WORKER_OTHER_BATCH")
+	}
 	if !w.Paused("other") || w.Paused("my-task.v2") {
 		t.Fatal("paused flags do not follow the settings")
 	}
 
 	plain := NewWorker(nil, WithEnv(nil), Concurrency(2))
 	plain.Handle("x", noop)
-	if s := plain.runners["x"].settings; s.concurrency != 2 || s.domain != "" || !s.leaseExtension {
+	plain.Handle("y", noop, Batching(false))
+	if s := plain.runners["y"].settings; s.batch {
+		t.Fatalf("Batching(false) not applied: %+v", s)
+	}
+	if s := plain.runners["x"].settings; s.concurrency != 2 || s.domain != "" || !s.leaseExtension || !s.batch {
 		t.Fatalf("worker-level option not applied: %+v", s)
 	}
 	if plain.ID() == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,8 @@ type Worker struct {
 	runners map[string]*runner
 	order   []*runner
 	started bool
+	// metricsAddr is where the metrics are served while Run runs (nil otherwise).
+	metricsAddr net.Addr
 
 	// Set when Run starts; handlers' contexts derive from it.
 	base context.Context
@@ -185,8 +188,31 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.mu.Unlock()
 		return errors.New("baton: Worker.Run with no handler registered")
 	}
+	metrics, err := w.cfg.resolveMetrics()
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	server, err := w.cfg.startMetricsServer()
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	if server != nil {
+		w.metricsAddr = server.addr
+		w.log.Info("baton: serving worker metrics", "address", server.addr.String())
+		defer func() {
+			server.stop()
+			w.mu.Lock()
+			w.metricsAddr = nil
+			w.mu.Unlock()
+		}()
+	}
 	w.started = true
 	runners := append([]*runner(nil), w.order...)
+	for _, r := range runners {
+		r.metrics = metrics.forType(r.taskType)
+	}
 	base, abandon := context.WithCancelCause(context.WithoutCancel(ctx))
 	w.base = base
 	w.mu.Unlock()
@@ -196,7 +222,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		r.stop = make(chan struct{})
 		s := r.settings
 		r.log.Info("baton: worker starting", "concurrency", s.concurrency, "domain", s.domain,
-			"lease_extension", s.leaseExtension, "paused", s.paused)
+			"lease_extension", s.leaseExtension, "paused", s.paused, "batch", s.batch)
 	}
 
 	var wg sync.WaitGroup
@@ -219,15 +245,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	w.log.Info("baton: worker draining", "grace_period", w.cfg.grace)
+	running := 0
 	for _, r := range runners {
-		r.beginDrain()
+		running += r.beginDrain()
 	}
+	w.log.Info("baton: worker draining", "grace_period", w.cfg.grace, "running", running)
+	drainStart := time.Now()
 	grace := time.NewTimer(w.cfg.grace)
 	defer grace.Stop()
 	select {
 	case <-allDone:
-		w.log.Info("baton: worker stopped")
+		w.log.Info("baton: worker stopped", "drained_in", time.Since(drainStart))
 		return nil
 	case <-grace.C:
 	}
@@ -241,6 +269,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-allDone
 	w.log.Warn("baton: worker stopped before its tasks finished", "left", left)
 	return fmt.Errorf("%w (%v)", ErrGracePeriodExpired, left)
+}
+
+// MetricsAddr returns the address the worker serves its metrics on while Run runs (see
+// [WithMetricsPort]), or "" when it serves none.
+func (w *Worker) MetricsAddr() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.metricsAddr == nil {
+		return ""
+	}
+	return w.metricsAddr.String()
 }
 
 // Stats is a snapshot of a worker's counters since it was made.
@@ -265,10 +304,16 @@ type Stats struct {
 	Resent int64
 	// Running is the number of handlers running now.
 	Running int64
+	// TaskBatches and AckBatches count messages from the server carrying several tasks or
+	// several result acknowledgements (see [Batching]).
+	TaskBatches, AckBatches int64
+	// ResultBatches counts messages sent carrying several results.
+	ResultBatches int64
 }
 
 type workerStats struct {
 	received, started, completed, refused, givenBack, leases, reconnects, resent, running atomic.Int64
+	taskBatches, ackBatches, resultBatches                                                atomic.Int64
 }
 
 // Stats returns the worker's counters.
@@ -284,5 +329,8 @@ func (w *Worker) Stats() Stats {
 		Reconnects:      s.reconnects.Load(),
 		Resent:          s.resent.Load(),
 		Running:         s.running.Load(),
+		TaskBatches:     s.taskBatches.Load(),
+		AckBatches:      s.ackBatches.Load(),
+		ResultBatches:   s.resultBatches.Load(),
 	}
 }

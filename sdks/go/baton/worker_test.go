@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -11,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 const (
@@ -322,16 +326,23 @@ func TestPauseAndResume(t *testing.T) {
 	}
 }
 
+// TestGracefulShutdown stops a worker while a handler runs: the worker takes no task after
+// the stop (one started during the drain is left to other workers), lets the running
+// handler finish and its result be acknowledged, and only then returns.
 func TestGracefulShutdown(t *testing.T) {
 	e := newEnv(t)
 	e.registerTaskDef(map[string]any{"name": "slow", "retryCount": 0})
 	e.registerWorkflow("slow_wf", nil, simpleTask("slow", "s", map[string]any{}))
 	started := make(chan struct{}, 1)
-	w := e.newWorker()
+	release := make(chan struct{})
+	var calls atomic.Int64
+	rec := newRecorder(e.logger.Handler())
+	w := e.newWorker(WithLogger(slog.New(rec)))
 	w.HandleFunc("slow", func(ctx context.Context, t *Task) (any, error) {
+		calls.Add(1)
 		started <- struct{}{}
 		select {
-		case <-time.After(time.Second):
+		case <-release:
 			return map[string]any{"done": true}, nil
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
@@ -344,8 +355,29 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("task never started")
 	}
-	if err := stop(); err != nil {
-		t.Fatalf("Run after draining: %v", err)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	expectRecord(t, rec, "baton: worker draining", map[string]any{"running": 1})
+
+	// Started during the drain: the worker must not run it.
+	later := e.start("slow_wf", nil)
+	eventually(t, 10*time.Second, "the later task scheduled", func() bool {
+		wf, err := e.client.GetWorkflow(e.ctx(5*time.Second), later, true)
+		return err == nil && len(wf.Tasks) == 1
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("Run returned (%v) while a handler was still running", err)
+	default:
+	}
+	close(release)
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Run after draining: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop")
 	}
 	// The result was reported before Run returned.
 	wf, err := e.client.GetWorkflow(e.ctx(5*time.Second), id, true)
@@ -356,6 +388,15 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("in-flight task not finished by the drain: %v", taskSummary(wf))
 	}
 	e.expectStatus(e.wait(id, 10*time.Second), wfCompleted)
+	if n := calls.Load(); n != 1 || w.Stats().Started != 1 {
+		t.Fatalf("%d handler calls (stats %+v), want only the one running at the stop", n, w.Stats())
+	}
+
+	// The task left behind is not lost: another worker runs it.
+	other := e.newWorker(WithWorkerID("second-worker"))
+	other.HandleFunc("slow", func(ctx context.Context, t *Task) (any, error) { return map[string]any{"done": true}, nil })
+	e.run(other)
+	e.expectStatus(e.wait(later, 30*time.Second), wfCompleted)
 }
 
 func TestGracePeriodExpires(t *testing.T) {
@@ -438,7 +479,8 @@ func TestServerRestart(t *testing.T) {
 	acked := map[string]bool{} // task ids whose result was acknowledged as taken
 	starts := map[string]int{} // handler calls per task id
 	var violations []string
-	w := e.newWorker()
+	reg := prometheus.NewRegistry()
+	w := e.newWorker(WithMetrics(reg))
 	w.hookStart = func(taskID, token string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -499,6 +541,16 @@ func TestServerRestart(t *testing.T) {
 	}
 	if s := w.Stats(); s.Reconnects < 1 || s.Resent < 1 {
 		t.Fatalf("the worker should have reconnected and sent results again: %+v", s)
+	}
+	m, err := newWorkerMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.reconnects.WithLabelValues("step")); got != float64(w.Stats().Reconnects) || got < 1 {
+		t.Fatalf("reconnects metric %v, stats %d", got, w.Stats().Reconnects)
+	}
+	if got := testutil.ToFloat64(m.received.WithLabelValues("step")); got != workflows*3 {
+		t.Fatalf("received metric %v, want %d", got, workflows*3)
 	}
 	t.Logf("stats after restart: %+v", w.Stats())
 	if os.Getenv("BATON_TEST_DUMP") != "" {

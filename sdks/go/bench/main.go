@@ -23,6 +23,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/baton-run/baton/sdks/go/baton"
@@ -133,6 +134,7 @@ func run(addr string, workflows, concurrency, starters int, prefill, verbose boo
 		}
 		return t.Input, nil
 	}, baton.Concurrency(concurrency))
+	cpuBefore, began := processCPU(), time.Now()
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
@@ -158,6 +160,7 @@ func run(addr string, workflows, concurrency, starters int, prefill, verbose boo
 		time.Sleep(2 * time.Millisecond)
 	}
 	end := time.Now()
+	cpu := processCPU() - cpuBefore
 	stop()
 	if err := <-done; err != nil {
 		return err
@@ -167,5 +170,18 @@ func run(addr string, workflows, concurrency, starters int, prefill, verbose boo
 	fmt.Printf("worker: %d tasks completed in %v with %d slots: %.0f tasks/s (received %d, refused %d)\n",
 		s.Completed, elapsed.Round(time.Millisecond), concurrency, float64(s.Completed)/elapsed.Seconds(),
 		s.Received, s.Refused)
+	// The process CPU while the worker ran (the client goroutines are idle then with -prefill).
+	fmt.Printf("batches: %d of tasks, %d of acks, %d of results received/sent\n", s.TaskBatches, s.AckBatches, s.ResultBatches)
+	fmt.Printf("worker CPU: %v, %.1f µs/task, %.0f%% of a core\n", cpu.Round(time.Millisecond),
+		float64(cpu.Microseconds())/float64(s.Completed), 100*cpu.Seconds()/end.Sub(began).Seconds())
 	return nil
+}
+
+// processCPU returns the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -387,7 +387,11 @@ type Subscribe struct {
 	// Identifies the worker in tasks and logs.
 	WorkerId string `protobuf:"bytes,3,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
 	// How many tasks the worker can hold at once.
-	Credits       int32 `protobuf:"varint,4,opt,name=credits,proto3" json:"credits,omitempty"`
+	Credits int32 `protobuf:"varint,4,opt,name=credits,proto3" json:"credits,omitempty"`
+	// When true the server may send several tasks in one TaskBatch and several result
+	// acknowledgements in one AckBatch, instead of one message each. Workers that set it must
+	// handle both batch kinds as well as the single ones.
+	Batch         bool `protobuf:"varint,5,opt,name=batch,proto3" json:"batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -450,6 +454,151 @@ func (x *Subscribe) GetCredits() int32 {
 	return 0
 }
 
+func (x *Subscribe) GetBatch() bool {
+	if x != nil {
+		return x.Batch
+	}
+	return false
+}
+
+// Several results reported in one message; each is acknowledged as if sent on its own.
+type ResultBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The results, at most 1000.
+	Results       []*TaskResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultBatch) Reset() {
+	*x = ResultBatch{}
+	mi := &file_baton_v1_task_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultBatch) ProtoMessage() {}
+
+func (x *ResultBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultBatch.ProtoReflect.Descriptor instead.
+func (*ResultBatch) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ResultBatch) GetResults() []*TaskResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// Several tasks to run, sent in one message to a worker that subscribed with batch.
+type TaskBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tasks.
+	Tasks         []*TaskAssignment `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskBatch) Reset() {
+	*x = TaskBatch{}
+	mi := &file_baton_v1_task_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskBatch) ProtoMessage() {}
+
+func (x *TaskBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskBatch.ProtoReflect.Descriptor instead.
+func (*TaskBatch) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TaskBatch) GetTasks() []*TaskAssignment {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// Several result acknowledgements in one message, to a worker that subscribed with batch.
+type AckBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The acknowledgements, in the order the server took the results.
+	Acks          []*Ack `protobuf:"bytes,1,rep,name=acks,proto3" json:"acks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AckBatch) Reset() {
+	*x = AckBatch{}
+	mi := &file_baton_v1_task_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AckBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AckBatch) ProtoMessage() {}
+
+func (x *AckBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_task_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AckBatch.ProtoReflect.Descriptor instead.
+func (*AckBatch) Descriptor() ([]byte, []int) {
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AckBatch) GetAcks() []*Ack {
+	if x != nil {
+		return x.Acks
+	}
+	return nil
+}
+
 // Gives the server more room to push tasks (the worker finished some).
 type GrantCredits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -461,7 +610,7 @@ type GrantCredits struct {
 
 func (x *GrantCredits) Reset() {
 	*x = GrantCredits{}
-	mi := &file_baton_v1_task_proto_msgTypes[3]
+	mi := &file_baton_v1_task_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +622,7 @@ func (x *GrantCredits) String() string {
 func (*GrantCredits) ProtoMessage() {}
 
 func (x *GrantCredits) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[3]
+	mi := &file_baton_v1_task_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +635,7 @@ func (x *GrantCredits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantCredits.ProtoReflect.Descriptor instead.
 func (*GrantCredits) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{3}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GrantCredits) GetCredits() int32 {
@@ -511,7 +660,7 @@ type LeaseExtension struct {
 
 func (x *LeaseExtension) Reset() {
 	*x = LeaseExtension{}
-	mi := &file_baton_v1_task_proto_msgTypes[4]
+	mi := &file_baton_v1_task_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +672,7 @@ func (x *LeaseExtension) String() string {
 func (*LeaseExtension) ProtoMessage() {}
 
 func (x *LeaseExtension) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[4]
+	mi := &file_baton_v1_task_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +685,7 @@ func (x *LeaseExtension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseExtension.ProtoReflect.Descriptor instead.
 func (*LeaseExtension) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{4}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LeaseExtension) GetTaskId() string {
@@ -571,6 +720,7 @@ type WorkRequest struct {
 	//	*WorkRequest_Credits
 	//	*WorkRequest_Result
 	//	*WorkRequest_ExtendLease
+	//	*WorkRequest_Results
 	Kind          isWorkRequest_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -578,7 +728,7 @@ type WorkRequest struct {
 
 func (x *WorkRequest) Reset() {
 	*x = WorkRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[5]
+	mi := &file_baton_v1_task_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +740,7 @@ func (x *WorkRequest) String() string {
 func (*WorkRequest) ProtoMessage() {}
 
 func (x *WorkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[5]
+	mi := &file_baton_v1_task_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +753,7 @@ func (x *WorkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkRequest.ProtoReflect.Descriptor instead.
 func (*WorkRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{5}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WorkRequest) GetKind() isWorkRequest_Kind {
@@ -649,6 +799,15 @@ func (x *WorkRequest) GetExtendLease() *LeaseExtension {
 	return nil
 }
 
+func (x *WorkRequest) GetResults() *ResultBatch {
+	if x != nil {
+		if x, ok := x.Kind.(*WorkRequest_Results); ok {
+			return x.Results
+		}
+	}
+	return nil
+}
+
 type isWorkRequest_Kind interface {
 	isWorkRequest_Kind()
 }
@@ -673,6 +832,11 @@ type WorkRequest_ExtendLease struct {
 	ExtendLease *LeaseExtension `protobuf:"bytes,4,opt,name=extend_lease,json=extendLease,proto3,oneof"`
 }
 
+type WorkRequest_Results struct {
+	// Reports several results at once; each is answered with its own acknowledgement.
+	Results *ResultBatch `protobuf:"bytes,5,opt,name=results,proto3,oneof"`
+}
+
 func (*WorkRequest_Subscribe) isWorkRequest_Kind() {}
 
 func (*WorkRequest_Credits) isWorkRequest_Kind() {}
@@ -680,6 +844,8 @@ func (*WorkRequest_Credits) isWorkRequest_Kind() {}
 func (*WorkRequest_Result) isWorkRequest_Kind() {}
 
 func (*WorkRequest_ExtendLease) isWorkRequest_Kind() {}
+
+func (*WorkRequest_Results) isWorkRequest_Kind() {}
 
 // How the server took a result or lease extension sent on the stream.
 type Ack struct {
@@ -702,7 +868,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_baton_v1_task_proto_msgTypes[6]
+	mi := &file_baton_v1_task_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +880,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[6]
+	mi := &file_baton_v1_task_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +893,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{6}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Ack) GetTaskId() string {
@@ -782,6 +948,8 @@ type WorkResponse struct {
 	//	*WorkResponse_Task
 	//	*WorkResponse_ResultAck
 	//	*WorkResponse_LeaseAck
+	//	*WorkResponse_Tasks
+	//	*WorkResponse_ResultAcks
 	Kind          isWorkResponse_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -789,7 +957,7 @@ type WorkResponse struct {
 
 func (x *WorkResponse) Reset() {
 	*x = WorkResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[7]
+	mi := &file_baton_v1_task_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +969,7 @@ func (x *WorkResponse) String() string {
 func (*WorkResponse) ProtoMessage() {}
 
 func (x *WorkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[7]
+	mi := &file_baton_v1_task_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +982,7 @@ func (x *WorkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkResponse.ProtoReflect.Descriptor instead.
 func (*WorkResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{7}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WorkResponse) GetKind() isWorkResponse_Kind {
@@ -851,6 +1019,24 @@ func (x *WorkResponse) GetLeaseAck() *Ack {
 	return nil
 }
 
+func (x *WorkResponse) GetTasks() *TaskBatch {
+	if x != nil {
+		if x, ok := x.Kind.(*WorkResponse_Tasks); ok {
+			return x.Tasks
+		}
+	}
+	return nil
+}
+
+func (x *WorkResponse) GetResultAcks() *AckBatch {
+	if x != nil {
+		if x, ok := x.Kind.(*WorkResponse_ResultAcks); ok {
+			return x.ResultAcks
+		}
+	}
+	return nil
+}
+
 type isWorkResponse_Kind interface {
 	isWorkResponse_Kind()
 }
@@ -870,11 +1056,25 @@ type WorkResponse_LeaseAck struct {
 	LeaseAck *Ack `protobuf:"bytes,3,opt,name=lease_ack,json=leaseAck,proto3,oneof"`
 }
 
+type WorkResponse_Tasks struct {
+	// Several tasks to run (only to workers that subscribed with batch).
+	Tasks *TaskBatch `protobuf:"bytes,4,opt,name=tasks,proto3,oneof"`
+}
+
+type WorkResponse_ResultAcks struct {
+	// Several result acknowledgements (only to workers that subscribed with batch).
+	ResultAcks *AckBatch `protobuf:"bytes,5,opt,name=result_acks,json=resultAcks,proto3,oneof"`
+}
+
 func (*WorkResponse_Task) isWorkResponse_Kind() {}
 
 func (*WorkResponse_ResultAck) isWorkResponse_Kind() {}
 
 func (*WorkResponse_LeaseAck) isWorkResponse_Kind() {}
+
+func (*WorkResponse_Tasks) isWorkResponse_Kind() {}
+
+func (*WorkResponse_ResultAcks) isWorkResponse_Kind() {}
 
 // Request of Poll.
 type PollRequest struct {
@@ -893,7 +1093,7 @@ type PollRequest struct {
 
 func (x *PollRequest) Reset() {
 	*x = PollRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[8]
+	mi := &file_baton_v1_task_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +1105,7 @@ func (x *PollRequest) String() string {
 func (*PollRequest) ProtoMessage() {}
 
 func (x *PollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[8]
+	mi := &file_baton_v1_task_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1118,7 @@ func (x *PollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollRequest.ProtoReflect.Descriptor instead.
 func (*PollRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{8}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PollRequest) GetTaskType() string {
@@ -960,7 +1160,7 @@ type PollResponse struct {
 
 func (x *PollResponse) Reset() {
 	*x = PollResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[9]
+	mi := &file_baton_v1_task_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1172,7 @@ func (x *PollResponse) String() string {
 func (*PollResponse) ProtoMessage() {}
 
 func (x *PollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[9]
+	mi := &file_baton_v1_task_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1185,7 @@ func (x *PollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResponse.ProtoReflect.Descriptor instead.
 func (*PollResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{9}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PollResponse) GetTask() *TaskAssignment {
@@ -1014,7 +1214,7 @@ type BatchPollRequest struct {
 
 func (x *BatchPollRequest) Reset() {
 	*x = BatchPollRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[10]
+	mi := &file_baton_v1_task_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1226,7 @@ func (x *BatchPollRequest) String() string {
 func (*BatchPollRequest) ProtoMessage() {}
 
 func (x *BatchPollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[10]
+	mi := &file_baton_v1_task_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1239,7 @@ func (x *BatchPollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchPollRequest.ProtoReflect.Descriptor instead.
 func (*BatchPollRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{10}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BatchPollRequest) GetTaskType() string {
@@ -1088,7 +1288,7 @@ type BatchPollResponse struct {
 
 func (x *BatchPollResponse) Reset() {
 	*x = BatchPollResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[11]
+	mi := &file_baton_v1_task_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1300,7 @@ func (x *BatchPollResponse) String() string {
 func (*BatchPollResponse) ProtoMessage() {}
 
 func (x *BatchPollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[11]
+	mi := &file_baton_v1_task_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1313,7 @@ func (x *BatchPollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchPollResponse.ProtoReflect.Descriptor instead.
 func (*BatchPollResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{11}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BatchPollResponse) GetTasks() []*TaskAssignment {
@@ -1134,7 +1334,7 @@ type UpdateTaskRequest struct {
 
 func (x *UpdateTaskRequest) Reset() {
 	*x = UpdateTaskRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[12]
+	mi := &file_baton_v1_task_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1346,7 @@ func (x *UpdateTaskRequest) String() string {
 func (*UpdateTaskRequest) ProtoMessage() {}
 
 func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[12]
+	mi := &file_baton_v1_task_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1359,7 @@ func (x *UpdateTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{12}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateTaskRequest) GetResult() *TaskResult {
@@ -1178,7 +1378,7 @@ type UpdateTaskResponse struct {
 
 func (x *UpdateTaskResponse) Reset() {
 	*x = UpdateTaskResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[13]
+	mi := &file_baton_v1_task_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1390,7 @@ func (x *UpdateTaskResponse) String() string {
 func (*UpdateTaskResponse) ProtoMessage() {}
 
 func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[13]
+	mi := &file_baton_v1_task_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1403,7 @@ func (x *UpdateTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{13}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{16}
 }
 
 // Request of ExtendLease.
@@ -1221,7 +1421,7 @@ type ExtendLeaseRequest struct {
 
 func (x *ExtendLeaseRequest) Reset() {
 	*x = ExtendLeaseRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[14]
+	mi := &file_baton_v1_task_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1233,7 +1433,7 @@ func (x *ExtendLeaseRequest) String() string {
 func (*ExtendLeaseRequest) ProtoMessage() {}
 
 func (x *ExtendLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[14]
+	mi := &file_baton_v1_task_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1246,7 +1446,7 @@ func (x *ExtendLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendLeaseRequest.ProtoReflect.Descriptor instead.
 func (*ExtendLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{14}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExtendLeaseRequest) GetTaskId() string {
@@ -1281,7 +1481,7 @@ type ExtendLeaseResponse struct {
 
 func (x *ExtendLeaseResponse) Reset() {
 	*x = ExtendLeaseResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[15]
+	mi := &file_baton_v1_task_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1493,7 @@ func (x *ExtendLeaseResponse) String() string {
 func (*ExtendLeaseResponse) ProtoMessage() {}
 
 func (x *ExtendLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[15]
+	mi := &file_baton_v1_task_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1506,7 @@ func (x *ExtendLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExtendLeaseResponse.ProtoReflect.Descriptor instead.
 func (*ExtendLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{15}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExtendLeaseResponse) GetLeaseDeadline() *timestamppb.Timestamp {
@@ -1327,7 +1527,7 @@ type GetTaskRequest struct {
 
 func (x *GetTaskRequest) Reset() {
 	*x = GetTaskRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[16]
+	mi := &file_baton_v1_task_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1539,7 @@ func (x *GetTaskRequest) String() string {
 func (*GetTaskRequest) ProtoMessage() {}
 
 func (x *GetTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[16]
+	mi := &file_baton_v1_task_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1552,7 @@ func (x *GetTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{16}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetTaskRequest) GetTaskId() string {
@@ -1373,7 +1573,7 @@ type GetTaskResponse struct {
 
 func (x *GetTaskResponse) Reset() {
 	*x = GetTaskResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[17]
+	mi := &file_baton_v1_task_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1585,7 @@ func (x *GetTaskResponse) String() string {
 func (*GetTaskResponse) ProtoMessage() {}
 
 func (x *GetTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[17]
+	mi := &file_baton_v1_task_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1598,7 @@ func (x *GetTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{17}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetTaskResponse) GetTask() *Task {
@@ -1419,7 +1619,7 @@ type GetTaskLogsRequest struct {
 
 func (x *GetTaskLogsRequest) Reset() {
 	*x = GetTaskLogsRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[18]
+	mi := &file_baton_v1_task_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1631,7 @@ func (x *GetTaskLogsRequest) String() string {
 func (*GetTaskLogsRequest) ProtoMessage() {}
 
 func (x *GetTaskLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[18]
+	mi := &file_baton_v1_task_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1644,7 @@ func (x *GetTaskLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskLogsRequest.ProtoReflect.Descriptor instead.
 func (*GetTaskLogsRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{18}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetTaskLogsRequest) GetTaskId() string {
@@ -1465,7 +1665,7 @@ type GetTaskLogsResponse struct {
 
 func (x *GetTaskLogsResponse) Reset() {
 	*x = GetTaskLogsResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[19]
+	mi := &file_baton_v1_task_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1677,7 @@ func (x *GetTaskLogsResponse) String() string {
 func (*GetTaskLogsResponse) ProtoMessage() {}
 
 func (x *GetTaskLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[19]
+	mi := &file_baton_v1_task_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +1690,7 @@ func (x *GetTaskLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTaskLogsResponse.ProtoReflect.Descriptor instead.
 func (*GetTaskLogsResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{19}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetTaskLogsResponse) GetLogs() []*TaskLog {
@@ -1523,7 +1723,7 @@ type UpdateTaskByRefRequest struct {
 
 func (x *UpdateTaskByRefRequest) Reset() {
 	*x = UpdateTaskByRefRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[20]
+	mi := &file_baton_v1_task_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1735,7 @@ func (x *UpdateTaskByRefRequest) String() string {
 func (*UpdateTaskByRefRequest) ProtoMessage() {}
 
 func (x *UpdateTaskByRefRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[20]
+	mi := &file_baton_v1_task_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1748,7 @@ func (x *UpdateTaskByRefRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskByRefRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTaskByRefRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{20}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateTaskByRefRequest) GetWorkflowId() string {
@@ -1611,7 +1811,7 @@ type UpdateTaskByRefResponse struct {
 
 func (x *UpdateTaskByRefResponse) Reset() {
 	*x = UpdateTaskByRefResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[21]
+	mi := &file_baton_v1_task_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +1823,7 @@ func (x *UpdateTaskByRefResponse) String() string {
 func (*UpdateTaskByRefResponse) ProtoMessage() {}
 
 func (x *UpdateTaskByRefResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[21]
+	mi := &file_baton_v1_task_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1836,7 @@ func (x *UpdateTaskByRefResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTaskByRefResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTaskByRefResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{21}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateTaskByRefResponse) GetTaskId() string {
@@ -1659,7 +1859,7 @@ type AddTaskLogsRequest struct {
 
 func (x *AddTaskLogsRequest) Reset() {
 	*x = AddTaskLogsRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[22]
+	mi := &file_baton_v1_task_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1871,7 @@ func (x *AddTaskLogsRequest) String() string {
 func (*AddTaskLogsRequest) ProtoMessage() {}
 
 func (x *AddTaskLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[22]
+	mi := &file_baton_v1_task_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1884,7 @@ func (x *AddTaskLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddTaskLogsRequest.ProtoReflect.Descriptor instead.
 func (*AddTaskLogsRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{22}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddTaskLogsRequest) GetTaskId() string {
@@ -1710,7 +1910,7 @@ type AddTaskLogsResponse struct {
 
 func (x *AddTaskLogsResponse) Reset() {
 	*x = AddTaskLogsResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[23]
+	mi := &file_baton_v1_task_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1722,7 +1922,7 @@ func (x *AddTaskLogsResponse) String() string {
 func (*AddTaskLogsResponse) ProtoMessage() {}
 
 func (x *AddTaskLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[23]
+	mi := &file_baton_v1_task_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1935,7 @@ func (x *AddTaskLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddTaskLogsResponse.ProtoReflect.Descriptor instead.
 func (*AddTaskLogsResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{23}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{26}
 }
 
 // Request of ListQueues.
@@ -1749,7 +1949,7 @@ type ListQueuesRequest struct {
 
 func (x *ListQueuesRequest) Reset() {
 	*x = ListQueuesRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[24]
+	mi := &file_baton_v1_task_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1961,7 @@ func (x *ListQueuesRequest) String() string {
 func (*ListQueuesRequest) ProtoMessage() {}
 
 func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[24]
+	mi := &file_baton_v1_task_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1974,7 @@ func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueuesRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{24}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListQueuesRequest) GetTaskType() string {
@@ -1801,7 +2001,7 @@ type QueueInfo struct {
 
 func (x *QueueInfo) Reset() {
 	*x = QueueInfo{}
-	mi := &file_baton_v1_task_proto_msgTypes[25]
+	mi := &file_baton_v1_task_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +2013,7 @@ func (x *QueueInfo) String() string {
 func (*QueueInfo) ProtoMessage() {}
 
 func (x *QueueInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[25]
+	mi := &file_baton_v1_task_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +2026,7 @@ func (x *QueueInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueInfo.ProtoReflect.Descriptor instead.
 func (*QueueInfo) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{25}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *QueueInfo) GetTaskType() string {
@@ -1868,7 +2068,7 @@ type ListQueuesResponse struct {
 
 func (x *ListQueuesResponse) Reset() {
 	*x = ListQueuesResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[26]
+	mi := &file_baton_v1_task_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +2080,7 @@ func (x *ListQueuesResponse) String() string {
 func (*ListQueuesResponse) ProtoMessage() {}
 
 func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[26]
+	mi := &file_baton_v1_task_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +2093,7 @@ func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueuesResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{26}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListQueuesResponse) GetQueues() []*QueueInfo {
@@ -1924,7 +2124,7 @@ type SearchTasksRequest struct {
 
 func (x *SearchTasksRequest) Reset() {
 	*x = SearchTasksRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[27]
+	mi := &file_baton_v1_task_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2136,7 @@ func (x *SearchTasksRequest) String() string {
 func (*SearchTasksRequest) ProtoMessage() {}
 
 func (x *SearchTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[27]
+	mi := &file_baton_v1_task_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2149,7 @@ func (x *SearchTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchTasksRequest.ProtoReflect.Descriptor instead.
 func (*SearchTasksRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{27}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SearchTasksRequest) GetQuery() string {
@@ -2000,7 +2200,7 @@ type SearchTasksResponse struct {
 
 func (x *SearchTasksResponse) Reset() {
 	*x = SearchTasksResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[28]
+	mi := &file_baton_v1_task_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2212,7 @@ func (x *SearchTasksResponse) String() string {
 func (*SearchTasksResponse) ProtoMessage() {}
 
 func (x *SearchTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[28]
+	mi := &file_baton_v1_task_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2225,7 @@ func (x *SearchTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchTasksResponse.ProtoReflect.Descriptor instead.
 func (*SearchTasksResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{28}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SearchTasksResponse) GetTotalHits() int64 {
@@ -2087,7 +2287,7 @@ type TaskSummary struct {
 
 func (x *TaskSummary) Reset() {
 	*x = TaskSummary{}
-	mi := &file_baton_v1_task_proto_msgTypes[29]
+	mi := &file_baton_v1_task_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2299,7 @@ func (x *TaskSummary) String() string {
 func (*TaskSummary) ProtoMessage() {}
 
 func (x *TaskSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[29]
+	mi := &file_baton_v1_task_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2312,7 @@ func (x *TaskSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSummary.ProtoReflect.Descriptor instead.
 func (*TaskSummary) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{29}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TaskSummary) GetTaskId() string {
@@ -2252,7 +2452,7 @@ type ListWorkersRequest struct {
 
 func (x *ListWorkersRequest) Reset() {
 	*x = ListWorkersRequest{}
-	mi := &file_baton_v1_task_proto_msgTypes[30]
+	mi := &file_baton_v1_task_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2464,7 @@ func (x *ListWorkersRequest) String() string {
 func (*ListWorkersRequest) ProtoMessage() {}
 
 func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[30]
+	mi := &file_baton_v1_task_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2477,7 @@ func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkersRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkersRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{30}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListWorkersRequest) GetTaskType() string {
@@ -2317,7 +2517,7 @@ type WorkerInfo struct {
 
 func (x *WorkerInfo) Reset() {
 	*x = WorkerInfo{}
-	mi := &file_baton_v1_task_proto_msgTypes[31]
+	mi := &file_baton_v1_task_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2529,7 @@ func (x *WorkerInfo) String() string {
 func (*WorkerInfo) ProtoMessage() {}
 
 func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[31]
+	mi := &file_baton_v1_task_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2542,7 @@ func (x *WorkerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerInfo.ProtoReflect.Descriptor instead.
 func (*WorkerInfo) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{31}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WorkerInfo) GetKind() WorkerKind {
@@ -2426,7 +2626,7 @@ type ListWorkersResponse struct {
 
 func (x *ListWorkersResponse) Reset() {
 	*x = ListWorkersResponse{}
-	mi := &file_baton_v1_task_proto_msgTypes[32]
+	mi := &file_baton_v1_task_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2638,7 @@ func (x *ListWorkersResponse) String() string {
 func (*ListWorkersResponse) ProtoMessage() {}
 
 func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_task_proto_msgTypes[32]
+	mi := &file_baton_v1_task_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2651,7 @@ func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkersResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkersResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_task_proto_rawDescGZIP(), []int{32}
+	return file_baton_v1_task_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListWorkersResponse) GetWorkers() []*WorkerInfo {
@@ -2499,25 +2699,33 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x16callback_after_seconds\x18\a \x01(\x03R\x14callbackAfterSeconds\x12\x1b\n" +
 	"\tworker_id\x18\b \x01(\tR\bworkerId\x12\x1f\n" +
 	"\vworkflow_id\x18\t \x01(\tR\n" +
-	"workflowId\"y\n" +
+	"workflowId\"\x8f\x01\n" +
 	"\tSubscribe\x12\x1d\n" +
 	"\n" +
 	"task_types\x18\x01 \x03(\tR\ttaskTypes\x12\x16\n" +
 	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x1b\n" +
 	"\tworker_id\x18\x03 \x01(\tR\bworkerId\x12\x18\n" +
-	"\acredits\x18\x04 \x01(\x05R\acredits\"(\n" +
+	"\acredits\x18\x04 \x01(\x05R\acredits\x12\x14\n" +
+	"\x05batch\x18\x05 \x01(\bR\x05batch\"=\n" +
+	"\vResultBatch\x12.\n" +
+	"\aresults\x18\x01 \x03(\v2\x14.baton.v1.TaskResultR\aresults\";\n" +
+	"\tTaskBatch\x12.\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x18.baton.v1.TaskAssignmentR\x05tasks\"-\n" +
+	"\bAckBatch\x12!\n" +
+	"\x04acks\x18\x01 \x03(\v2\r.baton.v1.AckR\x04acks\"(\n" +
 	"\fGrantCredits\x12\x18\n" +
 	"\acredits\x18\x01 \x01(\x05R\acredits\"`\n" +
 	"\x0eLeaseExtension\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\x12\x1f\n" +
 	"\vworkflow_id\x18\x03 \x01(\tR\n" +
-	"workflowId\"\xed\x01\n" +
+	"workflowId\"\xa0\x02\n" +
 	"\vWorkRequest\x123\n" +
 	"\tsubscribe\x18\x01 \x01(\v2\x13.baton.v1.SubscribeH\x00R\tsubscribe\x122\n" +
 	"\acredits\x18\x02 \x01(\v2\x16.baton.v1.GrantCreditsH\x00R\acredits\x12.\n" +
 	"\x06result\x18\x03 \x01(\v2\x14.baton.v1.TaskResultH\x00R\x06result\x12=\n" +
-	"\fextend_lease\x18\x04 \x01(\v2\x18.baton.v1.LeaseExtensionH\x00R\vextendLeaseB\x06\n" +
+	"\fextend_lease\x18\x04 \x01(\v2\x18.baton.v1.LeaseExtensionH\x00R\vextendLease\x121\n" +
+	"\aresults\x18\x05 \x01(\v2\x15.baton.v1.ResultBatchH\x00R\aresultsB\x06\n" +
 	"\x04kind\"\xb5\x01\n" +
 	"\x03Ack\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x14\n" +
@@ -2525,12 +2733,15 @@ const file_baton_v1_task_proto_rawDesc = "" +
 	"\x02ok\x18\x03 \x01(\bR\x02ok\x12\x12\n" +
 	"\x04code\x18\x04 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12A\n" +
-	"\x0elease_deadline\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rleaseDeadline\"\xa4\x01\n" +
+	"\x0elease_deadline\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rleaseDeadline\"\x88\x02\n" +
 	"\fWorkResponse\x12.\n" +
 	"\x04task\x18\x01 \x01(\v2\x18.baton.v1.TaskAssignmentH\x00R\x04task\x12.\n" +
 	"\n" +
 	"result_ack\x18\x02 \x01(\v2\r.baton.v1.AckH\x00R\tresultAck\x12,\n" +
-	"\tlease_ack\x18\x03 \x01(\v2\r.baton.v1.AckH\x00R\bleaseAckB\x06\n" +
+	"\tlease_ack\x18\x03 \x01(\v2\r.baton.v1.AckH\x00R\bleaseAck\x12+\n" +
+	"\x05tasks\x18\x04 \x01(\v2\x13.baton.v1.TaskBatchH\x00R\x05tasks\x125\n" +
+	"\vresult_acks\x18\x05 \x01(\v2\x12.baton.v1.AckBatchH\x00R\n" +
+	"resultAcksB\x06\n" +
 	"\x04kind\"~\n" +
 	"\vPollRequest\x12\x1b\n" +
 	"\ttask_type\x18\x01 \x01(\tR\btaskType\x12\x16\n" +
@@ -2681,116 +2892,125 @@ func file_baton_v1_task_proto_rawDescGZIP() []byte {
 }
 
 var file_baton_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_baton_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_baton_v1_task_proto_goTypes = []any{
 	(WorkerKind)(0),                 // 0: baton.v1.WorkerKind
 	(*TaskAssignment)(nil),          // 1: baton.v1.TaskAssignment
 	(*TaskResult)(nil),              // 2: baton.v1.TaskResult
 	(*Subscribe)(nil),               // 3: baton.v1.Subscribe
-	(*GrantCredits)(nil),            // 4: baton.v1.GrantCredits
-	(*LeaseExtension)(nil),          // 5: baton.v1.LeaseExtension
-	(*WorkRequest)(nil),             // 6: baton.v1.WorkRequest
-	(*Ack)(nil),                     // 7: baton.v1.Ack
-	(*WorkResponse)(nil),            // 8: baton.v1.WorkResponse
-	(*PollRequest)(nil),             // 9: baton.v1.PollRequest
-	(*PollResponse)(nil),            // 10: baton.v1.PollResponse
-	(*BatchPollRequest)(nil),        // 11: baton.v1.BatchPollRequest
-	(*BatchPollResponse)(nil),       // 12: baton.v1.BatchPollResponse
-	(*UpdateTaskRequest)(nil),       // 13: baton.v1.UpdateTaskRequest
-	(*UpdateTaskResponse)(nil),      // 14: baton.v1.UpdateTaskResponse
-	(*ExtendLeaseRequest)(nil),      // 15: baton.v1.ExtendLeaseRequest
-	(*ExtendLeaseResponse)(nil),     // 16: baton.v1.ExtendLeaseResponse
-	(*GetTaskRequest)(nil),          // 17: baton.v1.GetTaskRequest
-	(*GetTaskResponse)(nil),         // 18: baton.v1.GetTaskResponse
-	(*GetTaskLogsRequest)(nil),      // 19: baton.v1.GetTaskLogsRequest
-	(*GetTaskLogsResponse)(nil),     // 20: baton.v1.GetTaskLogsResponse
-	(*UpdateTaskByRefRequest)(nil),  // 21: baton.v1.UpdateTaskByRefRequest
-	(*UpdateTaskByRefResponse)(nil), // 22: baton.v1.UpdateTaskByRefResponse
-	(*AddTaskLogsRequest)(nil),      // 23: baton.v1.AddTaskLogsRequest
-	(*AddTaskLogsResponse)(nil),     // 24: baton.v1.AddTaskLogsResponse
-	(*ListQueuesRequest)(nil),       // 25: baton.v1.ListQueuesRequest
-	(*QueueInfo)(nil),               // 26: baton.v1.QueueInfo
-	(*ListQueuesResponse)(nil),      // 27: baton.v1.ListQueuesResponse
-	(*SearchTasksRequest)(nil),      // 28: baton.v1.SearchTasksRequest
-	(*SearchTasksResponse)(nil),     // 29: baton.v1.SearchTasksResponse
-	(*TaskSummary)(nil),             // 30: baton.v1.TaskSummary
-	(*ListWorkersRequest)(nil),      // 31: baton.v1.ListWorkersRequest
-	(*WorkerInfo)(nil),              // 32: baton.v1.WorkerInfo
-	(*ListWorkersResponse)(nil),     // 33: baton.v1.ListWorkersResponse
-	(*structpb.Struct)(nil),         // 34: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
-	(TaskStatus)(0),                 // 36: baton.v1.TaskStatus
-	(*TaskLog)(nil),                 // 37: baton.v1.TaskLog
-	(*Task)(nil),                    // 38: baton.v1.Task
+	(*ResultBatch)(nil),             // 4: baton.v1.ResultBatch
+	(*TaskBatch)(nil),               // 5: baton.v1.TaskBatch
+	(*AckBatch)(nil),                // 6: baton.v1.AckBatch
+	(*GrantCredits)(nil),            // 7: baton.v1.GrantCredits
+	(*LeaseExtension)(nil),          // 8: baton.v1.LeaseExtension
+	(*WorkRequest)(nil),             // 9: baton.v1.WorkRequest
+	(*Ack)(nil),                     // 10: baton.v1.Ack
+	(*WorkResponse)(nil),            // 11: baton.v1.WorkResponse
+	(*PollRequest)(nil),             // 12: baton.v1.PollRequest
+	(*PollResponse)(nil),            // 13: baton.v1.PollResponse
+	(*BatchPollRequest)(nil),        // 14: baton.v1.BatchPollRequest
+	(*BatchPollResponse)(nil),       // 15: baton.v1.BatchPollResponse
+	(*UpdateTaskRequest)(nil),       // 16: baton.v1.UpdateTaskRequest
+	(*UpdateTaskResponse)(nil),      // 17: baton.v1.UpdateTaskResponse
+	(*ExtendLeaseRequest)(nil),      // 18: baton.v1.ExtendLeaseRequest
+	(*ExtendLeaseResponse)(nil),     // 19: baton.v1.ExtendLeaseResponse
+	(*GetTaskRequest)(nil),          // 20: baton.v1.GetTaskRequest
+	(*GetTaskResponse)(nil),         // 21: baton.v1.GetTaskResponse
+	(*GetTaskLogsRequest)(nil),      // 22: baton.v1.GetTaskLogsRequest
+	(*GetTaskLogsResponse)(nil),     // 23: baton.v1.GetTaskLogsResponse
+	(*UpdateTaskByRefRequest)(nil),  // 24: baton.v1.UpdateTaskByRefRequest
+	(*UpdateTaskByRefResponse)(nil), // 25: baton.v1.UpdateTaskByRefResponse
+	(*AddTaskLogsRequest)(nil),      // 26: baton.v1.AddTaskLogsRequest
+	(*AddTaskLogsResponse)(nil),     // 27: baton.v1.AddTaskLogsResponse
+	(*ListQueuesRequest)(nil),       // 28: baton.v1.ListQueuesRequest
+	(*QueueInfo)(nil),               // 29: baton.v1.QueueInfo
+	(*ListQueuesResponse)(nil),      // 30: baton.v1.ListQueuesResponse
+	(*SearchTasksRequest)(nil),      // 31: baton.v1.SearchTasksRequest
+	(*SearchTasksResponse)(nil),     // 32: baton.v1.SearchTasksResponse
+	(*TaskSummary)(nil),             // 33: baton.v1.TaskSummary
+	(*ListWorkersRequest)(nil),      // 34: baton.v1.ListWorkersRequest
+	(*WorkerInfo)(nil),              // 35: baton.v1.WorkerInfo
+	(*ListWorkersResponse)(nil),     // 36: baton.v1.ListWorkersResponse
+	(*structpb.Struct)(nil),         // 37: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),   // 38: google.protobuf.Timestamp
+	(TaskStatus)(0),                 // 39: baton.v1.TaskStatus
+	(*TaskLog)(nil),                 // 40: baton.v1.TaskLog
+	(*Task)(nil),                    // 41: baton.v1.Task
 }
 var file_baton_v1_task_proto_depIdxs = []int32{
-	34, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
-	35, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
-	35, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
-	34, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
-	36, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
-	34, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
-	37, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
-	3,  // 7: baton.v1.WorkRequest.subscribe:type_name -> baton.v1.Subscribe
-	4,  // 8: baton.v1.WorkRequest.credits:type_name -> baton.v1.GrantCredits
-	2,  // 9: baton.v1.WorkRequest.result:type_name -> baton.v1.TaskResult
-	5,  // 10: baton.v1.WorkRequest.extend_lease:type_name -> baton.v1.LeaseExtension
-	35, // 11: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
-	1,  // 12: baton.v1.WorkResponse.task:type_name -> baton.v1.TaskAssignment
-	7,  // 13: baton.v1.WorkResponse.result_ack:type_name -> baton.v1.Ack
-	7,  // 14: baton.v1.WorkResponse.lease_ack:type_name -> baton.v1.Ack
-	1,  // 15: baton.v1.PollResponse.task:type_name -> baton.v1.TaskAssignment
-	1,  // 16: baton.v1.BatchPollResponse.tasks:type_name -> baton.v1.TaskAssignment
-	2,  // 17: baton.v1.UpdateTaskRequest.result:type_name -> baton.v1.TaskResult
-	35, // 18: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
-	38, // 19: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
-	37, // 20: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
-	36, // 21: baton.v1.UpdateTaskByRefRequest.status:type_name -> baton.v1.TaskStatus
-	34, // 22: baton.v1.UpdateTaskByRefRequest.output:type_name -> google.protobuf.Struct
-	37, // 23: baton.v1.UpdateTaskByRefRequest.logs:type_name -> baton.v1.TaskLog
-	37, // 24: baton.v1.AddTaskLogsRequest.logs:type_name -> baton.v1.TaskLog
-	26, // 25: baton.v1.ListQueuesResponse.queues:type_name -> baton.v1.QueueInfo
-	30, // 26: baton.v1.SearchTasksResponse.results:type_name -> baton.v1.TaskSummary
-	36, // 27: baton.v1.TaskSummary.status:type_name -> baton.v1.TaskStatus
-	35, // 28: baton.v1.TaskSummary.scheduled_time:type_name -> google.protobuf.Timestamp
-	35, // 29: baton.v1.TaskSummary.start_time:type_name -> google.protobuf.Timestamp
-	35, // 30: baton.v1.TaskSummary.update_time:type_name -> google.protobuf.Timestamp
-	35, // 31: baton.v1.TaskSummary.end_time:type_name -> google.protobuf.Timestamp
-	34, // 32: baton.v1.TaskSummary.input:type_name -> google.protobuf.Struct
-	34, // 33: baton.v1.TaskSummary.output:type_name -> google.protobuf.Struct
-	0,  // 34: baton.v1.WorkerInfo.kind:type_name -> baton.v1.WorkerKind
-	35, // 35: baton.v1.WorkerInfo.connected_time:type_name -> google.protobuf.Timestamp
-	35, // 36: baton.v1.WorkerInfo.last_seen_time:type_name -> google.protobuf.Timestamp
-	32, // 37: baton.v1.ListWorkersResponse.workers:type_name -> baton.v1.WorkerInfo
-	6,  // 38: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
-	9,  // 39: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
-	11, // 40: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
-	13, // 41: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
-	15, // 42: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
-	17, // 43: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
-	19, // 44: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
-	21, // 45: baton.v1.TaskService.UpdateTaskByRef:input_type -> baton.v1.UpdateTaskByRefRequest
-	23, // 46: baton.v1.TaskService.AddTaskLogs:input_type -> baton.v1.AddTaskLogsRequest
-	25, // 47: baton.v1.TaskService.ListQueues:input_type -> baton.v1.ListQueuesRequest
-	28, // 48: baton.v1.TaskService.SearchTasks:input_type -> baton.v1.SearchTasksRequest
-	31, // 49: baton.v1.TaskService.ListWorkers:input_type -> baton.v1.ListWorkersRequest
-	8,  // 50: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
-	10, // 51: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
-	12, // 52: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
-	14, // 53: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
-	16, // 54: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
-	18, // 55: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
-	20, // 56: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
-	22, // 57: baton.v1.TaskService.UpdateTaskByRef:output_type -> baton.v1.UpdateTaskByRefResponse
-	24, // 58: baton.v1.TaskService.AddTaskLogs:output_type -> baton.v1.AddTaskLogsResponse
-	27, // 59: baton.v1.TaskService.ListQueues:output_type -> baton.v1.ListQueuesResponse
-	29, // 60: baton.v1.TaskService.SearchTasks:output_type -> baton.v1.SearchTasksResponse
-	33, // 61: baton.v1.TaskService.ListWorkers:output_type -> baton.v1.ListWorkersResponse
-	50, // [50:62] is the sub-list for method output_type
-	38, // [38:50] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	37, // 0: baton.v1.TaskAssignment.input:type_name -> google.protobuf.Struct
+	38, // 1: baton.v1.TaskAssignment.lease_deadline:type_name -> google.protobuf.Timestamp
+	38, // 2: baton.v1.TaskAssignment.ready_time:type_name -> google.protobuf.Timestamp
+	37, // 3: baton.v1.TaskAssignment.output:type_name -> google.protobuf.Struct
+	39, // 4: baton.v1.TaskResult.status:type_name -> baton.v1.TaskStatus
+	37, // 5: baton.v1.TaskResult.output:type_name -> google.protobuf.Struct
+	40, // 6: baton.v1.TaskResult.logs:type_name -> baton.v1.TaskLog
+	2,  // 7: baton.v1.ResultBatch.results:type_name -> baton.v1.TaskResult
+	1,  // 8: baton.v1.TaskBatch.tasks:type_name -> baton.v1.TaskAssignment
+	10, // 9: baton.v1.AckBatch.acks:type_name -> baton.v1.Ack
+	3,  // 10: baton.v1.WorkRequest.subscribe:type_name -> baton.v1.Subscribe
+	7,  // 11: baton.v1.WorkRequest.credits:type_name -> baton.v1.GrantCredits
+	2,  // 12: baton.v1.WorkRequest.result:type_name -> baton.v1.TaskResult
+	8,  // 13: baton.v1.WorkRequest.extend_lease:type_name -> baton.v1.LeaseExtension
+	4,  // 14: baton.v1.WorkRequest.results:type_name -> baton.v1.ResultBatch
+	38, // 15: baton.v1.Ack.lease_deadline:type_name -> google.protobuf.Timestamp
+	1,  // 16: baton.v1.WorkResponse.task:type_name -> baton.v1.TaskAssignment
+	10, // 17: baton.v1.WorkResponse.result_ack:type_name -> baton.v1.Ack
+	10, // 18: baton.v1.WorkResponse.lease_ack:type_name -> baton.v1.Ack
+	5,  // 19: baton.v1.WorkResponse.tasks:type_name -> baton.v1.TaskBatch
+	6,  // 20: baton.v1.WorkResponse.result_acks:type_name -> baton.v1.AckBatch
+	1,  // 21: baton.v1.PollResponse.task:type_name -> baton.v1.TaskAssignment
+	1,  // 22: baton.v1.BatchPollResponse.tasks:type_name -> baton.v1.TaskAssignment
+	2,  // 23: baton.v1.UpdateTaskRequest.result:type_name -> baton.v1.TaskResult
+	38, // 24: baton.v1.ExtendLeaseResponse.lease_deadline:type_name -> google.protobuf.Timestamp
+	41, // 25: baton.v1.GetTaskResponse.task:type_name -> baton.v1.Task
+	40, // 26: baton.v1.GetTaskLogsResponse.logs:type_name -> baton.v1.TaskLog
+	39, // 27: baton.v1.UpdateTaskByRefRequest.status:type_name -> baton.v1.TaskStatus
+	37, // 28: baton.v1.UpdateTaskByRefRequest.output:type_name -> google.protobuf.Struct
+	40, // 29: baton.v1.UpdateTaskByRefRequest.logs:type_name -> baton.v1.TaskLog
+	40, // 30: baton.v1.AddTaskLogsRequest.logs:type_name -> baton.v1.TaskLog
+	29, // 31: baton.v1.ListQueuesResponse.queues:type_name -> baton.v1.QueueInfo
+	33, // 32: baton.v1.SearchTasksResponse.results:type_name -> baton.v1.TaskSummary
+	39, // 33: baton.v1.TaskSummary.status:type_name -> baton.v1.TaskStatus
+	38, // 34: baton.v1.TaskSummary.scheduled_time:type_name -> google.protobuf.Timestamp
+	38, // 35: baton.v1.TaskSummary.start_time:type_name -> google.protobuf.Timestamp
+	38, // 36: baton.v1.TaskSummary.update_time:type_name -> google.protobuf.Timestamp
+	38, // 37: baton.v1.TaskSummary.end_time:type_name -> google.protobuf.Timestamp
+	37, // 38: baton.v1.TaskSummary.input:type_name -> google.protobuf.Struct
+	37, // 39: baton.v1.TaskSummary.output:type_name -> google.protobuf.Struct
+	0,  // 40: baton.v1.WorkerInfo.kind:type_name -> baton.v1.WorkerKind
+	38, // 41: baton.v1.WorkerInfo.connected_time:type_name -> google.protobuf.Timestamp
+	38, // 42: baton.v1.WorkerInfo.last_seen_time:type_name -> google.protobuf.Timestamp
+	35, // 43: baton.v1.ListWorkersResponse.workers:type_name -> baton.v1.WorkerInfo
+	9,  // 44: baton.v1.TaskService.Work:input_type -> baton.v1.WorkRequest
+	12, // 45: baton.v1.TaskService.Poll:input_type -> baton.v1.PollRequest
+	14, // 46: baton.v1.TaskService.BatchPoll:input_type -> baton.v1.BatchPollRequest
+	16, // 47: baton.v1.TaskService.UpdateTask:input_type -> baton.v1.UpdateTaskRequest
+	18, // 48: baton.v1.TaskService.ExtendLease:input_type -> baton.v1.ExtendLeaseRequest
+	20, // 49: baton.v1.TaskService.GetTask:input_type -> baton.v1.GetTaskRequest
+	22, // 50: baton.v1.TaskService.GetTaskLogs:input_type -> baton.v1.GetTaskLogsRequest
+	24, // 51: baton.v1.TaskService.UpdateTaskByRef:input_type -> baton.v1.UpdateTaskByRefRequest
+	26, // 52: baton.v1.TaskService.AddTaskLogs:input_type -> baton.v1.AddTaskLogsRequest
+	28, // 53: baton.v1.TaskService.ListQueues:input_type -> baton.v1.ListQueuesRequest
+	31, // 54: baton.v1.TaskService.SearchTasks:input_type -> baton.v1.SearchTasksRequest
+	34, // 55: baton.v1.TaskService.ListWorkers:input_type -> baton.v1.ListWorkersRequest
+	11, // 56: baton.v1.TaskService.Work:output_type -> baton.v1.WorkResponse
+	13, // 57: baton.v1.TaskService.Poll:output_type -> baton.v1.PollResponse
+	15, // 58: baton.v1.TaskService.BatchPoll:output_type -> baton.v1.BatchPollResponse
+	17, // 59: baton.v1.TaskService.UpdateTask:output_type -> baton.v1.UpdateTaskResponse
+	19, // 60: baton.v1.TaskService.ExtendLease:output_type -> baton.v1.ExtendLeaseResponse
+	21, // 61: baton.v1.TaskService.GetTask:output_type -> baton.v1.GetTaskResponse
+	23, // 62: baton.v1.TaskService.GetTaskLogs:output_type -> baton.v1.GetTaskLogsResponse
+	25, // 63: baton.v1.TaskService.UpdateTaskByRef:output_type -> baton.v1.UpdateTaskByRefResponse
+	27, // 64: baton.v1.TaskService.AddTaskLogs:output_type -> baton.v1.AddTaskLogsResponse
+	30, // 65: baton.v1.TaskService.ListQueues:output_type -> baton.v1.ListQueuesResponse
+	32, // 66: baton.v1.TaskService.SearchTasks:output_type -> baton.v1.SearchTasksResponse
+	36, // 67: baton.v1.TaskService.ListWorkers:output_type -> baton.v1.ListWorkersResponse
+	56, // [56:68] is the sub-list for method output_type
+	44, // [44:56] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_task_proto_init() }
@@ -2799,26 +3019,29 @@ func file_baton_v1_task_proto_init() {
 		return
 	}
 	file_baton_v1_common_proto_init()
-	file_baton_v1_task_proto_msgTypes[5].OneofWrappers = []any{
+	file_baton_v1_task_proto_msgTypes[8].OneofWrappers = []any{
 		(*WorkRequest_Subscribe)(nil),
 		(*WorkRequest_Credits)(nil),
 		(*WorkRequest_Result)(nil),
 		(*WorkRequest_ExtendLease)(nil),
+		(*WorkRequest_Results)(nil),
 	}
-	file_baton_v1_task_proto_msgTypes[7].OneofWrappers = []any{
+	file_baton_v1_task_proto_msgTypes[10].OneofWrappers = []any{
 		(*WorkResponse_Task)(nil),
 		(*WorkResponse_ResultAck)(nil),
 		(*WorkResponse_LeaseAck)(nil),
+		(*WorkResponse_Tasks)(nil),
+		(*WorkResponse_ResultAcks)(nil),
 	}
-	file_baton_v1_task_proto_msgTypes[27].OneofWrappers = []any{}
-	file_baton_v1_task_proto_msgTypes[29].OneofWrappers = []any{}
+	file_baton_v1_task_proto_msgTypes[30].OneofWrappers = []any{}
+	file_baton_v1_task_proto_msgTypes[32].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_task_proto_rawDesc), len(file_baton_v1_task_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -434,6 +434,136 @@ func (x *ExecuteWorkflowResponse) GetTaskRefFinished() bool {
 	return false
 }
 
+// Request of WaitWorkflow.
+type WaitWorkflowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the execution to wait for.
+	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// How long to wait, in seconds (default 10, at most 300).
+	WaitSeconds int32 `protobuf:"varint,2,opt,name=wait_seconds,json=waitSeconds,proto3" json:"wait_seconds,omitempty"`
+	// Return as soon as the task with this reference name has finished (its latest instance
+	// is in a terminal status), even while the execution goes on. Empty waits for the
+	// execution to end. The reference must be part of the execution's definition.
+	WaitUntilTaskRef string `protobuf:"bytes,3,opt,name=wait_until_task_ref,json=waitUntilTaskRef,proto3" json:"wait_until_task_ref,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *WaitWorkflowRequest) Reset() {
+	*x = WaitWorkflowRequest{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitWorkflowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitWorkflowRequest) ProtoMessage() {}
+
+func (x *WaitWorkflowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitWorkflowRequest.ProtoReflect.Descriptor instead.
+func (*WaitWorkflowRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WaitWorkflowRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *WaitWorkflowRequest) GetWaitSeconds() int32 {
+	if x != nil {
+		return x.WaitSeconds
+	}
+	return 0
+}
+
+func (x *WaitWorkflowRequest) GetWaitUntilTaskRef() string {
+	if x != nil {
+		return x.WaitUntilTaskRef
+	}
+	return ""
+}
+
+// Response of WaitWorkflow.
+type WaitWorkflowResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution as it stood when the call returned, with its tasks.
+	Workflow *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	// True when the execution was terminal when the call returned.
+	Finished bool `protobuf:"varint,2,opt,name=finished,proto3" json:"finished,omitempty"`
+	// True when wait_until_task_ref was given and that task had finished.
+	TaskRefFinished bool `protobuf:"varint,3,opt,name=task_ref_finished,json=taskRefFinished,proto3" json:"task_ref_finished,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *WaitWorkflowResponse) Reset() {
+	*x = WaitWorkflowResponse{}
+	mi := &file_baton_v1_workflow_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitWorkflowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitWorkflowResponse) ProtoMessage() {}
+
+func (x *WaitWorkflowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_workflow_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitWorkflowResponse.ProtoReflect.Descriptor instead.
+func (*WaitWorkflowResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WaitWorkflowResponse) GetWorkflow() *Workflow {
+	if x != nil {
+		return x.Workflow
+	}
+	return nil
+}
+
+func (x *WaitWorkflowResponse) GetFinished() bool {
+	if x != nil {
+		return x.Finished
+	}
+	return false
+}
+
+func (x *WaitWorkflowResponse) GetTaskRefFinished() bool {
+	if x != nil {
+		return x.TaskRefFinished
+	}
+	return false
+}
+
 // Request of GetWorkflow.
 type GetWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -447,7 +577,7 @@ type GetWorkflowRequest struct {
 
 func (x *GetWorkflowRequest) Reset() {
 	*x = GetWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[4]
+	mi := &file_baton_v1_workflow_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +589,7 @@ func (x *GetWorkflowRequest) String() string {
 func (*GetWorkflowRequest) ProtoMessage() {}
 
 func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[4]
+	mi := &file_baton_v1_workflow_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +602,7 @@ func (x *GetWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{4}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetWorkflowRequest) GetWorkflowId() string {
@@ -500,7 +630,7 @@ type GetWorkflowResponse struct {
 
 func (x *GetWorkflowResponse) Reset() {
 	*x = GetWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[5]
+	mi := &file_baton_v1_workflow_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +642,7 @@ func (x *GetWorkflowResponse) String() string {
 func (*GetWorkflowResponse) ProtoMessage() {}
 
 func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[5]
+	mi := &file_baton_v1_workflow_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +655,7 @@ func (x *GetWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{5}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetWorkflowResponse) GetWorkflow() *Workflow {
@@ -552,7 +682,7 @@ type GetWorkflowsByCorrelationIdRequest struct {
 
 func (x *GetWorkflowsByCorrelationIdRequest) Reset() {
 	*x = GetWorkflowsByCorrelationIdRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[6]
+	mi := &file_baton_v1_workflow_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +694,7 @@ func (x *GetWorkflowsByCorrelationIdRequest) String() string {
 func (*GetWorkflowsByCorrelationIdRequest) ProtoMessage() {}
 
 func (x *GetWorkflowsByCorrelationIdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[6]
+	mi := &file_baton_v1_workflow_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +707,7 @@ func (x *GetWorkflowsByCorrelationIdRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use GetWorkflowsByCorrelationIdRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowsByCorrelationIdRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{6}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetWorkflowsByCorrelationIdRequest) GetName() string {
@@ -619,7 +749,7 @@ type GetWorkflowsByCorrelationIdResponse struct {
 
 func (x *GetWorkflowsByCorrelationIdResponse) Reset() {
 	*x = GetWorkflowsByCorrelationIdResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[7]
+	mi := &file_baton_v1_workflow_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +761,7 @@ func (x *GetWorkflowsByCorrelationIdResponse) String() string {
 func (*GetWorkflowsByCorrelationIdResponse) ProtoMessage() {}
 
 func (x *GetWorkflowsByCorrelationIdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[7]
+	mi := &file_baton_v1_workflow_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +774,7 @@ func (x *GetWorkflowsByCorrelationIdResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use GetWorkflowsByCorrelationIdResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowsByCorrelationIdResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{7}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetWorkflowsByCorrelationIdResponse) GetWorkflows() []*Workflow {
@@ -665,7 +795,7 @@ type PauseWorkflowRequest struct {
 
 func (x *PauseWorkflowRequest) Reset() {
 	*x = PauseWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[8]
+	mi := &file_baton_v1_workflow_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -677,7 +807,7 @@ func (x *PauseWorkflowRequest) String() string {
 func (*PauseWorkflowRequest) ProtoMessage() {}
 
 func (x *PauseWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[8]
+	mi := &file_baton_v1_workflow_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -690,7 +820,7 @@ func (x *PauseWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*PauseWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{8}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PauseWorkflowRequest) GetWorkflowId() string {
@@ -709,7 +839,7 @@ type PauseWorkflowResponse struct {
 
 func (x *PauseWorkflowResponse) Reset() {
 	*x = PauseWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[9]
+	mi := &file_baton_v1_workflow_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +851,7 @@ func (x *PauseWorkflowResponse) String() string {
 func (*PauseWorkflowResponse) ProtoMessage() {}
 
 func (x *PauseWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[9]
+	mi := &file_baton_v1_workflow_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +864,7 @@ func (x *PauseWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*PauseWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{9}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{11}
 }
 
 // Request of ResumeWorkflow.
@@ -748,7 +878,7 @@ type ResumeWorkflowRequest struct {
 
 func (x *ResumeWorkflowRequest) Reset() {
 	*x = ResumeWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[10]
+	mi := &file_baton_v1_workflow_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +890,7 @@ func (x *ResumeWorkflowRequest) String() string {
 func (*ResumeWorkflowRequest) ProtoMessage() {}
 
 func (x *ResumeWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[10]
+	mi := &file_baton_v1_workflow_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +903,7 @@ func (x *ResumeWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*ResumeWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{10}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResumeWorkflowRequest) GetWorkflowId() string {
@@ -792,7 +922,7 @@ type ResumeWorkflowResponse struct {
 
 func (x *ResumeWorkflowResponse) Reset() {
 	*x = ResumeWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[11]
+	mi := &file_baton_v1_workflow_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +934,7 @@ func (x *ResumeWorkflowResponse) String() string {
 func (*ResumeWorkflowResponse) ProtoMessage() {}
 
 func (x *ResumeWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[11]
+	mi := &file_baton_v1_workflow_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +947,7 @@ func (x *ResumeWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*ResumeWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{11}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{13}
 }
 
 // Request of TerminateWorkflow.
@@ -833,7 +963,7 @@ type TerminateWorkflowRequest struct {
 
 func (x *TerminateWorkflowRequest) Reset() {
 	*x = TerminateWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[12]
+	mi := &file_baton_v1_workflow_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +975,7 @@ func (x *TerminateWorkflowRequest) String() string {
 func (*TerminateWorkflowRequest) ProtoMessage() {}
 
 func (x *TerminateWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[12]
+	mi := &file_baton_v1_workflow_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +988,7 @@ func (x *TerminateWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{12}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TerminateWorkflowRequest) GetWorkflowId() string {
@@ -884,7 +1014,7 @@ type TerminateWorkflowResponse struct {
 
 func (x *TerminateWorkflowResponse) Reset() {
 	*x = TerminateWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[13]
+	mi := &file_baton_v1_workflow_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1026,7 @@ func (x *TerminateWorkflowResponse) String() string {
 func (*TerminateWorkflowResponse) ProtoMessage() {}
 
 func (x *TerminateWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[13]
+	mi := &file_baton_v1_workflow_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1039,7 @@ func (x *TerminateWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{13}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{15}
 }
 
 // Request of RestartWorkflow.
@@ -925,7 +1055,7 @@ type RestartWorkflowRequest struct {
 
 func (x *RestartWorkflowRequest) Reset() {
 	*x = RestartWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[14]
+	mi := &file_baton_v1_workflow_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1067,7 @@ func (x *RestartWorkflowRequest) String() string {
 func (*RestartWorkflowRequest) ProtoMessage() {}
 
 func (x *RestartWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[14]
+	mi := &file_baton_v1_workflow_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1080,7 @@ func (x *RestartWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RestartWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{14}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RestartWorkflowRequest) GetWorkflowId() string {
@@ -976,7 +1106,7 @@ type RestartWorkflowResponse struct {
 
 func (x *RestartWorkflowResponse) Reset() {
 	*x = RestartWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[15]
+	mi := &file_baton_v1_workflow_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1118,7 @@ func (x *RestartWorkflowResponse) String() string {
 func (*RestartWorkflowResponse) ProtoMessage() {}
 
 func (x *RestartWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[15]
+	mi := &file_baton_v1_workflow_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1131,7 @@ func (x *RestartWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestartWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RestartWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{15}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{17}
 }
 
 // Request of RetryWorkflow.
@@ -1017,7 +1147,7 @@ type RetryWorkflowRequest struct {
 
 func (x *RetryWorkflowRequest) Reset() {
 	*x = RetryWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[16]
+	mi := &file_baton_v1_workflow_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1159,7 @@ func (x *RetryWorkflowRequest) String() string {
 func (*RetryWorkflowRequest) ProtoMessage() {}
 
 func (x *RetryWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[16]
+	mi := &file_baton_v1_workflow_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1172,7 @@ func (x *RetryWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RetryWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{16}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RetryWorkflowRequest) GetWorkflowId() string {
@@ -1068,7 +1198,7 @@ type RetryWorkflowResponse struct {
 
 func (x *RetryWorkflowResponse) Reset() {
 	*x = RetryWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[17]
+	mi := &file_baton_v1_workflow_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1210,7 @@ func (x *RetryWorkflowResponse) String() string {
 func (*RetryWorkflowResponse) ProtoMessage() {}
 
 func (x *RetryWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[17]
+	mi := &file_baton_v1_workflow_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1223,7 @@ func (x *RetryWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RetryWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{17}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{19}
 }
 
 // Request of RemoveWorkflow.
@@ -1107,7 +1237,7 @@ type RemoveWorkflowRequest struct {
 
 func (x *RemoveWorkflowRequest) Reset() {
 	*x = RemoveWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[18]
+	mi := &file_baton_v1_workflow_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1249,7 @@ func (x *RemoveWorkflowRequest) String() string {
 func (*RemoveWorkflowRequest) ProtoMessage() {}
 
 func (x *RemoveWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[18]
+	mi := &file_baton_v1_workflow_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1262,7 @@ func (x *RemoveWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RemoveWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{18}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RemoveWorkflowRequest) GetWorkflowId() string {
@@ -1151,7 +1281,7 @@ type RemoveWorkflowResponse struct {
 
 func (x *RemoveWorkflowResponse) Reset() {
 	*x = RemoveWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[19]
+	mi := &file_baton_v1_workflow_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1293,7 @@ func (x *RemoveWorkflowResponse) String() string {
 func (*RemoveWorkflowResponse) ProtoMessage() {}
 
 func (x *RemoveWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[19]
+	mi := &file_baton_v1_workflow_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1306,7 @@ func (x *RemoveWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RemoveWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{19}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{21}
 }
 
 // Request of RerunWorkflow.
@@ -1197,7 +1327,7 @@ type RerunWorkflowRequest struct {
 
 func (x *RerunWorkflowRequest) Reset() {
 	*x = RerunWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[20]
+	mi := &file_baton_v1_workflow_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1339,7 @@ func (x *RerunWorkflowRequest) String() string {
 func (*RerunWorkflowRequest) ProtoMessage() {}
 
 func (x *RerunWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[20]
+	mi := &file_baton_v1_workflow_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1352,7 @@ func (x *RerunWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RerunWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*RerunWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{20}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RerunWorkflowRequest) GetWorkflowId() string {
@@ -1262,7 +1392,7 @@ type RerunWorkflowResponse struct {
 
 func (x *RerunWorkflowResponse) Reset() {
 	*x = RerunWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[21]
+	mi := &file_baton_v1_workflow_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1404,7 @@ func (x *RerunWorkflowResponse) String() string {
 func (*RerunWorkflowResponse) ProtoMessage() {}
 
 func (x *RerunWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[21]
+	mi := &file_baton_v1_workflow_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1417,7 @@ func (x *RerunWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RerunWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*RerunWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{21}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{23}
 }
 
 // Request of SkipTask.
@@ -1308,7 +1438,7 @@ type SkipTaskRequest struct {
 
 func (x *SkipTaskRequest) Reset() {
 	*x = SkipTaskRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[22]
+	mi := &file_baton_v1_workflow_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1450,7 @@ func (x *SkipTaskRequest) String() string {
 func (*SkipTaskRequest) ProtoMessage() {}
 
 func (x *SkipTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[22]
+	mi := &file_baton_v1_workflow_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1463,7 @@ func (x *SkipTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkipTaskRequest.ProtoReflect.Descriptor instead.
 func (*SkipTaskRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{22}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SkipTaskRequest) GetWorkflowId() string {
@@ -1375,7 +1505,7 @@ type SkipTaskResponse struct {
 
 func (x *SkipTaskResponse) Reset() {
 	*x = SkipTaskResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[23]
+	mi := &file_baton_v1_workflow_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1517,7 @@ func (x *SkipTaskResponse) String() string {
 func (*SkipTaskResponse) ProtoMessage() {}
 
 func (x *SkipTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[23]
+	mi := &file_baton_v1_workflow_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1530,7 @@ func (x *SkipTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkipTaskResponse.ProtoReflect.Descriptor instead.
 func (*SkipTaskResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{23}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SkipTaskResponse) GetSkippedNow() bool {
@@ -1421,7 +1551,7 @@ type ResetCallbacksRequest struct {
 
 func (x *ResetCallbacksRequest) Reset() {
 	*x = ResetCallbacksRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[24]
+	mi := &file_baton_v1_workflow_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1563,7 @@ func (x *ResetCallbacksRequest) String() string {
 func (*ResetCallbacksRequest) ProtoMessage() {}
 
 func (x *ResetCallbacksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[24]
+	mi := &file_baton_v1_workflow_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1576,7 @@ func (x *ResetCallbacksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetCallbacksRequest.ProtoReflect.Descriptor instead.
 func (*ResetCallbacksRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{24}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ResetCallbacksRequest) GetWorkflowId() string {
@@ -1465,7 +1595,7 @@ type ResetCallbacksResponse struct {
 
 func (x *ResetCallbacksResponse) Reset() {
 	*x = ResetCallbacksResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[25]
+	mi := &file_baton_v1_workflow_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1607,7 @@ func (x *ResetCallbacksResponse) String() string {
 func (*ResetCallbacksResponse) ProtoMessage() {}
 
 func (x *ResetCallbacksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[25]
+	mi := &file_baton_v1_workflow_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +1620,7 @@ func (x *ResetCallbacksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetCallbacksResponse.ProtoReflect.Descriptor instead.
 func (*ResetCallbacksResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{25}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{27}
 }
 
 // Request of DecideWorkflow.
@@ -1504,7 +1634,7 @@ type DecideWorkflowRequest struct {
 
 func (x *DecideWorkflowRequest) Reset() {
 	*x = DecideWorkflowRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[26]
+	mi := &file_baton_v1_workflow_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1646,7 @@ func (x *DecideWorkflowRequest) String() string {
 func (*DecideWorkflowRequest) ProtoMessage() {}
 
 func (x *DecideWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[26]
+	mi := &file_baton_v1_workflow_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1659,7 @@ func (x *DecideWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*DecideWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{26}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DecideWorkflowRequest) GetWorkflowId() string {
@@ -1548,7 +1678,7 @@ type DecideWorkflowResponse struct {
 
 func (x *DecideWorkflowResponse) Reset() {
 	*x = DecideWorkflowResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[27]
+	mi := &file_baton_v1_workflow_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +1690,7 @@ func (x *DecideWorkflowResponse) String() string {
 func (*DecideWorkflowResponse) ProtoMessage() {}
 
 func (x *DecideWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[27]
+	mi := &file_baton_v1_workflow_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1573,7 +1703,7 @@ func (x *DecideWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*DecideWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{27}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{29}
 }
 
 // Request of ListWorkflowTasks.
@@ -1593,7 +1723,7 @@ type ListWorkflowTasksRequest struct {
 
 func (x *ListWorkflowTasksRequest) Reset() {
 	*x = ListWorkflowTasksRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[28]
+	mi := &file_baton_v1_workflow_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1605,7 +1735,7 @@ func (x *ListWorkflowTasksRequest) String() string {
 func (*ListWorkflowTasksRequest) ProtoMessage() {}
 
 func (x *ListWorkflowTasksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[28]
+	mi := &file_baton_v1_workflow_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1618,7 +1748,7 @@ func (x *ListWorkflowTasksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowTasksRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkflowTasksRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{28}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListWorkflowTasksRequest) GetWorkflowId() string {
@@ -1664,7 +1794,7 @@ type ListWorkflowTasksResponse struct {
 
 func (x *ListWorkflowTasksResponse) Reset() {
 	*x = ListWorkflowTasksResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[29]
+	mi := &file_baton_v1_workflow_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1806,7 @@ func (x *ListWorkflowTasksResponse) String() string {
 func (*ListWorkflowTasksResponse) ProtoMessage() {}
 
 func (x *ListWorkflowTasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[29]
+	mi := &file_baton_v1_workflow_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1819,7 @@ func (x *ListWorkflowTasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowTasksResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkflowTasksResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{29}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListWorkflowTasksResponse) GetTasks() []*Task {
@@ -1730,7 +1860,7 @@ type GetRunningWorkflowsRequest struct {
 
 func (x *GetRunningWorkflowsRequest) Reset() {
 	*x = GetRunningWorkflowsRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[30]
+	mi := &file_baton_v1_workflow_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1872,7 @@ func (x *GetRunningWorkflowsRequest) String() string {
 func (*GetRunningWorkflowsRequest) ProtoMessage() {}
 
 func (x *GetRunningWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[30]
+	mi := &file_baton_v1_workflow_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1885,7 @@ func (x *GetRunningWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunningWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*GetRunningWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{30}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetRunningWorkflowsRequest) GetName() string {
@@ -1797,7 +1927,7 @@ type GetRunningWorkflowsResponse struct {
 
 func (x *GetRunningWorkflowsResponse) Reset() {
 	*x = GetRunningWorkflowsResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[31]
+	mi := &file_baton_v1_workflow_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1809,7 +1939,7 @@ func (x *GetRunningWorkflowsResponse) String() string {
 func (*GetRunningWorkflowsResponse) ProtoMessage() {}
 
 func (x *GetRunningWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[31]
+	mi := &file_baton_v1_workflow_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1822,7 +1952,7 @@ func (x *GetRunningWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunningWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*GetRunningWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{31}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetRunningWorkflowsResponse) GetWorkflowIds() []string {
@@ -1849,7 +1979,7 @@ type GetWorkflowsByCorrelationIdsRequest struct {
 
 func (x *GetWorkflowsByCorrelationIdsRequest) Reset() {
 	*x = GetWorkflowsByCorrelationIdsRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[32]
+	mi := &file_baton_v1_workflow_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1861,7 +1991,7 @@ func (x *GetWorkflowsByCorrelationIdsRequest) String() string {
 func (*GetWorkflowsByCorrelationIdsRequest) ProtoMessage() {}
 
 func (x *GetWorkflowsByCorrelationIdsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[32]
+	mi := &file_baton_v1_workflow_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1874,7 +2004,7 @@ func (x *GetWorkflowsByCorrelationIdsRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use GetWorkflowsByCorrelationIdsRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowsByCorrelationIdsRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{32}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetWorkflowsByCorrelationIdsRequest) GetName() string {
@@ -1918,7 +2048,7 @@ type CorrelatedWorkflows struct {
 
 func (x *CorrelatedWorkflows) Reset() {
 	*x = CorrelatedWorkflows{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[33]
+	mi := &file_baton_v1_workflow_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2060,7 @@ func (x *CorrelatedWorkflows) String() string {
 func (*CorrelatedWorkflows) ProtoMessage() {}
 
 func (x *CorrelatedWorkflows) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[33]
+	mi := &file_baton_v1_workflow_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2073,7 @@ func (x *CorrelatedWorkflows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CorrelatedWorkflows.ProtoReflect.Descriptor instead.
 func (*CorrelatedWorkflows) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{33}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CorrelatedWorkflows) GetCorrelationId() string {
@@ -1971,7 +2101,7 @@ type GetWorkflowsByCorrelationIdsResponse struct {
 
 func (x *GetWorkflowsByCorrelationIdsResponse) Reset() {
 	*x = GetWorkflowsByCorrelationIdsResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[34]
+	mi := &file_baton_v1_workflow_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2113,7 @@ func (x *GetWorkflowsByCorrelationIdsResponse) String() string {
 func (*GetWorkflowsByCorrelationIdsResponse) ProtoMessage() {}
 
 func (x *GetWorkflowsByCorrelationIdsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[34]
+	mi := &file_baton_v1_workflow_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1996,7 +2126,7 @@ func (x *GetWorkflowsByCorrelationIdsResponse) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use GetWorkflowsByCorrelationIdsResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowsByCorrelationIdsResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{34}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetWorkflowsByCorrelationIdsResponse) GetResults() []*CorrelatedWorkflows {
@@ -2023,7 +2153,7 @@ type RunBulkOperationRequest struct {
 
 func (x *RunBulkOperationRequest) Reset() {
 	*x = RunBulkOperationRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[35]
+	mi := &file_baton_v1_workflow_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2165,7 @@ func (x *RunBulkOperationRequest) String() string {
 func (*RunBulkOperationRequest) ProtoMessage() {}
 
 func (x *RunBulkOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[35]
+	mi := &file_baton_v1_workflow_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2178,7 @@ func (x *RunBulkOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunBulkOperationRequest.ProtoReflect.Descriptor instead.
 func (*RunBulkOperationRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{35}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RunBulkOperationRequest) GetOperation() BulkOperation {
@@ -2096,7 +2226,7 @@ type BulkResult struct {
 
 func (x *BulkResult) Reset() {
 	*x = BulkResult{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[36]
+	mi := &file_baton_v1_workflow_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2108,7 +2238,7 @@ func (x *BulkResult) String() string {
 func (*BulkResult) ProtoMessage() {}
 
 func (x *BulkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[36]
+	mi := &file_baton_v1_workflow_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2121,7 +2251,7 @@ func (x *BulkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkResult.ProtoReflect.Descriptor instead.
 func (*BulkResult) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{36}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BulkResult) GetWorkflowId() string {
@@ -2163,7 +2293,7 @@ type RunBulkOperationResponse struct {
 
 func (x *RunBulkOperationResponse) Reset() {
 	*x = RunBulkOperationResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[37]
+	mi := &file_baton_v1_workflow_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2175,7 +2305,7 @@ func (x *RunBulkOperationResponse) String() string {
 func (*RunBulkOperationResponse) ProtoMessage() {}
 
 func (x *RunBulkOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[37]
+	mi := &file_baton_v1_workflow_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2188,7 +2318,7 @@ func (x *RunBulkOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunBulkOperationResponse.ProtoReflect.Descriptor instead.
 func (*RunBulkOperationResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{37}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RunBulkOperationResponse) GetResults() []*BulkResult {
@@ -2224,7 +2354,7 @@ type SearchWorkflowsRequest struct {
 
 func (x *SearchWorkflowsRequest) Reset() {
 	*x = SearchWorkflowsRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[38]
+	mi := &file_baton_v1_workflow_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2236,7 +2366,7 @@ func (x *SearchWorkflowsRequest) String() string {
 func (*SearchWorkflowsRequest) ProtoMessage() {}
 
 func (x *SearchWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[38]
+	mi := &file_baton_v1_workflow_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2249,7 +2379,7 @@ func (x *SearchWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*SearchWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{38}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SearchWorkflowsRequest) GetQuery() string {
@@ -2307,7 +2437,7 @@ type SearchWorkflowsResponse struct {
 
 func (x *SearchWorkflowsResponse) Reset() {
 	*x = SearchWorkflowsResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[39]
+	mi := &file_baton_v1_workflow_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2319,7 +2449,7 @@ func (x *SearchWorkflowsResponse) String() string {
 func (*SearchWorkflowsResponse) ProtoMessage() {}
 
 func (x *SearchWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[39]
+	mi := &file_baton_v1_workflow_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2332,7 +2462,7 @@ func (x *SearchWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*SearchWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{39}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SearchWorkflowsResponse) GetTotalHits() int64 {
@@ -2398,7 +2528,7 @@ type WorkflowSummary struct {
 
 func (x *WorkflowSummary) Reset() {
 	*x = WorkflowSummary{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[40]
+	mi := &file_baton_v1_workflow_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +2540,7 @@ func (x *WorkflowSummary) String() string {
 func (*WorkflowSummary) ProtoMessage() {}
 
 func (x *WorkflowSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[40]
+	mi := &file_baton_v1_workflow_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +2553,7 @@ func (x *WorkflowSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkflowSummary.ProtoReflect.Descriptor instead.
 func (*WorkflowSummary) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{40}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *WorkflowSummary) GetWorkflowId() string {
@@ -2577,7 +2707,7 @@ type ImportWorkflowsRequest struct {
 
 func (x *ImportWorkflowsRequest) Reset() {
 	*x = ImportWorkflowsRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[41]
+	mi := &file_baton_v1_workflow_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +2719,7 @@ func (x *ImportWorkflowsRequest) String() string {
 func (*ImportWorkflowsRequest) ProtoMessage() {}
 
 func (x *ImportWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[41]
+	mi := &file_baton_v1_workflow_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +2732,7 @@ func (x *ImportWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*ImportWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{41}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ImportWorkflowsRequest) GetLines() [][]byte {
@@ -2625,7 +2755,7 @@ type ImportWorkflowsResponse struct {
 
 func (x *ImportWorkflowsResponse) Reset() {
 	*x = ImportWorkflowsResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[42]
+	mi := &file_baton_v1_workflow_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2767,7 @@ func (x *ImportWorkflowsResponse) String() string {
 func (*ImportWorkflowsResponse) ProtoMessage() {}
 
 func (x *ImportWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[42]
+	mi := &file_baton_v1_workflow_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2780,7 @@ func (x *ImportWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*ImportWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{42}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ImportWorkflowsResponse) GetImported() uint64 {
@@ -2676,7 +2806,7 @@ type GetRetentionRequest struct {
 
 func (x *GetRetentionRequest) Reset() {
 	*x = GetRetentionRequest{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[43]
+	mi := &file_baton_v1_workflow_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2688,7 +2818,7 @@ func (x *GetRetentionRequest) String() string {
 func (*GetRetentionRequest) ProtoMessage() {}
 
 func (x *GetRetentionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[43]
+	mi := &file_baton_v1_workflow_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2701,7 +2831,7 @@ func (x *GetRetentionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRetentionRequest.ProtoReflect.Descriptor instead.
 func (*GetRetentionRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{43}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{45}
 }
 
 // Response of GetRetention.
@@ -2735,7 +2865,7 @@ type GetRetentionResponse struct {
 
 func (x *GetRetentionResponse) Reset() {
 	*x = GetRetentionResponse{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[44]
+	mi := &file_baton_v1_workflow_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2877,7 @@ func (x *GetRetentionResponse) String() string {
 func (*GetRetentionResponse) ProtoMessage() {}
 
 func (x *GetRetentionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[44]
+	mi := &file_baton_v1_workflow_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +2890,7 @@ func (x *GetRetentionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRetentionResponse.ProtoReflect.Descriptor instead.
 func (*GetRetentionResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{44}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetRetentionResponse) GetMaxAgeSeconds() int64 {
@@ -2855,7 +2985,7 @@ type RetentionOverride struct {
 
 func (x *RetentionOverride) Reset() {
 	*x = RetentionOverride{}
-	mi := &file_baton_v1_workflow_proto_msgTypes[45]
+	mi := &file_baton_v1_workflow_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2867,7 +2997,7 @@ func (x *RetentionOverride) String() string {
 func (*RetentionOverride) ProtoMessage() {}
 
 func (x *RetentionOverride) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_workflow_proto_msgTypes[45]
+	mi := &file_baton_v1_workflow_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2880,7 +3010,7 @@ func (x *RetentionOverride) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetentionOverride.ProtoReflect.Descriptor instead.
 func (*RetentionOverride) Descriptor() ([]byte, []int) {
-	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{45}
+	return file_baton_v1_workflow_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RetentionOverride) GetWorkflowName() string {
@@ -2931,6 +3061,15 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\fwait_seconds\x18\x02 \x01(\x05R\vwaitSeconds\x12-\n" +
 	"\x13wait_until_task_ref\x18\x03 \x01(\tR\x10waitUntilTaskRef\"\x91\x01\n" +
 	"\x17ExecuteWorkflowResponse\x12.\n" +
+	"\bworkflow\x18\x01 \x01(\v2\x12.baton.v1.WorkflowR\bworkflow\x12\x1a\n" +
+	"\bfinished\x18\x02 \x01(\bR\bfinished\x12*\n" +
+	"\x11task_ref_finished\x18\x03 \x01(\bR\x0ftaskRefFinished\"\x88\x01\n" +
+	"\x13WaitWorkflowRequest\x12\x1f\n" +
+	"\vworkflow_id\x18\x01 \x01(\tR\n" +
+	"workflowId\x12!\n" +
+	"\fwait_seconds\x18\x02 \x01(\x05R\vwaitSeconds\x12-\n" +
+	"\x13wait_until_task_ref\x18\x03 \x01(\tR\x10waitUntilTaskRef\"\x8e\x01\n" +
+	"\x14WaitWorkflowResponse\x12.\n" +
 	"\bworkflow\x18\x01 \x01(\v2\x12.baton.v1.WorkflowR\bworkflow\x12\x1a\n" +
 	"\bfinished\x18\x02 \x01(\bR\bfinished\x12*\n" +
 	"\x11task_ref_finished\x18\x03 \x01(\bR\x0ftaskRefFinished\"Z\n" +
@@ -3127,10 +3266,11 @@ const file_baton_v1_workflow_proto_rawDesc = "" +
 	"\x16BULK_OPERATION_RESTART\x10\x03\x12\x18\n" +
 	"\x14BULK_OPERATION_RETRY\x10\x04\x12\x1c\n" +
 	"\x18BULK_OPERATION_TERMINATE\x10\x05\x12\x19\n" +
-	"\x15BULK_OPERATION_REMOVE\x10\x062\xe1\x0e\n" +
+	"\x15BULK_OPERATION_REMOVE\x10\x062\xb0\x0f\n" +
 	"\x0fWorkflowService\x12P\n" +
 	"\rStartWorkflow\x12\x1e.baton.v1.StartWorkflowRequest\x1a\x1f.baton.v1.StartWorkflowResponse\x12V\n" +
-	"\x0fExecuteWorkflow\x12 .baton.v1.ExecuteWorkflowRequest\x1a!.baton.v1.ExecuteWorkflowResponse\x12J\n" +
+	"\x0fExecuteWorkflow\x12 .baton.v1.ExecuteWorkflowRequest\x1a!.baton.v1.ExecuteWorkflowResponse\x12M\n" +
+	"\fWaitWorkflow\x12\x1d.baton.v1.WaitWorkflowRequest\x1a\x1e.baton.v1.WaitWorkflowResponse\x12J\n" +
 	"\vGetWorkflow\x12\x1c.baton.v1.GetWorkflowRequest\x1a\x1d.baton.v1.GetWorkflowResponse\x12z\n" +
 	"\x1bGetWorkflowsByCorrelationId\x12,.baton.v1.GetWorkflowsByCorrelationIdRequest\x1a-.baton.v1.GetWorkflowsByCorrelationIdResponse\x12P\n" +
 	"\rPauseWorkflow\x12\x1e.baton.v1.PauseWorkflowRequest\x1a\x1f.baton.v1.PauseWorkflowResponse\x12S\n" +
@@ -3165,7 +3305,7 @@ func file_baton_v1_workflow_proto_rawDescGZIP() []byte {
 }
 
 var file_baton_v1_workflow_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_baton_v1_workflow_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_baton_v1_workflow_proto_goTypes = []any{
 	(IdempotencyStrategy)(0),                     // 0: baton.v1.IdempotencyStrategy
 	(BulkOperation)(0),                           // 1: baton.v1.BulkOperation
@@ -3173,133 +3313,138 @@ var file_baton_v1_workflow_proto_goTypes = []any{
 	(*StartWorkflowResponse)(nil),                // 3: baton.v1.StartWorkflowResponse
 	(*ExecuteWorkflowRequest)(nil),               // 4: baton.v1.ExecuteWorkflowRequest
 	(*ExecuteWorkflowResponse)(nil),              // 5: baton.v1.ExecuteWorkflowResponse
-	(*GetWorkflowRequest)(nil),                   // 6: baton.v1.GetWorkflowRequest
-	(*GetWorkflowResponse)(nil),                  // 7: baton.v1.GetWorkflowResponse
-	(*GetWorkflowsByCorrelationIdRequest)(nil),   // 8: baton.v1.GetWorkflowsByCorrelationIdRequest
-	(*GetWorkflowsByCorrelationIdResponse)(nil),  // 9: baton.v1.GetWorkflowsByCorrelationIdResponse
-	(*PauseWorkflowRequest)(nil),                 // 10: baton.v1.PauseWorkflowRequest
-	(*PauseWorkflowResponse)(nil),                // 11: baton.v1.PauseWorkflowResponse
-	(*ResumeWorkflowRequest)(nil),                // 12: baton.v1.ResumeWorkflowRequest
-	(*ResumeWorkflowResponse)(nil),               // 13: baton.v1.ResumeWorkflowResponse
-	(*TerminateWorkflowRequest)(nil),             // 14: baton.v1.TerminateWorkflowRequest
-	(*TerminateWorkflowResponse)(nil),            // 15: baton.v1.TerminateWorkflowResponse
-	(*RestartWorkflowRequest)(nil),               // 16: baton.v1.RestartWorkflowRequest
-	(*RestartWorkflowResponse)(nil),              // 17: baton.v1.RestartWorkflowResponse
-	(*RetryWorkflowRequest)(nil),                 // 18: baton.v1.RetryWorkflowRequest
-	(*RetryWorkflowResponse)(nil),                // 19: baton.v1.RetryWorkflowResponse
-	(*RemoveWorkflowRequest)(nil),                // 20: baton.v1.RemoveWorkflowRequest
-	(*RemoveWorkflowResponse)(nil),               // 21: baton.v1.RemoveWorkflowResponse
-	(*RerunWorkflowRequest)(nil),                 // 22: baton.v1.RerunWorkflowRequest
-	(*RerunWorkflowResponse)(nil),                // 23: baton.v1.RerunWorkflowResponse
-	(*SkipTaskRequest)(nil),                      // 24: baton.v1.SkipTaskRequest
-	(*SkipTaskResponse)(nil),                     // 25: baton.v1.SkipTaskResponse
-	(*ResetCallbacksRequest)(nil),                // 26: baton.v1.ResetCallbacksRequest
-	(*ResetCallbacksResponse)(nil),               // 27: baton.v1.ResetCallbacksResponse
-	(*DecideWorkflowRequest)(nil),                // 28: baton.v1.DecideWorkflowRequest
-	(*DecideWorkflowResponse)(nil),               // 29: baton.v1.DecideWorkflowResponse
-	(*ListWorkflowTasksRequest)(nil),             // 30: baton.v1.ListWorkflowTasksRequest
-	(*ListWorkflowTasksResponse)(nil),            // 31: baton.v1.ListWorkflowTasksResponse
-	(*GetRunningWorkflowsRequest)(nil),           // 32: baton.v1.GetRunningWorkflowsRequest
-	(*GetRunningWorkflowsResponse)(nil),          // 33: baton.v1.GetRunningWorkflowsResponse
-	(*GetWorkflowsByCorrelationIdsRequest)(nil),  // 34: baton.v1.GetWorkflowsByCorrelationIdsRequest
-	(*CorrelatedWorkflows)(nil),                  // 35: baton.v1.CorrelatedWorkflows
-	(*GetWorkflowsByCorrelationIdsResponse)(nil), // 36: baton.v1.GetWorkflowsByCorrelationIdsResponse
-	(*RunBulkOperationRequest)(nil),              // 37: baton.v1.RunBulkOperationRequest
-	(*BulkResult)(nil),                           // 38: baton.v1.BulkResult
-	(*RunBulkOperationResponse)(nil),             // 39: baton.v1.RunBulkOperationResponse
-	(*SearchWorkflowsRequest)(nil),               // 40: baton.v1.SearchWorkflowsRequest
-	(*SearchWorkflowsResponse)(nil),              // 41: baton.v1.SearchWorkflowsResponse
-	(*WorkflowSummary)(nil),                      // 42: baton.v1.WorkflowSummary
-	(*ImportWorkflowsRequest)(nil),               // 43: baton.v1.ImportWorkflowsRequest
-	(*ImportWorkflowsResponse)(nil),              // 44: baton.v1.ImportWorkflowsResponse
-	(*GetRetentionRequest)(nil),                  // 45: baton.v1.GetRetentionRequest
-	(*GetRetentionResponse)(nil),                 // 46: baton.v1.GetRetentionResponse
-	(*RetentionOverride)(nil),                    // 47: baton.v1.RetentionOverride
-	nil,                                          // 48: baton.v1.StartWorkflowRequest.TaskToDomainEntry
-	nil,                                          // 49: baton.v1.WorkflowSummary.TaskToDomainEntry
-	(*structpb.Struct)(nil),                      // 50: google.protobuf.Struct
-	(*Workflow)(nil),                             // 51: baton.v1.Workflow
-	(TaskStatus)(0),                              // 52: baton.v1.TaskStatus
-	(*Task)(nil),                                 // 53: baton.v1.Task
-	(*timestamppb.Timestamp)(nil),                // 54: google.protobuf.Timestamp
-	(WorkflowStatus)(0),                          // 55: baton.v1.WorkflowStatus
+	(*WaitWorkflowRequest)(nil),                  // 6: baton.v1.WaitWorkflowRequest
+	(*WaitWorkflowResponse)(nil),                 // 7: baton.v1.WaitWorkflowResponse
+	(*GetWorkflowRequest)(nil),                   // 8: baton.v1.GetWorkflowRequest
+	(*GetWorkflowResponse)(nil),                  // 9: baton.v1.GetWorkflowResponse
+	(*GetWorkflowsByCorrelationIdRequest)(nil),   // 10: baton.v1.GetWorkflowsByCorrelationIdRequest
+	(*GetWorkflowsByCorrelationIdResponse)(nil),  // 11: baton.v1.GetWorkflowsByCorrelationIdResponse
+	(*PauseWorkflowRequest)(nil),                 // 12: baton.v1.PauseWorkflowRequest
+	(*PauseWorkflowResponse)(nil),                // 13: baton.v1.PauseWorkflowResponse
+	(*ResumeWorkflowRequest)(nil),                // 14: baton.v1.ResumeWorkflowRequest
+	(*ResumeWorkflowResponse)(nil),               // 15: baton.v1.ResumeWorkflowResponse
+	(*TerminateWorkflowRequest)(nil),             // 16: baton.v1.TerminateWorkflowRequest
+	(*TerminateWorkflowResponse)(nil),            // 17: baton.v1.TerminateWorkflowResponse
+	(*RestartWorkflowRequest)(nil),               // 18: baton.v1.RestartWorkflowRequest
+	(*RestartWorkflowResponse)(nil),              // 19: baton.v1.RestartWorkflowResponse
+	(*RetryWorkflowRequest)(nil),                 // 20: baton.v1.RetryWorkflowRequest
+	(*RetryWorkflowResponse)(nil),                // 21: baton.v1.RetryWorkflowResponse
+	(*RemoveWorkflowRequest)(nil),                // 22: baton.v1.RemoveWorkflowRequest
+	(*RemoveWorkflowResponse)(nil),               // 23: baton.v1.RemoveWorkflowResponse
+	(*RerunWorkflowRequest)(nil),                 // 24: baton.v1.RerunWorkflowRequest
+	(*RerunWorkflowResponse)(nil),                // 25: baton.v1.RerunWorkflowResponse
+	(*SkipTaskRequest)(nil),                      // 26: baton.v1.SkipTaskRequest
+	(*SkipTaskResponse)(nil),                     // 27: baton.v1.SkipTaskResponse
+	(*ResetCallbacksRequest)(nil),                // 28: baton.v1.ResetCallbacksRequest
+	(*ResetCallbacksResponse)(nil),               // 29: baton.v1.ResetCallbacksResponse
+	(*DecideWorkflowRequest)(nil),                // 30: baton.v1.DecideWorkflowRequest
+	(*DecideWorkflowResponse)(nil),               // 31: baton.v1.DecideWorkflowResponse
+	(*ListWorkflowTasksRequest)(nil),             // 32: baton.v1.ListWorkflowTasksRequest
+	(*ListWorkflowTasksResponse)(nil),            // 33: baton.v1.ListWorkflowTasksResponse
+	(*GetRunningWorkflowsRequest)(nil),           // 34: baton.v1.GetRunningWorkflowsRequest
+	(*GetRunningWorkflowsResponse)(nil),          // 35: baton.v1.GetRunningWorkflowsResponse
+	(*GetWorkflowsByCorrelationIdsRequest)(nil),  // 36: baton.v1.GetWorkflowsByCorrelationIdsRequest
+	(*CorrelatedWorkflows)(nil),                  // 37: baton.v1.CorrelatedWorkflows
+	(*GetWorkflowsByCorrelationIdsResponse)(nil), // 38: baton.v1.GetWorkflowsByCorrelationIdsResponse
+	(*RunBulkOperationRequest)(nil),              // 39: baton.v1.RunBulkOperationRequest
+	(*BulkResult)(nil),                           // 40: baton.v1.BulkResult
+	(*RunBulkOperationResponse)(nil),             // 41: baton.v1.RunBulkOperationResponse
+	(*SearchWorkflowsRequest)(nil),               // 42: baton.v1.SearchWorkflowsRequest
+	(*SearchWorkflowsResponse)(nil),              // 43: baton.v1.SearchWorkflowsResponse
+	(*WorkflowSummary)(nil),                      // 44: baton.v1.WorkflowSummary
+	(*ImportWorkflowsRequest)(nil),               // 45: baton.v1.ImportWorkflowsRequest
+	(*ImportWorkflowsResponse)(nil),              // 46: baton.v1.ImportWorkflowsResponse
+	(*GetRetentionRequest)(nil),                  // 47: baton.v1.GetRetentionRequest
+	(*GetRetentionResponse)(nil),                 // 48: baton.v1.GetRetentionResponse
+	(*RetentionOverride)(nil),                    // 49: baton.v1.RetentionOverride
+	nil,                                          // 50: baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	nil,                                          // 51: baton.v1.WorkflowSummary.TaskToDomainEntry
+	(*structpb.Struct)(nil),                      // 52: google.protobuf.Struct
+	(*Workflow)(nil),                             // 53: baton.v1.Workflow
+	(TaskStatus)(0),                              // 54: baton.v1.TaskStatus
+	(*Task)(nil),                                 // 55: baton.v1.Task
+	(*timestamppb.Timestamp)(nil),                // 56: google.protobuf.Timestamp
+	(WorkflowStatus)(0),                          // 57: baton.v1.WorkflowStatus
 }
 var file_baton_v1_workflow_proto_depIdxs = []int32{
-	50, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
-	48, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
+	52, // 0: baton.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Struct
+	50, // 1: baton.v1.StartWorkflowRequest.task_to_domain:type_name -> baton.v1.StartWorkflowRequest.TaskToDomainEntry
 	0,  // 2: baton.v1.StartWorkflowRequest.idempotency_strategy:type_name -> baton.v1.IdempotencyStrategy
 	2,  // 3: baton.v1.ExecuteWorkflowRequest.start:type_name -> baton.v1.StartWorkflowRequest
-	51, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	51, // 5: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
-	51, // 6: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
-	50, // 7: baton.v1.RerunWorkflowRequest.task_input:type_name -> google.protobuf.Struct
-	50, // 8: baton.v1.RerunWorkflowRequest.workflow_input:type_name -> google.protobuf.Struct
-	50, // 9: baton.v1.SkipTaskRequest.task_input:type_name -> google.protobuf.Struct
-	50, // 10: baton.v1.SkipTaskRequest.task_output:type_name -> google.protobuf.Struct
-	52, // 11: baton.v1.ListWorkflowTasksRequest.statuses:type_name -> baton.v1.TaskStatus
-	53, // 12: baton.v1.ListWorkflowTasksResponse.tasks:type_name -> baton.v1.Task
-	54, // 13: baton.v1.GetRunningWorkflowsRequest.created_after:type_name -> google.protobuf.Timestamp
-	54, // 14: baton.v1.GetRunningWorkflowsRequest.created_before:type_name -> google.protobuf.Timestamp
-	51, // 15: baton.v1.CorrelatedWorkflows.workflows:type_name -> baton.v1.Workflow
-	35, // 16: baton.v1.GetWorkflowsByCorrelationIdsResponse.results:type_name -> baton.v1.CorrelatedWorkflows
-	1,  // 17: baton.v1.RunBulkOperationRequest.operation:type_name -> baton.v1.BulkOperation
-	38, // 18: baton.v1.RunBulkOperationResponse.results:type_name -> baton.v1.BulkResult
-	42, // 19: baton.v1.SearchWorkflowsResponse.results:type_name -> baton.v1.WorkflowSummary
-	55, // 20: baton.v1.WorkflowSummary.status:type_name -> baton.v1.WorkflowStatus
-	54, // 21: baton.v1.WorkflowSummary.start_time:type_name -> google.protobuf.Timestamp
-	54, // 22: baton.v1.WorkflowSummary.update_time:type_name -> google.protobuf.Timestamp
-	54, // 23: baton.v1.WorkflowSummary.end_time:type_name -> google.protobuf.Timestamp
-	50, // 24: baton.v1.WorkflowSummary.input:type_name -> google.protobuf.Struct
-	50, // 25: baton.v1.WorkflowSummary.output:type_name -> google.protobuf.Struct
-	49, // 26: baton.v1.WorkflowSummary.task_to_domain:type_name -> baton.v1.WorkflowSummary.TaskToDomainEntry
-	47, // 27: baton.v1.GetRetentionResponse.overrides:type_name -> baton.v1.RetentionOverride
-	2,  // 28: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
-	4,  // 29: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
-	6,  // 30: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
-	8,  // 31: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
-	10, // 32: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
-	12, // 33: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
-	14, // 34: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
-	16, // 35: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
-	18, // 36: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
-	20, // 37: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
-	22, // 38: baton.v1.WorkflowService.RerunWorkflow:input_type -> baton.v1.RerunWorkflowRequest
-	24, // 39: baton.v1.WorkflowService.SkipTask:input_type -> baton.v1.SkipTaskRequest
-	26, // 40: baton.v1.WorkflowService.ResetCallbacks:input_type -> baton.v1.ResetCallbacksRequest
-	28, // 41: baton.v1.WorkflowService.DecideWorkflow:input_type -> baton.v1.DecideWorkflowRequest
-	30, // 42: baton.v1.WorkflowService.ListWorkflowTasks:input_type -> baton.v1.ListWorkflowTasksRequest
-	32, // 43: baton.v1.WorkflowService.GetRunningWorkflows:input_type -> baton.v1.GetRunningWorkflowsRequest
-	34, // 44: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:input_type -> baton.v1.GetWorkflowsByCorrelationIdsRequest
-	37, // 45: baton.v1.WorkflowService.RunBulkOperation:input_type -> baton.v1.RunBulkOperationRequest
-	40, // 46: baton.v1.WorkflowService.SearchWorkflows:input_type -> baton.v1.SearchWorkflowsRequest
-	43, // 47: baton.v1.WorkflowService.ImportWorkflows:input_type -> baton.v1.ImportWorkflowsRequest
-	45, // 48: baton.v1.WorkflowService.GetRetention:input_type -> baton.v1.GetRetentionRequest
-	3,  // 49: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
-	5,  // 50: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
-	7,  // 51: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
-	9,  // 52: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
-	11, // 53: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
-	13, // 54: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
-	15, // 55: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
-	17, // 56: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
-	19, // 57: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
-	21, // 58: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
-	23, // 59: baton.v1.WorkflowService.RerunWorkflow:output_type -> baton.v1.RerunWorkflowResponse
-	25, // 60: baton.v1.WorkflowService.SkipTask:output_type -> baton.v1.SkipTaskResponse
-	27, // 61: baton.v1.WorkflowService.ResetCallbacks:output_type -> baton.v1.ResetCallbacksResponse
-	29, // 62: baton.v1.WorkflowService.DecideWorkflow:output_type -> baton.v1.DecideWorkflowResponse
-	31, // 63: baton.v1.WorkflowService.ListWorkflowTasks:output_type -> baton.v1.ListWorkflowTasksResponse
-	33, // 64: baton.v1.WorkflowService.GetRunningWorkflows:output_type -> baton.v1.GetRunningWorkflowsResponse
-	36, // 65: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:output_type -> baton.v1.GetWorkflowsByCorrelationIdsResponse
-	39, // 66: baton.v1.WorkflowService.RunBulkOperation:output_type -> baton.v1.RunBulkOperationResponse
-	41, // 67: baton.v1.WorkflowService.SearchWorkflows:output_type -> baton.v1.SearchWorkflowsResponse
-	44, // 68: baton.v1.WorkflowService.ImportWorkflows:output_type -> baton.v1.ImportWorkflowsResponse
-	46, // 69: baton.v1.WorkflowService.GetRetention:output_type -> baton.v1.GetRetentionResponse
-	49, // [49:70] is the sub-list for method output_type
-	28, // [28:49] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	53, // 4: baton.v1.ExecuteWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	53, // 5: baton.v1.WaitWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	53, // 6: baton.v1.GetWorkflowResponse.workflow:type_name -> baton.v1.Workflow
+	53, // 7: baton.v1.GetWorkflowsByCorrelationIdResponse.workflows:type_name -> baton.v1.Workflow
+	52, // 8: baton.v1.RerunWorkflowRequest.task_input:type_name -> google.protobuf.Struct
+	52, // 9: baton.v1.RerunWorkflowRequest.workflow_input:type_name -> google.protobuf.Struct
+	52, // 10: baton.v1.SkipTaskRequest.task_input:type_name -> google.protobuf.Struct
+	52, // 11: baton.v1.SkipTaskRequest.task_output:type_name -> google.protobuf.Struct
+	54, // 12: baton.v1.ListWorkflowTasksRequest.statuses:type_name -> baton.v1.TaskStatus
+	55, // 13: baton.v1.ListWorkflowTasksResponse.tasks:type_name -> baton.v1.Task
+	56, // 14: baton.v1.GetRunningWorkflowsRequest.created_after:type_name -> google.protobuf.Timestamp
+	56, // 15: baton.v1.GetRunningWorkflowsRequest.created_before:type_name -> google.protobuf.Timestamp
+	53, // 16: baton.v1.CorrelatedWorkflows.workflows:type_name -> baton.v1.Workflow
+	37, // 17: baton.v1.GetWorkflowsByCorrelationIdsResponse.results:type_name -> baton.v1.CorrelatedWorkflows
+	1,  // 18: baton.v1.RunBulkOperationRequest.operation:type_name -> baton.v1.BulkOperation
+	40, // 19: baton.v1.RunBulkOperationResponse.results:type_name -> baton.v1.BulkResult
+	44, // 20: baton.v1.SearchWorkflowsResponse.results:type_name -> baton.v1.WorkflowSummary
+	57, // 21: baton.v1.WorkflowSummary.status:type_name -> baton.v1.WorkflowStatus
+	56, // 22: baton.v1.WorkflowSummary.start_time:type_name -> google.protobuf.Timestamp
+	56, // 23: baton.v1.WorkflowSummary.update_time:type_name -> google.protobuf.Timestamp
+	56, // 24: baton.v1.WorkflowSummary.end_time:type_name -> google.protobuf.Timestamp
+	52, // 25: baton.v1.WorkflowSummary.input:type_name -> google.protobuf.Struct
+	52, // 26: baton.v1.WorkflowSummary.output:type_name -> google.protobuf.Struct
+	51, // 27: baton.v1.WorkflowSummary.task_to_domain:type_name -> baton.v1.WorkflowSummary.TaskToDomainEntry
+	49, // 28: baton.v1.GetRetentionResponse.overrides:type_name -> baton.v1.RetentionOverride
+	2,  // 29: baton.v1.WorkflowService.StartWorkflow:input_type -> baton.v1.StartWorkflowRequest
+	4,  // 30: baton.v1.WorkflowService.ExecuteWorkflow:input_type -> baton.v1.ExecuteWorkflowRequest
+	6,  // 31: baton.v1.WorkflowService.WaitWorkflow:input_type -> baton.v1.WaitWorkflowRequest
+	8,  // 32: baton.v1.WorkflowService.GetWorkflow:input_type -> baton.v1.GetWorkflowRequest
+	10, // 33: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:input_type -> baton.v1.GetWorkflowsByCorrelationIdRequest
+	12, // 34: baton.v1.WorkflowService.PauseWorkflow:input_type -> baton.v1.PauseWorkflowRequest
+	14, // 35: baton.v1.WorkflowService.ResumeWorkflow:input_type -> baton.v1.ResumeWorkflowRequest
+	16, // 36: baton.v1.WorkflowService.TerminateWorkflow:input_type -> baton.v1.TerminateWorkflowRequest
+	18, // 37: baton.v1.WorkflowService.RestartWorkflow:input_type -> baton.v1.RestartWorkflowRequest
+	20, // 38: baton.v1.WorkflowService.RetryWorkflow:input_type -> baton.v1.RetryWorkflowRequest
+	22, // 39: baton.v1.WorkflowService.RemoveWorkflow:input_type -> baton.v1.RemoveWorkflowRequest
+	24, // 40: baton.v1.WorkflowService.RerunWorkflow:input_type -> baton.v1.RerunWorkflowRequest
+	26, // 41: baton.v1.WorkflowService.SkipTask:input_type -> baton.v1.SkipTaskRequest
+	28, // 42: baton.v1.WorkflowService.ResetCallbacks:input_type -> baton.v1.ResetCallbacksRequest
+	30, // 43: baton.v1.WorkflowService.DecideWorkflow:input_type -> baton.v1.DecideWorkflowRequest
+	32, // 44: baton.v1.WorkflowService.ListWorkflowTasks:input_type -> baton.v1.ListWorkflowTasksRequest
+	34, // 45: baton.v1.WorkflowService.GetRunningWorkflows:input_type -> baton.v1.GetRunningWorkflowsRequest
+	36, // 46: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:input_type -> baton.v1.GetWorkflowsByCorrelationIdsRequest
+	39, // 47: baton.v1.WorkflowService.RunBulkOperation:input_type -> baton.v1.RunBulkOperationRequest
+	42, // 48: baton.v1.WorkflowService.SearchWorkflows:input_type -> baton.v1.SearchWorkflowsRequest
+	45, // 49: baton.v1.WorkflowService.ImportWorkflows:input_type -> baton.v1.ImportWorkflowsRequest
+	47, // 50: baton.v1.WorkflowService.GetRetention:input_type -> baton.v1.GetRetentionRequest
+	3,  // 51: baton.v1.WorkflowService.StartWorkflow:output_type -> baton.v1.StartWorkflowResponse
+	5,  // 52: baton.v1.WorkflowService.ExecuteWorkflow:output_type -> baton.v1.ExecuteWorkflowResponse
+	7,  // 53: baton.v1.WorkflowService.WaitWorkflow:output_type -> baton.v1.WaitWorkflowResponse
+	9,  // 54: baton.v1.WorkflowService.GetWorkflow:output_type -> baton.v1.GetWorkflowResponse
+	11, // 55: baton.v1.WorkflowService.GetWorkflowsByCorrelationId:output_type -> baton.v1.GetWorkflowsByCorrelationIdResponse
+	13, // 56: baton.v1.WorkflowService.PauseWorkflow:output_type -> baton.v1.PauseWorkflowResponse
+	15, // 57: baton.v1.WorkflowService.ResumeWorkflow:output_type -> baton.v1.ResumeWorkflowResponse
+	17, // 58: baton.v1.WorkflowService.TerminateWorkflow:output_type -> baton.v1.TerminateWorkflowResponse
+	19, // 59: baton.v1.WorkflowService.RestartWorkflow:output_type -> baton.v1.RestartWorkflowResponse
+	21, // 60: baton.v1.WorkflowService.RetryWorkflow:output_type -> baton.v1.RetryWorkflowResponse
+	23, // 61: baton.v1.WorkflowService.RemoveWorkflow:output_type -> baton.v1.RemoveWorkflowResponse
+	25, // 62: baton.v1.WorkflowService.RerunWorkflow:output_type -> baton.v1.RerunWorkflowResponse
+	27, // 63: baton.v1.WorkflowService.SkipTask:output_type -> baton.v1.SkipTaskResponse
+	29, // 64: baton.v1.WorkflowService.ResetCallbacks:output_type -> baton.v1.ResetCallbacksResponse
+	31, // 65: baton.v1.WorkflowService.DecideWorkflow:output_type -> baton.v1.DecideWorkflowResponse
+	33, // 66: baton.v1.WorkflowService.ListWorkflowTasks:output_type -> baton.v1.ListWorkflowTasksResponse
+	35, // 67: baton.v1.WorkflowService.GetRunningWorkflows:output_type -> baton.v1.GetRunningWorkflowsResponse
+	38, // 68: baton.v1.WorkflowService.GetWorkflowsByCorrelationIds:output_type -> baton.v1.GetWorkflowsByCorrelationIdsResponse
+	41, // 69: baton.v1.WorkflowService.RunBulkOperation:output_type -> baton.v1.RunBulkOperationResponse
+	43, // 70: baton.v1.WorkflowService.SearchWorkflows:output_type -> baton.v1.SearchWorkflowsResponse
+	46, // 71: baton.v1.WorkflowService.ImportWorkflows:output_type -> baton.v1.ImportWorkflowsResponse
+	48, // 72: baton.v1.WorkflowService.GetRetention:output_type -> baton.v1.GetRetentionResponse
+	51, // [51:73] is the sub-list for method output_type
+	29, // [29:51] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_workflow_proto_init() }
@@ -3309,16 +3454,16 @@ func file_baton_v1_workflow_proto_init() {
 	}
 	file_baton_v1_common_proto_init()
 	file_baton_v1_workflow_proto_msgTypes[0].OneofWrappers = []any{}
-	file_baton_v1_workflow_proto_msgTypes[30].OneofWrappers = []any{}
-	file_baton_v1_workflow_proto_msgTypes[38].OneofWrappers = []any{}
+	file_baton_v1_workflow_proto_msgTypes[32].OneofWrappers = []any{}
 	file_baton_v1_workflow_proto_msgTypes[40].OneofWrappers = []any{}
+	file_baton_v1_workflow_proto_msgTypes[42].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_workflow_proto_rawDesc), len(file_baton_v1_workflow_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   48,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	WorkflowService_StartWorkflow_FullMethodName                = "/baton.v1.WorkflowService/StartWorkflow"
 	WorkflowService_ExecuteWorkflow_FullMethodName              = "/baton.v1.WorkflowService/ExecuteWorkflow"
+	WorkflowService_WaitWorkflow_FullMethodName                 = "/baton.v1.WorkflowService/WaitWorkflow"
 	WorkflowService_GetWorkflow_FullMethodName                  = "/baton.v1.WorkflowService/GetWorkflow"
 	WorkflowService_GetWorkflowsByCorrelationId_FullMethodName  = "/baton.v1.WorkflowService/GetWorkflowsByCorrelationId"
 	WorkflowService_PauseWorkflow_FullMethodName                = "/baton.v1.WorkflowService/PauseWorkflow"
@@ -54,6 +55,9 @@ type WorkflowServiceClient interface {
 	// Starts an execution and waits until it reaches a terminal status (or, when asked, until
 	// a given task finishes) or the wait times out.
 	ExecuteWorkflow(ctx context.Context, in *ExecuteWorkflowRequest, opts ...grpc.CallOption) (*ExecuteWorkflowResponse, error)
+	// Waits for an execution that is already running to end, or for one of its tasks to
+	// finish, without starting anything; answers the execution as it then stands.
+	WaitWorkflow(ctx context.Context, in *WaitWorkflowRequest, opts ...grpc.CallOption) (*WaitWorkflowResponse, error)
 	// Reads one execution, with or without its tasks.
 	GetWorkflow(ctx context.Context, in *GetWorkflowRequest, opts ...grpc.CallOption) (*GetWorkflowResponse, error)
 	// Lists the executions that carry a correlation id.
@@ -125,6 +129,16 @@ func (c *workflowServiceClient) ExecuteWorkflow(ctx context.Context, in *Execute
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ExecuteWorkflowResponse)
 	err := c.cc.Invoke(ctx, WorkflowService_ExecuteWorkflow_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workflowServiceClient) WaitWorkflow(ctx context.Context, in *WaitWorkflowRequest, opts ...grpc.CallOption) (*WaitWorkflowResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WaitWorkflowResponse)
+	err := c.cc.Invoke(ctx, WorkflowService_WaitWorkflow_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -333,6 +347,9 @@ type WorkflowServiceServer interface {
 	// Starts an execution and waits until it reaches a terminal status (or, when asked, until
 	// a given task finishes) or the wait times out.
 	ExecuteWorkflow(context.Context, *ExecuteWorkflowRequest) (*ExecuteWorkflowResponse, error)
+	// Waits for an execution that is already running to end, or for one of its tasks to
+	// finish, without starting anything; answers the execution as it then stands.
+	WaitWorkflow(context.Context, *WaitWorkflowRequest) (*WaitWorkflowResponse, error)
 	// Reads one execution, with or without its tasks.
 	GetWorkflow(context.Context, *GetWorkflowRequest) (*GetWorkflowResponse, error)
 	// Lists the executions that carry a correlation id.
@@ -395,6 +412,9 @@ func (UnimplementedWorkflowServiceServer) StartWorkflow(context.Context, *StartW
 }
 func (UnimplementedWorkflowServiceServer) ExecuteWorkflow(context.Context, *ExecuteWorkflowRequest) (*ExecuteWorkflowResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExecuteWorkflow not implemented")
+}
+func (UnimplementedWorkflowServiceServer) WaitWorkflow(context.Context, *WaitWorkflowRequest) (*WaitWorkflowResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WaitWorkflow not implemented")
 }
 func (UnimplementedWorkflowServiceServer) GetWorkflow(context.Context, *GetWorkflowRequest) (*GetWorkflowResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetWorkflow not implemented")
@@ -506,6 +526,24 @@ func _WorkflowService_ExecuteWorkflow_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(WorkflowServiceServer).ExecuteWorkflow(ctx, req.(*ExecuteWorkflowRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WorkflowService_WaitWorkflow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WaitWorkflowRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkflowServiceServer).WaitWorkflow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkflowService_WaitWorkflow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkflowServiceServer).WaitWorkflow(ctx, req.(*WaitWorkflowRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -866,6 +904,10 @@ var WorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExecuteWorkflow",
 			Handler:    _WorkflowService_ExecuteWorkflow_Handler,
+		},
+		{
+			MethodName: "WaitWorkflow",
+			Handler:    _WorkflowService_WaitWorkflow_Handler,
 		},
 		{
 			MethodName: "GetWorkflow",
