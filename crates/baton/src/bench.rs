@@ -74,6 +74,10 @@ pub struct BenchArgs {
     /// Minutes of firing measured (with --schedules).
     #[arg(long, default_value_t = 3, requires = "schedules")]
     pub(crate) minutes: u64,
+    /// Worker streams subscribe with `batch` (tasks and acknowledgements in batches) and
+    /// report the results of each message they receive in one `ResultBatch`.
+    #[arg(long)]
+    pub(crate) batch: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -455,6 +459,7 @@ fn hist() -> Histogram<u64> {
 async fn worker(
     channel: Channel,
     credits: i32,
+    batch: bool,
     last_ref: String,
     shared: Arc<Shared>,
 ) -> anyhow::Result<()> {
@@ -466,7 +471,7 @@ async fn worker(
             domain: String::new(),
             worker_id: "bench".into(),
             credits,
-            ..Default::default()
+            batch,
         })),
     })?;
     let mut inbound = client
@@ -475,65 +480,82 @@ async fn worker(
         .into_inner();
     let mut local_dispatch = hist();
     let mut final_tokens: HashMap<String, String> = HashMap::new();
-    while let Some(msg) = inbound.next().await {
+    'stream: while let Some(msg) = inbound.next().await {
         let msg = msg?;
-        match msg.kind {
-            Some(pb::work_response::Kind::Task(t)) => {
-                shared.first_task.get_or_init(Instant::now);
-                shared.received_tasks.fetch_add(1, Ordering::Relaxed);
-                if let Some(ready) = &t.ready_time {
-                    let ready_us = ready.seconds * 1_000_000 + i64::from(ready.nanos) / 1000;
-                    let _ = local_dispatch.record((now_us() - ready_us).max(1) as u64);
-                    if local_dispatch.len() >= 64 {
-                        if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
-                            let _ = h.add(&local_dispatch);
-                        }
-                        local_dispatch.reset();
-                    }
-                }
-                let n = t.input.as_ref().and_then(|s| s.fields.get("n")).cloned();
-                let mut out = prost_types::Struct::default();
-                if let Some(n) = n {
-                    out.fields.insert("n".into(), n);
-                }
-                if t.reference_task_name == last_ref {
+        let (tasks, acks) = match msg.kind {
+            Some(pb::work_response::Kind::Task(t)) => (vec![t], Vec::new()),
+            Some(pb::work_response::Kind::Tasks(b)) => (b.tasks, Vec::new()),
+            Some(pb::work_response::Kind::ResultAck(a)) => (Vec::new(), vec![a]),
+            Some(pb::work_response::Kind::ResultAcks(b)) => (Vec::new(), b.acks),
+            _ => continue,
+        };
+        let mut results = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            shared.first_task.get_or_init(Instant::now);
+            shared.received_tasks.fetch_add(1, Ordering::Relaxed);
+            if let Some(ready) = &t.ready_time {
+                let ready_us = ready.seconds * 1_000_000 + i64::from(ready.nanos) / 1000;
+                let _ = local_dispatch.record((now_us() - ready_us).max(1) as u64);
+                if local_dispatch.len() >= 64 {
                     if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
                         let _ = h.add(&local_dispatch);
                     }
                     local_dispatch.reset();
-                    final_tokens.insert(t.task_id.clone(), t.workflow_id.clone());
-                }
-                tx.send(pb::WorkRequest {
-                    kind: Some(pb::work_request::Kind::Result(pb::TaskResult {
-                        task_id: t.task_id,
-                        token: t.token,
-                        status: pb::TaskStatus::Completed as i32,
-                        output: Some(out),
-                        workflow_id: t.workflow_id,
-                        worker_id: "bench".into(),
-                        ..Default::default()
-                    })),
-                })?;
-                tx.send(pb::WorkRequest {
-                    kind: Some(pb::work_request::Kind::Credits(pb::GrantCredits {
-                        credits: 1,
-                    })),
-                })?;
-            }
-            Some(pb::work_response::Kind::ResultAck(a)) => {
-                if !a.ok {
-                    shared.refused.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                shared.completed_tasks.fetch_add(1, Ordering::Relaxed);
-                if let Some(wf) = final_tokens.remove(&a.task_id) {
-                    shared.workflow_done(&wf);
-                }
-                if shared.completed_workflows.load(Ordering::Relaxed) == u64::MAX {
-                    break;
                 }
             }
-            _ => {}
+            let n = t.input.as_ref().and_then(|s| s.fields.get("n")).cloned();
+            let mut out = prost_types::Struct::default();
+            if let Some(n) = n {
+                out.fields.insert("n".into(), n);
+            }
+            if t.reference_task_name == last_ref {
+                if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
+                    let _ = h.add(&local_dispatch);
+                }
+                local_dispatch.reset();
+                final_tokens.insert(t.task_id.clone(), t.workflow_id.clone());
+            }
+            results.push(pb::TaskResult {
+                task_id: t.task_id,
+                token: t.token,
+                status: pb::TaskStatus::Completed as i32,
+                output: Some(out),
+                workflow_id: t.workflow_id,
+                worker_id: "bench".into(),
+                ..Default::default()
+            });
+        }
+        if !results.is_empty() {
+            let n = results.len() as i32;
+            if batch && results.len() > 1 {
+                tx.send(pb::WorkRequest {
+                    kind: Some(pb::work_request::Kind::Results(pb::ResultBatch { results })),
+                })?;
+            } else {
+                for r in results {
+                    tx.send(pb::WorkRequest {
+                        kind: Some(pb::work_request::Kind::Result(r)),
+                    })?;
+                }
+            }
+            tx.send(pb::WorkRequest {
+                kind: Some(pb::work_request::Kind::Credits(pb::GrantCredits {
+                    credits: n,
+                })),
+            })?;
+        }
+        for a in acks {
+            if !a.ok {
+                shared.refused.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            shared.completed_tasks.fetch_add(1, Ordering::Relaxed);
+            if let Some(wf) = final_tokens.remove(&a.task_id) {
+                shared.workflow_done(&wf);
+            }
+            if shared.completed_workflows.load(Ordering::Relaxed) == u64::MAX {
+                break 'stream;
+            }
         }
     }
     if let Some(h) = shared.dispatch_us.lock().expect("lock").as_mut() {
@@ -548,6 +570,7 @@ pub(crate) async fn spawn_workers(
     url: &str,
     count: usize,
     credits: i32,
+    batch: bool,
     last_ref: &str,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<Vec<JoinHandle<anyhow::Result<()>>>> {
@@ -557,6 +580,7 @@ pub(crate) async fn spawn_workers(
         handles.push(tokio::spawn(worker(
             ch,
             credits,
+            batch,
             last_ref.to_string(),
             shared.clone(),
         )));
@@ -603,7 +627,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let worker_handles = match args.protocol {
         Protocol::Grpc => {
             let credits = args.credits.unwrap_or(512);
-            spawn_workers(&url, workers, credits, &last_ref, &shared).await?
+            spawn_workers(&url, workers, credits, args.batch, &last_ref, &shared).await?
         }
         Protocol::Http => {
             let batch = args.credits.unwrap_or(32);

@@ -209,7 +209,8 @@ async fn drain(
 ) -> anyhow::Result<Recovery> {
     let shared = Arc::new(Shared::default());
     let credits = args.credits.unwrap_or(HOLD_CREDITS);
-    let workers = spawn_workers(url, args.workers.max(1), credits, "t0", &shared).await?;
+    let workers =
+        spawn_workers(url, args.workers.max(1), credits, args.batch, "t0", &shared).await?;
     let mut last = 0;
     let mut last_change = Instant::now();
     let result = loop {
