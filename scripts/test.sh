@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Baton's whole test suite: Rust (unit, property, end to end against the real binary),
-# then the Python, Go and Java SDK suites, the cross-language test, Conductor's Python client
+# then the Python, Go and Java SDK suites, the web UI in a browser, the cross-language test, Conductor's Python client
 # and the OpenAPI check against the same binary. Installs the tools it needs that are not there (grpcurl, buf).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,6 +42,12 @@ for sdk in python go java; do
     bash "sdks/$sdk/ci.sh" || failed+=("sdks/$sdk")
   fi
 done
+# The web UI: its build checked against the committed output, and its pages driven in a
+# browser against the binary, which serves the UI it embeds.
+if [ -f ui/test.sh ]; then
+  echo "== ui"
+  bash ui/test.sh || failed+=("ui")
+fi
 if [ -f tests/run.sh ]; then
   echo "== tests (cross-language)"
   bash tests/run.sh || failed+=("tests")
