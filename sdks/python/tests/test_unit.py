@@ -17,7 +17,15 @@ from baton.errors import AlreadyExistsError, BatonError, NotFoundError, error_fo
 from baton.models import IdempotencyStrategy, WorkflowStatus
 from baton.task import Invoker, Task, run_sync
 from baton.v1 import common_pb2, workflow_pb2
-from baton.worker import TaskRegistry, WorkerTask, env_name, lease_extension_delay, resolve_task, worker_task
+from baton.worker import (
+    TaskRegistry,
+    WorkerTask,
+    env_name,
+    lease_extension_delay,
+    resolve_batch,
+    resolve_task,
+    worker_task,
+)
 
 
 def make_task(**input: Any) -> Task:
@@ -273,6 +281,16 @@ def test_resolve_task_precedence() -> None:
         resolve_task(WorkerTask("x", lambda: None, concurrency=0), "w1", environ={})
     with pytest.raises(ValueError, match="not a number"):
         resolve_task(spec, "w1", environ={"BATON_WORKER_SEND_EMAIL_CONCURRENCY": "many"})
+
+
+def test_batching_is_on_unless_code_or_environment_turns_it_off() -> None:
+    assert resolve_batch(None, environ={}) is True
+    assert resolve_batch(None, environ={"BATON_WORKER_BATCH": "0"}) is False
+    assert resolve_batch(None, environ={"BATON_WORKER_BATCH": "on"}) is True
+    assert resolve_batch(True, environ={"BATON_WORKER_BATCH": "false"}) is True
+    assert resolve_batch(False, environ={}) is False
+    with pytest.raises(ValueError, match="BATON_WORKER_BATCH"):
+        resolve_batch(None, environ={"BATON_WORKER_BATCH": "sometimes"})
 
 
 def test_per_task_type_environment_for_every_setting() -> None:
