@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from support import simple_task, task_def, unique, wait_until, workflow_def
 
@@ -228,12 +229,22 @@ def test_async_client(server: Any, echo: str, client: BatonClient) -> None:
     asyncio.run(main())
 
 
-def test_unreachable_server_raises_unavailable() -> None:
+def test_refused_connection_raises_unavailable_naming_the_address() -> None:
     from baton import UnavailableError
 
     with BatonClient("127.0.0.1:1", timeout=2) as c:
-        with pytest.raises(UnavailableError):
+        with pytest.raises(UnavailableError) as blocking:
             c.get_workflow("x")
+    assert blocking.value.code is grpc.StatusCode.UNAVAILABLE
+    assert blocking.value.message.startswith("the Baton server at 127.0.0.1:1 is unavailable: ")
+
+    async def main() -> None:
+        async with AsyncBatonClient("127.0.0.1:1", timeout=2) as aclient:
+            with pytest.raises(UnavailableError) as awaited:
+                await aclient.wait_workflow("x", wait_seconds=1)
+        assert "127.0.0.1:1" in awaited.value.message
+
+    asyncio.run(main())
 
 
 def test_wait_for_workflow_times_out(client: BatonClient, echo: str) -> None:

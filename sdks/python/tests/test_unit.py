@@ -332,6 +332,22 @@ def test_errors_map_codes() -> None:
     assert str(err) == "NOT_FOUND: no such workflow"
     assert isinstance(error_for_code(grpc.StatusCode.ALREADY_EXISTS, ""), AlreadyExistsError)
     assert type(error_for_code(grpc.StatusCode.DATA_LOSS, "x")) is BatonError
+    import baton.errors as errors
+
+    for code, kind in {
+        grpc.StatusCode.NOT_FOUND: errors.NotFoundError,
+        grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExistsError,
+        grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgumentError,
+        grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPreconditionError,
+        grpc.StatusCode.UNAVAILABLE: errors.UnavailableError,
+        grpc.StatusCode.DEADLINE_EXCEEDED: errors.DeadlineExceededError,
+        grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhaustedError,
+        grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDeniedError,
+        grpc.StatusCode.ABORTED: errors.AbortedError,
+        grpc.StatusCode.INTERNAL: errors.InternalError,
+    }.items():
+        mapped = error_for_code(code, "why")
+        assert type(mapped) is kind and mapped.code is code and mapped.message == "why"
 
 
 def test_enums_match_proto() -> None:

@@ -162,7 +162,7 @@ class BatonClient:
         try:
             return method(step.request, timeout=self.timeout if step.timeout is None else step.timeout)
         except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
+            raise from_rpc_error(e, self.address) from None
 
     register_workflow_def = _blocking(ops.register_workflow_def)
     update_workflow_defs = _blocking(ops.update_workflow_defs)
@@ -265,7 +265,7 @@ class AsyncBatonClient:
         try:
             return await method(step.request, timeout=self.timeout if step.timeout is None else step.timeout)
         except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
+            raise from_rpc_error(e, self.address) from None
 
     register_workflow_def = _awaiting(ops.register_workflow_def)
     update_workflow_defs = _awaiting(ops.update_workflow_defs)

@@ -27,6 +27,10 @@ the server.
 Prometheus metrics (tasks received, finished and failed, execution time, result size, tasks
 in flight; see :mod:`baton.metrics`) are recorded with ``metrics=True`` or a registry, and
 served over HTTP with ``metrics_port=`` or ``BATON_WORKER_METRICS_PORT``.
+
+The streams carry tasks, acknowledgements and results in batches unless ``batch=False`` or
+``BATON_WORKER_BATCH=false``. Events are logged on the ``baton.worker`` logger with their
+fields as record attributes (see :mod:`baton.logging`).
 """
 
 from __future__ import annotations
@@ -600,6 +604,7 @@ class _TaskStream:
                     error.details(),
                     delay,
                     error=f"{error.code().name}: {error.details()}",
+                    server=self.core.address,
                     attempt=attempt,
                     backoff_seconds=round(delay, 3),
                 )
