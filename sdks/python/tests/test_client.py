@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -245,6 +247,26 @@ def test_refused_connection_raises_unavailable_naming_the_address() -> None:
         assert "127.0.0.1:1" in awaited.value.message
 
     asyncio.run(main())
+
+
+def test_a_server_slow_to_answer_the_handshake_is_waited_for(tmp_path: Path) -> None:
+    from conftest import BatonServer
+
+    slow = BatonServer(str(tmp_path))
+    address = slow.start()
+    assert slow.process is not None
+    pid = slow.process.pid
+    try:
+        # Stalled as a busy machine may stall it, while the client connects.
+        os.kill(pid, signal.SIGSTOP)
+        resume = threading.Timer(0.5, os.kill, (pid, signal.SIGCONT))
+        resume.start()
+        with BatonClient(address, timeout=10) as c:
+            assert c.list_task_defs() == []
+        resume.join()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        slow.stop()
 
 
 def test_wait_for_workflow_times_out(client: BatonClient, echo: str) -> None:
