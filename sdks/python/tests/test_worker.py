@@ -557,3 +557,26 @@ def test_batching_can_be_turned_off(server: Any, client: BatonClient, monkeypatc
         wait_until(lambda: worker.stats().by_task_type[single].acknowledged == 100)
         stats = worker.stats().by_task_type[single]
     assert (stats.task_batches, stats.ack_batches, stats.result_batches) == (0, 0, 0)
+
+
+def test_large_results_finished_together_stay_within_the_message_limit(
+    server: Any, client: BatonClient
+) -> None:
+    bulky, wf = unique("bulky"), unique("wf_bulky")
+    register(client, wf, [task_def(bulky)], [simple_task(bulky, "bulky")])
+    registry = TaskRegistry()
+    count = 8
+    together = threading.Barrier(count, timeout=30)
+
+    @worker_task(bulky, concurrency=count, registry=registry)
+    def handler() -> dict[str, str]:
+        together.wait()  # all finish at once: their results are queued at the same moment
+        return {"blob": "x" * 900_000}  # 8 of them exceed the server's 5 MiB message limit
+
+    ids = [client.start_workflow(wf) for _ in range(count)]
+    with Worker(server=server.address, registry=registry, batch=True) as worker:
+        done = [client.wait_for_workflow(i, timeout=60) for i in ids]
+        wait_until(lambda: worker.stats().by_task_type[bulky].acknowledged == count)
+        stats = worker.stats().by_task_type[bulky]
+    assert [w.status for w in done] == [WorkflowStatus.COMPLETED] * count
+    assert (stats.dropped, stats.reconnects) == (0, 0)

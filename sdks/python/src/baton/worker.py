@@ -91,6 +91,10 @@ _MAX_RESULT_RETRIES = 10
 MAX_RESULT_BATCH = 1000
 """Most results sent in one ``ResultBatch`` (the server's limit)."""
 
+MAX_RESULT_BATCH_BYTES = 1024 * 1024
+"""Results are added to a ``ResultBatch`` while it stays under this many bytes, far below the
+server's message limit (its payload limit plus 1 MiB); a larger result goes on its own."""
+
 
 @dataclass
 class WorkerTask:
@@ -687,9 +691,14 @@ class _TaskStream:
                 if not batch or not outbox or not first.HasField("result"):
                     await write(first)
                     continue
-                # Every result queued right now goes in one message; nothing waits for more.
+                # Every result queued right now goes in one message (within the count and
+                # size limits); nothing waits for more.
                 results = [first.result]
+                size = first.ByteSize()
                 while outbox and len(results) < MAX_RESULT_BATCH and outbox[0].HasField("result"):
+                    size += outbox[0].ByteSize()
+                    if size > MAX_RESULT_BATCH_BYTES:
+                        break
                     results.append(outbox.popleft().result)
                 if len(results) == 1:
                     await write(first)
