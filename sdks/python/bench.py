@@ -9,6 +9,7 @@ per second.
     python bench.py --mode live             # start workflows from a second process meanwhile
     python bench.py --handler async         # an `async def` handler instead of a thread pool
     python bench.py --server 127.0.0.1:7070 # use a running server
+    BATON_WORKER_BATCH=0 python bench.py    # without batching on the worker stream
 
 Modes: ``preload`` starts every workflow before the worker connects, so the worker's rate is
 measured without a loader competing for the CPU; ``live`` runs the loader (another process)
@@ -194,7 +195,8 @@ def run(address: str, args: Any) -> None:
         loader.join()
     stats = worker.stats()
     print(
-        f"mode={args.mode} handler={args.handler} concurrency={args.concurrency}: "
+        f"mode={args.mode} handler={args.handler} concurrency={args.concurrency} "
+        f"batch={'on' if worker.batch else 'off'}: "
         f"{args.tasks} tasks in {elapsed:.2f}s = {args.tasks / elapsed:,.0f} tasks/s "
         f"(completed={stats.total('completed')}, failed={stats.total('failed')}, "
         f"worker cpu {worker_cpu:.1f}s = {100 * worker_cpu / elapsed:.0f}% of a core"

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from support import simple_task, task_def, unique, wait_until, workflow_def
 
@@ -228,12 +231,42 @@ def test_async_client(server: Any, echo: str, client: BatonClient) -> None:
     asyncio.run(main())
 
 
-def test_unreachable_server_raises_unavailable() -> None:
+def test_refused_connection_raises_unavailable_naming_the_address() -> None:
     from baton import UnavailableError
 
     with BatonClient("127.0.0.1:1", timeout=2) as c:
-        with pytest.raises(UnavailableError):
+        with pytest.raises(UnavailableError) as blocking:
             c.get_workflow("x")
+    assert blocking.value.code is grpc.StatusCode.UNAVAILABLE
+    assert blocking.value.message.startswith("the Baton server at 127.0.0.1:1 is unavailable: ")
+
+    async def main() -> None:
+        async with AsyncBatonClient("127.0.0.1:1", timeout=2) as aclient:
+            with pytest.raises(UnavailableError) as awaited:
+                await aclient.wait_workflow("x", wait_seconds=1)
+        assert "127.0.0.1:1" in awaited.value.message
+
+    asyncio.run(main())
+
+
+def test_a_server_slow_to_answer_the_handshake_is_waited_for(tmp_path: Path) -> None:
+    from conftest import BatonServer
+
+    slow = BatonServer(str(tmp_path))
+    address = slow.start()
+    assert slow.process is not None
+    pid = slow.process.pid
+    try:
+        # Stalled as a busy machine may stall it, while the client connects.
+        os.kill(pid, signal.SIGSTOP)
+        resume = threading.Timer(0.5, os.kill, (pid, signal.SIGCONT))
+        resume.start()
+        with BatonClient(address, timeout=10) as c:
+            assert c.list_task_defs() == []
+        resume.join()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        slow.stop()
 
 
 def test_wait_for_workflow_times_out(client: BatonClient, echo: str) -> None:

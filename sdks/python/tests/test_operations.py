@@ -285,6 +285,65 @@ def test_execute_until_a_task_finishes(client: BatonClient) -> None:
     client.terminate_workflow(workflow.workflow_id)
 
 
+def test_wait_workflow_until_a_task_finishes_on_a_run_started_elsewhere(
+    client: BatonClient, server: Any
+) -> None:
+    name = waiting_workflow(client, wait_task("first"), wait_task("second"))
+    workflow_id = client.start_workflow(name)
+
+    async def wait_then_signal() -> Any:
+        async with AsyncBatonClient(server.address) as aclient:
+            waiting = asyncio.ensure_future(
+                aclient.wait_workflow(workflow_id, wait_seconds=60, wait_until_task_ref="first")
+            )
+            task_in(client, workflow_id, "first", TaskStatus.IN_PROGRESS)
+            assert not waiting.done()
+            await aclient.update_task_by_ref(workflow_id, "first", TaskStatus.COMPLETED, {"ok": 1})
+            return await asyncio.wait_for(waiting, 30)
+
+    seen = asyncio.run(wait_then_signal())
+    assert seen.task_ref_finished and not seen.finished
+    assert seen.workflow.workflow_id == workflow_id
+    assert seen.workflow.status == WorkflowStatus.RUNNING
+    first = seen.workflow.task("first")
+    assert first is not None and first.status == TaskStatus.COMPLETED
+
+    # Without a task reference the wait is for the execution to end.
+    client.update_task_by_ref(workflow_id, "second", TaskStatus.COMPLETED)
+    ended = client.wait_workflow(workflow_id, wait_seconds=30)
+    assert ended.finished and not ended.task_ref_finished
+    assert ended.workflow.status == WorkflowStatus.COMPLETED
+    assert [t.reference_task_name for t in ended.workflow.tasks] == ["first", "second"]
+
+
+def test_wait_workflow_runs_out_and_says_so(client: BatonClient) -> None:
+    workflow_id = client.start_workflow(waiting_workflow(client))
+    seen = client.wait_workflow(workflow_id, wait_seconds=1, wait_until_task_ref="w")
+    assert not seen.finished and not seen.task_ref_finished
+    assert seen.workflow.status == WorkflowStatus.RUNNING
+    w = seen.workflow.task("w")
+    assert w is not None and w.status == TaskStatus.IN_PROGRESS
+    client.terminate_workflow(workflow_id)
+
+
+def test_wait_workflow_errors(client: BatonClient) -> None:
+    with pytest.raises(NotFoundError) as unknown_id:
+        client.wait_workflow("no-such-workflow", wait_seconds=1)
+    assert unknown_id.value.code.name == "NOT_FOUND" and unknown_id.value.message
+
+    workflow_id = client.start_workflow(waiting_workflow(client))
+    with pytest.raises(NotFoundError) as unknown_ref:
+        client.wait_workflow(workflow_id, wait_seconds=1, wait_until_task_ref="no_such_ref")
+    assert "no_such_ref" in unknown_ref.value.message
+
+    for out_of_range in (301, -1):
+        with pytest.raises(InvalidArgumentError) as invalid:
+            client.wait_workflow(workflow_id, wait_seconds=out_of_range)
+        assert invalid.value.code.name == "INVALID_ARGUMENT"
+        assert "wait" in invalid.value.message.lower(), invalid.value.message
+    client.terminate_workflow(workflow_id)
+
+
 def test_retention_overview_and_import(client: BatonClient) -> None:
     retention = client.get_retention()
     assert {"max_age_seconds", "keep_last", "archive_dir", "passes", "removed"} <= set(retention)

@@ -17,7 +17,15 @@ from baton.errors import AlreadyExistsError, BatonError, NotFoundError, error_fo
 from baton.models import IdempotencyStrategy, WorkflowStatus
 from baton.task import Invoker, Task, run_sync
 from baton.v1 import common_pb2, workflow_pb2
-from baton.worker import TaskRegistry, WorkerTask, env_name, lease_extension_delay, resolve_task, worker_task
+from baton.worker import (
+    TaskRegistry,
+    WorkerTask,
+    env_name,
+    lease_extension_delay,
+    resolve_batch,
+    resolve_task,
+    worker_task,
+)
 
 
 def make_task(**input: Any) -> Task:
@@ -275,6 +283,16 @@ def test_resolve_task_precedence() -> None:
         resolve_task(spec, "w1", environ={"BATON_WORKER_SEND_EMAIL_CONCURRENCY": "many"})
 
 
+def test_batching_is_on_unless_code_or_environment_turns_it_off() -> None:
+    assert resolve_batch(None, environ={}) is True
+    assert resolve_batch(None, environ={"BATON_WORKER_BATCH": "0"}) is False
+    assert resolve_batch(None, environ={"BATON_WORKER_BATCH": "on"}) is True
+    assert resolve_batch(True, environ={"BATON_WORKER_BATCH": "false"}) is True
+    assert resolve_batch(False, environ={}) is False
+    with pytest.raises(ValueError, match="BATON_WORKER_BATCH"):
+        resolve_batch(None, environ={"BATON_WORKER_BATCH": "sometimes"})
+
+
 def test_per_task_type_environment_for_every_setting() -> None:
     """Each setting of one task type can be set by its own variable; other types keep theirs."""
     email = WorkerTask("send-email", lambda: None, concurrency=3, lease_extension=True, paused=False)
@@ -314,6 +332,22 @@ def test_errors_map_codes() -> None:
     assert str(err) == "NOT_FOUND: no such workflow"
     assert isinstance(error_for_code(grpc.StatusCode.ALREADY_EXISTS, ""), AlreadyExistsError)
     assert type(error_for_code(grpc.StatusCode.DATA_LOSS, "x")) is BatonError
+    import baton.errors as errors
+
+    for code, kind in {
+        grpc.StatusCode.NOT_FOUND: errors.NotFoundError,
+        grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExistsError,
+        grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidArgumentError,
+        grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPreconditionError,
+        grpc.StatusCode.UNAVAILABLE: errors.UnavailableError,
+        grpc.StatusCode.DEADLINE_EXCEEDED: errors.DeadlineExceededError,
+        grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhaustedError,
+        grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDeniedError,
+        grpc.StatusCode.ABORTED: errors.AbortedError,
+        grpc.StatusCode.INTERNAL: errors.InternalError,
+    }.items():
+        mapped = error_for_code(code, "why")
+        assert type(mapped) is kind and mapped.code is code and mapped.message == "why"
 
 
 def test_enums_match_proto() -> None:

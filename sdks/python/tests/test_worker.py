@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import threading
 import time
 from collections import Counter
@@ -329,6 +330,61 @@ def test_graceful_shutdown_finishes_running_tasks(server: Any, client: BatonClie
     assert client.wait_for_workflow(wf_id, timeout=10).status is WorkflowStatus.COMPLETED
 
 
+def test_stop_takes_no_new_task_and_lets_the_running_one_finish(server: Any, client: BatonClient) -> None:
+    slow, wf = unique("draining"), unique("wf_draining")
+    register(client, wf, [task_def(slow)], [simple_task(slow, "slow")])
+    registry = TaskRegistry()
+    started = threading.Event()
+    release = threading.Event()
+    ran: list[str] = []
+
+    @worker_task(slow, concurrency=4, registry=registry)
+    def handler(task: Task) -> dict[str, bool]:
+        ran.append(task.workflow_id)
+        started.set()
+        assert release.wait(30)
+        return {"finished": True}
+
+    drain_started = threading.Event()
+
+    class OnDrain(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if getattr(record, "event", None) == "drain_started":
+                drain_started.set()
+
+    watcher = OnDrain()
+    baton_log = logging.getLogger("baton.worker")
+    baton_log.addHandler(watcher)
+    level = baton_log.level
+    baton_log.setLevel(logging.INFO)
+    try:
+        worker = Worker(server=server.address, registry=registry)
+        worker.start()
+        first = client.start_workflow(wf)
+        assert started.wait(10)
+        stopper = threading.Thread(target=worker.stop, kwargs={"grace_period": 30})
+        stopper.start()
+        assert drain_started.wait(10)
+        # Started while the worker drains (it still has free slots): not taken.
+        second = client.start_workflow(wf)
+        assert client.get_workflow(second).task("slow") is not None
+        release.set()
+        stopper.join(30)
+        assert not stopper.is_alive()
+    finally:
+        baton_log.removeHandler(watcher)
+        baton_log.setLevel(level)
+    assert ran == [first]
+    assert client.wait_for_workflow(first, timeout=10).status is WorkflowStatus.COMPLETED
+    assert worker.stats().by_task_type[slow].acknowledged == 1
+    # The second task waits for another worker, which runs it.
+    assert client.get_workflow(second).status is WorkflowStatus.RUNNING
+    release.set()
+    with Worker(server=server.address, registry=registry):
+        assert client.wait_for_workflow(second, timeout=30).status is WorkflowStatus.COMPLETED
+    assert ran == [first, second]
+
+
 def test_async_worker_runs_coroutines_concurrently(server: Any, client: BatonClient) -> None:
     fetch, sync_step, wf = unique("fetch"), unique("sync_step"), unique("wf_async")
     register(
@@ -455,3 +511,72 @@ def test_oversized_output_becomes_a_failure(server: Any, client: BatonClient) ->
     (attempt,) = w.tasks_by_ref("big")
     assert attempt.status is TaskStatus.FAILED
     assert attempt.reason_for_incompletion.startswith("the server refused the task result: INVALID_ARGUMENT")
+
+
+def test_batched_stream_completes_many_workflows_and_acknowledges_every_result(
+    server: Any, client: BatonClient
+) -> None:
+    echo, wf = unique("batched"), unique("wf_batched")
+    register(client, wf, [task_def(echo)], [simple_task(echo, "echo", {"i": "${workflow.input.i}"})],
+             {"i": "${echo.output.i}"})
+    registry = TaskRegistry()
+
+    @worker_task(echo, concurrency=64, registry=registry)
+    async def handler(i: int) -> dict[str, int]:
+        return {"i": i}
+
+    count = 400
+    # Queued before the worker connects, so the server has many tasks waiting at each write.
+    ids = [client.start_workflow(wf, {"i": i}) for i in range(count)]
+    with Worker(server=server.address, registry=registry, batch=True) as worker:
+        assert worker.batch
+        done = [client.wait_for_workflow(i, timeout=60) for i in ids]
+        stats = worker.stats().by_task_type[echo]
+        wait_until(lambda: worker.stats().by_task_type[echo].acknowledged == count)
+    assert [w.output for w in done] == [{"i": i} for i in range(count)]
+    assert (stats.received, stats.completed, stats.dropped) == (count, count, 0)
+    assert stats.task_batches > 0 and stats.ack_batches > 0 and stats.result_batches > 0
+    assert worker.stats().by_task_type[echo].acknowledged == count
+
+
+def test_batching_can_be_turned_off(server: Any, client: BatonClient, monkeypatch: Any) -> None:
+    single, wf = unique("single"), unique("wf_single")
+    register(client, wf, [task_def(single)], [simple_task(single, "single")])
+    registry = TaskRegistry()
+
+    @worker_task(single, concurrency=32, registry=registry)
+    async def handler() -> dict[str, bool]:
+        return {"ok": True}
+
+    monkeypatch.setenv("BATON_WORKER_BATCH", "false")
+    ids = [client.start_workflow(wf) for _ in range(100)]
+    with Worker(server=server.address, registry=registry) as worker:
+        assert not worker.batch
+        for i in ids:
+            assert client.wait_for_workflow(i, timeout=60).status is WorkflowStatus.COMPLETED
+        wait_until(lambda: worker.stats().by_task_type[single].acknowledged == 100)
+        stats = worker.stats().by_task_type[single]
+    assert (stats.task_batches, stats.ack_batches, stats.result_batches) == (0, 0, 0)
+
+
+def test_large_results_finished_together_stay_within_the_message_limit(
+    server: Any, client: BatonClient
+) -> None:
+    bulky, wf = unique("bulky"), unique("wf_bulky")
+    register(client, wf, [task_def(bulky)], [simple_task(bulky, "bulky")])
+    registry = TaskRegistry()
+    count = 8
+    together = threading.Barrier(count, timeout=30)
+
+    @worker_task(bulky, concurrency=count, registry=registry)
+    def handler() -> dict[str, str]:
+        together.wait()  # all finish at once: their results are queued at the same moment
+        return {"blob": "x" * 900_000}  # 8 of them exceed the server's 5 MiB message limit
+
+    ids = [client.start_workflow(wf) for _ in range(count)]
+    with Worker(server=server.address, registry=registry, batch=True) as worker:
+        done = [client.wait_for_workflow(i, timeout=60) for i in ids]
+        wait_until(lambda: worker.stats().by_task_type[bulky].acknowledged == count)
+        stats = worker.stats().by_task_type[bulky]
+    assert [w.status for w in done] == [WorkflowStatus.COMPLETED] * count
+    assert (stats.dropped, stats.reconnects) == (0, 0)

@@ -57,6 +57,7 @@ from baton.models import (
     ValidationResult,
     Workflow,
     WorkflowDefInfo,
+    WorkflowWait,
     WorkflowStatus,
 )
 from baton.task import Task, TaskResult, current_task
@@ -120,6 +121,7 @@ __all__ = [
     "WorkerTask",
     "Workflow",
     "WorkflowDefInfo",
+    "WorkflowWait",
     "WorkflowStatus",
     "current_task",
     "default_registry",

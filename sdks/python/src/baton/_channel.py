@@ -21,10 +21,14 @@ def resolve_address(address: str | None) -> str:
 
 
 def channel_options(max_reconnect_backoff_ms: int = 2000) -> list[tuple[str, int]]:
-    """Channel options: quick reconnects, keepalive pings and no receive size cap."""
+    """Channel options: quick reconnects, keepalive pings and no receive size cap.
+
+    ``grpc.min_reconnect_backoff_ms`` is left at its default on purpose: gRPC also takes it as
+    the time a connection attempt may take, and a small value fails calls with UNAVAILABLE
+    whenever a busy server answers the HTTP/2 handshake late.
+    """
     return [
         ("grpc.initial_reconnect_backoff_ms", 100),
-        ("grpc.min_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", max_reconnect_backoff_ms),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),

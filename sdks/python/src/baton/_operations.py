@@ -41,6 +41,7 @@ from baton.models import (
     ValidationResult,
     Workflow,
     WorkflowDefInfo,
+    WorkflowWait,
 )
 from baton.v1 import common_pb2, metadata_pb2, monitor_pb2, schedule_pb2, task_pb2, workflow_pb2
 
@@ -433,6 +434,33 @@ def execute_workflow(
     )
     response = yield from _rpc("workflows", "ExecuteWorkflow", request, wait_seconds + self.timeout)
     return Workflow.from_proto(response.workflow)
+
+
+def wait_workflow(
+    self: Settings,
+    workflow_id: str,
+    *,
+    wait_seconds: int = 10,
+    wait_until_task_ref: str | None = None,
+) -> Plan[WorkflowWait]:
+    """Waits up to ``wait_seconds`` (0 to 300; 0 means the server's default of 10) for an
+    execution that already exists to finish, without starting anything.
+
+    With ``wait_until_task_ref``, returns as soon as the task with that reference name has
+    finished, even while the execution goes on. Returns a :class:`baton.WorkflowWait`: the
+    execution as it stood when the wait ended (with its tasks), whether it had ``finished``
+    and whether the task reference had (``task_ref_finished``); running out of time is not an
+    error. Raises :class:`baton.NotFoundError` for an unknown execution or a task reference
+    its definition lacks, :class:`baton.InvalidArgumentError` for ``wait_seconds`` outside 0-300.
+    """
+    request = workflow_pb2.WaitWorkflowRequest(
+        workflow_id=workflow_id,
+        wait_seconds=wait_seconds,
+        wait_until_task_ref=wait_until_task_ref or "",
+    )
+    wait = (wait_seconds or 10) if 0 <= wait_seconds <= 300 else 0
+    response = yield from _rpc("workflows", "WaitWorkflow", request, wait + self.timeout)
+    return WorkflowWait.from_proto(response)
 
 
 def get_workflow(self: Settings, workflow_id: str, *, include_tasks: bool = True) -> Plan[Workflow]:

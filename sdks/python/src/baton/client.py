@@ -162,7 +162,7 @@ class BatonClient:
         try:
             return method(step.request, timeout=self.timeout if step.timeout is None else step.timeout)
         except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
+            raise from_rpc_error(e, self.address) from None
 
     register_workflow_def = _blocking(ops.register_workflow_def)
     update_workflow_defs = _blocking(ops.update_workflow_defs)
@@ -181,6 +181,7 @@ class BatonClient:
     list_event_handlers = _blocking(ops.list_event_handlers)
     start_workflow = _blocking(ops.start_workflow)
     execute_workflow = _blocking(ops.execute_workflow)
+    wait_workflow = _blocking(ops.wait_workflow)
     get_workflow = _blocking(ops.get_workflow)
     get_workflows_by_correlation_id = _blocking(ops.get_workflows_by_correlation_id)
     get_workflows_by_correlation_ids = _blocking(ops.get_workflows_by_correlation_ids)
@@ -264,7 +265,7 @@ class AsyncBatonClient:
         try:
             return await method(step.request, timeout=self.timeout if step.timeout is None else step.timeout)
         except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
+            raise from_rpc_error(e, self.address) from None
 
     register_workflow_def = _awaiting(ops.register_workflow_def)
     update_workflow_defs = _awaiting(ops.update_workflow_defs)
@@ -283,6 +284,7 @@ class AsyncBatonClient:
     list_event_handlers = _awaiting(ops.list_event_handlers)
     start_workflow = _awaiting(ops.start_workflow)
     execute_workflow = _awaiting(ops.execute_workflow)
+    wait_workflow = _awaiting(ops.wait_workflow)
     get_workflow = _awaiting(ops.get_workflow)
     get_workflows_by_correlation_id = _awaiting(ops.get_workflows_by_correlation_id)
     get_workflows_by_correlation_ids = _awaiting(ops.get_workflows_by_correlation_ids)

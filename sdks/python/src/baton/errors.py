@@ -90,13 +90,20 @@ def error_for_code(code: grpc.StatusCode, message: str) -> BatonError:
     return _BY_CODE.get(code, BatonError)(message, code)
 
 
-def from_rpc_error(error: Any) -> BatonError:
-    """Converts a ``grpc.RpcError`` (sync or asyncio) into a :class:`BatonError`."""
+def from_rpc_error(error: Any, address: str | None = None) -> BatonError:
+    """Converts a ``grpc.RpcError`` (sync or asyncio) into a :class:`BatonError`.
+
+    With ``address`` (the server dialled), an UNAVAILABLE error's message names it, so that a
+    refused connection says where the client tried to connect.
+    """
     code = error.code() if callable(getattr(error, "code", None)) else None
     details = error.details() if callable(getattr(error, "details", None)) else None
     if not isinstance(code, grpc.StatusCode):
         code = grpc.StatusCode.UNKNOWN
-    return error_for_code(code, details or str(error))
+    message = details or str(error)
+    if code is grpc.StatusCode.UNAVAILABLE and address:
+        message = f"the Baton server at {address} is unavailable: {message}"
+    return error_for_code(code, message)
 
 
 class TerminalError(Exception):

@@ -244,6 +244,27 @@ class Workflow:
 
 
 @dataclass
+class WorkflowWait:
+    """What :meth:`baton.BatonClient.wait_workflow` saw when its wait ended."""
+
+    workflow: Workflow
+    """The execution as it stood when the wait ended, with its tasks."""
+    finished: bool
+    """True when the execution was terminal (COMPLETED, FAILED, TIMED_OUT, TERMINATED)."""
+    task_ref_finished: bool
+    """True when a ``wait_until_task_ref`` was given and that task had finished."""
+
+    @classmethod
+    def from_proto(cls, response: workflow_pb2.WaitWorkflowResponse) -> WorkflowWait:
+        """Builds the view from a ``baton.v1.WaitWorkflowResponse``."""
+        return cls(
+            workflow=Workflow.from_proto(response.workflow),
+            finished=response.finished,
+            task_ref_finished=response.task_ref_finished,
+        )
+
+
+@dataclass
 class WorkflowDefInfo:
     """A stored workflow definition."""
 

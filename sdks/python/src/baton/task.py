@@ -13,6 +13,7 @@ import contextvars
 import dataclasses
 import datetime as _dt
 import inspect
+import logging
 import time
 import traceback
 import types
@@ -25,6 +26,8 @@ from baton._struct import dict_to_struct, struct_to_dict, timestamp_to_datetime,
 from baton.errors import TerminalError
 from baton.models import TaskStatus
 from baton.v1 import common_pb2, task_pb2
+
+log = logging.getLogger("baton.worker")
 
 _current_task: contextvars.ContextVar[Task | None] = contextvars.ContextVar("baton_current_task", default=None)
 
@@ -435,6 +438,29 @@ def outcome_to_result(task: Task, value: Any = None, error: BaseException | None
     return request
 
 
+def _log_raised(task: Task, error: Exception) -> None:
+    """Logs a handler's exception with the task's fields (not its input or output)."""
+    terminal = isinstance(error, TerminalError)
+    log.warning(
+        "handler of %s raised %s for task %s%s",
+        task.task_type,
+        type(error).__name__,
+        task.task_id,
+        " (terminal: no retry)" if terminal else "",
+        exc_info=None if terminal else error,
+        extra={
+            "event": "handler_failed",
+            "task_type": task.task_type,
+            "task_id": task.task_id,
+            "workflow_id": task.workflow_id,
+            "worker_id": task.worker_id,
+            "attempt": task.retry_count + 1,
+            "error": f"{type(error).__name__}: {error}",
+            "terminal": terminal,
+        },
+    )
+
+
 def run_sync(invoker: Invoker, task: Task) -> task_pb2.WorkRequest:
     """Runs a synchronous handler for a task and returns the result message."""
     reset = _current_task.set(task)
@@ -442,6 +468,7 @@ def run_sync(invoker: Invoker, task: Task) -> task_pb2.WorkRequest:
         args, kwargs = invoker.arguments(task)
         value = invoker.fn(*args, **kwargs)
     except Exception as e:
+        _log_raised(task, e)
         return outcome_to_result(task, error=e)
     finally:
         _current_task.reset(reset)
@@ -455,5 +482,6 @@ async def run_async(invoker: Invoker, task: Task) -> task_pb2.WorkRequest:
         args, kwargs = invoker.arguments(task)
         value = await invoker.fn(*args, **kwargs)
     except Exception as e:
+        _log_raised(task, e)
         return outcome_to_result(task, error=e)
     return outcome_to_result(task, value)

@@ -27,6 +27,10 @@ the server.
 Prometheus metrics (tasks received, finished and failed, execution time, result size, tasks
 in flight; see :mod:`baton.metrics`) are recorded with ``metrics=True`` or a registry, and
 served over HTTP with ``metrics_port=`` or ``BATON_WORKER_METRICS_PORT``.
+
+The streams carry tasks, acknowledgements and results in batches unless ``batch=False`` or
+``BATON_WORKER_BATCH=false``. Events are logged on the ``baton.worker`` logger with their
+fields as record attributes (see :mod:`baton.logging`).
 """
 
 from __future__ import annotations
@@ -83,6 +87,13 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _DROP_CODES = frozenset({"FAILED_PRECONDITION", "NOT_FOUND"})
 _REFUSED_CODES = frozenset({"INVALID_ARGUMENT", "OUT_OF_RANGE"})
 _MAX_RESULT_RETRIES = 10
+
+MAX_RESULT_BATCH = 1000
+"""Most results sent in one ``ResultBatch`` (the server's limit)."""
+
+MAX_RESULT_BATCH_BYTES = 1024 * 1024
+"""Results are added to a ``ResultBatch`` while it stays under this many bytes, far below the
+server's message limit (its payload limit plus 1 MiB); a larger result goes on its own."""
 
 
 @dataclass
@@ -225,6 +236,15 @@ def _parse_bool(text: str, name: str) -> bool:
     raise ValueError(f"{name}={text!r} is not a boolean")
 
 
+def resolve_batch(batch: bool | None, environ: Mapping[str, str] | None = None) -> bool:
+    """Batching on the worker stream: the value given in code, else ``BATON_WORKER_BATCH``,
+    else on."""
+    if batch is not None:
+        return batch
+    text = (os.environ if environ is None else environ).get("BATON_WORKER_BATCH", "")
+    return _parse_bool(text, "BATON_WORKER_BATCH") if text.strip() else True
+
+
 @dataclass(frozen=True)
 class ResolvedTask:
     """A :class:`WorkerTask` with code, environment and defaults combined."""
@@ -293,6 +313,12 @@ class TaskTypeStats:
     """Tasks pushed while shutting down and left for the server to hand out again."""
     reconnects: int = 0
     """Streams opened after the first."""
+    task_batches: int = 0
+    """Messages from the server that carried several tasks (TaskBatch)."""
+    ack_batches: int = 0
+    """Messages from the server that carried several result acknowledgements (AckBatch)."""
+    result_batches: int = 0
+    """Messages to the server that carried several results (ResultBatch)."""
 
 
 @dataclass
@@ -439,6 +465,30 @@ class _TaskStream:
         self._done_scheduled = False
         self._session_connected = False
 
+    def _log(
+        self,
+        level: int,
+        event: str,
+        message: str,
+        *args: Any,
+        task_id: str = "",
+        workflow_id: str = "",
+        exc_info: bool = False,
+        **fields: Any,
+    ) -> None:
+        """Logs a worker event with its fields as attributes of the record (``extra``):
+        ``event``, ``task_type``, ``worker_id``, and ``task_id``/``workflow_id`` when about one
+        task, plus the given ones. Never task input or output."""
+        if not log.isEnabledFor(level):
+            return
+        extra = {"event": event, "task_type": self.task_type, "worker_id": self.worker_id}
+        if task_id:
+            extra["task_id"] = task_id
+        if workflow_id:
+            extra["workflow_id"] = workflow_id
+        extra.update(fields)
+        log.log(level, message, *args, extra=extra, exc_info=exc_info)
+
     def _emit(
         self,
         kind: str,
@@ -476,6 +526,17 @@ class _TaskStream:
         self.wake.set()
 
     def begin_drain(self) -> None:
+        if not self.draining:
+            self._log(
+                logging.INFO,
+                "drain_started",
+                "worker stream for %s draining: no new tasks, %d running, %d result(s) unacknowledged",
+                self.task_type,
+                len(self.running),
+                len(self.unacked),
+                running=len(self.running),
+                unacknowledged=len(self.unacked),
+            )
         self.draining = True
         self.kick.set()
         self.wake.set()
@@ -490,10 +551,15 @@ class _TaskStream:
 
     # --- connection loop ---------------------------------------------------------------
 
+    def _drained(self) -> None:
+        self._log(logging.INFO, "drain_finished", "worker stream for %s drained", self.task_type)
+
     async def run(self) -> None:
         backoff = self.core.initial_backoff
+        attempt = 0
         while True:
             if self.draining and self._quiet():
+                self._drained()
                 return
             if self.paused and not self.draining and self._quiet():
                 self.kick.clear()
@@ -511,29 +577,52 @@ class _TaskStream:
             except Exception as e:  # noqa: BLE001 - keep the worker alive, log and reconnect
                 error = e
                 connected = connected or self._session_connected
-                log.exception("worker stream for %s failed", self.task_type)
+                self._log(
+                    logging.ERROR,
+                    "stream_failed",
+                    "worker stream for %s failed",
+                    self.task_type,
+                    exc_info=True,
+                    error=f"{type(e).__name__}: {e}",
+                )
             if connected and self.core.on_event is not None:
                 self._emit("disconnected", detail="" if error is None else str(error))
             if self.draining and self._quiet():
+                self._drained()
                 return
             if self.paused and not self.draining and self._quiet():
                 continue
             if connected:
                 backoff = self.core.initial_backoff
+                attempt = 0
+            attempt += 1
             delay = backoff * random.uniform(0.8, 1.2)
             backoff = min(backoff * 2, self.core.max_backoff)
             if isinstance(error, grpc.aio.AioRpcError):
-                level = logging.WARNING if connected else logging.INFO
-                log.log(
-                    level,
+                self._log(
+                    logging.WARNING if connected else logging.INFO,
+                    "reconnecting",
                     "worker stream for %s lost (%s: %s); reconnecting in %.2fs",
                     self.task_type,
                     error.code().name,
                     error.details(),
                     delay,
+                    error=f"{error.code().name}: {error.details()}",
+                    server=self.core.address,
+                    attempt=attempt,
+                    backoff_seconds=round(delay, 3),
                 )
             elif error is None:
-                log.info("server closed the worker stream for %s; reconnecting in %.2fs", self.task_type, delay)
+                self._log(
+                    logging.INFO,
+                    "reconnecting",
+                    "server closed the worker stream for %s; reconnecting in %.2fs",
+                    self.task_type,
+                    delay,
+                    error="stream closed by the server",
+                    attempt=attempt,
+                    backoff_seconds=round(delay, 3),
+                )
             self.kick.clear()
             try:
                 await asyncio.wait_for(self.kick.wait(), delay)
@@ -551,6 +640,7 @@ class _TaskStream:
                 domain=self.resolved.domain,
                 worker_id=self.worker_id,
                 credits=credits,
+                batch=self.core.batch,
             )
         )
         self.outbox.clear()
@@ -587,14 +677,34 @@ class _TaskStream:
         await call.write(subscribe)
         outbox = self.outbox
         wake = self.wake
+        batch = self.core.batch
+        write = call.write
         while True:
             # Credit goes first: it lets the server push more work while results queue up.
+            # Everything owed since the last write goes in one grant.
             if self.credit_owed > 0 and not self.paused and not self.draining:
                 granted = self.credit_owed
                 self.credit_owed = 0
-                await call.write(task_pb2.WorkRequest(credits=task_pb2.GrantCredits(credits=granted)))
+                await write(task_pb2.WorkRequest(credits=task_pb2.GrantCredits(credits=granted)))
             elif outbox:
-                await call.write(outbox.popleft())
+                first = outbox.popleft()
+                if not batch or not outbox or not first.HasField("result"):
+                    await write(first)
+                    continue
+                # Every result queued right now goes in one message (within the count and
+                # size limits); nothing waits for more.
+                results = [first.result]
+                size = first.ByteSize()
+                while outbox and len(results) < MAX_RESULT_BATCH and outbox[0].HasField("result"):
+                    size += outbox[0].ByteSize()
+                    if size > MAX_RESULT_BATCH_BYTES:
+                        break
+                    results.append(outbox.popleft().result)
+                if len(results) == 1:
+                    await write(first)
+                else:
+                    self.stats.result_batches += 1
+                    await write(task_pb2.WorkRequest(results=task_pb2.ResultBatch(results=results)))
             else:
                 wake.clear()
                 await wake.wait()
@@ -607,7 +717,17 @@ class _TaskStream:
             self.stats.reconnects += 1
             if self.metrics is not None:
                 self.metrics.reconnects.inc()
-            log.info("worker stream for %s reconnected", self.task_type)
+        self._log(
+            logging.INFO,
+            "connected",
+            "worker stream for %s %s to %s",
+            self.task_type,
+            "reconnected" if self.sessions > 1 else "connected",
+            self.core.address,
+            server=self.core.address,
+            reconnects=self.stats.reconnects,
+            batch=self.core.batch,
+        )
         if self.core.on_event is not None:
             self._emit("connected")
         on_task = self._on_task
@@ -619,7 +739,15 @@ class _TaskStream:
             if response is eof:
                 return
             kind = response.WhichOneof("kind")
-            if kind == "task":
+            if kind == "tasks":
+                self.stats.task_batches += 1
+                for assignment in response.tasks.tasks:
+                    on_task(assignment)
+            elif kind == "result_acks":
+                self.stats.ack_batches += 1
+                for ack in response.result_acks.acks:
+                    on_result_ack(ack)
+            elif kind == "task":
                 on_task(response.task)
             elif kind == "result_ack":
                 on_result_ack(response.result_ack)
@@ -686,11 +814,17 @@ class _TaskStream:
         if execution is None or execution.task.token != ack.token or ack.ok:
             return
         execution.task.lease_lost = True
-        log.warning(
+        self._log(
+            logging.WARNING,
+            "reclaim_refused",
             "could not take back running task %s after reconnecting (%s: %s); its result will likely be refused",
             ack.task_id,
             ack.code,
             ack.message,
+            task_id=ack.task_id,
+            workflow_id=execution.task.workflow_id,
+            code=ack.code,
+            error=ack.message,
         )
 
     def _on_result_ack(self, ack: task_pb2.Ack) -> None:
@@ -713,15 +847,37 @@ class _TaskStream:
         elif ack.token != pending.result.token:
             return  # answer to an older send; a newer one is on its way
         elif ack.code in _DROP_CODES:
-            log.warning(
-                "server refused the result of task %s (%s): %s; dropping it", task_id, ack.code, ack.message
+            self._log(
+                logging.WARNING,
+                "result_refused",
+                "server refused the result of task %s (%s): %s; dropping it",
+                task_id,
+                ack.code,
+                ack.message,
+                task_id=task_id,
+                workflow_id=pending.result.workflow_id,
+                code=ack.code,
+                error=ack.message,
+                action="dropped",
             )
             del self.unacked[task_id]
             self.result_retries.pop(task_id, None)
             self._count_dropped()
             self._emit("dropped", task_id, pending.result.workflow_id, pending.result.status, ack.code)
         elif ack.code in _REFUSED_CODES and pending.result.status != common_pb2.TASK_STATUS_FAILED:
-            log.error("server refused the result of task %s (%s): %s", task_id, ack.code, ack.message)
+            self._log(
+                logging.ERROR,
+                "result_refused",
+                "server refused the result of task %s (%s): %s; reporting the task FAILED instead",
+                task_id,
+                ack.code,
+                ack.message,
+                task_id=task_id,
+                workflow_id=pending.result.workflow_id,
+                code=ack.code,
+                error=ack.message,
+                action="failed",
+            )
             result = pending.result
             result.status = common_pb2.TASK_STATUS_FAILED
             result.output.Clear()
@@ -733,19 +889,41 @@ class _TaskStream:
             attempt = self.result_retries.get(task_id, 0) + 1
             self.result_retries[task_id] = attempt
             if attempt > _MAX_RESULT_RETRIES or ack.code in _REFUSED_CODES:
-                log.error("giving up on the result of task %s (%s): %s", task_id, ack.code, ack.message)
+                self._log(
+                    logging.ERROR,
+                    "result_refused",
+                    "giving up on the result of task %s (%s): %s",
+                    task_id,
+                    ack.code,
+                    ack.message,
+                    task_id=task_id,
+                    workflow_id=pending.result.workflow_id,
+                    code=ack.code,
+                    error=ack.message,
+                    attempt=attempt,
+                    action="dropped",
+                )
                 del self.unacked[task_id]
                 self.result_retries.pop(task_id, None)
                 self._count_dropped()
                 self._emit("dropped", task_id, pending.result.workflow_id, pending.result.status, ack.code)
             else:
                 delay = min(0.1 * 2**attempt, 5.0)
-                log.warning(
+                self._log(
+                    logging.WARNING,
+                    "result_refused",
                     "server did not take the result of task %s (%s: %s); retrying in %.1fs",
                     task_id,
                     ack.code,
                     ack.message,
                     delay,
+                    task_id=task_id,
+                    workflow_id=pending.result.workflow_id,
+                    code=ack.code,
+                    error=ack.message,
+                    attempt=attempt,
+                    backoff_seconds=delay,
+                    action="retry",
                 )
                 self.loop.call_later(delay, self._resend, task_id, pending)
         self._check_idle()
@@ -769,11 +947,17 @@ class _TaskStream:
                 execution.task.lease_deadline = ack.lease_deadline.ToDatetime(tzinfo=datetime.timezone.utc)
         else:
             execution.task.lease_lost = True
-            log.warning(
+            self._log(
+                logging.WARNING,
+                "lease_refused",
                 "lease of task %s not extended (%s: %s); its result will likely be refused",
                 ack.task_id,
                 ack.code,
                 ack.message,
+                task_id=ack.task_id,
+                workflow_id=execution.task.workflow_id,
+                code=ack.code,
+                error=ack.message,
             )
 
     # --- leases ------------------------------------------------------------------------
@@ -878,8 +1062,10 @@ class _Core:
         max_backoff: float,
         on_event: EventCallback | None,
         metrics: WorkerMetrics | None = None,
+        batch: bool = True,
     ) -> None:
         self.tasks = tasks
+        self.batch = batch
         self.on_event = on_event
         self.metrics = metrics
         self.address = address
@@ -942,6 +1128,12 @@ class _Core:
                     "the server will hand those tasks out again",
                     still_running,
                     unacked,
+                    extra={
+                        "event": "drain_timeout",
+                        "grace_period_seconds": grace_period,
+                        "running": still_running,
+                        "unacknowledged": unacked,
+                    },
                 )
                 for run in pending:
                     run.cancel()
@@ -971,6 +1163,9 @@ class AsyncWorker:
             ``BATON_WORKER_METRICS_PORT`` is set.
         metrics_port: serve the metrics over HTTP on this port (0: any free port, see
             :attr:`metrics_port`) from :meth:`start` on; default ``BATON_WORKER_METRICS_PORT``.
+        batch: let the server send several tasks and acknowledgements per stream message,
+            and send the results that are ready at the same moment in one message (default:
+            ``BATON_WORKER_BATCH``, else on). A result is never held back waiting for others.
 
     Usage::
 
@@ -992,6 +1187,7 @@ class AsyncWorker:
         on_event: EventCallback | None = None,
         metrics: WorkerMetrics | bool | Any | None = None,
         metrics_port: int | None = None,
+        batch: bool | None = None,
     ) -> None:
         specs = (
             [_as_worker_task(t) for t in tasks]
@@ -1013,6 +1209,8 @@ class AsyncWorker:
         self.on_event = on_event
         self._metrics_option = metrics
         self._metrics_port_option = metrics_port
+        self.batch = resolve_batch(batch)
+        """Whether the streams carry tasks, acknowledgements and results in batches."""
         self.metrics: WorkerMetrics | None = None
         """The metrics recorded (set by :meth:`start`)."""
         self.metrics_port: int | None = None
@@ -1032,6 +1230,7 @@ class AsyncWorker:
             self.max_backoff,
             self.on_event,
             self.metrics,
+            self.batch,
         )
         self._core.start()
 
@@ -1115,6 +1314,7 @@ class Worker:
         on_event: EventCallback | None = None,
         metrics: WorkerMetrics | bool | Any | None = None,
         metrics_port: int | None = None,
+        batch: bool | None = None,
     ) -> None:
         self._async = AsyncWorker(
             tasks,
@@ -1128,6 +1328,7 @@ class Worker:
             on_event=on_event,
             metrics=metrics,
             metrics_port=metrics_port,
+            batch=batch,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -1137,6 +1338,11 @@ class Worker:
     def server(self) -> str:
         """The server address."""
         return self._async.server
+
+    @property
+    def batch(self) -> bool:
+        """Whether the streams carry tasks, acknowledgements and results in batches."""
+        return self._async.batch
 
     @property
     def metrics(self) -> WorkerMetrics | None:

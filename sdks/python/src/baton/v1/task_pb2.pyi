@@ -207,12 +207,18 @@ class Subscribe(_message.Message):
     DOMAIN_FIELD_NUMBER: _builtins.int
     WORKER_ID_FIELD_NUMBER: _builtins.int
     CREDITS_FIELD_NUMBER: _builtins.int
+    BATCH_FIELD_NUMBER: _builtins.int
     domain: _builtins.str
     """Domain to take tasks from; empty for the default queue."""
     worker_id: _builtins.str
     """Identifies the worker in tasks and logs."""
     credits: _builtins.int
     """How many tasks the worker can hold at once."""
+    batch: _builtins.bool
+    """When true the server may send several tasks in one TaskBatch and several result
+    acknowledgements in one AckBatch, instead of one message each. Workers that set it must
+    handle both batch kinds as well as the single ones.
+    """
     @_builtins.property
     def task_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Task definition names the worker runs."""
@@ -224,14 +230,87 @@ class Subscribe(_message.Message):
         domain: _builtins.str = ...,
         worker_id: _builtins.str = ...,
         credits: _builtins.int = ...,
+        batch: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "domain", b"domain", "task_types", b"task_types", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "credits", b"credits", "domain", b"domain", "task_types", b"task_types", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Subscribe: _TypeAlias = Subscribe  # noqa: Y015
+
+@_typing.final
+class ResultBatch(_message.Message):
+    """Several results reported in one message; each is acknowledged as if sent on its own."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskResult]:
+        """The results, at most 1000."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___TaskResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResultBatch: _TypeAlias = ResultBatch  # noqa: Y015
+
+@_typing.final
+class TaskBatch(_message.Message):
+    """Several tasks to run, sent in one message to a worker that subscribed with batch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskAssignment]:
+        """The tasks."""
+
+    def __init__(
+        self,
+        *,
+        tasks: _abc.Iterable[Global___TaskAssignment] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tasks", b"tasks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaskBatch: _TypeAlias = TaskBatch  # noqa: Y015
+
+@_typing.final
+class AckBatch(_message.Message):
+    """Several result acknowledgements in one message, to a worker that subscribed with batch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def acks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Ack]:
+        """The acknowledgements, in the order the server took the results."""
+
+    def __init__(
+        self,
+        *,
+        acks: _abc.Iterable[Global___Ack] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acks", b"acks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AckBatch: _TypeAlias = AckBatch  # noqa: Y015
 
 @_typing.final
 class GrantCredits(_message.Message):
@@ -295,6 +374,7 @@ class WorkRequest(_message.Message):
     CREDITS_FIELD_NUMBER: _builtins.int
     RESULT_FIELD_NUMBER: _builtins.int
     EXTEND_LEASE_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def subscribe(self) -> Global___Subscribe:
         """Opens the subscription; must be first and only once."""
@@ -311,6 +391,10 @@ class WorkRequest(_message.Message):
     def extend_lease(self) -> Global___LeaseExtension:
         """Extends a lease; answered with a lease acknowledgement."""
 
+    @_builtins.property
+    def results(self) -> Global___ResultBatch:
+        """Reports several results at once; each is answered with its own acknowledgement."""
+
     def __init__(
         self,
         *,
@@ -318,12 +402,13 @@ class WorkRequest(_message.Message):
         credits: Global___GrantCredits | None = ...,
         result: Global___TaskResult | None = ...,
         extend_lease: Global___LeaseExtension | None = ...,
+        results: Global___ResultBatch | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "extend_lease", b"extend_lease", "kind", b"kind", "result", b"result", "subscribe", b"subscribe"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "extend_lease", b"extend_lease", "kind", b"kind", "result", b"result", "results", b"results", "subscribe", b"subscribe"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "extend_lease", b"extend_lease", "kind", b"kind", "result", b"result", "subscribe", b"subscribe"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credits", b"credits", "extend_lease", b"extend_lease", "kind", b"kind", "result", b"result", "results", b"results", "subscribe", b"subscribe"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["subscribe", "credits", "result", "extend_lease"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["subscribe", "credits", "result", "extend_lease", "results"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -382,6 +467,8 @@ class WorkResponse(_message.Message):
     TASK_FIELD_NUMBER: _builtins.int
     RESULT_ACK_FIELD_NUMBER: _builtins.int
     LEASE_ACK_FIELD_NUMBER: _builtins.int
+    TASKS_FIELD_NUMBER: _builtins.int
+    RESULT_ACKS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def task(self) -> Global___TaskAssignment:
         """A task to run."""
@@ -394,18 +481,28 @@ class WorkResponse(_message.Message):
     def lease_ack(self) -> Global___Ack:
         """Acknowledges a lease extension."""
 
+    @_builtins.property
+    def tasks(self) -> Global___TaskBatch:
+        """Several tasks to run (only to workers that subscribed with batch)."""
+
+    @_builtins.property
+    def result_acks(self) -> Global___AckBatch:
+        """Several result acknowledgements (only to workers that subscribed with batch)."""
+
     def __init__(
         self,
         *,
         task: Global___TaskAssignment | None = ...,
         result_ack: Global___Ack | None = ...,
         lease_ack: Global___Ack | None = ...,
+        tasks: Global___TaskBatch | None = ...,
+        result_acks: Global___AckBatch | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "lease_ack", b"lease_ack", "result_ack", b"result_ack", "task", b"task"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "lease_ack", b"lease_ack", "result_ack", b"result_ack", "result_acks", b"result_acks", "task", b"task", "tasks", b"tasks"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "lease_ack", b"lease_ack", "result_ack", b"result_ack", "task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "lease_ack", b"lease_ack", "result_ack", b"result_ack", "result_acks", b"result_acks", "task", b"task", "tasks", b"tasks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["task", "result_ack", "lease_ack"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["task", "result_ack", "lease_ack", "tasks", "result_acks"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 

@@ -256,6 +256,71 @@ class ExecuteWorkflowResponse(_message.Message):
 Global___ExecuteWorkflowResponse: _TypeAlias = ExecuteWorkflowResponse  # noqa: Y015
 
 @_typing.final
+class WaitWorkflowRequest(_message.Message):
+    """Request of WaitWorkflow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    WAIT_SECONDS_FIELD_NUMBER: _builtins.int
+    WAIT_UNTIL_TASK_REF_FIELD_NUMBER: _builtins.int
+    workflow_id: _builtins.str
+    """Id of the execution to wait for."""
+    wait_seconds: _builtins.int
+    """How long to wait, in seconds (default 10, at most 300)."""
+    wait_until_task_ref: _builtins.str
+    """Return as soon as the task with this reference name has finished (its latest instance
+    is in a terminal status), even while the execution goes on. Empty waits for the
+    execution to end. The reference must be part of the execution's definition.
+    """
+    def __init__(
+        self,
+        *,
+        workflow_id: _builtins.str = ...,
+        wait_seconds: _builtins.int = ...,
+        wait_until_task_ref: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["wait_seconds", b"wait_seconds", "wait_until_task_ref", b"wait_until_task_ref", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitWorkflowRequest: _TypeAlias = WaitWorkflowRequest  # noqa: Y015
+
+@_typing.final
+class WaitWorkflowResponse(_message.Message):
+    """Response of WaitWorkflow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKFLOW_FIELD_NUMBER: _builtins.int
+    FINISHED_FIELD_NUMBER: _builtins.int
+    TASK_REF_FINISHED_FIELD_NUMBER: _builtins.int
+    finished: _builtins.bool
+    """True when the execution was terminal when the call returned."""
+    task_ref_finished: _builtins.bool
+    """True when wait_until_task_ref was given and that task had finished."""
+    @_builtins.property
+    def workflow(self) -> _common_pb2.Workflow:
+        """The execution as it stood when the call returned, with its tasks."""
+
+    def __init__(
+        self,
+        *,
+        workflow: _common_pb2.Workflow | None = ...,
+        finished: _builtins.bool = ...,
+        task_ref_finished: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finished", b"finished", "task_ref_finished", b"task_ref_finished", "workflow", b"workflow"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitWorkflowResponse: _TypeAlias = WaitWorkflowResponse  # noqa: Y015
+
+@_typing.final
 class GetWorkflowRequest(_message.Message):
     """Request of GetWorkflow."""
 

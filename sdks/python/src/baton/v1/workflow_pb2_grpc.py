@@ -45,6 +45,11 @@ class WorkflowServiceStub:
                 request_serializer=baton_dot_v1_dot_workflow__pb2.ExecuteWorkflowRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_workflow__pb2.ExecuteWorkflowResponse.FromString,
                 _registered_method=True)
+        self.WaitWorkflow = channel.unary_unary(
+                '/baton.v1.WorkflowService/WaitWorkflow',
+                request_serializer=baton_dot_v1_dot_workflow__pb2.WaitWorkflowRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_workflow__pb2.WaitWorkflowResponse.FromString,
+                _registered_method=True)
         self.GetWorkflow = channel.unary_unary(
                 '/baton.v1.WorkflowService/GetWorkflow',
                 request_serializer=baton_dot_v1_dot_workflow__pb2.GetWorkflowRequest.SerializeToString,
@@ -157,6 +162,14 @@ class WorkflowServiceServicer:
     def ExecuteWorkflow(self, request, context):
         """Starts an execution and waits until it reaches a terminal status (or, when asked, until
         a given task finishes) or the wait times out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WaitWorkflow(self, request, context):
+        """Waits for an execution that is already running to end, or for one of its tasks to
+        finish, without starting anything; answers the execution as it then stands.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -317,6 +330,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=baton_dot_v1_dot_workflow__pb2.ExecuteWorkflowRequest.FromString,
                     response_serializer=baton_dot_v1_dot_workflow__pb2.ExecuteWorkflowResponse.SerializeToString,
             ),
+            'WaitWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitWorkflow,
+                    request_deserializer=baton_dot_v1_dot_workflow__pb2.WaitWorkflowRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_workflow__pb2.WaitWorkflowResponse.SerializeToString,
+            ),
             'GetWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.GetWorkflow,
                     request_deserializer=baton_dot_v1_dot_workflow__pb2.GetWorkflowRequest.FromString,
@@ -468,6 +486,33 @@ class WorkflowService:
             '/baton.v1.WorkflowService/ExecuteWorkflow',
             baton_dot_v1_dot_workflow__pb2.ExecuteWorkflowRequest.SerializeToString,
             baton_dot_v1_dot_workflow__pb2.ExecuteWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.WorkflowService/WaitWorkflow',
+            baton_dot_v1_dot_workflow__pb2.WaitWorkflowRequest.SerializeToString,
+            baton_dot_v1_dot_workflow__pb2.WaitWorkflowResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,10 @@ class WorkflowServiceStub:
     """Starts an execution and waits until it reaches a terminal status (or, when asked, until
     a given task finishes) or the wait times out.
     """
+    WaitWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.WaitWorkflowRequest, _workflow_pb2.WaitWorkflowResponse]
+    """Waits for an execution that is already running to end, or for one of its tasks to
+    finish, without starting anything; answers the execution as it then stands.
+    """
     GetWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowRequest, _workflow_pb2.GetWorkflowResponse]
     """Reads one execution, with or without its tasks."""
     GetWorkflowsByCorrelationId: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowsByCorrelationIdRequest, _workflow_pb2.GetWorkflowsByCorrelationIdResponse]
@@ -106,6 +110,10 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     ExecuteWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.ExecuteWorkflowRequest, _workflow_pb2.ExecuteWorkflowResponse]  # type: ignore[assignment]
     """Starts an execution and waits until it reaches a terminal status (or, when asked, until
     a given task finishes) or the wait times out.
+    """
+    WaitWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.WaitWorkflowRequest, _workflow_pb2.WaitWorkflowResponse]  # type: ignore[assignment]
+    """Waits for an execution that is already running to end, or for one of its tasks to
+    finish, without starting anything; answers the execution as it then stands.
     """
     GetWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowRequest, _workflow_pb2.GetWorkflowResponse]  # type: ignore[assignment]
     """Reads one execution, with or without its tasks."""
@@ -181,6 +189,16 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_workflow_pb2.ExecuteWorkflowResponse, _abc.Awaitable[_workflow_pb2.ExecuteWorkflowResponse]]:
         """Starts an execution and waits until it reaches a terminal status (or, when asked, until
         a given task finishes) or the wait times out.
+        """
+
+    @_abc_1.abstractmethod
+    def WaitWorkflow(
+        self,
+        request: _workflow_pb2.WaitWorkflowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_pb2.WaitWorkflowResponse, _abc.Awaitable[_workflow_pb2.WaitWorkflowResponse]]:
+        """Waits for an execution that is already running to end, or for one of its tasks to
+        finish, without starting anything; answers the execution as it then stands.
         """
 
     @_abc_1.abstractmethod
