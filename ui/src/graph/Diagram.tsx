@@ -1,0 +1,218 @@
+import { memo, useEffect, useMemo, useState } from "react";
+import {
+  ReactFlow, Background, Controls, Handle, Position, MarkerType,
+  type Node, type Edge, type NodeProps,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import ELK, { type ElkNode, type ElkExtendedEdge } from "elkjs/lib/elk.bundled.js";
+import { Link } from "react-router";
+import type { GNode, Graph } from "./build";
+import { useResolvedTheme } from "../components/theme";
+
+const elk = new ELK();
+
+const SIZE: Record<string, [number, number]> = {
+  start: [90, 34], end: [120, 34], merge: [18, 18], switch: [210, 64], fork: [170, 44], join: [170, 44],
+  dynfork: [210, 56], task: [210, 60], sub: [210, 72], terminate: [190, 56], more: [210, 56], loop: [230, 60],
+};
+
+interface NodeData extends Record<string, unknown> {
+  g: GNode;
+  selected: boolean;
+  onSelect: (n: GNode) => void;
+  onIter: (loopId: string, iter: number) => void;
+}
+
+/** ELK positions (children relative to their loop, as React Flow wants them). */
+async function layout(graph: Graph): Promise<Map<string, { x: number; y: number; w: number; h: number }>> {
+  const elkNodes = new Map<string, ElkNode>();
+  const root: ElkNode = {
+    id: "root",
+    layoutOptions: {
+      "elk.algorithm": "layered",
+      "elk.direction": "DOWN",
+      "elk.hierarchyHandling": "INCLUDE_CHILDREN",
+      "elk.layered.spacing.nodeNodeBetweenLayers": "42",
+      "elk.spacing.nodeNode": "28",
+      "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
+      "elk.edgeRouting": "ORTHOGONAL",
+    },
+    children: [],
+    edges: [],
+  };
+  for (const n of graph.nodes) {
+    const [w, h] = SIZE[n.kind] ?? SIZE.task;
+    const en: ElkNode = n.kind === "loop"
+      ? { id: n.id, children: [], layoutOptions: { "elk.padding": "[top=70,left=16,bottom=16,right=16]" }, width: w, height: h }
+      : { id: n.id, width: w, height: h };
+    elkNodes.set(n.id, en);
+  }
+  for (const n of graph.nodes) {
+    const en = elkNodes.get(n.id)!;
+    const parent = n.parent ? elkNodes.get(n.parent) : root;
+    (parent ?? root).children!.push(en);
+  }
+  root.edges = graph.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] }) as ElkExtendedEdge);
+  const out = await elk.layout(root);
+  const pos = new Map<string, { x: number; y: number; w: number; h: number }>();
+  const walk = (n: ElkNode) => {
+    for (const c of n.children ?? []) {
+      pos.set(c.id, { x: c.x ?? 0, y: c.y ?? 0, w: c.width ?? 0, h: c.height ?? 0 });
+      walk(c);
+    }
+  };
+  walk(out);
+  return pos;
+}
+
+const statusClass = (g: GNode) =>
+  g.status ? `st-${g.status}` : g.notReached ? "not-reached" : "no-status";
+
+function statusText(g: GNode) {
+  if (g.status) return g.status.replace(/_/g, " ");
+  if (g.notReached) return "not reached";
+  return "";
+}
+
+const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
+  const { g, selected, onSelect, onIter } = data;
+  const hasTarget = g.kind !== "start";
+  const hasSource = g.kind !== "end" && g.kind !== "terminate";
+  const handles = (
+    <>
+      {hasTarget && <Handle type="target" position={Position.Top} isConnectable={false} />}
+      {hasSource && <Handle type="source" position={Position.Bottom} isConnectable={false} />}
+    </>
+  );
+  if (g.kind === "merge") return <div className={`gnode merge ${statusClass(g)}`} title="branches meet">{handles}</div>;
+  if (g.kind === "start" || g.kind === "end")
+    return <div className={`gnode pill ${statusClass(g)}`} data-node={g.id}>{handles}{g.label}</div>;
+  const clickable = !!g.attempts?.length || g.kind !== "more";
+  const body = (
+    <>
+      <span className="gn-title">{g.label}</span>
+      <span className="gn-type">{g.type}{g.kind === "task" && g.detail && g.detail !== "SIMPLE" ? ` · ${g.detail}` : ""}</span>
+      {(g.status || g.notReached) && <span className="gn-status">{statusText(g)}{g.attempts && g.attempts.length > 1 ? ` · ${g.attempts.length} attempts` : ""}</span>}
+    </>
+  );
+  return (
+    <div
+      className={`gnode k-${g.kind} ${statusClass(g)} ${selected ? "sel" : ""}`}
+      data-node={g.id}
+      data-status={g.status ?? (g.notReached ? "NOT_REACHED" : "")}
+    >
+      {handles}
+      {g.kind === "loop" ? (
+        <div className="loop-head">
+          <button className="gn-main nodrag" onClick={() => onSelect(g)} aria-label={`Task ${g.label} (DO_WHILE) ${statusText(g)}`}>
+            {body}
+          </button>
+          {g.iterations ? (
+            <div className="iter nodrag" role="group" aria-label={`Iterations of ${g.label}`}>
+              <button aria-label="Previous iteration" disabled={(g.iteration ?? 1) <= 1} onClick={() => onIter(g.id, (g.iteration ?? 1) - 1)}>‹</button>
+              <span aria-live="polite">iteration {g.iteration} / {g.iterations}</span>
+              <button aria-label="Next iteration" disabled={(g.iteration ?? 1) >= g.iterations} onClick={() => onIter(g.id, (g.iteration ?? 1) + 1)}>›</button>
+            </div>
+          ) : null}
+        </div>
+      ) : clickable ? (
+        <button className="gn-main nodrag" onClick={() => onSelect(g)} aria-label={`Task ${g.label} (${g.type}) ${statusText(g)}`}>
+          {body}
+        </button>
+      ) : (
+        <div className="gn-main">{body}</div>
+      )}
+      {g.kind === "sub" && g.subWorkflowId && (
+        <Link className="sub-link nodrag" to={`/execution/${g.subWorkflowId}`}>open child run →</Link>
+      )}
+    </div>
+  );
+});
+
+const nodeTypes = { g: FlowNode };
+
+export default function Diagram({ graph, selected, onSelect, onIter, label }: {
+  graph: Graph;
+  selected?: string;
+  onSelect: (n: GNode) => void;
+  onIter: (loopId: string, iter: number) => void;
+  label: string;
+}) {
+  const theme = useResolvedTheme();
+  const [pos, setPos] = useState<Map<string, { x: number; y: number; w: number; h: number }>>();
+  const shapeKey = useMemo(
+    () => graph.nodes.map((n) => `${n.id}:${n.parent ?? ""}`).join("|") + "#" + graph.edges.map((e) => `${e.source}>${e.target}`).join("|"),
+    [graph],
+  );
+  useEffect(() => {
+    let live = true;
+    layout(graph).then((p) => live && setPos(p));
+    return () => {
+      live = false;
+    };
+    // Layout again only when the shape changes, not on every status refresh.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shapeKey]);
+
+  const nodes: Node<NodeData>[] = useMemo(() => {
+    if (!pos) return [];
+    const ordered = [...graph.nodes].sort((a, b) => (a.parent ? 1 : 0) - (b.parent ? 1 : 0));
+    return ordered.map((g) => {
+      const p = pos.get(g.id) ?? { x: 0, y: 0, w: 200, h: 50 };
+      return {
+        id: g.id,
+        type: "g",
+        position: { x: p.x, y: p.y },
+        parentId: g.parent,
+        extent: g.parent ? ("parent" as const) : undefined,
+        style: { width: p.w, height: p.h },
+        draggable: false,
+        selectable: false,
+        focusable: false,
+        zIndex: g.kind === "loop" ? 0 : 1,
+        data: { g, selected: selected === g.id, onSelect, onIter },
+      };
+    });
+  }, [graph, pos, selected, onSelect, onIter]);
+
+  const edges: Edge[] = useMemo(
+    () =>
+      graph.edges.map((e) => ({
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        type: "smoothstep",
+        label: e.label,
+        className: e.taken ? "taken" : e.skipped ? "skipped" : "",
+        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+        zIndex: 2,
+        selectable: false,
+        focusable: false,
+        labelBgPadding: [4, 2] as [number, number],
+        labelBgBorderRadius: 4,
+      })),
+    [graph],
+  );
+
+  return (
+    <div className="diagram" role="figure" aria-label={label} aria-busy={!pos}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        colorMode={theme}
+        fitView
+        fitViewOptions={{ padding: 0.08, maxZoom: 1 }}
+        minZoom={0.1}
+        nodesConnectable={false}
+        nodesDraggable={false}
+        elementsSelectable={false}
+        proOptions={{ hideAttribution: true }}
+        key={pos ? "laid" : "wait"}
+      >
+        <Background gap={20} size={1} />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}
