@@ -151,18 +151,23 @@ export async function seed(base, { simpleRuns = 24 } = {}) {
   // The "other" run is approved through the task API, so it ends COMPLETED.
   await api(base, "POST", `/tasks/${ids.order.other}/approve/COMPLETED`, { approvedBy: "seed" });
 
-  // Simple runs: a third completed, a third failed, the rest left RUNNING (task scheduled).
-  for (let i = 0; i < simpleRuns; i++) {
+  // Simple runs: a third completed, a third failed (each worked as soon as it starts, while
+  // its task is the only one queued), then the rest left RUNNING (task scheduled).
+  const third = Math.floor(simpleRuns / 3);
+  for (let i = 0; i < 2 * third; i++) {
     const id = await start("ui_simple", { n: i }, `corr-simple-${i}`);
-    const kind = i % 3 === 0 ? "completed" : i % 3 === 1 ? "failed" : "running";
-    if (kind !== "running") {
-      await waitFor(() => work(base, "ui_task_a", kind === "completed" ? "COMPLETED" : "FAILED", { n: i }), "a task of run " + i);
-    }
+    const kind = i % 2 === 0 ? "completed" : "failed";
+    const t = await waitFor(() => work(base, "ui_task_a", kind === "completed" ? "COMPLETED" : "FAILED", { n: i }), "a task of run " + i);
+    if (t.workflowInstanceId !== id) throw new Error("worked a task of another run");
     ids.simple[kind].push(id);
+  }
+  for (let i = 2 * third; i < simpleRuns; i++) {
+    ids.simple.running.push(await start("ui_simple", { n: i }, `corr-simple-${i}`));
   }
   await waitFor(async () => {
     const r = await api(base, "GET", `/workflow/search?size=0&query=${encodeURIComponent("workflowType = 'ui_simple' AND status IN (COMPLETED,FAILED)")}`);
-    return r.totalHits >= ids.simple.completed.length + ids.simple.failed.length;
+    const all = await api(base, "GET", "/workflow/search?size=0");
+    return r.totalHits >= ids.simple.completed.length + ids.simple.failed.length && all.totalHits >= simpleRuns + 4;
   }, "the search index");
   return ids;
 }

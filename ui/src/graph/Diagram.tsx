@@ -1,6 +1,6 @@
-import { memo, useEffect, useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import {
-  ReactFlow, Background, Controls, Handle, Position, MarkerType,
+  ReactFlow, Background, Controls, Handle, Position, MarkerType, useReactFlow, ReactFlowProvider,
   type Node, type Edge, type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
@@ -12,7 +12,7 @@ import { useResolvedTheme } from "../components/theme";
 const elk = new ELK();
 
 const SIZE: Record<string, [number, number]> = {
-  start: [90, 34], end: [120, 34], merge: [18, 18], switch: [210, 64], fork: [170, 44], join: [170, 44],
+  start: [90, 34], end: [120, 34], merge: [18, 18], switch: [210, 64], fork: [180, 58], join: [180, 58],
   dynfork: [210, 56], task: [210, 60], sub: [210, 72], terminate: [190, 56], more: [210, 56], loop: [230, 60],
 };
 
@@ -131,7 +131,33 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
 
 const nodeTypes = { g: FlowNode };
 
-export default function Diagram({ graph, selected, onSelect, onIter, label }: {
+/** Fits small graphs whole; a big one opens at a readable zoom, from its top. */
+function InitialView({ width, height, host }: { width: number; height: number; host: React.RefObject<HTMLDivElement | null> }) {
+  const rf = useReactFlow();
+  useEffect(() => {
+    const el = host.current;
+    if (!el || !width) return;
+    const cw = el.clientWidth, ch = el.clientHeight;
+    const fit = Math.min(cw / (width + 40), ch / (height + 40), 1);
+    if (fit >= 0.6) {
+      rf.setViewport({ x: (cw - width * fit) / 2, y: (ch - height * fit) / 2, zoom: fit });
+    } else {
+      const zoom = Math.max(Math.min(1, cw / (width + 40), 0.8), 0.3);
+      rf.setViewport({ x: Math.max((cw - width * zoom) / 2, 10), y: 16, zoom });
+    }
+  }, [rf, width, height, host]);
+  return null;
+}
+
+export default function Diagram(props: Parameters<typeof DiagramInner>[0]) {
+  return (
+    <ReactFlowProvider>
+      <DiagramInner {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+function DiagramInner({ graph, selected, onSelect, onIter, label }: {
   graph: Graph;
   selected?: string;
   onSelect: (n: GNode) => void;
@@ -175,6 +201,17 @@ export default function Diagram({ graph, selected, onSelect, onIter, label }: {
     });
   }, [graph, pos, selected, onSelect, onIter]);
 
+  const host = useRef<HTMLDivElement>(null);
+  const extent = useMemo(() => {
+    let w = 0, h = 0;
+    if (pos) for (const g of graph.nodes) {
+      if (g.parent) continue;
+      const p = pos.get(g.id);
+      if (p) { w = Math.max(w, p.x + p.w); h = Math.max(h, p.y + p.h); }
+    }
+    return { w, h };
+  }, [pos, graph]);
+
   const edges: Edge[] = useMemo(
     () =>
       graph.edges.map((e) => ({
@@ -195,14 +232,12 @@ export default function Diagram({ graph, selected, onSelect, onIter, label }: {
   );
 
   return (
-    <div className="diagram" role="figure" aria-label={label} aria-busy={!pos}>
+    <div className="diagram" role="figure" aria-label={label} aria-busy={!pos} ref={host} data-ready={pos ? "true" : "false"}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
         colorMode={theme}
-        fitView
-        fitViewOptions={{ padding: 0.08, maxZoom: 1 }}
         minZoom={0.1}
         nodesConnectable={false}
         nodesDraggable={false}
@@ -210,6 +245,7 @@ export default function Diagram({ graph, selected, onSelect, onIter, label }: {
         proOptions={{ hideAttribution: true }}
         key={pos ? "laid" : "wait"}
       >
+        {pos && <InitialView width={extent.w} height={extent.h} host={host} />}
         <Background gap={20} size={1} />
         <Controls showInteractive={false} />
       </ReactFlow>

@@ -12,6 +12,7 @@ export interface GNode {
   ref?: string; // the reference name of its execution task (with a loop suffix where it has one)
   status?: string; // status of the latest attempt, if the task ran
   notReached?: boolean; // the run is over (or past it) and this task never ran
+  offPath?: boolean; // in a SWITCH case that was not taken
   parent?: string; // the DO_WHILE that holds it
   attempts?: Task[];
   detail?: string;
@@ -118,8 +119,10 @@ export function buildGraph(def: WorkflowDef | undefined, wf: Workflow | undefine
         const branches: [string, WorkflowTask[]][] = [...Object.entries(cases), ["default", wt.defaultCase ?? []]];
         const pending: [string, string[]][] = [];
         for (const [name, list] of branches) {
+          const before = nodes.length;
           const seg = sequence(list, parent, iter, prefix);
           const isTaken = taken === name;
+          if (taken !== undefined && !isTaken) for (const x of nodes.slice(before)) if (!x.status) (x.offPath = true), (x.notReached = true);
           const extra = { label: name, taken: isTaken, skipped: taken !== undefined && !isTaken };
           if (seg) {
             edge(id, seg.entry, extra);
@@ -246,6 +249,6 @@ export function buildGraph(def: WorkflowDef | undefined, wf: Workflow | undefine
     }
   }
   // Not-reached only makes sense once a run has ended, or for tasks before the current point.
-  if (wf && running) for (const n of nodes) if (n.notReached) n.notReached = false;
+  if (wf && running) for (const n of nodes) if (n.notReached && !n.offPath) n.notReached = false;
   return { nodes, edges };
 }

@@ -244,6 +244,15 @@ export function ExecutionsPage() {
         </table>
       </div>
       <nav className="pager" aria-label="Pages">
+        <label className="inline">
+          Sort{" "}
+          <select aria-label="Sort by" value={`${sortField}:${sortDir}`} onChange={(e) => update({ sort: e.target.value, start: null })}>
+            {COLUMNS.filter((c) => c.sort).flatMap((c) => [
+              <option key={c.sort + "D"} value={`${c.sort}:DESC`}>{c.label} ↓</option>,
+              <option key={c.sort + "A"} value={`${c.sort}:ASC`}>{c.label} ↑</option>,
+            ])}
+          </select>
+        </label>
         <span className="count" data-testid="result-count">
           {total ? `${start + 1}–${Math.min(start + size, total)} of ${total}` : "0 results"}
         </span>
@@ -272,7 +281,9 @@ export function ExecutionsPage() {
             setBulk(null);
             setOutcome({ action: BULK[bulk].label, res });
             setSelected(new Set());
+            // The search index follows changes a moment later: look again once more.
             search.reload();
+            setTimeout(search.reload, 1500);
           }}
         />
       )}
