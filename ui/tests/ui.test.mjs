@@ -321,6 +321,13 @@ test("screenshots: desktop and phone, light and dark", async () => {
       await p.goto(base + "/executions?size=25");
       await rows(p).first().waitFor();
       await p.screenshot({ path: join(results, `executions-${name}-${scheme}.png`) });
+      if (name === "phone") {
+        // Filters fold away on a phone; the button opens them.
+        assert.equal(await p.getByLabel("Workflow id").isVisible(), false);
+        await p.getByRole("button", { name: /^Filters/ }).click();
+        await p.getByLabel("Workflow id").waitFor();
+        await p.screenshot({ path: join(results, `executions-filters-${name}-${scheme}.png`) });
+      }
       await p.goto(base + `/execution/${ids.order.express}?task=route`);
       await p.locator('.diagram[data-ready="true"] .gnode[data-node="route"]').waitFor();
       await p.getByRole("complementary", { name: "Task route" }).waitFor();

@@ -114,6 +114,9 @@ export function ExecutionsPage() {
     setDraft({ ...draft, status: WORKFLOW_STATUSES.filter((x) => n.has(x)).join(",") });
   };
   const nameOptions = Object.keys(names.data ?? {}).sort();
+  // On a phone the filters fold away behind a button; on wider screens they are always shown.
+  const [filtersOpen, setFiltersOpen] = useState(false);
+  const active = KEYS.filter((k) => applied[k]).length;
 
   return (
     <section className="page" aria-labelledby="exec-title">
@@ -123,7 +126,15 @@ export function ExecutionsPage() {
           ↻ Refresh
         </button>
       </div>
-      <form className="filters" onSubmit={apply} aria-label="Search filters">
+      <button
+        className="btn filters-toggle"
+        aria-expanded={filtersOpen}
+        aria-controls="exec-filters"
+        onClick={() => setFiltersOpen((o) => !o)}
+      >
+        Filters{active ? ` (${active} active)` : ""} {filtersOpen ? "▴" : "▾"}
+      </button>
+      <form id="exec-filters" className={`filters ${filtersOpen ? "open" : ""}`} onSubmit={apply} aria-label="Search filters">
         <label>
           Workflow names
           <input
