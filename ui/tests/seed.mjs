@@ -86,6 +86,39 @@ export const simpleDef = {
   timeoutSeconds: 0,
 };
 
+// A dynamic fork whose branches come from the input, then a SWITCH that may TERMINATE the run.
+export const dynDef = {
+  name: "ui_dynamic",
+  version: 1,
+  schemaVersion: 2,
+  ownerEmail: "ui@example.com",
+  timeoutSeconds: 0,
+  tasks: [
+    {
+      name: "spread",
+      taskReferenceName: "spread",
+      type: "FORK_JOIN_DYNAMIC",
+      inputParameters: { dynamicTasks: "${workflow.input.tasks}", dynamicTasksInput: "${workflow.input.inputs}" },
+      dynamicForkTasksParam: "dynamicTasks",
+      dynamicForkTasksInputParamName: "dynamicTasksInput",
+    },
+    { name: "spread_join", taskReferenceName: "spread_join", type: "JOIN" },
+    {
+      name: "maybe_stop",
+      taskReferenceName: "maybe_stop",
+      type: "SWITCH",
+      evaluatorType: "value-param",
+      expression: "stop",
+      inputParameters: { stop: "${workflow.input.stop}" },
+      decisionCases: {
+        yes: [{ name: "end_now", taskReferenceName: "end_now", type: "TERMINATE", inputParameters: { terminationStatus: "FAILED", terminationReason: "stopped by input" } }],
+      },
+      defaultCase: [],
+    },
+    simple("ui_task_a", "after"),
+  ],
+};
+
 const taskDefs = ["ui_task_a", "ui_task_b", "ui_task_c"].map((name) => ({
   name,
   description: `UI test task ${name}`,
@@ -133,7 +166,7 @@ async function drain(base, done) {
 
 export async function seed(base, { simpleRuns = 24 } = {}) {
   await api(base, "POST", "/metadata/taskdefs", taskDefs);
-  for (const d of [childDef, simpleDef, mainDef]) {
+  for (const d of [childDef, simpleDef, mainDef, dynDef]) {
     await api(base, "POST", "/metadata/workflow?overwrite=true", d);
   }
   const ids = { order: {}, simple: { completed: [], failed: [], running: [] } };
@@ -151,6 +184,14 @@ export async function seed(base, { simpleRuns = 24 } = {}) {
   // The "other" run is approved through the task API, so it ends COMPLETED.
   await api(base, "POST", `/tasks/${ids.order.other}/approve/COMPLETED`, { approvedBy: "seed" });
 
+  // A dynamic fork of three branches, stopped by its TERMINATE task.
+  ids.dynamic = await start("ui_dynamic", {
+    stop: "yes",
+    tasks: ["d1", "d2", "d3"].map((r, i) => ({ name: i === 2 ? "ui_task_c" : "ui_task_b", taskReferenceName: r, type: "SIMPLE" })),
+    inputs: { d1: { n: 1 }, d2: { n: 2 }, d3: { n: 3 } },
+  }, "corr-dynamic");
+  await drain(base, async () => (await api(base, "GET", `/workflow/${ids.dynamic}`)).status === "FAILED");
+
   // Simple runs: a third completed, a third failed (each worked as soon as it starts, while
   // its task is the only one queued), then the rest left RUNNING (task scheduled).
   const third = Math.floor(simpleRuns / 3);
@@ -167,7 +208,7 @@ export async function seed(base, { simpleRuns = 24 } = {}) {
   await waitFor(async () => {
     const r = await api(base, "GET", `/workflow/search?size=0&query=${encodeURIComponent("workflowType = 'ui_simple' AND status IN (COMPLETED,FAILED)")}`);
     const all = await api(base, "GET", "/workflow/search?size=0");
-    return r.totalHits >= ids.simple.completed.length + ids.simple.failed.length && all.totalHits >= simpleRuns + 4;
+    return r.totalHits >= ids.simple.completed.length + ids.simple.failed.length && all.totalHits >= simpleRuns + 5;
   }, "the search index");
   return ids;
 }

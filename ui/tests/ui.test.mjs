@@ -61,7 +61,7 @@ test("the executions page loads and lists runs (load time measured)", async () =
   });
   measurements.executionsNavigationTiming = nav;
   await settled(p);
-  const total = ids.simple.completed.length + ids.simple.failed.length + ids.simple.running.length + 2 + 2; // + 2 child runs
+  const total = ids.simple.completed.length + ids.simple.failed.length + ids.simple.running.length + 2 + 2 + 1; // + 2 child runs, 1 dynamic
   await p.getByText(new RegExp(`of ${total}$`)).waitFor();
   assert.deepEqual(p.errors, []);
   await p.context().close();
@@ -75,7 +75,7 @@ test("status, name, correlation id and raw query filters change the results and 
   await p.getByRole("button", { name: "Search" }).click();
   await p.waitForURL(/status=FAILED/);
   await settled(p);
-  await count(p).getByText(`of ${ids.simple.failed.length}`).waitFor();
+  await count(p).getByText(`of ${ids.simple.failed.length + 1}`).waitFor(); // + the dynamic run
   const st = await statusCells(p).allTextContents();
   assert.ok(st.length > 0 && st.every((s) => s === "FAILED"), st.join(","));
 
@@ -188,7 +188,9 @@ test("the execution diagram shows the SWITCH case taken, node statuses and loop 
   // The taken case's edge is drawn as taken; the others are not.
   await p.locator(".react-flow__edge.taken", { hasText: "express" }).waitFor();
   assert.equal(await p.locator(".react-flow__edge.skipped", { hasText: "standard" }).count(), 1);
-  // DO_WHILE: two iterations, browsable one by one.
+  // DO_WHILE: two iterations, browsable one by one. The diagram opens at a readable zoom from
+  // its top; its "fit view" control brings the loop into sight first.
+  await p.getByRole("button", { name: "Fit View" }).click();
   await node("pack").getByText("iteration 2 / 2").waitFor();
   await node("pack").getByRole("button", { name: "Previous iteration" }).click();
   await node("pack").getByText("iteration 1 / 2").waitFor();
@@ -197,11 +199,31 @@ test("the execution diagram shows the SWITCH case taken, node statuses and loop 
   const panel = p.getByRole("complementary", { name: "Task pack_box" });
   await panel.getByText("pack_box__1").first().waitFor();
   // The sub-workflow links to its child run.
+  const childId = (await getWf(ids.order.express)).tasks.find((t) => t.referenceTaskName === "child").subWorkflowId;
   await node("child").getByRole("link", { name: /open child run/ }).click();
-  await p.waitForURL(/\/execution\/(?!.*express)/);
+  await p.waitForURL(new RegExp(`/execution/${childId}`));
   await p.locator('.gnode[data-node="child_step"][data-status="COMPLETED"]').waitFor();
   await p.getByRole("link", { name: ids.order.express }).waitFor();
   assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test("a dynamic fork shows the branches it spawned, and a TERMINATE task ends the run", async () => {
+  const p = await page();
+  await p.goto(base + `/execution/${ids.dynamic}`);
+  await p.locator('.diagram[data-ready="true"]').waitFor();
+  const node = (id) => p.locator(`.gnode[data-node="${id}"]`);
+  for (const r of ["d1", "d2", "d3"]) {
+    await node(r).waitFor();
+    assert.equal(await node(r).getAttribute("data-status"), "COMPLETED");
+  }
+  assert.equal(await node("spread_join").getAttribute("data-status"), "COMPLETED");
+  assert.equal(await node("end_now").getAttribute("data-status"), "COMPLETED");
+  assert.match(await node("end_now").getAttribute("class"), /k-terminate/);
+  assert.equal(await node("after").getAttribute("data-status"), "NOT_REACHED");
+  assert.equal(await node("__end").getAttribute("data-status"), "FAILED");
+  await p.locator("h1").getByText("FAILED").waitFor();
+  await p.screenshot({ path: join(results, "execution-dynamic-desktop-light.png") });
   await p.context().close();
 });
 

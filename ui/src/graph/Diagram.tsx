@@ -86,7 +86,7 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
   );
   if (g.kind === "merge") return <div className={`gnode merge ${statusClass(g)}`} title="branches meet">{handles}</div>;
   if (g.kind === "start" || g.kind === "end")
-    return <div className={`gnode pill ${statusClass(g)}`} data-node={g.id}>{handles}{g.label}</div>;
+    return <div className={`gnode pill ${statusClass(g)}`} data-node={g.id} data-status={g.status ?? ""}>{handles}{g.label}</div>;
   const clickable = !!g.attempts?.length || g.kind !== "more";
   const body = (
     <>
