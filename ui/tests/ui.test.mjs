@@ -286,6 +286,25 @@ test("terminate from the execution page makes the run TERMINATED", async () => {
   await p.context().close();
 });
 
+test("retry from the execution page runs a failed run again", async () => {
+  const p = await page();
+  const id = ids.simple.failed[0];
+  await p.goto(base + `/execution/${id}`);
+  await p.locator("h1").getByText("FAILED").waitFor();
+  await p.getByRole("toolbar", { name: "Execution actions" }).getByRole("button", { name: "Retry" }).click();
+  const dialog = p.getByRole("dialog");
+  await dialog.getByLabel("Resume sub-workflow tasks").check();
+  await dialog.getByRole("button", { name: "Retry" }).click();
+  await p.locator("h1").getByText("RUNNING").waitFor();
+  assert.equal((await getWf(id)).status, "RUNNING");
+  // The retried task shows as a second attempt in its panel.
+  await p.goto(base + `/execution/${id}?task=only`);
+  const panel = p.getByRole("complementary", { name: "Task only" });
+  await panel.getByRole("tab", { name: "Attempts (2)" }).click();
+  assert.equal(await panel.locator("tbody tr").count(), 2);
+  await p.context().close();
+});
+
 test("workflow and task definition pages render", async () => {
   const p = await page();
   await p.goto(base + "/definitions");

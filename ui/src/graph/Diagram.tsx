@@ -36,6 +36,8 @@ async function layout(graph: Graph): Promise<Map<string, { x: number; y: number;
       "elk.spacing.nodeNode": "28",
       "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
       "elk.edgeRouting": "ORTHOGONAL",
+      // Branches keep the order they have in the definition (or in the run).
+      "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
     },
     children: [],
     edges: [],

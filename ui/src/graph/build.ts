@@ -132,7 +132,10 @@ export function buildGraph(def: WorkflowDef | undefined, wf: Workflow | undefine
             edge(id, merge, extra);
           }
         }
-        nodes.push({ id: merge, kind: "merge", label: "", type: "merge", parent, status: taken !== undefined ? "COMPLETED" : undefined });
+        // The branches meet here unless the case taken ended the run (a TERMINATE task).
+        const takenExits = pending.find(([name]) => name === taken)?.[1];
+        const met = taken !== undefined && !!takenExits?.length;
+        nodes.push({ id: merge, kind: "merge", label: "", type: "merge", parent, status: met ? "COMPLETED" : undefined, notReached: !!wf && !met });
         for (const [name, xs] of pending) for (const x of xs) if (x !== id) edge(x, merge, { taken: taken === name && ranInto(x) });
         return { entry: id, exits: [merge] };
       }
