@@ -305,6 +305,34 @@ test("retry from the execution page runs a failed run again", async () => {
   await p.context().close();
 });
 
+test("skip a task, and rerun a finished run from a task with new input, from the task panel", async () => {
+  const p = await page();
+  const id = await api(base, "POST", "/workflow", { name: "ui_simple", version: 1, input: { skip: true } });
+  await p.goto(base + `/execution/${id}?task=only`);
+  let panel = p.getByRole("complementary", { name: "Task only" });
+  await panel.getByRole("tab", { name: "Actions" }).click();
+  await panel.getByRole("button", { name: "Skip this task" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await panel.getByText("only skipped.").waitFor();
+  await waitFor(async () => (await getWf(id)).tasks[0].status === "SKIPPED", "the task to be skipped");
+  await p.locator('.gnode[data-node="only"][data-status="SKIPPED"]').waitFor();
+
+  const done = ids.simple.completed[1];
+  await p.goto(base + `/execution/${done}?task=only`);
+  panel = p.getByRole("complementary", { name: "Task only" });
+  await panel.getByRole("tab", { name: "Actions" }).click();
+  await panel.getByRole("textbox", { name: "New task input" }).click();
+  await p.keyboard.press("Control+a");
+  await p.keyboard.type('{"again": 7}');
+  await panel.getByRole("button", { name: "Rerun from here" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await p.locator("h1").getByText("RUNNING").waitFor();
+  const w = await getWf(done);
+  assert.equal(w.status, "RUNNING");
+  assert.equal(w.tasks.find((t) => t.referenceTaskName === "only").inputData.again, 7);
+  await p.context().close();
+});
+
 test("workflow and task definition pages render", async () => {
   const p = await page();
   await p.goto(base + "/definitions");
