@@ -355,6 +355,29 @@ test("workflow and task definition pages render", async () => {
   await p.context().close();
 });
 
+test("keyboard: skip link, diagram nodes and tabs work without a mouse", async () => {
+  const p = await page();
+  await p.goto(base + `/execution/${ids.order.express}`);
+  await p.locator('.diagram[data-ready="true"]').waitFor();
+  await p.keyboard.press("Tab");
+  assert.equal(await p.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await p.getByRole("button", { name: /^Task prepare/ }).focus();
+  await p.keyboard.press("Enter");
+  const panel = p.getByRole("complementary", { name: "Task prepare" });
+  await panel.waitFor();
+  await panel.getByRole("tab", { name: "Summary" }).focus();
+  await p.keyboard.press("ArrowRight");
+  assert.equal(await panel.getByRole("tab", { name: "Input" }).getAttribute("aria-selected"), "true");
+  await panel.locator(".cm-content").getByText('"express"').waitFor();
+  // A confirmation dialog closes with Escape and changes nothing.
+  await p.getByRole("toolbar", { name: "Execution actions" }).getByRole("button", { name: "Pause" }).click();
+  await p.getByRole("dialog").waitFor();
+  await p.keyboard.press("Escape");
+  await p.getByRole("dialog").waitFor({ state: "detached" });
+  assert.equal((await getWf(ids.order.express)).status, "RUNNING");
+  await p.context().close();
+});
+
 test("a page of 100 executions renders (time measured)", async () => {
   for (let i = 0; i < 100; i++) await api(base, "POST", "/workflow", { name: "ui_simple", version: 1, input: { bulk: i } });
   await waitFor(async () => (await api(base, "GET", "/workflow/search?size=0")).totalHits >= 128, "runs to be indexed");
