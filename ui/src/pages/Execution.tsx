@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { Link, useParams, useSearchParams, useNavigate } from "react-router";
 import {
   request, qs, fmtTime, fmtDuration, TERMINAL,
@@ -185,6 +185,11 @@ function TaskPanel({ node, w, attemptIdx, onAttempt, onClose, onDone }: {
   const idx = attemptIdx === null ? attempts.length - 1 : Math.min(Number(attemptIdx), attempts.length - 1);
   const t: Task | undefined = attempts[idx];
   const [tab, setTab] = useState<PanelTab>("summary");
+  // On a narrow screen the panel sits below the diagram: bring it into view when it opens.
+  const self = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (window.matchMedia("(max-width: 900px)").matches) self.current?.scrollIntoView({ block: "start" });
+  }, []);
   const logs = useApi(tab === "logs" && t ? "log:" + t.taskId + ":" + t.updateTime : null, () => request<TaskLog[] | null>("GET", `/tasks/${t!.taskId}/log`));
   const tabs: { id: PanelTab; label: string }[] = [
     { id: "summary", label: "Summary" },
@@ -196,7 +201,7 @@ function TaskPanel({ node, w, attemptIdx, onAttempt, onClose, onDone }: {
     { id: "actions", label: "Actions" },
   ];
   return (
-    <aside className="task-panel" aria-label={`Task ${node.label}`}>
+    <aside className="task-panel" aria-label={`Task ${node.label}`} ref={self}>
       <div className="panel-head">
         <h2>
           {node.label} {t && <StatusBadge status={t.status} />}
