@@ -239,6 +239,12 @@ test("the task panel shows a task's output and logs", async () => {
   await panel.locator(".cm-content").getByText('"ship_express"').waitFor();
   await panel.getByRole("tab", { name: "Logs" }).click();
   await panel.getByText("worked on ship_express").waitFor();
+  // The timeline has a bar per task of the run.
+  await p.getByRole("tab", { name: "Timeline" }).click();
+  await p.waitForURL(/tab=timeline/);
+  const tasks = (await getWf(ids.order.express)).tasks.length;
+  assert.equal(await p.getByRole("list", { name: "Timeline of tasks" }).getByRole("listitem").count(), tasks);
+  await p.screenshot({ path: join(results, "execution-timeline-desktop-light.png") });
   await p.context().close();
 });
 

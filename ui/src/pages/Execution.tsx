@@ -10,10 +10,11 @@ import { buildGraph, type GNode } from "../graph/build";
 const Diagram = lazy(() => import("../graph/Diagram"));
 const REFRESH_MS = 3000;
 
-type Tab = "diagram" | "tasks" | "io" | "json";
+type Tab = "diagram" | "tasks" | "timeline" | "io" | "json";
 const TABS: { id: Tab; label: string }[] = [
   { id: "diagram", label: "Diagram" },
   { id: "tasks", label: "Task list" },
+  { id: "timeline", label: "Timeline" },
   { id: "io", label: "Input / output" },
   { id: "json", label: "JSON" },
 ];
@@ -108,7 +109,7 @@ export function ExecutionPage() {
       />
       <ErrorBox error={wf.error} />
       <Tabs label="Execution views" tabs={TABS} current={tab} onSelect={(t) => setParam({ tab: t === "diagram" ? null : t })} />
-      <div className={`exec-body ${selected && (tab === "diagram" || tab === "tasks") ? "with-panel" : ""}`}>
+      <div className={`exec-body ${selected && tab !== "io" && tab !== "json" ? "with-panel" : ""}`}>
         <div className="exec-main" role="tabpanel">
           {tab === "diagram" && graph && (
             <Suspense fallback={<div className="diagram">Loading diagram…</div>}>
@@ -116,6 +117,7 @@ export function ExecutionPage() {
             </Suspense>
           )}
           {tab === "tasks" && <TaskList w={w} onSelect={(ref) => setParam({ task: graph?.nodes.find((n) => n.ref === ref)?.id ?? ref, attempt: null })} selectedRef={selected?.ref} />}
+          {tab === "timeline" && <Timeline w={w} onSelect={(ref) => setParam({ task: graph?.nodes.find((n) => n.ref === ref)?.id ?? ref, attempt: null })} />}
           {tab === "io" && (
             <div className="io">
               <div><h2>Input</h2><JsonView value={w.input ?? {}} label="Workflow input" /></div>
@@ -127,7 +129,7 @@ export function ExecutionPage() {
           )}
           {tab === "json" && <JsonView value={w as unknown as Json} label="Execution JSON" />}
         </div>
-        {selected && (tab === "diagram" || tab === "tasks") && (
+        {selected && tab !== "io" && tab !== "json" && (
           <TaskPanel
             key={selected.id}
             node={selected}
@@ -167,6 +169,42 @@ function TaskList({ w, onSelect, selectedRef }: { w: Workflow; onSelect: (ref: s
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/** Each task as a bar from its scheduling to its end, on the run's time scale. */
+function Timeline({ w, onSelect }: { w: Workflow; onSelect: (ref: string) => void }) {
+  const tasks = [...(w.tasks ?? [])].filter((t) => t.scheduledTime).sort((a, b) => a.seq - b.seq);
+  const t0 = w.startTime ?? w.createTime ?? tasks[0]?.scheduledTime ?? 0;
+  const now = Date.now();
+  const endOf = (t: Task) => t.endTime || (TERMINAL.has(w.status) ? t.updateTime || t.startTime || t.scheduledTime! : now);
+  const t1 = Math.max(w.endTime || 0, ...tasks.map(endOf), t0 + 1);
+  const span = t1 - t0;
+  const pct = (v: number) => `${(((v - t0) / span) * 100).toFixed(3)}%`;
+  return (
+    <div className="timeline" role="list" aria-label="Timeline of tasks">
+      <div className="tl-scale" aria-hidden="true"><span>0</span><span>{fmtDuration(span)}</span></div>
+      {tasks.map((t) => {
+        const start = t.startTime || t.scheduledTime!;
+        const end = Math.max(endOf(t), start);
+        return (
+          <div className="tl-row" role="listitem" key={t.taskId}>
+            <button className="linklike tl-label" onClick={() => onSelect(t.referenceTaskName)}>{t.referenceTaskName}</button>
+            <div className="tl-track">
+              {t.startTime && t.scheduledTime && t.startTime > t.scheduledTime ? (
+                <span className="tl-wait" style={{ left: pct(t.scheduledTime), width: `calc(${pct(t.startTime)} - ${pct(t.scheduledTime)})` }} title="waiting in the queue" />
+              ) : null}
+              <span
+                className={`tl-bar st-${t.status}`}
+                style={{ left: pct(start), width: `max(3px, calc(${pct(end)} - ${pct(start)}))` }}
+                title={`${t.referenceTaskName}: ${t.status}, ${fmtDuration(end - start)}`}
+              />
+            </div>
+            <span className="tl-dur">{fmtDuration(end - start)}</span>
+          </div>
+        );
+      })}
     </div>
   );
 }
