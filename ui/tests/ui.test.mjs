@@ -50,11 +50,28 @@ async function getWf(id) {
 }
 
 test("the executions page loads and lists runs (load time measured)", async () => {
-  const p = await page();
-  const t0 = Date.now();
-  await p.goto(base + "/executions");
-  await rows(p).first().waitFor();
-  measurements.executionsFirstRenderMs = Date.now() - t0;
+  // Navigation start to the first frame with the table's rows, by the page's own clock: once
+  // in the browser's first page (cold), then in fresh contexts (no cache) a few times.
+  const firstRender = async (p, path, rowCount = 1) => {
+    await p.goto(base + path, { waitUntil: "commit" });
+    const h = await p.waitForFunction(
+      (n) => document.querySelectorAll("table.executions tbody tr td.sel").length >= n && Math.round(performance.now()),
+      rowCount,
+      { polling: "raf" },
+    );
+    return h.jsonValue();
+  };
+  let p = await page();
+  measurements.executionsFirstRenderColdMs = await firstRender(p, "/executions");
+  await p.context().close();
+  const warm = [];
+  for (let i = 0; i < 5; i++) {
+    p = await page();
+    warm.push(await firstRender(p, "/executions"));
+    if (i < 4) await p.context().close();
+  }
+  measurements.executionsFirstRenderMs = warm.sort((a, b) => a - b)[2]; // median of 5
+  measurements.executionsFirstRenderRunsMs = warm;
   const nav = await p.evaluate(() => {
     const e = performance.getEntriesByType("navigation")[0];
     return { domContentLoaded: Math.round(e.domContentLoadedEventEnd), load: Math.round(e.loadEventEnd) };
@@ -388,10 +405,13 @@ test("a page of 100 executions renders (time measured)", async () => {
   for (let i = 0; i < 100; i++) await api(base, "POST", "/workflow", { name: "ui_simple", version: 1, input: { bulk: i } });
   await waitFor(async () => (await api(base, "GET", "/workflow/search?size=0")).totalHits >= 128, "runs to be indexed");
   const p = await page();
-  const t0 = Date.now();
-  await p.goto(base + "/executions?size=100");
-  await p.waitForFunction(() => document.querySelectorAll("table.executions tbody tr td.sel").length === 100);
-  measurements.page100FirstRenderMs = Date.now() - t0;
+  await p.goto(base + "/executions?size=100", { waitUntil: "commit" });
+  const h = await p.waitForFunction(
+    () => document.querySelectorAll("table.executions tbody tr td.sel").length === 100 && Math.round(performance.now()),
+    null,
+    { polling: "raf" },
+  );
+  measurements.page100FirstRenderMs = await h.jsonValue();
   // Client-side: from the page-size change to 100 rows drawn.
   await p.goto(base + "/executions?size=10");
   await count(p).getByText(/^1–10 of/).waitFor();
