@@ -1,7 +1,8 @@
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import {
   ReactFlow, Background, Controls, Handle, Position, MarkerType, useReactFlow, ReactFlowProvider,
-  type Node, type Edge, type NodeProps,
+  BaseEdge, EdgeText, getSmoothStepPath,
+  type Node, type Edge, type NodeProps, type EdgeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import ELK, { type ElkNode, type ElkExtendedEdge } from "elkjs/lib/elk.bundled.js";
@@ -24,7 +25,15 @@ interface NodeData extends Record<string, unknown> {
 }
 
 /** ELK positions (children relative to their loop, as React Flow wants them). */
-async function layout(graph: Graph): Promise<Map<string, { x: number; y: number; w: number; h: number }>> {
+type Pt = { x: number; y: number };
+interface Laid {
+  pos: Map<string, { x: number; y: number; w: number; h: number }>;
+  routes: Map<string, { points: Pt[]; label?: Pt }>;
+}
+
+const labelWidth = (t: string) => Math.ceil(t.length * 6.6) + 10;
+
+async function layout(graph: Graph): Promise<Laid> {
   const elkNodes = new Map<string, ElkNode>();
   const root: ElkNode = {
     id: "root",
@@ -38,6 +47,10 @@ async function layout(graph: Graph): Promise<Map<string, { x: number; y: number;
       "elk.edgeRouting": "ORTHOGONAL",
       // Branches keep the order they have in the definition (or in the run).
       "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+      // Every edge's route in the root's coordinates, whatever loop it sits in.
+      "elk.json.edgeCoords": "ROOT",
+      "elk.edgeLabels.placement": "CENTER",
+      "elk.spacing.edgeLabel": "3",
     },
     children: [],
     edges: [],
@@ -54,8 +67,30 @@ async function layout(graph: Graph): Promise<Map<string, { x: number; y: number;
     const parent = n.parent ? elkNodes.get(n.parent) : root;
     (parent ?? root).children!.push(en);
   }
-  root.edges = graph.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] }) as ElkExtendedEdge);
+  root.edges = graph.edges.map(
+    (e) =>
+      ({
+        id: e.id,
+        sources: [e.source],
+        targets: [e.target],
+        labels: e.label ? [{ id: e.id + "_l", text: e.label, width: labelWidth(e.label), height: 16 }] : undefined,
+      }) as ElkExtendedEdge,
+  );
   const out = await elk.layout(root);
+  const routes = new Map<string, { points: Pt[]; label?: Pt }>();
+  const collectEdges = (n: ElkNode) => {
+    for (const e of (n.edges ?? []) as ElkExtendedEdge[]) {
+      const sec = e.sections?.[0];
+      if (!sec) continue;
+      const l = e.labels?.[0];
+      routes.set(e.id, {
+        points: [sec.startPoint, ...(sec.bendPoints ?? []), sec.endPoint],
+        label: l && l.x !== undefined ? { x: l.x + (l.width ?? 0) / 2, y: (l.y ?? 0) + (l.height ?? 0) / 2 } : undefined,
+      });
+    }
+    for (const c of n.children ?? []) collectEdges(c);
+  };
+  collectEdges(out);
   const pos = new Map<string, { x: number; y: number; w: number; h: number }>();
   const walk = (n: ElkNode) => {
     for (const c of n.children ?? []) {
@@ -64,7 +99,44 @@ async function layout(graph: Graph): Promise<Map<string, { x: number; y: number;
     }
   };
   walk(out);
-  return pos;
+  return { pos, routes };
+}
+
+/** A polyline with rounded corners. */
+function roundedPath(pts: Pt[], r = 8): string {
+  let d = `M ${pts[0].x} ${pts[0].y}`;
+  for (let i = 1; i < pts.length - 1; i++) {
+    const [a, b, c] = [pts[i - 1], pts[i], pts[i + 1]];
+    const d1 = Math.hypot(b.x - a.x, b.y - a.y), d2 = Math.hypot(c.x - b.x, c.y - b.y);
+    const k = Math.min(r, d1 / 2, d2 / 2);
+    const p1 = { x: b.x - ((b.x - a.x) / (d1 || 1)) * k, y: b.y - ((b.y - a.y) / (d1 || 1)) * k };
+    const p2 = { x: b.x + ((c.x - b.x) / (d2 || 1)) * k, y: b.y + ((c.y - b.y) / (d2 || 1)) * k };
+    d += ` L ${p1.x} ${p1.y} Q ${b.x} ${b.y} ${p2.x} ${p2.y}`;
+  }
+  const last = pts[pts.length - 1];
+  return d + ` L ${last.x} ${last.y}`;
+}
+
+/** Draws the route ELK chose (so edges go around nodes, loops included). */
+function RoutedEdge(props: EdgeProps<Edge<{ points?: Pt[]; labelAt?: Pt }>>) {
+  const { data, markerEnd, label, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition } = props;
+  let path: string;
+  let at: Pt | undefined = data?.labelAt;
+  if (data?.points && data.points.length >= 2) {
+    path = roundedPath(data.points);
+  } else {
+    const [p, lx, ly] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+    path = p;
+    at = at ?? { x: lx, y: ly };
+  }
+  return (
+    <>
+      <BaseEdge path={path} markerEnd={markerEnd} />
+      {label && at ? (
+        <EdgeText x={at.x} y={at.y} label={label} labelBgPadding={[4, 2]} labelBgBorderRadius={4} />
+      ) : null}
+    </>
+  );
 }
 
 const statusClass = (g: GNode) =>
@@ -132,6 +204,7 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
 });
 
 const nodeTypes = { g: FlowNode };
+const edgeTypes = { routed: RoutedEdge };
 
 /** Fits small graphs whole; a big one opens at a readable zoom, from its top. */
 function InitialView({ width, height, host }: { width: number; height: number; host: React.RefObject<HTMLDivElement | null> }) {
@@ -167,14 +240,15 @@ function DiagramInner({ graph, selected, onSelect, onIter, label }: {
   label: string;
 }) {
   const theme = useResolvedTheme();
-  const [pos, setPos] = useState<Map<string, { x: number; y: number; w: number; h: number }>>();
+  const [laid, setLaid] = useState<Laid>();
+  const pos = laid?.pos;
   const shapeKey = useMemo(
     () => graph.nodes.map((n) => `${n.id}:${n.parent ?? ""}`).join("|") + "#" + graph.edges.map((e) => `${e.source}>${e.target}`).join("|"),
     [graph],
   );
   useEffect(() => {
     let live = true;
-    layout(graph).then((p) => live && setPos(p));
+    layout(graph).then((l) => live && setLaid(l));
     return () => {
       live = false;
     };
@@ -216,21 +290,23 @@ function DiagramInner({ graph, selected, onSelect, onIter, label }: {
 
   const edges: Edge[] = useMemo(
     () =>
-      graph.edges.map((e) => ({
-        id: e.id,
-        source: e.source,
-        target: e.target,
-        type: "smoothstep",
-        label: e.label,
-        className: e.taken ? "taken" : e.skipped ? "skipped" : "",
-        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
-        zIndex: 2,
-        selectable: false,
-        focusable: false,
-        labelBgPadding: [4, 2] as [number, number],
-        labelBgBorderRadius: 4,
-      })),
-    [graph],
+      graph.edges.map((e) => {
+        const route = laid?.routes.get(e.id);
+        return {
+          id: e.id,
+          source: e.source,
+          target: e.target,
+          type: "routed",
+          label: e.label,
+          data: { points: route?.points, labelAt: route?.label },
+          className: e.taken ? "taken" : e.skipped ? "skipped" : "",
+          markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+          zIndex: 2,
+          selectable: false,
+          focusable: false,
+        };
+      }),
+    [graph, laid],
   );
 
   return (
@@ -239,6 +315,7 @@ function DiagramInner({ graph, selected, onSelect, onIter, label }: {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         colorMode={theme}
         minZoom={0.1}
         nodesConnectable={false}
