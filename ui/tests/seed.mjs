@@ -119,6 +119,35 @@ export const dynDef = {
   ],
 };
 
+// A DO_WHILE whose body is a SWITCH: odd iterations take one case, even ones the other.
+export const loopSwitchDef = {
+  name: "ui_loop_switch",
+  version: 1,
+  schemaVersion: 2,
+  ownerEmail: "ui@example.com",
+  timeoutSeconds: 0,
+  tasks: [
+    {
+      name: "rounds",
+      taskReferenceName: "rounds",
+      type: "DO_WHILE",
+      inputParameters: {},
+      loopCondition: "if ($.rounds['iteration'] < 3) { true; } else { false; }",
+      loopOver: [
+        {
+          name: "parity",
+          taskReferenceName: "parity",
+          type: "SWITCH",
+          evaluatorType: "javascript",
+          expression: "$.i % 2 == 0 ? 'even' : 'odd'",
+          inputParameters: { i: "${rounds.output.iteration}" },
+          decisionCases: { even: [simple("ui_task_b", "on_even")], odd: [simple("ui_task_c", "on_odd")] },
+        },
+      ],
+    },
+  ],
+};
+
 const taskDefs = ["ui_task_a", "ui_task_b", "ui_task_c"].map((name) => ({
   name,
   description: `UI test task ${name}`,
@@ -166,7 +195,7 @@ async function drain(base, done) {
 
 export async function seed(base, { simpleRuns = 24 } = {}) {
   await api(base, "POST", "/metadata/taskdefs", taskDefs);
-  for (const d of [childDef, simpleDef, mainDef, dynDef]) {
+  for (const d of [childDef, simpleDef, mainDef, dynDef, loopSwitchDef]) {
     await api(base, "POST", "/metadata/workflow?overwrite=true", d);
   }
   const ids = { order: {}, simple: { completed: [], failed: [], running: [] } };
@@ -192,6 +221,10 @@ export async function seed(base, { simpleRuns = 24 } = {}) {
   }, "corr-dynamic");
   await drain(base, async () => (await api(base, "GET", `/workflow/${ids.dynamic}`)).status === "FAILED");
 
+  // Three rounds of a loop around a SWITCH.
+  ids.loopSwitch = await start("ui_loop_switch", {}, "corr-loop");
+  await drain(base, async () => (await api(base, "GET", `/workflow/${ids.loopSwitch}`)).status === "COMPLETED");
+
   // Simple runs: a third completed, a third failed (each worked as soon as it starts, while
   // its task is the only one queued), then the rest left RUNNING (task scheduled).
   const third = Math.floor(simpleRuns / 3);
@@ -208,7 +241,7 @@ export async function seed(base, { simpleRuns = 24 } = {}) {
   await waitFor(async () => {
     const r = await api(base, "GET", `/workflow/search?size=0&query=${encodeURIComponent("workflowType = 'ui_simple' AND status IN (COMPLETED,FAILED)")}`);
     const all = await api(base, "GET", "/workflow/search?size=0");
-    return r.totalHits >= ids.simple.completed.length + ids.simple.failed.length && all.totalHits >= simpleRuns + 5;
+    return r.totalHits >= ids.simple.completed.length + ids.simple.failed.length && all.totalHits >= simpleRuns + 6;
   }, "the search index");
   return ids;
 }

@@ -78,7 +78,7 @@ test("the executions page loads and lists runs (load time measured)", async () =
   });
   measurements.executionsNavigationTiming = nav;
   await settled(p);
-  const total = ids.simple.completed.length + ids.simple.failed.length + ids.simple.running.length + 2 + 2 + 1; // + 2 child runs, 1 dynamic
+  const total = ids.simple.completed.length + ids.simple.failed.length + ids.simple.running.length + 2 + 2 + 2; // + 2 child runs, the dynamic and the loop runs
   await p.getByText(new RegExp(`of ${total}$`)).waitFor();
   assert.deepEqual(p.errors, []);
   await p.context().close();
@@ -241,6 +241,28 @@ test("a dynamic fork shows the branches it spawned, and a TERMINATE task ends th
   assert.equal(await node("__end").getAttribute("data-status"), "FAILED");
   await p.locator("h1").getByText("FAILED").waitFor();
   await p.screenshot({ path: join(results, "execution-dynamic-desktop-light.png") });
+  await p.context().close();
+});
+
+test("a SWITCH inside a DO_WHILE shows the case each iteration took", async () => {
+  const p = await page();
+  await p.goto(base + `/execution/${ids.loopSwitch}`);
+  await p.locator('.diagram[data-ready="true"]').waitFor();
+  const node = (id) => p.locator(`.gnode[data-node="${id}"]`);
+  await node("rounds").getByText("iteration 3 / 3").waitFor();
+  const check = async (iter, taken, other) => {
+    await node("rounds").getByText(`iteration ${iter} / 3`).waitFor();
+    await p.locator(`.gnode[data-node="${taken}"][data-status="COMPLETED"]`).waitFor();
+    assert.equal(await node(other).getAttribute("data-status"), "NOT_REACHED");
+  };
+  await check(3, "on_odd", "on_even");
+  await node("rounds").getByRole("button", { name: "Previous iteration" }).click();
+  await check(2, "on_even", "on_odd");
+  await node("rounds").getByRole("button", { name: "Previous iteration" }).click();
+  await check(1, "on_odd", "on_even");
+  await node("on_odd").getByRole("button").click();
+  await p.getByRole("complementary", { name: "Task on_odd" }).getByText("on_odd__1").first().waitFor();
+  await p.screenshot({ path: join(results, "execution-loop-switch-desktop-light.png") });
   await p.context().close();
 });
 
