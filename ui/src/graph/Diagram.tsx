@@ -209,10 +209,19 @@ const edgeTypes = { routed: RoutedEdge };
 /** Fits small graphs whole; a big one opens at a readable zoom, from its top. */
 function InitialView({ width, height, host }: { width: number; height: number; host: React.RefObject<HTMLDivElement | null> }) {
   const rf = useReactFlow();
+  // Placed again when the box changes size (a task panel opening beside it, a rotated phone).
+  const [box, setBox] = useState({ w: 0, h: 0 });
   useEffect(() => {
     const el = host.current;
-    if (!el || !width) return;
-    const cw = el.clientWidth, ch = el.clientHeight;
+    if (!el) return;
+    const o = new ResizeObserver(() => setBox((b) => (b.w === el.clientWidth && b.h === el.clientHeight ? b : { w: el.clientWidth, h: el.clientHeight })));
+    o.observe(el);
+    return () => o.disconnect();
+  }, [host]);
+  useEffect(() => {
+    const el = host.current;
+    if (!el || !width || !box.w) return;
+    const cw = box.w, ch = box.h;
     const fit = Math.min(cw / (width + 40), ch / (height + 40), 1);
     if (fit >= 0.6) {
       rf.setViewport({ x: (cw - width * fit) / 2, y: (ch - height * fit) / 2, zoom: fit });
@@ -220,7 +229,7 @@ function InitialView({ width, height, host }: { width: number; height: number; h
       const zoom = Math.max(Math.min(1, cw / (width + 40), 0.8), 0.3);
       rf.setViewport({ x: Math.max((cw - width * zoom) / 2, 10), y: 16, zoom });
     }
-  }, [rf, width, height, host]);
+  }, [rf, width, height, host, box]);
   return null;
 }
 
