@@ -107,8 +107,11 @@ test("status, name, correlation id and raw query filters change the results and 
   await p.getByRole("button", { name: "Search" }).click();
   await p.waitForURL(/cid=corr-express/);
   // The child run carries its parent's correlation id too.
-  await idCells(p).getByText(ids.order.express).waitFor();
-  assert.ok((await p.locator('td[data-label="Correlation"]').allTextContents()).every((c) => c === "corr-express"));
+  await p.waitForFunction((id) => {
+    const cids = [...document.querySelectorAll('td[data-label="Correlation"]')].map((e) => e.textContent);
+    const ids = [...document.querySelectorAll('td[data-label="Id"]')].map((e) => e.textContent);
+    return cids.length > 0 && cids.every((c) => c === "corr-express") && ids.includes(id);
+  }, ids.order.express);
 
   await p.getByRole("button", { name: "Reset" }).click();
   await p.getByLabel(/^Query/).fill("correlationId = 'corr-simple-3'");
@@ -215,7 +218,10 @@ test("the execution diagram shows the SWITCH case taken, node statuses and loop 
   await node("pack_box").getByRole("button").click();
   const panel = p.getByRole("complementary", { name: "Task pack_box" });
   await panel.getByText("pack_box__1").first().waitFor();
-  // The sub-workflow links to its child run.
+  // The sub-workflow links to its child run (the page afresh: the panel has moved the view).
+  await p.goto(base + `/execution/${ids.order.express}`);
+  await p.locator('.diagram[data-ready="true"]').waitFor();
+  await p.getByRole("button", { name: "Fit View" }).click();
   const childId = (await getWf(ids.order.express)).tasks.find((t) => t.referenceTaskName === "child").subWorkflowId;
   await node("child").getByRole("link", { name: /open child run/ }).click();
   await p.waitForURL(new RegExp(`/execution/${childId}`));
