@@ -20,6 +20,7 @@ mod schedules;
 mod search;
 mod tasks;
 pub mod telemetry;
+pub mod ui;
 mod views;
 mod workflows;
 
@@ -63,6 +64,12 @@ struct ApiDoc;
 /// Prometheus' `/metrics`. Installs the process's metrics recorder if none is yet (see
 /// [`telemetry::prometheus`]).
 pub fn router(svc: Service) -> Router {
+    app(svc, ui::UiSource::Embedded)
+}
+
+/// The HTTP API of [`router`] and, at every other path, the admin web UI (from `ui`, or
+/// the files embedded in the binary).
+pub fn app(svc: Service, ui: ui::UiSource) -> Router {
     telemetry::prometheus();
     let limit = svc.max_payload_bytes() + BODY_OVERHEAD;
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -85,7 +92,18 @@ pub fn router(svc: Service) -> Router {
     .route("/api/docs", get(docs_page))
     .route("/api/health", get(health))
     .route_layer(axum::middleware::from_fn(telemetry::track))
-    .fallback(error::not_found_route)
+    .fallback(
+        move |method: axum::http::Method, headers: axum::http::HeaderMap, uri: axum::http::Uri| {
+            let ui = ui.clone();
+            async move {
+                if ui::is_ui_request(&method, &headers, &uri) {
+                    ui::serve(&ui, &headers, &uri).await
+                } else {
+                    error::not_found_route(headers, uri).await
+                }
+            }
+        },
+    )
     .layer(DefaultBodyLimit::max(limit))
     .with_state(svc)
 }

@@ -111,6 +111,10 @@ struct ServerArgs {
     /// Service name of the exported traces.
     #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "baton")]
     otel_service_name: String,
+    /// Serve the web UI's files from this directory (a build of `ui/`) instead of those
+    /// built into the binary.
+    #[arg(long, env = "BATON_UI_DIR")]
+    ui_dir: Option<PathBuf>,
 }
 
 fn parse_age(text: &str) -> Result<i64, String> {
@@ -190,6 +194,7 @@ pub(crate) async fn run_server(
         }
         _ => None,
     };
+    let ui_dir = args.ui_dir.clone();
     let config = baton_grpc::ServerConfig {
         listen: args.listen,
         engine: baton_server::EngineConfig {
@@ -214,7 +219,13 @@ pub(crate) async fn run_server(
         config,
         shutdown,
         on_listening,
-        baton_http::router,
+        move |svc| {
+            let ui = match ui_dir {
+                Some(dir) => baton_http::ui::UiSource::Dir(dir),
+                None => baton_http::ui::UiSource::Embedded,
+            };
+            baton_http::app(svc, ui)
+        },
     )
     .await;
     // The executors have stopped: what they reported is exported before the exit.

@@ -1,0 +1,184 @@
+// The server's HTTP API (same origin). Every call goes through `request`.
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    init.headers = { ...init.headers, "content-type": "application/json" };
+  }
+  const res = await fetch("/api" + path, init);
+  const text = await res.text();
+  if (!res.ok) {
+    let msg = text || res.statusText;
+    try {
+      const j = JSON.parse(text) as { message?: string };
+      if (j.message) msg = j.message;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    throw new ApiError(res.status, `${res.status}: ${msg}`);
+  }
+  if (!text) return null as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as T;
+  }
+}
+
+export const qs = (p: Record<string, string | number | boolean | undefined>) => {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(p)) if (v !== undefined && v !== "") u.set(k, String(v));
+  const s = u.toString();
+  return s ? "?" + s : "";
+};
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface WorkflowSummary {
+  workflowType: string;
+  version: number;
+  workflowId: string;
+  correlationId?: string;
+  startTime?: string;
+  updateTime?: string;
+  endTime?: string;
+  status: string;
+  reasonForIncompletion?: string;
+  executionTime?: number;
+  failedReferenceTaskNames?: string;
+}
+
+export interface SearchResult<T> {
+  totalHits: number;
+  results: T[];
+}
+
+export interface WorkflowTask {
+  name: string;
+  taskReferenceName: string;
+  type?: string;
+  inputParameters?: Record<string, Json>;
+  decisionCases?: Record<string, WorkflowTask[]>;
+  defaultCase?: WorkflowTask[];
+  forkTasks?: WorkflowTask[][];
+  loopOver?: WorkflowTask[];
+  loopCondition?: string;
+  joinOn?: string[];
+  subWorkflowParam?: { name: string; version?: number };
+  evaluatorType?: string;
+  expression?: string;
+  caseValueParam?: string;
+  dynamicForkTasksParam?: string;
+  optional?: boolean;
+  [k: string]: unknown;
+}
+
+export interface WorkflowDef {
+  name: string;
+  version: number;
+  description?: string;
+  tasks: WorkflowTask[];
+  ownerEmail?: string;
+  createTime?: number;
+  updateTime?: number;
+  timeoutSeconds?: number;
+  [k: string]: unknown;
+}
+
+export interface Task {
+  taskId: string;
+  taskType: string;
+  taskDefName?: string;
+  referenceTaskName: string;
+  status: string;
+  seq: number;
+  retryCount: number;
+  pollCount: number;
+  iteration?: number;
+  scheduledTime?: number;
+  startTime?: number;
+  endTime?: number;
+  updateTime?: number;
+  workerId?: string;
+  inputData?: Record<string, Json>;
+  outputData?: Record<string, Json>;
+  reasonForIncompletion?: string;
+  subWorkflowId?: string;
+  retried?: boolean;
+  workflowTask?: WorkflowTask;
+  queueWaitTime?: number;
+  [k: string]: unknown;
+}
+
+export interface Workflow {
+  workflowId: string;
+  workflowName: string;
+  workflowVersion: number;
+  status: string;
+  createTime?: number;
+  startTime?: number;
+  endTime?: number;
+  updateTime?: number;
+  correlationId?: string;
+  input?: Record<string, Json>;
+  output?: Record<string, Json>;
+  reasonForIncompletion?: string;
+  parentWorkflowId?: string;
+  parentWorkflowTaskId?: string;
+  tasks?: Task[];
+  workflowDefinition?: WorkflowDef;
+  [k: string]: unknown;
+}
+
+export interface TaskDef {
+  name: string;
+  description?: string;
+  retryCount?: number;
+  timeoutSeconds?: number;
+  responseTimeoutSeconds?: number;
+  ownerEmail?: string;
+  [k: string]: unknown;
+}
+
+export interface BulkResponse {
+  bulkErrorResults: Record<string, string>;
+  bulkSuccessfulResults: string[];
+  message?: string;
+}
+
+export interface TaskLog {
+  log: string;
+  taskId: string;
+  createdTime: number;
+}
+
+export const TERMINAL = new Set(["COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"]);
+export const WORKFLOW_STATUSES = ["RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "PAUSED"];
+
+export function fmtTime(v: string | number | undefined | null): string {
+  if (v === undefined || v === null || v === "" || v === 0) return "";
+  const d = new Date(v);
+  if (isNaN(d.getTime())) return String(v);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+export function fmtDuration(ms: number | undefined | null): string {
+  if (ms === undefined || ms === null || ms < 0) return "";
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} m ${Math.round(s % 60)} s`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m % 60} m`;
+}

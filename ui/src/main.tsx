@@ -1,0 +1,33 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { createBrowserRouter, RouterProvider, Navigate } from "react-router";
+import "./styles.css";
+import { Layout } from "./components/Layout";
+import { ExecutionsPage } from "./pages/Executions";
+import { ExecutionPage } from "./pages/Execution";
+import { DefinitionsPage, DefinitionPage } from "./pages/Definitions";
+import { TaskDefsPage, TaskDefPage } from "./pages/TaskDefs";
+import { NotFound } from "./components/common";
+
+const router = createBrowserRouter([
+  {
+    element: <Layout />,
+    children: [
+      { path: "/", element: <Navigate to="/executions" replace /> },
+      { path: "/executions", element: <ExecutionsPage /> },
+      { path: "/execution/:id", element: <ExecutionPage /> },
+      { path: "/definitions", element: <DefinitionsPage /> },
+      { path: "/definitions/:name", element: <DefinitionPage /> },
+      { path: "/definitions/:name/:version", element: <DefinitionPage /> },
+      { path: "/taskdefs", element: <TaskDefsPage /> },
+      { path: "/taskdefs/:name", element: <TaskDefPage /> },
+      { path: "*", element: <NotFound /> },
+    ],
+  },
+]);
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <RouterProvider router={router} />
+  </StrictMode>,
+);

@@ -1,0 +1,478 @@
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { Link, useParams, useSearchParams, useNavigate } from "react-router";
+import {
+  request, qs, fmtTime, fmtDuration, TERMINAL,
+  type Workflow, type WorkflowDef, type Task, type TaskLog, type Json,
+} from "../api";
+import { useApi, StatusBadge, ErrorBox, Tabs, JsonView, Modal, KeyValues, parseJsonInput } from "../components/common";
+import { buildGraph, type GNode } from "../graph/build";
+
+const Diagram = lazy(() => import("../graph/Diagram"));
+const REFRESH_MS = 3000;
+
+type Tab = "diagram" | "tasks" | "timeline" | "io" | "json";
+const TABS: { id: Tab; label: string }[] = [
+  { id: "diagram", label: "Diagram" },
+  { id: "tasks", label: "Task list" },
+  { id: "timeline", label: "Timeline" },
+  { id: "io", label: "Input / output" },
+  { id: "json", label: "JSON" },
+];
+
+export function ExecutionPage() {
+  const { id = "" } = useParams();
+  const [params, setParams] = useSearchParams();
+  const tab = (params.get("tab") as Tab) || "diagram";
+  const selectedNode = params.get("task") ?? undefined;
+  const setParam = useCallback(
+    (changes: Record<string, string | null>) =>
+      setParams((p) => {
+        const n = new URLSearchParams(p);
+        for (const [k, v] of Object.entries(changes)) v === null ? n.delete(k) : n.set(k, v);
+        return n;
+      }, { replace: false }),
+    [setParams],
+  );
+
+  const wf = useApi("wf:" + id, () => request<Workflow>("GET", `/workflow/${encodeURIComponent(id)}?includeTasks=true`));
+  const w = wf.data;
+  const defKey = w ? `def:${w.workflowName}:${w.workflowVersion}` : null;
+  const def = useApi(defKey, () =>
+    request<WorkflowDef>("GET", `/metadata/workflow/${encodeURIComponent(w!.workflowName)}${qs({ version: w!.workflowVersion })}`),
+  );
+  const terminal = w ? TERMINAL.has(w.status) : false;
+
+  // Live updates: fetch again a while after each answer, until the run ends.
+  const { reload } = wf;
+  useEffect(() => {
+    if (!w || terminal) return;
+    const t = setTimeout(reload, REFRESH_MS);
+    return () => clearTimeout(t);
+  }, [w, terminal, reload]);
+
+  // Loop iterations shown, from the URL: it=loopRef:3,other:1
+  const loopIter = useMemo(() => {
+    const m: Record<string, number> = {};
+    for (const part of (params.get("it") ?? "").split(",")) {
+      const [k, v] = part.split(":");
+      if (k && v) m[k] = Number(v);
+    }
+    return m;
+  }, [params]);
+  const onIter = useCallback(
+    (loop: string, n: number) => {
+      const m = { ...loopIter, [loop]: n };
+      setParam({ it: Object.entries(m).map(([k, v]) => `${k}:${v}`).join(",") });
+    },
+    [loopIter, setParam],
+  );
+
+  const definition = def.data ?? (w?.workflowDefinition as WorkflowDef | undefined);
+  const graph = useMemo(() => (w ? buildGraph(definition, w, loopIter) : undefined), [w, definition, loopIter]);
+  const selected = graph?.nodes.find((n) => n.id === selectedNode);
+  const onSelect = useCallback((n: GNode) => setParam({ task: n.id, attempt: null }), [setParam]);
+
+  if (wf.error && !w) {
+    return (
+      <section className="page">
+        <h1>Execution</h1>
+        <ErrorBox error={wf.error} />
+        <Link to="/executions">Back to executions</Link>
+      </section>
+    );
+  }
+  if (!w) return <section className="page"><p className="muted">Loading…</p></section>;
+
+  return (
+    <section className="page execution" aria-labelledby="wf-title">
+      <div className="page-head">
+        <div>
+          <p className="crumbs"><Link to="/executions">Executions</Link> /</p>
+          <h1 id="wf-title">
+            {w.workflowName} <span className="muted">v{w.workflowVersion}</span> <StatusBadge status={w.status} />
+          </h1>
+          <p className="mono small">{w.workflowId}</p>
+        </div>
+        <WorkflowActions w={w} onDone={reload} />
+      </div>
+      <KeyValues
+        items={[
+          ["Started", fmtTime(w.startTime ?? w.createTime)],
+          ["Ended", fmtTime(w.endTime)],
+          ["Duration", w.endTime ? fmtDuration((w.endTime ?? 0) - (w.startTime ?? w.createTime ?? 0)) : ""],
+          ["Correlation id", w.correlationId],
+          ["Definition", <Link to={`/definitions/${encodeURIComponent(w.workflowName)}/${w.workflowVersion}`}>{w.workflowName} v{w.workflowVersion}</Link>],
+          ["Parent run", w.parentWorkflowId ? <Link className="mono" to={`/execution/${w.parentWorkflowId}`}>{w.parentWorkflowId}</Link> : ""],
+          ["Reason", w.reasonForIncompletion],
+          ["Updates", terminal ? "" : <span className="live" role="status">live · every {REFRESH_MS / 1000} s</span>],
+        ]}
+      />
+      <ErrorBox error={wf.error} />
+      <Tabs label="Execution views" tabs={TABS} current={tab} onSelect={(t) => setParam({ tab: t === "diagram" ? null : t })} />
+      <div className={`exec-body ${selected && tab !== "io" && tab !== "json" ? "with-panel" : ""}`}>
+        <div className="exec-main" role="tabpanel">
+          {tab === "diagram" && graph && (
+            <Suspense fallback={<div className="diagram">Loading diagram…</div>}>
+              <Diagram graph={graph} selected={selectedNode} onSelect={onSelect} onIter={onIter} label={`Diagram of run ${w.workflowId}`} />
+            </Suspense>
+          )}
+          {tab === "tasks" && <TaskList w={w} onSelect={(ref) => setParam({ task: graph?.nodes.find((n) => n.ref === ref)?.id ?? ref, attempt: null })} selectedRef={selected?.ref} />}
+          {tab === "timeline" && <Timeline w={w} onSelect={(ref) => setParam({ task: graph?.nodes.find((n) => n.ref === ref)?.id ?? ref, attempt: null })} />}
+          {tab === "io" && (
+            <div className="io">
+              <div><h2>Input</h2><JsonView value={w.input ?? {}} label="Workflow input" /></div>
+              <div><h2>Output</h2><JsonView value={w.output ?? {}} label="Workflow output" /></div>
+              {w.variables && Object.keys(w.variables as object).length > 0 ? (
+                <div><h2>Variables</h2><JsonView value={w.variables as Json} label="Workflow variables" /></div>
+              ) : null}
+            </div>
+          )}
+          {tab === "json" && <JsonView value={w as unknown as Json} label="Execution JSON" />}
+        </div>
+        {selected && tab !== "io" && tab !== "json" && (
+          <TaskPanel
+            key={selected.id}
+            node={selected}
+            w={w}
+            attemptIdx={params.get("attempt")}
+            onAttempt={(i) => setParam({ attempt: String(i) })}
+            onClose={() => setParam({ task: null, attempt: null })}
+            onDone={reload}
+          />
+        )}
+      </div>
+    </section>
+  );
+}
+
+function TaskList({ w, onSelect, selectedRef }: { w: Workflow; onSelect: (ref: string) => void; selectedRef?: string }) {
+  const tasks = [...(w.tasks ?? [])].sort((a, b) => a.seq - b.seq);
+  return (
+    <div className="table-wrap">
+      <table className="grid" aria-label="Tasks of this run">
+        <thead>
+          <tr><th>#</th><th>Reference</th><th>Type</th><th>Status</th><th>Scheduled</th><th>Started</th><th>Ended</th><th>Duration</th><th>Worker</th></tr>
+        </thead>
+        <tbody>
+          {tasks.map((t) => (
+            <tr key={t.taskId} className={selectedRef === t.referenceTaskName ? "selected" : ""}>
+              <td>{t.seq}</td>
+              <td><button className="linklike" onClick={() => onSelect(t.referenceTaskName)}>{t.referenceTaskName}</button></td>
+              <td>{t.taskType}</td>
+              <td><StatusBadge status={t.status} /></td>
+              <td>{fmtTime(t.scheduledTime)}</td>
+              <td>{fmtTime(t.startTime)}</td>
+              <td>{fmtTime(t.endTime)}</td>
+              <td>{t.endTime && t.startTime ? fmtDuration(t.endTime - t.startTime) : ""}</td>
+              <td className="mono">{t.workerId}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Each task as a bar from its scheduling to its end, on the run's time scale. */
+function Timeline({ w, onSelect }: { w: Workflow; onSelect: (ref: string) => void }) {
+  const tasks = [...(w.tasks ?? [])].filter((t) => t.scheduledTime).sort((a, b) => a.seq - b.seq);
+  const t0 = w.startTime ?? w.createTime ?? tasks[0]?.scheduledTime ?? 0;
+  const now = Date.now();
+  const endOf = (t: Task) => t.endTime || (TERMINAL.has(w.status) ? t.updateTime || t.startTime || t.scheduledTime! : now);
+  const t1 = Math.max(w.endTime || 0, ...tasks.map(endOf), t0 + 1);
+  const span = t1 - t0;
+  const pct = (v: number) => `${(((v - t0) / span) * 100).toFixed(3)}%`;
+  return (
+    <div className="timeline" role="list" aria-label="Timeline of tasks">
+      <div className="tl-scale" aria-hidden="true"><span>0</span><span>{fmtDuration(span)}</span></div>
+      {tasks.map((t) => {
+        const start = t.startTime || t.scheduledTime!;
+        const end = Math.max(endOf(t), start);
+        return (
+          <div className="tl-row" role="listitem" key={t.taskId}>
+            <button className="linklike tl-label" onClick={() => onSelect(t.referenceTaskName)}>{t.referenceTaskName}</button>
+            <div className="tl-track">
+              {t.startTime && t.scheduledTime && t.startTime > t.scheduledTime ? (
+                <span className="tl-wait" style={{ left: pct(t.scheduledTime), width: `calc(${pct(t.startTime)} - ${pct(t.scheduledTime)})` }} title="waiting in the queue" />
+              ) : null}
+              <span
+                className={`tl-bar st-${t.status}`}
+                style={{ left: pct(start), width: `max(3px, calc(${pct(end)} - ${pct(start)}))` }}
+                title={`${t.referenceTaskName}: ${t.status}, ${fmtDuration(end - start)}`}
+              />
+            </div>
+            <span className="tl-dur">{fmtDuration(end - start)}</span>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+type PanelTab = "summary" | "input" | "output" | "logs" | "attempts" | "json" | "actions";
+
+function TaskPanel({ node, w, attemptIdx, onAttempt, onClose, onDone }: {
+  node: GNode;
+  w: Workflow;
+  attemptIdx: string | null;
+  onAttempt: (i: number) => void;
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const attempts = node.attempts ?? [];
+  const idx = attemptIdx === null ? attempts.length - 1 : Math.min(Number(attemptIdx), attempts.length - 1);
+  const t: Task | undefined = attempts[idx];
+  const [tab, setTab] = useState<PanelTab>("summary");
+  // On a narrow screen the panel sits below the diagram: bring it into view when it opens.
+  const self = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (window.matchMedia("(max-width: 900px)").matches) self.current?.scrollIntoView({ block: "start" });
+  }, []);
+  const logs = useApi(tab === "logs" && t ? "log:" + t.taskId + ":" + t.updateTime : null, () => request<TaskLog[] | null>("GET", `/tasks/${t!.taskId}/log`));
+  const tabs: { id: PanelTab; label: string }[] = [
+    { id: "summary", label: "Summary" },
+    { id: "input", label: "Input" },
+    { id: "output", label: "Output" },
+    { id: "logs", label: "Logs" },
+    { id: "attempts", label: `Attempts (${attempts.length})` },
+    { id: "json", label: "JSON" },
+    { id: "actions", label: "Actions" },
+  ];
+  return (
+    <aside className="task-panel" aria-label={`Task ${node.label}`} ref={self}>
+      <div className="panel-head">
+        <h2>
+          {node.label} {t && <StatusBadge status={t.status} />}
+        </h2>
+        <button className="btn small" onClick={onClose} aria-label="Close task panel">✕</button>
+      </div>
+      {!t ? (
+        <p className="muted">
+          {node.type} · {node.notReached ? "not reached in this run" : "has not run (yet)"}.
+        </p>
+      ) : (
+        <>
+          <Tabs label="Task views" tabs={tabs} current={tab} onSelect={setTab} />
+          <div className="panel-body" role="tabpanel">
+            {tab === "summary" && (
+              <KeyValues
+                items={[
+                  ["Type", t.taskType],
+                  ["Task id", <span className="mono">{t.taskId}</span>],
+                  ["Reference", t.referenceTaskName],
+                  ["Definition", t.taskDefName],
+                  ["Attempt", `${idx + 1} of ${attempts.length} (retry count ${t.retryCount})`],
+                  ["Iteration", t.iteration ? String(t.iteration) : ""],
+                  ["Scheduled", fmtTime(t.scheduledTime)],
+                  ["Started", fmtTime(t.startTime)],
+                  ["Ended", fmtTime(t.endTime)],
+                  ["Queue wait", t.startTime ? fmtDuration(t.queueWaitTime ?? (t.startTime ?? 0) - (t.scheduledTime ?? 0)) : ""],
+                  ["Duration", t.endTime && t.startTime ? fmtDuration(t.endTime - t.startTime) : ""],
+                  ["Worker", t.workerId],
+                  ["Poll count", String(t.pollCount ?? 0)],
+                  ["Reason", t.reasonForIncompletion],
+                  ["Child run", t.subWorkflowId ? <Link className="mono" to={`/execution/${t.subWorkflowId}`}>{t.subWorkflowId}</Link> : ""],
+                ]}
+              />
+            )}
+            {tab === "input" && <JsonView value={t.inputData ?? {}} label="Task input" />}
+            {tab === "output" && <JsonView value={t.outputData ?? {}} label="Task output" />}
+            {tab === "logs" && (
+              <div>
+                <ErrorBox error={logs.error} />
+                {logs.loading && <p className="muted">Loading…</p>}
+                {!logs.loading && !logs.data?.length && <p className="muted">No logs.</p>}
+                <ol className="logs">
+                  {(logs.data ?? []).map((l, i) => (
+                    <li key={i}><time>{fmtTime(l.createdTime)}</time> <span>{l.log}</span></li>
+                  ))}
+                </ol>
+              </div>
+            )}
+            {tab === "attempts" && (
+              <table className="grid compact" aria-label="Attempts">
+                <thead><tr><th>#</th><th>Status</th><th>Started</th><th>Ended</th><th>Worker</th></tr></thead>
+                <tbody>
+                  {attempts.map((a, i) => (
+                    <tr key={a.taskId} className={i === idx ? "selected" : ""}>
+                      <td><button className="linklike" onClick={() => onAttempt(i)}>{i + 1}</button></td>
+                      <td><StatusBadge status={a.status} /></td>
+                      <td>{fmtTime(a.startTime)}</td>
+                      <td>{fmtTime(a.endTime)}</td>
+                      <td className="mono">{a.workerId}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {tab === "json" && <JsonView value={t as unknown as Json} label="Task JSON" />}
+            {tab === "actions" && <TaskActions w={w} t={t} onDone={onDone} />}
+          </div>
+        </>
+      )}
+    </aside>
+  );
+}
+
+function TaskActions({ w, t, onDone }: { w: Workflow; t: Task; onDone: () => void }) {
+  const navigate = useNavigate();
+  const [output, setOutput] = useState("{\n  \n}");
+  const [input, setInput] = useState(JSON.stringify(t.inputData ?? {}, null, 2));
+  const [msg, setMsg] = useState<string>();
+  const [error, setError] = useState<string>();
+  const [confirm, setConfirm] = useState<null | { title: string; run: () => Promise<void> }>(null);
+  const waiting = (t.taskType === "WAIT" || t.taskType === "HUMAN") && (t.status === "IN_PROGRESS" || t.status === "SCHEDULED");
+  const open = !TERMINAL.has(w.status);
+  const ask = (title: string, run: () => Promise<void>) => {
+    setError(undefined);
+    setConfirm({ title, run });
+  };
+  const setStatus = (status: "COMPLETED" | "FAILED") => {
+    const p = parseJsonInput(output);
+    if (p.error) return setError("Output: " + p.error);
+    ask(`Mark ${t.referenceTaskName} ${status}?`, async () => {
+      await request("POST", `/tasks/${w.workflowId}/${encodeURIComponent(t.referenceTaskName)}/${status}${qs({ workerid: "baton-ui" })}`, p.value);
+      setMsg(`${t.referenceTaskName} marked ${status}.`);
+      onDone();
+    });
+  };
+  const rerun = () => {
+    const p = parseJsonInput(input);
+    if (p.error) return setError("Input: " + p.error);
+    ask(`Rerun ${w.workflowId} from ${t.referenceTaskName}?`, async () => {
+      const id = await request<string>("POST", `/workflow/${w.workflowId}/rerun`, { reRunFromWorkflowId: w.workflowId, reRunFromTaskId: t.taskId, taskInput: p.value });
+      setMsg("Rerun started.");
+      onDone();
+      if (id && id !== w.workflowId) navigate(`/execution/${id}`);
+    });
+  };
+  const skip = () =>
+    ask(`Skip ${t.referenceTaskName}?`, async () => {
+      await request("PUT", `/workflow/${w.workflowId}/skiptask/${encodeURIComponent(t.referenceTaskName)}`);
+      setMsg(`${t.referenceTaskName} skipped.`);
+      onDone();
+    });
+  return (
+    <div className="stack">
+      {msg && <p className="ok" role="status">{msg}</p>}
+      <ErrorBox error={error} />
+      {waiting && open && (
+        <fieldset>
+          <legend>Complete or fail this {t.taskType} task</legend>
+          <JsonView value={output} editable onChange={setOutput} label="Output to set" minHeight="6em" />
+          <div className="row">
+            <button className="btn primary" onClick={() => setStatus("COMPLETED")}>Complete</button>
+            <button className="btn danger" onClick={() => setStatus("FAILED")}>Fail</button>
+          </div>
+        </fieldset>
+      )}
+      <fieldset>
+        <legend>Rerun the run from this task</legend>
+        <JsonView value={input} editable onChange={setInput} label="New task input" minHeight="6em" />
+        <button className="btn" onClick={rerun}>Rerun from here</button>
+      </fieldset>
+      {open && !TERMINAL.has(t.status) && t.status !== "SKIPPED" && (
+        <fieldset>
+          <legend>Skip</legend>
+          <button className="btn" onClick={skip}>Skip this task</button>
+        </fieldset>
+      )}
+      {confirm && <ConfirmDialog title={confirm.title} run={confirm.run} onClose={() => setConfirm(null)} />}
+    </div>
+  );
+}
+
+function ConfirmDialog({ title, run, onClose, children, danger, label = "Confirm" }: {
+  title: string;
+  run: () => Promise<void>;
+  onClose: () => void;
+  children?: ReactNode;
+  danger?: boolean;
+  label?: string;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await run();
+      onClose();
+    } catch (err) {
+      setError((err as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={title} onClose={onClose}>
+      <form className="stack" onSubmit={submit}>
+        {children}
+        <ErrorBox error={error} />
+        <div className="dialog-actions">
+          <button type="button" className="btn" onClick={onClose}>Cancel</button>
+          <button type="submit" className={`btn ${danger ? "danger" : "primary"}`} disabled={busy}>{label}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+type WfAction = "pause" | "resume" | "terminate" | "restart" | "retry";
+
+function WorkflowActions({ w, onDone }: { w: Workflow; onDone: () => void }) {
+  const [action, setAction] = useState<WfAction | null>(null);
+  const [reason, setReason] = useState("");
+  const [opt, setOpt] = useState(false);
+  const [msg, setMsg] = useState<string>();
+  const s = w.status;
+  const terminal = TERMINAL.has(s);
+  const available: [WfAction, string, boolean][] = [
+    ["pause", "Pause", s === "RUNNING"],
+    ["resume", "Resume", s === "PAUSED"],
+    ["terminate", "Terminate", !terminal],
+    ["restart", "Restart", terminal],
+    ["retry", "Retry", s === "FAILED" || s === "TIMED_OUT" || s === "TERMINATED"],
+  ];
+  const id = w.workflowId;
+  const run = async () => {
+    switch (action) {
+      case "pause": await request("PUT", `/workflow/${id}/pause`); break;
+      case "resume": await request("PUT", `/workflow/${id}/resume`); break;
+      case "terminate": await request("DELETE", `/workflow/${id}${qs({ reason })}`); break;
+      case "restart": await request("POST", `/workflow/${id}/restart${qs({ useLatestDefinitions: opt })}`); break;
+      case "retry": await request("POST", `/workflow/${id}/retry${qs({ resumeSubworkflowTasks: opt })}`); break;
+    }
+    setMsg(`${action} done`);
+    onDone();
+  };
+  return (
+    <div className="wf-actions" role="toolbar" aria-label="Execution actions">
+      {available.filter(([, , ok]) => ok).map(([a, label]) => (
+        <button key={a} className={`btn ${a === "terminate" ? "danger" : ""}`} onClick={() => { setOpt(false); setReason(""); setMsg(undefined); setAction(a); }}>
+          {label}
+        </button>
+      ))}
+      {msg && <span className="ok small" role="status">{msg}</span>}
+      {action && (
+        <ConfirmDialog
+          title={`${action[0].toUpperCase() + action.slice(1)} this execution?`}
+          run={run}
+          onClose={() => setAction(null)}
+          danger={action === "terminate"}
+          label={action[0].toUpperCase() + action.slice(1)}
+        >
+          <p className="mono small">{id}</p>
+          {action === "terminate" && (
+            <label>Reason<input autoFocus value={reason} onChange={(e) => setReason(e.target.value)} /></label>
+          )}
+          {action === "restart" && (
+            <label className="check"><input type="checkbox" checked={opt} onChange={(e) => setOpt(e.target.checked)} /> Use the latest definition</label>
+          )}
+          {action === "retry" && (
+            <label className="check"><input type="checkbox" checked={opt} onChange={(e) => setOpt(e.target.checked)} /> Resume sub-workflow tasks</label>
+          )}
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
