@@ -105,6 +105,8 @@ pub fn app(svc: Service, ui: ui::UiSource) -> Router {
         },
     )
     .layer(DefaultBodyLimit::max(limit))
+    // Bodies go gzipped to clients that accept it (not event streams, not tiny ones).
+    .layer(tower_http::compression::CompressionLayer::new())
     .with_state(svc)
 }
 
