@@ -4,6 +4,7 @@ import io.baton.sdk.Structs;
 import io.baton.v1.Ack;
 import io.baton.v1.GrantCredits;
 import io.baton.v1.LeaseExtension;
+import io.baton.v1.ResultBatch;
 import io.baton.v1.Subscribe;
 import io.baton.v1.TaskAssignment;
 import io.baton.v1.TaskLog;
@@ -49,6 +50,9 @@ final class TaskStream {
   private static final Set<String> RETRYABLE_CODES =
       Set.of("UNAVAILABLE", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED");
 
+  /** The most results one ResultBatch may carry (the server's limit). */
+  static final int MAX_RESULT_BATCH = 1000;
+
   /** How often running tasks are checked for a due lease extension. */
   static final long LEASE_SWEEP_MS = 100;
 
@@ -77,6 +81,12 @@ final class TaskStream {
   private ScheduledFuture<?> reconnect;
   private boolean creditFlushQueued;
   private final int creditBatch;
+  /** Results finished since the sender last ran, to go out on {@code conn}; guarded by lock. */
+  private List<io.baton.v1.TaskResult> outbox = new ArrayList<>();
+  /** Whether a thread is sending the outbox now; guarded by lock. */
+  private boolean sending;
+  /** Subscribe with batch (tasks and acks in batches) and send results in batches. */
+  final boolean batching;
 
   TaskStream(
       Worker worker,
@@ -85,8 +95,10 @@ final class TaskStream {
       int concurrency,
       boolean leaseExtension,
       TaskHandler handler,
-      Executor userExecutor) {
+      Executor userExecutor,
+      boolean batching) {
     this.worker = worker;
+    this.batching = batching;
     this.taskType = taskType;
     this.domain = domain;
     this.concurrency = concurrency;
@@ -256,6 +268,8 @@ final class TaskStream {
     Connection c = new Connection();
     conn = c;
     outstanding = 0;
+    // Everything in the outbox is pending too, and pending is re-sent below.
+    outbox = new ArrayList<>();
     try {
       worker.stub().work(c);
     } catch (RuntimeException e) {
@@ -272,12 +286,15 @@ final class TaskStream {
                     .addTaskTypes(taskType)
                     .setDomain(domain)
                     .setWorkerId(worker.workerId())
-                    .setCredits(credits))
+                    .setCredits(credits)
+                    .setBatch(batching))
             .build());
     outstanding = credits;
+    List<io.baton.v1.TaskResult> again = new ArrayList<>(pending.size());
     for (Pending p : pending.values()) {
-      c.send(WorkRequest.newBuilder().setResult(p.result).build());
+      again.add(p.result);
     }
+    c.sendResults(again, batching);
     if (!pending.isEmpty()) {
       LOG.fine(() -> "re-sent " + pending.size() + " unacknowledged result(s) for " + taskType);
     }
@@ -385,6 +402,16 @@ final class TaskStream {
     switch (r.getKindCase()) {
       case TASK -> onTask(c, r.getTask());
       case RESULT_ACK -> onResultAck(c, r.getResultAck());
+      case TASKS -> {
+        for (TaskAssignment a : r.getTasks().getTasksList()) {
+          onTask(c, a);
+        }
+      }
+      case RESULT_ACKS -> {
+        for (Ack ack : r.getResultAcks().getAcksList()) {
+          onResultAck(c, ack);
+        }
+      }
       case LEASE_ACK -> onLeaseAck(r.getLeaseAck());
       default -> LOG.fine(() -> "ignored message of kind " + r.getKindCase());
     }
@@ -608,6 +635,7 @@ final class TaskStream {
 
   private void finish(Running run, Task task, long started, TaskResult result) {
     WorkerListener listener = worker.listener();
+    boolean becomeSender = false;
     io.baton.v1.TaskResult.Builder proto;
     try {
       proto = toProto(run.assignment, task, result);
@@ -625,10 +653,39 @@ final class TaskStream {
       io.baton.v1.TaskResult msg = proto.setToken(run.token).build();
       pending.put(msg.getTaskId(), new Pending(msg, result.status() != TaskResult.Status.IN_PROGRESS));
       if (conn != null) {
-        conn.send(WorkRequest.newBuilder().setResult(msg).build());
+        outbox.add(msg);
+        becomeSender = !sending;
+        sending = true;
       }
       creditsAfterFinishLocked();
       lock.notifyAll();
+    }
+    if (becomeSender) {
+      sendOutbox();
+    }
+  }
+
+  /**
+   * Sends the results finished so far, then whatever finished while it was sending, until the
+   * outbox is empty. One thread at a time does this; the others only add to the outbox, so
+   * results that finish together leave in one batch and none waits for more to come. The
+   * messages are serialized outside the stream's lock.
+   */
+  private void sendOutbox() {
+    while (true) {
+      List<io.baton.v1.TaskResult> batch;
+      Connection c;
+      synchronized (lock) {
+        if (outbox.isEmpty() || conn == null) {
+          outbox = outbox.isEmpty() ? outbox : new ArrayList<>();
+          sending = false;
+          return;
+        }
+        batch = outbox;
+        outbox = new ArrayList<>();
+        c = conn;
+      }
+      c.sendResults(batch, batching);
     }
   }
 
@@ -780,8 +837,11 @@ final class TaskStream {
       this.out = requestStream;
     }
 
-    /** Sends one message; the caller holds the stream's lock. */
-    void send(WorkRequest m) {
+    /**
+     * Sends one message. Sends are serialized on the connection (the gRPC stream takes one
+     * caller at a time); the stream's lock may be held or not, but is never taken while sending.
+     */
+    synchronized void send(WorkRequest m) {
       if (ended || out == null) {
         return;
       }
@@ -793,7 +853,31 @@ final class TaskStream {
       }
     }
 
-    void halfClose() {
+    /**
+     * Sends results: in batches of at most {@link #MAX_RESULT_BATCH} when batching, a result
+     * alone as a single message.
+     */
+    void sendResults(List<io.baton.v1.TaskResult> results, boolean batch) {
+      if (results.isEmpty()) {
+        return;
+      }
+      if (!batch || results.size() == 1) {
+        for (io.baton.v1.TaskResult r : results) {
+          send(WorkRequest.newBuilder().setResult(r).build());
+        }
+        return;
+      }
+      for (int i = 0; i < results.size(); i += MAX_RESULT_BATCH) {
+        List<io.baton.v1.TaskResult> part = results.subList(i, Math.min(results.size(), i + MAX_RESULT_BATCH));
+        if (part.size() == 1) {
+          send(WorkRequest.newBuilder().setResult(part.get(0)).build());
+        } else {
+          send(WorkRequest.newBuilder().setResults(ResultBatch.newBuilder().addAllResults(part)).build());
+        }
+      }
+    }
+
+    synchronized void halfClose() {
       if (ended || out == null) {
         return;
       }

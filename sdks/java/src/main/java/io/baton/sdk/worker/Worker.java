@@ -46,7 +46,7 @@ import java.util.logging.Logger;
  *
  * <p>Settings come from code and, overriding code, from environment variables: {@code
  * BATON_SERVER} (host:port), {@code BATON_WORKER_ID}, {@code BATON_WORKER_DOMAIN}, {@code
- * BATON_WORKER_CONCURRENCY}, and per task type {@code BATON_WORKER_<TYPE>_CONCURRENCY}, {@code
+ * BATON_WORKER_CONCURRENCY}, {@code BATON_WORKER_BATCH} (see {@link Builder#batching}), and per task type {@code BATON_WORKER_<TYPE>_CONCURRENCY}, {@code
  * _DOMAIN} and {@code _LEASE_EXTENSION} (see {@link TaskOptions}).
  */
 public final class Worker implements AutoCloseable {
@@ -104,6 +104,7 @@ public final class Worker implements AutoCloseable {
 
     String globalDomain = firstNonBlank(env.get("BATON_WORKER_DOMAIN"), null, null);
     Integer globalConcurrency = parseInt(env.get("BATON_WORKER_CONCURRENCY"), "BATON_WORKER_CONCURRENCY");
+    boolean batching = firstNonNull(parseBool(env.get("BATON_WORKER_BATCH")), b.batching);
     List<TaskStream> list = new ArrayList<>();
     for (Map.Entry<String, Registration> e : b.tasks.entrySet()) {
       String type = e.getKey();
@@ -128,7 +129,8 @@ public final class Worker implements AutoCloseable {
               Math.max(1, concurrency),
               lease,
               e.getValue().handler,
-              b.executor));
+              b.executor,
+              batching));
     }
     this.streams = Collections.unmodifiableList(list);
   }
@@ -268,6 +270,11 @@ public final class Worker implements AutoCloseable {
    */
   public void awaitTermination() throws InterruptedException {
     stopped.await();
+  }
+
+  /** @return whether the worker batches on its streams (see {@link Builder#batching}) */
+  public boolean batching() {
+    return !streams.isEmpty() && streams.get(0).batching;
   }
 
   /** @return the id this worker reports to the server */
@@ -433,8 +440,23 @@ public final class Worker implements AutoCloseable {
     private Duration maxBackoff = Duration.ofSeconds(10);
     private final Map<String, Registration> tasks = new LinkedHashMap<>();
     private java.util.concurrent.Executor executor;
+    private boolean batching = true;
 
     private Builder() {}
+
+    /**
+     * Turns batching on the worker stream on or off (default on; {@code BATON_WORKER_BATCH=0} or
+     * {@code =1} overrides). With batching the server may push several tasks and several result
+     * acknowledgements in one message, and results that finish at the same moment go out in one
+     * message; no result waits for others to batch with.
+     *
+     * @param batching whether to batch
+     * @return this builder
+     */
+    public Builder batching(boolean batching) {
+      this.batching = batching;
+      return this;
+    }
 
     /**
      * Runs the handlers of every task type on this executor instead of a pool of threads per
