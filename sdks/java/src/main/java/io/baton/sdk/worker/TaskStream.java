@@ -34,8 +34,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One task type of a worker: its thread pool and its stream to the server.
@@ -46,7 +46,7 @@ import java.util.logging.Logger;
  * pending} until the server acknowledges them, and are sent again on every new stream.
  */
 final class TaskStream {
-  private static final Logger LOG = Logger.getLogger(Worker.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
   private static final Set<String> RETRYABLE_CODES =
       Set.of("UNAVAILABLE", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED");
 
@@ -135,8 +135,20 @@ final class TaskStream {
       connected = connectLocked();
     }
     if (connected) {
-      worker.listener().onConnected(taskType);
+      announceConnected();
     }
+  }
+
+  /** Logs a new stream and tells the listener. */
+  private void announceConnected() {
+    LOG.atInfo()
+        .addKeyValue("task_type", taskType)
+        .addKeyValue("worker_id", worker.workerId())
+        .addKeyValue("domain", domain)
+        .addKeyValue("concurrency", concurrency)
+        .addKeyValue("batch", batching)
+        .log("worker stream connected");
+    worker.listener().onConnected(taskType);
   }
 
   void pause() {
@@ -158,7 +170,7 @@ final class TaskStream {
       }
     }
     if (connected) {
-      worker.listener().onConnected(taskType);
+      announceConnected();
     }
   }
 
@@ -206,15 +218,12 @@ final class TaskStream {
       }
       closing.clear();
       if (!running.isEmpty() || !pending.isEmpty()) {
-        LOG.warning(
-            () ->
-                "worker for "
-                    + taskType
-                    + " shut down with "
-                    + running.size()
-                    + " task(s) still running and "
-                    + pending.size()
-                    + " result(s) not acknowledged; the server hands them out again");
+        LOG.atWarn()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("running", running.size())
+            .addKeyValue("unacknowledged", pending.size())
+            .log("worker closed with tasks still running or results not acknowledged; the server hands them out again");
       }
       if (pool == null) {
         // The executor is the caller's to shut down; interrupt the handlers still on it.
@@ -296,7 +305,11 @@ final class TaskStream {
     }
     c.sendResults(again, batching);
     if (!pending.isEmpty()) {
-      LOG.fine(() -> "re-sent " + pending.size() + " unacknowledged result(s) for " + taskType);
+      LOG.atDebug()
+          .addKeyValue("task_type", taskType)
+          .addKeyValue("worker_id", worker.workerId())
+          .addKeyValue("results", pending.size())
+          .log("unacknowledged results sent again");
     }
     return true;
   }
@@ -368,9 +381,10 @@ final class TaskStream {
     }
   }
 
-  private void scheduleReconnectLocked() {
+  /** @return the delay before the next attempt in milliseconds; -1 when none is scheduled */
+  private long scheduleReconnectLocked() {
     if (closed || reconnect != null) {
-      return;
+      return -1;
     }
     Duration initial = worker.initialBackoff();
     Duration max = worker.maxBackoff();
@@ -389,11 +403,12 @@ final class TaskStream {
                     connected = connectLocked();
                   }
                   if (connected) {
-                    worker.listener().onConnected(taskType);
+                    announceConnected();
                   }
                 },
                 delay,
                 TimeUnit.MILLISECONDS);
+    return delay;
   }
 
   // ------------------------------------------------------------------------- from the server
@@ -413,7 +428,7 @@ final class TaskStream {
         }
       }
       case LEASE_ACK -> onLeaseAck(r.getLeaseAck());
-      default -> LOG.fine(() -> "ignored message of kind " + r.getKindCase());
+      default -> LOG.atDebug().addKeyValue("kind", r.getKindCase()).log("ignored a message of unknown kind");
     }
   }
 
@@ -496,20 +511,26 @@ final class TaskStream {
                 },
                 delay,
                 TimeUnit.MILLISECONDS);
-        LOG.fine(() -> "result for task " + ack.getTaskId() + " refused for now (" + ack.getCode() + "); retrying");
+        LOG.atDebug()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("task_id", ack.getTaskId())
+            .addKeyValue("workflow_id", p.result.getWorkflowId())
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("code", ack.getCode())
+            .addKeyValue("attempt", p.retries)
+            .addKeyValue("backoff_ms", delay)
+            .addKeyValue("error", ack.getMessage())
+            .log("result refused for now; sending it again");
       } else {
         pending.remove(ack.getTaskId());
-        LOG.warning(
-            () ->
-                "result for task "
-                    + ack.getTaskId()
-                    + " ("
-                    + taskType
-                    + ") refused with "
-                    + ack.getCode()
-                    + ": "
-                    + ack.getMessage()
-                    + "; dropped");
+        LOG.atWarn()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("task_id", ack.getTaskId())
+            .addKeyValue("workflow_id", p.result.getWorkflowId())
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("code", ack.getCode())
+            .addKeyValue("error", ack.getMessage())
+            .log("result refused; dropped");
       }
       maybeCloseLocked();
       lock.notifyAll();
@@ -529,18 +550,18 @@ final class TaskStream {
         r.leaseRefused = true;
       }
     }
-    LOG.warning(
-        () ->
-            "lease extension for task "
-                + ack.getTaskId()
-                + " refused with "
-                + ack.getCode()
-                + ": "
-                + ack.getMessage());
+    LOG.atWarn()
+        .addKeyValue("task_type", taskType)
+        .addKeyValue("task_id", ack.getTaskId())
+        .addKeyValue("worker_id", worker.workerId())
+        .addKeyValue("code", ack.getCode())
+        .addKeyValue("error", ack.getMessage())
+        .log("lease extension refused");
   }
 
   private void onClosed(Connection c, Throwable error) {
     int failureCount;
+    long backoff = -1;
     synchronized (lock) {
       closing.remove(c);
       if (c != conn) {
@@ -557,20 +578,23 @@ final class TaskStream {
       failures++;
       failureCount = failures;
       if (wantStreamLocked()) {
-        scheduleReconnectLocked();
+        backoff = scheduleReconnectLocked();
       }
       lock.notifyAll();
     }
+    if (backoff < 0) {
+      // Not reconnecting (paused or stopping with nothing left to deliver).
+      worker.listener().onDisconnected(taskType, error);
+      return;
+    }
     if (failureCount == 1 || failureCount % 20 == 0) {
-      LOG.log(
-          Level.WARNING,
-          "stream for "
-              + taskType
-              + " ended"
-              + (error == null ? "" : ": " + error.getMessage())
-              + "; reconnecting (attempt "
-              + failureCount
-              + ")");
+      LOG.atWarn()
+          .addKeyValue("task_type", taskType)
+          .addKeyValue("worker_id", worker.workerId())
+          .addKeyValue("attempt", failureCount)
+          .addKeyValue("backoff_ms", backoff)
+          .addKeyValue("error", error == null ? "closed by the server" : describe(error))
+          .log("worker stream ended; reconnecting");
     }
     worker.listener().onDisconnected(taskType, error);
   }
@@ -596,6 +620,7 @@ final class TaskStream {
         }
         return;
       }
+      logHandlerRaised(run, t);
       finish(run, task, started, failure(t));
       return;
     } finally {
@@ -624,6 +649,7 @@ final class TaskStream {
           && cause.getCause() != null) {
         cause = cause.getCause();
       }
+      logHandlerRaised(run, cause);
       result = failure(cause);
     } else if (value instanceof CompletionStage<?>) {
       result = TaskResult.failed("the handler's CompletionStage completed with another CompletionStage");
@@ -631,6 +657,20 @@ final class TaskStream {
       result = TaskResult.fromReturnValue(value);
     }
     finish(run, task, started, result);
+  }
+
+  /** Logs a handler that raised (its input and output are never logged). */
+  private void logHandlerRaised(Running run, Throwable t) {
+    TaskAssignment a = run.assignment;
+    LOG.atWarn()
+        .setCause(t)
+        .addKeyValue("task_type", taskType)
+        .addKeyValue("task_id", a.getTaskId())
+        .addKeyValue("workflow_id", a.getWorkflowId())
+        .addKeyValue("worker_id", worker.workerId())
+        .addKeyValue("attempt", a.getRetryCount())
+        .addKeyValue("error", describe(t))
+        .log("task handler raised");
   }
 
   private void finish(Running run, Task task, long started, TaskResult result) {
@@ -849,7 +889,7 @@ final class TaskStream {
         out.onNext(m);
       } catch (RuntimeException e) {
         // The call is already over; onError/onCompleted reports it.
-        LOG.log(Level.FINE, "send on a finished stream", e);
+        LOG.debug("send on a finished stream", e);
       }
     }
 
@@ -885,7 +925,7 @@ final class TaskStream {
       try {
         out.onCompleted();
       } catch (RuntimeException e) {
-        LOG.log(Level.FINE, "half-close on a finished stream", e);
+        LOG.debug("half-close on a finished stream", e);
       }
     }
 
@@ -896,7 +936,7 @@ final class TaskStream {
         try {
           o.cancel(why, null);
         } catch (RuntimeException e) {
-          LOG.log(Level.FINE, "cancel on a finished stream", e);
+          LOG.debug("cancel on a finished stream", e);
         }
       }
     }

@@ -21,7 +21,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs task handlers for one or more task types, taking tasks from Baton's worker stream.
@@ -50,7 +51,7 @@ import java.util.logging.Logger;
  * _DOMAIN} and {@code _LEASE_EXTENSION} (see {@link TaskOptions}).
  */
 public final class Worker implements AutoCloseable {
-  private static final Logger LOG = Logger.getLogger(Worker.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
   /** Concurrency of a task type when neither code nor environment sets one. */
   public static final int DEFAULT_CONCURRENCY = 8;
 
@@ -70,6 +71,7 @@ public final class Worker implements AutoCloseable {
   private final WorkerListener listener;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
+  private final Duration drainTimeout;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private State state = State.NEW;
 
@@ -91,6 +93,7 @@ public final class Worker implements AutoCloseable {
     this.listener = b.listener != null ? b.listener : new WorkerListener() {};
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
+    this.drainTimeout = b.drainTimeout;
     ScheduledThreadPoolExecutor sched =
         new ScheduledThreadPoolExecutor(
             1,
@@ -157,20 +160,10 @@ public final class Worker implements AutoCloseable {
             s::sweepLeases, TaskStream.LEASE_SWEEP_MS, TaskStream.LEASE_SWEEP_MS, TimeUnit.MILLISECONDS);
       }
     }
-    LOG.info(
-        () ->
-            "worker "
-                + workerId
-                + " started for "
-                + streams.stream()
-                    .map(
-                        s ->
-                            s.taskType
-                                + (s.domain.isEmpty() ? "" : " in domain " + s.domain)
-                                + " (concurrency "
-                                + s.concurrency
-                                + ")")
-                    .toList());
+    LOG.atInfo()
+        .addKeyValue("worker_id", workerId)
+        .addKeyValue("task_types", taskTypes())
+        .log("worker started");
     return this;
   }
 
@@ -218,10 +211,19 @@ public final class Worker implements AutoCloseable {
       wasStarted = state == State.RUNNING;
       state = State.STOPPING;
     }
-    long deadline = System.nanoTime() + grace.toNanos();
+    long started = System.nanoTime();
+    long deadline = started + grace.toNanos();
     boolean clean = true;
     for (TaskStream s : streams) {
       s.beginStop();
+    }
+    if (wasStarted) {
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("running", runningTasks())
+          .addKeyValue("unacknowledged", unacknowledgedResults())
+          .addKeyValue("timeout_ms", grace.toMillis())
+          .log("worker drain started");
     }
     try {
       for (TaskStream s : streams) {
@@ -230,6 +232,15 @@ public final class Worker implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       clean = false;
+    }
+    if (wasStarted) {
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("drained", clean)
+          .addKeyValue("running", runningTasks())
+          .addKeyValue("unacknowledged", unacknowledgedResults())
+          .addKeyValue("took_ms", (System.nanoTime() - started) / 1_000_000)
+          .log("worker drain finished");
     }
     for (TaskStream s : streams) {
       s.forceClose();
@@ -243,7 +254,10 @@ public final class Worker implements AutoCloseable {
     }
     stopped.countDown();
     if (wasStarted) {
-      LOG.info(() -> "worker " + workerId + " stopped");
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("clean", clean)
+          .log("worker stopped");
     }
     return clean;
   }
@@ -257,10 +271,13 @@ public final class Worker implements AutoCloseable {
     return true;
   }
 
-  /** Same as {@code shutdown(Duration.ofSeconds(30))}. */
+  /**
+   * Same as {@code shutdown(drainTimeout)}, with the drain timeout of {@link
+   * Builder#drainTimeout} (default 30 s).
+   */
   @Override
   public void close() {
-    shutdown(Duration.ofSeconds(30));
+    shutdown(drainTimeout);
   }
 
   /**
@@ -392,7 +409,7 @@ public final class Worker implements AutoCloseable {
     try {
       return Integer.parseInt(s.trim());
     } catch (NumberFormatException e) {
-      LOG.warning(() -> "ignoring " + name + "=" + s + ": not a number");
+      LOG.atWarn().addKeyValue("variable", name).addKeyValue("value", s).log("ignoring a setting that is not a number");
       return null;
     }
   }
@@ -441,8 +458,25 @@ public final class Worker implements AutoCloseable {
     private final Map<String, Registration> tasks = new LinkedHashMap<>();
     private java.util.concurrent.Executor executor;
     private boolean batching = true;
+    private Duration drainTimeout = Duration.ofSeconds(30);
 
     private Builder() {}
+
+    /**
+     * Sets how long {@link Worker#close()} waits for running tasks to finish and their results to
+     * be acknowledged before it closes the streams anyway (default 30 s). {@link
+     * Worker#shutdown(Duration)} takes its own timeout.
+     *
+     * @param timeout the longest drain
+     * @return this builder
+     */
+    public Builder drainTimeout(Duration timeout) {
+      if (timeout.isNegative()) {
+        throw new IllegalArgumentException("drain timeout must not be negative");
+      }
+      this.drainTimeout = timeout;
+      return this;
+    }
 
     /**
      * Turns batching on the worker stream on or off (default on; {@code BATON_WORKER_BATCH=0} or
