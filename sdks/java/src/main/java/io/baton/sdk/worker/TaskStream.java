@@ -78,6 +78,10 @@ final class TaskStream {
   private boolean stopping;
   private boolean closed;
   private int failures;
+  /** Streams opened so far; every one after the first counts as a reconnect. */
+  private int sessions;
+  /** This task type's Prometheus metrics; null when metrics are off. */
+  private final WorkerMetrics.ForType metrics;
   private ScheduledFuture<?> reconnect;
   private boolean creditFlushQueued;
   private final int creditBatch;
@@ -96,7 +100,9 @@ final class TaskStream {
       boolean leaseExtension,
       TaskHandler handler,
       Executor userExecutor,
-      boolean batching) {
+      boolean batching,
+      WorkerMetrics.ForType metrics) {
+    this.metrics = metrics;
     this.worker = worker;
     this.batching = batching;
     this.taskType = taskType;
@@ -217,6 +223,9 @@ final class TaskStream {
         c.cancel("worker shut down");
       }
       closing.clear();
+      if (metrics != null) {
+        metrics.inFlight(0);
+      }
       if (!running.isEmpty() || !pending.isEmpty()) {
         LOG.atWarn()
             .addKeyValue("task_type", taskType)
@@ -277,6 +286,10 @@ final class TaskStream {
     Connection c = new Connection();
     conn = c;
     outstanding = 0;
+    sessions++;
+    if (sessions > 1 && metrics != null) {
+      metrics.reconnected();
+    }
     // Everything in the outbox is pending too, and pending is re-sent below.
     outbox = new ArrayList<>();
     try {
@@ -471,12 +484,16 @@ final class TaskStream {
       }
       run = new Running(a, leaseExtension);
       running.put(id, run);
+      if (metrics != null) {
+        metrics.received(running.size());
+      }
     }
     try {
       executor.execute(() -> execute(run));
     } catch (RejectedExecutionException e) {
       synchronized (lock) {
         running.remove(a.getTaskId());
+        inFlightChangedLocked();
         lock.notifyAll();
       }
     }
@@ -523,6 +540,9 @@ final class TaskStream {
             .log("result refused for now; sending it again");
       } else {
         pending.remove(ack.getTaskId());
+        if (metrics != null) {
+          metrics.dropped();
+        }
         LOG.atWarn()
             .addKeyValue("task_type", taskType)
             .addKeyValue("task_id", ack.getTaskId())
@@ -616,6 +636,7 @@ final class TaskStream {
       if (closedNow() && isInterruption(t)) {
         synchronized (lock) {
           running.remove(run.assignment.getTaskId());
+          inFlightChangedLocked();
           lock.notifyAll();
         }
         return;
@@ -683,9 +704,14 @@ final class TaskStream {
       result = TaskResult.failed("output cannot be sent: " + describe(e)).log(stackTrace(e));
       proto = toProto(run.assignment, task, result);
     }
-    listener.onTaskFinished(task, result.status(), System.nanoTime() - started);
+    long took = System.nanoTime() - started;
+    listener.onTaskFinished(task, result.status(), took);
+    if (metrics != null) {
+      metrics.finished(result.status(), took, proto.hasOutput() ? proto.getOutput().getSerializedSize() : 0);
+    }
     synchronized (lock) {
       running.remove(run.assignment.getTaskId());
+      inFlightChangedLocked();
       if (closed) {
         lock.notifyAll();
         return;
@@ -726,6 +752,12 @@ final class TaskStream {
         c = conn;
       }
       c.sendResults(batch, batching);
+    }
+  }
+
+  private void inFlightChangedLocked() {
+    if (metrics != null) {
+      metrics.inFlight(running.size());
     }
   }
 

@@ -52,6 +52,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+  /** Environment variable: serve worker metrics over HTTP on this port (when code sets none). */
+  public static final String METRICS_PORT_ENV = "BATON_WORKER_METRICS_PORT";
+
+  /** Environment variable: the address the metrics HTTP server listens on (default all). */
+  public static final String METRICS_ADDR_ENV = "BATON_WORKER_METRICS_ADDR";
+
   /** Concurrency of a task type when neither code nor environment sets one. */
   public static final int DEFAULT_CONCURRENCY = 8;
 
@@ -72,6 +78,14 @@ public final class Worker implements AutoCloseable {
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final Duration drainTimeout;
+  /** The worker metrics; null when off. */
+  private final WorkerMetrics metrics;
+  /** The port to serve metrics on (0: any free one); -1 for none. */
+  private final int metricsPortWanted;
+  private final String metricsAddress;
+  /** The metrics HTTP server this worker started; closed with the worker. */
+  private java.io.Closeable metricsServer;
+  private int metricsPort = -1;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private State state = State.NEW;
 
@@ -108,6 +122,26 @@ public final class Worker implements AutoCloseable {
     String globalDomain = firstNonBlank(env.get("BATON_WORKER_DOMAIN"), null, null);
     Integer globalConcurrency = parseInt(env.get("BATON_WORKER_CONCURRENCY"), "BATON_WORKER_CONCURRENCY");
     boolean batching = firstNonNull(parseBool(env.get("BATON_WORKER_BATCH")), b.batching);
+    Integer port = b.metricsPort;
+    if (port == null) {
+      String text = env.get(METRICS_PORT_ENV);
+      if (text != null && !text.isBlank()) {
+        try {
+          port = Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(METRICS_PORT_ENV + "=" + text + " is not a port number");
+        }
+      }
+    }
+    this.metricsPortWanted = port == null ? -1 : port;
+    this.metricsAddress =
+        firstNonBlank(b.metricsAddress, env.get(METRICS_ADDR_ENV), "0.0.0.0");
+    WorkerMetrics metrics = null;
+    if (b.metricsRegistry != null || port != null) {
+      requirePrometheus();
+      metrics = Metrics.of(b.metricsRegistry);
+    }
+    this.metrics = metrics;
     List<TaskStream> list = new ArrayList<>();
     for (Map.Entry<String, Registration> e : b.tasks.entrySet()) {
       String type = e.getKey();
@@ -133,7 +167,8 @@ public final class Worker implements AutoCloseable {
               lease,
               e.getValue().handler,
               b.executor,
-              batching));
+              batching,
+              metrics == null ? null : metrics.forType(type)));
     }
     this.streams = Collections.unmodifiableList(list);
   }
@@ -151,6 +186,16 @@ public final class Worker implements AutoCloseable {
   public synchronized Worker start() {
     if (state != State.NEW) {
       throw new IllegalStateException("worker already started");
+    }
+    if (metricsPortWanted >= 0) {
+      WorkerMetrics.Served served = metrics.serve(metricsAddress, metricsPortWanted);
+      metricsServer = served.server();
+      metricsPort = served.port();
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("address", metricsAddress)
+          .addKeyValue("port", metricsPort)
+          .log("worker metrics served");
     }
     state = State.RUNNING;
     for (TaskStream s : streams) {
@@ -249,6 +294,18 @@ public final class Worker implements AutoCloseable {
     if (ownedChannel != null) {
       Channels.close(ownedChannel);
     }
+    java.io.Closeable server;
+    synchronized (this) {
+      server = metricsServer;
+      metricsServer = null;
+    }
+    if (server != null) {
+      try {
+        server.close();
+      } catch (java.io.IOException | RuntimeException e) {
+        LOG.atWarn().addKeyValue("worker_id", workerId).setCause(e).log("closing the metrics server failed");
+      }
+    }
     synchronized (this) {
       state = State.STOPPED;
     }
@@ -292,6 +349,15 @@ public final class Worker implements AutoCloseable {
   /** @return whether the worker batches on its streams (see {@link Builder#batching}) */
   public boolean batching() {
     return !streams.isEmpty() && streams.get(0).batching;
+  }
+
+  /**
+   * The port the worker's metrics are served on.
+   *
+   * @return the port of the metrics HTTP server this worker started, or -1 when it serves none
+   */
+  public synchronized int metricsPort() {
+    return metricsPort;
   }
 
   /** @return the id this worker reports to the server */
@@ -444,6 +510,35 @@ public final class Worker implements AutoCloseable {
 
   private record Registration(TaskHandler handler, TaskOptions options) {}
 
+  private static void requirePrometheus() {
+    for (String c :
+        new String[] {
+          "io.prometheus.metrics.core.metrics.Counter",
+          "io.prometheus.metrics.exporter.httpserver.HTTPServer"
+        }) {
+      try {
+        Class.forName(c, false, Worker.class.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException(
+            "worker metrics need the Prometheus Java client 1.x on the class path: add"
+                + " io.prometheus:prometheus-metrics-core and"
+                + " io.prometheus:prometheus-metrics-exporter-httpserver (missing "
+                + c
+                + ")",
+            e);
+      }
+    }
+  }
+
+  /** Touches the Prometheus types only once they are known to be there. */
+  private static final class Metrics {
+    static WorkerMetrics of(Object registry) {
+      return registry == null
+          ? WorkerMetrics.forDefaultRegistry()
+          : WorkerMetrics.forRegistry((io.prometheus.metrics.model.registry.PrometheusRegistry) registry);
+    }
+  }
+
   /** Builder of {@link Worker}. */
   public static final class Builder {
     private String target;
@@ -459,8 +554,55 @@ public final class Worker implements AutoCloseable {
     private java.util.concurrent.Executor executor;
     private boolean batching = true;
     private Duration drainTimeout = Duration.ofSeconds(30);
+    /** A PrometheusRegistry, kept as Object so the class loads without the Prometheus client. */
+    private Object metricsRegistry;
+    private Integer metricsPort;
+    private String metricsAddress;
 
     private Builder() {}
+
+    /**
+     * Records the worker metrics (see {@link WorkerMetrics}) in a Prometheus registry of yours.
+     * Needs the optional dependency {@code io.prometheus:prometheus-metrics-core} 1.x.
+     *
+     * @param registry the registry; workers sharing it share the metrics
+     * @return this builder
+     */
+    public Builder metrics(io.prometheus.metrics.model.registry.PrometheusRegistry registry) {
+      this.metricsRegistry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /**
+     * Serves the worker metrics over HTTP ({@code /metrics}) on this port while the worker runs;
+     * the server starts with {@link Worker#start()} and stops with the worker. The metrics go in
+     * the registry given to {@link #metrics}, else the Prometheus default registry. Without this
+     * call, {@code BATON_WORKER_METRICS_PORT} does the same. Needs the optional dependencies
+     * {@code io.prometheus:prometheus-metrics-core} and {@code
+     * prometheus-metrics-exporter-httpserver} 1.x.
+     *
+     * @param port the port; 0 takes any free one (see {@link Worker#metricsPort()})
+     * @return this builder
+     */
+    public Builder metricsPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("not a port: " + port);
+      }
+      this.metricsPort = port;
+      return this;
+    }
+
+    /**
+     * Sets the address the metrics HTTP server listens on (default {@code
+     * BATON_WORKER_METRICS_ADDR}, else all interfaces).
+     *
+     * @param address a host name or IP address
+     * @return this builder
+     */
+    public Builder metricsAddress(String address) {
+      this.metricsAddress = address;
+      return this;
+    }
 
     /**
      * Sets how long {@link Worker#close()} waits for running tasks to finish and their results to
