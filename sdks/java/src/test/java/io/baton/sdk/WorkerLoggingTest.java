@@ -123,6 +123,12 @@ class WorkerLoggingTest extends ServerTest {
                 .build()
                 .start()) {
       await(workerId, "worker stream connected", e -> true);
+      // The stream is through the relay once the server lists the worker; cut it then.
+      long listed = System.nanoTime() + WAIT.toNanos();
+      while (client.listWorkers("lg_net").stream().noneMatch(x -> workerId.equals(x.getWorkerId()))) {
+        assertTrue(System.nanoTime() < listed, "worker never subscribed");
+        Thread.sleep(10);
+      }
       proxy.cut();
       Event ended = await(workerId, "worker stream ended; reconnecting", e -> true).get(0);
       assertEquals(Level.WARN, ended.level());
@@ -131,6 +137,7 @@ class WorkerLoggingTest extends ServerTest {
       long backoff = (Long) ended.get("backoff_ms");
       assertTrue(backoff >= 40 && backoff <= 60, "backoff " + backoff);
       assertNotNull(ended.get("error"));
+      assertEquals(proxy.target(), ended.get("server"));
       // Connected again, and still working.
       long deadline = System.nanoTime() + WAIT.toNanos();
       while (CapturedLogs.find("worker stream connected", e -> workerId.equals(e.get("worker_id"))).size() < 2) {
@@ -138,6 +145,27 @@ class WorkerLoggingTest extends ServerTest {
         Thread.sleep(10);
       }
       assertTrue(client.executeWorkflow(StartWorkflow.of("lg_net_wf", Map.of()), WAIT).isCompleted());
+    }
+  }
+
+  @Test
+  void workerWithNoServerLogsTheAddressAndKeepsTrying() throws Exception {
+    String workerId = "log-worker-4";
+    try (Worker w =
+        Worker.builder()
+            .target("127.0.0.1:1")
+            .workerId(workerId)
+            .environment(Map.of())
+            .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(40))
+            .drainTimeout(Duration.ZERO)
+            .task("lg_nowhere", task -> null)
+            .build()
+            .start()) {
+      Event ended = await(workerId, "worker stream ended; reconnecting", e -> true).get(0);
+      assertEquals("127.0.0.1:1", ended.get("server"));
+      assertTrue(String.valueOf(ended.get("error")).contains("UNAVAILABLE"), ended.toString());
+      // Logged at the first failure and every 20th, while it keeps trying with backoff.
+      await(workerId, "worker stream ended; reconnecting", e -> Integer.valueOf(20).equals(e.get("attempt")));
     }
   }
 

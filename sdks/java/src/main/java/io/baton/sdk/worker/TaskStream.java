@@ -611,6 +611,7 @@ final class TaskStream {
       LOG.atWarn()
           .addKeyValue("task_type", taskType)
           .addKeyValue("worker_id", worker.workerId())
+          .addKeyValue("server", worker.stub().getChannel().authority())
           .addKeyValue("attempt", failureCount)
           .addKeyValue("backoff_ms", backoff)
           .addKeyValue("error", error == null ? "closed by the server" : describe(error))
