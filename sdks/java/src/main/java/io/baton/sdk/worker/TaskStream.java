@@ -87,6 +87,8 @@ final class TaskStream {
   private final int creditBatch;
   /** Results finished since the sender last ran, to go out on {@code conn}; guarded by lock. */
   private List<io.baton.v1.TaskResult> outbox = new ArrayList<>();
+  /** Credit granted (counted in {@code outstanding}) but not sent yet; guarded by lock. */
+  private int creditsToSend;
   /** Whether a thread is sending the outbox now; guarded by lock. */
   private boolean sending;
   /** Subscribe with batch (tasks and acks in batches) and send results in batches. */
@@ -290,8 +292,10 @@ final class TaskStream {
     if (sessions > 1 && metrics != null) {
       metrics.reconnected();
     }
-    // Everything in the outbox is pending too, and pending is re-sent below.
+    // Everything in the outbox is pending too, and pending is re-sent below; the credit goes
+    // with the subscription.
     outbox = new ArrayList<>();
+    creditsToSend = 0;
     try {
       worker.stub().work(c);
     } catch (RuntimeException e) {
@@ -357,7 +361,9 @@ final class TaskStream {
       return;
     }
     if (grant >= creditBatch) {
-      topUpLocked();
+      // Sent by the thread that sends the outbox, outside the lock.
+      outstanding += grant;
+      creditsToSend += grant;
       return;
     }
     if (!creditFlushQueued) {
@@ -721,10 +727,12 @@ final class TaskStream {
       pending.put(msg.getTaskId(), new Pending(msg, result.status() != TaskResult.Status.IN_PROGRESS));
       if (conn != null) {
         outbox.add(msg);
-        becomeSender = !sending;
-        sending = true;
       }
       creditsAfterFinishLocked();
+      if (conn != null && !sending && (!outbox.isEmpty() || creditsToSend > 0)) {
+        becomeSender = true;
+        sending = true;
+      }
       lock.notifyAll();
     }
     if (becomeSender) {
@@ -733,7 +741,7 @@ final class TaskStream {
   }
 
   /**
-   * Sends the results finished so far, then whatever finished while it was sending, until the
+   * Sends the credit and results of finished tasks, then whatever finished while it was sending, until the
    * outbox is empty. One thread at a time does this; the others only add to the outbox, so
    * results that finish together leave in one batch and none waits for more to come. The
    * messages are serialized outside the stream's lock.
@@ -741,16 +749,24 @@ final class TaskStream {
   private void sendOutbox() {
     while (true) {
       List<io.baton.v1.TaskResult> batch;
+      int credits;
       Connection c;
       synchronized (lock) {
-        if (outbox.isEmpty() || conn == null) {
+        if ((outbox.isEmpty() && creditsToSend == 0) || conn == null) {
           outbox = outbox.isEmpty() ? outbox : new ArrayList<>();
+          creditsToSend = 0;
           sending = false;
           return;
         }
         batch = outbox;
         outbox = new ArrayList<>();
+        credits = creditsToSend;
+        creditsToSend = 0;
         c = conn;
+      }
+      if (credits > 0) {
+        // Credit first: the server can push the next tasks while the results are on their way.
+        c.send(WorkRequest.newBuilder().setCredits(GrantCredits.newBuilder().setCredits(credits)).build());
       }
       c.sendResults(batch, batching);
     }
