@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.baton.sdk.worker.TerminalException;
 import io.baton.sdk.worker.Worker;
+import io.baton.sdk.worker.WorkerMetrics;
 import io.baton.v1.WorkflowStatus;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -95,7 +96,7 @@ class WorkerMetricsTest extends ServerTest {
                 .target(proxy.target())
                 .environment(Map.of())
                 .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(200))
-                .metrics(registry)
+                .metrics(WorkerMetrics.forRegistry(registry))
                 .metricsPort(0)
                 .metricsAddress("127.0.0.1")
                 .task(

@@ -137,9 +137,11 @@ public final class Worker implements AutoCloseable {
     this.metricsAddress =
         firstNonBlank(b.metricsAddress, env.get(METRICS_ADDR_ENV), "0.0.0.0");
     WorkerMetrics metrics = null;
-    if (b.metricsRegistry != null || port != null) {
+    if (b.metrics != null) {
+      metrics = b.metrics;
+    } else if (port != null) {
       requirePrometheus();
-      metrics = Metrics.of(b.metricsRegistry);
+      metrics = WorkerMetrics.forDefaultRegistry();
     }
     this.metrics = metrics;
     List<TaskStream> list = new ArrayList<>();
@@ -188,6 +190,7 @@ public final class Worker implements AutoCloseable {
       throw new IllegalStateException("worker already started");
     }
     if (metricsPortWanted >= 0) {
+      requirePrometheus();
       WorkerMetrics.Served served = metrics.serve(metricsAddress, metricsPortWanted);
       metricsServer = served.server();
       metricsPort = served.port();
@@ -530,15 +533,6 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /** Touches the Prometheus types only once they are known to be there. */
-  private static final class Metrics {
-    static WorkerMetrics of(Object registry) {
-      return registry == null
-          ? WorkerMetrics.forDefaultRegistry()
-          : WorkerMetrics.forRegistry((io.prometheus.metrics.model.registry.PrometheusRegistry) registry);
-    }
-  }
-
   /** Builder of {@link Worker}. */
   public static final class Builder {
     private String target;
@@ -554,22 +548,22 @@ public final class Worker implements AutoCloseable {
     private java.util.concurrent.Executor executor;
     private boolean batching = true;
     private Duration drainTimeout = Duration.ofSeconds(30);
-    /** A PrometheusRegistry, kept as Object so the class loads without the Prometheus client. */
-    private Object metricsRegistry;
+    private WorkerMetrics metrics;
     private Integer metricsPort;
     private String metricsAddress;
 
     private Builder() {}
 
     /**
-     * Records the worker metrics (see {@link WorkerMetrics}) in a Prometheus registry of yours.
-     * Needs the optional dependency {@code io.prometheus:prometheus-metrics-core} 1.x.
+     * Records the worker metrics in the registry they were made for, typically {@code
+     * WorkerMetrics.forRegistry(registry)} with a Prometheus registry of yours. Needs the
+     * optional dependency {@code io.prometheus:prometheus-metrics-core} 1.x.
      *
-     * @param registry the registry; workers sharing it share the metrics
+     * @param metrics the metrics; workers given the same share them
      * @return this builder
      */
-    public Builder metrics(io.prometheus.metrics.model.registry.PrometheusRegistry registry) {
-      this.metricsRegistry = Objects.requireNonNull(registry, "registry");
+    public Builder metrics(WorkerMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
       return this;
     }
 
