@@ -764,11 +764,22 @@ final class TaskStream {
         creditsToSend = 0;
         c = conn;
       }
-      if (credits > 0) {
-        // Credit first: the server can push the next tasks while the results are on their way.
-        c.send(WorkRequest.newBuilder().setCredits(GrantCredits.newBuilder().setCredits(credits)).build());
+      boolean sent = false;
+      try {
+        if (credits > 0) {
+          // Credit first: the server can push the next tasks while the results are on their way.
+          c.send(WorkRequest.newBuilder().setCredits(GrantCredits.newBuilder().setCredits(credits)).build());
+        }
+        c.sendResults(batch, batching);
+        sent = true;
+      } finally {
+        if (!sent) {
+          // Let the next finished task send (its results stay pending and are re-sent anyway).
+          synchronized (lock) {
+            sending = false;
+          }
+        }
       }
-      c.sendResults(batch, batching);
     }
   }
 
