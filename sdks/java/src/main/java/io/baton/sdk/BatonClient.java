@@ -661,65 +661,155 @@ public final class BatonClient implements AutoCloseable {
   }
 
   /**
-   * Waits until an execution started elsewhere reaches a terminal status. To start a workflow
-   * and wait for it, use {@link #executeWorkflow(StartWorkflow, Duration)}, whose wait happens
-   * on the server. An execution started with an idempotency key can be waited on by the server
-   * too: {@code executeWorkflow} with the same start and {@link
-   * StartWorkflow.Idempotency#RETURN_EXISTING} waits on the execution that used the key.
+   * Waits on the server for an execution that already exists (started elsewhere) to reach a
+   * terminal status, without starting anything. Returns when it finished or the wait ran out;
+   * check {@link WorkflowWait#finished()}.
+   *
+   * @param workflowId the id
+   * @param wait how long to wait; waits longer than the server's 300 s limit are made of several
+   *     calls, one after the other, until this deadline; a negative wait is refused by the server
+   *     (INVALID_ARGUMENT)
+   * @return the execution when the wait ended, with its tasks, and whether it finished
+   * @throws BatonException NOT_FOUND for an unknown id
+   */
+  public WorkflowWait waitWorkflow(String workflowId, Duration wait) {
+    return await(waitWorkflowAsync(workflowId, wait, ""));
+  }
+
+  /**
+   * Waits on the server until the task with reference name {@code untilTaskRef} has finished
+   * (its latest instance is in a terminal status) or the execution ended, whichever comes first.
+   *
+   * @param workflowId the id
+   * @param wait how long to wait (several server calls when longer than 300 s)
+   * @param untilTaskRef a task reference name of the execution's definition; empty or null waits
+   *     for the whole execution
+   * @return the execution when the wait ended, with its tasks, whether it finished and whether
+   *     the referenced task finished
+   * @throws BatonException NOT_FOUND for an unknown id or a reference the definition lacks;
+   *     INVALID_ARGUMENT when the server refuses the wait
+   */
+  public WorkflowWait waitWorkflow(String workflowId, Duration wait, String untilTaskRef) {
+    return await(waitWorkflowAsync(workflowId, wait, untilTaskRef));
+  }
+
+  /**
+   * Async form of {@link #waitWorkflow(String, Duration)}.
+   *
+   * @param workflowId the id
+   * @param wait how long to wait
+   * @return what the wait saw, eventually
+   */
+  public CompletableFuture<WorkflowWait> waitWorkflowAsync(String workflowId, Duration wait) {
+    return waitWorkflowAsync(workflowId, wait, "");
+  }
+
+  /**
+   * Async form of {@link #waitWorkflow(String, Duration, String)}. No thread is held while
+   * waiting: the wait happens on the server, and a wait longer than 300 s calls again from the
+   * previous call's callback.
+   *
+   * @param workflowId the id
+   * @param wait how long to wait
+   * @param untilTaskRef a task reference name, or empty/null for the whole execution
+   * @return what the wait saw, eventually
+   */
+  public CompletableFuture<WorkflowWait> waitWorkflowAsync(
+      String workflowId, Duration wait, String untilTaskRef) {
+    Objects.requireNonNull(workflowId, "workflowId");
+    String ref = untilTaskRef == null ? "" : untilTaskRef;
+    CompletableFuture<WorkflowWait> result = new CompletableFuture<>();
+    if (wait.isNegative()) {
+      // Sent as it is: the server refuses it with INVALID_ARGUMENT and says why.
+      int seconds = (int) Math.max(Integer.MIN_VALUE, Math.min(-1, wait.toSeconds()));
+      waitCall(workflowId, ref, seconds).whenComplete((w, err) -> complete(result, w, err));
+      return result;
+    }
+    waitStep(workflowId, ref, System.nanoTime() + wait.toNanos(), result);
+    return result;
+  }
+
+  /** The longest wait the server takes in one WaitWorkflow call. */
+  private static final int MAX_WAIT_SECONDS = 300;
+
+  /** One WaitWorkflow call of a wait; the next one is made from its callback when needed. */
+  private void waitStep(
+      String workflowId, String ref, long deadline, CompletableFuture<WorkflowWait> result) {
+    if (result.isDone()) {
+      return;
+    }
+    long leftNanos = deadline - System.nanoTime();
+    // Whole seconds, rounded up so one call covers a short wait; 0 would mean the server default.
+    int seconds =
+        (int) Math.max(1, Math.min(MAX_WAIT_SECONDS, (leftNanos + 999_999_999L) / 1_000_000_000L));
+    waitCall(workflowId, ref, seconds)
+        .whenComplete(
+            (w, err) -> {
+              if (err != null) {
+                result.completeExceptionally(BatonException.from(err));
+              } else if (w.reached(ref) || deadline - System.nanoTime() <= 0) {
+                result.complete(w);
+              } else {
+                waitStep(workflowId, ref, deadline, result);
+              }
+            });
+  }
+
+  private CompletableFuture<WorkflowWait> waitCall(String workflowId, String ref, int seconds) {
+    WorkflowServiceGrpc.WorkflowServiceStub stub =
+        workflows.withDeadlineAfter(
+            callTimeout.toMillis() + Math.max(0, seconds) * 1000L, TimeUnit.MILLISECONDS);
+    return call(
+        stub::waitWorkflow,
+        io.baton.v1.WaitWorkflowRequest.newBuilder()
+            .setWorkflowId(workflowId)
+            .setWaitSeconds(seconds)
+            .setWaitUntilTaskRef(ref)
+            .build(),
+        r -> new WorkflowWait(WorkflowExecution.from(r.getWorkflow()), r.getFinished(), r.getTaskRefFinished()));
+  }
+
+  private static <T> void complete(CompletableFuture<T> target, T value, Throwable err) {
+    if (err != null) {
+      target.completeExceptionally(BatonException.from(err));
+    } else {
+      target.complete(value);
+    }
+  }
+
+  /**
+   * Waits until an execution started elsewhere reaches a terminal status, and fails when it does
+   * not in time. The wait happens on the server ({@link #waitWorkflow(String, Duration)}); to
+   * start a workflow and wait for it, use {@link #executeWorkflow(StartWorkflow, Duration)}.
    *
    * @param workflowId the id
    * @param timeout how long to wait at most
    * @return the terminal execution, with its tasks
-   * @throws BatonException DEADLINE_EXCEEDED when it is still running after the timeout
+   * @throws BatonException DEADLINE_EXCEEDED when it is still running after the timeout;
+   *     NOT_FOUND for an unknown id
    */
   public WorkflowExecution awaitWorkflow(String workflowId, Duration timeout) {
     return await(awaitWorkflowAsync(workflowId, timeout));
   }
 
   /**
-   * Async form of {@link #awaitWorkflow(String, Duration)}. No thread is held while waiting:
-   * the execution is read again on a timer, with a growing interval (20 ms up to 500 ms).
+   * Async form of {@link #awaitWorkflow(String, Duration)}. No thread is held while waiting.
    *
    * @param workflowId the id
    * @param timeout how long to wait at most
    * @return the terminal execution, eventually; DEADLINE_EXCEEDED after the timeout
    */
   public CompletableFuture<WorkflowExecution> awaitWorkflowAsync(String workflowId, Duration timeout) {
-    CompletableFuture<WorkflowExecution> result = new CompletableFuture<>();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    awaitStep(workflowId, timeout, deadline, 20, result);
-    return result;
-  }
-
-  private void awaitStep(
-      String workflowId,
-      Duration timeout,
-      long deadline,
-      long delayMillis,
-      CompletableFuture<WorkflowExecution> result) {
-    if (result.isDone()) {
-      return;
-    }
-    getWorkflowAsync(workflowId, true)
-        .whenComplete(
-            (wf, err) -> {
-              if (err != null) {
-                result.completeExceptionally(BatonException.from(err));
-              } else if (wf.isTerminal()) {
-                result.complete(wf);
-              } else if (System.nanoTime() > deadline) {
-                result.completeExceptionally(
-                    new BatonException(
-                        Status.Code.DEADLINE_EXCEEDED,
-                        "workflow " + workflowId + " still " + wf.status() + " after " + timeout,
-                        null));
-              } else {
-                CompletableFuture.delayedExecutor(delayMillis, TimeUnit.MILLISECONDS)
-                    .execute(
-                        () ->
-                            awaitStep(
-                                workflowId, timeout, deadline, Math.min(500, delayMillis * 2), result));
+    return waitWorkflowAsync(workflowId, timeout, "")
+        .thenApply(
+            w -> {
+              if (!w.finished()) {
+                throw new BatonException(
+                    Status.Code.DEADLINE_EXCEEDED,
+                    "workflow " + workflowId + " still " + w.workflow().status() + " after " + timeout,
+                    null);
               }
+              return w.workflow();
             });
   }
 
@@ -2382,7 +2472,7 @@ public final class BatonClient implements AutoCloseable {
     return tasks.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  private static <Q, P, R> CompletableFuture<R> call(
+  private <Q, P, R> CompletableFuture<R> call(
       BiConsumer<Q, StreamObserver<P>> method, Q request, Function<P, R> map) {
     CompletableFuture<R> future = new CompletableFuture<>();
     method.accept(
@@ -2399,7 +2489,7 @@ public final class BatonClient implements AutoCloseable {
 
           @Override
           public void onError(Throwable t) {
-            future.completeExceptionally(BatonException.from(t));
+            future.completeExceptionally(failure(t));
           }
 
           @Override
@@ -2411,6 +2501,26 @@ public final class BatonClient implements AutoCloseable {
           }
         });
     return future;
+  }
+
+  /**
+   * The SDK's exception for a failed call. A server that cannot be reached (nothing listening,
+   * connection refused, name not resolved) is named by its address in the message.
+   */
+  private BatonException failure(Throwable t) {
+    BatonException e = BatonException.from(t);
+    if (e.code() == Status.Code.UNAVAILABLE) {
+      Status s = Status.fromThrowable(t);
+      String why = s.getDescription() == null ? "" : s.getDescription();
+      if (s.getCause() != null && s.getCause().getMessage() != null) {
+        why = why.isEmpty() ? s.getCause().getMessage() : why + " (" + s.getCause().getMessage() + ")";
+      }
+      return new BatonException(
+          Status.Code.UNAVAILABLE,
+          "cannot reach the Baton server at " + channel.authority() + (why.isEmpty() ? "" : ": " + why),
+          t);
+    }
+    return e;
   }
 
   private static <T> T await(CompletableFuture<T> future) {

@@ -160,6 +160,77 @@ class ClientCallsIntegrationTest extends ServerTest {
   }
 
   @Test
+  void waitWorkflowWaitsForATaskReferenceOfARunStartedElsewhere() {
+    waitWorkflow("k_waitwf", "first", "second");
+    String id = client.startWorkflow("k_waitwf", Map.of());
+    eventually(() -> client.getWorkflow(id), wf -> wf.task("first").isPresent());
+    java.util.concurrent.CompletableFuture<WorkflowWait> untilFirst =
+        client.waitWorkflowAsync(id, WAIT, "first");
+    java.util.concurrent.CompletableFuture<WorkflowWait> untilEnd = client.waitWorkflowAsync(id, WAIT);
+    // Nothing has finished yet: neither wait may have returned.
+    assertFalse(client.getWorkflow(id).isTerminal());
+    assertFalse(untilFirst.isDone());
+    assertFalse(untilEnd.isDone());
+
+    client.updateTaskByRef(id, "first", TaskStatus.TASK_STATUS_COMPLETED, Map.of("n", 1));
+    WorkflowWait first = untilFirst.join();
+    assertTrue(first.taskRefFinished());
+    assertFalse(first.finished());
+    assertTrue(first.reached("first"));
+    assertEquals(WorkflowStatus.WORKFLOW_STATUS_RUNNING, first.workflow().status());
+    assertEquals(TaskStatus.TASK_STATUS_COMPLETED, first.workflow().task("first").get().status());
+    assertFalse(untilEnd.isDone(), "the wait for the whole run returned while it still runs");
+
+    client.updateTaskByRef(id, "second", TaskStatus.TASK_STATUS_COMPLETED, null);
+    WorkflowWait end = untilEnd.join();
+    assertTrue(end.finished());
+    assertFalse(end.taskRefFinished());
+    assertTrue(end.workflow().isCompleted());
+
+    // Blocking form on a finished run returns at once.
+    WorkflowWait again = client.waitWorkflow(id, WAIT, "second");
+    assertTrue(again.finished());
+    assertTrue(again.taskRefFinished());
+  }
+
+  @Test
+  void waitWorkflowRunsOutAndSaysSo() {
+    waitWorkflow("k_waitwf_out", "w");
+    String id = client.startWorkflow("k_waitwf_out", Map.of());
+    long t0 = System.nanoTime();
+    WorkflowWait w = client.waitWorkflow(id, Duration.ofSeconds(1), "w");
+    long tookMillis = (System.nanoTime() - t0) / 1_000_000;
+    assertFalse(w.finished());
+    assertFalse(w.taskRefFinished());
+    assertFalse(w.reached("w"));
+    assertEquals(WorkflowStatus.WORKFLOW_STATUS_RUNNING, w.workflow().status());
+    assertTrue(tookMillis >= 900, "returned after " + tookMillis + " ms");
+    BatonException late =
+        asyncFailure(client.awaitWorkflowAsync(id, Duration.ofSeconds(1)));
+    assertEquals(Status.Code.DEADLINE_EXCEEDED, late.code());
+    client.terminateWorkflow(id, "done");
+  }
+
+  @Test
+  void waitWorkflowErrors() {
+    waitWorkflow("k_waitwf_err", "w");
+    String id = client.startWorkflow("k_waitwf_err", Map.of());
+    BatonException unknownId = failure(() -> client.waitWorkflow("no-such-run", Duration.ofSeconds(1)));
+    assertEquals(Status.Code.NOT_FOUND, unknownId.code());
+    assertTrue(unknownId.isNotFound());
+    BatonException unknownRef =
+        asyncFailure(client.waitWorkflowAsync(id, Duration.ofSeconds(1), "no_such_ref"));
+    assertEquals(Status.Code.NOT_FOUND, unknownRef.code());
+    assertTrue(unknownRef.getMessage().contains("no_such_ref"), unknownRef.getMessage());
+    BatonException negative = failure(() -> client.waitWorkflow(id, Duration.ofSeconds(-5)));
+    assertEquals(Status.Code.INVALID_ARGUMENT, negative.code());
+    assertTrue(negative.isInvalidArgument());
+    // The server's own message travels in the exception.
+    assertTrue(negative.getMessage().contains("wait_seconds"), negative.getMessage());
+    client.terminateWorkflow(id, "done");
+  }
+
+  @Test
   void waitTasksAreCompletedByReferenceName() {
     waitWorkflow("k_wait", "w");
     String id = client.startWorkflow("k_wait", Map.of());

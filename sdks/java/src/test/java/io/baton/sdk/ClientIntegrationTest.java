@@ -211,5 +211,7 @@ class ClientIntegrationTest extends ServerTest {
       noServer = assertThrows(BatonException.class, () -> dead.getWorkflow("x"));
     }
     assertEquals(Status.Code.UNAVAILABLE, noServer.code());
+    assertTrue(noServer.getMessage().contains("127.0.0.1:1"), noServer.getMessage());
+    System.err.println("refused connection: " + noServer.getMessage());
   }
 }

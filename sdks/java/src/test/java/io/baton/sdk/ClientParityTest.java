@@ -67,6 +67,7 @@ class ClientParityTest {
     map("WorkflowService/StartWorkflow", "startWorkflow");
     map("WorkflowService/ExecuteWorkflow", "executeWorkflow");
     map("WorkflowService/GetWorkflow", "getWorkflow");
+    map("WorkflowService/WaitWorkflow", "waitWorkflow");
     map("WorkflowService/GetWorkflowsByCorrelationId", "getWorkflowsByCorrelationId");
     map("WorkflowService/PauseWorkflow", "pauseWorkflow");
     map("WorkflowService/ResumeWorkflow", "resumeWorkflow");

@@ -295,26 +295,59 @@ class WorkerIntegrationTest extends ServerTest {
   }
 
   @Test
-  void shutdownLetsRunningTasksFinish() throws Exception {
+  void shutdownDrainsRunningTasksAndTakesNoNewOnes() throws Exception {
     define("j_graceful", "j_finishing", 0, 30);
     CountDownLatch started = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
     Worker w =
         worker()
+            .workerId("java-test-worker-drain")
             .task(
                 "j_finishing",
                 task -> {
+                  calls.incrementAndGet();
                   started.countDown();
-                  Thread.sleep(1000);
+                  assertTrue(release.await(20, TimeUnit.SECONDS));
                   return Map.of("finished", true);
-                })
+                },
+                TaskOptions.builder().concurrency(4).build())
             .build()
             .start();
     String id = client.startWorkflow("j_graceful", Map.of());
     assertTrue(started.await(20, TimeUnit.SECONDS));
-    assertTrue(w.shutdown(Duration.ofSeconds(20)), "in-flight task finished within the grace period");
+    java.util.concurrent.CompletableFuture<Boolean> stop =
+        java.util.concurrent.CompletableFuture.supplyAsync(() -> w.shutdown(Duration.ofSeconds(20)));
+    // Wait until the drain has begun (the worker logs it), then start another workflow: the
+    // worker must not run it although three of its four slots are free. The server may still
+    // push it on the open stream; it goes back to the queue when the stream closes.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (io.baton.sdk.testlog.CapturedLogs.find(
+            "worker drain started", e -> e.get("worker_id").equals("java-test-worker-drain"))
+        .isEmpty()) {
+      assertTrue(System.nanoTime() < deadline, "no drain logged");
+      sleep(10);
+    }
+    String later = client.startWorkflow("j_graceful", Map.of());
+    assertFalse(stop.isDone(), "stop waits for the running handler");
+    release.countDown();
+    assertTrue(stop.get(30, TimeUnit.SECONDS), "in-flight task finished and was acknowledged in time");
     WorkflowExecution wf = client.awaitWorkflow(id, WAIT);
     assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
     assertEquals(Map.of("finished", true), wf.tasks().get(0).output());
+    assertEquals(1, calls.get(), "no task was taken after stop");
+    // Pushed to the draining worker or not, the later task is back in the queue, not run.
+    long back = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    WorkflowExecution waiting = client.getWorkflow(later);
+    while (waiting.tasks().isEmpty()
+        || waiting.tasks().get(0).status() != TaskStatus.TASK_STATUS_SCHEDULED) {
+      assertTrue(System.nanoTime() < back, "later task not back in the queue: " + waiting.tasks());
+      sleep(20);
+      waiting = client.getWorkflow(later);
+    }
+    assertEquals(WorkflowStatus.WORKFLOW_STATUS_RUNNING, waiting.status());
+    assertEquals(1, calls.get(), "no task was taken after stop");
+    client.terminateWorkflow(later, "test over");
   }
 
   @Test

@@ -4,6 +4,7 @@ import io.baton.sdk.Structs;
 import io.baton.v1.Ack;
 import io.baton.v1.GrantCredits;
 import io.baton.v1.LeaseExtension;
+import io.baton.v1.ResultBatch;
 import io.baton.v1.Subscribe;
 import io.baton.v1.TaskAssignment;
 import io.baton.v1.TaskLog;
@@ -33,8 +34,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One task type of a worker: its thread pool and its stream to the server.
@@ -45,9 +46,12 @@ import java.util.logging.Logger;
  * pending} until the server acknowledges them, and are sent again on every new stream.
  */
 final class TaskStream {
-  private static final Logger LOG = Logger.getLogger(Worker.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
   private static final Set<String> RETRYABLE_CODES =
       Set.of("UNAVAILABLE", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED");
+
+  /** The most results one ResultBatch may carry (the server's limit). */
+  static final int MAX_RESULT_BATCH = 1000;
 
   /** How often running tasks are checked for a due lease extension. */
   static final long LEASE_SWEEP_MS = 100;
@@ -74,9 +78,21 @@ final class TaskStream {
   private boolean stopping;
   private boolean closed;
   private int failures;
+  /** Streams opened so far; every one after the first counts as a reconnect. */
+  private int sessions;
+  /** This task type's Prometheus metrics; null when metrics are off. */
+  private final WorkerMetrics.ForType metrics;
   private ScheduledFuture<?> reconnect;
   private boolean creditFlushQueued;
   private final int creditBatch;
+  /** Results finished since the sender last ran, to go out on {@code conn}; guarded by lock. */
+  private List<io.baton.v1.TaskResult> outbox = new ArrayList<>();
+  /** Credit granted (counted in {@code outstanding}) but not sent yet; guarded by lock. */
+  private int creditsToSend;
+  /** Whether a thread is sending the outbox now; guarded by lock. */
+  private boolean sending;
+  /** Subscribe with batch (tasks and acks in batches) and send results in batches. */
+  final boolean batching;
 
   TaskStream(
       Worker worker,
@@ -85,8 +101,12 @@ final class TaskStream {
       int concurrency,
       boolean leaseExtension,
       TaskHandler handler,
-      Executor userExecutor) {
+      Executor userExecutor,
+      boolean batching,
+      WorkerMetrics.ForType metrics) {
+    this.metrics = metrics;
     this.worker = worker;
+    this.batching = batching;
     this.taskType = taskType;
     this.domain = domain;
     this.concurrency = concurrency;
@@ -123,8 +143,20 @@ final class TaskStream {
       connected = connectLocked();
     }
     if (connected) {
-      worker.listener().onConnected(taskType);
+      announceConnected();
     }
+  }
+
+  /** Logs a new stream and tells the listener. */
+  private void announceConnected() {
+    LOG.atInfo()
+        .addKeyValue("task_type", taskType)
+        .addKeyValue("worker_id", worker.workerId())
+        .addKeyValue("domain", domain)
+        .addKeyValue("concurrency", concurrency)
+        .addKeyValue("batch", batching)
+        .log("worker stream connected");
+    worker.listener().onConnected(taskType);
   }
 
   void pause() {
@@ -146,7 +178,7 @@ final class TaskStream {
       }
     }
     if (connected) {
-      worker.listener().onConnected(taskType);
+      announceConnected();
     }
   }
 
@@ -193,16 +225,16 @@ final class TaskStream {
         c.cancel("worker shut down");
       }
       closing.clear();
+      if (metrics != null) {
+        metrics.inFlight(0);
+      }
       if (!running.isEmpty() || !pending.isEmpty()) {
-        LOG.warning(
-            () ->
-                "worker for "
-                    + taskType
-                    + " shut down with "
-                    + running.size()
-                    + " task(s) still running and "
-                    + pending.size()
-                    + " result(s) not acknowledged; the server hands them out again");
+        LOG.atWarn()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("running", running.size())
+            .addKeyValue("unacknowledged", pending.size())
+            .log("worker closed with tasks still running or results not acknowledged; the server hands them out again");
       }
       if (pool == null) {
         // The executor is the caller's to shut down; interrupt the handlers still on it.
@@ -256,6 +288,14 @@ final class TaskStream {
     Connection c = new Connection();
     conn = c;
     outstanding = 0;
+    sessions++;
+    if (sessions > 1 && metrics != null) {
+      metrics.reconnected();
+    }
+    // Everything in the outbox is pending too, and pending is re-sent below; the credit goes
+    // with the subscription.
+    outbox = new ArrayList<>();
+    creditsToSend = 0;
     try {
       worker.stub().work(c);
     } catch (RuntimeException e) {
@@ -272,14 +312,21 @@ final class TaskStream {
                     .addTaskTypes(taskType)
                     .setDomain(domain)
                     .setWorkerId(worker.workerId())
-                    .setCredits(credits))
+                    .setCredits(credits)
+                    .setBatch(batching))
             .build());
     outstanding = credits;
+    List<io.baton.v1.TaskResult> again = new ArrayList<>(pending.size());
     for (Pending p : pending.values()) {
-      c.send(WorkRequest.newBuilder().setResult(p.result).build());
+      again.add(p.result);
     }
+    c.sendResults(again, batching);
     if (!pending.isEmpty()) {
-      LOG.fine(() -> "re-sent " + pending.size() + " unacknowledged result(s) for " + taskType);
+      LOG.atDebug()
+          .addKeyValue("task_type", taskType)
+          .addKeyValue("worker_id", worker.workerId())
+          .addKeyValue("results", pending.size())
+          .log("unacknowledged results sent again");
     }
     return true;
   }
@@ -314,7 +361,9 @@ final class TaskStream {
       return;
     }
     if (grant >= creditBatch) {
-      topUpLocked();
+      // Sent by the thread that sends the outbox, outside the lock.
+      outstanding += grant;
+      creditsToSend += grant;
       return;
     }
     if (!creditFlushQueued) {
@@ -351,9 +400,10 @@ final class TaskStream {
     }
   }
 
-  private void scheduleReconnectLocked() {
+  /** @return the delay before the next attempt in milliseconds; -1 when none is scheduled */
+  private long scheduleReconnectLocked() {
     if (closed || reconnect != null) {
-      return;
+      return -1;
     }
     Duration initial = worker.initialBackoff();
     Duration max = worker.maxBackoff();
@@ -372,11 +422,12 @@ final class TaskStream {
                     connected = connectLocked();
                   }
                   if (connected) {
-                    worker.listener().onConnected(taskType);
+                    announceConnected();
                   }
                 },
                 delay,
                 TimeUnit.MILLISECONDS);
+    return delay;
   }
 
   // ------------------------------------------------------------------------- from the server
@@ -385,8 +436,18 @@ final class TaskStream {
     switch (r.getKindCase()) {
       case TASK -> onTask(c, r.getTask());
       case RESULT_ACK -> onResultAck(c, r.getResultAck());
+      case TASKS -> {
+        for (TaskAssignment a : r.getTasks().getTasksList()) {
+          onTask(c, a);
+        }
+      }
+      case RESULT_ACKS -> {
+        for (Ack ack : r.getResultAcks().getAcksList()) {
+          onResultAck(c, ack);
+        }
+      }
       case LEASE_ACK -> onLeaseAck(r.getLeaseAck());
-      default -> LOG.fine(() -> "ignored message of kind " + r.getKindCase());
+      default -> LOG.atDebug().addKeyValue("kind", r.getKindCase()).log("ignored a message of unknown kind");
     }
   }
 
@@ -429,12 +490,16 @@ final class TaskStream {
       }
       run = new Running(a, leaseExtension);
       running.put(id, run);
+      if (metrics != null) {
+        metrics.received(running.size());
+      }
     }
     try {
       executor.execute(() -> execute(run));
     } catch (RejectedExecutionException e) {
       synchronized (lock) {
         running.remove(a.getTaskId());
+        inFlightChangedLocked();
         lock.notifyAll();
       }
     }
@@ -469,20 +534,29 @@ final class TaskStream {
                 },
                 delay,
                 TimeUnit.MILLISECONDS);
-        LOG.fine(() -> "result for task " + ack.getTaskId() + " refused for now (" + ack.getCode() + "); retrying");
+        LOG.atDebug()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("task_id", ack.getTaskId())
+            .addKeyValue("workflow_id", p.result.getWorkflowId())
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("code", ack.getCode())
+            .addKeyValue("attempt", p.retries)
+            .addKeyValue("backoff_ms", delay)
+            .addKeyValue("error", ack.getMessage())
+            .log("result refused for now; sending it again");
       } else {
         pending.remove(ack.getTaskId());
-        LOG.warning(
-            () ->
-                "result for task "
-                    + ack.getTaskId()
-                    + " ("
-                    + taskType
-                    + ") refused with "
-                    + ack.getCode()
-                    + ": "
-                    + ack.getMessage()
-                    + "; dropped");
+        if (metrics != null) {
+          metrics.dropped();
+        }
+        LOG.atWarn()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("task_id", ack.getTaskId())
+            .addKeyValue("workflow_id", p.result.getWorkflowId())
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("code", ack.getCode())
+            .addKeyValue("error", ack.getMessage())
+            .log("result refused; dropped");
       }
       maybeCloseLocked();
       lock.notifyAll();
@@ -502,18 +576,18 @@ final class TaskStream {
         r.leaseRefused = true;
       }
     }
-    LOG.warning(
-        () ->
-            "lease extension for task "
-                + ack.getTaskId()
-                + " refused with "
-                + ack.getCode()
-                + ": "
-                + ack.getMessage());
+    LOG.atWarn()
+        .addKeyValue("task_type", taskType)
+        .addKeyValue("task_id", ack.getTaskId())
+        .addKeyValue("worker_id", worker.workerId())
+        .addKeyValue("code", ack.getCode())
+        .addKeyValue("error", ack.getMessage())
+        .log("lease extension refused");
   }
 
   private void onClosed(Connection c, Throwable error) {
     int failureCount;
+    long backoff = -1;
     synchronized (lock) {
       closing.remove(c);
       if (c != conn) {
@@ -530,20 +604,24 @@ final class TaskStream {
       failures++;
       failureCount = failures;
       if (wantStreamLocked()) {
-        scheduleReconnectLocked();
+        backoff = scheduleReconnectLocked();
       }
       lock.notifyAll();
     }
+    if (backoff < 0) {
+      // Not reconnecting (paused or stopping with nothing left to deliver).
+      worker.listener().onDisconnected(taskType, error);
+      return;
+    }
     if (failureCount == 1 || failureCount % 20 == 0) {
-      LOG.log(
-          Level.WARNING,
-          "stream for "
-              + taskType
-              + " ended"
-              + (error == null ? "" : ": " + error.getMessage())
-              + "; reconnecting (attempt "
-              + failureCount
-              + ")");
+      LOG.atWarn()
+          .addKeyValue("task_type", taskType)
+          .addKeyValue("worker_id", worker.workerId())
+          .addKeyValue("server", worker.stub().getChannel().authority())
+          .addKeyValue("attempt", failureCount)
+          .addKeyValue("backoff_ms", backoff)
+          .addKeyValue("error", error == null ? "closed by the server" : describe(error))
+          .log("worker stream ended; reconnecting");
     }
     worker.listener().onDisconnected(taskType, error);
   }
@@ -565,10 +643,12 @@ final class TaskStream {
       if (closedNow() && isInterruption(t)) {
         synchronized (lock) {
           running.remove(run.assignment.getTaskId());
+          inFlightChangedLocked();
           lock.notifyAll();
         }
         return;
       }
+      logHandlerRaised(run, t);
       finish(run, task, started, failure(t));
       return;
     } finally {
@@ -597,6 +677,7 @@ final class TaskStream {
           && cause.getCause() != null) {
         cause = cause.getCause();
       }
+      logHandlerRaised(run, cause);
       result = failure(cause);
     } else if (value instanceof CompletionStage<?>) {
       result = TaskResult.failed("the handler's CompletionStage completed with another CompletionStage");
@@ -606,8 +687,23 @@ final class TaskStream {
     finish(run, task, started, result);
   }
 
+  /** Logs a handler that raised (its input and output are never logged). */
+  private void logHandlerRaised(Running run, Throwable t) {
+    TaskAssignment a = run.assignment;
+    LOG.atWarn()
+        .setCause(t)
+        .addKeyValue("task_type", taskType)
+        .addKeyValue("task_id", a.getTaskId())
+        .addKeyValue("workflow_id", a.getWorkflowId())
+        .addKeyValue("worker_id", worker.workerId())
+        .addKeyValue("attempt", a.getRetryCount())
+        .addKeyValue("error", describe(t))
+        .log("task handler raised");
+  }
+
   private void finish(Running run, Task task, long started, TaskResult result) {
     WorkerListener listener = worker.listener();
+    boolean becomeSender = false;
     io.baton.v1.TaskResult.Builder proto;
     try {
       proto = toProto(run.assignment, task, result);
@@ -615,9 +711,14 @@ final class TaskStream {
       result = TaskResult.failed("output cannot be sent: " + describe(e)).log(stackTrace(e));
       proto = toProto(run.assignment, task, result);
     }
-    listener.onTaskFinished(task, result.status(), System.nanoTime() - started);
+    long took = System.nanoTime() - started;
+    listener.onTaskFinished(task, result.status(), took);
+    if (metrics != null) {
+      metrics.finished(result.status(), took, proto.hasOutput() ? proto.getOutput().getSerializedSize() : 0);
+    }
     synchronized (lock) {
       running.remove(run.assignment.getTaskId());
+      inFlightChangedLocked();
       if (closed) {
         lock.notifyAll();
         return;
@@ -625,10 +726,66 @@ final class TaskStream {
       io.baton.v1.TaskResult msg = proto.setToken(run.token).build();
       pending.put(msg.getTaskId(), new Pending(msg, result.status() != TaskResult.Status.IN_PROGRESS));
       if (conn != null) {
-        conn.send(WorkRequest.newBuilder().setResult(msg).build());
+        outbox.add(msg);
       }
       creditsAfterFinishLocked();
+      if (conn != null && !sending && (!outbox.isEmpty() || creditsToSend > 0)) {
+        becomeSender = true;
+        sending = true;
+      }
       lock.notifyAll();
+    }
+    if (becomeSender) {
+      sendOutbox();
+    }
+  }
+
+  /**
+   * Sends the credit and results of finished tasks, then whatever finished while it was sending, until the
+   * outbox is empty. One thread at a time does this; the others only add to the outbox, so
+   * results that finish together leave in one batch and none waits for more to come. The
+   * messages are serialized outside the stream's lock.
+   */
+  private void sendOutbox() {
+    while (true) {
+      List<io.baton.v1.TaskResult> batch;
+      int credits;
+      Connection c;
+      synchronized (lock) {
+        if ((outbox.isEmpty() && creditsToSend == 0) || conn == null) {
+          outbox = outbox.isEmpty() ? outbox : new ArrayList<>();
+          creditsToSend = 0;
+          sending = false;
+          return;
+        }
+        batch = outbox;
+        outbox = new ArrayList<>();
+        credits = creditsToSend;
+        creditsToSend = 0;
+        c = conn;
+      }
+      boolean sent = false;
+      try {
+        if (credits > 0) {
+          // Credit first: the server can push the next tasks while the results are on their way.
+          c.send(WorkRequest.newBuilder().setCredits(GrantCredits.newBuilder().setCredits(credits)).build());
+        }
+        c.sendResults(batch, batching);
+        sent = true;
+      } finally {
+        if (!sent) {
+          // Let the next finished task send (its results stay pending and are re-sent anyway).
+          synchronized (lock) {
+            sending = false;
+          }
+        }
+      }
+    }
+  }
+
+  private void inFlightChangedLocked() {
+    if (metrics != null) {
+      metrics.inFlight(running.size());
     }
   }
 
@@ -780,8 +937,11 @@ final class TaskStream {
       this.out = requestStream;
     }
 
-    /** Sends one message; the caller holds the stream's lock. */
-    void send(WorkRequest m) {
+    /**
+     * Sends one message. Sends are serialized on the connection (the gRPC stream takes one
+     * caller at a time); the stream's lock may be held or not, but is never taken while sending.
+     */
+    synchronized void send(WorkRequest m) {
       if (ended || out == null) {
         return;
       }
@@ -789,11 +949,35 @@ final class TaskStream {
         out.onNext(m);
       } catch (RuntimeException e) {
         // The call is already over; onError/onCompleted reports it.
-        LOG.log(Level.FINE, "send on a finished stream", e);
+        LOG.debug("send on a finished stream", e);
       }
     }
 
-    void halfClose() {
+    /**
+     * Sends results: in batches of at most {@link #MAX_RESULT_BATCH} when batching, a result
+     * alone as a single message.
+     */
+    void sendResults(List<io.baton.v1.TaskResult> results, boolean batch) {
+      if (results.isEmpty()) {
+        return;
+      }
+      if (!batch || results.size() == 1) {
+        for (io.baton.v1.TaskResult r : results) {
+          send(WorkRequest.newBuilder().setResult(r).build());
+        }
+        return;
+      }
+      for (int i = 0; i < results.size(); i += MAX_RESULT_BATCH) {
+        List<io.baton.v1.TaskResult> part = results.subList(i, Math.min(results.size(), i + MAX_RESULT_BATCH));
+        if (part.size() == 1) {
+          send(WorkRequest.newBuilder().setResult(part.get(0)).build());
+        } else {
+          send(WorkRequest.newBuilder().setResults(ResultBatch.newBuilder().addAllResults(part)).build());
+        }
+      }
+    }
+
+    synchronized void halfClose() {
       if (ended || out == null) {
         return;
       }
@@ -801,7 +985,7 @@ final class TaskStream {
       try {
         out.onCompleted();
       } catch (RuntimeException e) {
-        LOG.log(Level.FINE, "half-close on a finished stream", e);
+        LOG.debug("half-close on a finished stream", e);
       }
     }
 
@@ -812,7 +996,7 @@ final class TaskStream {
         try {
           o.cancel(why, null);
         } catch (RuntimeException e) {
-          LOG.log(Level.FINE, "cancel on a finished stream", e);
+          LOG.debug("cancel on a finished stream", e);
         }
       }
     }

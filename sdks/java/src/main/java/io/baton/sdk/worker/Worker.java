@@ -21,7 +21,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs task handlers for one or more task types, taking tasks from Baton's worker stream.
@@ -46,11 +47,17 @@ import java.util.logging.Logger;
  *
  * <p>Settings come from code and, overriding code, from environment variables: {@code
  * BATON_SERVER} (host:port), {@code BATON_WORKER_ID}, {@code BATON_WORKER_DOMAIN}, {@code
- * BATON_WORKER_CONCURRENCY}, and per task type {@code BATON_WORKER_<TYPE>_CONCURRENCY}, {@code
+ * BATON_WORKER_CONCURRENCY}, {@code BATON_WORKER_BATCH} (see {@link Builder#batching}), and per task type {@code BATON_WORKER_<TYPE>_CONCURRENCY}, {@code
  * _DOMAIN} and {@code _LEASE_EXTENSION} (see {@link TaskOptions}).
  */
 public final class Worker implements AutoCloseable {
-  private static final Logger LOG = Logger.getLogger(Worker.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+  /** Environment variable: serve worker metrics over HTTP on this port (when code sets none). */
+  public static final String METRICS_PORT_ENV = "BATON_WORKER_METRICS_PORT";
+
+  /** Environment variable: the address the metrics HTTP server listens on (default all). */
+  public static final String METRICS_ADDR_ENV = "BATON_WORKER_METRICS_ADDR";
+
   /** Concurrency of a task type when neither code nor environment sets one. */
   public static final int DEFAULT_CONCURRENCY = 8;
 
@@ -70,6 +77,15 @@ public final class Worker implements AutoCloseable {
   private final WorkerListener listener;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
+  private final Duration drainTimeout;
+  /** The worker metrics; null when off. */
+  private final WorkerMetrics metrics;
+  /** The port to serve metrics on (0: any free one); -1 for none. */
+  private final int metricsPortWanted;
+  private final String metricsAddress;
+  /** The metrics HTTP server this worker started; closed with the worker. */
+  private java.io.Closeable metricsServer;
+  private int metricsPort = -1;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private State state = State.NEW;
 
@@ -91,6 +107,7 @@ public final class Worker implements AutoCloseable {
     this.listener = b.listener != null ? b.listener : new WorkerListener() {};
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
+    this.drainTimeout = b.drainTimeout;
     ScheduledThreadPoolExecutor sched =
         new ScheduledThreadPoolExecutor(
             1,
@@ -104,6 +121,29 @@ public final class Worker implements AutoCloseable {
 
     String globalDomain = firstNonBlank(env.get("BATON_WORKER_DOMAIN"), null, null);
     Integer globalConcurrency = parseInt(env.get("BATON_WORKER_CONCURRENCY"), "BATON_WORKER_CONCURRENCY");
+    boolean batching = firstNonNull(parseBool(env.get("BATON_WORKER_BATCH")), b.batching);
+    Integer port = b.metricsPort;
+    if (port == null) {
+      String text = env.get(METRICS_PORT_ENV);
+      if (text != null && !text.isBlank()) {
+        try {
+          port = Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(METRICS_PORT_ENV + "=" + text + " is not a port number");
+        }
+      }
+    }
+    this.metricsPortWanted = port == null ? -1 : port;
+    this.metricsAddress =
+        firstNonBlank(b.metricsAddress, env.get(METRICS_ADDR_ENV), "0.0.0.0");
+    WorkerMetrics metrics = null;
+    if (b.metrics != null) {
+      metrics = b.metrics;
+    } else if (port != null) {
+      requirePrometheus();
+      metrics = WorkerMetrics.forDefaultRegistry();
+    }
+    this.metrics = metrics;
     List<TaskStream> list = new ArrayList<>();
     for (Map.Entry<String, Registration> e : b.tasks.entrySet()) {
       String type = e.getKey();
@@ -128,7 +168,9 @@ public final class Worker implements AutoCloseable {
               Math.max(1, concurrency),
               lease,
               e.getValue().handler,
-              b.executor));
+              b.executor,
+              batching,
+              metrics == null ? null : metrics.forType(type)));
     }
     this.streams = Collections.unmodifiableList(list);
   }
@@ -147,6 +189,17 @@ public final class Worker implements AutoCloseable {
     if (state != State.NEW) {
       throw new IllegalStateException("worker already started");
     }
+    if (metricsPortWanted >= 0) {
+      requirePrometheus();
+      WorkerMetrics.Served served = metrics.serve(metricsAddress, metricsPortWanted);
+      metricsServer = served.server();
+      metricsPort = served.port();
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("address", metricsAddress)
+          .addKeyValue("port", metricsPort)
+          .log("worker metrics served");
+    }
     state = State.RUNNING;
     for (TaskStream s : streams) {
       s.start();
@@ -155,20 +208,10 @@ public final class Worker implements AutoCloseable {
             s::sweepLeases, TaskStream.LEASE_SWEEP_MS, TaskStream.LEASE_SWEEP_MS, TimeUnit.MILLISECONDS);
       }
     }
-    LOG.info(
-        () ->
-            "worker "
-                + workerId
-                + " started for "
-                + streams.stream()
-                    .map(
-                        s ->
-                            s.taskType
-                                + (s.domain.isEmpty() ? "" : " in domain " + s.domain)
-                                + " (concurrency "
-                                + s.concurrency
-                                + ")")
-                    .toList());
+    LOG.atInfo()
+        .addKeyValue("worker_id", workerId)
+        .addKeyValue("task_types", taskTypes())
+        .log("worker started");
     return this;
   }
 
@@ -216,10 +259,19 @@ public final class Worker implements AutoCloseable {
       wasStarted = state == State.RUNNING;
       state = State.STOPPING;
     }
-    long deadline = System.nanoTime() + grace.toNanos();
+    long started = System.nanoTime();
+    long deadline = started + grace.toNanos();
     boolean clean = true;
     for (TaskStream s : streams) {
       s.beginStop();
+    }
+    if (wasStarted) {
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("running", runningTasks())
+          .addKeyValue("unacknowledged", unacknowledgedResults())
+          .addKeyValue("timeout_ms", grace.toMillis())
+          .log("worker drain started");
     }
     try {
       for (TaskStream s : streams) {
@@ -229,6 +281,15 @@ public final class Worker implements AutoCloseable {
       Thread.currentThread().interrupt();
       clean = false;
     }
+    if (wasStarted) {
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("drained", clean)
+          .addKeyValue("running", runningTasks())
+          .addKeyValue("unacknowledged", unacknowledgedResults())
+          .addKeyValue("took_ms", (System.nanoTime() - started) / 1_000_000)
+          .log("worker drain finished");
+    }
     for (TaskStream s : streams) {
       s.forceClose();
     }
@@ -236,12 +297,27 @@ public final class Worker implements AutoCloseable {
     if (ownedChannel != null) {
       Channels.close(ownedChannel);
     }
+    java.io.Closeable server;
+    synchronized (this) {
+      server = metricsServer;
+      metricsServer = null;
+    }
+    if (server != null) {
+      try {
+        server.close();
+      } catch (java.io.IOException | RuntimeException e) {
+        LOG.atWarn().addKeyValue("worker_id", workerId).setCause(e).log("closing the metrics server failed");
+      }
+    }
     synchronized (this) {
       state = State.STOPPED;
     }
     stopped.countDown();
     if (wasStarted) {
-      LOG.info(() -> "worker " + workerId + " stopped");
+      LOG.atInfo()
+          .addKeyValue("worker_id", workerId)
+          .addKeyValue("clean", clean)
+          .log("worker stopped");
     }
     return clean;
   }
@@ -255,10 +331,13 @@ public final class Worker implements AutoCloseable {
     return true;
   }
 
-  /** Same as {@code shutdown(Duration.ofSeconds(30))}. */
+  /**
+   * Same as {@code shutdown(drainTimeout)}, with the drain timeout of {@link
+   * Builder#drainTimeout} (default 30 s).
+   */
   @Override
   public void close() {
-    shutdown(Duration.ofSeconds(30));
+    shutdown(drainTimeout);
   }
 
   /**
@@ -268,6 +347,20 @@ public final class Worker implements AutoCloseable {
    */
   public void awaitTermination() throws InterruptedException {
     stopped.await();
+  }
+
+  /** @return whether the worker batches on its streams (see {@link Builder#batching}) */
+  public boolean batching() {
+    return !streams.isEmpty() && streams.get(0).batching;
+  }
+
+  /**
+   * The port the worker's metrics are served on.
+   *
+   * @return the port of the metrics HTTP server this worker started, or -1 when it serves none
+   */
+  public synchronized int metricsPort() {
+    return metricsPort;
   }
 
   /** @return the id this worker reports to the server */
@@ -385,7 +478,7 @@ public final class Worker implements AutoCloseable {
     try {
       return Integer.parseInt(s.trim());
     } catch (NumberFormatException e) {
-      LOG.warning(() -> "ignoring " + name + "=" + s + ": not a number");
+      LOG.atWarn().addKeyValue("variable", name).addKeyValue("value", s).log("ignoring a setting that is not a number");
       return null;
     }
   }
@@ -420,6 +513,26 @@ public final class Worker implements AutoCloseable {
 
   private record Registration(TaskHandler handler, TaskOptions options) {}
 
+  private static void requirePrometheus() {
+    for (String c :
+        new String[] {
+          "io.prometheus.metrics.core.metrics.Counter",
+          "io.prometheus.metrics.exporter.httpserver.HTTPServer"
+        }) {
+      try {
+        Class.forName(c, false, Worker.class.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException(
+            "worker metrics need the Prometheus Java client 1.x on the class path: add"
+                + " io.prometheus:prometheus-metrics-core and"
+                + " io.prometheus:prometheus-metrics-exporter-httpserver (missing "
+                + c
+                + ")",
+            e);
+      }
+    }
+  }
+
   /** Builder of {@link Worker}. */
   public static final class Builder {
     private String target;
@@ -433,8 +546,87 @@ public final class Worker implements AutoCloseable {
     private Duration maxBackoff = Duration.ofSeconds(10);
     private final Map<String, Registration> tasks = new LinkedHashMap<>();
     private java.util.concurrent.Executor executor;
+    private boolean batching = true;
+    private Duration drainTimeout = Duration.ofSeconds(30);
+    private WorkerMetrics metrics;
+    private Integer metricsPort;
+    private String metricsAddress;
 
     private Builder() {}
+
+    /**
+     * Records the worker metrics in the registry they were made for, typically {@code
+     * WorkerMetrics.forRegistry(registry)} with a Prometheus registry of yours. Needs the
+     * optional dependency {@code io.prometheus:prometheus-metrics-core} 1.x.
+     *
+     * @param metrics the metrics; workers given the same share them
+     * @return this builder
+     */
+    public Builder metrics(WorkerMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
+      return this;
+    }
+
+    /**
+     * Serves the worker metrics over HTTP ({@code /metrics}) on this port while the worker runs;
+     * the server starts with {@link Worker#start()} and stops with the worker. The metrics go in
+     * the registry given to {@link #metrics}, else the Prometheus default registry. Without this
+     * call, {@code BATON_WORKER_METRICS_PORT} does the same. Needs the optional dependencies
+     * {@code io.prometheus:prometheus-metrics-core} and {@code
+     * prometheus-metrics-exporter-httpserver} 1.x.
+     *
+     * @param port the port; 0 takes any free one (see {@link Worker#metricsPort()})
+     * @return this builder
+     */
+    public Builder metricsPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("not a port: " + port);
+      }
+      this.metricsPort = port;
+      return this;
+    }
+
+    /**
+     * Sets the address the metrics HTTP server listens on (default {@code
+     * BATON_WORKER_METRICS_ADDR}, else all interfaces).
+     *
+     * @param address a host name or IP address
+     * @return this builder
+     */
+    public Builder metricsAddress(String address) {
+      this.metricsAddress = address;
+      return this;
+    }
+
+    /**
+     * Sets how long {@link Worker#close()} waits for running tasks to finish and their results to
+     * be acknowledged before it closes the streams anyway (default 30 s). {@link
+     * Worker#shutdown(Duration)} takes its own timeout.
+     *
+     * @param timeout the longest drain
+     * @return this builder
+     */
+    public Builder drainTimeout(Duration timeout) {
+      if (timeout.isNegative()) {
+        throw new IllegalArgumentException("drain timeout must not be negative");
+      }
+      this.drainTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Turns batching on the worker stream on or off (default on; {@code BATON_WORKER_BATCH=0} or
+     * {@code =1} overrides). With batching the server may push several tasks and several result
+     * acknowledgements in one message, and results that finish at the same moment go out in one
+     * message; no result waits for others to batch with.
+     *
+     * @param batching whether to batch
+     * @return this builder
+     */
+    public Builder batching(boolean batching) {
+      this.batching = batching;
+      return this;
+    }
 
     /**
      * Runs the handlers of every task type on this executor instead of a pool of threads per
