@@ -1,0 +1,100 @@
+// Browser tests of the live execution page, the queues and schedules pages and the definition
+// editors, against their own server (seeded here with only what they need).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startServer } from "./server.mjs";
+import { api, waitFor, taskDefs, simpleDef } from "./seed.mjs";
+
+const results = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
+mkdirSync(results, { recursive: true });
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+let server, browser, base;
+
+before(async () => {
+  server = await startServer();
+  base = server.base;
+  await api(base, "POST", "/metadata/taskdefs", taskDefs);
+  await api(base, "POST", "/metadata/workflow?overwrite=true", simpleDef);
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function page({ width = 1366, height = 768, scheme = "light" } = {}) {
+  const ctx = await browser.newContext({ viewport: { width, height }, colorScheme: scheme });
+  const p = await ctx.newPage();
+  p.setDefaultTimeout(15000);
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(String(e)));
+  p.errors = errors;
+  return p;
+}
+
+const startSimple = (input = {}) => api(base, "POST", "/workflow", { name: "ui_simple", version: 1, input });
+const updates = (p) => p.getByRole("status", { name: "Updates" });
+const title = (p) => p.locator("#wf-title");
+
+test("the execution page follows a run by server push, without polling", async () => {
+  const id = await startSimple({ live: 1 });
+  const p = await page();
+  // Reads of the execution itself (the stream is /watch, not counted).
+  const reads = [];
+  p.on("request", (r) => {
+    const u = new URL(r.url());
+    if (r.method() === "GET" && u.pathname === `/api/workflow/${id}`) reads.push(u.search);
+  });
+  await p.goto(base + `/execution/${id}?tab=tasks`);
+  await updates(p).and(p.locator('[data-mode="live"]')).waitFor();
+  await title(p).getByText("RUNNING").waitFor();
+  await p.locator("table.grid tbody tr", { hasText: "only" }).getByText("SCHEDULED").waitFor();
+
+  await api(base, "POST", `/tasks/${id}/only/COMPLETED`, { by: "test" });
+  await title(p).getByText("COMPLETED").waitFor();
+  await p.locator("table.grid tbody tr", { hasText: "only" }).getByText("COMPLETED").waitFor();
+  await updates(p).getByText(/watching for a retry or restart/).waitFor();
+
+  // After the end the page keeps listening: a restart from elsewhere shows.
+  await api(base, "POST", `/workflow/${id}/restart`);
+  await title(p).getByText("RUNNING").waitFor();
+  assert.deepEqual(reads, [], "the page fetched the execution instead of listening");
+
+  // Deleted elsewhere: the page says so and stops.
+  await api(base, "DELETE", `/workflow/${id}/remove`);
+  await p.getByRole("alert").getByText("This execution was deleted").waitFor();
+  assert.equal(await updates(p).getAttribute("data-mode"), "removed");
+  await p.screenshot({ path: join(results, "execution-removed.png") });
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test("when the event stream fails the execution page polls and says so", async () => {
+  const id = await startSimple({ fallback: 1 });
+  const p = await page();
+  await p.route("**/watch", (r) => r.fulfill({ status: 500, body: "no" }));
+  let reads = 0;
+  p.on("request", (r) => {
+    if (r.method() === "GET" && new URL(r.url()).pathname === `/api/workflow/${id}`) reads++;
+  });
+  await p.goto(base + `/execution/${id}`);
+  await updates(p).getByText(/polling every 3 s/).waitFor();
+  await title(p).getByText("RUNNING").waitFor();
+  await api(base, "POST", `/tasks/${id}/only/COMPLETED`, {});
+  await title(p).getByText("COMPLETED").waitFor();
+  assert.ok(reads >= 2, `polled ${reads} times`);
+  await p.context().close();
+});
+
+test("an unknown execution shows the server's error", async () => {
+  const p = await page();
+  await p.goto(base + "/execution/no-such-run");
+  await p.getByRole("alert").getByText(/404/).waitFor();
+  await p.context().close();
+});
