@@ -7,6 +7,7 @@ import { ExecutionsPage } from "./pages/Executions";
 import { ExecutionPage } from "./pages/Execution";
 import { DefinitionsPage, DefinitionPage } from "./pages/Definitions";
 import { TaskDefsPage, TaskDefPage } from "./pages/TaskDefs";
+import { QueuesPage } from "./pages/Queues";
 import { NotFound } from "./components/common";
 
 const router = createBrowserRouter([
@@ -21,6 +22,7 @@ const router = createBrowserRouter([
       { path: "/definitions/:name/:version", element: <DefinitionPage /> },
       { path: "/taskdefs", element: <TaskDefsPage /> },
       { path: "/taskdefs/:name", element: <TaskDefPage /> },
+      { path: "/queues", element: <QueuesPage /> },
       { path: "*", element: <NotFound /> },
     ],
   },

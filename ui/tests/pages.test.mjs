@@ -98,3 +98,42 @@ test("an unknown execution shows the server's error", async () => {
   await p.getByRole("alert").getByText(/404/).waitFor();
   await p.context().close();
 });
+
+test("the queues page shows depth by task type and domain, poll data and workers, live", async () => {
+  await api(base, "POST", "/metadata/taskdefs", [{ name: "ui_q_task", retryCount: 0, timeoutSeconds: 0, responseTimeoutSeconds: 60, ownerEmail: "ui@example.com" }]);
+  await api(base, "POST", "/metadata/workflow?overwrite=true", {
+    name: "ui_q", version: 1, schemaVersion: 2, ownerEmail: "ui@example.com",
+    tasks: [{ name: "ui_q_task", taskReferenceName: "q", type: "SIMPLE" }],
+  });
+  const start = (domain) => api(base, "POST", "/workflow", { name: "ui_q", version: 1, input: {}, ...(domain ? { taskToDomain: { ui_q_task: domain } } : {}) });
+  for (let i = 0; i < 3; i++) await start();
+  await start("blue");
+  // A worker polls the blue domain and takes its one task.
+  const taken = await waitFor(() => api(base, "GET", "/tasks/poll/ui_q_task?workerid=q-worker-1&domain=blue"), "the blue task");
+  assert.ok(taken.taskId);
+
+  const p = await page();
+  await p.goto(base + "/queues");
+  const row = (q) => p.locator(`table.queues tr[data-queue="${q}"]`);
+  await row("ui_q_task/DEFAULT").locator('td[data-label="Waiting"]').getByText("3", { exact: true }).waitFor();
+  await row("ui_q_task/blue").locator('td[data-label="Waiting"]').getByText("0", { exact: true }).waitFor();
+  await row("ui_q_task/blue").locator('td[data-label="Polled by"]').getByText("q-worker-1").waitFor();
+  await row("ui_q_task/blue").locator('td[data-label="Last poll"]').getByText(/s ago/).waitFor();
+  const worker = p.locator("table.workers tbody tr", { hasText: "q-worker-1" });
+  await worker.locator('td[data-label="Task types"]').getByText("ui_q_task").waitFor();
+  await worker.locator('td[data-label="Domain"]').getByText("blue").waitFor();
+  await worker.locator('td[data-label="In flight"]').getByText("1", { exact: true }).waitFor();
+  await p.getByRole("status", { name: "Refresh" }).getByText(/every 2 s/).waitFor();
+  await p.screenshot({ path: join(results, "queues.png"), fullPage: true });
+
+  // Without a reload: two more runs show in the default queue's depth.
+  await start();
+  await start();
+  await row("ui_q_task/DEFAULT").locator('td[data-label="Waiting"]').getByText("5", { exact: true }).waitFor();
+  // The filter keeps the matching rows.
+  await p.getByLabel("Filter").fill("blue");
+  await row("ui_q_task/DEFAULT").waitFor({ state: "detached" });
+  await row("ui_q_task/blue").waitFor();
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
