@@ -8,6 +8,7 @@ import { ExecutionPage } from "./pages/Execution";
 import { DefinitionsPage, DefinitionPage } from "./pages/Definitions";
 import { TaskDefsPage, TaskDefPage } from "./pages/TaskDefs";
 import { QueuesPage } from "./pages/Queues";
+import { SchedulesPage, SchedulePage, ScheduleEditPage } from "./pages/Schedules";
 import { NotFound } from "./components/common";
 
 const router = createBrowserRouter([
@@ -23,6 +24,10 @@ const router = createBrowserRouter([
       { path: "/taskdefs", element: <TaskDefsPage /> },
       { path: "/taskdefs/:name", element: <TaskDefPage /> },
       { path: "/queues", element: <QueuesPage /> },
+      { path: "/schedules", element: <SchedulesPage /> },
+      { path: "/schedules/new", element: <ScheduleEditPage /> },
+      { path: "/schedules/:name", element: <SchedulePage /> },
+      { path: "/schedules/:name/edit", element: <ScheduleEditPage /> },
       { path: "*", element: <NotFound /> },
     ],
   },

@@ -137,3 +137,94 @@ test("the queues page shows depth by task type and domain, poll data and workers
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });
+
+test("schedules: create with a live preview, list, pause and resume, run now, delete", async () => {
+  const p = await page();
+  await p.goto(base + "/schedules");
+  await p.getByRole("table", { name: "Schedules" }).getByText("No schedules.").waitFor();
+  await p.getByRole("link", { name: "New schedule" }).click();
+  await p.waitForURL(/\/schedules\/new$/);
+  await p.getByLabel("Name", { exact: true }).fill("ui_hourly");
+  const preview = p.getByRole("complementary", { name: "Next fire times" });
+  // A broken expression: the server's reason shows in the preview.
+  await p.getByLabel("Cron expression").fill("not a cron");
+  await preview.getByRole("alert").getByText(/cronExpression/).waitFor();
+  // A good one in a zone: five times, each on the hour of that zone, as the server computes them.
+  await p.getByLabel("Cron expression").fill("0 30 9 * * ?");
+  await p.getByLabel("Zone").fill("Asia/Kolkata");
+  const expected = await api(base, "GET", "/scheduler/nextFewSchedules?cronExpression=" + encodeURIComponent("0 30 9 * * ?") + "&zoneId=Asia/Kolkata&limit=5");
+  await p.waitForFunction(() => {
+    const items = [...document.querySelectorAll('[aria-label="Next fire times"] li')].map((e) => e.textContent);
+    return items.length === 5 && items.every((t) => / 09:30:00 Asia\/Kolkata/.test(t));
+  });
+  assert.equal(expected.length, 5);
+  await p.getByLabel("Workflow name").fill("ui_simple");
+  await p.getByLabel("Workflow input").click();
+  await p.keyboard.press("ControlOrMeta+a");
+  await p.keyboard.type('{"from": "schedule", "keep": [1, 2]}');
+  await p.getByLabel("Overlap policy").selectOption("ALLOW_ALL");
+  await p.screenshot({ path: join(results, "schedule-new.png"), fullPage: true });
+  await p.getByRole("button", { name: "Create" }).click();
+
+  await p.waitForURL(/\/schedules\/ui_hourly$/);
+  await p.locator("#schd-title").getByText("RUNNING").waitFor();
+  const saved = await api(base, "GET", "/scheduler/schedules/ui_hourly");
+  assert.equal(saved.cronExpression, "0 30 9 * * ?");
+  assert.equal(saved.zoneId, "Asia/Kolkata");
+  assert.equal(saved.overlapPolicy, "ALLOW_ALL");
+  assert.deepEqual(saved.startWorkflowRequest.input, { from: "schedule", keep: [1, 2] });
+  await p.getByRole("list", { name: "Next slots" }).getByText(inZoneText(expected[0])).waitFor();
+
+  // Pause and resume.
+  const actions = p.getByRole("toolbar", { name: "Schedule actions" });
+  await actions.getByRole("button", { name: "Pause" }).click();
+  await p.locator("#schd-title").getByText("PAUSED").waitFor();
+  assert.equal((await api(base, "GET", "/scheduler/schedules/ui_hourly")).paused, true);
+  await p.getByText("None while paused.").waitFor();
+  await actions.getByRole("button", { name: "Resume" }).click();
+  await p.locator("#schd-title").getByText("RUNNING").waitFor();
+  assert.equal((await api(base, "GET", "/scheduler/schedules/ui_hourly")).paused, false);
+
+  // Run now: the run started shows in the history with a link to it.
+  await actions.getByRole("button", { name: "Run now" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Run now" }).click();
+  const started = await p.getByRole("status").filter({ hasText: /^Started / }).textContent();
+  const runId = /Started (\S+)\./.exec(started)[1];
+  const history = p.getByRole("table", { name: "Schedule history" });
+  await history.getByRole("link", { name: runId }).waitFor();
+  assert.equal((await api(base, "GET", `/workflow/${runId}`)).input.from, "schedule");
+  await p.screenshot({ path: join(results, "schedule.png"), fullPage: true });
+
+  // The list shows it with its state and next run.
+  await p.goto(base + "/schedules");
+  const row = p.locator('tr[data-schedule="ui_hourly"]');
+  await row.getByText("RUNNING").waitFor();
+  await row.locator('td[data-label="Next run"]').getByText(/09:30:00 Asia\/Kolkata/).waitFor();
+  await p.screenshot({ path: join(results, "schedules.png") });
+
+  // Edit keeps what the form does not show; delete asks first.
+  await api(base, "POST", "/scheduler/schedules", { ...saved, runCatchupScheduleInstances: true, createdBy: "ops", description: "before", startWorkflowRequest: { ...saved.startWorkflowRequest, taskToDomain: { ui_task_a: "blue" } } });
+  await p.goto(base + "/schedules/ui_hourly/edit");
+  await p.getByLabel("Description").fill("after");
+  await p.getByRole("button", { name: "Save" }).click();
+  await p.waitForURL(/\/schedules\/ui_hourly$/);
+  await waitFor(async () => (await api(base, "GET", "/scheduler/schedules/ui_hourly")).description === "after", "the edit");
+  const edited = await api(base, "GET", "/scheduler/schedules/ui_hourly");
+  assert.equal(edited.runCatchupScheduleInstances, true);
+  assert.equal(edited.createdBy, "ops");
+  assert.deepEqual(edited.startWorkflowRequest.taskToDomain, { ui_task_a: "blue" });
+  assert.equal(edited.cronExpression, "0 30 9 * * ?");
+  await p.getByRole("toolbar", { name: "Schedule actions" }).getByRole("button", { name: "Delete" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await p.waitForURL(/\/schedules$/);
+  await p.getByText("No schedules.").waitFor();
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+/** How the pages write a time of Asia/Kolkata. */
+function inZoneText(ms) {
+  const f = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Kolkata", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  const q = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${q.year}-${q.month}-${q.day} ${q.hour}:${q.minute}:${q.second} Asia/Kolkata`;
+}

@@ -6,6 +6,7 @@ const NAV = [
   { to: "/executions", label: "Executions" },
   { to: "/definitions", label: "Definitions" },
   { to: "/taskdefs", label: "Task definitions" },
+  { to: "/schedules", label: "Schedules" },
   { to: "/queues", label: "Queues" },
 ];
 

@@ -183,3 +183,39 @@ export function useInterval<T>(key: string, ms: number, load: () => Promise<T>) 
   }, [key, ms]);
   return { ...state, paused };
 }
+
+/** A confirmation dialog that runs `run`, shows its error or closes. */
+export function ConfirmDialog({ title, run, onClose, children, danger, label = "Confirm" }: {
+  title: string;
+  run: () => Promise<void>;
+  onClose: () => void;
+  children?: ReactNode;
+  danger?: boolean;
+  label?: string;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await run();
+      onClose();
+    } catch (err) {
+      setError((err as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={title} onClose={onClose}>
+      <form className="stack" onSubmit={submit}>
+        {children}
+        <ErrorBox error={error} />
+        <div className="dialog-actions">
+          <button type="button" className="btn" onClick={onClose}>Cancel</button>
+          <button type="submit" className={`btn ${danger ? "danger" : "primary"}`} disabled={busy}>{label}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,10 +1,10 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams, useNavigate } from "react-router";
 import {
   request, qs, fmtTime, fmtDuration, TERMINAL,
   type Workflow, type WorkflowDef, type Task, type TaskLog, type Json,
 } from "../api";
-import { useApi, StatusBadge, ErrorBox, Tabs, JsonView, Modal, KeyValues, parseJsonInput } from "../components/common";
+import { useApi, StatusBadge, ErrorBox, Tabs, JsonView, KeyValues, parseJsonInput, ConfirmDialog } from "../components/common";
 import { buildGraph, type GNode } from "../graph/build";
 import { useWatchedWorkflow, POLL_MS, type UpdateMode } from "../watch";
 
@@ -393,41 +393,6 @@ function TaskActions({ w, t, onDone }: { w: Workflow; t: Task; onDone: () => voi
       )}
       {confirm && <ConfirmDialog title={confirm.title} run={confirm.run} onClose={() => setConfirm(null)} />}
     </div>
-  );
-}
-
-function ConfirmDialog({ title, run, onClose, children, danger, label = "Confirm" }: {
-  title: string;
-  run: () => Promise<void>;
-  onClose: () => void;
-  children?: ReactNode;
-  danger?: boolean;
-  label?: string;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      await run();
-      onClose();
-    } catch (err) {
-      setError((err as Error).message);
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal title={title} onClose={onClose}>
-      <form className="stack" onSubmit={submit}>
-        {children}
-        <ErrorBox error={error} />
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose}>Cancel</button>
-          <button type="submit" className={`btn ${danger ? "danger" : "primary"}`} disabled={busy}>{label}</button>
-        </div>
-      </form>
-    </Modal>
   );
 }
 
