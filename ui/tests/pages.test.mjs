@@ -228,3 +228,110 @@ function inZoneText(ms) {
   const q = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
   return `${q.year}-${q.month}-${q.day} ${q.hour}:${q.minute}:${q.second} Asia/Kolkata`;
 }
+
+/** Replaces the text of the CodeMirror editor labelled `label`. */
+async function setEditor(p, label, text) {
+  const ed = p.getByLabel(label);
+  await ed.click();
+  await p.keyboard.press("ControlOrMeta+a");
+  await p.keyboard.press("Delete");
+  await p.keyboard.insertText(text);
+  await p.waitForFunction(
+    ([l, t]) => document.querySelector(`[aria-label="${l}"]`)?.cmView?.view.state.doc.toString() === t || document.querySelector(`[aria-label="${l}"]`)?.textContent.replace(/\s/g, "") === t.replace(/\s/g, ""),
+    [label, text],
+  );
+}
+
+test("workflow definitions: create from JSON, a broken one's problems, save as a new version, overwrite", async () => {
+  const p = await page();
+  await p.goto(base + "/definitions");
+  await p.getByRole("link", { name: "New definition" }).click();
+  await p.waitForURL(/\/definitions\/new$/);
+  const actions = p.getByRole("toolbar", { name: "Definition actions" });
+  const problems = p.getByRole("alert", { name: "Problems" });
+
+  // Not JSON: said before anything is sent.
+  await setEditor(p, "Workflow definition JSON", '{"name": "ui_edit",');
+  await actions.getByRole("button", { name: "Validate" }).click();
+  await problems.getByText(/Not valid JSON/).waitFor();
+  // A SWITCH without its reference, evaluator and expression: each problem the server finds.
+  await setEditor(p, "Workflow definition JSON", '{"name": "ui_edit", "version": 1, "tasks": [{"name": "pick", "type": "SWITCH"}]}');
+  await actions.getByRole("button", { name: "Validate" }).click();
+  await problems.getByText("$.tasks[0].taskReferenceName: taskReferenceName is required").waitFor();
+  await problems.getByText(/evaluatorType/).waitFor();
+  await p.screenshot({ path: join(results, "definition-problems.png") });
+  // Creating it fails the same way and stores nothing.
+  await actions.getByRole("button", { name: "Create" }).click();
+  await problems.getByText(/taskReferenceName is required/).waitFor();
+  assert.equal((await fetch(base + "/api/metadata/workflow/ui_edit")).status, 404);
+
+  // A valid one with fields Baton does not know: kept as written.
+  const def = '{"name": "ui_edit", "version": 1, "description": "first", "x_custom": {"keep": [1, "a", {"deep": true}]}, "tasks": [{"name": "ui_task_a", "taskReferenceName": "only", "type": "SIMPLE", "x_task": "t"}]}';
+  await setEditor(p, "Workflow definition JSON", def);
+  await actions.getByRole("button", { name: "Validate" }).click();
+  await actions.getByRole("status").getByText("Valid.").waitFor();
+  await actions.getByRole("button", { name: "Create" }).click();
+  await p.waitForURL(/\/definitions\/ui_edit\/1$/);
+  await p.locator('.diagram[data-ready="true"] .gnode[data-node="only"]').waitFor();
+  const v1 = await api(base, "GET", "/metadata/workflow/ui_edit?version=1");
+  assert.deepEqual(v1.x_custom, { keep: [1, "a", { deep: true }] });
+  assert.equal(v1.tasks[0].x_task, "t");
+
+  // Edit: change the description, save as a new version; the version list shows it.
+  await p.getByRole("tab", { name: "Edit" }).click();
+  const editor = p.getByLabel("Workflow definition JSON");
+  await editor.getByText('"first"').waitFor();
+  await editor.getByText('"first"').dblclick(); // selects the word first
+  await p.keyboard.insertText("second");
+  await editor.getByText('"second"').waitFor();
+  await actions.getByRole("button", { name: "Save as new version" }).click();
+  await p.waitForURL(/\/definitions\/ui_edit\/2$/);
+  await p.getByRole("combobox", { name: "Version" }).locator('option[value="2"]').waitFor({ state: "attached" });
+  assert.deepEqual(await p.getByRole("combobox", { name: "Version" }).locator("option").allTextContents(), ["v2", "v1"]);
+  await p.getByText("second").first().waitFor();
+  const v2 = await api(base, "GET", "/metadata/workflow/ui_edit?version=2");
+  assert.equal(v2.description, "second");
+  assert.deepEqual(v2.x_custom, { keep: [1, "a", { deep: true }] });
+  assert.equal((await api(base, "GET", "/metadata/workflow/ui_edit?version=1")).description, "first");
+
+  // Overwrite v2 in place, after a confirmation.
+  await p.getByRole("tab", { name: "Edit" }).click();
+  await editor.getByText('"second"').dblclick();
+  await p.keyboard.insertText("third");
+  await actions.getByRole("button", { name: "Overwrite v2" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Overwrite" }).click();
+  await p.getByRole("dialog").waitFor({ state: "detached" });
+  await waitFor(async () => (await api(base, "GET", "/metadata/workflow/ui_edit?version=2")).description === "third", "the overwrite");
+  await p.getByText("third").first().waitFor();
+  assert.deepEqual((await api(base, "GET", "/metadata/workflow/names-and-versions")).ui_edit.map((v) => v.version).sort(), [1, 2]);
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test("task definitions: create from JSON and edit, unknown fields kept", async () => {
+  const p = await page();
+  await p.goto(base + "/taskdefs");
+  await p.getByRole("link", { name: "New task definition" }).click();
+  await p.waitForURL(/\/taskdefs\/new$/);
+  const actions = p.getByRole("toolbar", { name: "Definition actions" });
+  await setEditor(p, "Task definition JSON", '{"name": "ui_edit_task", "retryCount": 2, "responseTimeoutSeconds": 30, "x_custom": {"a": [1, 2]}}');
+  await actions.getByRole("button", { name: "Create" }).click();
+  await p.waitForURL(/\/taskdefs\/ui_edit_task$/);
+  await p.locator("#tdv-title").getByText("ui_edit_task").waitFor();
+  assert.deepEqual((await api(base, "GET", "/metadata/taskdefs/ui_edit_task")).x_custom, { a: [1, 2] });
+
+  await p.getByRole("tab", { name: "Edit" }).click();
+  const editor = p.getByLabel("Task definition JSON");
+  await editor.getByText('"retryCount"').waitFor();
+  await editor.locator(".cm-line", { hasText: '"retryCount"' }).getByText("2").dblclick();
+  await p.keyboard.insertText("5");
+  await actions.getByRole("button", { name: "Save" }).click();
+  await p.getByRole("tab", { name: "Details", selected: true }).waitFor();
+  await waitFor(async () => (await api(base, "GET", "/metadata/taskdefs/ui_edit_task")).retryCount === 5, "the edit");
+  const saved = await api(base, "GET", "/metadata/taskdefs/ui_edit_task");
+  assert.deepEqual(saved.x_custom, { a: [1, 2] });
+  await p.getByText(/^5 ·/).waitFor();
+  await p.screenshot({ path: join(results, "taskdef.png") });
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
