@@ -25,17 +25,18 @@ export function useWatchedWorkflow(id: string): Watched {
   const [mode, setMode] = useState<UpdateMode>("connecting");
   const [tick, setTick] = useState(0);
   const path = `/workflow/${encodeURIComponent(id)}`;
-  const live = useRef(true);
+  // Whether the watch of the current id is still on (answers for an older id are dropped).
+  const current = useRef<() => boolean>(() => false);
 
-  const fetchOnce = useCallback(async (): Promise<Workflow | undefined> => {
+  const fetchOnce = useCallback(async (alive: () => boolean): Promise<Workflow | undefined> => {
     try {
       const w = await request<Workflow>("GET", `${path}?includeTasks=true`);
-      if (!live.current) return undefined;
+      if (!alive()) return undefined;
       setData(w);
       setError(undefined);
       return w;
     } catch (e) {
-      if (!live.current) return undefined;
+      if (!alive()) return undefined;
       setError((e as Error).message);
       if (e instanceof ApiError && e.status === 404) throw e;
       return undefined;
@@ -43,7 +44,9 @@ export function useWatchedWorkflow(id: string): Watched {
   }, [path]);
 
   useEffect(() => {
-    live.current = true;
+    let on = true;
+    const alive = () => on;
+    current.current = alive;
     setData(undefined);
     setError(undefined);
     setMode("connecting");
@@ -55,13 +58,13 @@ export function useWatchedWorkflow(id: string): Watched {
     const poll = async () => {
       let w: Workflow | undefined;
       try {
-        w = await fetchOnce();
+        w = await fetchOnce(alive);
       } catch {
         // 404: deleted while we watched, or never there (the error is shown).
-        if (live.current && seen) setMode("removed");
+        if (on && seen) setMode("removed");
         return;
       }
-      if (!live.current) return;
+      if (!on) return;
       if (w) seen = true;
       timer = setTimeout(poll, w && TERMINAL.has(w.status) ? POLL_ENDED_MS : POLL_MS);
     };
@@ -102,7 +105,7 @@ export function useWatchedWorkflow(id: string): Watched {
       };
     }
     return () => {
-      live.current = false;
+      on = false;
       es?.close();
       clearTimeout(timer);
     };
@@ -110,7 +113,7 @@ export function useWatchedWorkflow(id: string): Watched {
 
   // A one-off fetch asked for by an action.
   useEffect(() => {
-    if (tick > 0) fetchOnce().catch(() => {});
+    if (tick > 0) fetchOnce(current.current).catch(() => {});
   }, [tick, fetchOnce]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, mode, reload };

@@ -335,3 +335,54 @@ test("task definitions: create from JSON and edit, unknown fields kept", async (
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });
+
+test("the queues page stops reading while the tab is hidden", async () => {
+  const p = await page();
+  await p.goto(base + "/queues");
+  const refresh = p.getByRole("status", { name: "Refresh" });
+  await refresh.getByText(/every 2 s/).waitFor();
+  let reads = 0;
+  p.on("request", (r) => {
+    if (new URL(r.url()).pathname.startsWith("/api/")) reads++;
+  });
+  const setHidden = (hidden) =>
+    p.evaluate((h) => {
+      Object.defineProperty(document, "hidden", { value: h, configurable: true });
+      Object.defineProperty(document, "visibilityState", { value: h ? "hidden" : "visible", configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+  await setHidden(true);
+  await refresh.getByText("Paused while this tab is hidden").waitFor();
+  const before = reads;
+  // Longer than two refresh periods, measured by the page's own timer.
+  await p.evaluate(() => new Promise((r) => setTimeout(r, 4500)));
+  assert.equal(reads, before, "read while hidden");
+  await setHidden(false);
+  await refresh.getByText(/every 2 s/).waitFor();
+  await waitFor(async () => reads > before, "a read once visible again");
+  await p.context().close();
+});
+
+test("screenshots of the new pages: phone and dark", async () => {
+  await api(base, "POST", "/scheduler/schedules", {
+    name: "ui_shot", cronExpression: "*/15 * * * *", zoneId: "Europe/Paris", overlapPolicy: "SKIP",
+    startWorkflowRequest: { name: "ui_simple", version: 1, input: { shot: true } },
+  });
+  for (const [name, width, height] of [["desktop", 1366, 768], ["phone", 390, 844]]) {
+    const p = await page({ width, height, scheme: "dark" });
+    await p.goto(base + "/queues");
+    await p.locator("table.queues tbody tr").first().waitFor();
+    await p.screenshot({ path: join(results, `queues-${name}-dark.png`), fullPage: true });
+    await p.goto(base + "/schedules");
+    await p.locator('tr[data-schedule="ui_shot"]').waitFor();
+    await p.screenshot({ path: join(results, `schedules-${name}-dark.png`) });
+    await p.goto(base + "/schedules/ui_shot/edit");
+    await p.waitForFunction(() => document.querySelectorAll('[aria-label="Next fire times"] li').length === 5);
+    await p.screenshot({ path: join(results, `schedule-edit-${name}-dark.png`), fullPage: true });
+    await p.goto(base + "/definitions/ui_simple/1?tab=edit");
+    await p.getByLabel("Workflow definition JSON").getByText('"ui_simple"').waitFor();
+    await p.screenshot({ path: join(results, `definition-edit-${name}-dark.png`) });
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});

@@ -97,7 +97,7 @@ export function QueuesPage() {
 
       <h2>Queues <span className="muted small">{rows.length} · {waiting} task{waiting === 1 ? "" : "s"} waiting</span></h2>
       <div className="table-wrap">
-        <table className="grid queues" aria-label="Queues">
+        <table className="grid queues cards" aria-label="Queues">
           <thead>
             <tr><th>Task type</th><th>Domain</th><th className="num">Waiting</th><th className="num">Stream workers</th><th>Last poll</th><th>Polled by</th></tr>
           </thead>
@@ -119,7 +119,7 @@ export function QueuesPage() {
 
       <h2>Workers <span className="muted small">{workers.length}</span></h2>
       <div className="table-wrap">
-        <table className="grid workers" aria-label="Workers">
+        <table className="grid workers cards" aria-label="Workers">
           <thead>
             <tr><th>Worker</th><th>Kind</th><th>Task types</th><th>Domain</th><th className="num">Credits</th><th className="num">In flight</th><th className="num">Polls waiting</th><th>Connected</th><th>Last seen</th></tr>
           </thead>

@@ -78,7 +78,7 @@ export function SchedulesPage() {
       </div>
       <ErrorBox error={list.error} />
       <div className="table-wrap">
-        <table className="grid schedules" aria-label="Schedules">
+        <table className="grid schedules cards" aria-label="Schedules">
           <thead>
             <tr><th>Name</th><th>State</th><th>Workflow</th><th>When</th><th>Next run</th><th>Overlap</th><th>Updated</th></tr>
           </thead>
@@ -201,7 +201,7 @@ export function SchedulePage() {
           <h2>History</h2>
           <ErrorBox error={hist.error} />
           <div className="table-wrap">
-            <table className="grid history" aria-label="Schedule history">
+            <table className="grid history cards" aria-label="Schedule history">
               <thead><tr><th>Slot</th><th>Recorded</th><th>Event</th><th>Run</th><th>Details</th></tr></thead>
               <tbody>
                 {(hist.data ?? []).map((h, i) => (
