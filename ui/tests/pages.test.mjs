@@ -92,6 +92,28 @@ test("when the event stream fails the execution page polls and says so", async (
   await p.context().close();
 });
 
+test("leaving the execution page closes its event stream", async () => {
+  const id = await startSimple({ leave: 1 });
+  const p = await page();
+  await p.addInitScript(() => {
+    const Native = window.EventSource;
+    window.__streams = [];
+    window.EventSource = class extends Native {
+      constructor(...a) {
+        super(...a);
+        window.__streams.push(this);
+      }
+    };
+  });
+  await p.goto(base + `/execution/${id}`);
+  await updates(p).and(p.locator('[data-mode="live"]')).waitFor();
+  assert.equal(await p.evaluate(() => window.__streams.filter((s) => s.readyState !== 2).length), 1);
+  await p.getByRole("link", { name: "Executions" }).first().click();
+  await p.waitForURL(/\/executions/);
+  await p.waitForFunction(() => window.__streams.length > 0 && window.__streams.every((s) => s.readyState === 2));
+  await p.context().close();
+});
+
 test("an unknown execution shows the server's error", async () => {
   const p = await page();
   await p.goto(base + "/execution/no-such-run");

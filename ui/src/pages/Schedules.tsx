@@ -292,7 +292,9 @@ function ScheduleForm({ orig, workflows, onSaved }: { orig?: Schedule; workflows
   const swr = orig?.startWorkflowRequest;
   const [name, setName] = useState(orig?.name ?? "");
   const [description, setDescription] = useState(orig?.description ?? "");
-  const [cron, setCron] = useState(orig?.cronExpression ?? "0 0 * * * ?");
+  const [cron, setCron] = useState(orig ? orig.cronExpression ?? "" : "0 0 * * * ?");
+  // Several specs (Conductor's cronSchedules) are kept as saved; the form edits cronExpression.
+  const multi = Array.isArray(orig?.cronSchedules) && (orig!.cronSchedules as unknown[]).length > 0;
   const [zone, setZone] = useState(orig?.zoneId ?? "UTC");
   const [wfName, setWfName] = useState(swr?.name ?? "");
   const [wfVersion, setWfVersion] = useState(swr?.version ? String(swr.version) : "");
@@ -315,7 +317,7 @@ function ScheduleForm({ orig, workflows, onSaved }: { orig?: Schedule; workflows
   // Live preview of the next fire times, computed by the server.
   const [preview, setPreview] = useState<{ times?: number[]; error?: string; loading?: boolean }>({});
   useEffect(() => {
-    if (!cron.trim()) return setPreview({ error: "Enter a cron expression" });
+    if (!cron.trim()) return setPreview(multi ? {} : { error: "Enter a cron expression" });
     let live = true;
     setPreview((p) => ({ ...p, loading: true }));
     const t = setTimeout(() => {
@@ -328,7 +330,7 @@ function ScheduleForm({ orig, workflows, onSaved }: { orig?: Schedule; workflows
       live = false;
       clearTimeout(t);
     };
-  }, [cron, zone, startAt, endAt]);
+  }, [cron, zone, startAt, endAt, multi]);
 
   const versions = (workflows[wfName] ?? []).map((v) => v.version).sort((a, b) => b - a);
   const save = async (e: React.FormEvent) => {
@@ -380,9 +382,15 @@ function ScheduleForm({ orig, workflows, onSaved }: { orig?: Schedule; workflows
             <legend>When</legend>
             <label>
               Cron expression
-              <input required className="mono" value={cron} onChange={(e) => setCron(e.target.value)} aria-describedby="cron-help" spellCheck={false} />
+              <input required={!multi} className="mono" value={cron} onChange={(e) => setCron(e.target.value)} aria-describedby="cron-help" spellCheck={false} />
             </label>
             <span id="cron-help" className="muted small">5 fields (minute first), 6 (second first), 7 (year last) or a macro such as @daily.</span>
+            {multi && (
+              <p className="small">
+                Also fires on its <code>cronSchedules</code>, kept as saved:{" "}
+                <span className="mono">{specOf({ ...orig!, cronExpression: undefined })}</span>
+              </p>
+            )}
             <label>
               Zone
               <input list="zones" value={zone} onChange={(e) => setZone(e.target.value)} spellCheck={false} />
@@ -440,7 +448,9 @@ function ScheduleForm({ orig, workflows, onSaved }: { orig?: Schedule; workflows
         </div>
         <aside className="preview" aria-label="Next fire times" aria-busy={!!preview.loading}>
           <h2>Next fire times</h2>
-          {preview.error ? (
+          {multi && !cron.trim() ? (
+            <p className="muted small">See the schedule's page for the slots of its cronSchedules.</p>
+          ) : preview.error ? (
             <p className="error small" role="alert">{preview.error}</p>
           ) : (
             <ol className="slots">
