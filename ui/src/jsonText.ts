@@ -51,7 +51,7 @@ export function reindent(text: string): string {
       out += t;
     }
   }
-  return out + "\n";
+  return out;
 }
 
 /** The text with a top-level key set to `valueText` (replaced where it is, else added first). */

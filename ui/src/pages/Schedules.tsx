@@ -397,8 +397,8 @@ function ScheduleForm({ orig, workflows, onSaved }: { orig?: Schedule; workflows
               <datalist id="zones">{zones.map((z) => <option key={z} value={z} />)}</datalist>
             </label>
             <div className="row">
-              <label>Not before<input type="datetime-local" value={startAt} onChange={(e) => setStartAt(e.target.value)} /></label>
-              <label>Not after<input type="datetime-local" value={endAt} onChange={(e) => setEndAt(e.target.value)} /></label>
+              <label>Not before (your time)<input type="datetime-local" value={startAt} onChange={(e) => setStartAt(e.target.value)} /></label>
+              <label>Not after (your time)<input type="datetime-local" value={endAt} onChange={(e) => setEndAt(e.target.value)} /></label>
             </div>
           </fieldset>
           <fieldset className="stack">
