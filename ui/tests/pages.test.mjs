@@ -306,6 +306,12 @@ test("workflow definitions: create from JSON, a broken one's problems, save as a
   await editor.getByText('"first"').dblclick(); // selects the word first
   await p.keyboard.insertText("second");
   await editor.getByText('"second"').waitFor();
+  // Leaving with unsaved changes asks first; staying keeps them.
+  await p.getByRole("tab", { name: "Diagram" }).click();
+  await p.getByRole("dialog", { name: "Leave without saving?" }).getByRole("button", { name: "Cancel" }).click();
+  await p.getByRole("dialog").waitFor({ state: "detached" });
+  assert.match(p.url(), /tab=edit/);
+  await editor.getByText('"second"').waitFor();
   await actions.getByRole("button", { name: "Save as new version" }).click();
   await p.waitForURL(/\/definitions\/ui_edit\/2$/);
   await p.getByRole("combobox", { name: "Version" }).locator('option[value="2"]').waitFor({ state: "attached" });
@@ -325,6 +331,14 @@ test("workflow definitions: create from JSON, a broken one's problems, save as a
   await p.getByRole("dialog").waitFor({ state: "detached" });
   await waitFor(async () => (await api(base, "GET", "/metadata/workflow/ui_edit?version=2")).description === "third", "the overwrite");
   await p.getByText("third").first().waitFor();
+  // Discarding unsaved changes when leaving.
+  await p.getByRole("tab", { name: "Edit" }).click();
+  await editor.getByText('"third"').dblclick();
+  await p.keyboard.insertText("fourth");
+  await p.getByRole("link", { name: "Definitions" }).first().click();
+  await p.getByRole("dialog", { name: "Leave without saving?" }).getByRole("button", { name: "Discard changes" }).click();
+  await p.waitForURL(/\/definitions$/);
+  assert.equal((await api(base, "GET", "/metadata/workflow/ui_edit?version=2")).description, "third");
   assert.deepEqual((await api(base, "GET", "/metadata/workflow/names-and-versions")).ui_edit.map((v) => v.version).sort(), [1, 2]);
   assert.deepEqual(p.errors, []);
   await p.context().close();

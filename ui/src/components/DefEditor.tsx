@@ -1,4 +1,5 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
+import { useBlocker } from "react-router";
 import { request, qs, problems } from "../api";
 import { JsonView, ConfirmDialog } from "./common";
 import { reindent, setTopLevel } from "../jsonText";
@@ -22,6 +23,23 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
   const [ok, setOk] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [confirm, setConfirm] = useState(false);
+
+  // Unsaved changes: leaving (another page, another tab, closing) asks first; saving does not.
+  const dirty = useRef(false);
+  dirty.current = text !== initial;
+  const saving = useRef(false);
+  const blocker = useBlocker(() => dirty.current && !saving.current);
+  useEffect(() => {
+    const warn = (e: BeforeUnloadEvent) => {
+      if (dirty.current && !saving.current) e.preventDefault();
+    };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, []);
+  const saved = (name: string, version?: number) => {
+    saving.current = true;
+    onSaved(name, version);
+  };
 
   const parsed = (): { name?: string; version?: number } | null => {
     try {
@@ -67,25 +85,25 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
       const next = Math.max(0, p.version ?? 0, ...versions) + 1;
       const body = setTopLevel(text, "version", String(next));
       await request("POST", "/metadata/workflow", body);
-      onSaved(p.name ?? "", next);
+      saved(p.name ?? "", next);
     });
   const overwrite = async () => {
     const p = parsed()!;
     await request("POST", `/metadata/workflow${qs({ overwrite: true })}`, text);
-    onSaved(p.name ?? "", p.version);
+    saved(p.name ?? "", p.version);
   };
   const createWf = () =>
     run(async () => {
       const p = parsed()!;
       await request("POST", "/metadata/workflow", text);
-      onSaved(p.name ?? "", p.version);
+      saved(p.name ?? "", p.version);
     });
   const saveTask = () =>
     run(async () => {
       const p = parsed()!;
       if (create) await request("POST", "/metadata/taskdefs", `[${text}]`);
       else await request("PUT", "/metadata/taskdefs", text);
-      onSaved(p.name ?? "");
+      saved(p.name ?? "");
     });
 
   const p = (() => {
@@ -126,6 +144,18 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
         <div className="error" role="alert" aria-label="Problems">
           <ul className="problems">{errors.map((e, i) => <li key={i}>{e}</li>)}</ul>
         </div>
+      )}
+      {blocker.state === "blocked" && (
+        <ConfirmDialog title="Leave without saving?" danger label="Discard changes"
+          onClose={() => {
+            if (!saving.current) blocker.reset?.();
+          }}
+          run={async () => {
+            saving.current = true; // leaving: the dialog's close must not cancel it
+            blocker.proceed?.();
+          }}>
+          <p>The changes to this definition are not saved.</p>
+        </ConfirmDialog>
       )}
       {confirm && (
         <ConfirmDialog title={`Overwrite version ${p ?? ""}?`} danger label="Overwrite" onClose={() => setConfirm(false)}
