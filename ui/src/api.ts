@@ -3,9 +3,29 @@ export class ApiError extends Error {
   constructor(
     public status: number,
     message: string,
+    /** The error body when it was JSON (Conductor's: message, validationErrors...). */
+    public body?: unknown,
   ) {
     super(message);
   }
+}
+
+/** The problems an error answer lists: its message, then each field at fault. */
+export function problems(e: unknown): string[] {
+  if (e instanceof ApiError && e.body && typeof e.body === "object") {
+    const b = e.body as { message?: string; validationErrors?: { path?: string; message?: string }[] };
+    const list = (b.validationErrors ?? []).map((v) => (v.path ? `${v.path}: ${v.message ?? ""}` : v.message ?? ""));
+    return list.length ? list : [String(b.message ?? e.message)];
+  }
+  return [String((e as Error)?.message ?? e)];
+}
+
+/** A GET answered as text, exactly as the server wrote it. */
+export async function requestText(path: string): Promise<string> {
+  const res = await fetch("/api" + path, { headers: { accept: "application/json" } });
+  const text = await res.text();
+  if (!res.ok) throw new ApiError(res.status, `${res.status}: ${text || res.statusText}`);
+  return text;
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -18,13 +38,15 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   const text = await res.text();
   if (!res.ok) {
     let msg = text || res.statusText;
+    let body: unknown;
     try {
-      const j = JSON.parse(text) as { message?: string };
-      if (j.message) msg = j.message;
+      body = JSON.parse(text);
+      const j = body as { message?: string };
+      if (j && j.message) msg = j.message;
     } catch {
       /* not JSON: keep the text */
     }
-    throw new ApiError(res.status, `${res.status}: ${msg}`);
+    throw new ApiError(res.status, `${res.status}: ${msg}`, body);
   }
   if (!text) return null as T;
   try {

@@ -5,8 +5,10 @@ import "./styles.css";
 import { Layout } from "./components/Layout";
 import { ExecutionsPage } from "./pages/Executions";
 import { ExecutionPage } from "./pages/Execution";
-import { DefinitionsPage, DefinitionPage } from "./pages/Definitions";
-import { TaskDefsPage, TaskDefPage } from "./pages/TaskDefs";
+import { DefinitionsPage, DefinitionPage, NewDefinitionPage } from "./pages/Definitions";
+import { TaskDefsPage, TaskDefPage, NewTaskDefPage } from "./pages/TaskDefs";
+import { QueuesPage } from "./pages/Queues";
+import { SchedulesPage, SchedulePage, ScheduleEditPage } from "./pages/Schedules";
 import { NotFound } from "./components/common";
 
 const router = createBrowserRouter([
@@ -17,10 +19,17 @@ const router = createBrowserRouter([
       { path: "/executions", element: <ExecutionsPage /> },
       { path: "/execution/:id", element: <ExecutionPage /> },
       { path: "/definitions", element: <DefinitionsPage /> },
+      { path: "/definitions/new", element: <NewDefinitionPage /> },
       { path: "/definitions/:name", element: <DefinitionPage /> },
       { path: "/definitions/:name/:version", element: <DefinitionPage /> },
       { path: "/taskdefs", element: <TaskDefsPage /> },
+      { path: "/taskdefs/new", element: <NewTaskDefPage /> },
       { path: "/taskdefs/:name", element: <TaskDefPage /> },
+      { path: "/queues", element: <QueuesPage /> },
+      { path: "/schedules", element: <SchedulesPage /> },
+      { path: "/schedules/new", element: <ScheduleEditPage /> },
+      { path: "/schedules/:name", element: <SchedulePage /> },
+      { path: "/schedules/:name/edit", element: <ScheduleEditPage /> },
       { path: "*", element: <NotFound /> },
     ],
   },

@@ -148,7 +148,7 @@ export const loopSwitchDef = {
   ],
 };
 
-const taskDefs = ["ui_task_a", "ui_task_b", "ui_task_c"].map((name) => ({
+export const taskDefs = ["ui_task_a", "ui_task_b", "ui_task_c"].map((name) => ({
   name,
   description: `UI test task ${name}`,
   ownerEmail: "ui@example.com",

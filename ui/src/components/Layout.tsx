@@ -6,6 +6,8 @@ const NAV = [
   { to: "/executions", label: "Executions" },
   { to: "/definitions", label: "Definitions" },
   { to: "/taskdefs", label: "Task definitions" },
+  { to: "/schedules", label: "Schedules" },
+  { to: "/queues", label: "Queues" },
 ];
 
 const NEXT: Record<ThemeChoice, ThemeChoice> = { system: "light", light: "dark", dark: "system" };

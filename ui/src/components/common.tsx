@@ -144,3 +144,78 @@ export function parseJsonInput(text: string): { value?: Record<string, Json>; er
     return { error: (e as Error).message };
   }
 }
+
+/**
+ * Loads now and again every `ms` while the tab is visible (paused while it is hidden, loaded
+ * again at once when it shows). `paused` tells which.
+ */
+export function useInterval<T>(key: string, ms: number, load: () => Promise<T>) {
+  const [state, setState] = useState<{ data?: T; error?: string; at?: number }>({});
+  const [paused, setPaused] = useState(typeof document !== "undefined" && document.hidden);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      clearTimeout(timer);
+      if (document.hidden) return;
+      try {
+        const data = await loadRef.current();
+        if (live) setState({ data, at: Date.now() });
+      } catch (e) {
+        if (live) setState((s) => ({ ...s, error: String((e as Error).message ?? e) }));
+      }
+      if (live && !document.hidden) timer = setTimeout(run, ms);
+    };
+    const onVisibility = () => {
+      setPaused(document.hidden);
+      if (document.hidden) clearTimeout(timer);
+      else void run();
+    };
+    document.addEventListener("visibilitychange", onVisibility);
+    void run();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+      document.removeEventListener("visibilitychange", onVisibility);
+    };
+  }, [key, ms]);
+  return { ...state, paused };
+}
+
+/** A confirmation dialog that runs `run`, shows its error or closes. */
+export function ConfirmDialog({ title, run, onClose, children, danger, label = "Confirm" }: {
+  title: string;
+  run: () => Promise<void>;
+  onClose: () => void;
+  children?: ReactNode;
+  danger?: boolean;
+  label?: string;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await run();
+      onClose();
+    } catch (err) {
+      setError((err as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={title} onClose={onClose}>
+      <form className="stack" onSubmit={submit}>
+        {children}
+        <ErrorBox error={error} />
+        <div className="dialog-actions">
+          <button type="button" className="btn" onClick={onClose}>Cancel</button>
+          <button type="submit" className={`btn ${danger ? "danger" : "primary"}`} disabled={busy}>{label}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,6 +1,8 @@
 import { lazy, Suspense, useCallback, useMemo, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
-import { request, qs, fmtTime, type WorkflowDef, type Json } from "../api";
+import { request, requestText, qs, fmtTime, type WorkflowDef, type Json } from "../api";
+import { DefEditor, NEW_WORKFLOW } from "../components/DefEditor";
+import { reindent } from "../jsonText";
 import { useApi, ErrorBox, Tabs, JsonView, KeyValues } from "../components/common";
 import { buildGraph, type GNode } from "../graph/build";
 
@@ -27,9 +29,12 @@ export function DefinitionsPage() {
     <section className="page" aria-labelledby="defs-title">
       <div className="page-head">
         <h1 id="defs-title">Workflow definitions</h1>
-        <label className="inline">
-          Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
-        </label>
+        <div className="row">
+          <label className="inline">
+            Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+          </label>
+          <Link className="btn primary" to="/definitions/new">New definition</Link>
+        </div>
       </div>
       <ErrorBox error={list.error} />
       <div className="table-wrap">
@@ -71,11 +76,11 @@ export function DefinitionPage() {
   const { name = "", version } = useParams();
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
-  const tab = (params.get("tab") as "diagram" | "json") || "diagram";
+  const tab = (params.get("tab") as "diagram" | "json" | "edit") || "diagram";
   const def = useApi(`def:${name}:${version ?? ""}`, () =>
     request<WorkflowDef>("GET", `/metadata/workflow/${encodeURIComponent(name)}${qs({ version })}`),
   );
-  const versions = useApi("nv", () => request<Record<string, NameVersion[]>>("GET", "/metadata/workflow/names-and-versions"));
+  const versions = useApi(`nv:${name}:${version ?? ""}`, () => request<Record<string, NameVersion[]>>("GET", "/metadata/workflow/names-and-versions"));
   const d = def.data;
   const graph = useMemo(() => (d ? buildGraph(d, undefined, {}) : undefined), [d]);
   const [sel, setSel] = useState<GNode>();
@@ -83,6 +88,10 @@ export function DefinitionPage() {
   const onIter = useCallback(() => {}, []);
   const vs = (versions.data?.[name] ?? []).map((v) => v.version).sort((a, b) => b - a);
   const selTask = sel && d ? findTask(d.tasks, sel.label) : undefined;
+  // The definition as the server wrote it, for the editor (so unknown fields stay as they are).
+  const raw = useApi(tab === "edit" && d ? `raw:${name}:${d.version}:${d.updateTime ?? ""}` : null, () =>
+    requestText(`/metadata/workflow/${encodeURIComponent(name)}${qs({ version: d!.version })}`),
+  );
   return (
     <section className="page" aria-labelledby="def-title">
       <div className="page-head">
@@ -113,7 +122,7 @@ export function DefinitionPage() {
               ["Updated", fmtTime(d.updateTime)],
             ]}
           />
-          <Tabs label="Definition views" tabs={[{ id: "diagram", label: "Diagram" }, { id: "json", label: "JSON" }]} current={tab}
+          <Tabs label="Definition views" tabs={[{ id: "diagram", label: "Diagram" }, { id: "json", label: "JSON" }, { id: "edit", label: "Edit" }]} current={tab}
             onSelect={(t) => setParams(t === "diagram" ? {} : { tab: t })} />
           <div className={`exec-body ${tab === "diagram" && selTask ? "with-panel" : ""}`}>
             <div className="exec-main" role="tabpanel">
@@ -123,6 +132,20 @@ export function DefinitionPage() {
                 </Suspense>
               )}
               {tab === "json" && <JsonView value={d as unknown as Json} label="Definition JSON" />}
+              {tab === "edit" && <ErrorBox error={raw.error} />}
+              {tab === "edit" && raw.data !== undefined && (
+                <DefEditor
+                  key={raw.data}
+                  kind="workflow"
+                  initial={reindent(raw.data)}
+                  versions={vs}
+                  onSaved={(n, v) => {
+                    navigate(`/definitions/${encodeURIComponent(n)}/${v ?? ""}`);
+                    def.reload();
+                    versions.reload();
+                  }}
+                />
+              )}
             </div>
             {tab === "diagram" && selTask && (
               <aside className="task-panel" aria-label={`Task ${selTask.taskReferenceName}`}>
@@ -154,4 +177,19 @@ function findTask(list: WT[], ref: string): WT | undefined {
     if (f) return f;
   }
   return undefined;
+}
+
+export function NewDefinitionPage() {
+  const navigate = useNavigate();
+  return (
+    <section className="page" aria-labelledby="newdef-title">
+      <div className="page-head">
+        <div>
+          <p className="crumbs"><Link to="/definitions">Definitions</Link> /</p>
+          <h1 id="newdef-title">New workflow definition</h1>
+        </div>
+      </div>
+      <DefEditor kind="workflow" create initial={NEW_WORKFLOW} onSaved={(n, v) => navigate(`/definitions/${encodeURIComponent(n)}/${v ?? ""}`)} />
+    </section>
+  );
 }

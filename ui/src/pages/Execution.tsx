@@ -1,14 +1,14 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams, useNavigate } from "react-router";
 import {
   request, qs, fmtTime, fmtDuration, TERMINAL,
   type Workflow, type WorkflowDef, type Task, type TaskLog, type Json,
 } from "../api";
-import { useApi, StatusBadge, ErrorBox, Tabs, JsonView, Modal, KeyValues, parseJsonInput } from "../components/common";
+import { useApi, StatusBadge, ErrorBox, Tabs, JsonView, KeyValues, parseJsonInput, ConfirmDialog } from "../components/common";
 import { buildGraph, type GNode } from "../graph/build";
+import { useWatchedWorkflow, POLL_MS, type UpdateMode } from "../watch";
 
 const Diagram = lazy(() => import("../graph/Diagram"));
-const REFRESH_MS = 3000;
 
 type Tab = "diagram" | "tasks" | "timeline" | "io" | "json";
 const TABS: { id: Tab; label: string }[] = [
@@ -34,7 +34,8 @@ export function ExecutionPage() {
     [setParams],
   );
 
-  const wf = useApi("wf:" + id, () => request<Workflow>("GET", `/workflow/${encodeURIComponent(id)}?includeTasks=true`));
+  // Pushed by the server while the page is open (polling only when the stream keeps failing).
+  const wf = useWatchedWorkflow(id);
   const w = wf.data;
   const defKey = w ? `def:${w.workflowName}:${w.workflowVersion}` : null;
   const def = useApi(defKey, () =>
@@ -42,13 +43,7 @@ export function ExecutionPage() {
   );
   const terminal = w ? TERMINAL.has(w.status) : false;
 
-  // Live updates: fetch again a while after each answer, until the run ends.
   const { reload } = wf;
-  useEffect(() => {
-    if (!w || terminal) return;
-    const t = setTimeout(reload, REFRESH_MS);
-    return () => clearTimeout(t);
-  }, [w, terminal, reload]);
 
   // Loop iterations shown, from the URL: it=loopRef:3,other:1
   const loopIter = useMemo(() => {
@@ -82,6 +77,7 @@ export function ExecutionPage() {
     );
   }
   if (!w) return <section className="page"><p className="muted">Loading…</p></section>;
+  const removed = wf.mode === "removed";
 
   return (
     <section className="page execution" aria-labelledby="wf-title">
@@ -93,7 +89,7 @@ export function ExecutionPage() {
           </h1>
           <p className="mono small">{w.workflowId}</p>
         </div>
-        <WorkflowActions w={w} onDone={reload} />
+        {!removed && <WorkflowActions w={w} onDone={reload} />}
       </div>
       <KeyValues
         items={[
@@ -104,10 +100,14 @@ export function ExecutionPage() {
           ["Definition", <Link to={`/definitions/${encodeURIComponent(w.workflowName)}/${w.workflowVersion}`}>{w.workflowName} v{w.workflowVersion}</Link>],
           ["Parent run", w.parentWorkflowId ? <Link className="mono" to={`/execution/${w.parentWorkflowId}`}>{w.parentWorkflowId}</Link> : ""],
           ["Reason", w.reasonForIncompletion],
-          ["Updates", terminal ? "" : <span className="live" role="status">live · every {REFRESH_MS / 1000} s</span>],
+          ["Updates", <Updates mode={wf.mode} terminal={terminal} />],
         ]}
       />
-      <ErrorBox error={wf.error} />
+      {removed ? (
+        <div className="error" role="alert">This execution was deleted. What is shown is its last state.</div>
+      ) : (
+        <ErrorBox error={wf.error} />
+      )}
       <Tabs label="Execution views" tabs={TABS} current={tab} onSelect={(t) => setParam({ tab: t === "diagram" ? null : t })} />
       <div className={`exec-body ${selected && tab !== "io" && tab !== "json" ? "with-panel" : ""}`}>
         <div className="exec-main" role="tabpanel">
@@ -142,6 +142,20 @@ export function ExecutionPage() {
         )}
       </div>
     </section>
+  );
+}
+
+function Updates({ mode, terminal }: { mode: UpdateMode; terminal: boolean }) {
+  const text: Record<UpdateMode, string> = {
+    connecting: "connecting…",
+    live: terminal ? "live · watching for a retry or restart" : "live · pushed by the server",
+    polling: `polling every ${POLL_MS / 1000} s (live updates unavailable)`,
+    removed: "none · deleted",
+  };
+  return (
+    <span className={mode === "live" ? "live" : mode === "polling" ? "warn" : "muted"} role="status" aria-label="Updates" data-mode={mode}>
+      {text[mode]}
+    </span>
   );
 }
 
@@ -379,41 +393,6 @@ function TaskActions({ w, t, onDone }: { w: Workflow; t: Task; onDone: () => voi
       )}
       {confirm && <ConfirmDialog title={confirm.title} run={confirm.run} onClose={() => setConfirm(null)} />}
     </div>
-  );
-}
-
-function ConfirmDialog({ title, run, onClose, children, danger, label = "Confirm" }: {
-  title: string;
-  run: () => Promise<void>;
-  onClose: () => void;
-  children?: ReactNode;
-  danger?: boolean;
-  label?: string;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      await run();
-      onClose();
-    } catch (err) {
-      setError((err as Error).message);
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal title={title} onClose={onClose}>
-      <form className="stack" onSubmit={submit}>
-        {children}
-        <ErrorBox error={error} />
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose}>Cancel</button>
-          <button type="submit" className={`btn ${danger ? "danger" : "primary"}`} disabled={busy}>{label}</button>
-        </div>
-      </form>
-    </Modal>
   );
 }
 

@@ -1,7 +1,9 @@
 import { useMemo, useState } from "react";
-import { Link, useParams } from "react-router";
-import { request, fmtTime, type TaskDef, type Json } from "../api";
-import { useApi, ErrorBox, JsonView, KeyValues } from "../components/common";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { request, requestText, fmtTime, type TaskDef, type Json } from "../api";
+import { DefEditor, NEW_TASK } from "../components/DefEditor";
+import { reindent } from "../jsonText";
+import { useApi, ErrorBox, JsonView, KeyValues, Tabs } from "../components/common";
 
 export function TaskDefsPage() {
   const list = useApi("taskdefs", () => request<TaskDef[]>("GET", "/metadata/taskdefs"));
@@ -14,9 +16,12 @@ export function TaskDefsPage() {
     <section className="page" aria-labelledby="td-title">
       <div className="page-head">
         <h1 id="td-title">Task definitions</h1>
-        <label className="inline">
-          Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
-        </label>
+        <div className="row">
+          <label className="inline">
+            Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+          </label>
+          <Link className="btn primary" to="/taskdefs/new">New task definition</Link>
+        </div>
       </div>
       <ErrorBox error={list.error} />
       <div className="table-wrap">
@@ -46,8 +51,13 @@ export function TaskDefsPage() {
 
 export function TaskDefPage() {
   const { name = "" } = useParams();
-  const td = useApi("td:" + name, () => request<TaskDef>("GET", `/metadata/taskdefs/${encodeURIComponent(name)}`));
+  const [params, setParams] = useSearchParams();
+  const navigate = useNavigate();
+  const tab = params.get("tab") === "edit" ? "edit" : "details";
+  const [saved, setSaved] = useState(0);
+  const td = useApi(`td:${name}:${saved}`, () => request<TaskDef>("GET", `/metadata/taskdefs/${encodeURIComponent(name)}`));
   const t = td.data;
+  const raw = useApi(tab === "edit" ? `tdraw:${name}:${saved}` : null, () => requestText(`/metadata/taskdefs/${encodeURIComponent(name)}`));
   return (
     <section className="page" aria-labelledby="tdv-title">
       <div className="page-head">
@@ -58,6 +68,19 @@ export function TaskDefPage() {
       </div>
       <ErrorBox error={td.error} />
       {t && (
+        <Tabs label="Task definition views" tabs={[{ id: "details", label: "Details" }, { id: "edit", label: "Edit" }]} current={tab}
+          onSelect={(x) => setParams(x === "details" ? {} : { tab: x })} />
+      )}
+      {t && tab === "edit" && <ErrorBox error={raw.error} />}
+      {t && tab === "edit" && raw.data !== undefined && (
+        <DefEditor key={raw.data} kind="task" initial={reindent(raw.data)} onSaved={(n) => {
+          if (n === name) {
+            setSaved((x) => x + 1);
+            setParams({});
+          } else navigate(`/taskdefs/${encodeURIComponent(n)}`);
+        }} />
+      )}
+      {t && tab === "details" && (
         <>
           <KeyValues
             items={[
@@ -75,6 +98,21 @@ export function TaskDefPage() {
           <JsonView value={t as unknown as Json} label="Task definition JSON" />
         </>
       )}
+    </section>
+  );
+}
+
+export function NewTaskDefPage() {
+  const navigate = useNavigate();
+  return (
+    <section className="page" aria-labelledby="newtd-title">
+      <div className="page-head">
+        <div>
+          <p className="crumbs"><Link to="/taskdefs">Task definitions</Link> /</p>
+          <h1 id="newtd-title">New task definition</h1>
+        </div>
+      </div>
+      <DefEditor kind="task" create initial={NEW_TASK} onSaved={(n) => navigate(`/taskdefs/${encodeURIComponent(n)}`)} />
     </section>
   );
 }
