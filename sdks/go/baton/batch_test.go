@@ -3,10 +3,13 @@ package baton
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
 )
@@ -59,6 +62,44 @@ func TestAppendResultsSplitsBatches(t *testing.T) {
 	}
 	if next != 2500 {
 		t.Fatalf("%d results sent, want 2500", next)
+	}
+}
+
+func TestAppendResultsKeepsBatchesUnderTheByteLimit(t *testing.T) {
+	big := func(id string, n int) *batonv1.TaskResult {
+		return &batonv1.TaskResult{TaskId: id, ReasonForIncompletion: strings.Repeat("x", n)}
+	}
+	// Eight results of 300 KB finishing together: three fit under 1 MiB, four do not.
+	var results []*batonv1.TaskResult
+	for i := range 8 {
+		results = append(results, big(fmt.Sprint(i), 300_000))
+	}
+	var sizes []string
+	for _, m := range appendResults(nil, results, true) {
+		if b := m.GetResults(); b != nil {
+			if n := proto.Size(b); n > maxResultBatchBytes {
+				t.Errorf("a batch of %d bytes", n)
+			}
+			sizes = append(sizes, fmt.Sprintf("batch:%d", len(b.GetResults())))
+		} else {
+			sizes = append(sizes, "single")
+		}
+	}
+	if got := fmt.Sprint(sizes); got != "[batch:3 batch:3 batch:2]" {
+		t.Errorf("messages %s", got)
+	}
+	// A result over the limit on its own goes alone, after the small ones before it.
+	mixed := []*batonv1.TaskResult{big("a", 10), big("b", 10), big("c", 2_000_000), big("d", 10)}
+	var kinds []string
+	for _, m := range appendResults(nil, mixed, true) {
+		if b := m.GetResults(); b != nil {
+			kinds = append(kinds, fmt.Sprintf("batch:%d", len(b.GetResults())))
+		} else {
+			kinds = append(kinds, "single:"+m.GetResult().GetTaskId())
+		}
+	}
+	if got := fmt.Sprint(kinds); got != "[batch:2 single:c single:d]" {
+		t.Errorf("messages %s", got)
 	}
 }
 

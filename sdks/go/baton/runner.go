@@ -480,21 +480,42 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 // maxResultBatch is the most results one ResultBatch may carry.
 const maxResultBatch = 1000
 
-// appendResults adds the messages carrying results: with batching, every result ready now
-// goes in one ResultBatch (several when there are more than maxResultBatch, a lone result
-// as a plain result message); without, one message per result.
+// maxResultBatchBytes bounds the encoded size of one ResultBatch, well under the server's
+// message limit (its payload limit, 4 MiB by default, plus 1 MiB), so that results
+// finishing together never make a message the server cannot read. A result larger than
+// this goes alone.
+const maxResultBatchBytes = 1 << 20
+
+// appendResults adds the messages carrying results: with batching, the results ready now go
+// in ResultBatch messages of at most maxResultBatch results and maxResultBatchBytes bytes (a
+// batch of one as a plain result message); without, one message per result.
 func appendResults(msgs []*batonv1.WorkRequest, results []*batonv1.TaskResult, batch bool) []*batonv1.WorkRequest {
-	if !batch || len(results) == 1 {
+	single := func(res *batonv1.TaskResult) {
+		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+	}
+	if !batch {
 		for _, res := range results {
-			msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+			single(res)
 		}
 		return msgs
 	}
 	for len(results) > 0 {
-		n := min(len(results), maxResultBatch)
-		msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Results{
-			Results: &batonv1.ResultBatch{Results: results[:n:n]},
-		}})
+		n, size := 0, 0
+		for n < len(results) && n < maxResultBatch {
+			s := proto.Size(results[n])
+			if n > 0 && size+s > maxResultBatchBytes {
+				break
+			}
+			size += s
+			n++
+		}
+		if n == 1 {
+			single(results[0])
+		} else {
+			msgs = append(msgs, &batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Results{
+				Results: &batonv1.ResultBatch{Results: results[:n:n]},
+			}})
+		}
 		results = results[n:]
 	}
 	return msgs

@@ -53,6 +53,45 @@ final class TaskStream {
   /** The most results one ResultBatch may carry (the server's limit). */
   static final int MAX_RESULT_BATCH = 1000;
 
+  /**
+   * The most bytes one ResultBatch may take, well under the server's message limit (its
+   * payload limit, 4 MiB by default, plus 1 MiB), so that results finishing together never
+   * make a message the server cannot read. A result larger than this goes alone.
+   */
+  static final int MAX_RESULT_BATCH_BYTES = 1 << 20;
+
+  /**
+   * The messages carrying {@code results}: with batching, ResultBatch messages of at most
+   * {@link #MAX_RESULT_BATCH} results and {@link #MAX_RESULT_BATCH_BYTES} bytes (a batch of
+   * one as a single result message); without, one message per result. Order is kept.
+   */
+  static List<WorkRequest> resultMessages(List<io.baton.v1.TaskResult> results, boolean batch) {
+    List<WorkRequest> out = new ArrayList<>();
+    int i = 0;
+    while (i < results.size()) {
+      int n = 0;
+      long size = 0;
+      while (i + n < results.size() && n < MAX_RESULT_BATCH && (batch || n == 0)) {
+        int s = results.get(i + n).getSerializedSize();
+        if (n > 0 && size + s > MAX_RESULT_BATCH_BYTES) {
+          break;
+        }
+        size += s;
+        n++;
+      }
+      if (n == 1) {
+        out.add(WorkRequest.newBuilder().setResult(results.get(i)).build());
+      } else {
+        out.add(
+            WorkRequest.newBuilder()
+                .setResults(ResultBatch.newBuilder().addAllResults(results.subList(i, i + n)))
+                .build());
+      }
+      i += n;
+    }
+    return out;
+  }
+
   /** How often running tasks are checked for a due lease extension. */
   static final long LEASE_SWEEP_MS = 100;
 
@@ -953,27 +992,10 @@ final class TaskStream {
       }
     }
 
-    /**
-     * Sends results: in batches of at most {@link #MAX_RESULT_BATCH} when batching, a result
-     * alone as a single message.
-     */
+    /** Sends results, batched as {@link TaskStream#resultMessages} says. */
     void sendResults(List<io.baton.v1.TaskResult> results, boolean batch) {
-      if (results.isEmpty()) {
-        return;
-      }
-      if (!batch || results.size() == 1) {
-        for (io.baton.v1.TaskResult r : results) {
-          send(WorkRequest.newBuilder().setResult(r).build());
-        }
-        return;
-      }
-      for (int i = 0; i < results.size(); i += MAX_RESULT_BATCH) {
-        List<io.baton.v1.TaskResult> part = results.subList(i, Math.min(results.size(), i + MAX_RESULT_BATCH));
-        if (part.size() == 1) {
-          send(WorkRequest.newBuilder().setResult(part.get(0)).build());
-        } else {
-          send(WorkRequest.newBuilder().setResults(ResultBatch.newBuilder().addAllResults(part)).build());
-        }
+      for (WorkRequest m : resultMessages(results, batch)) {
+        send(m);
       }
     }
 
