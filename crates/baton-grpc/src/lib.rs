@@ -184,7 +184,7 @@ pub async fn serve(
                 .max_encoding_message_size(usize::MAX),
         )
         .add_service(
-            TaskServiceServer::new(task::Tasks::new(service.clone(), stop_rx))
+            TaskServiceServer::new(task::Tasks::new(service.clone(), stop_rx, limit))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(usize::MAX),
         )

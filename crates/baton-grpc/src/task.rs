@@ -22,14 +22,29 @@ use crate::views::{
 pub struct Tasks {
     svc: Service,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    max_message_bytes: usize,
 }
 
 impl Tasks {
     /// Serves workers through `svc`; worker streams end when `shutdown` turns true.
-    pub fn new(svc: Service, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
-        Self { svc, shutdown }
+    /// `max_message_bytes` is the largest message the server reads, told to each worker in
+    /// the stream's response headers.
+    pub fn new(
+        svc: Service,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+        max_message_bytes: usize,
+    ) -> Self {
+        Self {
+            svc,
+            shutdown,
+            max_message_bytes,
+        }
     }
 }
+
+/// Response header of the worker stream naming the largest message (in bytes) the server
+/// reads; a worker fails a task whose result would be larger instead of sending it.
+pub const MAX_MESSAGE_HEADER: &str = "baton-max-message-bytes";
 
 /// A wire result in the core's terms (checks of what a worker may report are the
 /// service's).
@@ -150,18 +165,21 @@ impl TaskService for Tasks {
             drop(session);
         });
         let msgs = UnboundedReceiverStream::new(rx);
-        if sub.batch {
+        let limit = tonic::metadata::MetadataValue::from(self.max_message_bytes as u64);
+        let mut response: Response<Self::WorkStream> = if sub.batch {
             // Whatever is waiting at once goes out together: tasks in one TaskBatch, result
             // acknowledgements in one AckBatch.
             let chunks = futures_util::StreamExt::ready_chunks(msgs, MAX_OUT_BATCH);
             let out = futures_util::StreamExt::flat_map(chunks, |chunk| {
                 futures_util::stream::iter(worker_msgs_to_pb(chunk))
             });
-            Ok(Response::new(Box::pin(out)))
+            Response::new(Box::pin(out))
         } else {
             let out = msgs.map(worker_msg_to_pb);
-            Ok(Response::new(Box::pin(out)))
-        }
+            Response::new(Box::pin(out))
+        };
+        response.metadata_mut().insert(MAX_MESSAGE_HEADER, limit);
+        Ok(response)
     }
 
     async fn poll(

@@ -298,11 +298,20 @@ async fn a_batching_worker_takes_tasks_and_acknowledgements_in_batches() {
         batch: true,
         ..Default::default()
     }));
-    let mut inbound = task_client(&ch)
+    let response = task_client(&ch)
         .work(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
+    // The server tells the worker the largest message it reads: the payload limit
+    // (4 MiB by default) and 1 MiB for the rest.
+    assert_eq!(
+        response
+            .metadata()
+            .get("baton-max-message-bytes")
+            .and_then(|v| v.to_str().ok()),
+        Some("5242880")
+    );
+    let mut inbound = response.into_inner();
     let (mut tasks_seen, mut biggest_task_batch) = (0usize, 0usize);
     let (mut acks_ok, mut ack_batches) = (0usize, 0usize);
     while acks_ok < 200 {

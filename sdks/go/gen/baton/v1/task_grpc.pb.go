@@ -41,7 +41,9 @@ const (
 type TaskServiceClient interface {
 	// The worker stream. The worker first sends a Subscribe naming its task types and
 	// how many tasks it can hold; the server then pushes tasks within that credit. Results
-	// and lease extensions travel on the same stream, and each is acknowledged.
+	// and lease extensions travel on the same stream, and each is acknowledged. The
+	// response header `baton-max-message-bytes` names the largest message the server reads:
+	// a worker reports a task FAILED rather than send a result larger than that.
 	Work(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WorkRequest, WorkResponse], error)
 	// Takes one task of a type, waiting up to the given time for one to be ready.
 	Poll(ctx context.Context, in *PollRequest, opts ...grpc.CallOption) (*PollResponse, error)
@@ -210,7 +212,9 @@ func (c *taskServiceClient) ListWorkers(ctx context.Context, in *ListWorkersRequ
 type TaskServiceServer interface {
 	// The worker stream. The worker first sends a Subscribe naming its task types and
 	// how many tasks it can hold; the server then pushes tasks within that credit. Results
-	// and lease extensions travel on the same stream, and each is acknowledged.
+	// and lease extensions travel on the same stream, and each is acknowledged. The
+	// response header `baton-max-message-bytes` names the largest message the server reads:
+	// a worker reports a task FAILED rather than send a result larger than that.
 	Work(grpc.BidiStreamingServer[WorkRequest, WorkResponse]) error
 	// Takes one task of a type, waiting up to the given time for one to be ready.
 	Poll(context.Context, *PollRequest) (*PollResponse, error)

@@ -104,7 +104,9 @@ class TaskServiceServicer:
     def Work(self, request_iterator, context):
         """The worker stream. The worker first sends a Subscribe naming its task types and
         how many tasks it can hold; the server then pushes tasks within that credit. Results
-        and lease extensions travel on the same stream, and each is acknowledged.
+        and lease extensions travel on the same stream, and each is acknowledged. The
+        response header `baton-max-message-bytes` names the largest message the server reads:
+        a worker reports a task FAILED rather than send a result larger than that.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -36,7 +36,9 @@ class TaskServiceStub:
     Work: _grpc.StreamStreamMultiCallable[_task_pb2.WorkRequest, _task_pb2.WorkResponse]
     """The worker stream. The worker first sends a Subscribe naming its task types and
     how many tasks it can hold; the server then pushes tasks within that credit. Results
-    and lease extensions travel on the same stream, and each is acknowledged.
+    and lease extensions travel on the same stream, and each is acknowledged. The
+    response header `baton-max-message-bytes` names the largest message the server reads:
+    a worker reports a task FAILED rather than send a result larger than that.
     """
     Poll: _grpc.UnaryUnaryMultiCallable[_task_pb2.PollRequest, _task_pb2.PollResponse]
     """Takes one task of a type, waiting up to the given time for one to be ready."""
@@ -76,7 +78,9 @@ class TaskServiceAsyncStub(TaskServiceStub):
     Work: _aio.StreamStreamMultiCallable[_task_pb2.WorkRequest, _task_pb2.WorkResponse]  # type: ignore[assignment]
     """The worker stream. The worker first sends a Subscribe naming its task types and
     how many tasks it can hold; the server then pushes tasks within that credit. Results
-    and lease extensions travel on the same stream, and each is acknowledged.
+    and lease extensions travel on the same stream, and each is acknowledged. The
+    response header `baton-max-message-bytes` names the largest message the server reads:
+    a worker reports a task FAILED rather than send a result larger than that.
     """
     Poll: _aio.UnaryUnaryMultiCallable[_task_pb2.PollRequest, _task_pb2.PollResponse]  # type: ignore[assignment]
     """Takes one task of a type, waiting up to the given time for one to be ready."""
@@ -119,7 +123,9 @@ class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_task_pb2.WorkResponse], _abc.AsyncIterator[_task_pb2.WorkResponse]]:
         """The worker stream. The worker first sends a Subscribe naming its task types and
         how many tasks it can hold; the server then pushes tasks within that credit. Results
-        and lease extensions travel on the same stream, and each is acknowledged.
+        and lease extensions travel on the same stream, and each is acknowledged. The
+        response header `baton-max-message-bytes` names the largest message the server reads:
+        a worker reports a task FAILED rather than send a result larger than that.
         """
 
     @_abc_1.abstractmethod
