@@ -3,7 +3,7 @@
 use baton_proto::v1 as pb;
 use baton_proto::v1::monitor_service_server::MonitorService;
 use baton_server::Service;
-use baton_server::service::Overview;
+use baton_server::service::{MetricsHistoryView, Overview};
 use baton_server::stats::Quantiles;
 use tonic::{Request, Response, Status};
 
@@ -37,6 +37,44 @@ impl MonitorService for Monitor {
         }
         let o = self.svc.overview(n as usize).await.map_err(status)?;
         Ok(Response::new(overview_to_pb(o)))
+    }
+
+    async fn get_metrics_history(
+        &self,
+        req: Request<pb::GetMetricsHistoryRequest>,
+    ) -> Result<Response<pb::GetMetricsHistoryResponse>, Status> {
+        let m = req.get_ref().minutes;
+        let minutes = u32::try_from(m).map_err(|_| {
+            Status::invalid_argument(format!("minutes: must not be negative, got {m}"))
+        })?;
+        let h = self.svc.metrics_history(minutes).map_err(status)?;
+        Ok(Response::new(history_to_pb(h)))
+    }
+}
+
+/// The metrics history on the wire.
+pub fn history_to_pb(h: MetricsHistoryView) -> pb::GetMetricsHistoryResponse {
+    pb::GetMetricsHistoryResponse {
+        server_time: Some(ts(h.server_time)),
+        sample_every_ms: h.sample_every_ms,
+        samples: h
+            .samples
+            .into_iter()
+            .map(|s| pb::MetricsSample {
+                at: Some(ts(s.at_ms)),
+                interval_ms: s.interval_ms,
+                workflows_started: s.workflows_started as i64,
+                workflows_completed: s.workflows_completed as i64,
+                workflows_failed: s.workflows_failed as i64,
+                workflows_terminated: s.workflows_terminated as i64,
+                tasks_completed: s.tasks_completed as i64,
+                tasks_failed: s.tasks_failed as i64,
+                queue_wait: Some(quantiles(s.queue_wait)),
+                run_time: Some(quantiles(s.run_time)),
+                queue_depth: s.queue_depth as i64,
+                workers: s.workers as i64,
+            })
+            .collect(),
     }
 }
 

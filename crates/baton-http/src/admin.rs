@@ -1,4 +1,5 @@
-//! `/api/admin/overview`: one compact reading of the server for a live view.
+//! `/api/admin/overview`: one compact reading of the server for a live view;
+//! `/api/admin/metrics`: the last hour of key figures, for charts.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,12 +13,15 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::extract::{Q, int};
 use crate::model::{
-    ErrorBody, LatencyQuantiles, Overview, QueueInfo, RecentFailure, TaskTypeLatency,
+    ErrorBody, LatencyQuantiles, MetricsHistory, MetricsSample, Overview, QueueInfo, RecentFailure,
+    TaskTypeLatency,
 };
 use crate::views;
 
 pub(crate) fn routes() -> OpenApiRouter<Service> {
-    OpenApiRouter::new().routes(routes!(overview))
+    OpenApiRouter::new()
+        .routes(routes!(overview))
+        .routes(routes!(metrics_history))
 }
 
 /// Query of the overview.
@@ -98,5 +102,56 @@ async fn overview(
             })
             .collect(),
         recent_failures_available: o.failures_available,
+    }))
+}
+
+/// Query of the metrics history.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct HistoryQuery {
+    /// Minutes to answer (at most 60; absent or 0 answers the whole hour kept).
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 60)]
+    minutes: Option<String>,
+}
+
+/// The last minutes of key figures, one sample every ten seconds: workflows started and
+/// ended, tasks ended, queue waits and run times over each interval, and the queues and
+/// workers at its end. Kept in memory for an hour; a restart begins a new one.
+#[utoipa::path(
+    get, path = "/api/admin/metrics", tag = "admin",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "The samples, oldest first", body = MetricsHistory),
+        (status = 400, description = "Bad request", body = ErrorBody),
+    )
+)]
+async fn metrics_history(
+    State(svc): State<Service>,
+    Q(q): Q<HistoryQuery>,
+) -> Result<Json<MetricsHistory>, ApiError> {
+    let minutes: Option<u32> = int(q.minutes.as_deref(), "minutes")?;
+    let h = svc.metrics_history(minutes.unwrap_or(0))?;
+    Ok(Json(MetricsHistory {
+        server_time: h.server_time,
+        sample_every_ms: h.sample_every_ms,
+        samples: h
+            .samples
+            .into_iter()
+            .map(|s| MetricsSample {
+                at: s.at_ms,
+                interval_ms: s.interval_ms,
+                workflows_started: s.workflows_started as i64,
+                workflows_completed: s.workflows_completed as i64,
+                workflows_failed: s.workflows_failed as i64,
+                workflows_terminated: s.workflows_terminated as i64,
+                tasks_completed: s.tasks_completed as i64,
+                tasks_failed: s.tasks_failed as i64,
+                queue_wait: quantiles(s.queue_wait),
+                run_time: quantiles(s.run_time),
+                queue_depth: s.queue_depth as i64,
+                workers: s.workers as i64,
+            })
+            .collect(),
     }))
 }

@@ -591,7 +591,8 @@ pub struct TaskMock {
     pub queue_wait_time: Option<i64>,
 }
 
-/// Quantiles of one latency over the last one to two minutes, in milliseconds.
+/// Quantiles of one latency in milliseconds: in an overview over the last one to two
+/// minutes, in a metrics sample over its interval.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LatencyQuantiles {
@@ -651,6 +652,49 @@ pub struct RecentFailure {
     /// Why it did not complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// What happened in one interval of the metrics history, and the queues at its end.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsSample {
+    /// End of the interval (epoch ms).
+    pub at: i64,
+    /// Length of the interval in ms (the first runs from the server's start).
+    pub interval_ms: i64,
+    /// Workflows started.
+    pub workflows_started: i64,
+    /// Workflows that ended COMPLETED.
+    pub workflows_completed: i64,
+    /// Workflows that ended FAILED or TIMED_OUT.
+    pub workflows_failed: i64,
+    /// Workflows terminated.
+    pub workflows_terminated: i64,
+    /// Tasks that ended COMPLETED or COMPLETED_WITH_ERRORS.
+    pub tasks_completed: i64,
+    /// Tasks that ended FAILED, FAILED_WITH_TERMINAL_ERROR or TIMED_OUT.
+    pub tasks_failed: i64,
+    /// Worker tasks' wait from ready to handed out, over the interval.
+    pub queue_wait: LatencyQuantiles,
+    /// Tasks' run time from started to ended, over the interval.
+    pub run_time: LatencyQuantiles,
+    /// Tasks waiting in every ready queue at the end of the interval.
+    pub queue_depth: i64,
+    /// Stream worker subscriptions at the end of the interval (one per worker and task
+    /// type).
+    pub workers: i64,
+}
+
+/// The last minutes of key figures, one sample per interval, oldest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsHistory {
+    /// The server's clock when it answered (epoch ms).
+    pub server_time: i64,
+    /// Length of each sample's interval (ms).
+    pub sample_every_ms: i64,
+    /// The samples, oldest first.
+    pub samples: Vec<MetricsSample>,
 }
 
 /// One reading of the server: counters since it started (rates come from the difference

@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod clock;
 pub mod error;
+pub mod history;
 pub mod matching;
 pub mod runtime;
 pub mod service;

@@ -29,6 +29,8 @@ struct Inner {
     workflows_ended: BTreeMap<&'static str, u64>,
     tasks_ended: BTreeMap<&'static str, u64>,
     latencies: HashMap<String, TypeLatency>,
+    /// Every task type's times since the last [`Stats::take_interval`].
+    interval: Option<[Histogram<u64>; 2]>,
 }
 
 /// Two windows of one task type's times.
@@ -87,6 +89,10 @@ impl Quantiles {
         let mut h = pair[0].clone();
         // Both have the same bounds, so adding cannot fail.
         let _ = h.add(&pair[1]);
+        Self::of_one(&h)
+    }
+
+    fn of_one(h: &Histogram<u64>) -> Self {
         if h.is_empty() {
             return Self::default();
         }
@@ -154,6 +160,7 @@ impl Stats {
         let mut g = self.inner.lock();
         let l = latency(&mut g, task_type, now);
         l.schedule_to_start[0].saturating_record(clamp_ms(waited_ms));
+        interval(&mut g)[0].saturating_record(clamp_ms(waited_ms));
     }
 
     /// Counts a task that ended with `status` after running `ran_ms`.
@@ -163,6 +170,17 @@ impl Stats {
         *g.tasks_ended.entry(status).or_default() += 1;
         let l = latency(&mut g, task_type, now);
         l.start_to_end[0].saturating_record(clamp_ms(ran_ms));
+        interval(&mut g)[1].saturating_record(clamp_ms(ran_ms));
+    }
+
+    /// Quantiles of every task type's queue waits and run times since the last call
+    /// (`(schedule_to_start, start_to_end)`), starting a new interval.
+    pub fn take_interval(&self) -> (Quantiles, Quantiles) {
+        let taken = self.inner.lock().interval.take();
+        match taken {
+            Some([wait, run]) => (Quantiles::of_one(&wait), Quantiles::of_one(&run)),
+            None => Default::default(),
+        }
     }
 
     /// Reads every counter and the recent quantiles.
@@ -204,6 +222,10 @@ fn latency<'a>(g: &'a mut Inner, task_type: &str, now: Instant) -> &'a mut TypeL
     l
 }
 
+fn interval(g: &mut Inner) -> &mut [Histogram<u64>; 2] {
+    g.interval.get_or_insert_with(|| [histogram(), histogram()])
+}
+
 fn clamp_ms(ms: i64) -> u64 {
     (ms.max(0) as u64).clamp(1, MAX_TRACKED_MS)
 }
@@ -237,6 +259,14 @@ mod tests {
         assert!((49..=51).contains(&l.start_to_end.p50_ms), "{l:?}");
         assert!((98..=100).contains(&l.start_to_end.p99_ms), "{l:?}");
         assert_eq!(l.schedule_to_start.p50_ms, 5);
+        let (wait, run) = s.take_interval();
+        assert_eq!((wait.count, wait.p50_ms), (100, 5));
+        assert_eq!(run.count, 100);
+        assert!((98..=100).contains(&run.p99_ms), "{run:?}");
+        // A new interval starts empty.
+        assert_eq!(s.take_interval(), Default::default());
+        s.task_ended("u", "FAILED", 7);
+        assert_eq!(s.take_interval().1.max_ms, 7);
     }
 
     #[test]

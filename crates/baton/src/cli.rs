@@ -459,6 +459,16 @@ pub enum WorkerCommand {
     },
 }
 
+/// `baton metrics`
+#[derive(Args)]
+pub struct MetricsArgs {
+    /// Minutes of samples to print (at most 60, the history the server keeps).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=60))]
+    minutes: u32,
+    #[command(flatten)]
+    conn: Conn,
+}
+
 /// `baton archive ...`
 #[derive(Subcommand)]
 pub enum ArchiveCommand {
@@ -1597,6 +1607,84 @@ pub async fn run_archive(cmd: ArchiveCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the server's metrics history: one line per ten-second sample.
+pub async fn run_metrics(args: MetricsArgs) -> anyhow::Result<()> {
+    let mut c = baton_proto::v1::monitor_service_client::MonitorServiceClient::new(
+        channel(&args.conn).await?,
+    );
+    let r = c
+        .get_metrics_history(pb::GetMetricsHistoryRequest {
+            minutes: args.minutes as i32,
+        })
+        .await?
+        .into_inner();
+    let ms = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .map_or(0, |t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+    };
+    let q = |l: &Option<pb::LatencyQuantiles>| l.unwrap_or_default();
+    if args.conn.json {
+        let quantiles = |l: pb::LatencyQuantiles| json!({"count": l.count, "p50Ms": l.p50_ms, "p99Ms": l.p99_ms, "maxMs": l.max_ms});
+        print_json(&json!({
+            "serverTime": ms(&r.server_time),
+            "sampleEveryMs": r.sample_every_ms,
+            "samples": r.samples.iter().map(|s| json!({
+                "at": ms(&s.at), "intervalMs": s.interval_ms,
+                "workflowsStarted": s.workflows_started,
+                "workflowsCompleted": s.workflows_completed,
+                "workflowsFailed": s.workflows_failed,
+                "workflowsTerminated": s.workflows_terminated,
+                "tasksCompleted": s.tasks_completed, "tasksFailed": s.tasks_failed,
+                "queueWait": quantiles(q(&s.queue_wait)), "runTime": quantiles(q(&s.run_time)),
+                "queueDepth": s.queue_depth, "workers": s.workers,
+            })).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
+    if r.samples.is_empty() {
+        println!(
+            "no samples yet: the server takes one every {} s after it starts",
+            r.sample_every_ms / 1000
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<20} {:>8} {:>9} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "INTERVAL END",
+        "STARTED",
+        "COMPLETED",
+        "FAILED",
+        "TERMINATED",
+        "TASKS OK",
+        "TASKS KO",
+        "RUN P50",
+        "RUN P99",
+        "WAIT P99",
+        "QUEUED",
+        "WORKERS"
+    );
+    for s in &r.samples {
+        let (run, wait) = (q(&s.run_time), q(&s.queue_wait));
+        println!(
+            "{:<20} {:>8} {:>9} {:>7} {:>10} {:>9} {:>8} {:>6}ms {:>6}ms {:>6}ms {:>7} {:>7}",
+            when(s.at.as_ref()),
+            s.workflows_started,
+            s.workflows_completed,
+            s.workflows_failed,
+            s.workflows_terminated,
+            s.tasks_completed,
+            s.tasks_failed,
+            run.p50_ms,
+            run.p99_ms,
+            wait.p99_ms,
+            s.queue_depth,
+            s.workers
+        );
+    }
+    Ok(())
+}
+
+/// Runs `baton worker ...`.
 pub async fn run_worker(cmd: WorkerCommand) -> anyhow::Result<()> {
     match cmd {
         WorkerCommand::List { task_type, conn } => {

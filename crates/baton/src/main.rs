@@ -60,6 +60,9 @@ enum Command {
     /// A live view of a running server: throughput, task latencies, queues, workers and
     /// recent failures (q or Esc quits; --once prints one frame).
     Top(top::TopArgs),
+    /// Prints the last minutes of key figures, one line per ten-second sample: workflows
+    /// started and ended, tasks ended, run times and queue waits, queue depth, workers.
+    Metrics(cli::MetricsArgs),
 }
 
 #[derive(clap::Args)]
@@ -268,6 +271,7 @@ fn main() {
             Command::Archive(c) => cli::run_archive(c).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Top(args) => top::run(args).await,
+            Command::Metrics(args) => cli::run_metrics(args).await,
         }
     });
     if let Err(e) = result {

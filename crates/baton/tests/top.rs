@@ -467,3 +467,111 @@ async fn top_live_quits_on_q_and_restores_the_terminal() {
         .expect("alternate screen never left");
     assert!(left > entered, "{out:?}");
 }
+
+/// Runs `baton metrics` with `args`; returns success, stdout and stderr.
+fn metrics_cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .arg("metrics")
+        .args(args)
+        .output()
+        .expect("run baton metrics");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_metrics_history_counts_each_interval_on_every_surface() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let ch = server.channel().await;
+    load(&ch).await;
+
+    // Samples are taken every ten seconds: wait for the one that counts the load.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let history = loop {
+        let h = MonitorServiceClient::new(ch.clone())
+            .get_metrics_history(pb::GetMetricsHistoryRequest { minutes: 0 })
+            .await
+            .expect("GetMetricsHistory")
+            .into_inner();
+        let ended: i64 = h
+            .samples
+            .iter()
+            .map(|s| s.workflows_completed + s.workflows_failed)
+            .sum();
+        // The run left waiting for a worker of top_queued starts after the others end:
+        // the sample it is queued in may be a later one.
+        let queued = h.samples.last().is_some_and(|s| s.queue_depth == 1);
+        if ended == 6 && queued {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "the load never showed: {h:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(history.sample_every_ms, 10_000);
+    let sum = |f: fn(&pb::MetricsSample) -> i64| history.samples.iter().map(f).sum::<i64>();
+    assert_eq!(sum(|s| s.workflows_started), 7, "{history:#?}");
+    assert_eq!(sum(|s| s.workflows_completed), 5);
+    assert_eq!(sum(|s| s.workflows_failed), 1);
+    assert_eq!(sum(|s| s.tasks_completed), 5);
+    assert_eq!(sum(|s| s.tasks_failed), 1);
+    let last = history.samples.last().unwrap();
+    assert_eq!(last.workers, 1, "{last:#?}");
+    let runs: i64 = history
+        .samples
+        .iter()
+        .map(|s| s.run_time.unwrap_or_default().count)
+        .sum();
+    assert_eq!(runs, 6);
+    // Consecutive samples are one interval apart.
+    for pair in history.samples.windows(2) {
+        let (a, b) = (pair[0].at.unwrap(), pair[1].at.unwrap());
+        let gap = (b.seconds - a.seconds) * 1000 + i64::from(b.nanos - a.nanos) / 1_000_000;
+        assert_eq!(gap, pair[1].interval_ms, "{pair:#?}");
+    }
+
+    // HTTP answers the same samples.
+    let url = format!("{}/api/admin/metrics?minutes=60", server.url());
+    let body: Value =
+        serde_json::from_str(&reqwest::get(&url).await.unwrap().text().await.unwrap()).unwrap();
+    let samples = body["samples"].as_array().unwrap();
+    assert!(samples.len() >= history.samples.len(), "{body}");
+    let total = |k: &str| samples.iter().map(|s| s[k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(total("workflowsStarted"), 7, "{body}");
+    assert_eq!(total("tasksFailed"), 1, "{body}");
+    assert_eq!(body["sampleEveryMs"], 10_000);
+    assert!(samples[0]["runTime"]["p99Ms"].is_i64(), "{body}");
+    let bad = reqwest::get(format!("{}/api/admin/metrics?minutes=61", server.url()))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("at most 60"));
+    let bad = MonitorServiceClient::new(ch.clone())
+        .get_metrics_history(pb::GetMetricsHistoryRequest { minutes: -1 })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert!(bad.message().contains("minutes"), "{bad:?}");
+
+    // The CLI: a table and JSON.
+    let url = server.url();
+    let (ok, out, err) = metrics_cli(&["--server", &url, "--minutes", "60"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("INTERVAL END"), "{out}");
+    assert!(out.lines().count() > history.samples.len(), "{out}");
+    let (ok, out, err) = metrics_cli(&["--server", &url, "--minutes", "60", "--json"]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let started: i64 = v["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["workflowsStarted"].as_i64().unwrap())
+        .sum();
+    assert_eq!(started, 7, "{out}");
+    let (ok, _, err) = metrics_cli(&["--server", &url, "--minutes", "0"]);
+    assert!(!ok && err.contains("minutes"), "{err}");
+}

@@ -28,6 +28,7 @@ use tokio::sync::watch;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::EngineError;
+use crate::history::MetricsHistory;
 use crate::matching::Dispatcher;
 use crate::spans::SpanSink;
 use crate::stats::Stats;
@@ -144,6 +145,8 @@ pub struct Runtime {
     pub(crate) retention: Arc<Retention>,
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) stats: Arc<Stats>,
+    /// The last hour of key figures.
+    pub(crate) history: Arc<MetricsHistory>,
     /// When the runtime was opened (epoch ms).
     pub(crate) started_at: i64,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -220,6 +223,12 @@ impl Runtime {
             );
         }
         tokio::spawn(timers.clone().run());
+        let history = Arc::new(MetricsHistory::new(started_at));
+        tokio::spawn(
+            history
+                .clone()
+                .run(clock.clone(), stats.clone(), dispatcher.clone()),
+        );
         let retention = Retention::new(config.retention.clone());
         let scheduler = Scheduler::new(
             store.clone(),
@@ -244,6 +253,7 @@ impl Runtime {
             retention,
             scheduler,
             stats,
+            history,
             started_at,
             threads: Mutex::new(threads),
             ready,
@@ -296,6 +306,7 @@ impl Runtime {
     pub fn shutdown(&self) {
         self.retention.stop();
         self.scheduler.stop();
+        self.history.stop();
         self.router.stop_all();
         for t in self.threads.lock().drain(..) {
             let _ = t.join();

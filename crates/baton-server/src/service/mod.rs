@@ -17,7 +17,8 @@ use crate::runtime::registry::blocking;
 
 pub use baton_search::Hits;
 pub use overview::{
-    DEFAULT_RECENT_FAILURES, FAILURE_STATUSES, MAX_RECENT_FAILURES, Overview, RecentFailure,
+    DEFAULT_RECENT_FAILURES, FAILURE_STATUSES, MAX_HISTORY_MINUTES, MAX_RECENT_FAILURES,
+    MetricsHistoryView, Overview, RecentFailure,
 };
 pub use schedules::{MAX_HISTORY, MAX_LIST, PreviewOf, ScheduleEvent, ScheduleView};
 pub use search::{MAX_TASK_HITS_FOR_WORKFLOWS, SearchParams};

@@ -1,11 +1,13 @@
 //! The overview: one small reading of what the server is doing, for a live view. Counters
 //! since start (a client turns two readings into rates), recent latencies by task type,
-//! queue depths, workers and the latest failed executions.
+//! queue depths, workers and the latest failed executions. And the history: the last hour
+//! of key figures, sampled.
 
 use baton_core::WorkflowStatus;
 
 use super::{SearchParams, Service};
 use crate::error::EngineError;
+use crate::history::{MetricsSample, SAMPLE_EVERY_MS};
 use crate::matching::{QueueDepth, WorkerInfo};
 use crate::stats::StatsSnapshot;
 
@@ -107,6 +109,43 @@ impl Service {
             workers: self.rt.dispatcher.workers(),
             recent_failures,
             failures_available,
+        })
+    }
+}
+
+/// The samples of the last minutes, as [`Service::metrics_history`] answers.
+#[derive(Debug, Clone)]
+pub struct MetricsHistoryView {
+    /// The server's clock when read (epoch ms).
+    pub server_time: i64,
+    /// Length of each sample's interval (ms).
+    pub sample_every_ms: i64,
+    /// The samples, oldest first.
+    pub samples: Vec<MetricsSample>,
+}
+
+/// Most minutes of samples kept and answered.
+pub const MAX_HISTORY_MINUTES: u32 = 60;
+
+impl Service {
+    /// Samples of the key figures over the last `minutes` (0 means all of the kept hour),
+    /// one per [`crate::history::SAMPLE_EVERY_MS`].
+    pub fn metrics_history(&self, minutes: u32) -> Result<MetricsHistoryView, EngineError> {
+        if minutes > MAX_HISTORY_MINUTES {
+            return Err(EngineError::InvalidArgument(format!(
+                "minutes: at most {MAX_HISTORY_MINUTES} (the history kept), got {minutes}"
+            )));
+        }
+        let minutes = if minutes == 0 {
+            MAX_HISTORY_MINUTES
+        } else {
+            minutes
+        };
+        let now = self.rt.clock.now_ms();
+        Ok(MetricsHistoryView {
+            server_time: now,
+            sample_every_ms: SAMPLE_EVERY_MS,
+            samples: self.rt.history.since(now - i64::from(minutes) * 60_000),
         })
     }
 }

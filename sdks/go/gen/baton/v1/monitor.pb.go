@@ -22,6 +22,261 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Request of GetMetricsHistory.
+type GetMetricsHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Minutes to answer, at most 60; 0 answers the whole hour kept.
+	Minutes       int32 `protobuf:"varint,1,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMetricsHistoryRequest) Reset() {
+	*x = GetMetricsHistoryRequest{}
+	mi := &file_baton_v1_monitor_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMetricsHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMetricsHistoryRequest) ProtoMessage() {}
+
+func (x *GetMetricsHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_monitor_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMetricsHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetMetricsHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetMetricsHistoryRequest) GetMinutes() int32 {
+	if x != nil {
+		return x.Minutes
+	}
+	return 0
+}
+
+// What happened in one interval, and the queues at its end.
+type MetricsSample struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// End of the interval.
+	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// Length of the interval in milliseconds (the first runs from the server's start).
+	IntervalMs int64 `protobuf:"varint,2,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
+	// Workflows started.
+	WorkflowsStarted int64 `protobuf:"varint,3,opt,name=workflows_started,json=workflowsStarted,proto3" json:"workflows_started,omitempty"`
+	// Workflows that ended COMPLETED.
+	WorkflowsCompleted int64 `protobuf:"varint,4,opt,name=workflows_completed,json=workflowsCompleted,proto3" json:"workflows_completed,omitempty"`
+	// Workflows that ended FAILED or TIMED_OUT.
+	WorkflowsFailed int64 `protobuf:"varint,5,opt,name=workflows_failed,json=workflowsFailed,proto3" json:"workflows_failed,omitempty"`
+	// Workflows terminated.
+	WorkflowsTerminated int64 `protobuf:"varint,6,opt,name=workflows_terminated,json=workflowsTerminated,proto3" json:"workflows_terminated,omitempty"`
+	// Tasks that ended COMPLETED or COMPLETED_WITH_ERRORS.
+	TasksCompleted int64 `protobuf:"varint,7,opt,name=tasks_completed,json=tasksCompleted,proto3" json:"tasks_completed,omitempty"`
+	// Tasks that ended FAILED, FAILED_WITH_TERMINAL_ERROR or TIMED_OUT.
+	TasksFailed int64 `protobuf:"varint,8,opt,name=tasks_failed,json=tasksFailed,proto3" json:"tasks_failed,omitempty"`
+	// Worker tasks' wait from ready to handed out, over the interval.
+	QueueWait *LatencyQuantiles `protobuf:"bytes,9,opt,name=queue_wait,json=queueWait,proto3" json:"queue_wait,omitempty"`
+	// Tasks' run time from started to ended, over the interval.
+	RunTime *LatencyQuantiles `protobuf:"bytes,10,opt,name=run_time,json=runTime,proto3" json:"run_time,omitempty"`
+	// Tasks waiting in every ready queue at the end of the interval.
+	QueueDepth int64 `protobuf:"varint,11,opt,name=queue_depth,json=queueDepth,proto3" json:"queue_depth,omitempty"`
+	// Stream worker subscriptions at the end of the interval (one per worker and task type).
+	Workers       int64 `protobuf:"varint,12,opt,name=workers,proto3" json:"workers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricsSample) Reset() {
+	*x = MetricsSample{}
+	mi := &file_baton_v1_monitor_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricsSample) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricsSample) ProtoMessage() {}
+
+func (x *MetricsSample) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_monitor_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricsSample.ProtoReflect.Descriptor instead.
+func (*MetricsSample) Descriptor() ([]byte, []int) {
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MetricsSample) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *MetricsSample) GetIntervalMs() int64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetWorkflowsStarted() int64 {
+	if x != nil {
+		return x.WorkflowsStarted
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetWorkflowsCompleted() int64 {
+	if x != nil {
+		return x.WorkflowsCompleted
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetWorkflowsFailed() int64 {
+	if x != nil {
+		return x.WorkflowsFailed
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetWorkflowsTerminated() int64 {
+	if x != nil {
+		return x.WorkflowsTerminated
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetTasksCompleted() int64 {
+	if x != nil {
+		return x.TasksCompleted
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetTasksFailed() int64 {
+	if x != nil {
+		return x.TasksFailed
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetQueueWait() *LatencyQuantiles {
+	if x != nil {
+		return x.QueueWait
+	}
+	return nil
+}
+
+func (x *MetricsSample) GetRunTime() *LatencyQuantiles {
+	if x != nil {
+		return x.RunTime
+	}
+	return nil
+}
+
+func (x *MetricsSample) GetQueueDepth() int64 {
+	if x != nil {
+		return x.QueueDepth
+	}
+	return 0
+}
+
+func (x *MetricsSample) GetWorkers() int64 {
+	if x != nil {
+		return x.Workers
+	}
+	return 0
+}
+
+// Response of GetMetricsHistory.
+type GetMetricsHistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The server's clock when it answered.
+	ServerTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	// Length of each sample's interval in milliseconds.
+	SampleEveryMs int64 `protobuf:"varint,2,opt,name=sample_every_ms,json=sampleEveryMs,proto3" json:"sample_every_ms,omitempty"`
+	// The samples, oldest first.
+	Samples       []*MetricsSample `protobuf:"bytes,3,rep,name=samples,proto3" json:"samples,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMetricsHistoryResponse) Reset() {
+	*x = GetMetricsHistoryResponse{}
+	mi := &file_baton_v1_monitor_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMetricsHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMetricsHistoryResponse) ProtoMessage() {}
+
+func (x *GetMetricsHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_baton_v1_monitor_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMetricsHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetMetricsHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetMetricsHistoryResponse) GetServerTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ServerTime
+	}
+	return nil
+}
+
+func (x *GetMetricsHistoryResponse) GetSampleEveryMs() int64 {
+	if x != nil {
+		return x.SampleEveryMs
+	}
+	return 0
+}
+
+func (x *GetMetricsHistoryResponse) GetSamples() []*MetricsSample {
+	if x != nil {
+		return x.Samples
+	}
+	return nil
+}
+
 // Request of GetOverview.
 type GetOverviewRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,7 +288,7 @@ type GetOverviewRequest struct {
 
 func (x *GetOverviewRequest) Reset() {
 	*x = GetOverviewRequest{}
-	mi := &file_baton_v1_monitor_proto_msgTypes[0]
+	mi := &file_baton_v1_monitor_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +300,7 @@ func (x *GetOverviewRequest) String() string {
 func (*GetOverviewRequest) ProtoMessage() {}
 
 func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_monitor_proto_msgTypes[0]
+	mi := &file_baton_v1_monitor_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +313,7 @@ func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewRequest.ProtoReflect.Descriptor instead.
 func (*GetOverviewRequest) Descriptor() ([]byte, []int) {
-	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{0}
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetOverviewRequest) GetRecentFailures() int32 {
@@ -81,7 +336,7 @@ type StatusCount struct {
 
 func (x *StatusCount) Reset() {
 	*x = StatusCount{}
-	mi := &file_baton_v1_monitor_proto_msgTypes[1]
+	mi := &file_baton_v1_monitor_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -93,7 +348,7 @@ func (x *StatusCount) String() string {
 func (*StatusCount) ProtoMessage() {}
 
 func (x *StatusCount) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_monitor_proto_msgTypes[1]
+	mi := &file_baton_v1_monitor_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -106,7 +361,7 @@ func (x *StatusCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
 func (*StatusCount) Descriptor() ([]byte, []int) {
-	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{1}
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StatusCount) GetStatus() string {
@@ -123,7 +378,8 @@ func (x *StatusCount) GetCount() int64 {
 	return 0
 }
 
-// Quantiles of one latency over the last one to two minutes, in milliseconds.
+// Quantiles of one latency in milliseconds: in an overview over the last one to two
+// minutes, in a metrics sample over its interval.
 type LatencyQuantiles struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Times measured.
@@ -140,7 +396,7 @@ type LatencyQuantiles struct {
 
 func (x *LatencyQuantiles) Reset() {
 	*x = LatencyQuantiles{}
-	mi := &file_baton_v1_monitor_proto_msgTypes[2]
+	mi := &file_baton_v1_monitor_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -152,7 +408,7 @@ func (x *LatencyQuantiles) String() string {
 func (*LatencyQuantiles) ProtoMessage() {}
 
 func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_monitor_proto_msgTypes[2]
+	mi := &file_baton_v1_monitor_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -165,7 +421,7 @@ func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyQuantiles.ProtoReflect.Descriptor instead.
 func (*LatencyQuantiles) Descriptor() ([]byte, []int) {
-	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{2}
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LatencyQuantiles) GetCount() int64 {
@@ -211,7 +467,7 @@ type TaskTypeLatency struct {
 
 func (x *TaskTypeLatency) Reset() {
 	*x = TaskTypeLatency{}
-	mi := &file_baton_v1_monitor_proto_msgTypes[3]
+	mi := &file_baton_v1_monitor_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -223,7 +479,7 @@ func (x *TaskTypeLatency) String() string {
 func (*TaskTypeLatency) ProtoMessage() {}
 
 func (x *TaskTypeLatency) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_monitor_proto_msgTypes[3]
+	mi := &file_baton_v1_monitor_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -236,7 +492,7 @@ func (x *TaskTypeLatency) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskTypeLatency.ProtoReflect.Descriptor instead.
 func (*TaskTypeLatency) Descriptor() ([]byte, []int) {
-	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{3}
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TaskTypeLatency) GetTaskType() string {
@@ -281,7 +537,7 @@ type RecentFailure struct {
 
 func (x *RecentFailure) Reset() {
 	*x = RecentFailure{}
-	mi := &file_baton_v1_monitor_proto_msgTypes[4]
+	mi := &file_baton_v1_monitor_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -293,7 +549,7 @@ func (x *RecentFailure) String() string {
 func (*RecentFailure) ProtoMessage() {}
 
 func (x *RecentFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_monitor_proto_msgTypes[4]
+	mi := &file_baton_v1_monitor_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -306,7 +562,7 @@ func (x *RecentFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecentFailure.ProtoReflect.Descriptor instead.
 func (*RecentFailure) Descriptor() ([]byte, []int) {
-	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{4}
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecentFailure) GetWorkflowId() string {
@@ -382,7 +638,7 @@ type GetOverviewResponse struct {
 
 func (x *GetOverviewResponse) Reset() {
 	*x = GetOverviewResponse{}
-	mi := &file_baton_v1_monitor_proto_msgTypes[5]
+	mi := &file_baton_v1_monitor_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +650,7 @@ func (x *GetOverviewResponse) String() string {
 func (*GetOverviewResponse) ProtoMessage() {}
 
 func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_baton_v1_monitor_proto_msgTypes[5]
+	mi := &file_baton_v1_monitor_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +663,7 @@ func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOverviewResponse.ProtoReflect.Descriptor instead.
 func (*GetOverviewResponse) Descriptor() ([]byte, []int) {
-	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{5}
+	return file_baton_v1_monitor_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetOverviewResponse) GetServerTime() *timestamppb.Timestamp {
@@ -484,7 +740,31 @@ var File_baton_v1_monitor_proto protoreflect.FileDescriptor
 
 const file_baton_v1_monitor_proto_rawDesc = "" +
 	"\n" +
-	"\x16baton/v1/monitor.proto\x12\bbaton.v1\x1a\x15baton/v1/common.proto\x1a\x13baton/v1/task.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"=\n" +
+	"\x16baton/v1/monitor.proto\x12\bbaton.v1\x1a\x15baton/v1/common.proto\x1a\x13baton/v1/task.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"4\n" +
+	"\x18GetMetricsHistoryRequest\x12\x18\n" +
+	"\aminutes\x18\x01 \x01(\x05R\aminutes\"\x91\x04\n" +
+	"\rMetricsSample\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vinterval_ms\x18\x02 \x01(\x03R\n" +
+	"intervalMs\x12+\n" +
+	"\x11workflows_started\x18\x03 \x01(\x03R\x10workflowsStarted\x12/\n" +
+	"\x13workflows_completed\x18\x04 \x01(\x03R\x12workflowsCompleted\x12)\n" +
+	"\x10workflows_failed\x18\x05 \x01(\x03R\x0fworkflowsFailed\x121\n" +
+	"\x14workflows_terminated\x18\x06 \x01(\x03R\x13workflowsTerminated\x12'\n" +
+	"\x0ftasks_completed\x18\a \x01(\x03R\x0etasksCompleted\x12!\n" +
+	"\ftasks_failed\x18\b \x01(\x03R\vtasksFailed\x129\n" +
+	"\n" +
+	"queue_wait\x18\t \x01(\v2\x1a.baton.v1.LatencyQuantilesR\tqueueWait\x125\n" +
+	"\brun_time\x18\n" +
+	" \x01(\v2\x1a.baton.v1.LatencyQuantilesR\arunTime\x12\x1f\n" +
+	"\vqueue_depth\x18\v \x01(\x03R\n" +
+	"queueDepth\x12\x18\n" +
+	"\aworkers\x18\f \x01(\x03R\aworkers\"\xb3\x01\n" +
+	"\x19GetMetricsHistoryResponse\x12;\n" +
+	"\vserver_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"serverTime\x12&\n" +
+	"\x0fsample_every_ms\x18\x02 \x01(\x03R\rsampleEveryMs\x121\n" +
+	"\asamples\x18\x03 \x03(\v2\x17.baton.v1.MetricsSampleR\asamples\"=\n" +
 	"\x12GetOverviewRequest\x12'\n" +
 	"\x0frecent_failures\x18\x01 \x01(\x05R\x0erecentFailures\";\n" +
 	"\vStatusCount\x12\x16\n" +
@@ -522,9 +802,10 @@ const file_baton_v1_monitor_proto_rawDesc = "" +
 	"\aworkers\x18\b \x03(\v2\x14.baton.v1.WorkerInfoR\aworkers\x12@\n" +
 	"\x0frecent_failures\x18\t \x03(\v2\x17.baton.v1.RecentFailureR\x0erecentFailures\x12:\n" +
 	"\x19recent_failures_available\x18\n" +
-	" \x01(\bR\x17recentFailuresAvailable2\\\n" +
+	" \x01(\bR\x17recentFailuresAvailable2\xba\x01\n" +
 	"\x0eMonitorService\x12J\n" +
-	"\vGetOverview\x12\x1c.baton.v1.GetOverviewRequest\x1a\x1d.baton.v1.GetOverviewResponseBV\n" +
+	"\vGetOverview\x12\x1c.baton.v1.GetOverviewRequest\x1a\x1d.baton.v1.GetOverviewResponse\x12\\\n" +
+	"\x11GetMetricsHistory\x12\".baton.v1.GetMetricsHistoryRequest\x1a#.baton.v1.GetMetricsHistoryResponseBV\n" +
 	"\vio.baton.v1B\fMonitorProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3"
 
 var (
@@ -539,39 +820,49 @@ func file_baton_v1_monitor_proto_rawDescGZIP() []byte {
 	return file_baton_v1_monitor_proto_rawDescData
 }
 
-var file_baton_v1_monitor_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_baton_v1_monitor_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_baton_v1_monitor_proto_goTypes = []any{
-	(*GetOverviewRequest)(nil),    // 0: baton.v1.GetOverviewRequest
-	(*StatusCount)(nil),           // 1: baton.v1.StatusCount
-	(*LatencyQuantiles)(nil),      // 2: baton.v1.LatencyQuantiles
-	(*TaskTypeLatency)(nil),       // 3: baton.v1.TaskTypeLatency
-	(*RecentFailure)(nil),         // 4: baton.v1.RecentFailure
-	(*GetOverviewResponse)(nil),   // 5: baton.v1.GetOverviewResponse
-	(WorkflowStatus)(0),           // 6: baton.v1.WorkflowStatus
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*QueueInfo)(nil),             // 8: baton.v1.QueueInfo
-	(*WorkerInfo)(nil),            // 9: baton.v1.WorkerInfo
+	(*GetMetricsHistoryRequest)(nil),  // 0: baton.v1.GetMetricsHistoryRequest
+	(*MetricsSample)(nil),             // 1: baton.v1.MetricsSample
+	(*GetMetricsHistoryResponse)(nil), // 2: baton.v1.GetMetricsHistoryResponse
+	(*GetOverviewRequest)(nil),        // 3: baton.v1.GetOverviewRequest
+	(*StatusCount)(nil),               // 4: baton.v1.StatusCount
+	(*LatencyQuantiles)(nil),          // 5: baton.v1.LatencyQuantiles
+	(*TaskTypeLatency)(nil),           // 6: baton.v1.TaskTypeLatency
+	(*RecentFailure)(nil),             // 7: baton.v1.RecentFailure
+	(*GetOverviewResponse)(nil),       // 8: baton.v1.GetOverviewResponse
+	(*timestamppb.Timestamp)(nil),     // 9: google.protobuf.Timestamp
+	(WorkflowStatus)(0),               // 10: baton.v1.WorkflowStatus
+	(*QueueInfo)(nil),                 // 11: baton.v1.QueueInfo
+	(*WorkerInfo)(nil),                // 12: baton.v1.WorkerInfo
 }
 var file_baton_v1_monitor_proto_depIdxs = []int32{
-	2,  // 0: baton.v1.TaskTypeLatency.schedule_to_start:type_name -> baton.v1.LatencyQuantiles
-	2,  // 1: baton.v1.TaskTypeLatency.start_to_end:type_name -> baton.v1.LatencyQuantiles
-	6,  // 2: baton.v1.RecentFailure.status:type_name -> baton.v1.WorkflowStatus
-	7,  // 3: baton.v1.RecentFailure.end_time:type_name -> google.protobuf.Timestamp
-	7,  // 4: baton.v1.GetOverviewResponse.server_time:type_name -> google.protobuf.Timestamp
-	7,  // 5: baton.v1.GetOverviewResponse.start_time:type_name -> google.protobuf.Timestamp
-	1,  // 6: baton.v1.GetOverviewResponse.workflows_ended:type_name -> baton.v1.StatusCount
-	1,  // 7: baton.v1.GetOverviewResponse.tasks_ended:type_name -> baton.v1.StatusCount
-	3,  // 8: baton.v1.GetOverviewResponse.latencies:type_name -> baton.v1.TaskTypeLatency
-	8,  // 9: baton.v1.GetOverviewResponse.queues:type_name -> baton.v1.QueueInfo
-	9,  // 10: baton.v1.GetOverviewResponse.workers:type_name -> baton.v1.WorkerInfo
-	4,  // 11: baton.v1.GetOverviewResponse.recent_failures:type_name -> baton.v1.RecentFailure
-	0,  // 12: baton.v1.MonitorService.GetOverview:input_type -> baton.v1.GetOverviewRequest
-	5,  // 13: baton.v1.MonitorService.GetOverview:output_type -> baton.v1.GetOverviewResponse
-	13, // [13:14] is the sub-list for method output_type
-	12, // [12:13] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 0: baton.v1.MetricsSample.at:type_name -> google.protobuf.Timestamp
+	5,  // 1: baton.v1.MetricsSample.queue_wait:type_name -> baton.v1.LatencyQuantiles
+	5,  // 2: baton.v1.MetricsSample.run_time:type_name -> baton.v1.LatencyQuantiles
+	9,  // 3: baton.v1.GetMetricsHistoryResponse.server_time:type_name -> google.protobuf.Timestamp
+	1,  // 4: baton.v1.GetMetricsHistoryResponse.samples:type_name -> baton.v1.MetricsSample
+	5,  // 5: baton.v1.TaskTypeLatency.schedule_to_start:type_name -> baton.v1.LatencyQuantiles
+	5,  // 6: baton.v1.TaskTypeLatency.start_to_end:type_name -> baton.v1.LatencyQuantiles
+	10, // 7: baton.v1.RecentFailure.status:type_name -> baton.v1.WorkflowStatus
+	9,  // 8: baton.v1.RecentFailure.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 9: baton.v1.GetOverviewResponse.server_time:type_name -> google.protobuf.Timestamp
+	9,  // 10: baton.v1.GetOverviewResponse.start_time:type_name -> google.protobuf.Timestamp
+	4,  // 11: baton.v1.GetOverviewResponse.workflows_ended:type_name -> baton.v1.StatusCount
+	4,  // 12: baton.v1.GetOverviewResponse.tasks_ended:type_name -> baton.v1.StatusCount
+	6,  // 13: baton.v1.GetOverviewResponse.latencies:type_name -> baton.v1.TaskTypeLatency
+	11, // 14: baton.v1.GetOverviewResponse.queues:type_name -> baton.v1.QueueInfo
+	12, // 15: baton.v1.GetOverviewResponse.workers:type_name -> baton.v1.WorkerInfo
+	7,  // 16: baton.v1.GetOverviewResponse.recent_failures:type_name -> baton.v1.RecentFailure
+	3,  // 17: baton.v1.MonitorService.GetOverview:input_type -> baton.v1.GetOverviewRequest
+	0,  // 18: baton.v1.MonitorService.GetMetricsHistory:input_type -> baton.v1.GetMetricsHistoryRequest
+	8,  // 19: baton.v1.MonitorService.GetOverview:output_type -> baton.v1.GetOverviewResponse
+	2,  // 20: baton.v1.MonitorService.GetMetricsHistory:output_type -> baton.v1.GetMetricsHistoryResponse
+	19, // [19:21] is the sub-list for method output_type
+	17, // [17:19] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_baton_v1_monitor_proto_init() }
@@ -587,7 +878,7 @@ func file_baton_v1_monitor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_baton_v1_monitor_proto_rawDesc), len(file_baton_v1_monitor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MonitorService_GetOverview_FullMethodName = "/baton.v1.MonitorService/GetOverview"
+	MonitorService_GetOverview_FullMethodName       = "/baton.v1.MonitorService/GetOverview"
+	MonitorService_GetMetricsHistory_FullMethodName = "/baton.v1.MonitorService/GetMetricsHistory"
 )
 
 // MonitorServiceClient is the client API for MonitorService service.
@@ -32,6 +33,9 @@ type MonitorServiceClient interface {
 	// depths, workers and the latest failed executions. Rates come from the difference of
 	// two readings.
 	GetOverview(ctx context.Context, in *GetOverviewRequest, opts ...grpc.CallOption) (*GetOverviewResponse, error)
+	// The last minutes of key figures, one sample per ten seconds (what happened in each
+	// interval and the queues at its end), kept in memory for an hour.
+	GetMetricsHistory(ctx context.Context, in *GetMetricsHistoryRequest, opts ...grpc.CallOption) (*GetMetricsHistoryResponse, error)
 }
 
 type monitorServiceClient struct {
@@ -52,6 +56,16 @@ func (c *monitorServiceClient) GetOverview(ctx context.Context, in *GetOverviewR
 	return out, nil
 }
 
+func (c *monitorServiceClient) GetMetricsHistory(ctx context.Context, in *GetMetricsHistoryRequest, opts ...grpc.CallOption) (*GetMetricsHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMetricsHistoryResponse)
+	err := c.cc.Invoke(ctx, MonitorService_GetMetricsHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MonitorServiceServer is the server API for MonitorService service.
 // All implementations must embed UnimplementedMonitorServiceServer
 // for forward compatibility.
@@ -62,6 +76,9 @@ type MonitorServiceServer interface {
 	// depths, workers and the latest failed executions. Rates come from the difference of
 	// two readings.
 	GetOverview(context.Context, *GetOverviewRequest) (*GetOverviewResponse, error)
+	// The last minutes of key figures, one sample per ten seconds (what happened in each
+	// interval and the queues at its end), kept in memory for an hour.
+	GetMetricsHistory(context.Context, *GetMetricsHistoryRequest) (*GetMetricsHistoryResponse, error)
 	mustEmbedUnimplementedMonitorServiceServer()
 }
 
@@ -74,6 +91,9 @@ type UnimplementedMonitorServiceServer struct{}
 
 func (UnimplementedMonitorServiceServer) GetOverview(context.Context, *GetOverviewRequest) (*GetOverviewResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetOverview not implemented")
+}
+func (UnimplementedMonitorServiceServer) GetMetricsHistory(context.Context, *GetMetricsHistoryRequest) (*GetMetricsHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMetricsHistory not implemented")
 }
 func (UnimplementedMonitorServiceServer) mustEmbedUnimplementedMonitorServiceServer() {}
 func (UnimplementedMonitorServiceServer) testEmbeddedByValue()                        {}
@@ -114,6 +134,24 @@ func _MonitorService_GetOverview_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MonitorService_GetMetricsHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMetricsHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MonitorServiceServer).GetMetricsHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MonitorService_GetMetricsHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MonitorServiceServer).GetMetricsHistory(ctx, req.(*GetMetricsHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MonitorService_ServiceDesc is the grpc.ServiceDesc for MonitorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -124,6 +162,10 @@ var MonitorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetOverview",
 			Handler:    _MonitorService_GetOverview_Handler,
+		},
+		{
+			MethodName: "GetMetricsHistory",
+			Handler:    _MonitorService_GetMetricsHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -27,7 +27,7 @@ from baton.v1 import task_pb2 as baton_dot_v1_dot_task__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62\x61ton/v1/monitor.proto\x12\x08\x62\x61ton.v1\x1a\x15\x62\x61ton/v1/common.proto\x1a\x13\x62\x61ton/v1/task.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"=\n\x12GetOverviewRequest\x12\'\n\x0frecent_failures\x18\x01 \x01(\x05R\x0erecentFailures\";\n\x0bStatusCount\x12\x16\n\x06status\x18\x01 \x01(\tR\x06status\x12\x14\n\x05\x63ount\x18\x02 \x01(\x03R\x05\x63ount\"m\n\x10LatencyQuantiles\x12\x14\n\x05\x63ount\x18\x01 \x01(\x03R\x05\x63ount\x12\x15\n\x06p50_ms\x18\x02 \x01(\x03R\x05p50Ms\x12\x15\n\x06p99_ms\x18\x03 \x01(\x03R\x05p99Ms\x12\x15\n\x06max_ms\x18\x04 \x01(\x03R\x05maxMs\"\xb4\x01\n\x0fTaskTypeLatency\x12\x1b\n\ttask_type\x18\x01 \x01(\tR\x08taskType\x12\x46\n\x11schedule_to_start\x18\x02 \x01(\x0b\x32\x1a.baton.v1.LatencyQuantilesR\x0fscheduleToStart\x12<\n\x0cstart_to_end\x18\x03 \x01(\x0b\x32\x1a.baton.v1.LatencyQuantilesR\nstartToEnd\"\xf0\x01\n\rRecentFailure\x12\x1f\n\x0bworkflow_id\x18\x01 \x01(\tR\nworkflowId\x12#\n\rworkflow_type\x18\x02 \x01(\tR\x0cworkflowType\x12\x18\n\x07version\x18\x03 \x01(\x05R\x07version\x12\x30\n\x06status\x18\x04 \x01(\x0e\x32\x18.baton.v1.WorkflowStatusR\x06status\x12\x35\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x16\n\x06reason\x18\x06 \x01(\tR\x06reason\"\xc6\x04\n\x13GetOverviewResponse\x12;\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nserverTime\x12\x39\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12+\n\x11workflows_started\x18\x03 \x01(\x03R\x10workflowsStarted\x12>\n\x0fworkflows_ended\x18\x04 \x03(\x0b\x32\x15.baton.v1.StatusCountR\x0eworkflowsEnded\x12\x36\n\x0btasks_ended\x18\x05 \x03(\x0b\x32\x15.baton.v1.StatusCountR\ntasksEnded\x12\x37\n\tlatencies\x18\x06 \x03(\x0b\x32\x19.baton.v1.TaskTypeLatencyR\tlatencies\x12+\n\x06queues\x18\x07 \x03(\x0b\x32\x13.baton.v1.QueueInfoR\x06queues\x12.\n\x07workers\x18\x08 \x03(\x0b\x32\x14.baton.v1.WorkerInfoR\x07workers\x12@\n\x0frecent_failures\x18\t \x03(\x0b\x32\x17.baton.v1.RecentFailureR\x0erecentFailures\x12:\n\x19recent_failures_available\x18\n \x01(\x08R\x17recentFailuresAvailable2\\\n\x0eMonitorService\x12J\n\x0bGetOverview\x12\x1c.baton.v1.GetOverviewRequest\x1a\x1d.baton.v1.GetOverviewResponseBV\n\x0bio.baton.v1B\x0cMonitorProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62\x61ton/v1/monitor.proto\x12\x08\x62\x61ton.v1\x1a\x15\x62\x61ton/v1/common.proto\x1a\x13\x62\x61ton/v1/task.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"4\n\x18GetMetricsHistoryRequest\x12\x18\n\x07minutes\x18\x01 \x01(\x05R\x07minutes\"\x91\x04\n\rMetricsSample\x12*\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\x12\x1f\n\x0binterval_ms\x18\x02 \x01(\x03R\nintervalMs\x12+\n\x11workflows_started\x18\x03 \x01(\x03R\x10workflowsStarted\x12/\n\x13workflows_completed\x18\x04 \x01(\x03R\x12workflowsCompleted\x12)\n\x10workflows_failed\x18\x05 \x01(\x03R\x0fworkflowsFailed\x12\x31\n\x14workflows_terminated\x18\x06 \x01(\x03R\x13workflowsTerminated\x12\'\n\x0ftasks_completed\x18\x07 \x01(\x03R\x0etasksCompleted\x12!\n\x0ctasks_failed\x18\x08 \x01(\x03R\x0btasksFailed\x12\x39\n\nqueue_wait\x18\t \x01(\x0b\x32\x1a.baton.v1.LatencyQuantilesR\tqueueWait\x12\x35\n\x08run_time\x18\n \x01(\x0b\x32\x1a.baton.v1.LatencyQuantilesR\x07runTime\x12\x1f\n\x0bqueue_depth\x18\x0b \x01(\x03R\nqueueDepth\x12\x18\n\x07workers\x18\x0c \x01(\x03R\x07workers\"\xb3\x01\n\x19GetMetricsHistoryResponse\x12;\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nserverTime\x12&\n\x0fsample_every_ms\x18\x02 \x01(\x03R\rsampleEveryMs\x12\x31\n\x07samples\x18\x03 \x03(\x0b\x32\x17.baton.v1.MetricsSampleR\x07samples\"=\n\x12GetOverviewRequest\x12\'\n\x0frecent_failures\x18\x01 \x01(\x05R\x0erecentFailures\";\n\x0bStatusCount\x12\x16\n\x06status\x18\x01 \x01(\tR\x06status\x12\x14\n\x05\x63ount\x18\x02 \x01(\x03R\x05\x63ount\"m\n\x10LatencyQuantiles\x12\x14\n\x05\x63ount\x18\x01 \x01(\x03R\x05\x63ount\x12\x15\n\x06p50_ms\x18\x02 \x01(\x03R\x05p50Ms\x12\x15\n\x06p99_ms\x18\x03 \x01(\x03R\x05p99Ms\x12\x15\n\x06max_ms\x18\x04 \x01(\x03R\x05maxMs\"\xb4\x01\n\x0fTaskTypeLatency\x12\x1b\n\ttask_type\x18\x01 \x01(\tR\x08taskType\x12\x46\n\x11schedule_to_start\x18\x02 \x01(\x0b\x32\x1a.baton.v1.LatencyQuantilesR\x0fscheduleToStart\x12<\n\x0cstart_to_end\x18\x03 \x01(\x0b\x32\x1a.baton.v1.LatencyQuantilesR\nstartToEnd\"\xf0\x01\n\rRecentFailure\x12\x1f\n\x0bworkflow_id\x18\x01 \x01(\tR\nworkflowId\x12#\n\rworkflow_type\x18\x02 \x01(\tR\x0cworkflowType\x12\x18\n\x07version\x18\x03 \x01(\x05R\x07version\x12\x30\n\x06status\x18\x04 \x01(\x0e\x32\x18.baton.v1.WorkflowStatusR\x06status\x12\x35\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x16\n\x06reason\x18\x06 \x01(\tR\x06reason\"\xc6\x04\n\x13GetOverviewResponse\x12;\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nserverTime\x12\x39\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12+\n\x11workflows_started\x18\x03 \x01(\x03R\x10workflowsStarted\x12>\n\x0fworkflows_ended\x18\x04 \x03(\x0b\x32\x15.baton.v1.StatusCountR\x0eworkflowsEnded\x12\x36\n\x0btasks_ended\x18\x05 \x03(\x0b\x32\x15.baton.v1.StatusCountR\ntasksEnded\x12\x37\n\tlatencies\x18\x06 \x03(\x0b\x32\x19.baton.v1.TaskTypeLatencyR\tlatencies\x12+\n\x06queues\x18\x07 \x03(\x0b\x32\x13.baton.v1.QueueInfoR\x06queues\x12.\n\x07workers\x18\x08 \x03(\x0b\x32\x14.baton.v1.WorkerInfoR\x07workers\x12@\n\x0frecent_failures\x18\t \x03(\x0b\x32\x17.baton.v1.RecentFailureR\x0erecentFailures\x12:\n\x19recent_failures_available\x18\n \x01(\x08R\x17recentFailuresAvailable2\xba\x01\n\x0eMonitorService\x12J\n\x0bGetOverview\x12\x1c.baton.v1.GetOverviewRequest\x1a\x1d.baton.v1.GetOverviewResponse\x12\\\n\x11GetMetricsHistory\x12\".baton.v1.GetMetricsHistoryRequest\x1a#.baton.v1.GetMetricsHistoryResponseBV\n\x0bio.baton.v1B\x0cMonitorProtoP\x01Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,18 +35,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baton.v1.monitor_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\013io.baton.v1B\014MonitorProtoP\001Z7github.com/baton-run/baton/sdks/go/gen/baton/v1;batonv1'
-  _globals['_GETOVERVIEWREQUEST']._serialized_start=113
-  _globals['_GETOVERVIEWREQUEST']._serialized_end=174
-  _globals['_STATUSCOUNT']._serialized_start=176
-  _globals['_STATUSCOUNT']._serialized_end=235
-  _globals['_LATENCYQUANTILES']._serialized_start=237
-  _globals['_LATENCYQUANTILES']._serialized_end=346
-  _globals['_TASKTYPELATENCY']._serialized_start=349
-  _globals['_TASKTYPELATENCY']._serialized_end=529
-  _globals['_RECENTFAILURE']._serialized_start=532
-  _globals['_RECENTFAILURE']._serialized_end=772
-  _globals['_GETOVERVIEWRESPONSE']._serialized_start=775
-  _globals['_GETOVERVIEWRESPONSE']._serialized_end=1357
-  _globals['_MONITORSERVICE']._serialized_start=1359
-  _globals['_MONITORSERVICE']._serialized_end=1451
+  _globals['_GETMETRICSHISTORYREQUEST']._serialized_start=113
+  _globals['_GETMETRICSHISTORYREQUEST']._serialized_end=165
+  _globals['_METRICSSAMPLE']._serialized_start=168
+  _globals['_METRICSSAMPLE']._serialized_end=697
+  _globals['_GETMETRICSHISTORYRESPONSE']._serialized_start=700
+  _globals['_GETMETRICSHISTORYRESPONSE']._serialized_end=879
+  _globals['_GETOVERVIEWREQUEST']._serialized_start=881
+  _globals['_GETOVERVIEWREQUEST']._serialized_end=942
+  _globals['_STATUSCOUNT']._serialized_start=944
+  _globals['_STATUSCOUNT']._serialized_end=1003
+  _globals['_LATENCYQUANTILES']._serialized_start=1005
+  _globals['_LATENCYQUANTILES']._serialized_end=1114
+  _globals['_TASKTYPELATENCY']._serialized_start=1117
+  _globals['_TASKTYPELATENCY']._serialized_end=1297
+  _globals['_RECENTFAILURE']._serialized_start=1300
+  _globals['_RECENTFAILURE']._serialized_end=1540
+  _globals['_GETOVERVIEWRESPONSE']._serialized_start=1543
+  _globals['_GETOVERVIEWRESPONSE']._serialized_end=2125
+  _globals['_MONITORSERVICE']._serialized_start=2128
+  _globals['_MONITORSERVICE']._serialized_end=2314
 # @@protoc_insertion_point(module_scope)

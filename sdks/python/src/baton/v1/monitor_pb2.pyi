@@ -22,6 +22,134 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class GetMetricsHistoryRequest(_message.Message):
+    """Request of GetMetricsHistory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MINUTES_FIELD_NUMBER: _builtins.int
+    minutes: _builtins.int
+    """Minutes to answer, at most 60; 0 answers the whole hour kept."""
+    def __init__(
+        self,
+        *,
+        minutes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["minutes", b"minutes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMetricsHistoryRequest: _TypeAlias = GetMetricsHistoryRequest  # noqa: Y015
+
+@_typing.final
+class MetricsSample(_message.Message):
+    """What happened in one interval, and the queues at its end."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    INTERVAL_MS_FIELD_NUMBER: _builtins.int
+    WORKFLOWS_STARTED_FIELD_NUMBER: _builtins.int
+    WORKFLOWS_COMPLETED_FIELD_NUMBER: _builtins.int
+    WORKFLOWS_FAILED_FIELD_NUMBER: _builtins.int
+    WORKFLOWS_TERMINATED_FIELD_NUMBER: _builtins.int
+    TASKS_COMPLETED_FIELD_NUMBER: _builtins.int
+    TASKS_FAILED_FIELD_NUMBER: _builtins.int
+    QUEUE_WAIT_FIELD_NUMBER: _builtins.int
+    RUN_TIME_FIELD_NUMBER: _builtins.int
+    QUEUE_DEPTH_FIELD_NUMBER: _builtins.int
+    WORKERS_FIELD_NUMBER: _builtins.int
+    interval_ms: _builtins.int
+    """Length of the interval in milliseconds (the first runs from the server's start)."""
+    workflows_started: _builtins.int
+    """Workflows started."""
+    workflows_completed: _builtins.int
+    """Workflows that ended COMPLETED."""
+    workflows_failed: _builtins.int
+    """Workflows that ended FAILED or TIMED_OUT."""
+    workflows_terminated: _builtins.int
+    """Workflows terminated."""
+    tasks_completed: _builtins.int
+    """Tasks that ended COMPLETED or COMPLETED_WITH_ERRORS."""
+    tasks_failed: _builtins.int
+    """Tasks that ended FAILED, FAILED_WITH_TERMINAL_ERROR or TIMED_OUT."""
+    queue_depth: _builtins.int
+    """Tasks waiting in every ready queue at the end of the interval."""
+    workers: _builtins.int
+    """Stream worker subscriptions at the end of the interval (one per worker and task type)."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp:
+        """End of the interval."""
+
+    @_builtins.property
+    def queue_wait(self) -> Global___LatencyQuantiles:
+        """Worker tasks' wait from ready to handed out, over the interval."""
+
+    @_builtins.property
+    def run_time(self) -> Global___LatencyQuantiles:
+        """Tasks' run time from started to ended, over the interval."""
+
+    def __init__(
+        self,
+        *,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        interval_ms: _builtins.int = ...,
+        workflows_started: _builtins.int = ...,
+        workflows_completed: _builtins.int = ...,
+        workflows_failed: _builtins.int = ...,
+        workflows_terminated: _builtins.int = ...,
+        tasks_completed: _builtins.int = ...,
+        tasks_failed: _builtins.int = ...,
+        queue_wait: Global___LatencyQuantiles | None = ...,
+        run_time: Global___LatencyQuantiles | None = ...,
+        queue_depth: _builtins.int = ...,
+        workers: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "queue_wait", b"queue_wait", "run_time", b"run_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "interval_ms", b"interval_ms", "queue_depth", b"queue_depth", "queue_wait", b"queue_wait", "run_time", b"run_time", "tasks_completed", b"tasks_completed", "tasks_failed", b"tasks_failed", "workers", b"workers", "workflows_completed", b"workflows_completed", "workflows_failed", b"workflows_failed", "workflows_started", b"workflows_started", "workflows_terminated", b"workflows_terminated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MetricsSample: _TypeAlias = MetricsSample  # noqa: Y015
+
+@_typing.final
+class GetMetricsHistoryResponse(_message.Message):
+    """Response of GetMetricsHistory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVER_TIME_FIELD_NUMBER: _builtins.int
+    SAMPLE_EVERY_MS_FIELD_NUMBER: _builtins.int
+    SAMPLES_FIELD_NUMBER: _builtins.int
+    sample_every_ms: _builtins.int
+    """Length of each sample's interval in milliseconds."""
+    @_builtins.property
+    def server_time(self) -> _timestamp_pb2.Timestamp:
+        """The server's clock when it answered."""
+
+    @_builtins.property
+    def samples(self) -> _containers.RepeatedCompositeFieldContainer[Global___MetricsSample]:
+        """The samples, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        server_time: _timestamp_pb2.Timestamp | None = ...,
+        sample_every_ms: _builtins.int = ...,
+        samples: _abc.Iterable[Global___MetricsSample] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["server_time", b"server_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sample_every_ms", b"sample_every_ms", "samples", b"samples", "server_time", b"server_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMetricsHistoryResponse: _TypeAlias = GetMetricsHistoryResponse  # noqa: Y015
+
+@_typing.final
 class GetOverviewRequest(_message.Message):
     """Request of GetOverview."""
 
@@ -71,7 +199,9 @@ Global___StatusCount: _TypeAlias = StatusCount  # noqa: Y015
 
 @_typing.final
 class LatencyQuantiles(_message.Message):
-    """Quantiles of one latency over the last one to two minutes, in milliseconds."""
+    """Quantiles of one latency in milliseconds: in an overview over the last one to two
+    minutes, in a metrics sample over its interval.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -40,6 +40,11 @@ class MonitorServiceStub:
                 request_serializer=baton_dot_v1_dot_monitor__pb2.GetOverviewRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_monitor__pb2.GetOverviewResponse.FromString,
                 _registered_method=True)
+        self.GetMetricsHistory = channel.unary_unary(
+                '/baton.v1.MonitorService/GetMetricsHistory',
+                request_serializer=baton_dot_v1_dot_monitor__pb2.GetMetricsHistoryRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_monitor__pb2.GetMetricsHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class MonitorServiceServicer:
@@ -55,6 +60,14 @@ class MonitorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMetricsHistory(self, request, context):
+        """The last minutes of key figures, one sample per ten seconds (what happened in each
+        interval and the queues at its end), kept in memory for an hour.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MonitorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -62,6 +75,11 @@ def add_MonitorServiceServicer_to_server(servicer, server):
                     servicer.GetOverview,
                     request_deserializer=baton_dot_v1_dot_monitor__pb2.GetOverviewRequest.FromString,
                     response_serializer=baton_dot_v1_dot_monitor__pb2.GetOverviewResponse.SerializeToString,
+            ),
+            'GetMetricsHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMetricsHistory,
+                    request_deserializer=baton_dot_v1_dot_monitor__pb2.GetMetricsHistoryRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_monitor__pb2.GetMetricsHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +110,33 @@ class MonitorService:
             '/baton.v1.MonitorService/GetOverview',
             baton_dot_v1_dot_monitor__pb2.GetOverviewRequest.SerializeToString,
             baton_dot_v1_dot_monitor__pb2.GetOverviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMetricsHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.MonitorService/GetMetricsHistory',
+            baton_dot_v1_dot_monitor__pb2.GetMetricsHistoryRequest.SerializeToString,
+            baton_dot_v1_dot_monitor__pb2.GetMetricsHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -38,6 +38,10 @@ class MonitorServiceStub:
     depths, workers and the latest failed executions. Rates come from the difference of
     two readings.
     """
+    GetMetricsHistory: _grpc.UnaryUnaryMultiCallable[_monitor_pb2.GetMetricsHistoryRequest, _monitor_pb2.GetMetricsHistoryResponse]
+    """The last minutes of key figures, one sample per ten seconds (what happened in each
+    interval and the queues at its end), kept in memory for an hour.
+    """
 
 @_typing.type_check_only
 class MonitorServiceAsyncStub(MonitorServiceStub):
@@ -48,6 +52,10 @@ class MonitorServiceAsyncStub(MonitorServiceStub):
     """One reading of the server: counters since it started, recent task latencies, queue
     depths, workers and the latest failed executions. Rates come from the difference of
     two readings.
+    """
+    GetMetricsHistory: _aio.UnaryUnaryMultiCallable[_monitor_pb2.GetMetricsHistoryRequest, _monitor_pb2.GetMetricsHistoryResponse]  # type: ignore[assignment]
+    """The last minutes of key figures, one sample per ten seconds (what happened in each
+    interval and the queues at its end), kept in memory for an hour.
     """
 
 class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -62,6 +70,16 @@ class MonitorServiceServicer(metaclass=_abc_1.ABCMeta):
         """One reading of the server: counters since it started, recent task latencies, queue
         depths, workers and the latest failed executions. Rates come from the difference of
         two readings.
+        """
+
+    @_abc_1.abstractmethod
+    def GetMetricsHistory(
+        self,
+        request: _monitor_pb2.GetMetricsHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_monitor_pb2.GetMetricsHistoryResponse, _abc.Awaitable[_monitor_pb2.GetMetricsHistoryResponse]]:
+        """The last minutes of key figures, one sample per ten seconds (what happened in each
+        interval and the queues at its end), kept in memory for an hour.
         """
 
 def add_MonitorServiceServicer_to_server(servicer: MonitorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
