@@ -33,17 +33,19 @@ def baton_bin() -> str:
 
 
 class BatonServer:
-    """One ``baton server`` process; can be killed and started again on the same port and data."""
+    """One ``baton server`` process; can be killed and started again on the same port and data.
+    ``args`` are added to its command line (for example ``["--max-payload-bytes", "1048576"]``)."""
 
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: str, args: list[str] | None = None) -> None:
         self.data_dir = data_dir
+        self.args = list(args or [])
         self.address = ""
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
     def start(self, listen: str = "127.0.0.1:0", timeout: float = 30.0) -> str:
         process = subprocess.Popen(
-            [baton_bin(), "server", "--data-dir", self.data_dir, "--listen", listen],
+            [baton_bin(), "server", "--data-dir", self.data_dir, "--listen", listen, *self.args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

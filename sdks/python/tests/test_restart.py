@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from conftest import BatonServer
-from support import TcpProxy, simple_task, task_def, unique, workflow_def
+from support import TcpProxy, simple_task, task_def, unique, wait_until, workflow_def
 
 from baton import BatonClient, Task, TaskRegistry, TaskStatus, Worker, WorkerEvent, WorkflowStatus, worker_task
 
@@ -151,3 +151,54 @@ def test_running_tasks_survive_a_broken_stream(server: BatonServer) -> None:
     stats = worker.stats()
     assert stats.total("reconnects") >= 1
     assert stats.total("acknowledged") == 4 and stats.total("dropped") == 0
+
+
+def test_a_result_resent_to_a_server_with_a_smaller_message_limit_fails_the_task(
+    restartable: BatonServer,
+) -> None:
+    """A result that fitted the first server's message limit is re-sent after a restart to a
+    server that reads smaller messages: the worker reads the new limit, reports the task FAILED
+    instead, and its stream stays up."""
+    server = restartable
+    bulky, wf = unique("resent"), unique("wf_resent")
+    with BatonClient(server.address) as client:
+        client.register_task_defs(task_def(bulky, retryCount=0))
+        client.register_workflow_def(workflow_def(wf, [simple_task(bulky, "r", {"size": "${workflow.input.size}"})]))
+    registry = TaskRegistry()
+    started = threading.Event()
+    release = threading.Event()
+
+    @worker_task(bulky, registry=registry)
+    def handler(size: int) -> dict[str, str]:
+        started.set()
+        assert release.wait(30)
+        return {"blob": "x" * size}
+
+    worker = Worker(server=server.address, registry=registry, max_backoff=0.5)
+    worker.start()
+    try:
+        with BatonClient(server.address) as client:
+            big = client.start_workflow(wf, {"size": 3_000_000})
+        assert started.wait(20)
+        server.stop(signal.SIGKILL)
+        # The handler returns while the stream is down: ~3 MB fits the 5 MiB the first server read.
+        release.set()
+        wait_until(lambda: worker.stats().by_task_type[bulky].completed == 1)
+        assert worker.stats().by_task_type[bulky].oversized == 0
+        server.args = ["--max-payload-bytes", str(1024 * 1024)]  # it reads at most 2 MiB now
+        server.restart()
+        with BatonClient(server.address) as client:
+            failed = client.wait_for_workflow(big, timeout=30)
+            reconnects = worker.stats().by_task_type[bulky].reconnects
+            later = client.wait_for_workflow(client.start_workflow(wf, {"size": 10}), timeout=30)
+        wait_until(lambda: worker.stats().by_task_type[bulky].acknowledged == 2)
+        stats = worker.stats().by_task_type[bulky]
+    finally:
+        worker.stop(grace_period=10)
+    assert failed.status is WorkflowStatus.FAILED
+    (attempt,) = failed.tasks_by_ref("r")
+    assert attempt.status is TaskStatus.FAILED and attempt.output == {}
+    assert attempt.reason_for_incompletion.endswith("bytes, more than the 2097152 bytes the server reads in one message")
+    assert later.status is WorkflowStatus.COMPLETED
+    assert reconnects >= 1 and stats.reconnects == reconnects  # no reconnect after the restart's
+    assert (stats.oversized, stats.dropped) == (1, 0)

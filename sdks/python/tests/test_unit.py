@@ -16,12 +16,15 @@ from baton._struct import dict_to_struct, struct_to_dict
 from baton.errors import AlreadyExistsError, BatonError, NotFoundError, error_for_code
 from baton.models import IdempotencyStrategy, WorkflowStatus
 from baton.task import Invoker, Task, run_sync
-from baton.v1 import common_pb2, workflow_pb2
+from baton.v1 import common_pb2, task_pb2, workflow_pb2
 from baton.worker import (
+    DEFAULT_MAX_MESSAGE_BYTES,
     TaskRegistry,
     WorkerTask,
     env_name,
+    fit_result,
     lease_extension_delay,
+    max_message_bytes,
     resolve_batch,
     resolve_task,
     worker_task,
@@ -323,6 +326,43 @@ def test_lease_extension_delay() -> None:
     assert lease_extension_delay(10) == 8
     assert lease_extension_delay(1) == 0.5
     assert lease_extension_delay(0.5) == 0.1
+
+
+def test_message_limit_comes_from_the_stream_header_or_defaults_to_4_mib() -> None:
+    assert DEFAULT_MAX_MESSAGE_BYTES == 4194304
+    assert max_message_bytes([("baton-max-message-bytes", "5242880"), ("date", "x")]) == 5242880
+    assert max_message_bytes(grpc.aio.Metadata(("baton-max-message-bytes", "2097152"))) == 2097152
+    assert max_message_bytes([("Baton-Max-Message-Bytes", b" 1048576 ")]) == 1048576
+    # An older server sends no such header; a value that is no size is ignored.
+    assert max_message_bytes(grpc.aio.Metadata()) == 4194304
+    assert max_message_bytes(None) == 4194304
+    assert max_message_bytes([("baton-max-message-bytes", "lots")]) == 4194304
+    assert max_message_bytes([("baton-max-message-bytes", "0")]) == 4194304
+
+
+def test_result_over_the_message_limit_becomes_a_small_failure() -> None:
+    task = make_task()
+    task.log("a line that goes too")
+    request = run_sync(Invoker(lambda: {"blob": "x" * 10_000}), task)
+    request.result.token = "tok"
+    size = request.ByteSize()
+    assert size > 10_000 and len(request.result.logs) == 1
+
+    untouched = task_pb2.WorkRequest()
+    untouched.CopyFrom(request)
+    assert fit_result(untouched, size) is None
+    assert untouched == request
+
+    assert fit_result(request, 5_000) == size
+    result = request.result
+    assert (result.task_id, result.token, result.workflow_id, result.worker_id) == ("t-1", "tok", "wf-1", "w")
+    assert result.status == common_pb2.TASK_STATUS_FAILED
+    assert not result.HasField("output") or len(result.output.fields) == 0
+    assert len(result.logs) == 0 and result.callback_after_seconds == 0
+    assert result.reason_for_incompletion == (
+        f"the task result is {size} bytes, more than the 5000 bytes the server reads in one message"
+    )
+    assert fit_result(request, 5_000) is None  # the replacement fits: nothing loops
 
 
 def test_errors_map_codes() -> None:

@@ -6,11 +6,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
+import signal
+import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from conftest import BatonServer
 from support import simple_task, task_def, unique, wait_until, workflow_def
 
 from baton import (
@@ -580,3 +586,71 @@ def test_large_results_finished_together_stay_within_the_message_limit(
         stats = worker.stats().by_task_type[bulky]
     assert [w.status for w in done] == [WorkflowStatus.COMPLETED] * count
     assert (stats.dropped, stats.reconnects) == (0, 0)
+
+
+@pytest.fixture(scope="module")
+def small_server() -> Iterator[BatonServer]:
+    """A server with a 1 MiB payload limit, so it reads messages of at most 2 MiB."""
+    with tempfile.TemporaryDirectory(prefix="baton-pytest-small-") as data_dir:
+        srv = BatonServer(data_dir, ["--max-payload-bytes", str(1024 * 1024)])
+        srv.start()
+        try:
+            yield srv
+        finally:
+            srv.stop(signal.SIGKILL)
+
+
+TOO_LARGE = re.compile(r"the task result is (\d+) bytes, more than the (\d+) bytes the server reads in one message")
+
+
+def test_result_larger_than_a_message_fails_the_task_and_keeps_the_stream(
+    small_server: BatonServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="baton.worker")
+    huge, wf = unique("huge"), unique("wf_huge")
+    registry = TaskRegistry()
+    count = 3
+    together = threading.Barrier(count, timeout=30)
+
+    @worker_task(huge, concurrency=count, registry=registry)
+    def handler(task: Task, size: int, wait: bool) -> dict[str, str]:
+        task.log("returning the output")
+        if wait:
+            together.wait()  # the results are queued at the same moment: one message may carry several
+        return {"blob": "x" * size}
+
+    with BatonClient(small_server.address) as client:
+        register(
+            client,
+            wf,
+            [task_def(huge, retryCount=0)],
+            [simple_task(huge, "huge", {"size": "${workflow.input.size}", "wait": "${workflow.input.wait}"})],
+        )
+        # ~3 MB: within what the worker sends, over the 2 MiB the server reads in one message.
+        big = client.start_workflow(wf, {"size": 3_000_000, "wait": True})
+        fine = [client.start_workflow(wf, {"size": 100_000, "wait": True}) for _ in range(count - 1)]
+        with Worker(server=small_server.address, registry=registry) as worker:
+            failed = client.wait_for_workflow(big, timeout=20)
+            done = [client.wait_for_workflow(i, timeout=20) for i in fine]
+            # The same worker, on the same stream, goes on taking tasks.
+            later = client.wait_for_workflow(client.start_workflow(wf, {"size": 10, "wait": False}), timeout=20)
+            wait_until(lambda: worker.stats().by_task_type[huge].acknowledged == count + 1)
+            stats = worker.stats().by_task_type[huge]
+        (attempt,) = failed.tasks_by_ref("huge")
+        assert client.get_task_logs(attempt.task_id) == []  # the logs went with the output
+    assert failed.status is WorkflowStatus.FAILED
+    assert attempt.status is TaskStatus.FAILED
+    assert attempt.output == {}
+    match = TOO_LARGE.fullmatch(attempt.reason_for_incompletion)
+    assert match is not None, attempt.reason_for_incompletion
+    size, limit = int(match.group(1)), int(match.group(2))
+    assert size > 3_000_000 and limit == 2 * 1024 * 1024
+    assert [w.status for w in done] == [WorkflowStatus.COMPLETED] * (count - 1)
+    assert later.status is WorkflowStatus.COMPLETED
+    assert (stats.reconnects, stats.oversized, stats.dropped) == (0, 1, 0)
+    assert (stats.completed, stats.failed) == (count, 1)
+
+    (record,) = [r for r in caplog.records if getattr(r, "event", None) == "result_too_large"]
+    assert record.levelno == logging.ERROR
+    assert (record.task_id, record.workflow_id) == (attempt.task_id, big)  # type: ignore[attr-defined]
+    assert (record.size_bytes, record.limit_bytes) == (size, limit)  # type: ignore[attr-defined]

@@ -95,6 +95,54 @@ MAX_RESULT_BATCH_BYTES = 1024 * 1024
 """Results are added to a ``ResultBatch`` while it stays under this many bytes, far below the
 server's message limit (its payload limit plus 1 MiB); a larger result goes on its own."""
 
+MAX_MESSAGE_BYTES_HEADER = "baton-max-message-bytes"
+"""Response header of the worker stream: the largest message, in bytes, the server reads."""
+
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""The message limit assumed when the server does not send :data:`MAX_MESSAGE_BYTES_HEADER`
+(an older server): gRPC's usual default."""
+
+
+def max_message_bytes(metadata: Iterable[tuple[str, Any]] | None) -> int:
+    """The message limit named by the worker stream's response headers (``key, value`` pairs,
+    as ``grpc.aio`` gives them), or :data:`DEFAULT_MAX_MESSAGE_BYTES` when the header is
+    absent or not a positive number."""
+    for key, value in metadata or ():
+        if key.lower() != MAX_MESSAGE_BYTES_HEADER:
+            continue
+        text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+        try:
+            limit = int(text.strip())
+        except ValueError:
+            break
+        if limit > 0:
+            return limit
+        break
+    return DEFAULT_MAX_MESSAGE_BYTES
+
+
+def fit_result(request: task_pb2.WorkRequest, limit: int) -> int | None:
+    """Keeps a single-result message within the server's message limit.
+
+    When the encoded ``request`` is larger than ``limit`` bytes, turns its result, in place,
+    into a FAILED one for the same task, token, execution and worker, with no output and no
+    logs, and a reason that names both sizes; returns the size it had. Returns None (and
+    changes nothing) when the message fits. The replacement is a few hundred bytes at most,
+    so it always fits.
+    """
+    size = request.ByteSize()
+    if size <= limit:
+        return None
+    result = request.result
+    result.status = common_pb2.TASK_STATUS_FAILED
+    result.output.Clear()
+    del result.logs[:]
+    result.callback_after_seconds = 0
+    result.reason_for_incompletion = (
+        f"the task result is {size} bytes, more than the {limit} bytes the server reads in one message"
+    )
+    return size
+
 
 @dataclass
 class WorkerTask:
@@ -319,6 +367,8 @@ class TaskTypeStats:
     """Messages from the server that carried several result acknowledgements (AckBatch)."""
     result_batches: int = 0
     """Messages to the server that carried several results (ResultBatch)."""
+    oversized: int = 0
+    """Results too large for one message to the server, reported as FAILED instead."""
 
 
 @dataclass
@@ -455,6 +505,8 @@ class _TaskStream:
         self.kick = asyncio.Event()
         self.idle = asyncio.Event()
         self.credit_owed = 0
+        self.max_message_bytes = DEFAULT_MAX_MESSAGE_BYTES
+        """The largest message the server reads, from the headers of the latest stream."""
         self.live = False
         self.paused = resolved.paused
         self.draining = False
@@ -675,6 +727,10 @@ class _TaskStream:
 
     async def _write_loop(self, call: Any, subscribe: task_pb2.WorkRequest) -> None:
         await call.write(subscribe)
+        # The server answers the subscription with its headers, which name the largest
+        # message it reads; nothing else goes out before that is known (results re-sent
+        # from an earlier stream are checked against this server's limit).
+        self.max_message_bytes = max_message_bytes(await call.initial_metadata())
         outbox = self.outbox
         wake = self.wake
         batch = self.core.batch
@@ -688,15 +744,22 @@ class _TaskStream:
                 await write(task_pb2.WorkRequest(credits=task_pb2.GrantCredits(credits=granted)))
             elif outbox:
                 first = outbox.popleft()
-                if not batch or not outbox or not first.HasField("result"):
+                if not first.HasField("result"):
+                    await write(first)
+                    continue
+                # A result too large for one message is replaced by a FAILED one (here too,
+                # not only when the handler returned: re-sent results and a new server's
+                # limit).
+                size = self._fit(first)
+                if not batch or not outbox:
                     await write(first)
                     continue
                 # Every result queued right now goes in one message (within the count and
-                # size limits); nothing waits for more.
+                # size limits); nothing waits for more. A result that does not fit in the
+                # batch goes on its own later.
                 results = [first.result]
-                size = first.ByteSize()
                 while outbox and len(results) < MAX_RESULT_BATCH and outbox[0].HasField("result"):
-                    size += outbox[0].ByteSize()
+                    size += self._fit(outbox[0])
                     if size > MAX_RESULT_BATCH_BYTES:
                         break
                     results.append(outbox.popleft().result)
@@ -928,6 +991,32 @@ class _TaskStream:
                 self.loop.call_later(delay, self._resend, task_id, pending)
         self._check_idle()
 
+    def _fit(self, request: task_pb2.WorkRequest) -> int:
+        """Replaces a result too large for one message to the server by a FAILED one (see
+        :func:`fit_result`), logs and counts it; returns the message's size in bytes."""
+        limit = self.max_message_bytes
+        size = fit_result(request, limit)
+        if size is None:
+            return request.ByteSize()
+        result = request.result
+        self.stats.oversized += 1
+        self._log(
+            logging.ERROR,
+            "result_too_large",
+            "the result of task %s is %d bytes, more than the %d bytes the server reads in one "
+            "message; reporting the task FAILED instead",
+            result.task_id,
+            size,
+            limit,
+            task_id=result.task_id,
+            workflow_id=result.workflow_id,
+            size_bytes=size,
+            limit_bytes=limit,
+            error=result.reason_for_incompletion,
+            action="failed",
+        )
+        return request.ByteSize()
+
     def _count_dropped(self) -> None:
         self.stats.dropped += 1
         if self.metrics is not None:
@@ -1024,6 +1113,8 @@ class _TaskStream:
             execution.lease_timer = None
         result = request.result
         result.token = task.token
+        output_bytes = result.output.ByteSize() if self.metrics is not None else 0
+        self._fit(request)
         status = result.status
         if status == common_pb2.TASK_STATUS_COMPLETED:
             self.stats.completed += 1
@@ -1036,7 +1127,7 @@ class _TaskStream:
             metrics.finish(
                 common_pb2.TaskStatus.Name(status).removeprefix("TASK_STATUS_"),
                 execution.elapsed,
-                result.output.ByteSize(),
+                output_bytes,
             )
             metrics.in_flight.set(len(self.running))
         if self.core.on_event is not None:
