@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -58,6 +61,9 @@ type runner struct {
 	seq         uint64
 	sendQueue   []string
 	leaseQueue  []*batonv1.LeaseExtension
+	// maxMessage is the largest message the server reads, as the current (or last) stream's
+	// response header said; results that would make a larger message are not sent.
+	maxMessage int
 	// Running tasks to claim back after a reconnect (IN_PROGRESS reports under their token).
 	reclaimQueue []*batonv1.TaskResult
 	// Final results refused as stale, kept a while in case their task comes back.
@@ -293,8 +299,21 @@ func (r *runner) session() error {
 		_, rerr := stream.Recv()
 		return firstErr(rerr, err)
 	}
+	// The server sends its response headers once it has read the Subscribe, before any task.
+	md, err := stream.Header()
+	if err != nil {
+		return err
+	}
+	limit, herr := maxMessageBytes(md)
+	if herr != nil {
+		r.log.Warn("baton: unreadable message limit from the server; assuming the default",
+			"error", herr, "max_message_bytes", limit)
+	}
+	r.mu.Lock()
+	r.maxMessage = limit
+	r.mu.Unlock()
 	r.log.Info("baton: stream connected", "credits", credits, "domain", r.settings.domain,
-		"batch", r.settings.batch, "session", r.sessionCount())
+		"batch", r.settings.batch, "session", r.sessionCount(), "max_message_bytes", limit)
 	go func() {
 		for {
 			msg, err := stream.Recv()
@@ -440,12 +459,19 @@ func (r *runner) disconnect() {
 // drained): then nothing more is sent and arrivals are left to the server.
 func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	msgs, finished, big := r.outgoingLocked()
+	r.mu.Unlock()
+	for _, b := range big {
+		r.logTooLarge(b)
+	}
+	return msgs, finished
+}
+
+func (r *runner) outgoingLocked() (msgs []*batonv1.WorkRequest, finished bool, big []*oversized) {
 	if r.finishedLocked() {
 		r.done = true
-		return nil, true
+		return nil, true, nil
 	}
-	var msgs []*batonv1.WorkRequest
 	var results []*batonv1.TaskResult
 	for _, res := range r.reclaimQueue {
 		if ex := r.running[res.TaskId]; ex != nil && ex.token == res.Token {
@@ -459,6 +485,15 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 			continue
 		}
 		p.queued = false
+		// Checked again at every send: the limit may have changed with a reconnect, and the
+		// token with a task handed out again.
+		if b := r.fitLocked(p.result); b != nil {
+			p.result = b.replacement
+			big = append(big, b)
+			if r.metrics != nil && !isFailure(b.status) {
+				r.metrics.failures.Inc()
+			}
+		}
 		results = append(results, copyResult(p.result))
 	}
 	r.sendQueue = r.sendQueue[:0]
@@ -474,7 +509,7 @@ func (r *runner) outgoing() ([]*batonv1.WorkRequest, bool) {
 		r.outstanding += r.grant
 		r.grant = 0
 	}
-	return msgs, false
+	return msgs, false, big
 }
 
 // maxResultBatch is the most results one ResultBatch may carry.
@@ -483,7 +518,8 @@ const maxResultBatch = 1000
 // maxResultBatchBytes bounds the encoded size of one ResultBatch, well under the server's
 // message limit (its payload limit, 4 MiB by default, plus 1 MiB), so that results
 // finishing together never make a message the server cannot read. A result larger than
-// this goes alone.
+// this goes alone; every result was checked against the server's message limit before
+// (see tooLarge).
 const maxResultBatchBytes = 1 << 20
 
 // appendResults adds the messages carrying results: with batching, the results ready now go
@@ -722,8 +758,9 @@ func (r *runner) execute(ctx context.Context, ex *execution) {
 			r.log.Warn("baton: handler failed", attrs...)
 		}
 	}
+	outputBytes := 0
 	if r.metrics != nil {
-		r.metrics.finish(strings.TrimPrefix(res.Status.String(), "TASK_STATUS_"), elapsed, proto.Size(res.Output))
+		outputBytes = proto.Size(res.Output)
 	}
 
 	r.mu.Lock()
@@ -733,10 +770,101 @@ func (r *runner) execute(ctx context.Context, ex *execution) {
 	delete(r.running, ex.task.ID)
 	r.w.stats.running.Add(-1)
 	res.Token = ex.token
+	big := r.fitLocked(res)
+	if big != nil {
+		res = big.replacement
+	}
+	if r.metrics != nil {
+		r.metrics.finish(strings.TrimPrefix(res.Status.String(), "TASK_STATUS_"), elapsed, outputBytes)
+	}
 	r.addPendingLocked(res, false)
 	r.rebalanceLocked()
 	r.mu.Unlock()
+	if big != nil {
+		r.logTooLarge(big)
+	}
 	r.wake()
+}
+
+// defaultMaxMessageBytes is the largest message a server that does not say is assumed to
+// read: gRPC's usual default.
+const defaultMaxMessageBytes = 4 << 20
+
+// maxMessageHeader is the response header of the worker stream in which the server names
+// the largest message (in bytes) it reads.
+const maxMessageHeader = "baton-max-message-bytes"
+
+// maxMessageBytes returns the message limit the stream's response headers name, or
+// defaultMaxMessageBytes when they name none (an older server) or one that is not a
+// positive decimal number (then with an error saying so).
+func maxMessageBytes(md metadata.MD) (int, error) {
+	vals := md.Get(maxMessageHeader)
+	if len(vals) == 0 {
+		return defaultMaxMessageBytes, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(vals[0]), 10, 64)
+	if err != nil || n <= 0 {
+		return defaultMaxMessageBytes, fmt.Errorf("%s: %q is not a positive number of bytes", maxMessageHeader, vals[0])
+	}
+	return int(min(n, int64(math.MaxInt))), nil
+}
+
+// oversized is a result too large to send, and the FAILED result sent in its place.
+type oversized struct {
+	replacement *batonv1.TaskResult
+	status      batonv1.TaskStatus // the status of the result not sent
+	size, limit int
+	logs        int // log lines dropped with it
+}
+
+// tooLarge checks the size of the message that carries res alone against limit. When it
+// is larger, it returns the result to send instead: FAILED for the same task, token,
+// workflow and worker, without output or log lines, with a reason that names the size and
+// the limit. The replacement is small, so it is never too large in turn.
+func tooLarge(res *batonv1.TaskResult, limit int) *oversized {
+	size := proto.Size(&batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+	if size <= limit {
+		return nil
+	}
+	return &oversized{
+		replacement: &batonv1.TaskResult{
+			TaskId:   res.TaskId,
+			Token:    res.Token,
+			Status:   batonv1.TaskStatus_TASK_STATUS_FAILED,
+			WorkerId: res.WorkerId,
+			ReasonForIncompletion: fmt.Sprintf("the task result is %d bytes, more than the %d bytes the server reads in one message",
+				size, limit),
+			WorkflowId: res.WorkflowId,
+		},
+		status: res.Status,
+		size:   size,
+		limit:  limit,
+		logs:   len(res.Logs),
+	}
+}
+
+// fitLocked checks a result about to be sent against the current stream's message limit
+// (see tooLarge), counting it when it is too large.
+func (r *runner) fitLocked(res *batonv1.TaskResult) *oversized {
+	limit := r.maxMessage
+	if limit <= 0 {
+		limit = defaultMaxMessageBytes
+	}
+	b := tooLarge(res, limit)
+	if b != nil {
+		r.w.stats.tooLarge.Add(1)
+	}
+	return b
+}
+
+func (r *runner) logTooLarge(b *oversized) {
+	r.log.Error("baton: task result too large; reporting the task FAILED",
+		"task_id", b.replacement.TaskId, "workflow_id", b.replacement.WorkflowId,
+		"size", b.size, "limit", b.limit, "status", b.status.String(), "logs_dropped", b.logs)
+}
+
+func isFailure(s batonv1.TaskStatus) bool {
+	return s == batonv1.TaskStatus_TASK_STATUS_FAILED || s == batonv1.TaskStatus_TASK_STATUS_FAILED_WITH_TERMINAL_ERROR
 }
 
 // buildResult turns a handler's outcome into the result to report.

@@ -51,6 +51,13 @@ type testEnv struct {
 // skipped only when BATON_BIN is unset and the default binary is missing.
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newEnvArgs(t)
+}
+
+// newEnvArgs is newEnv with extra arguments for `baton server` (such as
+// "--max-payload-bytes", "1048576").
+func newEnvArgs(t *testing.T, serverArgs ...string) *testEnv {
+	t.Helper()
 	bin, err := batontest.FindBinary()
 	if err != nil {
 		if os.Getenv("BATON_BIN") == "" {
@@ -59,7 +66,7 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	srv, err := batontest.Start(bin, t.TempDir(), "127.0.0.1:0", logs)
+	srv, err := batontest.Start(bin, t.TempDir(), "127.0.0.1:0", logs, serverArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,7 +126,10 @@ func TaskFromContext(ctx context.Context) *Task {
 // any other error fails it with status FAILED, and the server retries it as its task
 // definition says. An output returned together with an error is reported too. A panic is
 // recovered and reported as FAILED with the panic value as the reason and the stack as a
-// task log line.
+// task log line. A result too large for the server to read in one message (output, reason
+// and log lines together; the server names its limit when the worker connects) is not
+// sent: the task is reported FAILED instead, without output or log lines, with a reason
+// naming the size and the limit.
 //
 // The context is cancelled when the worker gives up the task: the lease was lost or
 // expired, or the worker's shutdown grace period ran out. [context.Cause] tells which.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
@@ -247,5 +250,114 @@ func TestToDefinition(t *testing.T) {
 	}
 	if _, err := ToDefinition(nil); err == nil {
 		t.Fatal("nil definition must fail")
+	}
+}
+
+func TestMaxMessageBytesHeader(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		md      metadata.MD
+		want    int
+		wantErr bool
+	}{
+		{"absent (an older server)", metadata.MD{}, 4194304, false},
+		{"no headers at all", nil, 4194304, false},
+		{"given", metadata.Pairs("baton-max-message-bytes", "5242880"), 5242880, false},
+		{"spaces", metadata.Pairs("baton-max-message-bytes", " 2097152 "), 2097152, false},
+		{"not a number", metadata.Pairs("baton-max-message-bytes", "5 MiB"), 4194304, true},
+		{"zero", metadata.Pairs("baton-max-message-bytes", "0"), 4194304, true},
+		{"negative", metadata.Pairs("baton-max-message-bytes", "-1"), 4194304, true},
+		{"other headers only", metadata.Pairs("content-type", "application/grpc"), 4194304, false},
+	} {
+		got, err := maxMessageBytes(c.md)
+		if got != c.want || (err != nil) != c.wantErr {
+			t.Errorf("%s: got %d, %v; want %d, error %v", c.name, got, err, c.want, c.wantErr)
+		}
+	}
+}
+
+func TestTooLargeResultIsReplaced(t *testing.T) {
+	out, err := structpb.NewStruct(map[string]any{"blob": strings.Repeat("x", 10000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &batonv1.TaskResult{
+		TaskId: "t1", Token: "tok", Status: batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS, Output: out,
+		ReasonForIncompletion: "", CallbackAfterSeconds: 5, WorkerId: "w1", WorkflowId: "wf1",
+		Logs: []*batonv1.TaskLog{{Message: "a"}, {Message: "b"}},
+	}
+	size := proto.Size(&batonv1.WorkRequest{Kind: &batonv1.WorkRequest_Result{Result: res}})
+	if b := tooLarge(res, size); b != nil {
+		t.Fatalf("a message of exactly the limit must go out: %+v", b)
+	}
+	b := tooLarge(res, size-1)
+	if b == nil {
+		t.Fatal("a message one byte over the limit must not go out")
+	}
+	want := &batonv1.TaskResult{
+		TaskId: "t1", Token: "tok", Status: batonv1.TaskStatus_TASK_STATUS_FAILED, WorkerId: "w1", WorkflowId: "wf1",
+		ReasonForIncompletion: fmt.Sprintf("the task result is %d bytes, more than the %d bytes the server reads in one message", size, size-1),
+	}
+	if !proto.Equal(b.replacement, want) {
+		t.Fatalf("replacement %v, want %v", b.replacement, want)
+	}
+	if b.size != size || b.limit != size-1 || b.logs != 2 || b.status != batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS {
+		t.Fatalf("details %+v", b)
+	}
+	if tooLarge(b.replacement, 1024) != nil {
+		t.Fatal("the replacement must be small")
+	}
+}
+
+// TestOutgoingChecksEveryResultSent queues results under a limit and lowers the limit, as a
+// reconnect to another server may: a result already built is checked again when it is
+// sent, batched or not, and replaced by a FAILED result that stays pending under its token.
+func TestOutgoingChecksEveryResultSent(t *testing.T) {
+	out, err := structpb.NewStruct(map[string]any{"blob": strings.Repeat("x", 3000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []bool{true, false} {
+		w := NewWorker(nil, WithEnv(nil), WithWorkerID("w1"), WithLogger(slog.New(slog.DiscardHandler)))
+		w.Handle("t", HandlerFunc(func(context.Context, *Task) (any, error) { return nil, nil }), Batching(batch))
+		r := w.runners["t"]
+		r.connected = true
+		r.maxMessage = 2000
+		for i, o := range []*structpb.Struct{out, nil, out} {
+			r.addPendingLocked(&batonv1.TaskResult{
+				TaskId: fmt.Sprint("t", i), Token: "tok", WorkflowId: "wf", WorkerId: "w1",
+				Status: batonv1.TaskStatus_TASK_STATUS_COMPLETED, Output: o,
+			}, false)
+		}
+		msgs, finished := r.outgoing()
+		if finished {
+			t.Fatal("finished")
+		}
+		var sent []*batonv1.TaskResult
+		for _, m := range msgs {
+			if m.GetResult() != nil {
+				sent = append(sent, m.GetResult())
+			}
+			sent = append(sent, m.GetResults().GetResults()...)
+			if n := proto.Size(m); n > 2000 {
+				t.Fatalf("batch %v: a message of %d bytes went out", batch, n)
+			}
+		}
+		if len(sent) != 3 {
+			t.Fatalf("batch %v: %d results sent, want 3", batch, len(sent))
+		}
+		for i, s := range sent {
+			big := i != 1
+			if big != (s.Status == batonv1.TaskStatus_TASK_STATUS_FAILED) || s.Token != "tok" ||
+				big != strings.Contains(s.ReasonForIncompletion, "more than the 2000 bytes") {
+				t.Fatalf("batch %v: result %d sent as %v", batch, i, s)
+			}
+			if p := r.pending[s.TaskId]; p == nil || p.result.Status != s.Status {
+				t.Fatalf("batch %v: result %d is not pending as sent", batch, i)
+			}
+		}
+		if n := w.Stats().TooLarge; n != 2 {
+			t.Fatalf("batch %v: %d results counted as too large, want 2", batch, n)
+		}
 	}
 }

@@ -100,6 +100,8 @@ func (w *Worker) Handle(taskType string, h Handler, opts ...TaskOption) {
 		paused:   settings.paused,
 		running:  map[string]*execution{},
 		pending:  map[string]*pendingResult{},
+
+		maxMessage: defaultMaxMessageBytes,
 	}
 	w.runners[taskType] = r
 	w.order = append(w.order, r)
@@ -292,6 +294,10 @@ type Stats struct {
 	Completed int64
 	// Refused counts results the server refused for good (stale token, unknown task).
 	Refused int64
+	// TooLarge counts results not sent because the message carrying one would have been
+	// larger than the server reads (its baton-max-message-bytes header); each was reported
+	// as FAILED instead, with a reason naming the size and the limit.
+	TooLarge int64
 	// GivenBack counts tasks handed back unrun because their type was paused or the worker
 	// was stopping.
 	GivenBack int64
@@ -312,8 +318,8 @@ type Stats struct {
 }
 
 type workerStats struct {
-	received, started, completed, refused, givenBack, leases, reconnects, resent, running atomic.Int64
-	taskBatches, ackBatches, resultBatches                                                atomic.Int64
+	received, started, completed, refused, tooLarge, givenBack, leases, reconnects, resent, running atomic.Int64
+	taskBatches, ackBatches, resultBatches                                                          atomic.Int64
 }
 
 // Stats returns the worker's counters.
@@ -324,6 +330,7 @@ func (w *Worker) Stats() Stats {
 		Started:         s.started.Load(),
 		Completed:       s.completed.Load(),
 		Refused:         s.refused.Load(),
+		TooLarge:        s.tooLarge.Load(),
 		GivenBack:       s.givenBack.Load(),
 		LeaseExtensions: s.leases.Load(),
 		Reconnects:      s.reconnects.Load(),

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -599,5 +601,115 @@ func TestLeaseLostCancelsHandler(t *testing.T) {
 	e.expectStatus(wf, wfTerminated)
 	if s := wf.Tasks[0].Status; s != TaskCanceled {
 		t.Fatalf("task status %v, want CANCELED", s)
+	}
+}
+
+// TestResultTooLargeForOneMessage runs a server whose payload limit is 1 MiB, so that it
+// reads messages of at most 2 MiB, and a handler whose output is about 3 MiB. The worker
+// must not send that result (the server could not read it and would end the stream, again
+// at every reconnect): it reports the task FAILED with a reason naming the size and the
+// limit, on the same stream, and goes on serving. Both ways of sending results are
+// covered: batching (where a result over 1 MiB goes alone) and one message per result.
+func TestResultTooLargeForOneMessage(t *testing.T) {
+	e := newEnvArgs(t, "--max-payload-bytes", "1048576")
+	const limit = 2 << 20
+	rec := newRecorder(e.logger.Handler())
+	reg := prometheus.NewRegistry()
+	w := e.newWorker(WithLogger(slog.New(rec)), WithMetrics(reg))
+	huge := func(ctx context.Context, t *Task) (any, error) {
+		if t.Input["huge"] != true {
+			return map[string]any{"ok": true}, nil
+		}
+		t.Log("about to return a very large output")
+		return map[string]any{"blob": strings.Repeat("x", 3<<20)}, nil
+	}
+	types := map[string]bool{"huge_batched": true, "huge_plain": false}
+	for name, batch := range types {
+		e.registerTaskDef(map[string]any{"name": name, "retryCount": 0})
+		e.registerWorkflow(name+"_wf", map[string]any{"ok": "${h.output.ok}"},
+			simpleTask(name, "h", map[string]any{"huge": "${workflow.input.huge}"}))
+		w.HandleFunc(name, huge, Batching(batch))
+	}
+	e.run(w)
+	// recordOf waits for the record with the message about one task type.
+	recordOf := func(msg, taskType string) logRecord {
+		t.Helper()
+		var found logRecord
+		eventually(t, 20*time.Second, msg+" for "+taskType, func() bool {
+			for _, r := range rec.find(msg) {
+				if r.attrs["task_type"].String() == taskType {
+					found = r
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+	for name := range types {
+		if got := recordOf("baton: stream connected", name).attrs["max_message_bytes"].Int64(); got != limit {
+			t.Fatalf("%s: stream connected with a limit of %d bytes, want %d", name, got, limit)
+		}
+	}
+
+	reason := regexp.MustCompile(`^the task result is (\d+) bytes, more than the 2097152 bytes the server reads in one message$`)
+	for name := range types {
+		id := e.start(name+"_wf", map[string]any{"huge": true})
+		wf := e.wait(id, 30*time.Second)
+		e.expectStatus(wf, wfFailed)
+		if len(wf.Tasks) != 1 || wf.Tasks[0].Status != tsFailed {
+			t.Fatalf("%s: want one FAILED task, got %v", name, taskSummary(wf))
+		}
+		task := wf.Tasks[0]
+		m := reason.FindStringSubmatch(task.ReasonForIncompletion)
+		if m == nil {
+			t.Fatalf("%s: reason %q does not name the size and the limit", name, task.ReasonForIncompletion)
+		}
+		size, _ := strconv.Atoi(m[1])
+		if size <= 3<<20 {
+			t.Fatalf("%s: reported size %d, want more than the 3 MiB output", name, size)
+		}
+		if len(task.Output) != 0 {
+			t.Fatalf("%s: the failed task kept an output of %d keys", name, len(task.Output))
+		}
+		logged := recordOf("baton: task result too large; reporting the task FAILED", name)
+		want := map[string]any{"task_id": task.ID, "workflow_id": id, "size": size, "limit": limit,
+			"status": "TASK_STATUS_COMPLETED", "logs_dropped": 1}
+		for k, v := range want {
+			if got, ok := logged.attrs[k]; !ok || fmt.Sprint(got.Any()) != fmt.Sprint(v) {
+				t.Fatalf("%s: record %s: %s = %v, want %v", name, logged, k, got, v)
+			}
+		}
+		if logged.level != slog.LevelError {
+			t.Fatalf("%s: logged at %v, want ERROR", name, logged.level)
+		}
+	}
+
+	// The streams never broke, and the worker goes on serving both types.
+	for name := range types {
+		wf := e.wait(e.start(name+"_wf", map[string]any{"huge": false}), 30*time.Second)
+		e.expectStatus(wf, wfCompleted)
+		if wf.Output["ok"] != true {
+			t.Fatalf("%s: output %v", name, wf.Output)
+		}
+	}
+	eventually(t, 5*time.Second, "four acknowledged results", func() bool { return w.Stats().Completed == 4 })
+	if s := w.Stats(); s.Reconnects != 0 || s.Resent != 0 || s.TooLarge != 2 || s.Refused != 0 {
+		t.Fatalf("stats %+v: want no reconnect, nothing resent or refused, and 2 results too large", s)
+	}
+	m, err := newWorkerMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range types {
+		if got := testutil.ToFloat64(m.failures.WithLabelValues(name)); got != 1 {
+			t.Fatalf("%s: task failures %v, want 1", name, got)
+		}
+		if got := testutil.ToFloat64(m.finished.WithLabelValues(name, "COMPLETED")); got != 1 {
+			t.Fatalf("%s: completed %v, want 1 (the small task)", name, got)
+		}
+		if got := testutil.ToFloat64(m.reconnects.WithLabelValues(name)); got != 0 {
+			t.Fatalf("%s: stream reconnects %v", name, got)
+		}
 	}
 }

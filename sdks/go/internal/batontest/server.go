@@ -67,6 +67,7 @@ type Server struct {
 	DataDir string
 
 	bin    string
+	args   []string
 	logOut io.Writer
 
 	mu   sync.Mutex
@@ -74,14 +75,15 @@ type Server struct {
 	done chan struct{}
 }
 
-// Start runs `bin server --data-dir dataDir --listen listen` and waits (up to 30 s) for its
-// listening line. listen may end in ":0" for a free port. The server's stderr (its log) and
-// any further stdout go to logOut (io.Discard when nil).
-func Start(bin, dataDir, listen string, logOut io.Writer) (*Server, error) {
+// Start runs `bin server --data-dir dataDir --listen listen` followed by any extra arguments
+// (for instance "--max-payload-bytes", "1048576"), and waits (up to 30 s) for its listening
+// line. listen may end in ":0" for a free port. The server's stderr (its log) and any
+// further stdout go to logOut (io.Discard when nil). A restart uses the same arguments.
+func Start(bin, dataDir, listen string, logOut io.Writer, extra ...string) (*Server, error) {
 	if logOut == nil {
 		logOut = io.Discard
 	}
-	s := &Server{DataDir: dataDir, bin: bin, logOut: logOut}
+	s := &Server{DataDir: dataDir, bin: bin, args: extra, logOut: logOut}
 	if err := s.start(listen); err != nil {
 		return nil, err
 	}
@@ -89,7 +91,8 @@ func Start(bin, dataDir, listen string, logOut io.Writer) (*Server, error) {
 }
 
 func (s *Server) start(listen string) error {
-	cmd := exec.Command(s.bin, "server", "--data-dir", s.DataDir, "--listen", listen)
+	args := append([]string{"server", "--data-dir", s.DataDir, "--listen", listen}, s.args...)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stderr = s.logOut
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
