@@ -7,7 +7,9 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -27,17 +29,24 @@ public final class TestServer implements AutoCloseable {
 
   private final Path dataDir;
   private final boolean ownsDataDir;
+  private final List<String> extraArgs;
   private Process process;
   private int port;
 
-  private TestServer(Path dataDir, boolean ownsDataDir) {
+  private TestServer(Path dataDir, boolean ownsDataDir, List<String> extraArgs) {
     this.dataDir = dataDir;
     this.ownsDataDir = ownsDataDir;
+    this.extraArgs = extraArgs;
   }
 
-  /** Starts a server on a fresh temporary directory and a free port. */
-  public static TestServer start() throws IOException {
-    TestServer s = new TestServer(Files.createTempDirectory("baton-java-test-"), true);
+  /**
+   * Starts a server on a fresh temporary directory and a free port.
+   *
+   * @param extraArgs further arguments of {@code baton server}, e.g. {@code --max-payload-bytes N}
+   */
+  public static TestServer start(String... extraArgs) throws IOException {
+    TestServer s =
+        new TestServer(Files.createTempDirectory("baton-java-test-"), true, List.of(extraArgs));
     s.launch(0);
     return s;
   }
@@ -64,14 +73,18 @@ public final class TestServer implements AutoCloseable {
   private void launch(int listenPort) throws IOException {
     Path log = Path.of("target", "baton-server-" + ProcessHandle.current().pid() + ".log");
     Files.createDirectories(log.getParent());
+    List<String> command = new ArrayList<>();
+    command.addAll(
+        List.of(
+            binary().toString(),
+            "server",
+            "--data-dir",
+            dataDir.toString(),
+            "--listen",
+            "127.0.0.1:" + listenPort));
+    command.addAll(extraArgs);
     ProcessBuilder pb =
-        new ProcessBuilder(
-                binary().toString(),
-                "server",
-                "--data-dir",
-                dataDir.toString(),
-                "--listen",
-                "127.0.0.1:" + listenPort)
+        new ProcessBuilder(command)
             .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().putIfAbsent("RUST_LOG", "warn");
     process = pb.start();

@@ -12,9 +12,13 @@ import io.baton.sdk.worker.TaskResult;
 import io.baton.sdk.worker.TerminalException;
 import io.baton.sdk.worker.Worker;
 import io.baton.sdk.worker.WorkerListener;
+import io.baton.sdk.worker.WorkerMetrics;
 import io.baton.sdk.worker.WorkerTask;
 import io.baton.v1.TaskStatus;
 import io.baton.v1.WorkflowStatus;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -386,6 +390,117 @@ class WorkerIntegrationTest extends ServerTest {
       assertEquals(40, runs.size());
       assertFalse(runs.values().stream().anyMatch(n -> n != 1), "each task ran once: " + runs);
       assertNotEquals(0, w.concurrency("j_parallel"));
+    }
+  }
+
+  /** The value of a worker counter of one task type, from a registry the test owns. */
+  private static double counter(PrometheusRegistry registry, String name, String taskType) {
+    for (MetricSnapshot m : registry.scrape()) {
+      if (m.getMetadata().getName().equals(name) && m instanceof CounterSnapshot c) {
+        for (CounterSnapshot.CounterDataPointSnapshot p : c.getDataPoints()) {
+          if (taskType.equals(p.getLabels().get("task_type"))) {
+            return p.getValue();
+          }
+        }
+      }
+    }
+    throw new AssertionError("no " + name + " for " + taskType);
+  }
+
+  /**
+   * A result whose message is larger than the server reads (its payload limit plus 1 MiB, named
+   * in the stream's response headers) is not sent: the task fails with a reason naming both
+   * sizes, the worker's stream stays up and later tasks on it complete. With and without
+   * batching (a result over 1 MiB always leaves as a message of its own).
+   */
+  @Test
+  void resultLargerThanTheServerReadsFailsTheTask() throws Exception {
+    try (TestServer small = TestServer.start("--max-payload-bytes", "1048576");
+        BatonClient c = BatonClient.connect(small.target())) {
+      long limit = 1048576 + 1024 * 1024;
+      c.registerTaskDef(Defs.taskDef("j_huge", 0, 0, 120));
+      c.registerWorkflowDef(Defs.oneTask("j_huge_wf", "j_huge"));
+      for (boolean batching : List.of(true, false)) {
+        String workerId = "java-test-worker-huge-" + batching;
+        PrometheusRegistry registry = new PrometheusRegistry();
+        AtomicInteger connects = new AtomicInteger();
+        AtomicInteger disconnects = new AtomicInteger();
+        List<TaskResult.Status> finished = new CopyOnWriteArrayList<>();
+        try (Worker w =
+            Worker.builder()
+                .target(small.target())
+                .workerId(workerId)
+                .environment(Map.of())
+                .batching(batching)
+                .metrics(WorkerMetrics.forRegistry(registry))
+                .listener(
+                    new WorkerListener() {
+                      @Override
+                      public void onConnected(String taskType) {
+                        connects.incrementAndGet();
+                      }
+
+                      @Override
+                      public void onDisconnected(String taskType, Throwable cause) {
+                        disconnects.incrementAndGet();
+                      }
+
+                      @Override
+                      public void onTaskFinished(Task task, TaskResult.Status status, long nanos) {
+                        finished.add(status);
+                      }
+                    })
+                .task(
+                    "j_huge",
+                    task -> {
+                      Map<?, ?> in = task.input("payload", Map.class);
+                      int bytes = ((Number) in.get("bytes")).intValue();
+                      task.log("writing " + bytes + " bytes");
+                      return Map.of("blob", "x".repeat(bytes));
+                    })
+                .build()
+                .start()) {
+          WorkflowExecution wf =
+              c.executeWorkflow(StartWorkflow.of("j_huge_wf", Map.of("bytes", 3_000_000)), WAIT);
+          assertEquals(WorkflowStatus.WORKFLOW_STATUS_FAILED, wf.status(), "batching " + batching);
+          TaskInstance t = wf.tasks().get(0);
+          assertEquals(TaskStatus.TASK_STATUS_FAILED, t.status());
+          assertEquals(Map.of(), t.output());
+          String reason = t.reasonForIncompletion();
+          java.util.regex.Matcher m =
+              java.util.regex.Pattern.compile(
+                      "the task result is (\\d+) bytes, more than the (\\d+) bytes the server reads in one message")
+                  .matcher(reason);
+          assertTrue(m.matches(), reason);
+          long size = Long.parseLong(m.group(1));
+          assertTrue(size > 3_000_000 && size < 3_001_000, reason);
+          assertEquals(limit, Long.parseLong(m.group(2)), reason);
+          // The handler's logs went with the output.
+          assertEquals(List.of(), c.getTaskLogs(t.taskId()));
+          List<io.baton.sdk.testlog.CapturedLogs.Event> logged =
+              io.baton.sdk.testlog.CapturedLogs.find(
+                  "task result larger than the server reads in one message; reported FAILED instead",
+                  e -> workerId.equals(e.get("worker_id")));
+          assertEquals(1, logged.size(), logged.toString());
+          assertEquals(org.slf4j.event.Level.ERROR, logged.get(0).level());
+          assertEquals(t.taskId(), logged.get(0).get("task_id"));
+          assertEquals(wf.workflowId(), logged.get(0).get("workflow_id"));
+          assertEquals(size, ((Number) logged.get(0).get("size_bytes")).longValue());
+          assertEquals(limit, ((Number) logged.get(0).get("limit_bytes")).longValue());
+
+          // The same stream serves the next task.
+          WorkflowExecution next =
+              c.executeWorkflow(StartWorkflow.of("j_huge_wf", Map.of("bytes", 1000)), WAIT);
+          assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, next.status(), next.reasonForIncompletion());
+          assertEquals(1000, ((String) next.tasks().get(0).output().get("blob")).length());
+          assertEquals(List.of(TaskResult.Status.FAILED, TaskResult.Status.COMPLETED), finished);
+          assertEquals(0, w.unacknowledgedResults());
+          assertEquals(1, connects.get());
+          assertEquals(0, disconnects.get());
+          assertEquals(0.0, counter(registry, "baton_worker_stream_reconnects", "j_huge"));
+          assertEquals(1.0, counter(registry, "baton_worker_task_failures", "j_huge"));
+        }
+      }
     }
   }
 

@@ -11,6 +11,14 @@ import io.baton.v1.TaskLog;
 import io.baton.v1.TaskStatus;
 import io.baton.v1.WorkRequest;
 import io.baton.v1.WorkResponse;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.PrintWriter;
@@ -34,6 +42,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,7 +65,8 @@ final class TaskStream {
   /**
    * The most bytes one ResultBatch may take, well under the server's message limit (its
    * payload limit, 4 MiB by default, plus 1 MiB), so that results finishing together never
-   * make a message the server cannot read. A result larger than this goes alone.
+   * make a message the server cannot read. A result larger than this goes alone (and was
+   * checked against the server's message limit before, see {@code withinLimit}).
    */
   static final int MAX_RESULT_BATCH_BYTES = 1 << 20;
 
@@ -91,6 +101,99 @@ final class TaskStream {
     }
     return out;
   }
+
+  /**
+   * Response header of the worker stream naming the largest message (in bytes) the server
+   * reads; the server sends it once it has read the subscription, before any task.
+   */
+  static final Metadata.Key<String> MAX_MESSAGE_HEADER =
+      Metadata.Key.of("baton-max-message-bytes", Metadata.ASCII_STRING_MARSHALLER);
+
+  /** The message limit assumed when the server names none (an older server): gRPC's default. */
+  static final long DEFAULT_MAX_MESSAGE_BYTES = 4L * 1024 * 1024;
+
+  /**
+   * The largest message the server reads, from the Work stream's response headers: {@link
+   * #DEFAULT_MAX_MESSAGE_BYTES} when the header is absent or not a positive number.
+   */
+  static long maxMessageBytes(Metadata headers) {
+    String text = headers == null ? null : headers.get(MAX_MESSAGE_HEADER);
+    if (text == null) {
+      return DEFAULT_MAX_MESSAGE_BYTES;
+    }
+    try {
+      long n = Long.parseLong(text.trim());
+      if (n > 0) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // falls through
+    }
+    LOG.atWarn()
+        .addKeyValue("header", MAX_MESSAGE_HEADER.name())
+        .addKeyValue("value", text)
+        .addKeyValue("limit_bytes", DEFAULT_MAX_MESSAGE_BYTES)
+        .log("the server's message limit is not a positive number; assuming the default");
+    return DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /** The size in bytes of the WorkRequest carrying {@code result} alone. */
+  static long resultMessageSize(io.baton.v1.TaskResult result) {
+    return WorkRequest.newBuilder().setResult(result).build().getSerializedSize();
+  }
+
+  /**
+   * What goes out in place of a result whose message is {@code size} bytes, more than the
+   * {@code limit} the server reads: the same task, attempt, workflow and worker, FAILED, with no
+   * output and no logs, and a reason naming both sizes.
+   */
+  static io.baton.v1.TaskResult tooLarge(io.baton.v1.TaskResult result, long size, long limit) {
+    return io.baton.v1.TaskResult.newBuilder()
+        .setTaskId(result.getTaskId())
+        .setToken(result.getToken())
+        .setWorkflowId(result.getWorkflowId())
+        .setWorkerId(result.getWorkerId())
+        .setStatus(TaskStatus.TASK_STATUS_FAILED)
+        .setReasonForIncompletion(
+            "the task result is "
+                + size
+                + " bytes, more than the "
+                + limit
+                + " bytes the server reads in one message")
+        .build();
+  }
+
+  /** Call option carrying what to do with the Work stream's response headers. */
+  private static final CallOptions.Key<Consumer<Metadata>> ON_HEADERS =
+      CallOptions.Key.create("baton-work-on-headers");
+
+  /** Hands a call's response headers to its {@link #ON_HEADERS} option, when set. */
+  private static final ClientInterceptor HEADERS =
+      new ClientInterceptor() {
+        @Override
+        public <Q, A> ClientCall<Q, A> interceptCall(
+            MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
+          Consumer<Metadata> onHeaders = options.getOption(ON_HEADERS);
+          ClientCall<Q, A> call = next.newCall(method, options);
+          if (onHeaders == null) {
+            return call;
+          }
+          return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+            @Override
+            public void start(Listener<A> listener, Metadata headers) {
+              super.start(
+                  new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                    @Override
+                    public void onHeaders(Metadata h) {
+                      onHeaders.accept(h);
+                      super.onHeaders(h);
+                    }
+                  },
+                  headers);
+            }
+          };
+        }
+      };
 
   /** How often running tasks are checked for a due lease extension. */
   static final long LEASE_SWEEP_MS = 100;
@@ -132,6 +235,11 @@ final class TaskStream {
   private boolean sending;
   /** Subscribe with batch (tasks and acks in batches) and send results in batches. */
   final boolean batching;
+  /**
+   * The largest message the server reads, as the latest stream's response headers said ({@link
+   * #DEFAULT_MAX_MESSAGE_BYTES} until one did); no result message larger than this is sent.
+   */
+  private volatile long maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
   TaskStream(
       Worker worker,
@@ -315,7 +423,10 @@ final class TaskStream {
     return !closed && ((!paused && !stopping) || !running.isEmpty() || !pending.isEmpty());
   }
 
-  /** Opens a stream, subscribes and re-sends unacknowledged results. */
+  /**
+   * Opens a stream and subscribes; unacknowledged results are sent again once the server's
+   * response headers (and with them its message limit) arrive, see {@code onHeaders}.
+   */
   private boolean connectLocked() {
     if (closed || conn != null || !wantStreamLocked()) {
       return false;
@@ -331,12 +442,13 @@ final class TaskStream {
     if (sessions > 1 && metrics != null) {
       metrics.reconnected();
     }
-    // Everything in the outbox is pending too, and pending is re-sent below; the credit goes
-    // with the subscription.
+    // Everything in the outbox is pending too, and pending is re-sent once the stream is
+    // ready; the credit goes with the subscription.
     outbox = new ArrayList<>();
     creditsToSend = 0;
     try {
-      worker.stub().work(c);
+      Consumer<Metadata> onHeaders = h -> onHeaders(c, h);
+      worker.stub().withInterceptors(HEADERS).withOption(ON_HEADERS, onHeaders).work(c);
     } catch (RuntimeException e) {
       conn = null;
       failures++;
@@ -355,19 +467,68 @@ final class TaskStream {
                     .setBatch(batching))
             .build());
     outstanding = credits;
-    List<io.baton.v1.TaskResult> again = new ArrayList<>(pending.size());
-    for (Pending p : pending.values()) {
-      again.add(p.result);
-    }
-    c.sendResults(again, batching);
-    if (!pending.isEmpty()) {
+    return true;
+  }
+
+  /**
+   * The stream's response headers: keeps the server's message limit, marks the stream ready for
+   * results and sends the unacknowledged ones again (any too large for the limit replaced).
+   */
+  private void onHeaders(Connection c, Metadata headers) {
+    long limit = maxMessageBytes(headers);
+    synchronized (lock) {
+      if (c != conn) {
+        return;
+      }
+      maxMessageBytes = limit;
+      c.ready = true;
+      // Whatever finished since the stream opened is pending and goes out here.
+      outbox = new ArrayList<>();
+      if (pending.isEmpty()) {
+        return;
+      }
+      List<io.baton.v1.TaskResult> again = new ArrayList<>(pending.size());
+      for (Pending p : pending.values()) {
+        fitLocked(p);
+        again.add(p.result);
+      }
+      c.sendResults(again, batching);
       LOG.atDebug()
           .addKeyValue("task_type", taskType)
           .addKeyValue("worker_id", worker.workerId())
-          .addKeyValue("results", pending.size())
+          .addKeyValue("results", again.size())
           .log("unacknowledged results sent again");
     }
-    return true;
+  }
+
+  /**
+   * @return {@code result}, or its FAILED replacement (logged) when the message carrying it is
+   *     larger than the server's message limit
+   */
+  private io.baton.v1.TaskResult withinLimit(io.baton.v1.TaskResult result) {
+    long limit = maxMessageBytes;
+    long size = resultMessageSize(result);
+    if (size <= limit) {
+      return result;
+    }
+    LOG.atError()
+        .addKeyValue("task_type", taskType)
+        .addKeyValue("task_id", result.getTaskId())
+        .addKeyValue("workflow_id", result.getWorkflowId())
+        .addKeyValue("worker_id", worker.workerId())
+        .addKeyValue("size_bytes", size)
+        .addKeyValue("limit_bytes", limit)
+        .log("task result larger than the server reads in one message; reported FAILED instead");
+    return tooLarge(result, size, limit);
+  }
+
+  /** Replaces a pending result too large to send by its FAILED replacement. */
+  private void fitLocked(Pending p) {
+    io.baton.v1.TaskResult r = withinLimit(p.result);
+    if (r != p.result) {
+      p.result = r;
+      p.terminal = true;
+    }
   }
 
   private int desiredCreditsLocked() {
@@ -516,6 +677,7 @@ final class TaskStream {
           // Finished here but not yet acknowledged when it was requeued: report that outcome
           // under the new token instead of running the task again.
           done.result = done.result.toBuilder().setToken(a.getToken()).build();
+          fitLocked(done);
           c.send(WorkRequest.newBuilder().setResult(done.result).build());
           topUpLocked();
           return;
@@ -566,7 +728,8 @@ final class TaskStream {
             .schedule(
                 () -> {
                   synchronized (lock) {
-                    if (pending.get(ack.getTaskId()) == retry && conn != null) {
+                    if (pending.get(ack.getTaskId()) == retry && conn != null && conn.ready) {
+                      fitLocked(retry);
                       conn.send(WorkRequest.newBuilder().setResult(retry.result).build());
                     }
                   }
@@ -750,6 +913,17 @@ final class TaskStream {
       result = TaskResult.failed("output cannot be sent: " + describe(e)).log(stackTrace(e));
       proto = toProto(run.assignment, task, result);
     }
+    String token;
+    synchronized (lock) {
+      token = run.token;
+    }
+    // The size check runs outside the lock: sizing a large output takes a while.
+    io.baton.v1.TaskResult built = proto.setToken(token).build();
+    io.baton.v1.TaskResult msg = withinLimit(built);
+    if (msg != built) {
+      // Reported (and counted) as the FAILED result the server gets.
+      result = TaskResult.failed(msg.getReasonForIncompletion());
+    }
     long took = System.nanoTime() - started;
     listener.onTaskFinished(task, result.status(), took);
     if (metrics != null) {
@@ -762,10 +936,15 @@ final class TaskStream {
         lock.notifyAll();
         return;
       }
-      io.baton.v1.TaskResult msg = proto.setToken(run.token).build();
-      pending.put(msg.getTaskId(), new Pending(msg, result.status() != TaskResult.Status.IN_PROGRESS));
-      if (conn != null) {
-        outbox.add(msg);
+      Pending p = new Pending(msg, result.status() != TaskResult.Status.IN_PROGRESS);
+      if (!run.token.equals(token)) {
+        // Handed out again while the handler ran: reported under the new token.
+        p.result = msg.toBuilder().setToken(run.token).build();
+        fitLocked(p);
+      }
+      pending.put(p.result.getTaskId(), p);
+      if (conn != null && conn.ready) {
+        outbox.add(p.result);
       }
       creditsAfterFinishLocked();
       if (conn != null && !sending && (!outbox.isEmpty() || creditsToSend > 0)) {
@@ -955,7 +1134,7 @@ final class TaskStream {
   /** A result sent (or to be sent) and not yet acknowledged. */
   private static final class Pending {
     io.baton.v1.TaskResult result;
-    final boolean terminal;
+    boolean terminal;
     int retries;
 
     Pending(io.baton.v1.TaskResult result, boolean terminal) {
@@ -968,6 +1147,11 @@ final class TaskStream {
   private final class Connection implements ClientResponseObserver<WorkRequest, WorkResponse> {
     final long openedAt = System.nanoTime();
     volatile boolean gotMessage;
+    /**
+     * Whether the server's response headers arrived (with its message limit): results go out
+     * on the stream only then; guarded by the stream's lock.
+     */
+    boolean ready;
     private ClientCallStreamObserver<WorkRequest> out;
     private volatile boolean ended;
 

@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * a {@link java.util.concurrent.CompletionStage}: the task keeps its slot, and its lease is
  * extended, until the stage completes, and no thread waits for it meanwhile. When the stream breaks the worker reconnects with exponential backoff; results the
  * server has not acknowledged yet are sent again (with their attempt token) on the new stream.
- * Long tasks get their lease extended automatically at about 80% of their response timeout.
+ * A result larger than the server reads in one message (it names that size in the stream's
+ * {@code baton-max-message-bytes} response header) is not sent: the task is reported FAILED, with
+ * a reason naming both sizes, instead. Long tasks get their lease extended automatically at about 80% of their response timeout.
  *
  * <p>Settings come from code and, overriding code, from environment variables: {@code
  * BATON_SERVER} (host:port), {@code BATON_WORKER_ID}, {@code BATON_WORKER_DOMAIN}, {@code

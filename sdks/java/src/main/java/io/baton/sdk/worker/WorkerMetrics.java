@@ -25,7 +25,8 @@ import java.util.WeakHashMap;
  *       worker started;
  *   <li>{@code baton_worker_tasks_finished_total} (counter, also labelled {@code status}):
  *       handler runs by outcome, {@code COMPLETED}, {@code FAILED}, {@code
- *       FAILED_WITH_TERMINAL_ERROR} or {@code IN_PROGRESS};
+ *       FAILED_WITH_TERMINAL_ERROR} or {@code IN_PROGRESS} (a result too large for the server
+ *       to read counts as {@code FAILED});
  *   <li>{@code baton_worker_task_failures_total} (counter): handler runs that ended {@code FAILED}
  *       or {@code FAILED_WITH_TERMINAL_ERROR};
  *   <li>{@code baton_worker_results_dropped_total} (counter): results the server refused for good;
