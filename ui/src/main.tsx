@@ -8,6 +8,7 @@ import { ExecutionPage } from "./pages/Execution";
 import { DefinitionsPage, DefinitionPage, NewDefinitionPage } from "./pages/Definitions";
 import { TaskDefsPage, TaskDefPage, NewTaskDefPage } from "./pages/TaskDefs";
 import { QueuesPage } from "./pages/Queues";
+import { DashboardPage } from "./pages/Dashboard";
 import { SchedulesPage, SchedulePage, ScheduleEditPage } from "./pages/Schedules";
 import { NotFound } from "./components/common";
 
@@ -26,6 +27,7 @@ const router = createBrowserRouter([
       { path: "/taskdefs/new", element: <NewTaskDefPage /> },
       { path: "/taskdefs/:name", element: <TaskDefPage /> },
       { path: "/queues", element: <QueuesPage /> },
+      { path: "/dashboard", element: <DashboardPage /> },
       { path: "/schedules", element: <SchedulesPage /> },
       { path: "/schedules/new", element: <ScheduleEditPage /> },
       { path: "/schedules/:name", element: <SchedulePage /> },

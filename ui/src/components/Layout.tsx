@@ -8,6 +8,7 @@ const NAV = [
   { to: "/taskdefs", label: "Task definitions" },
   { to: "/schedules", label: "Schedules" },
   { to: "/queues", label: "Queues" },
+  { to: "/dashboard", label: "Dashboard" },
 ];
 
 const NEXT: Record<ThemeChoice, ThemeChoice> = { system: "light", light: "dark", dark: "system" };
