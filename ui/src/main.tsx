@@ -9,6 +9,8 @@ import { DefinitionsPage, DefinitionPage, NewDefinitionPage } from "./pages/Defi
 import { TaskDefsPage, TaskDefPage, NewTaskDefPage } from "./pages/TaskDefs";
 import { QueuesPage } from "./pages/Queues";
 import { DashboardPage } from "./pages/Dashboard";
+import { TaskSearchPage } from "./pages/TaskSearch";
+import { EventHandlersPage, EventHandlerPage, NewEventHandlerPage } from "./pages/EventHandlers";
 import { SchedulesPage, SchedulePage, ScheduleEditPage } from "./pages/Schedules";
 import { NotFound } from "./components/common";
 
@@ -28,6 +30,10 @@ const router = createBrowserRouter([
       { path: "/taskdefs/:name", element: <TaskDefPage /> },
       { path: "/queues", element: <QueuesPage /> },
       { path: "/dashboard", element: <DashboardPage /> },
+      { path: "/tasks", element: <TaskSearchPage /> },
+      { path: "/eventhandlers", element: <EventHandlersPage /> },
+      { path: "/eventhandlers/new", element: <NewEventHandlerPage /> },
+      { path: "/eventhandlers/:name", element: <EventHandlerPage /> },
       { path: "/schedules", element: <SchedulesPage /> },
       { path: "/schedules/new", element: <ScheduleEditPage /> },
       { path: "/schedules/:name", element: <SchedulePage /> },

@@ -9,7 +9,7 @@ import { reindent, setTopLevel } from "../jsonText";
  * fields this UI does not know are kept exactly as written.
  */
 export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
-  kind: "workflow" | "task";
+  kind: "workflow" | "task" | "event";
   initial: string;
   /** Creating a new definition (else editing the one loaded). */
   create?: boolean;
@@ -106,6 +106,13 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
       saved(p.name ?? "");
     });
 
+  const saveEvent = () =>
+    run(async () => {
+      const p = parsed()!;
+      await request(create ? "POST" : "PUT", "/event", text);
+      saved(p.name ?? "");
+    });
+
   const p = (() => {
     try {
       const v = JSON.parse(text) as { version?: unknown };
@@ -116,7 +123,7 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
   })();
   return (
     <div className="def-editor stack">
-      <JsonView key={doc.n} value={doc.text} editable onChange={setText} label={kind === "workflow" ? "Workflow definition JSON" : "Task definition JSON"} minHeight="16em" />
+      <JsonView key={doc.n} value={doc.text} editable onChange={setText} label={kind === "workflow" ? "Workflow definition JSON" : kind === "task" ? "Task definition JSON" : "Event handler JSON"} minHeight="16em" />
       <div className="row" role="toolbar" aria-label="Definition actions">
         {kind === "workflow" && <button className="btn" disabled={busy} onClick={validate}>Validate</button>}
         {kind === "workflow" && create && <button className="btn primary" disabled={busy} onClick={createWf}>Create</button>}
@@ -129,6 +136,7 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
           </>
         )}
         {kind === "task" && <button className="btn primary" disabled={busy} onClick={saveTask}>{create ? "Create" : "Save"}</button>}
+        {kind === "event" && <button className="btn primary" disabled={busy} onClick={saveEvent}>{create ? "Create" : "Save"}</button>}
         <button className="btn" disabled={busy} onClick={() => {
           try {
             JSON.parse(text);
@@ -203,5 +211,23 @@ export const NEW_TASK = `{
   "timeoutPolicy": "TIME_OUT_WF",
   "responseTimeoutSeconds": 600,
   "ownerEmail": ""
+}
+`;
+
+export const NEW_EVENT_HANDLER = `{
+  "name": "my_handler",
+  "event": "conductor:my_workflow:my_task",
+  "condition": "true",
+  "evaluatorType": "javascript",
+  "active": true,
+  "actions": [
+    {
+      "action": "start_workflow",
+      "start_workflow": {
+        "name": "other_workflow",
+        "input": {}
+      }
+    }
+  ]
 }
 `;

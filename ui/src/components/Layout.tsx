@@ -4,8 +4,10 @@ import { useTheme, type ThemeChoice } from "./theme";
 
 const NAV = [
   { to: "/executions", label: "Executions" },
+  { to: "/tasks", label: "Tasks" },
   { to: "/definitions", label: "Definitions" },
   { to: "/taskdefs", label: "Task definitions" },
+  { to: "/eventhandlers", label: "Event handlers" },
   { to: "/schedules", label: "Schedules" },
   { to: "/queues", label: "Queues" },
   { to: "/dashboard", label: "Dashboard" },

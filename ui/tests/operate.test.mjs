@@ -1,0 +1,153 @@
+// Browser tests of the task search and the event handler pages, against a server of their own.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startServer } from "./server.mjs";
+import { api, waitFor, work, taskDefs, simpleDef } from "./seed.mjs";
+
+const results = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
+mkdirSync(results, { recursive: true });
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+let server, browser, base;
+
+before(async () => {
+  server = await startServer();
+  base = server.base;
+  await api(base, "POST", "/metadata/taskdefs", taskDefs);
+  await api(base, "POST", "/metadata/workflow?overwrite=true", simpleDef);
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function page({ width = 1366, height = 800, scheme = "light" } = {}) {
+  const ctx = await browser.newContext({ viewport: { width, height }, colorScheme: scheme });
+  const p = await ctx.newPage();
+  p.setDefaultTimeout(15000);
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(String(e)));
+  p.errors = errors;
+  return p;
+}
+
+async function setEditor(p, label, text) {
+  const ed = p.getByLabel(label);
+  await ed.click();
+  await p.keyboard.press("ControlOrMeta+a");
+  await p.keyboard.press("Delete");
+  await p.keyboard.insertText(text);
+}
+
+test("task search: filters, sorting and paging in the URL, rows link to their runs", async () => {
+  // Three runs worked (two completed, one failed) and one left scheduled.
+  const ids = [];
+  for (let i = 0; i < 3; i++) {
+    ids.push(await api(base, "POST", "/workflow", { name: "ui_simple", version: 1, input: { i } }));
+    await waitFor(() => work(base, "ui_task_a", i === 2 ? "FAILED" : "COMPLETED"), "a task to work");
+  }
+  ids.push(await api(base, "POST", "/workflow", { name: "ui_simple", version: 1, input: { i: 3 } }));
+  await waitFor(async () => (await api(base, "GET", "/tasks/search?size=0")).totalHits >= 4, "the task index");
+
+  const p = await page();
+  await p.goto(base + "/tasks");
+  const rows = p.getByRole("table", { name: "Task instances" }).locator("tbody tr");
+  await p.getByTestId("result-count").getByText("1–4 of 4").waitFor();
+  await rows.filter({ hasText: "SCHEDULED" }).waitFor();
+
+  // Only the failed one, with the worker's reason; the filter is in the URL.
+  await p.getByText("FAILED", { exact: true }).first().click();
+  await p.getByRole("button", { name: "Search" }).click();
+  await p.waitForURL(/status=FAILED/);
+  await p.getByTestId("result-count").getByText("1–1 of 1").waitFor();
+  await rows.first().getByText("seeded failure").waitFor();
+  await p.screenshot({ path: join(results, "tasks-failed.png") });
+
+  // A raw query on top of the status filter, then back to everything sorted by queue wait.
+  await p.goto(base + "/tasks?query=" + encodeURIComponent("workflowType = 'ui_simple' AND status = COMPLETED"));
+  await p.getByTestId("result-count").getByText("1–2 of 2").waitFor();
+  await p.goto(base + "/tasks?size=10");
+  await p.getByRole("button", { name: "Queue wait" }).click();
+  await p.waitForURL(/sort=queueWaitTime%3AASC|sort=queueWaitTime:ASC/);
+  assert.equal(await p.getByRole("columnheader", { name: /Queue wait/ }).getAttribute("aria-sort"), "ascending");
+  await p.getByTestId("result-count").getByText("1–4 of 4").waitFor();
+  // A broken query names the problem.
+  await p.goto(base + "/tasks?query=" + encodeURIComponent("nosuchfield = 1"));
+  await p.getByRole("alert").getByText(/nosuchfield/).waitFor();
+
+  // A row leads to its execution.
+  await p.goto(base + "/tasks?status=SCHEDULED");
+  await rows.first().getByRole("link", { name: "ui_simple" }).click();
+  await p.waitForURL(new RegExp(`/execution/${ids[3]}`));
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+
+  const phone = await page({ width: 390, height: 844, scheme: "dark" });
+  await phone.goto(base + "/tasks");
+  await phone.getByTestId("result-count").getByText("1–4 of 4").waitFor();
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
+  await phone.screenshot({ path: join(results, "tasks-phone-dark.png"), fullPage: true });
+  await phone.context().close();
+});
+
+test("event handlers: create from the template, refuse a broken one, deactivate, edit, delete", async () => {
+  const p = await page();
+  await p.goto(base + "/eventhandlers");
+  await p.getByText("No event handlers.").waitFor();
+  await p.getByRole("link", { name: "New event handler" }).click();
+  await p.waitForURL(/\/eventhandlers\/new$/);
+
+  // A handler whose action the server does not know: its problem is shown, nothing saved.
+  const broken = JSON.stringify({ name: "ui_broken", event: "conductor:ui_simple:only", actions: [{ action: "launch_rocket" }] });
+  await setEditor(p, "Event handler JSON", broken);
+  await p.getByRole("button", { name: "Create" }).click();
+  await p.getByRole("alert", { name: "Problems" }).waitFor();
+  assert.equal((await api(base, "GET", "/event")).length, 0);
+
+  const handler = {
+    name: "ui_on_done",
+    event: "conductor:ui_simple:only",
+    condition: "true",
+    evaluatorType: "javascript",
+    active: true,
+    actions: [{ action: "start_workflow", start_workflow: { name: "ui_simple", input: { from: "event" } } }],
+  };
+  await setEditor(p, "Event handler JSON", JSON.stringify(handler));
+  await p.getByRole("button", { name: "Create" }).click();
+  await p.waitForURL(/\/eventhandlers\/ui_on_done$/);
+  await p.locator("#ehv-title").getByText("ACTIVE").waitFor();
+  await p.getByText("start_workflow").first().waitFor();
+
+  // Deactivate: the server's copy follows, and so does the list.
+  await p.getByRole("button", { name: "Deactivate" }).click();
+  await p.locator("#ehv-title").getByText("INACTIVE").waitFor();
+  const stored = await api(base, "GET", "/event");
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].active, false);
+  await p.getByRole("link", { name: "Event handlers" }).first().click();
+  await p.getByRole("table", { name: "Event handlers" }).locator("tr", { hasText: "ui_on_done" }).getByText("INACTIVE").waitFor();
+  await p.screenshot({ path: join(results, "eventhandlers.png") });
+
+  // Edit the condition as JSON.
+  await p.goto(base + "/eventhandlers/ui_on_done?tab=edit");
+  await setEditor(p, "Event handler JSON", JSON.stringify({ ...handler, active: false, condition: "$.output.done == 'only'" }));
+  await p.getByRole("button", { name: "Save" }).click();
+  await waitFor(async () => (await api(base, "GET", "/event"))[0].condition === "$.output.done == 'only'", "the edit to be stored");
+  await p.getByText("$.output.done == 'only'").first().waitFor();
+
+  // Delete, after a confirmation.
+  await p.getByRole("button", { name: "Delete" }).click();
+  await p.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await p.waitForURL(/\/eventhandlers$/);
+  await p.getByText("No event handlers.").waitFor();
+  assert.equal((await api(base, "GET", "/event")).length, 0);
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
