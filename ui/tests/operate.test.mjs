@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startServer } from "./server.mjs";
-import { api, waitFor, work, taskDefs, simpleDef } from "./seed.mjs";
+import { api, waitFor, work, taskDefs, simpleDef, dynDef } from "./seed.mjs";
 
 const results = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
 mkdirSync(results, { recursive: true });
@@ -19,6 +19,7 @@ before(async () => {
   base = server.base;
   await api(base, "POST", "/metadata/taskdefs", taskDefs);
   await api(base, "POST", "/metadata/workflow?overwrite=true", simpleDef);
+  await api(base, "POST", "/metadata/workflow?overwrite=true", dynDef);
   browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
 });
 
@@ -148,6 +149,70 @@ test("event handlers: create from the template, refuse a broken one, deactivate,
   await p.waitForURL(/\/eventhandlers$/);
   await p.getByText("No event handlers.").waitFor();
   assert.equal((await api(base, "GET", "/event")).length, 0);
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test("a dynamic fork of 1,000 branches is one group that opens: by status, page by page, or drawn whole", async () => {
+  const refs = Array.from({ length: 1000 }, (_, i) => `b${String(i).padStart(4, "0")}`);
+  const id = await api(base, "POST", "/workflow", {
+    name: "ui_dynamic",
+    version: 1,
+    input: {
+      stop: "no",
+      tasks: refs.map((r) => ({ name: "ui_task_b", taskReferenceName: r, type: "SIMPLE" })),
+      inputs: Object.fromEntries(refs.map((r, i) => [r, { i }])),
+    },
+  });
+  // 990 branches completed, 10 left scheduled (the run goes on).
+  let done = 0;
+  while (done < 990) {
+    const batch = await api(base, "GET", `/tasks/poll/batch/ui_task_b?workerid=ui-fan&count=${Math.min(100, 990 - done)}&timeout=1000`);
+    for (const t of batch ?? []) {
+      await api(base, "POST", "/tasks", { workflowInstanceId: id, taskId: t.taskId, status: "COMPLETED", workerId: "ui-fan", outputData: { n: t.inputData.i } });
+      done++;
+    }
+  }
+  await waitFor(async () => (await api(base, "GET", `/workflow/${id}?includeTasks=true`)).tasks.filter((t) => t.status === "COMPLETED").length >= 991, "the branches to complete");
+
+  const p = await page({ width: 1366, height: 900 });
+  await p.goto(base + `/execution/${id}`);
+  await p.locator('.diagram[data-ready="true"]').waitFor();
+  const group = p.locator('.gnode[data-node="spread__group"]');
+  await group.getByText("1,000 branches").waitFor();
+  await group.getByText("990 completed · 10 scheduled").waitFor();
+  assert.equal(await group.getAttribute("data-status"), "IN_PROGRESS");
+  assert.equal(await p.locator('.gnode[data-node="b0000"]').count(), 0, "a branch was drawn outside its group");
+  await p.screenshot({ path: join(results, "execution-fanout-grouped.png") });
+
+  // Opened: counts by status, pages of 50, a filter; a branch shows in the task panel.
+  await group.getByRole("button").click();
+  const panel = p.getByRole("complementary", { name: "Group 1,000 branches" });
+  await panel.getByTestId("branch-page").getByText("1–50 of 1000").waitFor();
+  await panel.getByRole("button", { name: "›" }).click();
+  await panel.getByTestId("branch-page").getByText("51–100 of 1000").waitFor();
+  await panel.getByRole("button", { name: "scheduled 10" }).click();
+  await panel.getByTestId("branch-page").getByText("1–10 of 10").waitFor();
+  await panel.getByRole("button", { name: "b0995" }).click();
+  const taskPanel = p.getByRole("complementary", { name: "Task b0995" });
+  await taskPanel.getByText("SCHEDULED").first().waitFor();
+  await p.waitForURL(/task=b0995/);
+  await p.screenshot({ path: join(results, "execution-fanout-branch.png") });
+  // The task list reaches a branch of the group too.
+  await p.goto(base + `/execution/${id}?tab=tasks`);
+  await p.getByRole("button", { name: "b0003", exact: true }).click();
+  await p.getByRole("complementary", { name: "Task b0003" }).getByText("COMPLETED").first().waitFor();
+
+  // Drawn whole on request, and grouped again.
+  await p.goto(base + `/execution/${id}?task=spread__group`);
+  await p.getByRole("button", { name: "Draw all 1,000 branches in the diagram" }).click();
+  await p.waitForURL(/open=spread/);
+  await p.locator('.diagram[data-ready="true"]').waitFor({ timeout: 60000 });
+  await p.getByText("Every branch of").waitFor();
+  assert.equal(await p.locator('.gnode[data-node="spread__group"]').count(), 0);
+  await p.screenshot({ path: join(results, "execution-fanout-open.png") });
+  await p.getByRole("button", { name: "Group them again" }).click();
+  await p.locator('.gnode[data-node="spread__group"]').waitFor();
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });

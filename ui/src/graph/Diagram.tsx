@@ -14,7 +14,7 @@ const elk = new ELK();
 
 const SIZE: Record<string, [number, number]> = {
   start: [90, 34], end: [120, 34], merge: [18, 18], switch: [210, 64], fork: [180, 58], join: [180, 58],
-  dynfork: [210, 56], task: [210, 60], sub: [210, 72], terminate: [190, 56], more: [210, 56], loop: [230, 60],
+  dynfork: [210, 56], task: [210, 60], sub: [210, 72], terminate: [190, 56], more: [210, 56], loop: [230, 60], group: [240, 64],
 };
 
 interface NodeData extends Record<string, unknown> {
@@ -190,7 +190,11 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
           ) : null}
         </div>
       ) : clickable ? (
-        <button className="gn-main nodrag" onClick={() => onSelect(g)} aria-label={`Task ${g.label} (${g.type}) ${statusText(g)}`}>
+        <button
+          className="gn-main nodrag"
+          onClick={() => onSelect(g)}
+          aria-label={g.kind === "group" ? `Group of ${g.label}: ${g.type}` : `Task ${g.label} (${g.type}) ${statusText(g)}`}
+        >
           {body}
         </button>
       ) : (

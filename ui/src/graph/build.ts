@@ -2,7 +2,7 @@
 // diagram. Layout is done elsewhere (ELK); this decides what is drawn and in what state.
 import type { Task, Workflow, WorkflowDef, WorkflowTask } from "../api";
 
-export type NodeKind = "start" | "end" | "task" | "switch" | "merge" | "fork" | "join" | "dynfork" | "loop" | "sub" | "terminate" | "more";
+export type NodeKind = "start" | "end" | "task" | "switch" | "merge" | "fork" | "join" | "dynfork" | "loop" | "sub" | "terminate" | "more" | "group";
 
 export interface GNode {
   id: string;
@@ -19,6 +19,9 @@ export interface GNode {
   subWorkflowId?: string;
   iteration?: number; // for loops: the iteration shown
   iterations?: number; // for loops: how many ran
+  branches?: GNode[]; // for a group: the dynamic fork's branches it stands for (not drawn)
+  counts?: Record<string, number>; // for a group: its branches by status (NOT_STARTED for none)
+  forkId?: string; // for a group: the dynamic fork it opens
 }
 
 export interface GEdge {
@@ -35,12 +38,32 @@ export interface Graph {
   edges: GEdge[];
 }
 
-const MAX_DYNAMIC = 40;
+/** A dynamic fork with more branches than this is drawn as one group that can be opened. */
+export const MAX_DYNAMIC = 40;
+
+/** The status a group of branches shows: failed if any failed, running if any runs. */
+export function groupStatus(counts: Record<string, number>): string | undefined {
+  const has = (...s: string[]) => s.some((x) => (counts[x] ?? 0) > 0);
+  if (has("FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED")) return "FAILED";
+  if (has("IN_PROGRESS", "SCHEDULED")) return "IN_PROGRESS";
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  if (total > 0 && !has("NOT_STARTED")) return "COMPLETED";
+  return undefined;
+}
 
 const typeOf = (t: WorkflowTask) => (t.type ?? "SIMPLE").toUpperCase();
 const baseRef = (ref: string) => ref.replace(/__\d+$/, "");
 
-export function buildGraph(def: WorkflowDef | undefined, wf: Workflow | undefined, loopIter: Record<string, number>): Graph {
+/**
+ * `open` names the dynamic forks whose branches are drawn one by one even when they are more
+ * than {@link MAX_DYNAMIC}.
+ */
+export function buildGraph(
+  def: WorkflowDef | undefined,
+  wf: Workflow | undefined,
+  loopIter: Record<string, number>,
+  open: ReadonlySet<string> = new Set(),
+): Graph {
   const nodes: GNode[] = [];
   const edges: GEdge[] = [];
   const tasks = [...(wf?.tasks ?? [])].sort((a, b) => a.seq - b.seq);
@@ -163,27 +186,35 @@ export function buildGraph(def: WorkflowDef | undefined, wf: Workflow | undefine
           return { entry: id, exits: [ph] };
         }
         const exits: string[] = [];
-        spawned.slice(0, MAX_DYNAMIC).forEach((ref) => {
+        const branchNodes: GNode[] = spawned.map((ref) => {
           const attempts = byRef.get(ref) ?? [];
           const t = attempts[attempts.length - 1];
-          const sid = prefix + ref;
-          nodes.push({
-            id: sid, kind: t?.taskType === "SUB_WORKFLOW" ? "sub" : "task", label: ref, type: t?.taskType ?? "?", ref,
-            status: t?.status, notReached: !t, parent, attempts, subWorkflowId: t?.subWorkflowId,
-          });
           for (const a of attempts) drawn.add(a.taskId);
-          edge(id, sid, { taken: !!t });
-          exits.push(sid);
+          return {
+            id: prefix + ref, kind: t?.taskType === "SUB_WORKFLOW" ? "sub" : "task", label: ref, type: t?.taskType ?? "?", ref,
+            status: t?.status, notReached: !t, parent, attempts, subWorkflowId: t?.subWorkflowId,
+          };
         });
-        if (spawned.length > MAX_DYNAMIC) {
-          const rest = spawned.slice(MAX_DYNAMIC);
-          const restTasks = rest.map((r) => byRef.get(r)?.at(-1)).filter((t): t is Task => !!t);
-          for (const t of restTasks) drawn.add(t.taskId);
-          const failed = restTasks.filter((t) => t.status !== "COMPLETED" && t.status !== "IN_PROGRESS" && t.status !== "SCHEDULED").length;
-          const mid = id + "__more";
-          nodes.push({ id: mid, kind: "more", label: `+${rest.length} more branches`, type: failed ? `${failed} not completed` : "", parent });
-          edge(id, mid);
-          exits.push(mid);
+        if (branchNodes.length <= MAX_DYNAMIC || open.has(id)) {
+          for (const b of branchNodes) {
+            nodes.push(b);
+            edge(id, b.id, { taken: !!b.status });
+            exits.push(b.id);
+          }
+        } else {
+          const counts: Record<string, number> = {};
+          for (const b of branchNodes) counts[b.status ?? "NOT_STARTED"] = (counts[b.status ?? "NOT_STARTED"] ?? 0) + 1;
+          const gid = id + "__group";
+          const summary = Object.entries(counts)
+            .sort((a, b) => b[1] - a[1])
+            .map(([st, n]) => `${n.toLocaleString("en-US")} ${st.replace(/_/g, " ").toLowerCase()}`)
+            .join(" · ");
+          nodes.push({
+            id: gid, kind: "group", label: `${branchNodes.length.toLocaleString("en-US")} branches`, type: summary, parent,
+            status: groupStatus(counts), branches: branchNodes, counts, forkId: id,
+          });
+          edge(id, gid, { taken: branchNodes.some((b) => !!b.status) });
+          exits.push(gid);
         }
         return { entry: id, exits: exits.length ? exits : [id] };
       }

@@ -63,9 +63,24 @@ export function ExecutionPage() {
   );
 
   const definition = def.data ?? (w?.workflowDefinition as WorkflowDef | undefined);
-  const graph = useMemo(() => (w ? buildGraph(definition, w, loopIter) : undefined), [w, definition, loopIter]);
-  const selected = graph?.nodes.find((n) => n.id === selectedNode);
+  // Dynamic forks drawn branch by branch although they have more than MAX_DYNAMIC: open=fork,other
+  const openParam = params.get("open") ?? "";
+  const opened = useMemo(() => new Set(openParam.split(",").filter(Boolean)), [openParam]);
+  const setOpened = useCallback(
+    (fork: string, on: boolean) => {
+      const n = new Set(opened);
+      if (on) n.add(fork);
+      else n.delete(fork);
+      setParam({ open: n.size ? [...n].join(",") : null, task: null, attempt: null });
+    },
+    [opened, setParam],
+  );
+  const graph = useMemo(() => (w ? buildGraph(definition, w, loopIter, opened) : undefined), [w, definition, loopIter, opened]);
+  // A branch inside a closed group is not drawn but can still be shown in the panel.
+  const hidden = useMemo(() => graph?.nodes.flatMap((n) => n.branches ?? []) ?? [], [graph]);
+  const selected = graph?.nodes.find((n) => n.id === selectedNode) ?? hidden.find((n) => n.id === selectedNode);
   const onSelect = useCallback((n: GNode) => setParam({ task: n.id, attempt: null }), [setParam]);
+  const nodeOfRef = (ref: string) => (graph?.nodes.find((n) => n.ref === ref) ?? hidden.find((n) => n.ref === ref))?.id ?? ref;
 
   if (wf.error && !w) {
     return (
@@ -111,13 +126,23 @@ export function ExecutionPage() {
       <Tabs label="Execution views" tabs={TABS} current={tab} onSelect={(t) => setParam({ tab: t === "diagram" ? null : t })} />
       <div className={`exec-body ${selected && tab !== "io" && tab !== "json" ? "with-panel" : ""}`}>
         <div className="exec-main" role="tabpanel">
+          {tab === "diagram" && opened.size > 0 && (
+            <div className="opened-bar" role="status">
+              {[...opened].map((f) => (
+                <span key={f}>
+                  Every branch of <strong>{f}</strong> is drawn.{" "}
+                  <button className="btn small" onClick={() => setOpened(f, false)}>Group them again</button>
+                </span>
+              ))}
+            </div>
+          )}
           {tab === "diagram" && graph && (
             <Suspense fallback={<div className="diagram">Loading diagram…</div>}>
               <Diagram graph={graph} selected={selectedNode} onSelect={onSelect} onIter={onIter} label={`Diagram of run ${w.workflowId}`} />
             </Suspense>
           )}
-          {tab === "tasks" && <TaskList w={w} onSelect={(ref) => setParam({ task: graph?.nodes.find((n) => n.ref === ref)?.id ?? ref, attempt: null })} selectedRef={selected?.ref} />}
-          {tab === "timeline" && <Timeline w={w} onSelect={(ref) => setParam({ task: graph?.nodes.find((n) => n.ref === ref)?.id ?? ref, attempt: null })} />}
+          {tab === "tasks" && <TaskList w={w} onSelect={(ref) => setParam({ task: nodeOfRef(ref), attempt: null })} selectedRef={selected?.ref} />}
+          {tab === "timeline" && <Timeline w={w} onSelect={(ref) => setParam({ task: nodeOfRef(ref), attempt: null })} />}
           {tab === "io" && (
             <div className="io">
               <div><h2>Input</h2><JsonView value={w.input ?? {}} label="Workflow input" /></div>
@@ -129,7 +154,16 @@ export function ExecutionPage() {
           )}
           {tab === "json" && <JsonView value={w as unknown as Json} label="Execution JSON" />}
         </div>
-        {selected && tab !== "io" && tab !== "json" && (
+        {selected && selected.kind === "group" && tab !== "io" && tab !== "json" && (
+          <GroupPanel
+            key={selected.id}
+            node={selected}
+            onPick={(id) => setParam({ task: id, attempt: null })}
+            onOpen={() => setOpened(selected.forkId ?? "", true)}
+            onClose={() => setParam({ task: null, attempt: null })}
+          />
+        )}
+        {selected && selected.kind !== "group" && tab !== "io" && tab !== "json" && (
           <TaskPanel
             key={selected.id}
             node={selected}
@@ -142,6 +176,69 @@ export function ExecutionPage() {
         )}
       </div>
     </section>
+  );
+}
+
+const GROUP_PAGE = 50;
+
+/** The branches a group stands for: counts by status, a filter, pages of them; a click
+ * shows one in the task panel; or draw them all in the diagram. */
+function GroupPanel({ node, onPick, onOpen, onClose }: {
+  node: GNode;
+  onPick: (id: string) => void;
+  onOpen: () => void;
+  onClose: () => void;
+}) {
+  const [status, setStatus] = useState<string>();
+  const [text, setText] = useState("");
+  const [page, setPage] = useState(0);
+  const all = node.branches ?? [];
+  const q = text.trim().toLowerCase();
+  const shown = all.filter((b) => (!status || (b.status ?? "NOT_STARTED") === status) && (!q || b.label.toLowerCase().includes(q)));
+  const pages = Math.max(1, Math.ceil(shown.length / GROUP_PAGE));
+  const at = Math.min(page, pages - 1);
+  const counts = Object.entries(node.counts ?? {}).sort((a, b) => b[1] - a[1]);
+  return (
+    <aside className="task-panel" aria-label={`Group ${node.label}`}>
+      <div className="panel-head">
+        <h2>{node.label} {node.status && <StatusBadge status={node.status} />}</h2>
+        <button className="btn small" onClick={onClose} aria-label="Close group panel">✕</button>
+      </div>
+      <div className="panel-body stack">
+        <p className="muted small">Branches spawned by the dynamic fork {node.forkId}, grouped because they are many.</p>
+        <div className="row" role="group" aria-label="Branches by status">
+          <button className={`chip ${!status ? "on" : ""}`} aria-pressed={!status} onClick={() => { setStatus(undefined); setPage(0); }}>
+            all {all.length.toLocaleString("en-US")}
+          </button>
+          {counts.map(([st, n]) => (
+            <button key={st} className={`chip ${status === st ? "on" : ""}`} aria-pressed={status === st} onClick={() => { setStatus(st); setPage(0); }}>
+              {st.replace(/_/g, " ").toLowerCase()} {n.toLocaleString("en-US")}
+            </button>
+          ))}
+        </div>
+        <label className="inline">
+          Find <input type="search" value={text} onChange={(e) => { setText(e.target.value); setPage(0); }} placeholder="reference name" />
+        </label>
+        <table className="grid compact" aria-label="Branches">
+          <thead><tr><th>Branch</th><th>Status</th></tr></thead>
+          <tbody>
+            {shown.slice(at * GROUP_PAGE, (at + 1) * GROUP_PAGE).map((b) => (
+              <tr key={b.id}>
+                <td><button className="linklike" onClick={() => onPick(b.id)}>{b.label}</button></td>
+                <td>{b.status ? <StatusBadge status={b.status} /> : <span className="muted">not started</span>}</td>
+              </tr>
+            ))}
+            {shown.length === 0 && <tr><td colSpan={2} className="empty">No branch matches.</td></tr>}
+          </tbody>
+        </table>
+        <nav className="pager" aria-label="Branch pages">
+          <button className="btn small" disabled={at === 0} onClick={() => setPage(at - 1)}>‹</button>
+          <span data-testid="branch-page">{shown.length ? `${at * GROUP_PAGE + 1}–${Math.min((at + 1) * GROUP_PAGE, shown.length)} of ${shown.length}` : "0"}</span>
+          <button className="btn small" disabled={at >= pages - 1} onClick={() => setPage(at + 1)}>›</button>
+        </nav>
+        <button className="btn" onClick={onOpen}>Draw all {all.length.toLocaleString("en-US")} branches in the diagram</button>
+      </div>
+    </aside>
   );
 }
 
@@ -223,7 +320,7 @@ function Timeline({ w, onSelect }: { w: Workflow; onSelect: (ref: string) => voi
   );
 }
 
-type PanelTab = "summary" | "input" | "output" | "logs" | "attempts" | "json" | "actions";
+type PanelTab = "summary" | "input" | "output" | "logs" | "attempts" | "json" | "actions" | "definition";
 
 function TaskPanel({ node, w, attemptIdx, onAttempt, onClose, onDone }: {
   node: GNode;
@@ -249,6 +346,7 @@ function TaskPanel({ node, w, attemptIdx, onAttempt, onClose, onDone }: {
     { id: "output", label: "Output" },
     { id: "logs", label: "Logs" },
     { id: "attempts", label: `Attempts (${attempts.length})` },
+    { id: "definition", label: "Definition" },
     { id: "json", label: "JSON" },
     { id: "actions", label: "Actions" },
   ];
@@ -318,6 +416,24 @@ function TaskPanel({ node, w, attemptIdx, onAttempt, onClose, onDone }: {
                   ))}
                 </tbody>
               </table>
+            )}
+            {tab === "definition" && (
+              <div className="stack">
+                <p className="muted small">
+                  The task as the run&apos;s definition ({w.workflowName} v{w.workflowVersion}) wrote it.
+                  {t.taskType === "SIMPLE" || t.workflowTask?.type === "SIMPLE" || !t.workflowTask?.type ? (
+                    <>
+                      {" "}Retries, timeouts and limits come from the task definition{" "}
+                      <Link to={`/taskdefs/${encodeURIComponent(t.taskDefName ?? "")}`}>{t.taskDefName}</Link>.
+                    </>
+                  ) : null}
+                </p>
+                {t.workflowTask ? (
+                  <JsonView value={t.workflowTask as unknown as Json} label="Task definition in the run" />
+                ) : (
+                  <p className="muted">The run&apos;s definition is not at hand.</p>
+                )}
+              </div>
             )}
             {tab === "json" && <JsonView value={t as unknown as Json} label="Task JSON" />}
             {tab === "actions" && <TaskActions w={w} t={t} onDone={onDone} />}
