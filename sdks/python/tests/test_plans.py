@@ -9,8 +9,17 @@ from typing import Any
 import grpc
 import pytest
 
-from baton import AsyncBatonClient, BatonClient, NotFoundError
-from baton._operations import Plan, Rpc, Sleep, rerun_workflow, skip_task, update_task_by_ref, wait_for_workflow
+from baton import AsyncBatonClient, BatonClient, LatencyQuantiles, MetricsSample, NotFoundError
+from baton._operations import (
+    Plan,
+    Rpc,
+    Sleep,
+    get_metrics_history,
+    rerun_workflow,
+    skip_task,
+    update_task_by_ref,
+    wait_for_workflow,
+)
 from baton._struct import message_to_dict
 from baton.client import _awaiting, _blocking
 from baton.v1 import common_pb2, monitor_pb2, task_pb2, workflow_pb2
@@ -140,6 +149,56 @@ def test_message_to_dict() -> None:
     converted = message_to_dict(summary)
     assert converted["status"] == "SKIPPED" and converted["input"] == {"n": 1}
     assert converted["correlation_id"] is None and converted["domain"] is None
+
+
+def test_metrics_history_becomes_dataclasses() -> None:
+    response = monitor_pb2.GetMetricsHistoryResponse(sample_every_ms=10_000)
+    response.server_time.FromSeconds(30)
+    first = response.samples.add(interval_ms=10_004, workflows_started=3, workflows_completed=2, queue_depth=4)
+    first.at.FromSeconds(10)
+    first.queue_wait.CopyFrom(monitor_pb2.LatencyQuantiles(count=3, p50_ms=1, p99_ms=7, max_ms=9))
+    second = response.samples.add(interval_ms=10_000, workflows_failed=1, tasks_failed=2, workers=5)
+    second.at.FromSeconds(20)
+    second.run_time.CopyFrom(monitor_pb2.LatencyQuantiles(count=2, p50_ms=40, p99_ms=41, max_ms=41))
+
+    steps, history = steps_of(get_metrics_history(Settings(), minutes=5), [response])
+    assert (steps[0].service, steps[0].method, steps[0].request.minutes) == ("monitor", "GetMetricsHistory", 5)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    assert history.server_time == epoch + datetime.timedelta(seconds=30)
+    assert history.sample_every_ms == 10_000
+    assert history.samples == [
+        MetricsSample(
+            at=epoch + datetime.timedelta(seconds=10),
+            interval_ms=10_004,
+            workflows_started=3,
+            workflows_completed=2,
+            workflows_failed=0,
+            workflows_terminated=0,
+            tasks_completed=0,
+            tasks_failed=0,
+            queue_wait=LatencyQuantiles(count=3, p50_ms=1, p99_ms=7, max_ms=9),
+            run_time=LatencyQuantiles(),
+            queue_depth=4,
+            workers=0,
+        ),
+        MetricsSample(
+            at=epoch + datetime.timedelta(seconds=20),
+            interval_ms=10_000,
+            workflows_started=0,
+            workflows_completed=0,
+            workflows_failed=1,
+            workflows_terminated=0,
+            tasks_completed=0,
+            tasks_failed=2,
+            queue_wait=LatencyQuantiles(),
+            run_time=LatencyQuantiles(count=2, p50_ms=40, p99_ms=41, max_ms=41),
+            queue_depth=0,
+            workers=5,
+        ),
+    ]
+    # The default asks for the whole hour.
+    steps, empty = steps_of(get_metrics_history(Settings()), [monitor_pb2.GetMetricsHistoryResponse()])
+    assert steps[0].request.minutes == 0 and empty.samples == []
 
 
 def test_methods_show_the_callers_signature() -> None:

@@ -27,6 +27,7 @@ from baton.models import (
     EventHandler,
     IdempotencyStrategy,
     ImportOutcome,
+    MetricsHistory,
     OverlapPolicy,
     Schedule,
     ScheduleHistoryEntry,
@@ -885,6 +886,20 @@ def get_overview(self: Settings, recent_failures: int = 0) -> Plan[dict[str, Any
     """
     request = monitor_pb2.GetOverviewRequest(recent_failures=recent_failures)
     return message_to_dict((yield from _rpc("monitor", "GetOverview", request)))
+
+
+def get_metrics_history(self: Settings, minutes: int = 0) -> Plan[MetricsHistory]:
+    """The last ``minutes`` of the server's key figures, one sample per ten seconds.
+
+    Each :class:`baton.MetricsSample` counts the workflows and tasks that started or ended in
+    its interval, gives the queue-wait and run-time quantiles over it, and the queue depth and
+    stream workers at its end; the samples come oldest first. The server keeps an hour:
+    ``minutes`` is at most 60, and 0 (the default) answers the whole hour. The first sample
+    comes ten seconds after the server started. Fails with :class:`baton.InvalidArgumentError`
+    when ``minutes`` is negative or above 60.
+    """
+    request = monitor_pb2.GetMetricsHistoryRequest(minutes=minutes)
+    return MetricsHistory.from_proto((yield from _rpc("monitor", "GetMetricsHistory", request)))
 
 
 # --- schedules -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Plain Python views of the server's workflow, task, definition and schedule messages."""
+"""Plain Python views of the server's workflow, task, definition, schedule and monitoring
+messages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baton._struct import struct_to_dict, timestamp_to_datetime
-from baton.v1 import common_pb2, metadata_pb2, schedule_pb2, workflow_pb2
+from baton.v1 import common_pb2, metadata_pb2, monitor_pb2, schedule_pb2, workflow_pb2
 
 
 class WorkflowStatus(str, enum.Enum):
@@ -594,3 +595,97 @@ class EventHandler:
     def from_proto(cls, info: metadata_pb2.EventHandlerInfo) -> EventHandler:
         """Builds the view from a ``baton.v1.EventHandlerInfo``."""
         return cls(name=info.name, event=info.event, active=info.active, definition=struct_to_dict(info.definition))
+
+
+@dataclass
+class LatencyQuantiles:
+    """Quantiles of one latency in milliseconds, over the stretch of time the reading covers."""
+
+    count: int = 0
+    """Times measured; the quantiles are 0 when none was."""
+    p50_ms: int = 0
+    """Median."""
+    p99_ms: int = 0
+    """99th percentile."""
+    max_ms: int = 0
+    """Longest."""
+
+    @classmethod
+    def from_proto(cls, quantiles: monitor_pb2.LatencyQuantiles) -> LatencyQuantiles:
+        """Builds the view from a ``baton.v1.LatencyQuantiles``."""
+        return cls(
+            count=quantiles.count,
+            p50_ms=quantiles.p50_ms,
+            p99_ms=quantiles.p99_ms,
+            max_ms=quantiles.max_ms,
+        )
+
+
+@dataclass
+class MetricsSample:
+    """What happened on the server in one interval of its metrics history, and its queues at
+    the interval's end."""
+
+    at: _dt.datetime
+    """End of the interval."""
+    interval_ms: int
+    """Length of the interval in milliseconds (the first runs from the server's start)."""
+    workflows_started: int
+    """Workflows started."""
+    workflows_completed: int
+    """Workflows that ended COMPLETED."""
+    workflows_failed: int
+    """Workflows that ended FAILED or TIMED_OUT."""
+    workflows_terminated: int
+    """Workflows terminated."""
+    tasks_completed: int
+    """Tasks that ended COMPLETED or COMPLETED_WITH_ERRORS."""
+    tasks_failed: int
+    """Tasks that ended FAILED, FAILED_WITH_TERMINAL_ERROR or TIMED_OUT."""
+    queue_wait: LatencyQuantiles
+    """Worker tasks' wait from ready to handed to a worker, over the interval."""
+    run_time: LatencyQuantiles
+    """Tasks' run time from started to ended, over the interval."""
+    queue_depth: int
+    """Tasks waiting in every ready queue at the end of the interval."""
+    workers: int
+    """Stream worker subscriptions at the end of the interval (one per worker and task type)."""
+
+    @classmethod
+    def from_proto(cls, sample: monitor_pb2.MetricsSample) -> MetricsSample:
+        """Builds the view from a ``baton.v1.MetricsSample``."""
+        return cls(
+            at=sample.at.ToDatetime(tzinfo=_dt.timezone.utc),
+            interval_ms=sample.interval_ms,
+            workflows_started=sample.workflows_started,
+            workflows_completed=sample.workflows_completed,
+            workflows_failed=sample.workflows_failed,
+            workflows_terminated=sample.workflows_terminated,
+            tasks_completed=sample.tasks_completed,
+            tasks_failed=sample.tasks_failed,
+            queue_wait=LatencyQuantiles.from_proto(sample.queue_wait),
+            run_time=LatencyQuantiles.from_proto(sample.run_time),
+            queue_depth=sample.queue_depth,
+            workers=sample.workers,
+        )
+
+
+@dataclass
+class MetricsHistory:
+    """The server's recent key figures: one :class:`MetricsSample` per interval, oldest first."""
+
+    server_time: _dt.datetime
+    """The server's clock when it answered."""
+    sample_every_ms: int
+    """Length of each sample's interval in milliseconds (ten seconds)."""
+    samples: list[MetricsSample] = field(default_factory=list)
+    """The samples, oldest first; empty until the first interval has ended."""
+
+    @classmethod
+    def from_proto(cls, response: monitor_pb2.GetMetricsHistoryResponse) -> MetricsHistory:
+        """Builds the view from a ``baton.v1.GetMetricsHistoryResponse``."""
+        return cls(
+            server_time=response.server_time.ToDatetime(tzinfo=_dt.timezone.utc),
+            sample_every_ms=response.sample_every_ms,
+            samples=[MetricsSample.from_proto(s) for s in response.samples],
+        )
