@@ -3,6 +3,7 @@ package baton
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -478,4 +479,22 @@ func (c *Client) GetOverview(ctx context.Context, recentFailures int) (*Overview
 		})
 	}
 	return out, nil
+}
+
+// GetMetricsHistory reads the server's key figures of the last minutes (at most 60; 0 for
+// the whole hour it keeps): one sample per ten seconds, oldest first, with what happened in
+// each interval and the queues at its end. The first sample comes ten seconds after the
+// server started. A negative count, or one over 60, gives INVALID_ARGUMENT.
+func (c *Client) GetMetricsHistory(ctx context.Context, minutes int) (*MetricsHistory, error) {
+	// Out-of-range counts stay out of range on the wire, for the server to refuse.
+	m := int32(max(min(minutes, math.MaxInt32), math.MinInt32))
+	resp, err := c.mon.GetMetricsHistory(ctx, &batonv1.GetMetricsHistoryRequest{Minutes: m})
+	if err != nil {
+		return nil, err
+	}
+	return &MetricsHistory{
+		ServerTime:  timeOf(resp.GetServerTime()),
+		SampleEvery: time.Duration(resp.GetSampleEveryMs()) * time.Millisecond,
+		Samples:     mapEach(resp.GetSamples(), metricsSampleOf),
+	}, nil
 }

@@ -366,6 +366,94 @@ func TestOverviewRetentionAndImport(t *testing.T) {
 	}
 }
 
+// TestMetricsHistory runs a few workflows to completion and reads the metrics history until
+// its samples account for them (the server takes its first sample ten seconds after it
+// started), then checks the samples and that an out-of-range count of minutes is refused.
+func TestMetricsHistory(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx(90 * time.Second)
+	c := e.client
+	e.registerTaskDef(map[string]any{"name": "a", "retryCount": 0})
+	e.registerWorkflow("hist", map[string]any{"y": "${a1.output.y}"}, simpleTask("a", "a1", map[string]any{}))
+	w := e.newWorker()
+	w.HandleFunc("a", func(ctx context.Context, t *Task) (any, error) { return map[string]any{"y": 1}, nil })
+	e.run(w)
+	const runs = 3
+	for i := 0; i < runs; i++ {
+		e.expectStatus(e.wait(e.start("hist", nil), 30*time.Second), WorkflowCompleted)
+	}
+
+	sum := func(h *MetricsHistory, f func(MetricsSample) int64) int64 {
+		var n int64
+		for _, s := range h.Samples {
+			n += f(s)
+		}
+		return n
+	}
+	completed := func(s MetricsSample) int64 { return s.WorkflowsCompleted }
+	var h *MetricsHistory
+	eventually(t, 60*time.Second, "the history to count the completed workflows", func() bool {
+		got, err := c.GetMetricsHistory(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = got
+		return sum(h, completed) >= runs
+	})
+
+	if h.SampleEvery != 10*time.Second {
+		t.Fatalf("sample every %v, want 10s", h.SampleEvery)
+	}
+	if h.ServerTime.IsZero() || time.Since(h.ServerTime).Abs() > time.Minute {
+		t.Fatalf("server time %v, now %v", h.ServerTime, time.Now())
+	}
+	for i, s := range h.Samples {
+		if s.At.IsZero() || s.At.After(h.ServerTime) || s.Interval <= 0 || s.Interval > 2*h.SampleEvery {
+			t.Fatalf("sample %d: at %v (server time %v), interval %v", i, s.At, h.ServerTime, s.Interval)
+		}
+		if i > 0 && !s.At.After(h.Samples[i-1].At) {
+			t.Fatalf("samples not oldest first: %v then %v", h.Samples[i-1].At, s.At)
+		}
+		for _, q := range []LatencyQuantiles{s.QueueWait, s.RunTime} {
+			if q.Count < 0 || q.P50 < 0 || q.P50 > q.P99 || q.P99 > q.Max || (q.Count == 0 && q.Max != 0) {
+				t.Fatalf("sample %d: quantiles %+v", i, q)
+			}
+		}
+	}
+	for name, want := range map[string]struct {
+		got  int64
+		want int64
+	}{
+		"workflows started":    {sum(h, func(s MetricsSample) int64 { return s.WorkflowsStarted }), runs},
+		"workflows completed":  {sum(h, completed), runs},
+		"workflows failed":     {sum(h, func(s MetricsSample) int64 { return s.WorkflowsFailed }), 0},
+		"workflows terminated": {sum(h, func(s MetricsSample) int64 { return s.WorkflowsTerminated }), 0},
+		"tasks completed":      {sum(h, func(s MetricsSample) int64 { return s.TasksCompleted }), runs},
+		"tasks failed":         {sum(h, func(s MetricsSample) int64 { return s.TasksFailed }), 0},
+		"queue waits measured": {sum(h, func(s MetricsSample) int64 { return s.QueueWait.Count }), runs},
+		"run times measured":   {sum(h, func(s MetricsSample) int64 { return s.RunTime.Count }), runs},
+	} {
+		if want.got != want.want {
+			t.Errorf("%s: %d over the samples, want %d", name, want.got, want.want)
+		}
+	}
+	last := h.Samples[len(h.Samples)-1]
+	if last.QueueDepth != 0 || last.Workers != 1 {
+		t.Fatalf("last sample: queue depth %d, workers %d; want 0 and the one worker", last.QueueDepth, last.Workers)
+	}
+
+	one, err := c.GetMetricsHistory(ctx, 1)
+	if err != nil || one.SampleEvery != h.SampleEvery || len(one.Samples) == 0 || len(one.Samples) > 7 {
+		t.Fatalf("one minute: %+v, %v", one, err)
+	}
+	for _, minutes := range []int{-1, 61, 1 << 40} {
+		_, err := c.GetMetricsHistory(ctx, minutes)
+		if !IsInvalidArgument(err) || !strings.Contains(status.Convert(err).Message(), "minutes") {
+			t.Fatalf("%d minutes: %v, want INVALID_ARGUMENT naming minutes", minutes, err)
+		}
+	}
+}
+
 func TestCallbacksAndExecuteUntilATask(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx(60 * time.Second)

@@ -30,7 +30,8 @@ var rpcMethods = map[string]string{
 	"MetadataService/GetEventHandler":     "Client.GetEventHandler",
 	"MetadataService/ListEventHandlers":   "Client.ListEventHandlers",
 
-	"MonitorService/GetOverview": "Client.GetOverview",
+	"MonitorService/GetOverview":       "Client.GetOverview",
+	"MonitorService/GetMetricsHistory": "Client.GetMetricsHistory",
 
 	"ScheduleService/SaveSchedule":       "Client.SaveSchedule",
 	"ScheduleService/GetSchedule":        "Client.GetSchedule",

@@ -931,12 +931,36 @@ func toOutputStruct(v any) (s *structpb.Struct, err error) {
 	return ToStruct(v)
 }
 
-// Codes with which a refused result may be taken on a later try.
+// Codes with which a refused lease extension may be taken on a later try.
 var transientCodes = map[string]bool{
 	"": true, "UNAVAILABLE": true, "INTERNAL": true, "ABORTED": true, "DEADLINE_EXCEEDED": true,
 	"RESOURCE_EXHAUSTED": true, "UNKNOWN": true, "CANCELLED": true,
 }
 
+// Codes with which the server refuses a result as stale: the lease is gone (the task timed
+// out, was handed to someone else, or ended) or the task is unknown. Such a result is
+// dropped.
+var staleCodes = map[string]bool{"FAILED_PRECONDITION": true, "NOT_FOUND": true}
+
+// Codes with which the server refuses a result for what it carries (an output over the
+// payload limit, for instance). Sending it again cannot help: the task is reported FAILED
+// instead, once.
+var invalidCodes = map[string]bool{"INVALID_ARGUMENT": true, "OUT_OF_RANGE": true}
+
+// refusedResultReason is the reason of the FAILED result sent in place of one the server
+// refused with one of invalidCodes.
+func refusedResultReason(code, message string) string {
+	return fmt.Sprintf("the server refused the task result: %s: %s", code, message)
+}
+
+// onResultAck handles the server's answer to a result. A result taken is forgotten. One
+// refused is, by the code of the refusal:
+//   - stale (staleCodes): dropped;
+//   - invalid (invalidCodes): replaced by a FAILED result for the same task and token, with
+//     no output and a reason quoting the refusal, and that is sent; a FAILED result refused
+//     so (the handler's own, or that replacement) is dropped, and so is a task handed back
+//     unrun;
+//   - anything else: sent again after a backoff, up to maxResultRetries times, then dropped.
 func (r *runner) onResultAck(ack *batonv1.Ack) {
 	if h := r.w.hookAck; h != nil {
 		h(ack.GetTaskId(), ack.GetToken(), ack.GetOk(), ack.GetCode())
@@ -970,7 +994,31 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 		return
 	}
 	code := ack.GetCode()
-	if transientCodes[code] && p.retries < maxResultRetries {
+	invalid := invalidCodes[code]
+	if invalid && !p.giveBack && p.result.Status != batonv1.TaskStatus_TASK_STATUS_FAILED {
+		refused := p.result
+		p.result = &batonv1.TaskResult{
+			TaskId:                refused.TaskId,
+			Token:                 refused.Token,
+			Status:                batonv1.TaskStatus_TASK_STATUS_FAILED,
+			ReasonForIncompletion: refusedResultReason(code, ack.GetMessage()),
+			Logs:                  refused.Logs,
+			WorkerId:              refused.WorkerId,
+			WorkflowId:            refused.WorkflowId,
+		}
+		p.retries = 0
+		if r.metrics != nil && !isFailure(refused.Status) {
+			r.metrics.failures.Inc()
+		}
+		r.enqueueLocked(id)
+		r.mu.Unlock()
+		r.log.Error("baton: result refused; reporting the task FAILED", "task_id", id,
+			"workflow_id", refused.WorkflowId, "code", code, "error", ack.GetMessage(),
+			"status", refused.Status.String())
+		r.wake()
+		return
+	}
+	if !staleCodes[code] && !invalid && p.retries < maxResultRetries {
 		p.retries++
 		delay := min(r.w.cfg.backoffMin<<min(p.retries, 16), r.w.cfg.backoffMax)
 		token := p.result.Token
@@ -999,8 +1047,15 @@ func (r *runner) onResultAck(ack *batonv1.Ack) {
 		}
 	}
 	r.mu.Unlock()
-	r.log.Warn("baton: result refused; dropping it", "task_id", id, "workflow_id", p.result.WorkflowId,
-		"code", code, "error", ack.GetMessage(), "status", p.result.Status.String())
+	// A stale result is expected now and then (a task that timed out); losing any other one
+	// leaves its task to its response timeout.
+	level := slog.LevelError
+	if staleCodes[code] || p.giveBack {
+		level = slog.LevelWarn
+	}
+	r.log.Log(context.Background(), level, "baton: result refused; dropping it", "task_id", id,
+		"workflow_id", p.result.WorkflowId, "code", code, "error", ack.GetMessage(),
+		"status", p.result.Status.String())
 	r.wake()
 }
 

@@ -484,6 +484,42 @@ type LatencyQuantiles struct {
 	Max   time.Duration
 }
 
+// MetricsHistory is the server's recent key figures ([Client.GetMetricsHistory]): one
+// sample per interval of SampleEvery (ten seconds), oldest first.
+type MetricsHistory struct {
+	// ServerTime is the server's clock when it answered.
+	ServerTime time.Time
+	// SampleEvery is the length of each sample's interval.
+	SampleEvery time.Duration
+	Samples     []MetricsSample
+}
+
+// MetricsSample is what happened during one interval, and the queues at its end.
+type MetricsSample struct {
+	// At is the end of the interval.
+	At time.Time
+	// Interval is the interval's length (the first runs from the server's start).
+	Interval         time.Duration
+	WorkflowsStarted int64
+	// WorkflowsCompleted counts workflows that ended COMPLETED, WorkflowsFailed those that
+	// ended FAILED or TIMED_OUT.
+	WorkflowsCompleted  int64
+	WorkflowsFailed     int64
+	WorkflowsTerminated int64
+	// TasksCompleted counts tasks that ended COMPLETED or COMPLETED_WITH_ERRORS, TasksFailed
+	// those that ended FAILED, FAILED_WITH_TERMINAL_ERROR or TIMED_OUT.
+	TasksCompleted int64
+	TasksFailed    int64
+	// QueueWait is worker tasks' wait from ready to handed out, over the interval; RunTime
+	// tasks' time from started to ended.
+	QueueWait LatencyQuantiles
+	RunTime   LatencyQuantiles
+	// QueueDepth is the number of tasks waiting in every ready queue at the end of the
+	// interval, Workers the stream worker subscriptions then (one per worker and task type).
+	QueueDepth int64
+	Workers    int64
+}
+
 // RecentFailure is one recently failed execution.
 type RecentFailure struct {
 	WorkflowID   string
@@ -514,6 +550,17 @@ func latencyOf(l *batonv1.LatencyQuantiles) LatencyQuantiles {
 	return LatencyQuantiles{
 		Count: l.GetCount(), P50: time.Duration(l.GetP50Ms()) * time.Millisecond,
 		P99: time.Duration(l.GetP99Ms()) * time.Millisecond, Max: time.Duration(l.GetMaxMs()) * time.Millisecond,
+	}
+}
+
+func metricsSampleOf(m *batonv1.MetricsSample) MetricsSample {
+	return MetricsSample{
+		At: timeOf(m.GetAt()), Interval: time.Duration(m.GetIntervalMs()) * time.Millisecond,
+		WorkflowsStarted: m.GetWorkflowsStarted(), WorkflowsCompleted: m.GetWorkflowsCompleted(),
+		WorkflowsFailed: m.GetWorkflowsFailed(), WorkflowsTerminated: m.GetWorkflowsTerminated(),
+		TasksCompleted: m.GetTasksCompleted(), TasksFailed: m.GetTasksFailed(),
+		QueueWait: latencyOf(m.GetQueueWait()), RunTime: latencyOf(m.GetRunTime()),
+		QueueDepth: m.GetQueueDepth(), Workers: m.GetWorkers(),
 	}
 }
 

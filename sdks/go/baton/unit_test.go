@@ -361,3 +361,99 @@ func TestOutgoingChecksEveryResultSent(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedResultRules answers results with refusals of each kind and checks what the
+// runner does with them: stale ones are dropped, invalid ones become a FAILED result sent
+// once under the same token (unless the result already was FAILED, or hands a task back
+// unrun), and any other refusal is sent again later.
+func TestRefusedResultRules(t *testing.T) {
+	out, err := structpb.NewStruct(map[string]any{"blob": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		completed  = batonv1.TaskStatus_TASK_STATUS_COMPLETED
+		inProgress = batonv1.TaskStatus_TASK_STATUS_IN_PROGRESS
+		failed     = batonv1.TaskStatus_TASK_STATUS_FAILED
+		terminal   = batonv1.TaskStatus_TASK_STATUS_FAILED_WITH_TERMINAL_ERROR
+	)
+	type want int
+	const (
+		dropped want = iota
+		failedInstead
+		retried
+	)
+	cases := []struct {
+		code     string
+		status   batonv1.TaskStatus
+		giveBack bool
+		want     want
+	}{
+		{"FAILED_PRECONDITION", completed, false, dropped},
+		{"NOT_FOUND", completed, false, dropped},
+		{"FAILED_PRECONDITION", failed, false, dropped},
+		{"INVALID_ARGUMENT", completed, false, failedInstead},
+		{"OUT_OF_RANGE", completed, false, failedInstead},
+		{"INVALID_ARGUMENT", inProgress, false, failedInstead},
+		{"INVALID_ARGUMENT", terminal, false, failedInstead},
+		{"INVALID_ARGUMENT", failed, false, dropped},
+		{"OUT_OF_RANGE", failed, false, dropped},
+		{"INVALID_ARGUMENT", inProgress, true, dropped},
+		{"UNAVAILABLE", completed, false, retried},
+		{"PERMISSION_DENIED", completed, false, retried},
+		{"", failed, false, retried},
+	}
+	for _, c := range cases {
+		name := fmt.Sprintf("%s on %v (give back %v)", c.code, c.status, c.giveBack)
+		w := NewWorker(nil, WithEnv(nil), WithWorkerID("w1"), WithLogger(slog.New(slog.DiscardHandler)),
+			WithReconnectBackoff(time.Hour, time.Hour))
+		w.Handle("t", HandlerFunc(func(context.Context, *Task) (any, error) { return nil, nil }))
+		r := w.runners["t"]
+		r.connected = true
+		logs := []*batonv1.TaskLog{{Message: "line"}}
+		sent := &batonv1.TaskResult{
+			TaskId: "t1", Token: "tok", WorkflowId: "wf", WorkerId: "w1", Status: c.status, Output: out,
+			ReasonForIncompletion: "handler's reason", CallbackAfterSeconds: 5, Logs: logs,
+		}
+		r.addPendingLocked(sent, c.giveBack)
+		if msgs, _ := r.outgoing(); len(msgs) != 1 {
+			t.Fatalf("%s: %d messages sent first", name, len(msgs))
+		}
+		r.onResultAck(&batonv1.Ack{TaskId: "t1", Token: "tok", Code: c.code, Message: "too big"})
+		msgs, _ := r.outgoing()
+		p := r.pending["t1"]
+		switch c.want {
+		case dropped:
+			if p != nil || len(msgs) != 0 {
+				t.Fatalf("%s: not dropped (pending %v, %d messages)", name, p, len(msgs))
+			}
+			if n := w.Stats().Refused; n != 1 && !c.giveBack {
+				t.Fatalf("%s: %d results counted as refused, want 1", name, n)
+			}
+		case retried:
+			// The backoff is an hour: the result waits, pending as it was.
+			if p == nil || p.result != sent || p.retries != 1 || len(msgs) != 0 {
+				t.Fatalf("%s: not waiting for a retry (pending %v, %d messages)", name, p, len(msgs))
+			}
+		case failedInstead:
+			want := &batonv1.TaskResult{
+				TaskId: "t1", Token: "tok", WorkflowId: "wf", WorkerId: "w1", Status: failed, Logs: logs,
+				ReasonForIncompletion: "the server refused the task result: " + c.code + ": too big",
+			}
+			if len(msgs) != 1 || !proto.Equal(msgs[0].GetResult(), want) {
+				t.Fatalf("%s: sent %v, want %v", name, msgs, want)
+			}
+			if p == nil || !proto.Equal(p.result, want) {
+				t.Fatalf("%s: pending %v", name, p)
+			}
+			// Refused again: dropped, not replaced a second time.
+			r.onResultAck(&batonv1.Ack{TaskId: "t1", Token: "tok", Code: c.code, Message: "still refused"})
+			if msgs, _ := r.outgoing(); r.pending["t1"] != nil || len(msgs) != 0 {
+				t.Fatalf("%s: the FAILED result refused in turn was not dropped (%d messages)", name, len(msgs))
+			}
+			if n := w.Stats().Refused; n != 1 {
+				t.Fatalf("%s: %d results counted as refused, want 1", name, n)
+			}
+		}
+	}
+}

@@ -292,7 +292,8 @@ type Stats struct {
 	Started int64
 	// Completed counts results acknowledged as taken (any status, including IN_PROGRESS).
 	Completed int64
-	// Refused counts results the server refused for good (stale token, unknown task).
+	// Refused counts results the server refused for good (stale token, unknown task, a
+	// FAILED result refused as invalid, retries used up).
 	Refused int64
 	// TooLarge counts results not sent because the message carrying one would have been
 	// larger than the server reads (its baton-max-message-bytes header); each was reported

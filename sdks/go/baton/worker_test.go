@@ -713,3 +713,94 @@ func TestResultTooLargeForOneMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestResultRefusedByTheServerFailsTheTask runs a server whose payload limit is 1 MiB (its
+// message limit is then 2 MiB) and a handler whose output is about 1.5 MiB: the result fits
+// in one message, so the worker sends it, and the server refuses it with INVALID_ARGUMENT.
+// The worker must then report the task FAILED, with no output and the server's reason, on
+// the same stream, rather than drop the result and leave the task to its response timeout
+// (five minutes here). Both ways of sending results are covered.
+func TestResultRefusedByTheServerFailsTheTask(t *testing.T) {
+	e := newEnvArgs(t, "--max-payload-bytes", "1048576")
+	rec := newRecorder(e.logger.Handler())
+	reg := prometheus.NewRegistry()
+	w := e.newWorker(WithLogger(slog.New(rec)), WithMetrics(reg))
+	big := func(ctx context.Context, t *Task) (any, error) {
+		if t.Input["big"] != true {
+			return map[string]any{"ok": true}, nil
+		}
+		return map[string]any{"blob": strings.Repeat("x", 3<<19)}, nil
+	}
+	types := map[string]bool{"refused_batched": true, "refused_plain": false}
+	for name, batch := range types {
+		e.registerTaskDef(map[string]any{"name": name, "retryCount": 0, "responseTimeoutSeconds": 300})
+		e.registerWorkflow(name+"_wf", map[string]any{"ok": "${r.output.ok}"},
+			simpleTask(name, "r", map[string]any{"big": "${workflow.input.big}"}))
+		w.HandleFunc(name, big, Batching(batch))
+	}
+	e.run(w)
+
+	const prefix = "the server refused the task result: INVALID_ARGUMENT: "
+	for name := range types {
+		id := e.start(name+"_wf", map[string]any{"big": true})
+		wf := e.wait(id, 30*time.Second)
+		e.expectStatus(wf, wfFailed)
+		if len(wf.Tasks) != 1 || wf.Tasks[0].Status != tsFailed {
+			t.Fatalf("%s: want one FAILED task, got %v", name, taskSummary(wf))
+		}
+		task := wf.Tasks[0]
+		reason := task.ReasonForIncompletion
+		// The server's message names the output's size and the limit.
+		if !strings.HasPrefix(reason, prefix) || !strings.Contains(reason, "output") || !strings.Contains(reason, "1048576") {
+			t.Fatalf("%s: reason %q, want %q and the server's message about the size", name, reason, prefix)
+		}
+		if len(task.Output) != 0 {
+			t.Fatalf("%s: the failed task kept an output of %d keys", name, len(task.Output))
+		}
+		var logged logRecord
+		eventually(t, 10*time.Second, "the refusal to be logged for "+name, func() bool {
+			for _, r := range rec.find("baton: result refused; reporting the task FAILED") {
+				if r.attrs["task_type"].String() == name {
+					logged = r
+					return true
+				}
+			}
+			return false
+		})
+		want := map[string]any{"task_id": task.ID, "workflow_id": id, "code": "INVALID_ARGUMENT",
+			"status": "TASK_STATUS_COMPLETED", "error": strings.TrimPrefix(reason, prefix)}
+		for k, v := range want {
+			if got, ok := logged.attrs[k]; !ok || fmt.Sprint(got.Any()) != fmt.Sprint(v) {
+				t.Fatalf("%s: record %s: %s = %v, want %v", name, logged, k, got, v)
+			}
+		}
+		if logged.level != slog.LevelError {
+			t.Fatalf("%s: logged at %v, want ERROR", name, logged.level)
+		}
+	}
+
+	// The streams never broke, and the worker goes on serving both types.
+	for name := range types {
+		wf := e.wait(e.start(name+"_wf", map[string]any{"big": false}), 30*time.Second)
+		e.expectStatus(wf, wfCompleted)
+		if wf.Output["ok"] != true {
+			t.Fatalf("%s: output %v", name, wf.Output)
+		}
+	}
+	eventually(t, 5*time.Second, "four acknowledged results", func() bool { return w.Stats().Completed == 4 })
+	if s := w.Stats(); s.Reconnects != 0 || s.Resent != 0 || s.TooLarge != 0 || s.Refused != 0 {
+		t.Fatalf("stats %+v: want no reconnect, nothing resent, too large or dropped", s)
+	}
+	m, err := newWorkerMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range types {
+		if got := testutil.ToFloat64(m.failures.WithLabelValues(name)); got != 1 {
+			t.Fatalf("%s: task failures %v, want 1", name, got)
+		}
+		if got := testutil.ToFloat64(m.dropped.WithLabelValues(name)); got != 0 {
+			t.Fatalf("%s: results dropped %v, want 0", name, got)
+		}
+	}
+}
