@@ -20,6 +20,7 @@ import io.baton.v1.ExecuteWorkflowRequest;
 import io.baton.v1.ExtendLeaseRequest;
 import io.baton.v1.GetEventHandlerRequest;
 import io.baton.v1.GetEventHandlerResponse;
+import io.baton.v1.GetMetricsHistoryRequest;
 import io.baton.v1.GetOverviewRequest;
 import io.baton.v1.GetOverviewResponse;
 import io.baton.v1.GetRetentionRequest;
@@ -105,8 +106,8 @@ import java.util.function.Function;
  * Client for every Baton service: registers definitions and event handlers, starts, waits for and
  * steers workflow executions, reads and searches their state, signals WAIT and HUMAN tasks by
  * reference name, polls and completes tasks by hand, saves and steers schedules, and reads the
- * server's overview. Calls whose result has no SDK type of its own return the generated {@code
- * io.baton.v1} message.
+ * server's overview and metrics history. Calls whose result has no SDK type of its own return
+ * the generated {@code io.baton.v1} message.
  *
  * <p>Every operation has a blocking form and an {@code ...Async} form returning a {@link
  * CompletableFuture}. Failures surface as {@link BatonException} (thrown, or completing the
@@ -2448,6 +2449,33 @@ public final class BatonClient implements AutoCloseable {
         monitor()::getOverview,
         GetOverviewRequest.newBuilder().setRecentFailures(recentFailures).build(),
         r -> r);
+  }
+
+  /**
+   * Reads the server's metrics history: one {@link MetricsSample} every ten seconds (workflows
+   * started and ended, tasks ended, queue wait and run time quantiles, queue depth, workers),
+   * oldest first. The server keeps the last hour in memory; the first sample comes ten seconds
+   * after it started.
+   *
+   * @param minutes how many of the last minutes to read, at most 60; 0 reads the whole hour
+   *     kept. A negative number or more than 60 fails with {@code INVALID_ARGUMENT}.
+   * @return the history
+   */
+  public MetricsHistory getMetricsHistory(int minutes) {
+    return await(getMetricsHistoryAsync(minutes));
+  }
+
+  /**
+   * Async form of {@link #getMetricsHistory(int)}.
+   *
+   * @param minutes how many of the last minutes to read, at most 60; 0 reads the whole hour kept
+   * @return the history, eventually
+   */
+  public CompletableFuture<MetricsHistory> getMetricsHistoryAsync(int minutes) {
+    return call(
+        monitor()::getMetricsHistory,
+        GetMetricsHistoryRequest.newBuilder().setMinutes(minutes).build(),
+        MetricsHistory::from);
   }
 
   // --------------------------------------------------------------------------------- plumbing

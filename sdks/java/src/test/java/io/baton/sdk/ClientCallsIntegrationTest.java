@@ -598,4 +598,91 @@ class ClientCallsIntegrationTest extends ServerTest {
     GetOverviewResponse async = client.getOverviewAsync(0).join();
     assertTrue(async.getWorkflowsStarted() >= o.getWorkflowsStarted());
   }
+
+  /**
+   * The metrics history of a server of its own (so its counts are exactly what the test ran):
+   * two workflows completed by a worker show up in the samples once the sampler has taken them,
+   * ten seconds after the server started at the earliest.
+   */
+  @Test
+  void theMetricsHistoryCountsWhatTheServerDid() throws Exception {
+    try (TestServer own = TestServer.start();
+        BatonClient c = BatonClient.connect(own.target())) {
+      c.registerTaskDef(Defs.taskDef("k_hist_task", 0, 0, 30));
+      c.registerWorkflowDef(Defs.oneTask("k_hist", "k_hist_task"));
+      try (Worker w =
+          Worker.builder()
+              .target(own.target())
+              .workerId("java-test-worker-history")
+              .environment(Map.of())
+              .task("k_hist_task", task -> Map.of("ok", true))
+              .build()
+              .start()) {
+        for (int i = 0; i < 2; i++) {
+          WorkflowExecution wf = c.executeWorkflow(StartWorkflow.of("k_hist", Map.of()), WAIT);
+          assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, wf.status(), wf.reasonForIncompletion());
+        }
+        // The first sample comes ten seconds after the server started; the workflows may fall
+        // in the one after.
+        long deadline = System.nanoTime() + Duration.ofSeconds(45).toNanos();
+        MetricsHistory h = c.getMetricsHistory(0);
+        while (h.samples().stream().mapToLong(MetricsSample::workflowsCompleted).sum() < 2) {
+          if (System.nanoTime() > deadline) {
+            throw new AssertionError("the completed workflows never showed in the history: " + h);
+          }
+          java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L);
+          h = c.getMetricsHistory(0);
+        }
+
+        assertEquals(Duration.ofSeconds(10), h.sampleEvery());
+        assertTrue(h.serverTime() instanceof Instant);
+        List<MetricsSample> samples = h.samples();
+        assertEquals(2, samples.stream().mapToLong(MetricsSample::workflowsStarted).sum(), h.toString());
+        assertEquals(2, samples.stream().mapToLong(MetricsSample::workflowsCompleted).sum(), h.toString());
+        assertEquals(0, samples.stream().mapToLong(MetricsSample::workflowsFailed).sum(), h.toString());
+        assertEquals(0, samples.stream().mapToLong(MetricsSample::workflowsTerminated).sum(), h.toString());
+        assertEquals(2, samples.stream().mapToLong(MetricsSample::tasksCompleted).sum(), h.toString());
+        assertEquals(0, samples.stream().mapToLong(MetricsSample::tasksFailed).sum(), h.toString());
+        // Both worker tasks waited in their queue and ran.
+        assertEquals(2, samples.stream().mapToLong(s -> s.queueWait().count()).sum(), h.toString());
+        assertEquals(2, samples.stream().mapToLong(s -> s.runTime().count()).sum(), h.toString());
+        Instant previous = null;
+        for (MetricsSample s : samples) {
+          assertTrue(s.at() instanceof Instant);
+          assertTrue(!s.at().isAfter(h.serverTime()), s.toString());
+          if (previous != null) {
+            assertTrue(s.at().isAfter(previous), "oldest first: " + h);
+          }
+          previous = s.at();
+          assertTrue(s.interval().compareTo(Duration.ZERO) > 0, s.toString());
+          assertTrue(s.interval().compareTo(h.sampleEvery().multipliedBy(2)) < 0, s.toString());
+          for (LatencyQuantiles q : List.of(s.queueWait(), s.runTime())) {
+            assertTrue(q.count() >= 0 && q.p50Ms() >= 0, s.toString());
+            assertTrue(q.p50Ms() <= q.p99Ms() && q.p99Ms() <= q.maxMs(), s.toString());
+          }
+          assertTrue(s.queueDepth() >= 0 && s.workers() >= 0, s.toString());
+        }
+        // The latest sample was taken after both tasks ran, with the worker subscribed.
+        MetricsSample last = samples.get(samples.size() - 1);
+        assertEquals(0, last.queueDepth(), h.toString());
+        assertEquals(1, last.workers(), h.toString());
+
+        // The last minute only, in the async form.
+        MetricsHistory minute = c.getMetricsHistoryAsync(1).join();
+        assertFalse(minute.samples().isEmpty());
+        for (MetricsSample s : minute.samples()) {
+          assertTrue(!s.at().isBefore(minute.serverTime().minusSeconds(60)), s.toString());
+        }
+      }
+
+      for (int minutes : new int[] {-1, 61}) {
+        BatonException e = failure(() -> c.getMetricsHistory(minutes));
+        assertTrue(e.isInvalidArgument(), e.toString());
+        assertTrue(e.getMessage().contains("minutes"), e.getMessage());
+        BatonException async = asyncFailure(c.getMetricsHistoryAsync(minutes));
+        assertEquals(Status.Code.INVALID_ARGUMENT, async.code());
+        assertTrue(async.getMessage().contains("minutes"), async.getMessage());
+      }
+    }
+  }
 }

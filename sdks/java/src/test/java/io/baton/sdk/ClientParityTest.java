@@ -112,6 +112,7 @@ class ClientParityTest {
     map("ScheduleService/GetScheduleHistory", "getScheduleHistory");
 
     map("MonitorService/GetOverview", "getOverview");
+    map("MonitorService/GetMetricsHistory", "getMetricsHistory");
   }
 
   /** The proto files of baton.v1 that declare services. */

@@ -504,6 +504,99 @@ class WorkerIntegrationTest extends ServerTest {
     }
   }
 
+  /**
+   * A result the server reads but refuses (its output over the payload limit: INVALID_ARGUMENT)
+   * is sent again once as FAILED, quoting the server, so the task fails at once instead of
+   * waiting for its response timeout. The stream stays up and serves the next task. With and
+   * without batching (acks then come in batches).
+   */
+  @Test
+  void resultTheServerRefusesFailsTheTask() throws Exception {
+    try (TestServer small = TestServer.start("--max-payload-bytes", "1048576");
+        BatonClient c = BatonClient.connect(small.target())) {
+      // Far longer than the test waits: a task left to its response timeout fails the test.
+      c.registerTaskDef(Defs.taskDef("j_refused", 0, 0, 600));
+      c.registerWorkflowDef(Defs.oneTask("j_refused_wf", "j_refused"));
+      for (boolean batching : List.of(true, false)) {
+        String workerId = "java-test-worker-refused-" + batching;
+        PrometheusRegistry registry = new PrometheusRegistry();
+        AtomicInteger connects = new AtomicInteger();
+        AtomicInteger disconnects = new AtomicInteger();
+        List<String> refusals = new CopyOnWriteArrayList<>();
+        try (Worker w =
+            Worker.builder()
+                .target(small.target())
+                .workerId(workerId)
+                .environment(Map.of())
+                .batching(batching)
+                .metrics(WorkerMetrics.forRegistry(registry))
+                .listener(
+                    new WorkerListener() {
+                      @Override
+                      public void onConnected(String taskType) {
+                        connects.incrementAndGet();
+                      }
+
+                      @Override
+                      public void onDisconnected(String taskType, Throwable cause) {
+                        disconnects.incrementAndGet();
+                      }
+
+                      @Override
+                      public void onResultAcknowledged(
+                          String taskType, String taskId, boolean ok, String code, String message) {
+                        if (!ok) {
+                          refusals.add(code);
+                        }
+                      }
+                    })
+                .task(
+                    "j_refused",
+                    task -> {
+                      Map<?, ?> in = task.input("payload", Map.class);
+                      int bytes = ((Number) in.get("bytes")).intValue();
+                      task.log("writing " + bytes + " bytes");
+                      return Map.of("blob", "x".repeat(bytes));
+                    })
+                .build()
+                .start()) {
+          // Over the 1 MiB payload limit, under the 2 MiB the server reads in one message.
+          WorkflowExecution wf =
+              c.executeWorkflow(StartWorkflow.of("j_refused_wf", Map.of("bytes", 1_500_000)), WAIT);
+          assertEquals(WorkflowStatus.WORKFLOW_STATUS_FAILED, wf.status(), "batching " + batching);
+          TaskInstance t = wf.tasks().get(0);
+          assertEquals(TaskStatus.TASK_STATUS_FAILED, t.status());
+          assertEquals(Map.of(), t.output());
+          String reason = t.reasonForIncompletion();
+          assertTrue(reason.startsWith("the server refused the task result: INVALID_ARGUMENT: "), reason);
+          // The server's own words about the size.
+          assertTrue(reason.contains("the limit is 1048576 bytes"), reason);
+          List<io.baton.sdk.testlog.CapturedLogs.Event> logged =
+              io.baton.sdk.testlog.CapturedLogs.find(
+                  "result refused; reported FAILED instead", e -> workerId.equals(e.get("worker_id")));
+          assertEquals(1, logged.size(), logged.toString());
+          assertEquals(org.slf4j.event.Level.ERROR, logged.get(0).level());
+          assertEquals(t.taskId(), logged.get(0).get("task_id"));
+          assertEquals(wf.workflowId(), logged.get(0).get("workflow_id"));
+          assertEquals("INVALID_ARGUMENT", logged.get(0).get("code"));
+          assertTrue(reason.endsWith((String) logged.get(0).get("error")), reason);
+
+          // The same stream serves the next task.
+          WorkflowExecution next =
+              c.executeWorkflow(StartWorkflow.of("j_refused_wf", Map.of("bytes", 1000)), WAIT);
+          assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, next.status(), next.reasonForIncompletion());
+          assertEquals(1000, ((String) next.tasks().get(0).output().get("blob")).length());
+          assertEquals(List.of("INVALID_ARGUMENT"), refusals);
+          assertEquals(0, w.unacknowledgedResults());
+          assertEquals(1, connects.get());
+          assertEquals(0, disconnects.get());
+          assertEquals(0.0, counter(registry, "baton_worker_stream_reconnects", "j_refused"));
+          assertEquals(0.0, counter(registry, "baton_worker_results_dropped", "j_refused"));
+        }
+      }
+    }
+  }
+
   static void sleep(long ms) {
     try {
       Thread.sleep(ms);

@@ -56,8 +56,21 @@ import org.slf4j.LoggerFactory;
  */
 final class TaskStream {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
-  private static final Set<String> RETRYABLE_CODES =
-      Set.of("UNAVAILABLE", "RESOURCE_EXHAUSTED", "ABORTED", "INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED");
+  /**
+   * Codes of a refused result that is stale: the task was handed to someone else or timed out
+   * ({@code FAILED_PRECONDITION}), or is unknown ({@code NOT_FOUND}). Such a result is dropped.
+   */
+  private static final Set<String> STALE_CODES = Set.of("FAILED_PRECONDITION", "NOT_FOUND");
+
+  /**
+   * Codes of a result the server will never take as it is (its output over the payload limit,
+   * for example). Such a result is sent again once as FAILED, so that the task does not wait
+   * for its response timeout; a FAILED result refused so is dropped.
+   */
+  private static final Set<String> REFUSED_CODES = Set.of("INVALID_ARGUMENT", "OUT_OF_RANGE");
+
+  /** How many times a result refused with another code is sent again before it is dropped. */
+  static final int MAX_RESULT_RETRIES = 10;
 
   /** The most results one ResultBatch may carry (the server's limit). */
   static final int MAX_RESULT_BATCH = 1000;
@@ -160,6 +173,21 @@ final class TaskStream {
                 + " bytes, more than the "
                 + limit
                 + " bytes the server reads in one message")
+        .build();
+  }
+
+  /**
+   * What goes out in place of a result the server refused with {@code code} ({@code
+   * INVALID_ARGUMENT} or {@code OUT_OF_RANGE}, for an output over its payload limit for
+   * example): the same task, attempt, workflow, worker and logs, FAILED, with no output and a
+   * reason quoting the server.
+   */
+  static io.baton.v1.TaskResult refused(io.baton.v1.TaskResult result, String code, String message) {
+    return result.toBuilder()
+        .setStatus(TaskStatus.TASK_STATUS_FAILED)
+        .clearOutput()
+        .setCallbackAfterSeconds(0)
+        .setReasonForIncompletion("the server refused the task result: " + code + ": " + message)
         .build();
   }
 
@@ -717,9 +745,52 @@ final class TaskStream {
       if (p == null || !p.result.getToken().equals(ack.getToken())) {
         return;
       }
+      String code = ack.getCode();
       if (ack.getOk()) {
         pending.remove(ack.getTaskId());
-      } else if (RETRYABLE_CODES.contains(ack.getCode())) {
+      } else if (STALE_CODES.contains(code)) {
+        pending.remove(ack.getTaskId());
+        if (metrics != null) {
+          metrics.dropped();
+        }
+        LOG.atWarn()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("task_id", ack.getTaskId())
+            .addKeyValue("workflow_id", p.result.getWorkflowId())
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("code", code)
+            .addKeyValue("error", ack.getMessage())
+            .log("result refused; dropped");
+      } else if (REFUSED_CODES.contains(code) && p.result.getStatus() != TaskStatus.TASK_STATUS_FAILED) {
+        LOG.atError()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("task_id", ack.getTaskId())
+            .addKeyValue("workflow_id", p.result.getWorkflowId())
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("code", code)
+            .addKeyValue("error", ack.getMessage())
+            .log("result refused; reported FAILED instead");
+        p.result = refused(p.result, code, ack.getMessage());
+        p.terminal = true;
+        p.retries = 0;
+        if (conn != null && conn.ready) {
+          conn.send(WorkRequest.newBuilder().setResult(p.result).build());
+        }
+      } else if (REFUSED_CODES.contains(code) || p.retries >= MAX_RESULT_RETRIES) {
+        pending.remove(ack.getTaskId());
+        if (metrics != null) {
+          metrics.dropped();
+        }
+        LOG.atError()
+            .addKeyValue("task_type", taskType)
+            .addKeyValue("task_id", ack.getTaskId())
+            .addKeyValue("workflow_id", p.result.getWorkflowId())
+            .addKeyValue("worker_id", worker.workerId())
+            .addKeyValue("code", code)
+            .addKeyValue("attempt", p.retries + 1)
+            .addKeyValue("error", ack.getMessage())
+            .log("result refused for good; dropped");
+      } else {
         p.retries++;
         long delay = Math.min(30_000L, 200L << Math.min(8, p.retries));
         Pending retry = p;
@@ -741,24 +812,11 @@ final class TaskStream {
             .addKeyValue("task_id", ack.getTaskId())
             .addKeyValue("workflow_id", p.result.getWorkflowId())
             .addKeyValue("worker_id", worker.workerId())
-            .addKeyValue("code", ack.getCode())
+            .addKeyValue("code", code)
             .addKeyValue("attempt", p.retries)
             .addKeyValue("backoff_ms", delay)
             .addKeyValue("error", ack.getMessage())
             .log("result refused for now; sending it again");
-      } else {
-        pending.remove(ack.getTaskId());
-        if (metrics != null) {
-          metrics.dropped();
-        }
-        LOG.atWarn()
-            .addKeyValue("task_type", taskType)
-            .addKeyValue("task_id", ack.getTaskId())
-            .addKeyValue("workflow_id", p.result.getWorkflowId())
-            .addKeyValue("worker_id", worker.workerId())
-            .addKeyValue("code", ack.getCode())
-            .addKeyValue("error", ack.getMessage())
-            .log("result refused; dropped");
       }
       maybeCloseLocked();
       lock.notifyAll();

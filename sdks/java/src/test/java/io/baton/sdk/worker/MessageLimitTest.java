@@ -74,4 +74,30 @@ class MessageLimitTest {
         r.getReasonForIncompletion());
     assertTrue(TaskStream.resultMessageSize(r) < 1024);
   }
+
+  @Test
+  void aRefusedResultBecomesAFailedOneQuotingTheServer() {
+    TaskResult done =
+        TaskResult.newBuilder()
+            .setTaskId("task-1")
+            .setToken("token-1")
+            .setWorkflowId("wf-1")
+            .setWorkerId("worker-1")
+            .setStatus(TaskStatus.TASK_STATUS_IN_PROGRESS)
+            .setCallbackAfterSeconds(30)
+            .setOutput(
+                Struct.newBuilder().putFields("blob", Value.newBuilder().setStringValue("x").build()))
+            .addLogs(TaskLog.newBuilder().setMessage("working"))
+            .build();
+    TaskResult r = TaskStream.refused(done, "OUT_OF_RANGE", "too big");
+    assertEquals("task-1", r.getTaskId());
+    assertEquals("token-1", r.getToken());
+    assertEquals("wf-1", r.getWorkflowId());
+    assertEquals("worker-1", r.getWorkerId());
+    assertEquals(TaskStatus.TASK_STATUS_FAILED, r.getStatus());
+    assertFalse(r.hasOutput());
+    assertEquals(0, r.getCallbackAfterSeconds());
+    assertEquals(1, r.getLogsCount());
+    assertEquals("the server refused the task result: OUT_OF_RANGE: too big", r.getReasonForIncompletion());
+  }
 }
