@@ -216,3 +216,61 @@ test("a dynamic fork of 1,000 branches is one group that opens: by status, page 
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });
+
+test("a sub-workflow's child run is drawn in place, followed live, and its tasks open in the panel", async () => {
+  const child = {
+    name: "ui_nested_child", version: 1, schemaVersion: 2, ownerEmail: "ui@example.com", timeoutSeconds: 0,
+    tasks: [
+      { name: "ui_task_c", taskReferenceName: "inner_one", type: "SIMPLE" },
+      { name: "inner_loop", taskReferenceName: "inner_loop", type: "DO_WHILE", loopCondition: "if ($.inner_loop['iteration'] < 1) { true; } else { false; }",
+        loopOver: [{ name: "ui_task_c", taskReferenceName: "inner_two", type: "SIMPLE" }] },
+    ],
+  };
+  const parent = {
+    name: "ui_nested_parent", version: 1, schemaVersion: 2, ownerEmail: "ui@example.com", timeoutSeconds: 0,
+    tasks: [
+      { name: "call", taskReferenceName: "call", type: "SUB_WORKFLOW", subWorkflowParam: { name: "ui_nested_child", version: 1 } },
+      { name: "ui_task_a", taskReferenceName: "after_call", type: "SIMPLE" },
+    ],
+  };
+  await api(base, "POST", "/metadata/workflow?overwrite=true", child);
+  await api(base, "POST", "/metadata/workflow?overwrite=true", parent);
+  const id = await api(base, "POST", "/workflow", { name: "ui_nested_parent", version: 1, input: {} });
+  const w = await waitFor(async () => {
+    const x = await api(base, "GET", `/workflow/${id}?includeTasks=true`);
+    return x.tasks.find((t) => t.referenceTaskName === "call" && t.subWorkflowId) ? x : null;
+  }, "the child run to start");
+  const childId = w.tasks.find((t) => t.referenceTaskName === "call").subWorkflowId;
+
+  const p = await page();
+  await p.goto(base + `/execution/${id}`);
+  await p.locator('.diagram[data-ready="true"]').waitFor();
+  const node = (nid) => p.locator(`.gnode[data-node="${nid}"]`);
+  await node("call").getByRole("button", { name: "▸ expand here" }).click();
+  await p.waitForURL(/sub=call/);
+  // The child's tasks, inside the SUB_WORKFLOW node, in their own states.
+  await node("call/inner_one").waitFor();
+  assert.equal(await node("call/inner_one").getAttribute("data-status"), "SCHEDULED");
+  await node("call/inner_loop").waitFor();
+  const outer = await node("call").boundingBox();
+  const inner = await node("call/inner_one").boundingBox();
+  assert.ok(inner.y > outer.y && inner.y + inner.height <= outer.y + outer.height + 1, "the child's task is not drawn inside its node");
+  await p.screenshot({ path: join(results, "execution-sub-expanded.png") });
+
+  // Pushed live: the child's task completes elsewhere and the nested node follows.
+  await api(base, "POST", `/tasks/${childId}/inner_one/COMPLETED`, { by: "test" });
+  await p.locator('.gnode[data-node="call/inner_one"][data-status="COMPLETED"]').waitFor();
+
+  // A nested task opens in the panel, with the child run's task.
+  await node("call/inner_one").getByRole("button").first().click();
+  const panel = p.getByRole("complementary", { name: "Task inner_one" });
+  await panel.getByText("COMPLETED").first().waitFor();
+  await panel.getByText(childId).or(panel.getByText("inner_one").first()).first().waitFor();
+
+  // Collapsed again.
+  await node("call").getByRole("button", { name: "▾ collapse" }).click();
+  await p.waitForURL((u) => !u.searchParams.get("sub"));
+  await p.locator('.gnode[data-node="call/inner_one"]').waitFor({ state: "detached" });
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});

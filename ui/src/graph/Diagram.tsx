@@ -22,6 +22,7 @@ interface NodeData extends Record<string, unknown> {
   selected: boolean;
   onSelect: (n: GNode) => void;
   onIter: (loopId: string, iter: number) => void;
+  onExpand?: (subId: string, open: boolean) => void;
 }
 
 /** ELK positions (children relative to their loop, as React Flow wants them). */
@@ -57,8 +58,8 @@ async function layout(graph: Graph): Promise<Laid> {
   };
   for (const n of graph.nodes) {
     const [w, h] = SIZE[n.kind] ?? SIZE.task;
-    const en: ElkNode = n.kind === "loop"
-      ? { id: n.id, children: [], layoutOptions: { "elk.padding": "[top=70,left=16,bottom=16,right=16]" }, width: w, height: h }
+    const en: ElkNode = n.kind === "loop" || n.expanded
+      ? { id: n.id, children: [], layoutOptions: { "elk.padding": `[top=${n.expanded ? 92 : 70},left=16,bottom=16,right=16]` }, width: w, height: h }
       : { id: n.id, width: w, height: h };
     elkNodes.set(n.id, en);
   }
@@ -149,7 +150,7 @@ function statusText(g: GNode) {
 }
 
 const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
-  const { g, selected, onSelect, onIter } = data;
+  const { g, selected, onSelect, onIter, onExpand } = data;
   const hasTarget = g.kind !== "start";
   const hasSource = g.kind !== "end" && g.kind !== "terminate";
   const handles = (
@@ -171,12 +172,18 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
   );
   return (
     <div
-      className={`gnode k-${g.kind} ${statusClass(g)} ${selected ? "sel" : ""}`}
+      className={`gnode k-${g.kind} ${g.expanded ? "expanded-sub" : ""} ${statusClass(g)} ${selected ? "sel" : ""}`}
       data-node={g.id}
       data-status={g.status ?? (g.notReached ? "NOT_REACHED" : "")}
     >
       {handles}
-      {g.kind === "loop" ? (
+      {g.expanded ? (
+        <div className="loop-head">
+          <button className="gn-main nodrag" onClick={() => onSelect(g)} aria-label={`Task ${g.label} (SUB_WORKFLOW) ${statusText(g)}`}>
+            {body}
+          </button>
+        </div>
+      ) : g.kind === "loop" ? (
         <div className="loop-head">
           <button className="gn-main nodrag" onClick={() => onSelect(g)} aria-label={`Task ${g.label} (DO_WHILE) ${statusText(g)}`}>
             {body}
@@ -201,7 +208,14 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
         <div className="gn-main">{body}</div>
       )}
       {g.kind === "sub" && g.subWorkflowId && (
-        <Link className="sub-link nodrag" to={`/execution/${g.subWorkflowId}`}>open child run →</Link>
+        <div className="sub-links nodrag">
+          {onExpand && (
+            <button className="linklike" aria-expanded={!!g.expanded} onClick={() => onExpand(g.id, !g.expanded)}>
+              {g.expanded ? "▾ collapse" : "▸ expand here"}
+            </button>
+          )}
+          <Link className="sub-link" to={`/execution/${g.subWorkflowId}`}>open child run →</Link>
+        </div>
       )}
     </div>
   );
@@ -245,11 +259,13 @@ export default function Diagram(props: Parameters<typeof DiagramInner>[0]) {
   );
 }
 
-function DiagramInner({ graph, selected, onSelect, onIter, label }: {
+function DiagramInner({ graph, selected, onSelect, onIter, onExpand, label }: {
   graph: Graph;
   selected?: string;
   onSelect: (n: GNode) => void;
   onIter: (loopId: string, iter: number) => void;
+  /** Draws a SUB_WORKFLOW's child run inside it, or stops. */
+  onExpand?: (subId: string, open: boolean) => void;
   label: string;
 }) {
   const theme = useResolvedTheme();
@@ -271,7 +287,14 @@ function DiagramInner({ graph, selected, onSelect, onIter, label }: {
 
   const nodes: Node<NodeData>[] = useMemo(() => {
     if (!pos) return [];
-    const ordered = [...graph.nodes].sort((a, b) => (a.parent ? 1 : 0) - (b.parent ? 1 : 0));
+    // Parents before their children (containers may nest: a loop in an expanded child run).
+    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+    const depth = (n: GNode) => {
+      let d = 0;
+      for (let p = n.parent; p && d < 64; p = byId.get(p)?.parent) d++;
+      return d;
+    };
+    const ordered = [...graph.nodes].sort((a, b) => depth(a) - depth(b));
     return ordered.map((g) => {
       const p = pos.get(g.id) ?? { x: 0, y: 0, w: 200, h: 50 };
       return {
@@ -284,11 +307,11 @@ function DiagramInner({ graph, selected, onSelect, onIter, label }: {
         draggable: false,
         selectable: false,
         focusable: false,
-        zIndex: g.kind === "loop" ? 0 : 1,
-        data: { g, selected: selected === g.id, onSelect, onIter },
+        zIndex: g.kind === "loop" || g.expanded ? 0 : 1,
+        data: { g, selected: selected === g.id, onSelect, onIter, onExpand },
       };
     });
-  }, [graph, pos, selected, onSelect, onIter]);
+  }, [graph, pos, selected, onSelect, onIter, onExpand]);
 
   const host = useRef<HTMLDivElement>(null);
   const extent = useMemo(() => {

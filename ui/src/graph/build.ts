@@ -22,6 +22,8 @@ export interface GNode {
   branches?: GNode[]; // for a group: the dynamic fork's branches it stands for (not drawn)
   counts?: Record<string, number>; // for a group: its branches by status (NOT_STARTED for none)
   forkId?: string; // for a group: the dynamic fork it opens
+  expanded?: boolean; // for a SUB_WORKFLOW: its child run is drawn inside it
+  owner?: string; // drawn inside this expanded SUB_WORKFLOW node: a task of its child run
 }
 
 export interface GEdge {
@@ -285,4 +287,33 @@ export function buildGraph(
   // Not-reached only makes sense once a run has ended, or for tasks before the current point.
   if (wf && running) for (const n of nodes) if (n.notReached && !n.offPath) n.notReached = false;
   return { nodes, edges };
+}
+
+/** The entries of `m` under `at/`, with that prefix taken off (what a nested graph sees). */
+export function under<T>(m: Record<string, T>, at: string): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of Object.entries(m)) if (k.startsWith(at + "/")) out[k.slice(at.length + 1)] = v;
+  return out;
+}
+
+/**
+ * Draws `inner` (the graph of a child run) inside the SUB_WORKFLOW node `at` of `outer`: its
+ * ids are prefixed with `at/`, its top-level nodes get `at` as parent, and each is marked as
+ * belonging to the child run of `at`.
+ */
+export function nest(outer: Graph, at: string, inner: Graph): Graph {
+  if (!outer.nodes.some((n) => n.id === at)) return outer;
+  const p = (id: string) => `${at}/${id}`;
+  const inside = (n: GNode): GNode => ({
+    ...n,
+    id: p(n.id),
+    parent: n.parent ? p(n.parent) : at,
+    owner: n.owner ? p(n.owner) : at,
+    forkId: n.forkId ? p(n.forkId) : undefined,
+    branches: n.branches?.map(inside),
+  });
+  return {
+    nodes: [...outer.nodes.map((n) => (n.id === at ? { ...n, expanded: true } : n)), ...inner.nodes.map(inside)],
+    edges: [...outer.edges, ...inner.edges.map((e) => ({ ...e, id: p(e.id), source: p(e.source), target: p(e.target) }))],
+  };
 }

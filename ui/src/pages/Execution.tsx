@@ -5,7 +5,7 @@ import {
   type Workflow, type WorkflowDef, type Task, type TaskLog, type Json,
 } from "../api";
 import { useApi, StatusBadge, ErrorBox, Tabs, JsonView, KeyValues, parseJsonInput, ConfirmDialog } from "../components/common";
-import { buildGraph, type GNode } from "../graph/build";
+import { buildGraph, nest, under, type GNode, type Graph } from "../graph/build";
 import { useWatchedWorkflow, POLL_MS, type UpdateMode } from "../watch";
 
 const Diagram = lazy(() => import("../graph/Diagram"));
@@ -75,11 +75,64 @@ export function ExecutionPage() {
     },
     [opened, setParam],
   );
-  const graph = useMemo(() => (w ? buildGraph(definition, w, loopIter, opened) : undefined), [w, definition, loopIter, opened]);
+  // SUB_WORKFLOW nodes whose child run is drawn inside them: sub=node,other/node
+  const subParam = params.get("sub") ?? "";
+  const expanded = useMemo(() => subParam.split(",").filter(Boolean), [subParam]);
+  const onExpand = useCallback(
+    (node: string, on: boolean) => {
+      // Collapsing one also collapses what was expanded inside it.
+      const next = on ? [...expanded, node] : expanded.filter((x) => x !== node && !x.startsWith(node + "/"));
+      setParam({ sub: next.length ? next.join(",") : null });
+    },
+    [expanded, setParam],
+  );
+  const [children, setChildren] = useState<Record<string, Workflow>>({});
+  const [childDefs, setChildDefs] = useState<Record<string, WorkflowDef>>({});
+  const onChild = useCallback((cw: Workflow) => setChildren((m) => ({ ...m, [cw.workflowId]: cw })), []);
+  const graph = useMemo((): Graph | undefined => {
+    if (!w) return undefined;
+    const iters = Object.fromEntries([...opened].map((k) => [k, true]));
+    let g = buildGraph(definition, w, loopIter, opened);
+    // Outermost first: a child's own SUB_WORKFLOW can be expanded once the child is drawn.
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const at of expanded) {
+        const host = g.nodes.find((n) => n.id === at && n.kind === "sub" && !n.expanded);
+        const cw = host?.subWorkflowId ? children[host.subWorkflowId] : undefined;
+        if (!cw) continue;
+        const cd = childDefs[`${cw.workflowName}:${cw.workflowVersion}`] ?? (cw.workflowDefinition as WorkflowDef | undefined);
+        g = nest(g, at, buildGraph(cd, cw, under(loopIter, at), new Set(Object.keys(under(iters, at)))));
+        grew = true;
+      }
+    }
+    return g;
+  }, [w, definition, loopIter, opened, expanded, children, childDefs]);
+  // The child runs to follow: those of expanded nodes drawn now.
+  const watched = useMemo(
+    () => (graph?.nodes ?? []).filter((n) => n.kind === "sub" && n.subWorkflowId && expanded.includes(n.id)).map((n) => n.subWorkflowId!),
+    [graph, expanded],
+  );
+  useEffect(() => {
+    for (const id of watched) {
+      const cw = children[id];
+      if (!cw) continue;
+      const key = `${cw.workflowName}:${cw.workflowVersion}`;
+      if (childDefs[key]) continue;
+      request<WorkflowDef>("GET", `/metadata/workflow/${encodeURIComponent(cw.workflowName)}${qs({ version: cw.workflowVersion })}`)
+        .then((d) => setChildDefs((m) => ({ ...m, [key]: d })))
+        .catch(() => undefined); // drawn from the run's own copy of its definition meanwhile
+    }
+  }, [watched, children, childDefs]);
   // A branch inside a closed group is not drawn but can still be shown in the panel.
   const hidden = useMemo(() => graph?.nodes.flatMap((n) => n.branches ?? []) ?? [], [graph]);
   const selected = graph?.nodes.find((n) => n.id === selectedNode) ?? hidden.find((n) => n.id === selectedNode);
   const onSelect = useCallback((n: GNode) => setParam({ task: n.id, attempt: null }), [setParam]);
+  // The run a node's task belongs to: this one, or the child run of the node it is drawn in.
+  const runOf = (n: GNode): Workflow | undefined => {
+    if (!n.owner) return w;
+    const host = graph?.nodes.find((x) => x.id === n.owner);
+    return host?.subWorkflowId ? children[host.subWorkflowId] : undefined;
+  };
   const nodeOfRef = (ref: string) => (graph?.nodes.find((n) => n.ref === ref) ?? hidden.find((n) => n.ref === ref))?.id ?? ref;
 
   if (wf.error && !w) {
@@ -138,7 +191,7 @@ export function ExecutionPage() {
           )}
           {tab === "diagram" && graph && (
             <Suspense fallback={<div className="diagram">Loading diagram…</div>}>
-              <Diagram graph={graph} selected={selectedNode} onSelect={onSelect} onIter={onIter} label={`Diagram of run ${w.workflowId}`} />
+              <Diagram graph={graph} selected={selectedNode} onSelect={onSelect} onIter={onIter} onExpand={onExpand} label={`Diagram of run ${w.workflowId}`} />
             </Suspense>
           )}
           {tab === "tasks" && <TaskList w={w} onSelect={(ref) => setParam({ task: nodeOfRef(ref), attempt: null })} selectedRef={selected?.ref} />}
@@ -163,11 +216,14 @@ export function ExecutionPage() {
             onClose={() => setParam({ task: null, attempt: null })}
           />
         )}
-        {selected && selected.kind !== "group" && tab !== "io" && tab !== "json" && (
+        {watched.map((id) => (
+          <ChildWatcher key={id} id={id} onData={onChild} />
+        ))}
+        {selected && selected.kind !== "group" && tab !== "io" && tab !== "json" && runOf(selected) && (
           <TaskPanel
             key={selected.id}
             node={selected}
-            w={w}
+            w={runOf(selected)!}
             attemptIdx={params.get("attempt")}
             onAttempt={(i) => setParam({ attempt: String(i) })}
             onClose={() => setParam({ task: null, attempt: null })}
@@ -177,6 +233,15 @@ export function ExecutionPage() {
       </div>
     </section>
   );
+}
+
+/** Follows a child run drawn inside its parent's diagram (pushed by the server, like the page's own run). */
+function ChildWatcher({ id, onData }: { id: string; onData: (w: Workflow) => void }) {
+  const { data } = useWatchedWorkflow(id);
+  useEffect(() => {
+    if (data) onData(data);
+  }, [data, onData]);
+  return null;
 }
 
 const GROUP_PAGE = 50;
