@@ -33,6 +33,7 @@ export function DefinitionsPage() {
           <label className="inline">
             Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
           </label>
+          <Link className="btn" to="/designer/new">New (designer)</Link>
           <Link className="btn primary" to="/definitions/new">New definition</Link>
         </div>
       </div>
@@ -106,6 +107,7 @@ export function DefinitionPage() {
               {vs.map((v) => <option key={v} value={v}>v{v}</option>)}
             </select>
           </label>
+          {d && <Link className="btn" to={`/designer/${encodeURIComponent(name)}/${d.version}`}>Design</Link>}
           <Link className="btn" to={`/executions?names=${encodeURIComponent(name)}`}>Executions</Link>
         </div>
       </div>
