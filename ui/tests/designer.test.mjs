@@ -246,10 +246,15 @@ test("a test run with mocked task outputs shows its result", async () => {
   await p.getByRole("button", { name: "Discard changes" }).isDisabled();
   await p.getByRole("button", { name: "Test run" }).click();
   const dialog = p.getByRole("dialog", { name: /Test run/ });
+  await dialog.getByRole("textbox", { name: "Input" }).click();
+  await p.keyboard.press("Control+A");
+  await p.keyboard.type('{"case": "case_b"}');
   await dialog.getByRole("button", { name: "Run test" }).click();
   const result = dialog.getByRole("region", { name: "Test run result" });
-  await result.getByText("COMPLETED").first().waitFor();
-  await result.getByRole("cell", { name: "right" }).waitFor();
+  await result.getByText(/^Result:/).waitFor();
+  await p.screenshot({ path: join(results, "designer-test-run.png") });
+  await result.getByText(/Result:\s*COMPLETED/).waitFor();
+  for (const ref of ["first", "in_b", "left", "right", "body__2"]) await result.getByRole("cell", { name: ref, exact: true }).waitFor();
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });

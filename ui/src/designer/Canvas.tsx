@@ -2,7 +2,8 @@
 // slot (+) on every edge and in every empty case, branch and loop. A task type dragged from the
 // palette onto a slot is added there, a task dragged onto a slot moves there, a slot clicked
 // (or reached with Tab and Enter) offers the task types in a menu.
-import { memo, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { createPortal } from "react-dom";
 import {
   ReactFlow, Background, Controls, Handle, Position, MarkerType, useReactFlow, ReactFlowProvider,
   type Node, type Edge, type NodeProps,
@@ -32,15 +33,31 @@ interface NodeData extends Record<string, unknown> {
 
 const isInside = (slot: Point, path: Path) => path.length <= slot.list.length && path.every((x, i) => slot.list[i] === x);
 
-function SlotMenu({ at, onPick, onClose, label }: { at: Point; onPick: (type: string) => void; onClose: () => void; label: string }) {
+/** The task types offered at a slot: a menu over the page (not scaled with the canvas). */
+function SlotMenu({ at, anchor, onPick, onClose, label }: { at: Point; anchor: HTMLElement | null; onPick: (type: string) => void; onClose: () => void; label: string }) {
   const ref = useRef<HTMLDivElement>(null);
+  const r = anchor?.getBoundingClientRect();
   useEffect(() => {
-    ref.current?.querySelector("button")?.focus();
-  }, []);
-  return (
-    <div className="slot-menu nodrag nopan nowheel" role="menu" aria-label={label} ref={ref}
+    const t = requestAnimationFrame(() => ref.current?.querySelector("button")?.focus());
+    const away = (e: MouseEvent) => {
+      if (!ref.current?.contains(e.target as HTMLElement) && e.target !== anchor) onClose();
+    };
+    document.addEventListener("mousedown", away);
+    return () => {
+      cancelAnimationFrame(t);
+      document.removeEventListener("mousedown", away);
+    };
+  }, [anchor, onClose]);
+  const top = r ? Math.min(r.bottom + 4, window.innerHeight - 310) : 80;
+  const left = r ? Math.max(4, Math.min(r.left + r.width / 2 - 110, window.innerWidth - 224)) : 4;
+  return createPortal(
+    <div className="slot-menu" role="menu" aria-label={label} ref={ref} style={{ top: Math.max(4, top), left }}
       onKeyDown={(e) => {
-        if (e.key === "Escape") { e.stopPropagation(); onClose(); }
+        if (e.key === "Escape" || e.key === "Tab") {
+          e.preventDefault();
+          onClose();
+          anchor?.focus();
+        }
         if (e.key === "ArrowDown" || e.key === "ArrowUp") {
           e.preventDefault();
           const items = [...(ref.current?.querySelectorAll("button") ?? [])];
@@ -53,13 +70,16 @@ function SlotMenu({ at, onPick, onClose, label }: { at: Point; onPick: (type: st
           {t.label} <span className="muted">{t.type}</span>
         </button>
       ))}
-    </div>
+    </div>,
+    document.body,
   );
 }
 
 const DesignNode = memo(function DesignNode({ data }: NodeProps<Node<NodeData>>) {
   const { g, selected, problems, actions, menu, setMenu } = data;
   const [over, setOver] = useState(false);
+  const btn = useRef<HTMLButtonElement>(null);
+  const closeMenu = useCallback(() => setMenu(undefined), [setMenu]);
   const handles = (
     <>
       {g.kind !== "start" && <Handle type="target" position={Position.Top} isConnectable={false} />}
@@ -90,9 +110,9 @@ const DesignNode = memo(function DesignNode({ data }: NodeProps<Node<NodeData>>)
           else if (path) actions.onMove(path, at);
         }}>
         {handles}
-        <button className="slot-btn nodrag nopan" aria-label={`Add a task in ${where}`} aria-haspopup="menu" aria-expanded={menu === g.id}
+        <button className="slot-btn nodrag nopan" aria-label={`Add a task in ${where}`} aria-haspopup="menu" aria-expanded={menu === g.id} ref={btn}
           onClick={() => setMenu(menu === g.id ? undefined : g.id)}>+</button>
-        {menu === g.id && <SlotMenu at={at} label={`Task types for ${where}`} onClose={() => setMenu(undefined)} onPick={(t) => { setMenu(undefined); actions.onAdd(at, t); }} />}
+        {menu === g.id && <SlotMenu at={at} anchor={btn.current} label={`Task types for ${where}`} onClose={closeMenu} onPick={(t) => { setMenu(undefined); actions.onAdd(at, t); }} />}
       </div>
     );
   }
@@ -124,7 +144,7 @@ const nodeTypes = { d: DesignNode };
 const edgeTypes = { routed: RoutedEdge };
 
 /** Keeps the drawing in view: fit when it is small, the top at a readable zoom when large. */
-function View({ width, height, host, fitKey }: { width: number; height: number; host: React.RefObject<HTMLDivElement | null>; fitKey: string }) {
+function View({ width, height, startX, host, fitKey }: { width: number; height: number; startX: number; host: React.RefObject<HTMLDivElement | null>; fitKey: string }) {
   const rf = useReactFlow();
   const placed = useRef("");
   useEffect(() => {
@@ -136,8 +156,10 @@ function View({ width, height, host, fitKey }: { width: number; height: number; 
     const cw = el.clientWidth, ch = el.clientHeight;
     const fit = Math.min(cw / (width + 40), ch / (height + 40), 1);
     const zoom = fit >= 0.7 ? fit : Math.max(Math.min(0.8, cw / (width + 40)), 0.5);
-    rf.setViewport({ x: Math.max((cw - width * zoom) / 2, 10), y: fit >= 0.7 ? Math.max((ch - height * zoom) / 2, 10) : 10, zoom });
-  }, [rf, width, height, host, fitKey]);
+    // Wider than the box: the start of the flow in the middle.
+    const x = width * zoom + 20 <= cw ? (cw - width * zoom) / 2 : Math.min(10, cw / 2 - startX * zoom);
+    rf.setViewport({ x, y: fit >= 0.7 ? Math.max((ch - height * zoom) / 2, 10) : 10, zoom });
+  }, [rf, width, height, startX, host, fitKey]);
   return null;
 }
 
@@ -215,7 +237,7 @@ function CanvasInner({ graph, selected, problems, actions }: { graph: DGraph; se
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes} colorMode={theme} minZoom={0.1}
         nodesConnectable={false} nodesDraggable={false} elementsSelectable={false} proOptions={{ hideAttribution: true }}
         onPaneClick={() => { setMenu(undefined); actions.onSelect(undefined); }} deleteKeyCode={null}>
-        {pos && <View width={extent.w} height={extent.h} host={host} fitKey={graph.nodes.length > 0 ? String(Math.round(extent.w / 200)) : "0"} />}
+        {pos && <View width={extent.w} height={extent.h} startX={(pos.get("__start")?.x ?? 0) + (pos.get("__start")?.w ?? 0) / 2} host={host} fitKey={graph.nodes.length > 0 ? String(Math.round(extent.w / 200)) : "0"} />}
         <Background gap={20} size={1} />
         <Controls showInteractive={false} />
       </ReactFlow>

@@ -405,9 +405,11 @@ function TestDialog({ doc, onClose }: { doc: Doc; onClose: () => void }) {
   const [input, setInput] = useState<JsonValue>(() => Object.fromEntries(inputs.map((k) => [k, ""])));
   const [mocks, setMocks] = useState<JsonValue>(() => {
     const m: Record<string, JsonValue> = {};
-    walkTasks(doc, (t) => {
+    walkTasks(doc, (t, path) => {
       const ty = typeOf(t);
-      if (ty === "SIMPLE" || ty === "HTTP" || ty === "WAIT" || ty === "HUMAN") m[refOf(t)] = [{ status: "COMPLETED", output: {} }];
+      // One entry per execution: a task in a loop gets a few (one per iteration).
+      const n = path.includes("loopOver") ? 5 : 1;
+      if (ty === "SIMPLE" || ty === "HTTP" || ty === "WAIT" || ty === "HUMAN") m[refOf(t)] = Array.from({ length: n }, () => ({ status: "COMPLETED", output: {} }));
     });
     return m;
   });
@@ -431,7 +433,7 @@ function TestDialog({ doc, onClose }: { doc: Doc; onClose: () => void }) {
     <Modal title="Test run with mocked task outputs" onClose={onClose}>
       <div className="stack test-run">
         <JsonField label="Input" value={input} onChange={setInput} />
-        <JsonField label="Mocked outputs (task reference → list of {status, output})" value={mocks} onChange={setMocks} minHeight="8em" />
+        <JsonField label="Mocked outputs (task reference → list of {status, output}, one per execution of the task)" value={mocks} onChange={setMocks} minHeight="8em" />
         {error.length > 0 && <div className="error" role="alert"><ul className="problems">{error.map((e, i) => <li key={i}>{e}</li>)}</ul></div>}
         {result && (
           <div className="stack" role="region" aria-label="Test run result">
