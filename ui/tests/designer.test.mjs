@@ -231,6 +231,26 @@ test("the JSON text and the canvas follow each other; a bad text keeps what was 
   await panel(p).getByRole("button", { name: "Add case" }).click();
   await p.getByRole("tab", { name: "JSON" }).click();
   await editor.getByText('"case"').first().waitFor();
+  // Expression hints in a task's input: the workflow's inputs and the tasks that run before it.
+  await p.getByRole("tab", { name: "Workflow" }).click().catch(() => {});
+  await p.locator(".react-flow__controls-fitview").click();
+  await node(p, "right").locator(".gn-main").click();
+  await p.getByRole("tab", { name: "Task" }).click();
+  const inputEditor = panel(p).getByRole("textbox", { name: "Input parameters" });
+  await inputEditor.click();
+  await p.keyboard.press("Control+A");
+  await p.keyboard.type('{"who": "${');
+  const hints = p.locator(".cm-tooltip-autocomplete");
+  await hints.getByText("workflow.input.case").waitFor();
+  await hints.getByText("route.output").waitFor();
+  await hints.getByText("start_here.output").waitFor();
+  assert.equal(await hints.getByText("body.output").count(), 0, "a task after this one is not offered");
+  await p.keyboard.type("workflow.input.c");
+  await p.keyboard.press("Enter");
+  await p.keyboard.type('"}');
+  await waitFor(async () => /"who": "\$\{workflow\.input\.case\}"/.test(await inputEditor.textContent()), "the hint to be applied");
+  await p.getByRole("tab", { name: "JSON" }).click();
+  await editor.getByText("${workflow.input.case}").first().waitFor();
   // The changes against the saved version.
   await p.getByRole("tab", { name: "Changes" }).click();
   await p.locator(".diff-add", { hasText: "start_here" }).first().waitFor();
