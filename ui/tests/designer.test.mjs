@@ -279,6 +279,34 @@ test("a test run with mocked task outputs shows its result", async () => {
   await p.context().close();
 });
 
+test("save as a new version, overwrite it, and compare two versions on the definition page", async () => {
+  const p = await page();
+  await p.goto(base + "/designer/ui_designed/1");
+  await ready(p);
+  await node(p, "first").locator(".gn-main").click();
+  await panel(p).getByLabel("Description").fill("described");
+  await p.locator('.validation[data-state="valid"]').waitFor();
+  await p.getByRole("button", { name: "Save as new version" }).click();
+  await p.waitForURL(/\/designer\/ui_designed\/2$/);
+  assert.equal((await api(base, "GET", "/metadata/workflow/ui_designed?version=2")).tasks[0].description, "described");
+  assert.equal((await api(base, "GET", "/metadata/workflow/ui_designed?version=1")).tasks[0].description, undefined);
+
+  await ready(p);
+  await node(p, "first").locator(".gn-main").click();
+  await panel(p).getByLabel("Description").fill("again");
+  await p.getByRole("button", { name: "Overwrite v2" }).click();
+  await p.getByRole("dialog", { name: "Overwrite version 2?" }).getByRole("button", { name: "Overwrite" }).click();
+  await waitFor(async () => (await api(base, "GET", "/metadata/workflow/ui_designed?version=2")).tasks[0].description === "again", "v2 to be overwritten");
+  await p.getByRole("button", { name: "Discard changes" }).and(p.locator(":disabled")).waitFor();
+
+  await p.goto(base + "/definitions/ui_designed/2?tab=compare");
+  const diff = p.getByLabel("Changes from v1 to v2");
+  await diff.locator(".diff-add", { hasText: '"description": "again"' }).waitFor();
+  assert.equal(await p.getByLabel("Version to compare with").inputValue(), "1");
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
 test("designer screenshots: laptop and phone, light and dark", async () => {
   for (const [w, h, tag] of [[1366, 768, "laptop"], [390, 844, "phone"]]) {
     for (const scheme of ["light", "dark"]) {

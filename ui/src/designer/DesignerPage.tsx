@@ -3,7 +3,7 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import type { CompletionContext, CompletionResult } from "@codemirror/autocomplete";
-import { diffLines } from "diff";
+import { TextDiff } from "../components/TextDiff";
 import { ApiError, problems as problemsOf, request, requestText, qs, type Workflow } from "../api";
 import { useApi, ErrorBox, Tabs, Modal, ConfirmDialog, StatusBadge } from "../components/common";
 import {
@@ -357,23 +357,10 @@ function Designer({ original, isNew, draftKey, names, reload }: {
 }
 
 function Changes({ before, after, what }: { before: string; after: string; what: string }) {
-  const parts = useMemo(() => diffLines(before, after), [before, after]);
-  const changed = parts.some((p) => p.added || p.removed);
   return (
     <div className="stack">
       <p className="muted">Compared with {what}.</p>
-      {!changed ? <p>No changes.</p> : (
-        <pre className="diff" aria-label="Changes">
-          {parts.map((p, i) => {
-            const lines = p.value.replace(/\n$/, "").split("\n");
-            const mark = p.added ? "+" : p.removed ? "-" : " ";
-            if (!p.added && !p.removed && lines.length > 6) {
-              return <span key={i} className="diff-same">{lines.slice(0, 2).map((l) => `  ${l}\n`).join("")}{`  … ${lines.length - 4} unchanged lines\n`}{lines.slice(-2).map((l) => `  ${l}\n`).join("")}</span>;
-            }
-            return <span key={i} className={p.added ? "diff-add" : p.removed ? "diff-del" : "diff-same"}>{lines.map((l) => `${mark} ${l}\n`).join("")}</span>;
-          })}
-        </pre>
-      )}
+      <TextDiff before={before} after={after} />
     </div>
   );
 }
