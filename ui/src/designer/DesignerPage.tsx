@@ -101,7 +101,8 @@ function Designer({ original, isNew, draftKey, names, reload }: {
   };
 
   // The draft: unsaved work kept per definition until saved or discarded.
-  const dirty = text !== originalText && S(doc) !== originalText;
+  // (A text that does not parse counts too: it is kept as typed.)
+  const dirty = text !== originalText;
   useEffect(() => {
     if (dirty) localStorage.setItem(draftKey, JSON.stringify({ at: Date.now(), text } satisfies Draft));
     else localStorage.removeItem(draftKey);
