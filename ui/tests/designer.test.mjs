@@ -183,6 +183,17 @@ test("move, delete, add from the keyboard, a problem on its node, a draft across
   d = await draftOf(p, key);
   assert.equal(d.tasks[3].forkTasks[0][0].type, "HTTP");
 
+  // Move without dragging: "Move…", then a slot named by where it is.
+  await node(p, "right").locator(".gn-main").click();
+  await panel(p).getByRole("button", { name: "Move…" }).click();
+  await p.getByRole("status", { name: "Moving" }).getByText("right").waitFor();
+  await p.getByRole("button", { name: "Move here: case case_b of route, empty" }).click();
+  await p.getByRole("status", { name: "Moving" }).waitFor({ state: "detached" });
+  d = await draftOf(p, key);
+  assert.deepEqual(refs(d.tasks[2].decisionCases.case_b), ["right"]);
+  assert.deepEqual(d.tasks[3].forkTasks.map(refs), [["http"], []]);
+  assert.deepEqual(d.tasks[4].joinOn, ["http"]);
+
   // The loop without its body: the server's problem shows on the loop's node.
   await p.locator('.designer-canvas .gnode[data-node="repeat"][data-error="true"]').waitFor();
   await p.getByRole("region", { name: "Validation" }).getByText(/DO_WHILE needs loopOver tasks/).waitFor();

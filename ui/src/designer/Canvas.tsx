@@ -29,6 +29,8 @@ interface NodeData extends Record<string, unknown> {
   actions: CanvasActions;
   menu: string | undefined;
   setMenu: (id: string | undefined) => void;
+  /** The task being moved by the keyboard (or touch): slots take it instead of opening a menu. */
+  moving?: Path;
 }
 
 const isInside = (slot: Point, path: Path) => path.length <= slot.list.length && path.every((x, i) => slot.list[i] === x);
@@ -76,7 +78,7 @@ function SlotMenu({ at, anchor, onPick, onClose, label }: { at: Point; anchor: H
 }
 
 const DesignNode = memo(function DesignNode({ data }: NodeProps<Node<NodeData>>) {
-  const { g, selected, problems, actions, menu, setMenu } = data;
+  const { g, selected, problems, actions, menu, setMenu, moving } = data;
   const [over, setOver] = useState(false);
   const btn = useRef<HTMLButtonElement>(null);
   const closeMenu = useCallback(() => setMenu(undefined), [setMenu]);
@@ -88,7 +90,8 @@ const DesignNode = memo(function DesignNode({ data }: NodeProps<Node<NodeData>>)
   );
   if (g.kind === "slot") {
     const at = g.point!;
-    const where = g.newBranch ? "a new branch" : `${at.list.join(".")} at ${at.index}`;
+    const where = g.label || `${at.list.join(".")} at ${at.index}`;
+    const target = moving && !isInside(at, moving);
     const accept = (e: React.DragEvent) => {
       const ok = dragging.type || (dragging.path && !isInside(at, dragging.path));
       if (ok) {
@@ -110,8 +113,11 @@ const DesignNode = memo(function DesignNode({ data }: NodeProps<Node<NodeData>>)
           else if (path) actions.onMove(path, at);
         }}>
         {handles}
-        <button className="slot-btn nodrag nopan" aria-label={`Add a task in ${where}`} aria-haspopup="menu" aria-expanded={menu === g.id} ref={btn}
-          onClick={() => setMenu(menu === g.id ? undefined : g.id)}>+</button>
+        {moving
+          ? <button className={`slot-btn nodrag nopan ${target ? "target" : ""}`} disabled={!target} ref={btn}
+              aria-label={`Move here: ${where}`} onClick={() => actions.onMove(moving, at)}>↓</button>
+          : <button className="slot-btn nodrag nopan" aria-label={`Add a task: ${where}`} aria-haspopup="menu" aria-expanded={menu === g.id} ref={btn}
+              onClick={() => setMenu(menu === g.id ? undefined : g.id)}>+</button>}
         {menu === g.id && <SlotMenu at={at} anchor={btn.current} label={`Task types for ${where}`} onClose={closeMenu} onPick={(t) => { setMenu(undefined); actions.onAdd(at, t); }} />}
       </div>
     );
@@ -163,7 +169,7 @@ function View({ width, height, startX, host, fitKey }: { width: number; height: 
   return null;
 }
 
-export default function Canvas(props: { graph: DGraph; selected?: string; problems: Map<string, string[]>; actions: CanvasActions }) {
+export default function Canvas(props: { graph: DGraph; selected?: string; problems: Map<string, string[]>; actions: CanvasActions; moving?: Path }) {
   return (
     <ReactFlowProvider>
       <CanvasInner {...props} />
@@ -171,7 +177,7 @@ export default function Canvas(props: { graph: DGraph; selected?: string; proble
   );
 }
 
-function CanvasInner({ graph, selected, problems, actions }: { graph: DGraph; selected?: string; problems: Map<string, string[]>; actions: CanvasActions }) {
+function CanvasInner({ graph, selected, problems, actions, moving }: { graph: DGraph; selected?: string; problems: Map<string, string[]>; actions: CanvasActions; moving?: Path }) {
   const theme = useResolvedTheme();
   const [laid, setLaid] = useState<{ key: string; l: Laid }>();
   const [menu, setMenu] = useState<string>();
@@ -204,10 +210,10 @@ function CanvasInner({ graph, selected, problems, actions }: { graph: DGraph; se
         selectable: false,
         focusable: false,
         zIndex: g.kind === "loop" ? 0 : menu === g.id ? 10 : 1,
-        data: { g, selected: selected === g.id, problems: problems.get(g.id) ?? [], actions, menu, setMenu },
+        data: { g, selected: selected === g.id, problems: problems.get(g.id) ?? [], actions, menu, setMenu, moving },
       };
     });
-  }, [graph, pos, selected, problems, actions, menu]);
+  }, [graph, pos, selected, problems, actions, menu, moving]);
   const edges: Edge[] = useMemo(
     () =>
       graph.edges.filter((e) => laid?.l.routes.has(e.id) || ready).map((e) => {

@@ -77,6 +77,7 @@ function Designer({ original, isNew, draftKey, names, reload }: {
   const [tab, setTab] = useState<"props" | "json" | "diff">("props");
   const [saveErrors, setSaveErrors] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
+  const [moving, setMoving] = useState<string>(); // the ref of a task being moved without dragging
   const [dialog, setDialog] = useState<"overwrite" | "run" | "test" | "discard">();
 
   /** A change made on the canvas or in a form: the JSON text follows. */
@@ -165,7 +166,10 @@ function Designer({ original, isNew, draftKey, names, reload }: {
       setSelRef(refOf(tasks[0]));
       setTab("props");
     },
-    onMove: (from: Path, at: Point) => setDoc(moveTask(docRef.current, from, at)),
+    onMove: (from: Path, at: Point) => {
+      setDoc(moveTask(docRef.current, from, at));
+      setMoving(undefined);
+    },
   }), [setDoc]);
   const del = useCallback(() => {
     const p = selRef ? findRef(docRef.current, selRef) : undefined;
@@ -175,6 +179,7 @@ function Designer({ original, isNew, draftKey, names, reload }: {
   }, [selRef, setDoc]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") setMoving(undefined);
       if (e.key !== "Delete") return;
       const t = e.target as HTMLElement;
       if (t.closest("input, textarea, select, [contenteditable=true], dialog")) return;
@@ -285,8 +290,15 @@ function Designer({ original, isNew, draftKey, names, reload }: {
           </ul>
         </nav>
         <div className="designer-main">
+          {moving && (
+            <div className="outcome row" role="status" aria-label="Moving">
+              Moving <strong>{moving}</strong>: choose where on the canvas (↓).
+              <button className="btn small" onClick={() => setMoving(undefined)}>Cancel</button>
+            </div>
+          )}
           <Suspense fallback={<div className="diagram">Loading canvas…</div>}>
-            <Canvas graph={graph} selected={selPath ? taskId(selPath) : undefined} problems={nodeProblems} actions={actions} />
+            <Canvas graph={graph} selected={selPath ? taskId(selPath) : undefined} problems={nodeProblems} actions={actions}
+              moving={moving ? findRef(doc, moving) : undefined} />
           </Suspense>
           <div className="validation" role="region" aria-label="Validation" data-state={check.state}>
             {check.state === "checking" && <span className="muted">Checking…</span>}
@@ -319,6 +331,7 @@ function Designer({ original, isNew, draftKey, names, reload }: {
                     if (refOf(t) !== selRef) setSelRef(refOf(t));
                   }}
                   onDelete={del}
+                  onMove={() => setMoving(selRef)}
                   onAddCase={() => setDoc(addSwitchCase(docRef.current, selPath).doc)}
                   onRenameCase={(a, b) => setDoc(renameSwitchCase(docRef.current, selPath, a, b))}
                   onRemoveCase={(c) => setDoc(removeSwitchCase(docRef.current, selPath, c))}

@@ -99,6 +99,7 @@ export interface TaskFormProps {
   task: Task;
   onChange: (t: Task) => void;
   onDelete: () => void;
+  onMove: () => void;
   onAddCase: () => void;
   onRenameCase: (from: string, to: string) => void;
   onRemoveCase: (name: string) => void;
@@ -109,7 +110,7 @@ export interface TaskFormProps {
   complete?: CompletionSource;
 }
 
-export function TaskForm({ task, onChange, onDelete, onAddCase, onRenameCase, onRemoveCase, onAddBranch, onRemoveBranch, workflows, problems, complete }: TaskFormProps) {
+export function TaskForm({ task, onChange, onDelete, onMove, onAddCase, onRenameCase, onRemoveCase, onAddBranch, onRemoveBranch, workflows, problems, complete }: TaskFormProps) {
   const type = typeOf(task);
   const set = (k: string, v: JsonValue | undefined) => onChange(withField(task, k, v));
   const setIn = (path: (string | number)[], v: JsonValue) => onChange(setAt(task, path, v) as Task);
@@ -240,7 +241,10 @@ export function TaskForm({ task, onChange, onDelete, onAddCase, onRenameCase, on
         <summary>Task JSON (every field)</summary>
         <JsonField label="Task JSON" value={task} onChange={(v) => isObj(v) && onChange(v)} complete={complete} minHeight="8em" />
       </details>
-      <div><button className="btn danger" onClick={onDelete}>Delete task</button></div>
+      <div className="row">
+        <button className="btn" onClick={onMove}>Move…</button>
+        <button className="btn danger" onClick={onDelete}>Delete task</button>
+      </div>
     </div>
   );
 }

@@ -419,10 +419,22 @@ export function designGraph(doc: Doc): DGraph {
   const edges: DEdge[] = [];
   let n = 0;
   const edge = (source: string, target: string, label?: string) => edges.push({ id: `e${n++}`, source, target, label });
-  const slot = (point: Point, parent: string | undefined, newBranch = false): string => {
+  const slot = (point: Point, parent: string | undefined, newBranch = false, label = ""): string => {
     const id = slotId(point) + (newBranch ? "+" : "");
-    nodes.push({ id, kind: "slot", label: "", type: "slot", point, parent, newBranch });
+    nodes.push({ id, kind: "slot", label, type: "slot", point, parent, newBranch });
     return id;
+  };
+  /** Where a list is, in words (for the slots' labels). */
+  const where = (list: Path): string => {
+    if (list.length === 1) return "the workflow";
+    const owner = getAt(doc, list.slice(0, list[list.length - 1] === "loopOver" || list[list.length - 1] === "defaultCase" ? -1 : -2));
+    const o = isObj(owner) ? refOf(owner) : "?";
+    const k = list[list.length - 2];
+    if (list[list.length - 1] === "loopOver") return `the loop ${o}`;
+    if (list[list.length - 1] === "defaultCase") return `the default case of ${o}`;
+    if (k === "decisionCases") return `case ${String(list[list.length - 1])} of ${o}`;
+    if (k === "forkTasks") return `branch ${Number(list[list.length - 1]) + 1} of ${o}`;
+    return pathKey(list);
   };
 
   /** Draws a task list after `from` (the ids its first step follows); returns its exits. */
@@ -434,14 +446,16 @@ export function designGraph(doc: Doc): DGraph {
       for (const x of exits) edge(x, to, first ? label : undefined);
       first = false;
     };
-    const s0 = slot({ list, index: 0 }, parent);
+    const w = where(list);
+    const at = (i: number) => `${w}, ${i < tasks.length ? "before " + refOf(tasks[i]) : tasks.length ? "after " + refOf(tasks[tasks.length - 1]) : "empty"}`;
+    const s0 = slot({ list, index: 0 }, parent, false, at(0));
     link(s0);
     exits = [s0];
     tasks.forEach((t, i) => {
       const path = [...list, i];
       const { entry, exits: out } = one(t, path, parent);
       link(entry);
-      const s = slot({ list, index: i + 1 }, parent);
+      const s = slot({ list, index: i + 1 }, parent, false, at(i + 1));
       for (const x of out) edge(x, s);
       exits = [s];
       // a TERMINATE ends the path: the slot after it leads nowhere
@@ -473,7 +487,7 @@ export function designGraph(doc: Doc): DGraph {
         const exits: string[] = [];
         const branches = Array.isArray(t.forkTasks) ? t.forkTasks.length : 0;
         for (let b = 0; b < branches; b++) exits.push(...sequence([...path, "forkTasks", b], [id], parent, `branch ${b + 1}`));
-        const nb = slot({ list: [...path, "forkTasks", branches], index: 0 }, parent, true);
+        const nb = slot({ list: [...path, "forkTasks", branches], index: 0 }, parent, true, `a new branch of ${refOf(t)}`);
         edge(id, nb, "new branch");
         return { entry: id, exits: exits.length ? exits : [id] };
       }
