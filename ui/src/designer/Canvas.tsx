@@ -153,9 +153,18 @@ const edgeTypes = { routed: RoutedEdge };
 function View({ width, height, startX, host, fitKey }: { width: number; height: number; startX: number; host: React.RefObject<HTMLDivElement | null>; fitKey: string }) {
   const rf = useReactFlow();
   const placed = useRef("");
+  // Placed again when the box changes size (the panel below it on a phone, a rotated screen).
+  const [box, setBox] = useState("");
   useEffect(() => {
     const el = host.current;
-    if (!el || !width) return;
+    if (!el) return;
+    const o = new ResizeObserver(() => setBox(`${el.clientWidth}x${el.clientHeight}`));
+    o.observe(el);
+    return () => o.disconnect();
+  }, [host]);
+  useEffect(() => {
+    const el = host.current;
+    if (!el || !width || !box) return;
     const key = `${fitKey}:${el.clientWidth}x${el.clientHeight}`;
     if (placed.current === key) return;
     placed.current = key;
@@ -165,7 +174,7 @@ function View({ width, height, startX, host, fitKey }: { width: number; height: 
     // Wider than the box: the start of the flow in the middle.
     const x = width * zoom + 20 <= cw ? (cw - width * zoom) / 2 : Math.min(10, cw / 2 - startX * zoom);
     rf.setViewport({ x, y: fit >= 0.7 ? Math.max((ch - height * zoom) / 2, 10) : 10, zoom });
-  }, [rf, width, height, startX, host, fitKey]);
+  }, [rf, width, height, startX, host, fitKey, box]);
   return null;
 }
 
