@@ -170,6 +170,17 @@ test("move, delete, add from the keyboard, a problem on its node, a draft across
   d = await draftOf(p, key);
   assert.deepEqual(d.tasks[3].forkTasks, [[], [d.tasks[3].forkTasks[1][0]]]);
   assert.deepEqual(d.tasks[4].joinOn, ["right"]);
+  // Undone and done again (keys and buttons).
+  await p.keyboard.press("Control+Z");
+  await node(p, "left").waitFor();
+  assert.deepEqual((await draftOf(p, key)).tasks[4].joinOn, ["left", "right"]);
+  await p.getByRole("button", { name: "Redo" }).click();
+  await node(p, "left").waitFor({ state: "detached" });
+  await p.getByRole("button", { name: "Undo" }).click();
+  await node(p, "left").waitFor();
+  await p.keyboard.press("Control+Shift+Z");
+  await node(p, "left").waitFor({ state: "detached" });
+  assert.deepEqual((await draftOf(p, key)).tasks[4].joinOn, ["right"]);
 
   // Add a task from a slot's menu with the keyboard only.
   await p.locator(".react-flow__controls-fitview").click();

@@ -80,14 +80,48 @@ function Designer({ original, isNew, draftKey, names, reload }: {
   const [moving, setMoving] = useState<string>(); // the ref of a task being moved without dragging
   const [dialog, setDialog] = useState<"overwrite" | "run" | "test" | "discard">();
 
-  /** A change made on the canvas or in a form: the JSON text follows. */
-  const setDoc = useCallback((d: Doc) => {
+  const docRef = useRef(doc);
+  docRef.current = doc;
+  // Undo and redo of canvas and form edits (typing in one field within a moment is one step).
+  const history = useRef<{ undo: Doc[]; redo: Doc[]; at: number; group?: string }>({ undo: [], redo: [], at: 0 });
+  const [, setHistoryTick] = useState(0);
+  /**
+   * A change made on the canvas or in a form: the JSON text follows. Changes of one `group` (a
+   * form's fields) less than a second apart make one undo step.
+   */
+  const setDoc = useCallback((d: Doc, record: boolean | string = true) => {
+    const h = history.current;
+    if (record !== false && d !== docRef.current) {
+      const now = Date.now();
+      const group = typeof record === "string" ? record : undefined;
+      if (!group || group !== h.group || now - h.at > 1000) h.undo = [...h.undo.slice(-99), docRef.current];
+      h.group = group;
+      h.at = now;
+      h.redo = [];
+      setHistoryTick((n) => n + 1);
+    }
     setDocState(d);
     setTextState(S(d));
     setTextError(undefined);
   }, []);
-  const docRef = useRef(doc);
-  docRef.current = doc;
+  const undo = useCallback(() => {
+    const h = history.current;
+    const prev = h.undo.pop();
+    if (!prev) return;
+    h.redo.push(docRef.current);
+    h.group = undefined;
+    setDoc(prev, false);
+    setHistoryTick((n) => n + 1);
+  }, [setDoc]);
+  const redo = useCallback(() => {
+    const h = history.current;
+    const next = h.redo.pop();
+    if (!next) return;
+    h.undo.push(docRef.current);
+    h.group = undefined;
+    setDoc(next, false);
+    setHistoryTick((n) => n + 1);
+  }, [setDoc]);
   const onText = (t: string) => {
     if (t === text) return;
     setTextState(t);
@@ -180,14 +214,16 @@ function Designer({ original, isNew, draftKey, names, reload }: {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") setMoving(undefined);
-      if (e.key !== "Delete") return;
       const t = e.target as HTMLElement;
       if (t.closest("input, textarea, select, [contenteditable=true], dialog")) return;
-      del();
+      if (e.key === "Delete") del();
+      const z = e.key.toLowerCase() === "z" && (e.ctrlKey || e.metaKey);
+      if (z && !e.shiftKey) (e.preventDefault(), undo());
+      if ((z && e.shiftKey) || (e.key.toLowerCase() === "y" && (e.ctrlKey || e.metaKey))) (e.preventDefault(), redo());
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [del]);
+  }, [del, undo, redo]);
 
   // Expression hints: ${workflow.input.x}, ${workflow.variables.x}, ${ref.output} of earlier tasks.
   const complete = useCallback((ctx: CompletionContext): CompletionResult | null => {
@@ -223,6 +259,7 @@ function Designer({ original, isNew, draftKey, names, reload }: {
   const shownVersion = typeof original.version === "number" ? original.version : undefined;
   const existing = (names[name] ?? []).map((v) => v.version);
   const workflows = Object.keys(names).sort();
+  const versionsOf = useMemo(() => Object.fromEntries(Object.entries(names).map(([k, l]) => [k, l.map((v) => v.version).sort((a, b) => b - a)])), [names]);
   const save = async (how: "create" | "new" | "overwrite") => {
     setSaveErrors([]);
     if (textError) return setSaveErrors(["The JSON does not parse: " + textError]);
@@ -260,6 +297,8 @@ function Designer({ original, isNew, draftKey, names, reload }: {
                 <button className="btn primary" disabled={busy} onClick={() => save("new")}>Save as new version</button>
                 <button className="btn danger" disabled={busy} onClick={() => { setSaveErrors([]); setDialog("overwrite"); }}>Overwrite v{String(original.version)}</button>
               </>}
+          <button className="btn" disabled={!history.current.undo.length} onClick={undo} title="Ctrl+Z">Undo</button>
+          <button className="btn" disabled={!history.current.redo.length} onClick={redo} title="Ctrl+Shift+Z">Redo</button>
           <button className="btn" disabled={isNew} title={isNew ? "Save it first" : undefined} onClick={() => setDialog("run")}>Run</button>
           <button className="btn" disabled={!!textError} onClick={() => setDialog("test")}>Test run</button>
           <button className="btn" disabled={!dirty} onClick={() => setDialog("discard")}>Discard changes</button>
@@ -325,9 +364,9 @@ function Designer({ original, isNew, draftKey, names, reload }: {
                   <h2>{refOf(selTask)} <span className="muted">{typeOf(selTask)}</span></h2>
                   <button className="btn small" onClick={() => setSelRef(undefined)} aria-label="Close task form">✕</button>
                 </div>
-                <TaskForm key={selPath.join("/")} task={selTask} problems={taskProblems} workflows={workflows} complete={complete}
+                <TaskForm key={selPath.join("/")} task={selTask} problems={taskProblems} workflows={workflows} versions={versionsOf} complete={complete}
                   onChange={(t) => {
-                    setDoc(replaceTask(docRef.current, selPath, t));
+                    setDoc(replaceTask(docRef.current, selPath, t), `task:${selPath.join("/")}`);
                     if (refOf(t) !== selRef) setSelRef(refOf(t));
                   }}
                   onDelete={del}
@@ -339,7 +378,7 @@ function Designer({ original, isNew, draftKey, names, reload }: {
                   onRemoveBranch={(i) => setDoc(removeForkBranch(docRef.current, selPath, i))} />
               </>
             )}
-            {tab === "props" && !selTask && <WorkflowForm doc={doc} onChange={setDoc} workflows={workflows} complete={complete} />}
+            {tab === "props" && !selTask && <WorkflowForm doc={doc} onChange={(d) => setDoc(d, "workflow")} workflows={workflows} complete={complete} />}
             {tab === "json" && (
               <div className="stack">
                 <Suspense fallback={<pre className="json-fallback">{text}</pre>}>

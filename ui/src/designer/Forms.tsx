@@ -106,11 +106,13 @@ export interface TaskFormProps {
   onAddBranch: () => void;
   onRemoveBranch: (i: number) => void;
   workflows: string[];
+  /** The versions of each workflow (for sub-workflows). */
+  versions?: Record<string, number[]>;
   problems: string[];
   complete?: CompletionSource;
 }
 
-export function TaskForm({ task, onChange, onDelete, onMove, onAddCase, onRenameCase, onRemoveCase, onAddBranch, onRemoveBranch, workflows, problems, complete }: TaskFormProps) {
+export function TaskForm({ task, onChange, onDelete, onMove, onAddCase, onRenameCase, onRemoveCase, onAddBranch, onRemoveBranch, workflows, versions = {}, problems, complete }: TaskFormProps) {
   const type = typeOf(task);
   const set = (k: string, v: JsonValue | undefined) => onChange(withField(task, k, v));
   const setIn = (path: (string | number)[], v: JsonValue) => onChange(setAt(task, path, v) as Task);
@@ -138,6 +140,7 @@ export function TaskForm({ task, onChange, onDelete, onMove, onAddCase, onRename
           <div className="form-grid">
             <Choice label="Evaluator" value={task.evaluatorType} options={["value-param", "javascript", "graaljs"]} onChange={(v) => set("evaluatorType", v)} />
             <Text label="Expression" value={task.expression} onChange={(v) => set("expression", v)} />
+            {type === "DECISION" && <Text label="Case value parameter" value={task.caseValueParam} onChange={(v) => set("caseValueParam", v || undefined)} />}
           </div>
           <span className="field-label">Cases</span>
           <ul className="case-list">
@@ -187,7 +190,9 @@ export function TaskForm({ task, onChange, onDelete, onMove, onAddCase, onRename
         <fieldset className="form-grid">
           <legend>Sub workflow</legend>
           <Choice label="Workflow" value={getAt(task, ["subWorkflowParam", "name"])} options={workflows} onChange={(v) => setIn(["subWorkflowParam", "name"], v)} />
-          <Text label="Version" type="number" value={getAt(task, ["subWorkflowParam", "version"])} onChange={(v) => setIn(["subWorkflowParam", "version"], numOrText(v))} />
+          <Choice label="Version" value={getAt(task, ["subWorkflowParam", "version"])}
+            options={(versions[String(getAt(task, ["subWorkflowParam", "name"]) ?? "")] ?? []).map(String)}
+            onChange={(v) => setIn(["subWorkflowParam", "version"], numOrText(v))} />
         </fieldset>
       )}
       {type === "START_WORKFLOW" && (
