@@ -293,9 +293,12 @@ test("a test run with mocked task outputs shows its result", async () => {
   await p.keyboard.type('{"case": "case_b"}');
   await dialog.getByRole("button", { name: "Run test" }).click();
   const result = dialog.getByRole("region", { name: "Test run result" });
-  await result.getByText(/^Result:/).waitFor();
-  await p.screenshot({ path: join(results, "designer-test-run.png") });
   await result.getByText(/Result:\s*COMPLETED/).waitFor();
+  // The run drawn over the definition: the case taken and the one not.
+  const drawn = result.getByRole("figure", { name: "Diagram of the test run" });
+  await drawn.locator('.gnode[data-node="in_b"][data-status="COMPLETED"]').waitFor();
+  await drawn.locator('.gnode[data-node="in_a"][data-status="NOT_REACHED"]').waitFor();
+  await p.screenshot({ path: join(results, "designer-test-run.png") });
   for (const ref of ["first", "in_b", "left", "right", "body__2"]) await result.getByRole("cell", { name: ref, exact: true }).waitFor();
   assert.deepEqual(p.errors, []);
   await p.context().close();

@@ -4,7 +4,8 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { Link, useNavigate, useParams } from "react-router";
 import type { CompletionContext, CompletionResult } from "@codemirror/autocomplete";
 import { TextDiff } from "../components/TextDiff";
-import { ApiError, problems as problemsOf, request, requestText, qs, type Workflow } from "../api";
+import { ApiError, problems as problemsOf, request, requestText, qs, type Workflow, type WorkflowDef } from "../api";
+import { buildGraph } from "../graph/build";
 import { useApi, ErrorBox, Tabs, Modal, ConfirmDialog, StatusBadge } from "../components/common";
 import {
   EMPTY_WORKFLOW, TASK_TYPES, addForkBranch, addSwitchCase, deleteTask, designGraph, findRef, getAt, insertTasks, isObj, moveTask,
@@ -16,6 +17,8 @@ import { startPaletteDrag } from "./drag";
 import { JsonField, TaskForm, WorkflowForm } from "./Forms";
 
 const Canvas = lazy(() => import("./Canvas"));
+const Diagram = lazy(() => import("../graph/Diagram"));
+const noop = () => {};
 const JsonEditor = lazy(() => import("../components/JsonEditor"));
 
 const S = (v: unknown) => JSON.stringify(v, null, 2);
@@ -474,11 +477,20 @@ function TestDialog({ doc, onClose }: { doc: Doc; onClose: () => void }) {
       <div className="stack test-run">
         <JsonField label="Input" value={input} onChange={setInput} />
         <JsonField label="Mocked outputs (task reference → list of {status, output}, one per execution of the task)" value={mocks} onChange={setMocks} minHeight="8em" />
+        <div className="dialog-actions">
+          <button className="btn" onClick={onClose}>Close</button>
+          <button className="btn primary" disabled={busy} onClick={run}>Run test</button>
+        </div>
         {error.length > 0 && <div className="error" role="alert"><ul className="problems">{error.map((e, i) => <li key={i}>{e}</li>)}</ul></div>}
         {result && (
           <div className="stack" role="region" aria-label="Test run result">
             <p>Result: <StatusBadge status={result.status} /> {result.reasonForIncompletion ?? ""}{" "}
               {result.workflowId && <Link to={`/execution/${result.workflowId}`}>open the run</Link>}</p>
+            <Suspense fallback={<div className="diagram test-diagram">Loading diagram…</div>}>
+              <div className="test-diagram">
+                <Diagram graph={buildGraph(doc as unknown as WorkflowDef, result, {})} onSelect={noop} onIter={noop} label="Diagram of the test run" />
+              </div>
+            </Suspense>
             <table className="grid">
               <thead><tr><th>Task</th><th>Type</th><th>Status</th></tr></thead>
               <tbody>
@@ -489,10 +501,6 @@ function TestDialog({ doc, onClose }: { doc: Doc; onClose: () => void }) {
             </table>
           </div>
         )}
-        <div className="dialog-actions">
-          <button className="btn" onClick={onClose}>Close</button>
-          <button className="btn primary" disabled={busy} onClick={run}>Run test</button>
-        </div>
       </div>
     </Modal>
   );
