@@ -205,6 +205,14 @@ test("move, delete, add from the keyboard, a problem on its node, a draft across
   assert.deepEqual(d.tasks[3].forkTasks.map(refs), [["http"], []]);
   assert.deepEqual(d.tasks[4].joinOn, ["http"]);
 
+  // A task dropped on the fork's "new branch" slot makes a third branch; the JOIN waits for it.
+  await p.locator(".react-flow__controls-fitview").click();
+  await p.locator('.palette-item[data-type="NOOP"]').dragTo(p.locator('[data-slot="slot:tasks/3/forkTasks/2#0+"] .slot-btn'));
+  await node(p, "noop").waitFor();
+  d = await draftOf(p, key);
+  assert.deepEqual(d.tasks[3].forkTasks.map(refs), [["http"], [], ["noop"]]);
+  assert.deepEqual(d.tasks[4].joinOn, ["http", "noop"]);
+
   // The loop without its body: the server's problem shows on the loop's node.
   await p.locator('.designer-canvas .gnode[data-node="repeat"][data-error="true"]').waitFor();
   await p.getByRole("region", { name: "Validation" }).getByText(/DO_WHILE needs loopOver tasks/).waitFor();

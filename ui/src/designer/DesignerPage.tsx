@@ -8,7 +8,7 @@ import { ApiError, problems as problemsOf, request, requestText, qs, type Workfl
 import { buildGraph } from "../graph/build";
 import { useApi, ErrorBox, Tabs, Modal, ConfirmDialog, StatusBadge } from "../components/common";
 import {
-  EMPTY_WORKFLOW, TASK_TYPES, addForkBranch, addSwitchCase, deleteTask, designGraph, findRef, getAt, insertTasks, isObj, moveTask,
+  EMPTY_WORKFLOW, TASK_TYPES, addForkBranch, allRefs, addSwitchCase, deleteTask, designGraph, findRef, getAt, insertTasks, isObj, moveTask,
   newTasks, refOf, refsBefore, removeForkBranch, removeSwitchCase, renameSwitchCase, replaceTask, taskId, taskPathOf, typeOf,
   walkTasks, type Doc, type DNode, type JsonValue, type Path, type Point, type Task,
 } from "./model";
@@ -171,7 +171,13 @@ function Designer({ original, isNew, draftKey, names, reload }: {
         const body = e instanceof ApiError ? (e.body as { validationErrors?: { path?: string; message?: string }[] } | undefined) : undefined;
         const list = body?.validationErrors?.length
           ? body.validationErrors.map((v) => {
-              const p = v.path ? taskPathOf(doc, v.path) : undefined;
+              // Placed by its path, else by a task reference it names in quotes.
+              let p = v.path ? taskPathOf(doc, v.path) : undefined;
+              if (!p) {
+                const msg = v.message ?? "";
+                const named = [...allRefs(doc)].find((r) => r && [`"${r}"`, `'${r}'`, `\`${r}\``].some((q) => msg.includes(q)));
+                if (named) p = findRef(doc, named);
+              }
               const t = p ? (getAt(doc, p) as Task) : undefined;
               return { message: `${v.path ? v.path + ": " : ""}${v.message ?? ""}`, node: p ? taskId(p) : undefined, ref: t ? refOf(t) : undefined };
             })
