@@ -13,6 +13,7 @@ import { TaskSearchPage } from "./pages/TaskSearch";
 import { EventHandlersPage, EventHandlerPage, NewEventHandlerPage } from "./pages/EventHandlers";
 import { SchedulesPage, SchedulePage, ScheduleEditPage } from "./pages/Schedules";
 import { NotFound } from "./components/common";
+import { DesignerPage } from "./designer/DesignerPage";
 
 const router = createBrowserRouter([
   {
@@ -25,6 +26,8 @@ const router = createBrowserRouter([
       { path: "/definitions/new", element: <NewDefinitionPage /> },
       { path: "/definitions/:name", element: <DefinitionPage /> },
       { path: "/definitions/:name/:version", element: <DefinitionPage /> },
+      { path: "/designer/new", element: <DesignerPage /> },
+      { path: "/designer/:name/:version", element: <DesignerPage /> },
       { path: "/taskdefs", element: <TaskDefsPage /> },
       { path: "/taskdefs/new", element: <NewTaskDefPage /> },
       { path: "/taskdefs/:name", element: <TaskDefPage /> },

@@ -5,6 +5,7 @@ import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { json } from "@codemirror/lang-json";
 import { syntaxHighlighting, HighlightStyle, foldGutter, bracketMatching, foldKeymap } from "@codemirror/language";
 import { tags } from "@lezer/highlight";
+import { autocompletion, type CompletionSource } from "@codemirror/autocomplete";
 
 // Colours come from the page's CSS variables, so one style serves both themes.
 const highlight = HighlightStyle.define([
@@ -23,17 +24,23 @@ const theme = EditorView.theme({
   ".cm-scroller": { overflow: "auto", maxHeight: "70vh" },
 });
 
-export default function JsonEditor({ text, editable, onChange, label, minHeight }: {
+export default function JsonEditor({ text, editable, onChange, label, minHeight, follow, complete }: {
   text: string;
   editable: boolean;
   onChange?: (text: string) => void;
   label: string;
   minHeight?: string;
+  /** An editable editor that also takes later values of `text` (changes made elsewhere). */
+  follow?: boolean;
+  /** Completions offered while typing. */
+  complete?: CompletionSource;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const onChangeRef = useRef(onChange);
   onChangeRef.current = onChange;
+  const completeRef = useRef(complete);
+  completeRef.current = complete;
 
   useEffect(() => {
     const v = new EditorView({
@@ -48,6 +55,7 @@ export default function JsonEditor({ text, editable, onChange, label, minHeight 
           highlightActiveLine(),
           keymap.of([...defaultKeymap, ...historyKeymap, ...foldKeymap]),
           json(),
+          ...(complete ? [autocompletion({ override: [(ctx) => completeRef.current?.(ctx) ?? null] })] : []),
           syntaxHighlighting(highlight),
           theme,
           EditorState.readOnly.of(!editable),
@@ -62,15 +70,15 @@ export default function JsonEditor({ text, editable, onChange, label, minHeight 
     view.current = v;
     return () => v.destroy();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [editable, label]);
+  }, [editable, label, !!complete]);
 
   // Later values replace the document (read-only views follow live data).
   useEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== text && !editable) {
+    if (v && v.state.doc.toString() !== text && (!editable || follow)) {
       v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: text } });
     }
-  }, [text, editable]);
+  }, [text, editable, follow]);
 
   return <div ref={host} className="json-editor" style={{ minHeight }} />;
 }

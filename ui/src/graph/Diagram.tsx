@@ -12,7 +12,7 @@ import { useResolvedTheme } from "../components/theme";
 
 const elk = new ELK();
 
-const SIZE: Record<string, [number, number]> = {
+export const SIZE: Record<string, [number, number]> = {
   start: [90, 34], end: [120, 34], merge: [18, 18], switch: [210, 64], fork: [180, 58], join: [180, 58],
   dynfork: [210, 56], task: [210, 60], sub: [210, 72], terminate: [190, 56], more: [210, 56], loop: [230, 60], group: [240, 64],
 };
@@ -26,15 +26,15 @@ interface NodeData extends Record<string, unknown> {
 }
 
 /** ELK positions (children relative to their loop, as React Flow wants them). */
-type Pt = { x: number; y: number };
-interface Laid {
+export type Pt = { x: number; y: number };
+export interface Laid {
   pos: Map<string, { x: number; y: number; w: number; h: number }>;
   routes: Map<string, { points: Pt[]; label?: Pt }>;
 }
 
 const labelWidth = (t: string) => Math.ceil(t.length * 6.6) + 10;
 
-async function layout(graph: Graph): Promise<Laid> {
+export async function layout(graph: { nodes: { id: string; kind: string; parent?: string; expanded?: boolean }[]; edges: { id: string; source: string; target: string; label?: string }[] }, sizes: Record<string, [number, number]> = SIZE): Promise<Laid> {
   const elkNodes = new Map<string, ElkNode>();
   const root: ElkNode = {
     id: "root",
@@ -57,7 +57,7 @@ async function layout(graph: Graph): Promise<Laid> {
     edges: [],
   };
   for (const n of graph.nodes) {
-    const [w, h] = SIZE[n.kind] ?? SIZE.task;
+    const [w, h] = sizes[n.kind] ?? SIZE[n.kind] ?? SIZE.task;
     const en: ElkNode = n.kind === "loop" || n.expanded
       ? { id: n.id, children: [], layoutOptions: { "elk.padding": `[top=${n.expanded ? 92 : 70},left=16,bottom=16,right=16]` }, width: w, height: h }
       : { id: n.id, width: w, height: h };
@@ -119,7 +119,7 @@ function roundedPath(pts: Pt[], r = 8): string {
 }
 
 /** Draws the route ELK chose (so edges go around nodes, loops included). */
-function RoutedEdge(props: EdgeProps<Edge<{ points?: Pt[]; labelAt?: Pt }>>) {
+export function RoutedEdge(props: EdgeProps<Edge<{ points?: Pt[]; labelAt?: Pt }>>) {
   const { data, markerEnd, label, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition } = props;
   let path: string;
   let at: Pt | undefined = data?.labelAt;

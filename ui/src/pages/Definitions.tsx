@@ -5,6 +5,7 @@ import { DefEditor, NEW_WORKFLOW } from "../components/DefEditor";
 import { reindent } from "../jsonText";
 import { useApi, ErrorBox, Tabs, JsonView, KeyValues } from "../components/common";
 import { buildGraph, type GNode } from "../graph/build";
+import { TextDiff } from "../components/TextDiff";
 
 const Diagram = lazy(() => import("../graph/Diagram"));
 
@@ -33,6 +34,7 @@ export function DefinitionsPage() {
           <label className="inline">
             Filter <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
           </label>
+          <Link className="btn" to="/designer/new">New (designer)</Link>
           <Link className="btn primary" to="/definitions/new">New definition</Link>
         </div>
       </div>
@@ -76,7 +78,7 @@ export function DefinitionPage() {
   const { name = "", version } = useParams();
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
-  const tab = (params.get("tab") as "diagram" | "json" | "edit") || "diagram";
+  const tab = (params.get("tab") as "diagram" | "json" | "edit" | "compare") || "diagram";
   const def = useApi(`def:${name}:${version ?? ""}`, () =>
     request<WorkflowDef>("GET", `/metadata/workflow/${encodeURIComponent(name)}${qs({ version })}`),
   );
@@ -106,6 +108,7 @@ export function DefinitionPage() {
               {vs.map((v) => <option key={v} value={v}>v{v}</option>)}
             </select>
           </label>
+          {d && <Link className="btn" to={`/designer/${encodeURIComponent(name)}/${d.version}`}>Design</Link>}
           <Link className="btn" to={`/executions?names=${encodeURIComponent(name)}`}>Executions</Link>
         </div>
       </div>
@@ -122,7 +125,7 @@ export function DefinitionPage() {
               ["Updated", fmtTime(d.updateTime)],
             ]}
           />
-          <Tabs label="Definition views" tabs={[{ id: "diagram", label: "Diagram" }, { id: "json", label: "JSON" }, { id: "edit", label: "Edit" }]} current={tab}
+          <Tabs label="Definition views" tabs={[{ id: "diagram", label: "Diagram" }, { id: "json", label: "JSON" }, { id: "edit", label: "Edit" }, { id: "compare", label: "Compare" }]} current={tab}
             onSelect={(t) => setParams(t === "diagram" ? {} : { tab: t })} />
           <div className={`exec-body ${tab === "diagram" && selTask ? "with-panel" : ""}`}>
             <div className="exec-main" role="tabpanel">
@@ -132,6 +135,7 @@ export function DefinitionPage() {
                 </Suspense>
               )}
               {tab === "json" && <JsonView value={d as unknown as Json} label="Definition JSON" />}
+              {tab === "compare" && <CompareVersions name={name} version={d.version} versions={vs} />}
               {tab === "edit" && <ErrorBox error={raw.error} />}
               {tab === "edit" && raw.data !== undefined && (
                 <DefEditor
@@ -177,6 +181,27 @@ function findTask(list: WT[], ref: string): WT | undefined {
     if (f) return f;
   }
   return undefined;
+}
+
+/** This version's JSON against another version's, as a line diff. */
+function CompareVersions({ name, version, versions }: { name: string; version: number; versions: number[] }) {
+  const others = versions.filter((v) => v !== version);
+  const [other, setOther] = useState<number | undefined>(() => others.find((v) => v < version) ?? others[0]);
+  const load = (v: number) => requestText(`/metadata/workflow/${encodeURIComponent(name)}${qs({ version: v })}`).then((t) => JSON.stringify(JSON.parse(t), null, 2));
+  const both = useApi(other !== undefined ? `cmp:${name}:${other}:${version}` : null, () => Promise.all([load(other!), load(version)]));
+  if (!others.length) return <p>There is no other version to compare with.</p>;
+  return (
+    <div className="stack">
+      <label className="inline">
+        Compare v{version} with{" "}
+        <select value={other ?? ""} onChange={(e) => setOther(Number(e.target.value))} aria-label="Version to compare with">
+          {others.map((v) => <option key={v} value={v}>v{v}</option>)}
+        </select>
+      </label>
+      <ErrorBox error={both.error} />
+      {both.data && <TextDiff before={both.data[0]} after={both.data[1]} label={`Changes from v${other} to v${version}`} />}
+    </div>
+  );
 }
 
 export function NewDefinitionPage() {
