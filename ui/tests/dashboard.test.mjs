@@ -38,6 +38,22 @@ async function page({ width = 1366, height = 900, scheme = "light" } = {}) {
   return p;
 }
 
+test("an empty server: each list says there is nothing yet", async () => {
+  const p = await page();
+  await p.goto(base + "/executions");
+  await p.getByText("No executions match.").waitFor();
+  await p.getByTestId("result-count").getByText("0 results").waitFor();
+  await p.screenshot({ path: join(results, "executions-empty.png") });
+  await p.goto(base + "/tasks");
+  await p.getByText("No tasks match.").waitFor();
+  await p.goto(base + "/eventhandlers");
+  await p.getByText("No event handlers.").waitFor();
+  await p.goto(base + "/queues");
+  await p.locator("main").waitFor();
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
 const tile = (p, label) => p.getByTestId(`tile-${label}`).locator(".tile-value");
 
 test("the dashboard charts what the server sampled and follows new samples", async () => {

@@ -274,3 +274,60 @@ test("a sub-workflow's child run is drawn in place, followed live, and its tasks
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });
+
+test("unsaved editor text survives a reload, until saved or discarded", async () => {
+  const p = await page();
+  await p.goto(base + "/eventhandlers/new");
+  const typed = JSON.stringify({ name: "ui_draft", event: "conductor:ui_simple:only", actions: [{ action: "complete_task", complete_task: { workflowId: "x", taskRefName: "y" } }] });
+  await setEditor(p, "Event handler JSON", typed);
+  await p.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith("baton.editor.draft:event:new")));
+  p.once("dialog", (d) => d.accept()); // the page asks before a reload drops unsaved text
+  await p.reload();
+  const draft = p.getByRole("status", { name: "Draft" });
+  await draft.getByText(/Unsaved changes from/).waitFor();
+  await p.getByLabel("Event handler JSON").getByText('"ui_draft"', { exact: false }).first().waitFor();
+  // Discarded: the template is back and the draft gone.
+  await draft.getByRole("button", { name: "Discard them" }).click();
+  await p.getByLabel("Event handler JSON").getByText('"my_handler"', { exact: false }).first().waitFor();
+  assert.equal(await p.evaluate(() => localStorage.getItem("baton.editor.draft:event:new")), null);
+
+  // A task definition's edit: kept across a reload, gone once saved.
+  await p.goto(base + "/taskdefs/ui_task_c?tab=edit");
+  const td = await api(base, "GET", "/metadata/taskdefs/ui_task_c");
+  await setEditor(p, "Task definition JSON", JSON.stringify({ ...td, description: "drafted" }, null, 2));
+  p.once("dialog", (d) => d.accept());
+  await p.reload();
+  await p.getByRole("status", { name: "Draft" }).waitFor();
+  await p.getByLabel("Task definition JSON").getByText('"drafted"').waitFor();
+  await p.getByRole("toolbar", { name: "Definition actions" }).getByRole("button", { name: "Save" }).click();
+  await waitFor(async () => (await api(base, "GET", "/metadata/taskdefs/ui_task_c")).description === "drafted", "the save");
+  assert.equal(await p.evaluate(() => localStorage.getItem("baton.editor.draft:task:ui_task_c")), null);
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test("very long names wrap or cut without pushing the page sideways", async () => {
+  const long = "ui_" + "very_long_workflow_name_".repeat(5);
+  const ref = "a_reference_name_that_goes_on_" + "and_on_".repeat(8);
+  await api(base, "POST", "/metadata/workflow?overwrite=true", {
+    name: long, version: 1, schemaVersion: 2, ownerEmail: "ui@example.com", timeoutSeconds: 0,
+    tasks: [{ name: "ui_task_a", taskReferenceName: ref, type: "SIMPLE" }],
+  });
+  const id = await api(base, "POST", "/workflow", { name: long, version: 1, input: {}, correlationId: "c".repeat(120) });
+  await waitFor(async () => (await api(base, "GET", `/workflow/search?size=1&query=${encodeURIComponent(`workflowId = '${id}'`)}`)).totalHits === 1, "the index");
+  for (const [w, h, scheme] of [[1366, 800, "light"], [390, 844, "dark"]]) {
+    const p = await page({ width: w, height: h, scheme });
+    for (const path of ["/executions", `/execution/${id}`, "/definitions", `/definitions/${long}/1`]) {
+      await p.goto(base + path);
+      await p.getByText(long.slice(0, 20)).first().waitFor();
+      if (path.startsWith("/execution/")) await p.locator('.diagram[data-ready="true"]').waitFor();
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${path} at ${w}px scrolls sideways by ${overflow}px`);
+    }
+    await p.goto(base + `/execution/${id}`);
+    await p.locator('.diagram[data-ready="true"]').waitFor();
+    await p.screenshot({ path: join(results, `execution-long-names-${w}.png`), fullPage: true });
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});

@@ -3,22 +3,31 @@ import { useBlocker } from "react-router";
 import { request, qs, problems } from "../api";
 import { JsonView, ConfirmDialog } from "./common";
 import { reindent, setTopLevel } from "../jsonText";
+import { readDraft, keepDraft } from "../drafts";
 
 /**
  * A workflow or task definition edited as raw JSON text: what is sent is the text itself, so
  * fields this UI does not know are kept exactly as written.
  */
-export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
+export function DefEditor({ kind, initial, draftKey, create, versions = [], onSaved }: {
   kind: "workflow" | "task" | "event";
   initial: string;
+  /** Where unsaved text is kept (localStorage) until saved or discarded. */
+  draftKey: string;
   /** Creating a new definition (else editing the one loaded). */
   create?: boolean;
   /** Versions that exist of this workflow (to number a new one). */
   versions?: number[];
   onSaved: (name: string, version?: number) => void;
 }) {
-  const [text, setText] = useState(initial);
-  const [doc, setDoc] = useState({ text: initial, n: 0 }); // what the editor shows (bumped to replace it)
+  // Unsaved text from an earlier visit comes back.
+  const [restored, setRestored] = useState(() => {
+    const d = readDraft(draftKey);
+    return d && d.text !== initial ? d : undefined;
+  });
+  const [text, setText] = useState(restored?.text ?? initial);
+  const [doc, setDoc] = useState({ text: restored?.text ?? initial, n: 0 }); // what the editor shows (bumped to replace it)
+  useEffect(() => keepDraft(draftKey, text !== initial ? text : undefined), [draftKey, text, initial]);
   const [errors, setErrors] = useState<string[]>([]);
   const [ok, setOk] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -38,6 +47,7 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
   }, []);
   const saved = (name: string, version?: number) => {
     saving.current = true;
+    keepDraft(draftKey, undefined);
     onSaved(name, version);
   };
 
@@ -123,6 +133,12 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
   })();
   return (
     <div className="def-editor stack">
+      {restored && (
+        <p className="outcome" role="status" aria-label="Draft">
+          Unsaved changes from {new Date(restored.at).toLocaleString()} were kept and are shown.{" "}
+          <button className="linklike" onClick={() => { setRestored(undefined); setErrors([]); setOk(undefined); replaceDoc(initial); }}>Discard them</button>
+        </p>
+      )}
       <JsonView key={doc.n} value={doc.text} editable onChange={setText} label={kind === "workflow" ? "Workflow definition JSON" : kind === "task" ? "Task definition JSON" : "Event handler JSON"} minHeight="16em" />
       <div className="row" role="toolbar" aria-label="Definition actions">
         {kind === "workflow" && <button className="btn" disabled={busy} onClick={validate}>Validate</button>}
@@ -145,7 +161,7 @@ export function DefEditor({ kind, initial, create, versions = [], onSaved }: {
             setErrors(["Not valid JSON: " + (e as Error).message]);
           }
         }}>Format</button>
-        {!create && <button className="btn" disabled={busy || text === initial} onClick={() => { setErrors([]); setOk(undefined); replaceDoc(initial); }}>Discard changes</button>}
+        <button className="btn" disabled={busy || text === initial} onClick={() => { setErrors([]); setOk(undefined); setRestored(undefined); replaceDoc(initial); }}>Discard changes</button>
         {ok && <span className="ok" role="status">{ok}</span>}
       </div>
       {errors.length > 0 && (

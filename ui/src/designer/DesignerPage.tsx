@@ -15,6 +15,7 @@ import {
 import type { CanvasActions } from "./Canvas";
 import { startPaletteDrag } from "./drag";
 import { JsonField, TaskForm, WorkflowForm } from "./Forms";
+import { readDraft, keepDraft } from "../drafts";
 
 const Canvas = lazy(() => import("./Canvas"));
 const Diagram = lazy(() => import("../graph/Diagram"));
@@ -23,20 +24,6 @@ const JsonEditor = lazy(() => import("../components/JsonEditor"));
 
 const S = (v: unknown) => JSON.stringify(v, null, 2);
 const draftKeyOf = (name?: string, version?: string) => `baton.designer.draft:${name ? `${name}:${version ?? ""}` : "new"}`;
-
-interface Draft {
-  at: number;
-  text: string;
-}
-
-function readDraft(key: string): Draft | undefined {
-  try {
-    const v = JSON.parse(localStorage.getItem(key) ?? "null") as Draft | null;
-    return v && typeof v.text === "string" ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function DesignerPage() {
   const { name, version } = useParams();
@@ -142,8 +129,7 @@ function Designer({ original, isNew, draftKey, names, reload }: {
   // (A text that does not parse counts too: it is kept as typed.)
   const dirty = text !== originalText;
   useEffect(() => {
-    if (dirty) localStorage.setItem(draftKey, JSON.stringify({ at: Date.now(), text } satisfies Draft));
-    else localStorage.removeItem(draftKey);
+    keepDraft(draftKey, dirty ? text : undefined);
   }, [dirty, text, draftKey]);
   const discard = () => {
     localStorage.removeItem(draftKey);

@@ -174,7 +174,7 @@ const FlowNode = memo(function FlowNode({ data }: NodeProps<Node<NodeData>>) {
   const clickable = !!g.attempts?.length || g.kind !== "more";
   const body = (
     <>
-      <span className="gn-title">{g.label}</span>
+      <span className="gn-title" title={g.label}>{g.label}</span>
       <span className="gn-type">{g.type}{g.kind === "task" && g.detail && g.detail !== "SIMPLE" ? ` · ${g.detail}` : ""}</span>
       {(g.status || g.notReached) && <span className="gn-status">{statusText(g)}{g.attempts && g.attempts.length > 1 ? ` · ${g.attempts.length} attempts` : ""}</span>}
     </>

@@ -141,6 +141,7 @@ export function DefinitionPage() {
                 <DefEditor
                   key={raw.data}
                   kind="workflow"
+                  draftKey={`baton.editor.draft:workflow:${name}:${version ?? ""}`}
                   initial={reindent(raw.data)}
                   versions={vs}
                   onSaved={(n, v) => {
@@ -214,7 +215,7 @@ export function NewDefinitionPage() {
           <h1 id="newdef-title">New workflow definition</h1>
         </div>
       </div>
-      <DefEditor kind="workflow" create initial={NEW_WORKFLOW} onSaved={(n, v) => navigate(`/definitions/${encodeURIComponent(n)}/${v ?? ""}`)} />
+      <DefEditor kind="workflow" create draftKey="baton.editor.draft:workflow:new" initial={NEW_WORKFLOW} onSaved={(n, v) => navigate(`/definitions/${encodeURIComponent(n)}/${v ?? ""}`)} />
     </section>
   );
 }

@@ -116,7 +116,7 @@ export function EventHandlerPage() {
           onSelect={(x) => setParams(x === "details" ? {} : { tab: x })} />
       )}
       {h && tab === "edit" && (
-        <DefEditor key={`${version}`} kind="event" initial={reindent(JSON.stringify(h))} onSaved={(n) => {
+        <DefEditor key={`${version}`} kind="event" draftKey={`baton.editor.draft:event:${name}`} initial={reindent(JSON.stringify(h))} onSaved={(n) => {
           setVersion((v) => v + 1);
           if (n === name) setParams({});
           else navigate(`/eventhandlers/${encodeURIComponent(n)}`);
@@ -163,7 +163,7 @@ export function NewEventHandlerPage() {
           <h1 id="neweh-title">New event handler</h1>
         </div>
       </div>
-      <DefEditor kind="event" create initial={NEW_EVENT_HANDLER} onSaved={(n) => navigate(`/eventhandlers/${encodeURIComponent(n)}`)} />
+      <DefEditor kind="event" create draftKey="baton.editor.draft:event:new" initial={NEW_EVENT_HANDLER} onSaved={(n) => navigate(`/eventhandlers/${encodeURIComponent(n)}`)} />
     </section>
   );
 }

@@ -73,7 +73,7 @@ export function TaskDefPage() {
       )}
       {t && tab === "edit" && <ErrorBox error={raw.error} />}
       {t && tab === "edit" && raw.data !== undefined && (
-        <DefEditor key={raw.data} kind="task" initial={reindent(raw.data)} onSaved={(n) => {
+        <DefEditor key={raw.data} kind="task" draftKey={`baton.editor.draft:task:${name}`} initial={reindent(raw.data)} onSaved={(n) => {
           if (n === name) {
             setSaved((x) => x + 1);
             setParams({});
@@ -112,7 +112,7 @@ export function NewTaskDefPage() {
           <h1 id="newtd-title">New task definition</h1>
         </div>
       </div>
-      <DefEditor kind="task" create initial={NEW_TASK} onSaved={(n) => navigate(`/taskdefs/${encodeURIComponent(n)}`)} />
+      <DefEditor kind="task" create draftKey="baton.editor.draft:task:new" initial={NEW_TASK} onSaved={(n) => navigate(`/taskdefs/${encodeURIComponent(n)}`)} />
     </section>
   );
 }
