@@ -200,3 +200,47 @@ test("new tasks get reference names not used yet; the server's problem paths fin
   assert.equal(M.taskPathOf(doc, "$.name"), undefined);
   assert.deepEqual(M.refsBefore(doc, ["tasks", 1, "loopOver", 0]), ["task", "l"]);
 });
+
+test("a SUB_WORKFLOW with its child defined in place is a container: drawn inside, filled, moved into, hints kept apart", () => {
+  const doc = {
+    name: "w", version: 1,
+    tasks: [
+      t("first"),
+      { name: "sub", taskReferenceName: "sub", type: "SUB_WORKFLOW", x_keep: 1,
+        subWorkflowParam: { name: "child", version: 1, workflowDefinition: { name: "child", version: 1, x_inner: true, tasks: [t("c1")] } } },
+      t("last"),
+    ],
+  };
+  const inline = ["tasks", 1, "subWorkflowParam", "workflowDefinition", "tasks"];
+  // Drawn inside the SUB_WORKFLOW node, with slots before and after the child's task.
+  const g = M.designGraph(doc);
+  const host = g.nodes.find((n) => n.label === "sub");
+  assert.equal(host.expanded, true);
+  const c1 = g.nodes.find((n) => n.label === "c1");
+  assert.equal(c1.parent, host.id);
+  const slots = g.nodes.filter((n) => n.kind === "slot" && n.parent === host.id).map((n) => S(n.point));
+  assert.deepEqual(slots, [S({ list: inline, index: 0 }), S({ list: inline, index: 1 })]);
+  assert.match(g.nodes.find((n) => n.kind === "slot" && n.parent === host.id).label, /the inline workflow of sub/);
+  // Insert, move in and out, delete: only the child's task list changes, unknown fields stay.
+  let d = M.insertTask(doc, { list: inline, index: 1 }, t("c2"));
+  assert.deepEqual(d.tasks[1].subWorkflowParam.workflowDefinition.tasks.map((x) => x.taskReferenceName), ["c1", "c2"]);
+  assert.equal(d.tasks[1].subWorkflowParam.workflowDefinition.x_inner, true);
+  assert.equal(d.tasks[1].x_keep, 1);
+  d = M.moveTask(d, ["tasks", 0], { list: inline, index: 0 });
+  assert.deepEqual(d.tasks.map((x) => x.taskReferenceName), ["sub", "last"]);
+  assert.deepEqual(d.tasks[0].subWorkflowParam.workflowDefinition.tasks.map((x) => x.taskReferenceName), ["first", "c1", "c2"]);
+  d = M.deleteTask(d, ["tasks", 0, "subWorkflowParam", "workflowDefinition", "tasks", 1]);
+  assert.deepEqual(d.tasks[0].subWorkflowParam.workflowDefinition.tasks.map((x) => x.taskReferenceName), ["first", "c2"]);
+  // Hints: the child's tasks see only each other; the parent's tasks do not see into the child.
+  assert.deepEqual(M.refsBefore(doc, [...inline, 0]).filter((r) => r !== "sub"), []);
+  const d2 = M.insertTask(doc, { list: inline, index: 1 }, t("c2"));
+  assert.ok(M.refsBefore(d2, [...inline, 1]).includes("c1"));
+  assert.ok(!M.refsBefore(d2, [...inline, 1]).includes("first"));
+  assert.ok(!M.refsBefore(doc, ["tasks", 2]).includes("c1"));
+  assert.ok(M.refsBefore(doc, ["tasks", 2]).includes("sub"));
+  // A problem inside the child points at the child's task.
+  assert.deepEqual(M.taskPathOf(doc, "$.tasks[1].subWorkflowParam.workflowDefinition.tasks[0].name"), [...inline, 0]);
+  // A reference to a stored child has nothing to draw inside.
+  const plain = M.designGraph({ name: "w", tasks: [{ name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "child" } }] });
+  assert.equal(plain.nodes.find((n) => n.label === "s").expanded, undefined);
+});

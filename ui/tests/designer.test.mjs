@@ -355,3 +355,38 @@ test("designer screenshots: laptop and phone, light and dark", async () => {
     }
   }
 });
+
+test("a sub-workflow defined in place is filled by dropping tasks into it, saved, and runs", async () => {
+  const p = await page();
+  await p.goto(base + "/designer/new");
+  await ready(p);
+  await panel(p).getByLabel("Workflow name").fill("ui_inline_parent");
+  await dropType(p, "SUB_WORKFLOW", "tasks#0");
+  await nameTask(p, "call");
+  await panel(p).getByLabel(/Define the child workflow here/).check();
+  // The node opens into a container with its own slot; a task dropped there goes into the child.
+  const inner = "tasks/0/subWorkflowParam/workflowDefinition/tasks";
+  await slot(p, `${inner}#0`).waitFor();
+  await dropType(p, "SIMPLE", `${inner}#0`);
+  await nameTask(p, "inside", "ui_task_a");
+  const host = await node(p, "call").boundingBox();
+  const child = await node(p, "inside").boundingBox();
+  assert.ok(child.y > host.y && child.y + child.height <= host.y + host.height + 1, "the child's task is not drawn inside its SUB_WORKFLOW");
+  await p.screenshot({ path: join(results, "designer-inline-sub.png") });
+  const draft = await draftOf(p, "baton.designer.draft:new");
+  assert.deepEqual(refs(draft.tasks), ["call"]);
+  assert.deepEqual(refs(draft.tasks[0].subWorkflowParam.workflowDefinition.tasks), ["inside"]);
+
+  // Saved and run: the child runs the task drawn inside.
+  await p.locator('.validation[data-state="valid"]').waitFor();
+  await p.getByRole("toolbar", { name: "Designer actions" }).getByRole("button", { name: "Save", exact: true }).click();
+  await p.waitForURL(/\/designer\/ui_inline_parent\/1$/);
+  const stored = await api(base, "GET", "/metadata/workflow/ui_inline_parent?version=1");
+  assert.deepEqual(refs(stored.tasks[0].subWorkflowParam.workflowDefinition.tasks), ["inside"]);
+  const id = await api(base, "POST", "/workflow", { name: "ui_inline_parent", version: 1, input: {} });
+  const t = await waitFor(() => work(base, "ui_task_a"), "the child's task");
+  assert.equal(t.referenceTaskName, "inside");
+  await waitFor(async () => (await api(base, "GET", `/workflow/${id}`)).status === "COMPLETED", "the parent to complete");
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});

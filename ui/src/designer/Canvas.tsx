@@ -126,7 +126,7 @@ const DesignNode = memo(function DesignNode({ data }: NodeProps<Node<NodeData>>)
   if (g.kind === "start" || g.kind === "end") return <div className="gnode pill no-status" data-node={g.id}>{handles}{g.label}</div>;
   const err = problems.length > 0;
   return (
-    <div className={`gnode k-${g.kind} no-status ${selected ? "sel" : ""} ${err ? "in-error" : ""}`} data-node={g.label}
+    <div className={`gnode k-${g.kind} ${g.expanded ? "expanded-sub" : ""} no-status ${selected ? "sel" : ""} ${err ? "in-error" : ""}`} data-node={g.label}
       data-error={err ? "true" : undefined}
       draggable
       onDragStart={(e) => {
@@ -206,7 +206,14 @@ function CanvasInner({ graph, selected, problems, actions, moving }: { graph: DG
   const pos = laid?.l.pos;
   const nodes: Node<NodeData>[] = useMemo(() => {
     if (!pos) return [];
-    const ordered = [...graph.nodes].sort((a, b) => (a.parent ? 1 : 0) - (b.parent ? 1 : 0));
+    // Parents before their children (a loop inside an inline child workflow nests twice).
+    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+    const depth = (n: { parent?: string }) => {
+      let d = 0;
+      for (let p = n.parent; p && d < 64; p = byId.get(p)?.parent) d++;
+      return d;
+    };
+    const ordered = [...graph.nodes].sort((a, b) => depth(a) - depth(b));
     return ordered.filter((g) => pos.has(g.id)).map((g) => {
       const p = pos.get(g.id)!;
       return {
@@ -218,7 +225,7 @@ function CanvasInner({ graph, selected, problems, actions, moving }: { graph: DG
         draggable: false,
         selectable: false,
         focusable: false,
-        zIndex: g.kind === "loop" ? 0 : menu === g.id ? 10 : 1,
+        zIndex: g.kind === "loop" || g.expanded ? 0 : menu === g.id ? 10 : 1,
         data: { g, selected: selected === g.id, problems: problems.get(g.id) ?? [], actions, menu, setMenu, moving },
       };
     });

@@ -3,7 +3,7 @@
 // so fields the forms do not show stay as they were.
 import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import type { CompletionSource } from "@codemirror/autocomplete";
-import { getAt, isObj, setAt, typeOf, type Doc, type JsonValue, type Obj, type Task } from "./model";
+import { getAt, isObj, removeAt, setAt, typeOf, type Doc, type JsonValue, type Obj, type Task } from "./model";
 
 const JsonEditor = lazy(() => import("../components/JsonEditor"));
 
@@ -189,6 +189,13 @@ export function TaskForm({ task, onChange, onDelete, onMove, onAddCase, onRename
       {type === "SUB_WORKFLOW" && (
         <fieldset className="form-grid">
           <legend>Sub workflow</legend>
+          <label className="check wide">
+            <input type="checkbox" checked={isObj(getAt(task, ["subWorkflowParam", "workflowDefinition"]))}
+              onChange={(e) => e.target.checked
+                ? setIn(["subWorkflowParam", "workflowDefinition"], { name: String(getAt(task, ["subWorkflowParam", "name"]) || `${String(task.taskReferenceName ?? "child")}_inline`), version: 1, schemaVersion: 2, tasks: [] })
+                : onChange(removeAt(task, ["subWorkflowParam", "workflowDefinition"]) as Task)} />
+            Define the child workflow here (drawn inside this task; drop tasks into it)
+          </label>
           <Choice label="Workflow" value={getAt(task, ["subWorkflowParam", "name"])} options={workflows} onChange={(v) => setIn(["subWorkflowParam", "name"], v)} />
           <Choice label="Version" value={getAt(task, ["subWorkflowParam", "version"])}
             options={(versions[String(getAt(task, ["subWorkflowParam", "name"]) ?? "")] ?? []).map(String)}

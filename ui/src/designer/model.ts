@@ -73,8 +73,24 @@ export function childLists(t: Task, at: Path): { list: Path; label: string; task
   if (Array.isArray(t.defaultCase)) out.push({ list: [...at, "defaultCase"], label: "default", tasks: t.defaultCase.filter(isObj) as Task[] });
   if (Array.isArray(t.forkTasks)) t.forkTasks.forEach((b, i) => Array.isArray(b) && out.push({ list: [...at, "forkTasks", i], label: `branch ${i + 1}`, tasks: b.filter(isObj) as Task[] }));
   if (Array.isArray(t.loopOver)) out.push({ list: [...at, "loopOver"], label: "loop", tasks: t.loopOver.filter(isObj) as Task[] });
+  const inline = inlineTasks(t);
+  if (inline) out.push({ list: [...at, ...INLINE], label: "inline workflow", tasks: inline.filter(isObj) as Task[] });
   return out;
 }
+
+/** Where a SUB_WORKFLOW keeps the tasks of a child workflow defined in place. */
+export const INLINE: Path = ["subWorkflowParam", "workflowDefinition", "tasks"];
+
+/** The tasks of a SUB_WORKFLOW's inline child definition, if it has one. */
+export function inlineTasks(t: Task): JsonValue[] | undefined {
+  const p = t.subWorkflowParam;
+  if (!isObj(p) || !isObj(p.workflowDefinition)) return undefined;
+  const tasks = p.workflowDefinition.tasks;
+  return Array.isArray(tasks) ? tasks : undefined;
+}
+
+/** Whether a task list is the top level of an inline child workflow. */
+const isInlineList = (list: Path) => list.length > INLINE.length && INLINE.every((k, i) => list[list.length - INLINE.length + i] === k);
 
 /** Visits every task, depth first in definition order. */
 export function walkTasks(doc: Doc, fn: (t: Task, path: Path) => void, list: Path = ["tasks"]) {
@@ -383,9 +399,11 @@ export interface DNode {
   point?: Point;
   /** Slot making a new fork branch. */
   newBranch?: boolean;
-  /** The DO_WHILE holding it. */
+  /** The DO_WHILE (or SUB_WORKFLOW with an inline child) holding it. */
   parent?: string;
   detail?: string;
+  /** A SUB_WORKFLOW whose inline child workflow is drawn inside it. */
+  expanded?: boolean;
 }
 
 export interface DEdge {
@@ -427,6 +445,10 @@ export function designGraph(doc: Doc): DGraph {
   /** Where a list is, in words (for the slots' labels). */
   const where = (list: Path): string => {
     if (list.length === 1) return "the workflow";
+    if (isInlineList(list)) {
+      const sub = getAt(doc, list.slice(0, -INLINE.length));
+      return `the inline workflow of ${isObj(sub) ? refOf(sub) : "?"}`;
+    }
     const owner = getAt(doc, list.slice(0, list[list.length - 1] === "loopOver" || list[list.length - 1] === "defaultCase" ? -1 : -2));
     const o = isObj(owner) ? refOf(owner) : "?";
     const k = list[list.length - 2];
@@ -499,6 +521,12 @@ export function designGraph(doc: Doc): DGraph {
       case "sub": {
         const p = t.subWorkflowParam;
         if (isObj(p)) node.detail = `${String(p.name ?? "")}${p.version !== undefined ? " v" + String(p.version) : ""}`;
+        // A child workflow defined in place is drawn inside the node, to be filled like a loop.
+        if (inlineTasks(t)) {
+          node.expanded = true;
+          node.detail = "inline workflow";
+          sequence([...path, ...INLINE], [], id);
+        }
         return { entry: id, exits: [id] };
       }
       case "terminate":
@@ -545,7 +573,8 @@ export function refsBefore(doc: Doc, path: Path): string[] {
   const out: string[] = [];
   const addAll = (t: Task, p: Path) => {
     out.push(refOf(t));
-    for (const c of childLists(t, p)) c.tasks.forEach((x, i) => addAll(x, [...c.list, i]));
+    // Not into a child workflow defined in place: its outputs are not this workflow's.
+    for (const c of childLists(t, p)) if (!isInlineList(c.list)) c.tasks.forEach((x, i) => addAll(x, [...c.list, i]));
   };
   for (let depth = path.length; depth >= 2; depth--) {
     const at = path.slice(0, depth);
@@ -557,6 +586,8 @@ export function refsBefore(doc: Doc, path: Path): string[] {
       const container = getAt(doc, at);
       if (isObj(container)) out.push(refOf(container));
     }
+    // The child workflow defined in place sees only its own tasks.
+    if (isInlineList(list)) break;
   }
   return [...new Set(out)].filter(Boolean);
 }
