@@ -43,4 +43,7 @@ if [ ! -x "$BATON_BIN" ]; then
 fi
 
 echo "== browser tests"
+# Screenshots of every page (laptop and phone, light and dark) are kept as the run's artifacts.
+rm -rf test-results
 nice -n 19 node --test --test-concurrency=1 tests/
+echo "screenshots: $ui/test-results ($(ls test-results/*.png | wc -l) files)"
