@@ -244,3 +244,9 @@ test("a SUB_WORKFLOW with its child defined in place is a container: drawn insid
   const plain = M.designGraph({ name: "w", tasks: [{ name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "child" } }] });
   assert.equal(plain.nodes.find((n) => n.label === "s").expanded, undefined);
 });
+
+test("numbers a re-write would change are found, and only those", () => {
+  const text = '{"name": "n", "a": 1.0, "b": 12345678901234567890, "c": 1e3, "d": 2.5, "e": -7, "s": "1.0 in a string", "f": 0.1}';
+  assert.deepEqual(M.lossyNumbers(text), ["1.0", "12345678901234567890", "1e3"]);
+  assert.deepEqual(M.lossyNumbers('{"x": [1, 2, 3.25], "y": "\\"2.0\\""}'), []);
+});

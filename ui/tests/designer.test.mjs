@@ -390,3 +390,23 @@ test("a sub-workflow defined in place is filled by dropping tasks into it, saved
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });
+
+test("a definition whose numbers a re-write would change says so before anything is saved", async () => {
+  // Sent as text so that the number is written as 1.0.
+  const res = await fetch(base + "/api/metadata/workflow?overwrite=true", {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: '{"name": "ui_numbers", "version": 1, "schemaVersion": 2, "ownerEmail": "ui@example.com", "timeoutSeconds": 0, "tasks": [{"name": "ui_task_a", "taskReferenceName": "n", "type": "SIMPLE", "inputParameters": {"ratio": 1.0}}]}',
+  });
+  assert.ok(res.ok, await res.text());
+  const stored = await (await fetch(base + "/api/metadata/workflow/ui_numbers?version=1")).text();
+  assert.match(stored, /1\.0/, "the server kept the number as written");
+  const p = await page();
+  await p.goto(base + "/designer/ui_numbers/1");
+  await ready(p);
+  await p.getByRole("note", { name: "Numbers" }).getByText("1.0").waitFor();
+  // A definition without such numbers shows no note.
+  await p.goto(base + "/designer/ui_designed/1");
+  await ready(p);
+  assert.equal(await p.getByRole("note", { name: "Numbers" }).count(), 0);
+  await p.context().close();
+});

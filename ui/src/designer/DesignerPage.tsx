@@ -10,7 +10,7 @@ import { useApi, ErrorBox, Tabs, Modal, ConfirmDialog, StatusBadge } from "../co
 import {
   EMPTY_WORKFLOW, TASK_TYPES, addForkBranch, allRefs, addSwitchCase, deleteTask, designGraph, findRef, getAt, insertTasks, isObj, moveTask,
   newTasks, refOf, refsBefore, removeForkBranch, removeSwitchCase, renameSwitchCase, replaceTask, taskId, taskPathOf, typeOf,
-  walkTasks, type Doc, type DNode, type JsonValue, type Path, type Point, type Task,
+  walkTasks, lossyNumbers, type Doc, type DNode, type JsonValue, type Path, type Point, type Task,
 } from "./model";
 import type { CanvasActions } from "./Canvas";
 import { startPaletteDrag } from "./drag";
@@ -36,6 +36,7 @@ export function DesignerPage() {
   const original = name ? (JSON.parse(saved.data!) as Doc) : EMPTY_WORKFLOW;
   return (
     <Designer key={`${name ?? ""}:${version ?? ""}:${saved.data ?? ""}`} original={original} isNew={!name}
+      lossy={name ? lossyNumbers(saved.data!) : []}
       draftKey={draftKeyOf(name, version)} names={nv.data ?? {}}
       reload={() => { saved.reload(); nv.reload(); }} />
   );
@@ -43,9 +44,11 @@ export function DesignerPage() {
 
 type Problem = { message: string; node?: string; ref?: string };
 
-function Designer({ original, isNew, draftKey, names, reload }: {
+function Designer({ original, isNew, lossy, draftKey, names, reload }: {
   original: Doc;
   isNew: boolean;
+  /** Numbers of the stored text that re-writing it would change. */
+  lossy: string[];
   draftKey: string;
   names: Record<string, { name: string; version: number }[]>;
   reload: () => void;
@@ -303,6 +306,13 @@ function Designer({ original, isNew, draftKey, names, reload }: {
         <div className="outcome" role="status" aria-label="Draft">
           Restored unsaved changes from {new Date(restored).toLocaleString()}.{" "}
           <button className="linklike" onClick={discard}>Discard the draft</button>
+        </div>
+      )}
+      {lossy.length > 0 && (
+        <div className="outcome warn" role="note" aria-label="Numbers">
+          This definition writes numbers that the designer would write differently once it re-writes
+          the JSON ({lossy.map((n, i) => <code key={i}>{i ? ", " : ""}{n}</code>)}): saving from here
+          changes them. To keep them exactly, edit the JSON text on the definition&apos;s Edit tab instead.
         </div>
       )}
       {saveErrors.length > 0 && (

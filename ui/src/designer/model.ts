@@ -591,3 +591,20 @@ export function refsBefore(doc: Doc, path: Path): string[] {
   }
   return [...new Set(out)].filter(Boolean);
 }
+
+/**
+ * Numbers written in a JSON text that would not come back the same once parsed and written
+ * again (`1.0`, `1e3`, integers beyond 2^53...), at most `max` of them: the designer re-writes
+ * the text on every canvas or form edit, so these would change.
+ */
+export function lossyNumbers(text: string, max = 5): string[] {
+  const out = new Set<string>();
+  const re = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) && out.size < max) {
+    const tok = m[0];
+    if (tok.startsWith('"')) continue;
+    if (JSON.stringify(JSON.parse(tok)) !== tok) out.add(tok);
+  }
+  return [...out];
+}
