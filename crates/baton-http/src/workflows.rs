@@ -226,14 +226,21 @@ async fn execute(
     } else {
         execute_until_any(&svc, start, wait_seconds, &refs).await?
     };
+    Ok(Json(run_answer(&svc, &outcome, q.request_id)))
+}
+
+/// The answer of an execute or a wait: the run as it stood when the wait ended, in
+/// Conductor's shape, with the caller's request id.
+fn run_answer(
+    svc: &Service,
+    outcome: &baton_server::service::ExecuteOutcome,
+    request_id: Option<String>,
+) -> WorkflowRun {
     let (wf, tasks) = &outcome.view;
     let def = svc
         .workflow_def(&wf.workflow_name, Some(wf.workflow_version))
         .ok();
-    Ok(Json(views::run(
-        views::workflow(wf, tasks, def.as_deref(), &svc),
-        q.request_id,
-    )))
+    views::run(views::workflow(wf, tasks, def.as_deref(), svc), request_id)
 }
 
 /// Starts and waits until any of several task references has finished.
@@ -303,14 +310,7 @@ async fn wait(
             q.wait_until_task_ref.as_deref().unwrap_or(""),
         )
         .await?;
-    let (wf, tasks) = &outcome.view;
-    let def = svc
-        .workflow_def(&wf.workflow_name, Some(wf.workflow_version))
-        .ok();
-    Ok(Json(views::run(
-        views::workflow(wf, tasks, def.as_deref(), &svc),
-        q.request_id,
-    )))
+    Ok(Json(run_answer(&svc, &outcome, q.request_id)))
 }
 
 /// Query of a read.

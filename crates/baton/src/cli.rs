@@ -1223,17 +1223,13 @@ pub async fn run_workflow(cmd: WorkflowCommand) -> anyhow::Result<()> {
                 })
                 .await?
                 .into_inner();
-            if let Some(w) = r.workflow {
-                print_workflow(&w, conn.json);
-            }
-            if !r.finished && !r.task_ref_finished {
-                match wait_until {
-                    Some(t) => {
-                        bail!("neither task {t} nor the workflow finished within {wait} seconds")
-                    }
-                    None => bail!("the workflow did not finish within {wait} seconds"),
-                }
-            }
+            report_wait(
+                r.workflow,
+                r.finished || r.task_ref_finished,
+                wait_until,
+                wait,
+                conn.json,
+            )?;
         }
         WorkflowCommand::Wait {
             workflow_id,
@@ -1250,17 +1246,13 @@ pub async fn run_workflow(cmd: WorkflowCommand) -> anyhow::Result<()> {
                 })
                 .await?
                 .into_inner();
-            if let Some(w) = r.workflow {
-                print_workflow(&w, conn.json);
-            }
-            if !r.finished && !r.task_ref_finished {
-                match wait_until {
-                    Some(t) => {
-                        bail!("neither task {t} nor the workflow finished within {wait} seconds")
-                    }
-                    None => bail!("the workflow did not finish within {wait} seconds"),
-                }
-            }
+            report_wait(
+                r.workflow,
+                r.finished || r.task_ref_finished,
+                wait_until,
+                wait,
+                conn.json,
+            )?;
         }
         WorkflowCommand::Bulk {
             operation,
@@ -1869,6 +1861,27 @@ fn quoted(v: &str) -> String {
 /// Values quoted and comma-joined for IN (...).
 fn quoted_list(vs: &[String]) -> String {
     vs.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(",")
+}
+
+/// Prints the run an execute or a wait answered; an error when what was waited for did not
+/// happen within `wait` seconds.
+fn report_wait(
+    workflow: Option<pb::Workflow>,
+    done: bool,
+    wait_until: Option<String>,
+    wait: i32,
+    json: bool,
+) -> anyhow::Result<()> {
+    if let Some(w) = workflow {
+        print_workflow(&w, json);
+    }
+    if done {
+        return Ok(());
+    }
+    match wait_until {
+        Some(t) => bail!("neither task {t} nor the workflow finished within {wait} seconds"),
+        None => bail!("the workflow did not finish within {wait} seconds"),
+    }
 }
 
 /// A time for a table: RFC 3339 to the second, or "-".
