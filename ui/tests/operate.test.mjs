@@ -1,42 +1,19 @@
 // Browser tests of the task search and the event handler pages, against a server of their own.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { startServer } from "./server.mjs";
+import { join } from "node:path";
+import { browserSuite, results } from "./harness.mjs";
 import { api, waitFor, work, taskDefs, simpleDef, dynDef } from "./seed.mjs";
 
-const results = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
-mkdirSync(results, { recursive: true });
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+let base;
 
-let server, browser, base;
-
-before(async () => {
-  server = await startServer();
-  base = server.base;
+const suite = browserSuite(async (b) => {
+  base = b;
   await api(base, "POST", "/metadata/taskdefs", taskDefs);
   await api(base, "POST", "/metadata/workflow?overwrite=true", simpleDef);
   await api(base, "POST", "/metadata/workflow?overwrite=true", dynDef);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
 });
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function page({ width = 1366, height = 800, scheme = "light" } = {}) {
-  const ctx = await browser.newContext({ viewport: { width, height }, colorScheme: scheme });
-  const p = await ctx.newPage();
-  p.setDefaultTimeout(15000);
-  const errors = [];
-  p.on("pageerror", (e) => errors.push(String(e)));
-  p.errors = errors;
-  return p;
-}
+const page = (o = {}) => suite.page({ height: 800, ...o });
 
 async function setEditor(p, label, text) {
   const ed = p.getByLabel(label);

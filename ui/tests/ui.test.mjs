@@ -1,42 +1,22 @@
 // Browser tests of the web UI against a real server, seeded through the HTTP API.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { startServer } from "./server.mjs";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { browserSuite, results } from "./harness.mjs";
 import { seed, api, waitFor } from "./seed.mjs";
 
-const results = join(dirname(fileURLToPath(import.meta.url)), "..", "test-results");
-mkdirSync(results, { recursive: true });
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-
-let server, browser, ids, base;
+let ids, base;
 const measurements = {};
 
-before(async () => {
-  server = await startServer();
-  base = server.base;
-  ids = await seed(base);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  writeFileSync(join(results, "measurements.json"), JSON.stringify(measurements, null, 2) + "\n");
-});
-
-async function page({ width = 1366, height = 768, scheme = "light" } = {}) {
-  const ctx = await browser.newContext({ viewport: { width, height }, colorScheme: scheme });
-  const p = await ctx.newPage();
-  p.setDefaultTimeout(15000);
-  const errors = [];
-  p.on("pageerror", (e) => errors.push(String(e)));
-  p.errors = errors;
-  return p;
-}
+const suite = browserSuite(
+  async (b) => {
+    base = b;
+    ids = await seed(base);
+  },
+  () => writeFileSync(join(results, "measurements.json"), JSON.stringify(measurements, null, 2) + "\n"),
+);
+const page = (o = {}) => suite.page(o);
 
 const rows = (p) => p.locator("table.executions tbody tr:has(td.sel)");
 const statusCells = (p) => p.locator('table.executions tbody td[data-label="Status"]');

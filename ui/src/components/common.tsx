@@ -219,3 +219,34 @@ export function ConfirmDialog({ title, run, onClose, children, danger, label = "
     </Modal>
   );
 }
+
+/** Result count, previous and next page, and page size, for a paged search. */
+export function Pager({ start, size, total, onStart, onSize }: {
+  start: number;
+  size: number;
+  total: number;
+  onStart: (start: number) => void;
+  onSize: (size: number) => void;
+}) {
+  return (
+    <>
+      <span className="count" data-testid="result-count">
+        {total ? `${start + 1}–${Math.min(start + size, total)} of ${total}` : "0 results"}
+      </span>
+      <button className="btn" disabled={start === 0} onClick={() => onStart(Math.max(0, start - size))}>
+        ‹ Previous
+      </button>
+      <button className="btn" disabled={start + size >= total} onClick={() => onStart(start + size)}>
+        Next ›
+      </button>
+      <label>
+        Per page{" "}
+        <select value={size} onChange={(e) => onSize(Number(e.target.value))}>
+          {[10, 25, 50, 100, 250].map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </select>
+      </label>
+    </>
+  );
+}

@@ -9,7 +9,7 @@ import {
   type Node, type Edge, type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { layout, RoutedEdge, type Laid } from "../graph/Diagram";
+import { layout, RoutedEdge, parentsFirst, extentOf, type Laid } from "../graph/Diagram";
 import { useResolvedTheme } from "../components/theme";
 import { TASK_TYPES, type DGraph, type DNode, type Path, type Point } from "./model";
 import { DRAG_TYPE, dragging, endDrag, startTaskDrag } from "./drag";
@@ -206,14 +206,7 @@ function CanvasInner({ graph, selected, problems, actions, moving }: { graph: DG
   const pos = laid?.l.pos;
   const nodes: Node<NodeData>[] = useMemo(() => {
     if (!pos) return [];
-    // Parents before their children (a loop inside an inline child workflow nests twice).
-    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-    const depth = (n: { parent?: string }) => {
-      let d = 0;
-      for (let p = n.parent; p && d < 64; p = byId.get(p)?.parent) d++;
-      return d;
-    };
-    const ordered = [...graph.nodes].sort((a, b) => depth(a) - depth(b));
+    const ordered = parentsFirst(graph.nodes);
     return ordered.filter((g) => pos.has(g.id)).map((g) => {
       const p = pos.get(g.id)!;
       return {
@@ -244,15 +237,7 @@ function CanvasInner({ graph, selected, problems, actions, moving }: { graph: DG
     [graph, laid, ready],
   );
   const host = useRef<HTMLDivElement>(null);
-  const extent = useMemo(() => {
-    let w = 0, h = 0;
-    if (pos) for (const g of graph.nodes) {
-      if (g.parent) continue;
-      const p = pos.get(g.id);
-      if (p) { w = Math.max(w, p.x + p.w); h = Math.max(h, p.y + p.h); }
-    }
-    return { w, h };
-  }, [pos, graph]);
+  const extent = useMemo(() => extentOf(graph.nodes, pos), [pos, graph]);
   return (
     <div className="diagram designer-canvas" role="figure" aria-label="Workflow canvas" ref={host} data-ready={ready ? "true" : "false"}
       onKeyDown={(e) => { if (e.key === "Escape") setMenu(undefined); }}>

@@ -112,6 +112,29 @@ export async function layout(graph: { nodes: { id: string; kind: string; parent?
   return { pos, routes };
 }
 
+/** Nodes ordered parents before their children, as React Flow wants them (containers may
+ * nest: a loop in a child run drawn in place, or in an inline child workflow). */
+export function parentsFirst<N extends { id: string; parent?: string }>(nodes: N[]): N[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const depth = (n: N) => {
+    let d = 0;
+    for (let p = n.parent; p && d < 64; p = byId.get(p)?.parent) d++;
+    return d;
+  };
+  return [...nodes].sort((a, b) => depth(a) - depth(b));
+}
+
+/** Width and height of the laid-out drawing (its top-level nodes). */
+export function extentOf(nodes: { id: string; parent?: string }[], pos: Laid["pos"] | undefined): { w: number; h: number } {
+  let w = 0, h = 0;
+  if (pos) for (const g of nodes) {
+    if (g.parent) continue;
+    const p = pos.get(g.id);
+    if (p) { w = Math.max(w, p.x + p.w); h = Math.max(h, p.y + p.h); }
+  }
+  return { w, h };
+}
+
 /** A polyline with rounded corners. */
 function roundedPath(pts: Pt[], r = 8): string {
   let d = `M ${pts[0].x} ${pts[0].y}`;
@@ -296,14 +319,7 @@ function DiagramInner({ graph, selected, onSelect, onIter, onExpand, label }: {
 
   const nodes: Node<NodeData>[] = useMemo(() => {
     if (!pos) return [];
-    // Parents before their children (containers may nest: a loop in an expanded child run).
-    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-    const depth = (n: GNode) => {
-      let d = 0;
-      for (let p = n.parent; p && d < 64; p = byId.get(p)?.parent) d++;
-      return d;
-    };
-    const ordered = [...graph.nodes].sort((a, b) => depth(a) - depth(b));
+    const ordered = parentsFirst(graph.nodes);
     return ordered.map((g) => {
       const p = pos.get(g.id) ?? { x: 0, y: 0, w: 200, h: 50 };
       return {
@@ -323,15 +339,7 @@ function DiagramInner({ graph, selected, onSelect, onIter, onExpand, label }: {
   }, [graph, pos, selected, onSelect, onIter, onExpand]);
 
   const host = useRef<HTMLDivElement>(null);
-  const extent = useMemo(() => {
-    let w = 0, h = 0;
-    if (pos) for (const g of graph.nodes) {
-      if (g.parent) continue;
-      const p = pos.get(g.id);
-      if (p) { w = Math.max(w, p.x + p.w); h = Math.max(h, p.y + p.h); }
-    }
-    return { w, h };
-  }, [pos, graph]);
+  const extent = useMemo(() => extentOf(graph.nodes, pos), [pos, graph]);
 
   const edges: Edge[] = useMemo(
     () =>

@@ -187,7 +187,9 @@ function findTask(list: WT[], ref: string): WT | undefined {
 /** This version's JSON against another version's, as a line diff. */
 function CompareVersions({ name, version, versions }: { name: string; version: number; versions: number[] }) {
   const others = versions.filter((v) => v !== version);
-  const [other, setOther] = useState<number | undefined>(() => others.find((v) => v < version) ?? others[0]);
+  // Until one is chosen: the version before this one (the list of versions may come later).
+  const [chosen, setOther] = useState<number>();
+  const other = chosen !== undefined && others.includes(chosen) ? chosen : (others.find((v) => v < version) ?? others[0]);
   const load = (v: number) => requestText(`/metadata/workflow/${encodeURIComponent(name)}${qs({ version: v })}`).then((t) => JSON.stringify(JSON.parse(t), null, 2));
   const both = useApi(other !== undefined ? `cmp:${name}:${other}:${version}` : null, () => Promise.all([load(other!), load(version)]));
   if (!others.length) return <p>There is no other version to compare with.</p>;

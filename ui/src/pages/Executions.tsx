@@ -4,7 +4,7 @@ import {
   request, qs, fmtTime, fmtDuration, WORKFLOW_STATUSES,
   type SearchResult, type WorkflowSummary, type BulkResponse,
 } from "../api";
-import { useApi, StatusBadge, ErrorBox, Modal } from "../components/common";
+import { useApi, StatusBadge, ErrorBox, Pager, Modal } from "../components/common";
 
 /** Every filter lives in the URL; these are its keys. */
 const KEYS = ["names", "id", "cid", "status", "from", "to", "q", "query"] as const;
@@ -264,23 +264,8 @@ export function ExecutionsPage() {
             ])}
           </select>
         </label>
-        <span className="count" data-testid="result-count">
-          {total ? `${start + 1}–${Math.min(start + size, total)} of ${total}` : "0 results"}
-        </span>
-        <button className="btn" disabled={start === 0} onClick={() => update({ start: String(Math.max(0, start - size)) })}>
-          ‹ Previous
-        </button>
-        <button className="btn" disabled={start + size >= total} onClick={() => update({ start: String(start + size) })}>
-          Next ›
-        </button>
-        <label>
-          Per page{" "}
-          <select value={size} onChange={(e) => update({ size: e.target.value, start: null })}>
-            {[10, 25, 50, 100, 250].map((n) => (
-              <option key={n}>{n}</option>
-            ))}
-          </select>
-        </label>
+        <Pager start={start} size={size} total={total} onStart={(n) => update({ start: String(n) })}
+          onSize={(n) => update({ size: String(n), start: null })} />
       </nav>
 
       {bulk && (

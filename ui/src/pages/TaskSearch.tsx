@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { request, qs, fmtTime, fmtDuration, type SearchResult } from "../api";
-import { useApi, StatusBadge, ErrorBox } from "../components/common";
+import { useApi, StatusBadge, ErrorBox, Pager } from "../components/common";
 
 export const TASK_STATUSES = [
   "SCHEDULED", "IN_PROGRESS", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED",
@@ -216,23 +216,8 @@ export function TaskSearchPage() {
         </table>
       </div>
       <nav className="pager" aria-label="Pages">
-        <span className="count" data-testid="result-count">
-          {total ? `${start + 1}–${Math.min(start + size, total)} of ${total}` : "0 results"}
-        </span>
-        <button className="btn" disabled={start === 0} onClick={() => update({ start: String(Math.max(0, start - size)) })}>
-          ‹ Previous
-        </button>
-        <button className="btn" disabled={start + size >= total} onClick={() => update({ start: String(start + size) })}>
-          Next ›
-        </button>
-        <label>
-          Per page{" "}
-          <select value={size} onChange={(e) => update({ size: e.target.value, start: null })}>
-            {[10, 25, 50, 100, 250].map((n) => (
-              <option key={n}>{n}</option>
-            ))}
-          </select>
-        </label>
+        <Pager start={start} size={size} total={total} onStart={(n) => update({ start: String(n) })}
+          onSize={(n) => update({ size: String(n), start: null })} />
       </nav>
     </section>
   );
