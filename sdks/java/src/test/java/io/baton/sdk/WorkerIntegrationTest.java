@@ -202,7 +202,7 @@ class WorkerIntegrationTest extends ServerTest {
       }
       assertEquals(1, refused.size(), refused.toString());
       assertTrue(refused.get(0).startsWith(wf.tasks().get(0).taskId()), refused.toString());
-      assertEquals(0, w.unacknowledgedResults());
+      awaitAcknowledged(w);
       assertEquals(
           TaskStatus.TASK_STATUS_TIMED_OUT, client.getTask(wf.tasks().get(0).taskId()).status());
     }
@@ -494,7 +494,7 @@ class WorkerIntegrationTest extends ServerTest {
           assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, next.status(), next.reasonForIncompletion());
           assertEquals(1000, ((String) next.tasks().get(0).output().get("blob")).length());
           assertEquals(List.of(TaskResult.Status.FAILED, TaskResult.Status.COMPLETED), finished);
-          assertEquals(0, w.unacknowledgedResults());
+          awaitAcknowledged(w);
           assertEquals(1, connects.get());
           assertEquals(0, disconnects.get());
           assertEquals(0.0, counter(registry, "baton_worker_stream_reconnects", "j_huge"));
@@ -587,7 +587,7 @@ class WorkerIntegrationTest extends ServerTest {
           assertEquals(WorkflowStatus.WORKFLOW_STATUS_COMPLETED, next.status(), next.reasonForIncompletion());
           assertEquals(1000, ((String) next.tasks().get(0).output().get("blob")).length());
           assertEquals(List.of("INVALID_ARGUMENT"), refusals);
-          assertEquals(0, w.unacknowledgedResults());
+          awaitAcknowledged(w);
           assertEquals(1, connects.get());
           assertEquals(0, disconnects.get());
           assertEquals(0.0, counter(registry, "baton_worker_stream_reconnects", "j_refused"));
@@ -604,5 +604,17 @@ class WorkerIntegrationTest extends ServerTest {
       Thread.currentThread().interrupt();
       throw new RuntimeException(e);
     }
+  }
+
+  /**
+   * Waits until the worker holds no unacknowledged result: the run can end on the server before
+   * the acknowledgement of its last result has reached the worker.
+   */
+  private static void awaitAcknowledged(Worker w) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (w.unacknowledgedResults() != 0 && System.nanoTime() < deadline) {
+      sleep(20);
+    }
+    assertEquals(0, w.unacknowledgedResults());
   }
 }
