@@ -90,8 +90,9 @@ use crate::state::{Execution, TaskLog, TaskStatus, WorkflowInstance, WorkflowSta
 pub trait Env {
     /// Current time in epoch milliseconds.
     fn now_ms(&self) -> i64;
-    /// A fresh unique id for a task instance.
-    fn new_id(&mut self) -> String;
+    /// A fresh unique id for the task instance at sequence number `seq` of `workflow_id`
+    /// (see [`crate::ids::task_id`] for ids a store can find without an index).
+    fn new_task_id(&mut self, workflow_id: &str, seq: i32) -> String;
     /// A random number (for retry jitter).
     fn random(&mut self) -> u64;
     /// The registered task definition with this name, if any.

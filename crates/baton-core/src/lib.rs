@@ -7,6 +7,7 @@
 pub mod decider;
 pub mod event_handler;
 pub mod expr;
+pub mod ids;
 pub mod model;
 pub mod query;
 pub mod retention;

@@ -40,7 +40,7 @@ impl Env for DomainEnv {
     fn now_ms(&self) -> i64 {
         1_000_000
     }
-    fn new_id(&mut self) -> String {
+    fn new_task_id(&mut self, _: &str, _: i32) -> String {
         self.next_id += 1;
         format!("task-{}", self.next_id)
     }
@@ -69,7 +69,7 @@ impl Env for PlainEnv {
     fn now_ms(&self) -> i64 {
         1_000_000
     }
-    fn new_id(&mut self) -> String {
+    fn new_task_id(&mut self, _: &str, _: i32) -> String {
         self.0 += 1;
         format!("task-{}", self.0)
     }

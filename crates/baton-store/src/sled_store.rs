@@ -21,7 +21,7 @@
 //! | --- | --- |
 //! | `w/ str(wid)` | workflow record |
 //! | `t/ str(wid) i32(seq)` | task record (a prefix scan reads an execution's tasks by seq) |
-//! | `ti/ str(task_id)` | `str(wid) i32(seq)`: where the task record is |
+//! | `ti/ str(task_id)` | `str(wid) i32(seq)`: where the task record is, for ids that do not name it (`baton_core::ids`) |
 //! | `s/ str(wid)` | `#` and the SHA-256 of the definition the execution runs (older stores: the definition's JSON) |
 //! | `d/ hash` | definition JSON, once per distinct content; kept when executions go |
 //! | `xs/ str(STATUS) str(wid)` | empty: status index |
@@ -163,6 +163,26 @@ pub struct SledStore {
 }
 
 impl SledStore {
+    /// The task record in `slot` (`str(wid) i32(seq)`), when it is the task `task_id`.
+    fn task_in_slot(&self, slot: &[u8], task_id: &str) -> Result<Option<TaskInstance>, StoreError> {
+        let task_key = Key::new(keys::TASK).raw(slot).into_vec();
+        let Some(v) = self
+            .exec
+            .get(&task_key)
+            .map_err(|e| engine_error(&format!("loading task {task_id}"), e))?
+        else {
+            return Ok(None);
+        };
+        let task: TaskInstance = codec::decode(&v, || {
+            let mut r = Reader::bare(slot);
+            match (r.str(), r.i32()) {
+                (Some(wid), Some(seq)) => format!("t/{wid}/{seq}"),
+                _ => keys::display(&task_key),
+            }
+        })?;
+        Ok((task.task_id == task_id).then_some(task))
+    }
+
     /// Opens (creating if needed) the store in `dir` with default [`SledOptions`].
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
         Self::open_with(dir, SledOptions::default())
@@ -478,6 +498,18 @@ struct TaskIdOnly {
     task_id: String,
 }
 
+/// The execution and sequence number of a task record's key (`t/ str(wid) i32(seq)`).
+fn slot_of(task_key: &[u8]) -> Option<(String, i32)> {
+    let mut r = Reader::bare(task_key.strip_prefix(keys::TASK)?);
+    Some((r.str()?, r.i32()?))
+}
+
+/// True when the task's id names its own slot (execution and sequence number), so that the
+/// task is found from its id without a task-id index entry.
+fn names_slot(task: &TaskInstance) -> bool {
+    baton_core::ids::task_slot(&task.task_id) == Some((task.workflow_id.as_str(), task.seq))
+}
+
 /// A write turned into key operations. Everything that needs no read is encoded here,
 /// before the apply lock is taken.
 enum Op<'a> {
@@ -608,7 +640,8 @@ impl<'a> Ops<'a> {
         Ok(())
     }
 
-    /// Writes a task record; `new` also writes its task-id index entry, which never changes.
+    /// Writes a task record; `new` also writes its task-id index entry, which never changes,
+    /// unless the id names the record's slot (see [`names_slot`]).
     fn put_task(&mut self, task: &TaskInstance, new: bool) -> Result<(), StoreError> {
         let slot = Key::default()
             .str(&task.workflow_id)
@@ -618,7 +651,7 @@ impl<'a> Ops<'a> {
             Key::new(keys::TASK).raw(&slot).into_vec(),
             codec::encode("task record", task)?,
         );
-        if new {
+        if new && !names_slot(task) {
             self.put(Key::new(keys::TASK_ID).str(&task.task_id).into_vec(), slot);
         }
         Ok(())
@@ -738,6 +771,19 @@ impl<'a> Pending<'a> {
     }
 
     fn delete_task(&mut self, workflow_id: &str, task_id: &str) -> Result<(), StoreError> {
+        if let Some((wid, seq)) = baton_core::ids::task_slot(task_id)
+            && wid == workflow_id
+        {
+            // The id names its slot: when the task is there, it has no index entry.
+            let task_key = Key::new(keys::TASK).str(wid).i32(seq).into_vec();
+            if let Some(record) = self.get(&task_key)?
+                && codec::decode::<TaskIdOnly>(&record, || keys::display(&task_key))
+                    .is_ok_and(|t| t.task_id == task_id)
+            {
+                self.del(task_key);
+                return Ok(());
+            }
+        }
         let id_key = Key::new(keys::TASK_ID).str(task_id).into_vec();
         let Some(slot) = self.get(&id_key)? else {
             return Ok(());
@@ -746,6 +792,7 @@ impl<'a> Pending<'a> {
             // The id belongs to another execution: nothing of this one to delete.
             return Ok(());
         }
+        self.del(id_key);
         let task_key = Key::new(keys::TASK).raw(&slot).into_vec();
         if let Some(record) = self.get(&task_key)? {
             // The slot may hold another task (same seq, reused); delete only this task.
@@ -756,7 +803,6 @@ impl<'a> Pending<'a> {
                 self.del(task_key);
             }
         }
-        self.del(id_key);
         Ok(())
     }
 
@@ -808,6 +854,10 @@ impl<'a> Pending<'a> {
         let task_prefix = Key::new(keys::TASK).str(wid).into_vec();
         for (k, v) in self.scan(&task_prefix)? {
             match codec::decode::<TaskIdOnly>(&v, || keys::display(&k)) {
+                // An id that names its slot has no index entry.
+                Ok(t)
+                    if slot_of(&k).as_ref().map(|(w, n)| (w.as_str(), *n))
+                        == baton_core::ids::task_slot(&t.task_id) => {}
                 Ok(t) => {
                     let id_key = Key::new(keys::TASK_ID).str(&t.task_id).into_vec();
                     if self.get(&id_key)?.as_deref() == Some(&k[keys::TASK.len()..]) {
@@ -1140,6 +1190,14 @@ impl Store for SledStore {
 
     fn load_task(&self, task_id: &str) -> Result<Option<TaskInstance>, StoreError> {
         let label = || format!("loading task {task_id}");
+        // An id that names its slot is read there; any other id (or a named slot that
+        // holds another task) goes through the task-id index.
+        if let Some((wid, seq)) = baton_core::ids::task_slot(task_id) {
+            let slot = Key::default().str(wid).i32(seq).into_vec();
+            if let Some(task) = self.task_in_slot(&slot, task_id)? {
+                return Ok(Some(task));
+            }
+        }
         let Some(slot) = self
             .exec
             .get(Key::new(keys::TASK_ID).str(task_id).into_vec())
@@ -1147,22 +1205,7 @@ impl Store for SledStore {
         else {
             return Ok(None);
         };
-        let task_key = Key::new(keys::TASK).raw(&slot).into_vec();
-        let Some(v) = self
-            .exec
-            .get(&task_key)
-            .map_err(|e| engine_error(&label(), e))?
-        else {
-            return Ok(None);
-        };
-        let task: TaskInstance = codec::decode(&v, || {
-            let mut r = Reader::bare(&slot);
-            match (r.str(), r.i32()) {
-                (Some(wid), Some(seq)) => format!("t/{wid}/{seq}"),
-                _ => keys::display(&task_key),
-            }
-        })?;
-        Ok((task.task_id == task_id).then_some(task))
+        self.task_in_slot(&slot, task_id)
     }
 
     fn workflow_ids_by_status(&self, status: WorkflowStatus) -> Result<Vec<String>, StoreError> {

@@ -669,6 +669,58 @@ fn delete_task_leaves_nothing_behind() {
 }
 
 #[test]
+fn ids_that_name_their_slot_need_no_index_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let named = task("wf.x", 1, &baton_core::ids::task_id("wf.x", 1, 7), 1);
+    let plain = task("wf.x", 2, "plain", 2);
+    // Of the named form, but naming another slot: found through the index.
+    let elsewhere = task("wf.x", 3, &baton_core::ids::task_id("other", 9, 7), 3);
+    store
+        .apply(&batch(vec![
+            Write::PutNewTask(named.clone()),
+            Write::PutNewTask(plain.clone()),
+            Write::PutNewTask(elsewhere.clone()),
+        ]))
+        .unwrap();
+    let index: Vec<String> = exec_keys(&store)
+        .into_iter()
+        .filter(|k| k.starts_with("ti/"))
+        .collect();
+    assert_eq!(index.len(), 2, "{index:?}");
+    for t in [&named, &plain, &elsewhere] {
+        assert_eq!(store.load_task(&t.task_id).unwrap().as_ref(), Some(t));
+    }
+    // A restart gives seq 1 to another task: the old id finds nothing.
+    let again = task("wf.x", 1, &baton_core::ids::task_id("wf.x", 1, 8), 4);
+    store
+        .apply(&batch(vec![Write::PutNewTask(again.clone())]))
+        .unwrap();
+    assert_eq!(store.load_task(&named.task_id).unwrap(), None);
+    assert_eq!(
+        store.load_task(&again.task_id).unwrap(),
+        Some(again.clone())
+    );
+    // Deleting the old id leaves the new task; deleting the new one removes it.
+    for (id, left) in [(&named.task_id, 5), (&again.task_id, 4)] {
+        store
+            .apply(&batch(vec![Write::DeleteTask {
+                workflow_id: "wf.x".into(),
+                task_id: id.clone(),
+            }]))
+            .unwrap();
+        assert_eq!(exec_keys(&store).len(), left, "after deleting {id}");
+    }
+    assert_eq!(store.load_task(&again.task_id).unwrap(), None);
+    store
+        .apply(&batch(vec![Write::DeleteWorkflow {
+            workflow_id: "wf.x".into(),
+        }]))
+        .unwrap();
+    assert_eq!(exec_keys(&store), Vec::<String>::new());
+}
+
+#[test]
 fn a_reused_slot_keeps_its_new_task() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
@@ -1191,8 +1243,13 @@ const CORRS: [&str; 2] = ["c", "c\0"];
 const IDEM_KEYS: [&str; 2] = ["k", "k2"];
 const DUES: [i64; 6] = [i64::MIN, -1000, -1, 0, 1, i64::MAX];
 
+/// Half the executions get ids that name their slot (no index entry), half ids that do not.
 fn task_id(w: usize, seq: i32) -> String {
-    format!("task-{}-{seq}", IDS[w])
+    if w.is_multiple_of(2) {
+        baton_core::ids::task_id(IDS[w], seq, seq as u64)
+    } else {
+        format!("task-{}-{seq}", IDS[w])
+    }
 }
 
 fn timer(w: usize, due: usize, kind: usize) -> Timer {
@@ -1514,6 +1571,11 @@ impl Model {
             .values()
             .filter(|wf| !wf.status.is_terminal())
             .count();
+        let indexed = self
+            .tasks
+            .iter()
+            .filter(|((w, seq), t)| baton_core::ids::task_slot(&t.task_id) != Some((w, *seq)))
+            .count();
         let expected_keys = self.workflows.len() * 2 // record + status entry
             + open // open-by-name entry
             + (self.workflows.len() - open) // finished entry
@@ -1521,7 +1583,8 @@ impl Model {
             + self.idempotency.len()
             + self.snapshots.len()
             + self.definitions.len()
-            + self.tasks.len() * 2 // record + id entry
+            + self.tasks.len() // records
+            + indexed // id entries, for ids that do not name their slot
             + self.timers.len() * 2; // by due + by workflow
         prop_assert_eq!(
             exec_keys(store).len(),

@@ -89,7 +89,8 @@ pub(super) fn create(
     queued: bool,
 ) -> Created {
     let now = cx.now;
-    let task_id = cx.env.new_id();
+    let seq = exec.workflow.next_seq.max(1);
+    let task_id = cx.env.new_task_id(&exec.workflow.workflow_id, seq);
     let input = compute_input(exec, wt, td, &task_id);
     let reference = match origin {
         Origin::First => format!("{}{}", wt.task_reference_name, cx.suffix),
@@ -120,7 +121,6 @@ pub(super) fn create(
         cx.task_changed(old);
     }
     let wf = &mut exec.workflow;
-    let seq = wf.next_seq.max(1);
     wf.next_seq = seq + 1;
     cx.workflow_changed(wf);
     let task = TaskInstance {

@@ -47,7 +47,7 @@ impl Env for TestEnv {
     fn now_ms(&self) -> i64 {
         self.now
     }
-    fn new_id(&mut self) -> String {
+    fn new_task_id(&mut self, _: &str, _: i32) -> String {
         self.next_id += 1;
         format!("task-{}", self.next_id)
     }

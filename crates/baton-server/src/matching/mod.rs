@@ -1513,7 +1513,7 @@ mod tests {
             fn now_ms(&self) -> i64 {
                 T0
             }
-            fn new_id(&mut self) -> String {
+            fn new_task_id(&mut self, _: &str, _: i32) -> String {
                 self.0 += 1;
                 format!("old-{}", self.0)
             }

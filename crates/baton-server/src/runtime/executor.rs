@@ -44,8 +44,8 @@ impl Env for ExecEnv<'_> {
     fn now_ms(&self) -> i64 {
         self.now
     }
-    fn new_id(&mut self) -> String {
-        uuid::Uuid::now_v7().to_string()
+    fn new_task_id(&mut self, workflow_id: &str, seq: i32) -> String {
+        baton_core::ids::task_id(workflow_id, seq, rand::random())
     }
     fn random(&mut self) -> u64 {
         rand::random()
