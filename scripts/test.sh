@@ -31,7 +31,9 @@ echo "== cargo test (release: the SDK suites use the same binary)"
 cargo test --release --workspace
 if [ "$(id -u)" = 0 ]; then
   echo "== store full-disk test (mounts a small tmpfs; root only)"
-  cargo test --release -p baton-store -- --ignored
+  # The workspace's own lib test binaries, built above (a `-p baton-store` build would
+  # resolve features anew and compile every dependency again).
+  cargo test --release --workspace --lib -- --ignored tests::full_disk schedule_tests::schedules_at_scale
 fi
 export BATON_BIN="$root/target/release/baton"
 
