@@ -8,10 +8,17 @@ import { createInterface } from "node:readline";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export async function startServer() {
-  const bin = process.env.BATON_BIN || resolve(here, "../../target/release/baton");
+/** The server binary the tests run. */
+export const serverBinary = () => process.env.BATON_BIN || resolve(here, "../../target/release/baton");
+
+/**
+ * Starts a server with `extra` flags. With `scheme` "https" (a server given --tls-cert) the
+ * base URL names localhost, the name the test certificates are made for.
+ */
+export async function startServer({ extra = [], scheme = "http" } = {}) {
+  const bin = serverBinary();
   const dataDir = mkdtempSync(join(tmpdir(), "baton-ui-test-"));
-  const args = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0"];
+  const args = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", ...extra];
   if (process.env.BATON_UI_DIR_OVERRIDE) args.push("--ui-dir", process.env.BATON_UI_DIR_OVERRIDE);
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   const stderr = [];
@@ -28,7 +35,8 @@ export async function startServer() {
   });
   child.stdout.resume();
   return {
-    base: `http://${addr}`,
+    base: scheme === "https" ? `https://localhost:${addr.split(":").pop()}` : `http://${addr}`,
+    addr,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));

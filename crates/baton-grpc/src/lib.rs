@@ -11,6 +11,7 @@ pub mod monitor;
 pub mod schedule;
 pub mod task;
 pub mod telemetry;
+pub mod tls;
 mod views;
 pub mod workflow;
 
@@ -64,6 +65,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Engine tunables.
     pub engine: EngineConfig,
+    /// TLS on the listener (gRPC, HTTP and the UI alike); plain text when absent.
+    pub tls: Option<Arc<tls::Tls>>,
 }
 
 /// The gRPC status code of an error kind.
@@ -204,7 +207,7 @@ pub async fn serve(
         .layer(telemetry::GrpcMetricsLayer)
         .add_routes(routes);
     on_listening(addr);
-    tracing::info!(%addr, "serving");
+    tracing::info!(%addr, tls = config.tls.is_some(), "serving");
     // Recovery runs while the server serves; health turns SERVING when it is done.
     let recovering = runtime.clone();
     tokio::spawn(async move {
@@ -215,17 +218,28 @@ pub async fn serve(
     });
     // Small messages (pushed tasks, acks) must leave at once: without TCP_NODELAY a push can
     // wait ~40 ms for the peer's delayed ACK. The builder's own setting only covers
-    // connections it accepts itself, so set it on each accepted socket here.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|s| {
-            if let Err(e) = s.set_nodelay(true) {
-                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-            }
-        })
-    });
-    router
-        .serve_with_incoming_shutdown(incoming, signal)
-        .await?;
+    // connections it accepts itself, so set it on each accepted socket here (the TLS
+    // acceptor does the same).
+    match config.tls {
+        Some(tls) => {
+            let incoming = tokio_stream::wrappers::ReceiverStream::new(tls::accept(listener, tls));
+            router
+                .serve_with_incoming_shutdown(incoming, signal)
+                .await?;
+        }
+        None => {
+            let incoming = TcpListenerStream::new(listener).map(|conn| {
+                conn.inspect(|s| {
+                    if let Err(e) = s.set_nodelay(true) {
+                        tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+                    }
+                })
+            });
+            router
+                .serve_with_incoming_shutdown(incoming, signal)
+                .await?;
+        }
+    }
     let rt = runtime.clone();
     let _ = tokio::task::spawn_blocking(move || rt.shutdown()).await;
     Ok(())

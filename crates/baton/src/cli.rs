@@ -16,7 +16,7 @@ use tonic::transport::Channel;
 /// Where the server is and how to print.
 #[derive(Args, Clone)]
 pub struct Conn {
-    /// Server address.
+    /// Server address: `http://host:port`, or `https://host:port` for a server with TLS.
     #[arg(
         long,
         env = "BATON_SERVER",
@@ -27,6 +27,8 @@ pub struct Conn {
     /// Print JSON for scripts instead of readable text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) tls: crate::tls::ClientTls,
 }
 
 /// `baton def ...`
@@ -534,11 +536,7 @@ pub enum EventHandlerCommand {
 }
 
 pub(crate) async fn channel(conn: &Conn) -> anyhow::Result<Channel> {
-    Channel::from_shared(conn.server.clone())
-        .with_context(|| format!("bad server address {}", conn.server))?
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach baton server at {}", conn.server))
+    conn.tls.connect(&conn.server, None).await
 }
 
 pub(crate) fn read_json(file: &PathBuf) -> anyhow::Result<Value> {

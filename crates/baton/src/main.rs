@@ -6,6 +6,7 @@ mod bench_http;
 mod bench_schedules;
 mod cli;
 mod schedule_cli;
+mod tls;
 mod top;
 mod traces;
 
@@ -63,6 +64,10 @@ enum Command {
     /// Prints the last minutes of key figures, one line per ten-second sample: workflows
     /// started and ended, tasks ended, run times and queue waits, queue depth, workers.
     Metrics(cli::MetricsArgs),
+    /// Certificates for TLS: a local certificate authority with a server and a client
+    /// certificate signed by it, for trying TLS and mutual TLS out.
+    #[command(subcommand)]
+    Tls(tls::TlsCommand),
 }
 
 #[derive(clap::Args)]
@@ -118,6 +123,17 @@ struct ServerArgs {
     /// built into the binary.
     #[arg(long, env = "BATON_UI_DIR")]
     ui_dir: Option<PathBuf>,
+    /// Serve gRPC, the HTTP API and the UI over TLS with this certificate chain (PEM, the
+    /// server's certificate first). Needs --tls-key. SIGHUP reads both files again.
+    #[arg(long, env = "BATON_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "BATON_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: every client must present a certificate signed by a certificate
+    /// authority in this PEM file. Needs --tls-cert.
+    #[arg(long, env = "BATON_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 fn parse_age(text: &str) -> Result<i64, String> {
@@ -177,6 +193,37 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     }
 }
 
+/// Reads the TLS files again at every SIGHUP. A reload that fails keeps the certificate
+/// in use and logs why.
+fn reload_on_hangup(tls: Arc<baton_grpc::tls::Tls>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot watch for SIGHUP; TLS files will not be reloaded");
+            return;
+        };
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                let files = tls.files().clone();
+                match tls.reload() {
+                    Ok(()) => tracing::info!(
+                        cert = %files.cert.display(),
+                        key = %files.key.display(),
+                        "TLS certificate reloaded"
+                    ),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "TLS reload failed; the previous certificate stays in use"
+                    ),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
+}
+
 /// Runs a server until `shutdown` resolves.
 pub(crate) async fn run_server(
     args: &ServerArgs,
@@ -197,9 +244,22 @@ pub(crate) async fn run_server(
         }
         _ => None,
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = baton_grpc::tls::Tls::load(baton_grpc::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: args.tls_client_ca.clone(),
+            })?;
+            reload_on_hangup(tls.clone());
+            Some(tls)
+        }
+        _ => None,
+    };
     let ui_dir = args.ui_dir.clone();
     let config = baton_grpc::ServerConfig {
         listen: args.listen,
+        tls,
         engine: baton_server::EngineConfig {
             partitions: args.partitions,
             max_payload_bytes: args.max_payload_bytes,
@@ -272,6 +332,7 @@ fn main() {
             Command::Bench(args) => bench::run(args).await,
             Command::Top(args) => top::run(args).await,
             Command::Metrics(args) => cli::run_metrics(args).await,
+            Command::Tls(c) => tls::run(c),
         }
     });
     if let Err(e) = result {

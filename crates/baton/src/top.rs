@@ -21,9 +21,11 @@ use tonic::transport::Channel;
 /// `baton top`
 #[derive(clap::Args)]
 pub struct TopArgs {
-    /// Server address.
+    /// Server address: `http://host:port`, or `https://host:port` for a server with TLS.
     #[arg(long, env = "BATON_SERVER", default_value = "http://127.0.0.1:7070")]
     server: String,
+    #[command(flatten)]
+    tls: crate::tls::ClientTls,
     /// Seconds between refreshes.
     #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
     interval: f64,
@@ -57,8 +59,9 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
     let interval = Duration::from_secs_f64(args.interval);
     // A reading that takes longer than this is given up (the view keeps the last one).
     let timeout = interval.max(Duration::from_secs(5));
-    let channel = Channel::from_shared(args.server.clone())
-        .with_context(|| format!("bad server address {}", args.server))?
+    let channel = args
+        .tls
+        .endpoint(&args.server)?
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .connect()

@@ -29,5 +29,6 @@ mod search;
 mod sub_workflows;
 mod system_tasks;
 mod task_limits;
+mod tls;
 mod top;
 mod traces;
