@@ -72,6 +72,11 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ServerArgs {
+    /// Read settings from this TOML file: each key is one of these long flags without the
+    /// dashes (`listen = "0.0.0.0:7070"`, `tls-cert = "/etc/baton/server.pem"`). A flag on
+    /// the command line, then its environment variable, wins over the file.
+    #[arg(long, env = "BATON_CONFIG")]
+    config: Option<PathBuf>,
     /// Directory of the embedded store.
     #[arg(long, env = "BATON_DATA_DIR", default_value = "./baton-data")]
     data_dir: PathBuf,
@@ -299,8 +304,83 @@ pub(crate) async fn run_server(
     Ok(())
 }
 
+/// The arguments with the settings of `baton server --config FILE` (or `BATON_CONFIG`)
+/// put in as flags, each unless the command line or its environment variable sets it.
+fn with_config_file(mut args: Vec<std::ffi::OsString>) -> anyhow::Result<Vec<std::ffi::OsString>> {
+    use clap::CommandFactory;
+    if args.get(1).and_then(|a| a.to_str()) != Some("server") {
+        return Ok(args);
+    }
+    let given: Vec<String> = args[2..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let path = given
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--config") {
+            Some("") => given.get(i + 1).cloned(),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        })
+        .or_else(|| std::env::var("BATON_CONFIG").ok().filter(|v| !v.is_empty()));
+    let Some(path) = path else {
+        return Ok(args);
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the config file {path}"))?;
+    let table: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("the config file {path} is not valid TOML"))?;
+    let command = Cli::command();
+    let server = command
+        .find_subcommand("server")
+        .context("no server command")?;
+    let mut settings: Vec<std::ffi::OsString> = Vec::new();
+    for (key, value) in table {
+        let long = key.replace('_', "-");
+        let arg = server
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long.as_str()) && long != "config")
+            .with_context(|| {
+                format!("unknown setting `{key}` in {path}: settings are the long flags of `baton server` (see --help)")
+            })?;
+        let flag = format!("--{long}");
+        let on_command_line = given
+            .iter()
+            .any(|a| a == &flag || a.starts_with(&format!("{flag}=")));
+        let in_environment = arg
+            .get_env()
+            .is_some_and(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        if on_command_line || in_environment {
+            continue;
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            other => anyhow::bail!(
+                "setting `{key}` in {path} must be a string or a number, got {}",
+                other.type_str()
+            ),
+        };
+        settings.push(flag.into());
+        settings.push(text.into());
+    }
+    let rest = args.split_off(2);
+    args.extend(settings);
+    args.extend(rest);
+    Ok(args)
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let args = match with_config_file(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            std::process::exit(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -439,3 +439,68 @@ fn tls_files_that_do_not_load_stop_the_server_with_the_reason() {
     assert!(ok, "{err}");
     assert_ne!(std::fs::read(certs.join("ca.pem")).unwrap(), before);
 }
+
+#[tokio::test]
+async fn a_config_file_sets_tls_and_flags_and_environment_win_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = make_certs(&dir.path().join("certs"));
+    let config = dir.path().join("baton.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:1\"\ntls-cert = {:?}\ntls_key = {:?}\n",
+            p(&certs, "server.pem"),
+            p(&certs, "server-key.pem")
+        ),
+    )
+    .unwrap();
+    // The flag's listen address wins over the file's (port 1 would fail to bind).
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        "127.0.0.1:0",
+        &["--config", config.to_str().unwrap()],
+    );
+    assert!(call_ok(&server, &certs.join("ca.pem"), None).await);
+    drop(server);
+
+    // The environment wins over the file too: here it names another key, which fails.
+    let (ok, _, err) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args(["server", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .env("BATON_TLS_KEY", p(&certs, "client-key.pem"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(!ok);
+    assert!(err.contains("client-key.pem"), "{err}");
+
+    // Bad files are named with what is wrong.
+    let bad = dir.path().join("bad.toml");
+    for (text, expect) in [
+        (
+            "tls-certificate = \"x\"\n",
+            "unknown setting `tls-certificate`",
+        ),
+        ("listen = [1]\n", "must be a string or a number"),
+        ("listen = \n", "is not valid TOML"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let (ok, _, err) = baton(&["server", "--config", bad.to_str().unwrap()]);
+        assert!(!ok);
+        assert!(
+            err.contains(expect) && err.contains("bad.toml"),
+            "{text}: {err}"
+        );
+    }
+    let (ok, _, err) = baton(&["server", "--config", "/nonexistent/baton.toml"]);
+    assert!(!ok);
+    assert!(err.contains("cannot read the config file"), "{err}");
+}
