@@ -326,10 +326,9 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer noCert.Close()
-	err = expectCallFails(t, noCert, "mutual TLS without a client certificate")
-	if !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("the error does not name the missing certificate: %v", err)
-	}
+	// The server's refusal may reach the client as an alert or as a closed connection,
+	// depending on timing, so only the status is checked.
+	expectCallFails(t, noCert, "mutual TLS without a client certificate")
 
 	// The client certificate from the environment, the CA file from code.
 	t.Setenv(envClientCert, certs.Client)
