@@ -18,10 +18,11 @@
 //     schedules ([Client.SaveSchedule]). It returns the package's own types ([Workflow],
 //     [TaskInstance], [WorkflowStatus], ...), with JSON data as map[string]any.
 //
-// Both take a gRPC connection, which [Dial] opens with settings suited to Baton (plain
-// text by default, fast reconnects). Nothing in the package keeps global state: every
-// setting travels through options, and environment variables are read only where the
-// documentation says so.
+// Both take a gRPC connection, which [Dial] opens with settings suited to Baton (fast
+// reconnects; plain text by default, TLS for an https:// address or when a CA file or client
+// certificate is set). [DialTLS] takes the certificate files of a [TLSConfig], for servers
+// with TLS or mutual TLS. Nothing in the package keeps global state: every setting travels
+// through options, and environment variables are read only where the documentation says so.
 //
 // A minimal worker:
 //

@@ -13,6 +13,29 @@ import (
 	"github.com/baton-run/baton/sdks/go/baton"
 )
 
+// A connection to a server that requires client certificates (`baton server --tls-cert
+// server.pem --tls-key server-key.pem --tls-client-ca ca.pem`). A wrong setting, such as a
+// missing file, is an error here rather than on the first call.
+func ExampleDialTLS() {
+	conn, err := baton.DialTLS("https://localhost:7070", baton.TLSConfig{
+		CAFile:   "ca.pem",
+		CertFile: "client.pem",
+		KeyFile:  "client-key.pem",
+	})
+	var bad *baton.TLSConfigError
+	if errors.As(err, &bad) {
+		log.Fatalf("TLS settings: %v", bad)
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	defs, err := baton.NewClient(conn).ListWorkflowDefs(context.Background(), false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(defs), "workflow definitions")
+}
+
 // A worker with a typed handler, stopped gracefully on Ctrl-C.
 func ExampleWorker() {
 	conn, err := baton.Dial("") // BATON_SERVER, or 127.0.0.1:7070

@@ -58,6 +58,13 @@ func newEnv(t *testing.T) *testEnv {
 // "--max-payload-bytes", "1048576").
 func newEnvArgs(t *testing.T, serverArgs ...string) *testEnv {
 	t.Helper()
+	return newEnvDial(t, func(addr string) (*grpc.ClientConn, error) { return Dial(addr) }, serverArgs...)
+}
+
+// serverBinary returns the server binary, skipping the test only when BATON_BIN is unset
+// and the default binary is missing.
+func serverBinary(t *testing.T) string {
+	t.Helper()
 	bin, err := batontest.FindBinary()
 	if err != nil {
 		if os.Getenv("BATON_BIN") == "" {
@@ -65,12 +72,20 @@ func newEnvArgs(t *testing.T, serverArgs ...string) *testEnv {
 		}
 		t.Fatal(err)
 	}
+	return bin
+}
+
+// newEnvDial is newEnvArgs with the test's connection opened by dial, given the address
+// the server listens on (host:port).
+func newEnvDial(t *testing.T, dial func(addr string) (*grpc.ClientConn, error), serverArgs ...string) *testEnv {
+	t.Helper()
+	bin := serverBinary(t)
 	logs := &syncBuffer{}
 	srv, err := batontest.Start(bin, t.TempDir(), "127.0.0.1:0", logs, serverArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := Dial(srv.Addr)
+	conn, err := dial(srv.Addr)
 	if err != nil {
 		srv.Kill()
 		t.Fatal(err)
