@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,52 @@ def baton_bin() -> str:
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         pytest.fail(f"baton binary not found at {path}; build it or set BATON_BIN", pytrace=False)
     return path
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """The certificates ``baton tls init`` writes: an authority, a server certificate valid
+    for localhost, 127.0.0.1 and ::1 (unless other hosts were asked for), and a client one."""
+
+    directory: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.directory / "ca.pem"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.directory / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.directory / "server-key.pem"
+
+    @property
+    def client_cert(self) -> Path:
+        return self.directory / "client.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.directory / "client-key.pem"
+
+    def server_args(self, mutual: bool = False) -> list[str]:
+        """``baton server`` arguments serving TLS with these files; ``mutual`` also requires
+        a client certificate signed by the authority."""
+        args = ["--tls-cert", str(self.server_cert), "--tls-key", str(self.server_key)]
+        if mutual:
+            args += ["--tls-client-ca", str(self.ca)]
+        return args
+
+
+def make_tls_files(directory: Path, hosts: list[str] | None = None) -> TlsFiles:
+    """Writes a certificate authority and server and client certificates into ``directory``
+    with ``baton tls init``."""
+    command = [baton_bin(), "tls", "init", "--dir", str(directory)]
+    for host in hosts or []:
+        command += ["--host", host]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+    return TlsFiles(directory)
 
 
 class BatonServer:
@@ -70,6 +117,11 @@ class BatonServer:
                 self.stop(signal.SIGKILL)
                 raise RuntimeError("baton server did not start:\n" + "\n".join(self.output[-50:]))
         return self.address
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (once started)."""
+        return int(self.address.rsplit(":", 1)[1])
 
     def restart(self, timeout: float = 30.0) -> str:
         """Starts the server again on the same address and data directory."""

@@ -15,15 +15,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import grpc
-import grpc.aio
 
 from baton import _operations as ops
-from baton._channel import channel_options, resolve_address
+from baton._channel import open_aio_channel, open_channel, resolve_connection
 from baton._operations import DEFAULT_TIMEOUT, DefinitionLike, Plan, Rpc, Sleep
 from baton.errors import BatonError, from_rpc_error
 from baton.v1 import (
@@ -123,10 +123,21 @@ class BatonClient:
     """Blocking client for a Baton server.
 
     Args:
-        address: ``host:port`` of the server; defaults to ``BATON_SERVER`` or
-            ``127.0.0.1:7070``.
+        address: the server: ``host:port``, ``http://host:port`` or, for a server with TLS,
+            ``https://host:port``; defaults to ``BATON_SERVER`` or ``127.0.0.1:7070``.
         timeout: default seconds per call.
-        credentials: channel credentials for TLS; plaintext when omitted.
+        credentials: channel credentials for TLS set up in code (instead of the files below).
+        ca_file: PEM file of the certificate authorities to trust for an ``https://`` server
+            (default ``BATON_CA_FILE``; without one, the system's). With a bare
+            ``host:port`` it turns TLS on.
+        client_cert: PEM client certificate presented to a server that requires mutual TLS
+            (default ``BATON_CLIENT_CERT``); needs ``client_key``. Turns TLS on like
+            ``ca_file``.
+        client_key: the private key of ``client_cert`` (default ``BATON_CLIENT_KEY``).
+
+    Raises:
+        ValueError: TLS settings with an ``http://`` address, a client certificate without
+            its key or a key without its certificate, or a file that cannot be read.
 
     The client is thread-safe and should be reused; close it (or use it as a context
     manager) when done. Every method is listed in the SDK's ``API.md``.
@@ -138,13 +149,19 @@ class BatonClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.address = resolve_address(address)
+        connection = resolve_connection(
+            address, ca_file=ca_file, client_cert=client_cert, client_key=client_key, credentials=credentials
+        )
+        self.address = connection.target
+        """The ``host:port`` dialled."""
+        self.tls = connection.tls
+        """Whether the connection uses TLS."""
         self.timeout = timeout
-        if credentials is None:
-            self._channel = grpc.insecure_channel(self.address, options=channel_options())
-        else:
-            self._channel = grpc.secure_channel(self.address, credentials, options=channel_options())
+        self._channel = open_channel(connection)
         self._stubs = _stubs(self._channel)
 
     def close(self) -> None:
@@ -232,8 +249,8 @@ class BatonClient:
 class AsyncBatonClient:
     """asyncio client for a Baton server; the methods of :class:`BatonClient` as coroutines.
 
-    Create it inside a running event loop and close it with ``await client.close()`` (or use
-    ``async with``).
+    Takes the same arguments as :class:`BatonClient`, TLS settings included. Create it inside
+    a running event loop and close it with ``await client.close()`` (or use ``async with``).
     """
 
     def __init__(
@@ -242,13 +259,19 @@ class AsyncBatonClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.address = resolve_address(address)
+        connection = resolve_connection(
+            address, ca_file=ca_file, client_cert=client_cert, client_key=client_key, credentials=credentials
+        )
+        self.address = connection.target
+        """The ``host:port`` dialled."""
+        self.tls = connection.tls
+        """Whether the connection uses TLS."""
         self.timeout = timeout
-        if credentials is None:
-            self._channel = grpc.aio.insecure_channel(self.address, options=channel_options())
-        else:
-            self._channel = grpc.aio.secure_channel(self.address, credentials, options=channel_options())
+        self._channel = open_aio_channel(connection)
         self._stubs = _stubs(self._channel)
 
     async def close(self) -> None:

@@ -22,7 +22,8 @@ Configuration, strongest first: the environment variables
 replaced by ``_``); the values given in code; then ``BATON_WORKER_CONCURRENCY``,
 ``BATON_WORKER_DOMAIN``, ``BATON_WORKER_ID``, ``BATON_WORKER_PAUSED`` and
 ``BATON_WORKER_LEASE_EXTENSION`` for every task type. ``BATON_SERVER`` names
-the server.
+the server (``https://host:port`` for TLS), and ``BATON_CA_FILE``, ``BATON_CLIENT_CERT`` and
+``BATON_CLIENT_KEY`` the TLS files when the code gives none.
 
 Prometheus metrics (tasks received, finished and failed, execution time, result size, tasks
 in flight; see :mod:`baton.metrics`) are recorded with ``metrics=True`` or a registry, and
@@ -54,7 +55,7 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from baton._channel import channel_options, resolve_address
+from baton._channel import Connection, channel_options, open_aio_channel, resolve_connection
 from baton.metrics import TaskTypeMetrics, WorkerMetrics, resolve_metrics
 from baton.models import TaskStatus
 from baton.task import Invoker, Task, outcome_to_result, run_async, run_sync
@@ -1165,10 +1166,7 @@ class _Core:
         self.max_backoff = max_backoff
         self.loop = asyncio.get_running_loop()
         options = channel_options(max_reconnect_backoff_ms=int(max_backoff * 1000))
-        if credentials is None:
-            self.channel = grpc.aio.insecure_channel(address, options=options)
-        else:
-            self.channel = grpc.aio.secure_channel(address, credentials, options=options)
+        self.channel = open_aio_channel(Connection(address, credentials), options)
         self.stub = task_pb2_grpc.TaskServiceStub(self.channel)
         self.streams = {r.spec.task_type: _TaskStream(self, r) for r in tasks}
         self.runs: list[asyncio.Task[None]] = []
@@ -1240,10 +1238,18 @@ class AsyncWorker:
     Args:
         tasks: :class:`WorkerTask` objects or functions decorated with :func:`worker_task`;
             default: every handler in ``registry``.
-        server: ``host:port`` of the server (default ``BATON_SERVER`` or 127.0.0.1:7070).
+        server: the server: ``host:port``, ``http://host:port`` or, for a server with TLS,
+            ``https://host:port`` (default ``BATON_SERVER`` or 127.0.0.1:7070).
         worker_id: default worker id for task types that do not set one.
         registry: where to find handlers when ``tasks`` is omitted.
-        credentials: channel credentials for TLS (plaintext when omitted).
+        credentials: channel credentials for TLS set up in code (instead of the files below).
+        ca_file: PEM file of the certificate authorities to trust for an ``https://`` server
+            (default ``BATON_CA_FILE``; without one, the system's). With a bare
+            ``host:port`` it turns TLS on.
+        client_cert: PEM client certificate presented to a server that requires mutual TLS
+            (default ``BATON_CLIENT_CERT``); needs ``client_key``. Turns TLS on like
+            ``ca_file``.
+        client_key: the private key of ``client_cert`` (default ``BATON_CLIENT_KEY``).
         grace_period: seconds :meth:`stop` lets running tasks finish by default.
         initial_backoff, max_backoff: reconnect delays in seconds (doubling, with jitter).
         on_event: called with a :class:`WorkerEvent` for each task run, result and
@@ -1257,6 +1263,11 @@ class AsyncWorker:
         batch: let the server send several tasks and acknowledgements per stream message,
             and send the results that are ready at the same moment in one message (default:
             ``BATON_WORKER_BATCH``, else on). A result is never held back waiting for others.
+
+    Raises:
+        ValueError: no handlers, or TLS settings that do not fit together (an ``http://``
+            address with a CA file, a client certificate without its key) or name a file
+            that cannot be read.
 
     Usage::
 
@@ -1272,6 +1283,9 @@ class AsyncWorker:
         worker_id: str | None = None,
         registry: TaskRegistry | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
         grace_period: float = 30.0,
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
@@ -1290,10 +1304,16 @@ class AsyncWorker:
         types = [s.task_type for s in specs]
         if len(set(types)) != len(types):
             raise ValueError(f"more than one handler for a task type: {types}")
-        self.server = resolve_address(server)
+        connection = resolve_connection(
+            server, ca_file=ca_file, client_cert=client_cert, client_key=client_key, credentials=credentials
+        )
+        self.server = connection.target
+        """The ``host:port`` dialled."""
+        self.tls = connection.tls
+        """Whether the connection uses TLS."""
         self.worker_id = worker_id or default_worker_id()
         self.tasks = [resolve_task(s, self.worker_id) for s in specs]
-        self.credentials = credentials
+        self.credentials = connection.credentials
         self.grace_period = grace_period
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
@@ -1399,6 +1419,9 @@ class Worker:
         worker_id: str | None = None,
         registry: TaskRegistry | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        client_cert: str | os.PathLike[str] | None = None,
+        client_key: str | os.PathLike[str] | None = None,
         grace_period: float = 30.0,
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
@@ -1413,6 +1436,9 @@ class Worker:
             worker_id=worker_id,
             registry=registry,
             credentials=credentials,
+            ca_file=ca_file,
+            client_cert=client_cert,
+            client_key=client_key,
             grace_period=grace_period,
             initial_backoff=initial_backoff,
             max_backoff=max_backoff,
@@ -1429,6 +1455,11 @@ class Worker:
     def server(self) -> str:
         """The server address."""
         return self._async.server
+
+    @property
+    def tls(self) -> bool:
+        """Whether the connection uses TLS."""
+        return self._async.tls
 
     @property
     def batch(self) -> bool:
