@@ -200,16 +200,26 @@ pub struct ClientTls {
 }
 
 impl ClientTls {
-    /// An endpoint for `server`: TLS when it starts with `https://` (trusting --ca-file
-    /// or, without it, the system's authorities), plain text otherwise. TLS options given
-    /// for an `http://` address are an error rather than silently unused.
+    /// An endpoint for `server`: TLS when it starts with `https://`, or when it is a bare
+    /// `host:port` and --ca-file or --client-cert is given (trusting --ca-file or, without
+    /// it, the system's authorities); plain text otherwise. TLS options given for an
+    /// `http://` address are an error rather than silently unused.
     pub(crate) fn endpoint(&self, server: &str) -> anyhow::Result<Endpoint> {
-        let endpoint = Channel::from_shared(server.to_string())
+        let server = server.trim();
+        let lower = server.to_ascii_lowercase();
+        let wants_tls = self.ca_file.is_some() || self.client_cert.is_some();
+        // A bare host:port is TLS when TLS options are given, plain text otherwise (as in
+        // the SDKs).
+        let url = if lower.starts_with("https://") || lower.starts_with("http://") {
+            server.to_string()
+        } else if wants_tls {
+            format!("https://{server}")
+        } else {
+            format!("http://{server}")
+        };
+        let endpoint = Channel::from_shared(url.clone())
             .with_context(|| format!("bad server address {server}"))?;
-        let https = server
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("https://");
+        let https = url.to_ascii_lowercase().starts_with("https://");
         if !https {
             if self.ca_file.is_some() || self.client_cert.is_some() {
                 bail!("--ca-file and --client-cert need an https:// server address, got {server}");
