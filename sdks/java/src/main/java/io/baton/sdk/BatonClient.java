@@ -88,6 +88,7 @@ import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -121,6 +122,20 @@ import java.util.function.Function;
  * }
  * }</pre>
  *
+ * <p>Over TLS, trusting the certificate authorities of a PEM file, and presenting a client
+ * certificate to a server that requires mutual TLS:
+ *
+ * <pre>{@code
+ * BatonClient client = BatonClient.builder()
+ *     .target("https://baton.example:7070")
+ *     .caFile(Path.of("ca.pem"))
+ *     .clientCertificate(Path.of("client.pem"), Path.of("client-key.pem"))
+ *     .build();
+ * }</pre>
+ *
+ * <p>{@code BATON_CA_FILE}, {@code BATON_CLIENT_CERT} and {@code BATON_CLIENT_KEY} set the same
+ * when the code does not (see {@link Builder#target}).
+ *
  * <p>A client is thread-safe; share one per process.
  */
 public final class BatonClient implements AutoCloseable {
@@ -145,7 +160,9 @@ public final class BatonClient implements AutoCloseable {
   }
 
   /**
-   * Connects to the server named by {@code BATON_SERVER} (default {@code 127.0.0.1:7070}).
+   * Connects to the server named by {@code BATON_SERVER} (default {@code 127.0.0.1:7070}), over
+   * TLS when the address is {@code https://} or {@code BATON_CA_FILE} or {@code
+   * BATON_CLIENT_CERT} is set (see {@link Builder#target}).
    *
    * @return the client
    */
@@ -154,9 +171,9 @@ public final class BatonClient implements AutoCloseable {
   }
 
   /**
-   * Connects to a server.
+   * Connects to a server (TLS files from the environment, see {@link Builder#target}).
    *
-   * @param target {@code host:port}
+   * @param target {@code host:port}, {@code http://host:port} or {@code https://host:port}
    * @return the client
    */
   public static BatonClient connect(String target) {
@@ -173,17 +190,68 @@ public final class BatonClient implements AutoCloseable {
     private String target;
     private Channel channel;
     private Duration callTimeout = Duration.ofSeconds(30);
+    private Path caFile;
+    private Path certificateChain;
+    private Path privateKey;
+    private Map<String, String> env;
 
     private Builder() {}
 
     /**
-     * Sets the server address; the client opens and owns its channel.
+     * Sets the server address; the client opens and owns its channel. Default: {@code
+     * BATON_SERVER}, else {@code 127.0.0.1:7070}.
      *
-     * @param target {@code host:port}
+     * <p>{@code https://host:port} connects over TLS; {@code http://host:port} in plain text;
+     * a bare {@code host:port} in plain text unless a CA file or a client certificate is
+     * configured ({@link #caFile}, {@link #clientCertificate} or their environment variables),
+     * then over TLS. The server's certificate is checked against the host of the address.
+     *
+     * @param target {@code host:port}, {@code http://host:port} or {@code https://host:port}
      * @return this builder
      */
     public Builder target(String target) {
       this.target = target;
+      return this;
+    }
+
+    /**
+     * Trusts the certificate authorities in this PEM file for TLS, instead of the system's roots
+     * (default: {@code BATON_CA_FILE}, if set). Setting one makes a bare {@code host:port}
+     * address TLS; with an {@code http://} address {@link #build()} fails.
+     *
+     * @param caFile the PEM file of one or more CA certificates
+     * @return this builder
+     */
+    public Builder caFile(Path caFile) {
+      this.caFile = Objects.requireNonNull(caFile, "caFile");
+      return this;
+    }
+
+    /**
+     * Presents this client certificate to a server that requires mutual TLS (default: {@code
+     * BATON_CLIENT_CERT} and {@code BATON_CLIENT_KEY}, if set). Setting one makes a bare {@code
+     * host:port} address TLS; with an {@code http://} address {@link #build()} fails.
+     *
+     * @param certificateChain the PEM file of the client certificate (and any intermediates)
+     * @param privateKey the PEM file of its private key (PKCS#8)
+     * @return this builder
+     */
+    public Builder clientCertificate(Path certificateChain, Path privateKey) {
+      this.certificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
+      this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
+      return this;
+    }
+
+    /**
+     * Reads {@code BATON_SERVER}, {@code BATON_CA_FILE}, {@code BATON_CLIENT_CERT} and {@code
+     * BATON_CLIENT_KEY} from this map instead of the process environment (for tests and
+     * embedding). Settings made in code win over the map.
+     *
+     * @param env variable name to value
+     * @return this builder
+     */
+    public Builder environment(Map<String, String> env) {
+      this.env = Map.copyOf(env);
       return this;
     }
 
@@ -209,13 +277,28 @@ public final class BatonClient implements AutoCloseable {
       return this;
     }
 
-    /** @return the client */
+    /**
+     * Builds the client, opening its channel unless one was given. The TLS files are read now.
+     *
+     * @return the client
+     * @throws IllegalArgumentException when the TLS settings do not fit together (an {@code
+     *     http://} address with a CA file or a client certificate; {@code BATON_CLIENT_CERT}
+     *     without {@code BATON_CLIENT_KEY} or the reverse; TLS files with {@link #channel}),
+     *     or when a TLS file cannot be read or used; the message names the problem
+     */
     public BatonClient build() {
       if (channel != null) {
+        if (caFile != null || certificateChain != null) {
+          throw new IllegalArgumentException(
+              "caFile and clientCertificate apply to a channel the client opens, not to one given"
+                  + " with channel(...)");
+        }
         return new BatonClient(channel, null, callTimeout);
       }
-      String t = target != null ? target : Channels.targetFromEnv(System.getenv());
-      ManagedChannel ch = Channels.open(t);
+      Map<String, String> e = env != null ? env : System.getenv();
+      String t = target != null ? target : Channels.targetFromEnv(e);
+      ManagedChannel ch =
+          Channels.open(t, Channels.TlsFiles.resolve(caFile, certificateChain, privateKey, e));
       return new BatonClient(ch, ch, callTimeout);
     }
   }
@@ -2533,14 +2616,18 @@ public final class BatonClient implements AutoCloseable {
 
   /**
    * The SDK's exception for a failed call. A server that cannot be reached (nothing listening,
-   * connection refused, name not resolved) is named by its address in the message.
+   * connection refused, name not resolved, a failed TLS handshake) is named by its address in
+   * the message; a failed handshake also by its reason (for example an untrusted certificate).
    */
   private BatonException failure(Throwable t) {
     BatonException e = BatonException.from(t);
     if (e.code() == Status.Code.UNAVAILABLE) {
       Status s = Status.fromThrowable(t);
       String why = s.getDescription() == null ? "" : s.getDescription();
-      if (s.getCause() != null && s.getCause().getMessage() != null) {
+      String handshake = Channels.handshakeFailure(s.getCause());
+      if (handshake != null) {
+        why = "TLS handshake failed: " + handshake;
+      } else if (s.getCause() != null && s.getCause().getMessage() != null) {
         why = why.isEmpty() ? s.getCause().getMessage() : why + " (" + s.getCause().getMessage() + ")";
       }
       return new BatonException(

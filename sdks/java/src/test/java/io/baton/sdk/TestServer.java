@@ -51,6 +51,53 @@ public final class TestServer implements AutoCloseable {
     return s;
   }
 
+  /**
+   * Starts a server serving TLS with the certificates of {@link #initCertificates}.
+   *
+   * @param certs the directory holding {@code server.pem} and {@code server-key.pem}
+   * @param mutual whether every client must present a certificate signed by {@code ca.pem}
+   */
+  public static TestServer startTls(Path certs, boolean mutual) throws IOException {
+    List<String> args = new ArrayList<>();
+    args.addAll(
+        List.of(
+            "--tls-cert",
+            certs.resolve("server.pem").toString(),
+            "--tls-key",
+            certs.resolve("server-key.pem").toString()));
+    if (mutual) {
+      args.addAll(List.of("--tls-client-ca", certs.resolve("ca.pem").toString()));
+    }
+    return start(args.toArray(String[]::new));
+  }
+
+  /**
+   * Writes a certificate authority and a server and a client certificate signed by it with
+   * {@code baton tls init}: {@code ca.pem}, {@code server.pem} (valid for localhost, 127.0.0.1
+   * and ::1), {@code server-key.pem}, {@code client.pem} and {@code client-key.pem}.
+   *
+   * @param dir the directory to write them to (created when missing)
+   * @return {@code dir}
+   */
+  public static Path initCertificates(Path dir) throws IOException, InterruptedException {
+    Path log = Path.of("target", "baton-tls-init-" + ProcessHandle.current().pid() + ".log");
+    Files.createDirectories(log.getParent());
+    Process p =
+        new ProcessBuilder(binary().toString(), "tls", "init", "--dir", dir.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("baton tls init did not finish in 30 s; see " + log);
+    }
+    if (p.exitValue() != 0) {
+      throw new IllegalStateException(
+          "baton tls init exited with " + p.exitValue() + "; see " + log);
+    }
+    return dir;
+  }
+
   /** @return the path of the server binary */
   public static Path binary() {
     String p = System.getProperty("baton.bin");
@@ -123,6 +170,11 @@ public final class TestServer implements AutoCloseable {
   /** @return host:port of the server */
   public String target() {
     return "127.0.0.1:" + port;
+  }
+
+  /** @return {@code https://localhost:PORT}, an address the TLS certificates cover */
+  public String httpsTarget() {
+    return "https://localhost:" + port;
   }
 
   /** @return the server's process id */

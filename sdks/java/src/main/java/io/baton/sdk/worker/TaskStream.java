@@ -1,6 +1,7 @@
 package io.baton.sdk.worker;
 
 import io.baton.sdk.Structs;
+import io.baton.sdk.internal.Channels;
 import io.baton.v1.Ack;
 import io.baton.v1.GrantCredits;
 import io.baton.v1.LeaseExtension;
@@ -880,7 +881,7 @@ final class TaskStream {
           .addKeyValue("server", worker.stub().getChannel().authority())
           .addKeyValue("attempt", failureCount)
           .addKeyValue("backoff_ms", backoff)
-          .addKeyValue("error", error == null ? "closed by the server" : describe(error))
+          .addKeyValue("error", error == null ? "closed by the server" : describeStreamError(error))
           .log("worker stream ended; reconnecting");
     }
     worker.listener().onDisconnected(taskType, error);
@@ -1156,6 +1157,12 @@ final class TaskStream {
   static String describe(Throwable t) {
     String m = t.getMessage();
     return m == null || m.isEmpty() ? t.getClass().getName() : t.getClass().getSimpleName() + ": " + m;
+  }
+
+  /** Describes why a stream ended; a failed TLS handshake with its reason. */
+  private static String describeStreamError(Throwable t) {
+    String handshake = Channels.handshakeFailure(t);
+    return handshake == null ? describe(t) : describe(t) + " (TLS handshake failed: " + handshake + ")";
   }
 
   static String stackTrace(Throwable t) {

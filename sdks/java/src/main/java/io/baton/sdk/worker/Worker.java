@@ -6,6 +6,7 @@ import io.baton.v1.TaskServiceGrpc;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -51,6 +52,11 @@ import org.slf4j.LoggerFactory;
  * BATON_SERVER} (host:port), {@code BATON_WORKER_ID}, {@code BATON_WORKER_DOMAIN}, {@code
  * BATON_WORKER_CONCURRENCY}, {@code BATON_WORKER_BATCH} (see {@link Builder#batching}), and per task type {@code BATON_WORKER_<TYPE>_CONCURRENCY}, {@code
  * _DOMAIN} and {@code _LEASE_EXTENSION} (see {@link TaskOptions}).
+ *
+ * <p>TLS: an {@code https://} address, or a CA file or client certificate set with {@link
+ * Builder#caFile} and {@link Builder#clientCertificate} or, when the code sets none, with {@code
+ * BATON_CA_FILE}, {@code BATON_CLIENT_CERT} and {@code BATON_CLIENT_KEY} (see {@link
+ * Builder#target}).
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -95,12 +101,20 @@ public final class Worker implements AutoCloseable {
     Map<String, String> env = b.env != null ? b.env : System.getenv();
     Channel ch;
     if (b.channel != null) {
+      if (b.caFile != null || b.certificateChain != null) {
+        throw new IllegalArgumentException(
+            "caFile and clientCertificate apply to a channel the worker opens, not to one given"
+                + " with channel(...) or client(...)");
+      }
       ch = b.channel;
       ownedChannel = null;
       managedChannel = b.channel instanceof ManagedChannel mc ? mc : null;
     } else {
       String target = b.target != null ? b.target : Channels.targetFromEnv(env);
-      ownedChannel = Channels.open(target);
+      ownedChannel =
+          Channels.open(
+              target,
+              Channels.TlsFiles.resolve(b.caFile, b.certificateChain, b.privateKey, env));
       managedChannel = ownedChannel;
       ch = ownedChannel;
     }
@@ -544,6 +558,9 @@ public final class Worker implements AutoCloseable {
     private int concurrency = DEFAULT_CONCURRENCY;
     private WorkerListener listener;
     private Map<String, String> env;
+    private Path caFile;
+    private Path certificateChain;
+    private Path privateKey;
     private Duration initialBackoff = Duration.ofMillis(100);
     private Duration maxBackoff = Duration.ofSeconds(10);
     private final Map<String, Registration> tasks = new LinkedHashMap<>();
@@ -651,11 +668,45 @@ public final class Worker implements AutoCloseable {
      * Sets the server address; the worker opens and owns its channel. Default: {@code
      * BATON_SERVER}, else {@code 127.0.0.1:7070}.
      *
-     * @param target {@code host:port}
+     * <p>{@code https://host:port} connects over TLS; {@code http://host:port} in plain text;
+     * a bare {@code host:port} in plain text unless a CA file or a client certificate is
+     * configured ({@link #caFile}, {@link #clientCertificate} or their environment variables),
+     * then over TLS. The server's certificate is checked against the host of the address.
+     *
+     * @param target {@code host:port}, {@code http://host:port} or {@code https://host:port}
      * @return this builder
      */
     public Builder target(String target) {
       this.target = target;
+      return this;
+    }
+
+    /**
+     * Trusts the certificate authorities in this PEM file for TLS, instead of the system's roots
+     * (default: {@code BATON_CA_FILE}, if set; this setting wins over it). Setting one makes a
+     * bare {@code host:port} address TLS; with an {@code http://} address {@link #build()} fails.
+     *
+     * @param caFile the PEM file of one or more CA certificates
+     * @return this builder
+     */
+    public Builder caFile(Path caFile) {
+      this.caFile = Objects.requireNonNull(caFile, "caFile");
+      return this;
+    }
+
+    /**
+     * Presents this client certificate to a server that requires mutual TLS (default: {@code
+     * BATON_CLIENT_CERT} and {@code BATON_CLIENT_KEY}, if set; this setting wins over them).
+     * Setting one makes a bare {@code host:port} address TLS; with an {@code http://} address
+     * {@link #build()} fails.
+     *
+     * @param certificateChain the PEM file of the client certificate (and any intermediates)
+     * @param privateKey the PEM file of its private key (PKCS#8)
+     * @return this builder
+     */
+    public Builder clientCertificate(Path certificateChain, Path privateKey) {
+      this.certificateChain = Objects.requireNonNull(certificateChain, "certificateChain");
+      this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
       return this;
     }
 
@@ -824,7 +875,16 @@ public final class Worker implements AutoCloseable {
       return this;
     }
 
-    /** @return the worker, not started yet */
+    /**
+     * Builds the worker, opening its channel unless one was given. The TLS files are read now.
+     *
+     * @return the worker, not started yet
+     * @throws IllegalArgumentException when the TLS settings do not fit together (an {@code
+     *     http://} address with a CA file or a client certificate; {@code BATON_CLIENT_CERT}
+     *     without {@code BATON_CLIENT_KEY} or the reverse; TLS files with {@link #channel} or
+     *     {@link #client}), or when a TLS file cannot be read or used; the message names the
+     *     problem
+     */
     public Worker build() {
       if (tasks.isEmpty()) {
         throw new IllegalStateException("no task handler registered");
