@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let include = protoc_bin_vendored::include_path()?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files: Vec<PathBuf> = [
-        "common", "metadata", "workflow", "task", "monitor", "schedule",
+        "common", "metadata", "workflow", "task", "monitor", "schedule", "admin",
     ]
     .iter()
     .map(|f| root.join(format!("baton/v1/{f}.proto")))

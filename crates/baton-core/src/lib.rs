@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod decider;
 pub mod event_handler;
 pub mod expr;

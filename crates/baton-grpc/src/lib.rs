@@ -5,6 +5,8 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
+pub mod admin;
 pub mod convert;
 pub mod metadata;
 pub mod monitor;
@@ -20,6 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use baton_proto::v1::admin_service_server::AdminServiceServer;
 use baton_proto::v1::metadata_service_server::MetadataServiceServer;
 use baton_proto::v1::monitor_service_server::MonitorServiceServer;
 use baton_proto::v1::schedule_service_server::ScheduleServiceServer;
@@ -67,6 +70,10 @@ pub struct ServerConfig {
     pub engine: EngineConfig,
     /// TLS on the listener (gRPC, HTTP and the UI alike); plain text when absent.
     pub tls: Option<Arc<tls::Tls>>,
+    /// Authentication and the audit log.
+    pub auth: baton_server::auth::AuthConfig,
+    /// How the HTTP routes are guarded (what each needs, how a refusal reads).
+    pub http_face: Option<access::HttpFace>,
 }
 
 /// The gRPC status code of an error kind.
@@ -78,6 +85,8 @@ pub fn code(kind: ErrorKind) -> Code {
         ErrorKind::FailedPrecondition => Code::FailedPrecondition,
         ErrorKind::ResourceExhausted => Code::ResourceExhausted,
         ErrorKind::Unavailable => Code::Unavailable,
+        ErrorKind::Unauthenticated => Code::Unauthenticated,
+        ErrorKind::PermissionDenied => Code::PermissionDenied,
     }
 }
 
@@ -122,7 +131,21 @@ pub async fn serve(
         .await
         .map_err(|e| EngineError::Storage(format!("cannot open the engine: {e}")))??
     };
-    let service = Service::new(runtime.clone());
+    let auth = {
+        let (store, auth, clock) = (
+            store.clone(),
+            config.auth.clone(),
+            config.engine.clock.clone(),
+        );
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let _guard = handle.enter();
+            baton_server::auth::Auth::open(store, auth, clock)
+        })
+        .await
+        .map_err(|e| EngineError::Storage(format!("cannot open the key store: {e}")))??
+    };
+    let service = Service::new(runtime.clone()).with_auth(auth.clone());
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let set_health = move |serving: bool| {
@@ -140,6 +163,7 @@ pub async fn serve(
                     .await;
                 h.set_serving::<ScheduleServiceServer<schedule::Schedules>>()
                     .await;
+                h.set_serving::<AdminServiceServer<admin::Admin>>().await;
             } else {
                 h.set_service_status("", tonic_health::ServingStatus::NotServing)
                     .await;
@@ -151,6 +175,8 @@ pub async fn serve(
                 h.set_not_serving::<MonitorServiceServer<monitor::Monitor>>()
                     .await;
                 h.set_not_serving::<ScheduleServiceServer<schedule::Schedules>>()
+                    .await;
+                h.set_not_serving::<AdminServiceServer<admin::Admin>>()
                     .await;
             }
         }
@@ -197,7 +223,8 @@ pub async fn serve(
         .add_service(
             ScheduleServiceServer::new(schedule::Schedules::new(service.clone()))
                 .max_decoding_message_size(limit),
-        );
+        )
+        .add_service(AdminServiceServer::new(admin::Admin::new(service.clone())));
     let router = tonic::transport::Server::builder()
         .accept_http1(true)
         .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
@@ -205,6 +232,7 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .tcp_nodelay(true)
         .layer(telemetry::GrpcMetricsLayer)
+        .layer(access::AccessLayer::new(auth, config.http_face))
         .add_routes(routes);
     on_listening(addr);
     tracing::info!(%addr, tls = config.tls.is_some(), "serving");

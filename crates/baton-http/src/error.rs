@@ -80,6 +80,8 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
         ErrorKind::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
     }
 }
 
@@ -99,6 +101,8 @@ fn code_of(status: StatusCode) -> &'static str {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
         StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
         StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
+        StatusCode::UNAUTHORIZED => "UNAUTHENTICATED",
+        StatusCode::FORBIDDEN => "PERMISSION_DENIED",
         _ => "INTERNAL_ERROR",
     }
 }

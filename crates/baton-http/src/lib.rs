@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+pub mod auth;
 mod error;
 mod events;
 mod extract;
@@ -56,6 +57,7 @@ const BODY_OVERHEAD: usize = 1024 * 1024;
         (name = "health", description = "Whether the server serves"),
         (name = "scheduler", description = "Schedules: Conductor's scheduler endpoints, and Baton's run-now, backfill, history and next slots"),
         (name = "admin", description = "What the server is doing (counters, latencies, queues, workers, failures), retention and archives"),
+        (name = "auth", description = "API keys, tokens, the web UI's session and the audit log. With authentication on (`baton server --auth`) every route but health, the UI's files, /api/token and /api/session needs credentials (`Authorization: Bearer <key or token>`, or Conductor's `X-Authorization: <token>`) and answers 401 without good ones, 403 when the key's role does not allow the route"),
     )
 )]
 struct ApiDoc;
@@ -81,6 +83,7 @@ pub fn app(svc: Service, ui: ui::UiSource) -> Router {
         .merge(retention::routes())
         .merge(schedules::routes())
         .merge(admin::routes())
+        .merge(auth::routes())
         .routes(utoipa_axum::routes!(health))
         .routes(utoipa_axum::routes!(telemetry::metrics))
         .split_for_parts();

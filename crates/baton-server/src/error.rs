@@ -18,6 +18,10 @@ pub enum ErrorKind {
     ResourceExhausted,
     /// The server cannot serve now (storage failed, shutting down, recovering).
     Unavailable,
+    /// No credentials, or credentials that prove nothing.
+    Unauthenticated,
+    /// The caller's role does not allow the request.
+    PermissionDenied,
 }
 
 impl ErrorKind {
@@ -31,6 +35,8 @@ impl ErrorKind {
             Self::FailedPrecondition => "FAILED_PRECONDITION",
             Self::ResourceExhausted => "RESOURCE_EXHAUSTED",
             Self::Unavailable => "UNAVAILABLE",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::PermissionDenied => "PERMISSION_DENIED",
         }
     }
 }
@@ -59,6 +65,12 @@ pub enum EngineError {
     /// The server is shutting down.
     #[error("server is shutting down")]
     ShuttingDown,
+    /// No credentials, or credentials that prove nothing.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role does not allow the request.
+    #[error("{0}")]
+    PermissionDenied(String),
 }
 
 impl EngineError {
@@ -71,6 +83,8 @@ impl EngineError {
             Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
             Self::ResourceExhausted(_) => ErrorKind::ResourceExhausted,
             Self::Storage(_) | Self::ShuttingDown => ErrorKind::Unavailable,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
         }
     }
 

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod history;

@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use baton_core::auth::{ApiKey, AuditEntry};
 use baton_core::event_handler::EventHandler;
 use baton_core::retention::Finished;
 use baton_core::schedule::{ScheduleDef, ScheduleState};
@@ -25,6 +26,7 @@ mod keys;
 #[cfg(test)]
 mod schedule_tests;
 mod schedules;
+mod security;
 mod sled_store;
 #[cfg(test)]
 mod tests;
@@ -401,4 +403,26 @@ pub trait Store: Send + Sync + 'static {
         retry_at: Option<i64>,
         history: Option<&ScheduleHistoryEntry>,
     ) -> Result<(), StoreError>;
+
+    /// Stores an API key record (new or changed, such as revoked), durably.
+    fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+
+    /// Every stored API key, revoked ones included.
+    fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// Appends entries to the audit log, durably, giving each its `seq` (larger than
+    /// every earlier one).
+    fn append_audit(&self, entries: &mut [AuditEntry]) -> Result<(), StoreError>;
+
+    /// Audit entries newest first, those with `seq` below `before` when given, at most
+    /// `limit`.
+    fn audit_page(&self, before: Option<u64>, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Removes the oldest audit entries beyond the newest `keep` (at most 10,000 a call);
+    /// returns how many went.
+    fn trim_audit(&self, keep: usize) -> Result<usize, StoreError>;
+
+    /// The server secret `name`, made by `make` and stored the first time it is asked
+    /// for (whoever stores first wins; every caller gets the same bytes).
+    fn secret(&self, name: &str, make: &dyn Fn() -> Vec<u8>) -> Result<Vec<u8>, StoreError>;
 }

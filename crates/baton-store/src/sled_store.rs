@@ -90,6 +90,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use baton_core::auth::{ApiKey, AuditEntry};
 use baton_core::event_handler::EventHandler;
 use baton_core::retention::Finished;
 use baton_core::{
@@ -111,6 +112,7 @@ const WORKFLOW_DEFS_TREE: &str = "workflow_defs";
 const TASK_DEFS_TREE: &str = "task_defs";
 const EVENT_HANDLERS_TREE: &str = "event_handlers";
 const SCHEDULES_TREE: &str = "schedules";
+const SECURITY_TREE: &str = "security";
 const META_TREE: &str = "meta";
 const EPOCH_KEY: &[u8] = b"epoch";
 const STORE_ID_KEY: &[u8] = b"store-id";
@@ -154,6 +156,8 @@ pub struct SledStore {
     pub(crate) meta: sled::Tree,
     /// Schedules: records, wake index, history.
     pub(crate) schedules: sled::Tree,
+    /// API keys, the audit log and server secrets.
+    pub(crate) security: sled::Tree,
     /// Held by a schedule write from its read of the record to its apply.
     pub(crate) schedule_lock: Arc<Mutex<()>>,
     /// Held from a batch's reads to its apply.
@@ -220,6 +224,7 @@ impl SledStore {
             event_handlers: tree(EVENT_HANDLERS_TREE)?,
             meta: tree(META_TREE)?,
             schedules: tree(SCHEDULES_TREE)?,
+            security: tree(SECURITY_TREE)?,
             schedule_lock: Arc::default(),
             apply_lock: Arc::default(),
             defs: Arc::default(),
@@ -400,7 +405,7 @@ impl SledStore {
         Ok(out)
     }
 
-    fn flush_db(&self, what: &str) -> Result<(), StoreError> {
+    pub(crate) fn flush_db(&self, what: &str) -> Result<(), StoreError> {
         self.db
             .flush()
             .map(drop)
@@ -1543,6 +1548,30 @@ impl Store for SledStore {
 
     fn put_schedule(&self, write: &ScheduleWrite<'_>) -> Result<u64, StoreError> {
         self.put_schedule_impl(write)
+    }
+
+    fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.put_api_key_impl(key)
+    }
+
+    fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.api_keys_impl()
+    }
+
+    fn append_audit(&self, entries: &mut [AuditEntry]) -> Result<(), StoreError> {
+        self.append_audit_impl(entries)
+    }
+
+    fn audit_page(&self, before: Option<u64>, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page_impl(before, limit)
+    }
+
+    fn trim_audit(&self, keep: usize) -> Result<usize, StoreError> {
+        self.trim_audit_impl(keep)
+    }
+
+    fn secret(&self, name: &str, make: &dyn Fn() -> Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        self.secret_impl(name, make)
     }
 
     fn put_schedules(

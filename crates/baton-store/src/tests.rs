@@ -2036,3 +2036,74 @@ fn the_finished_index_is_built_for_stores_written_without_it() {
         ]
     );
 }
+
+#[test]
+fn api_keys_audit_entries_and_secrets_survive_a_reopen() {
+    use baton_core::auth::{Access, ApiKey, AuditEntry, Outcome, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let key = |id: &str| ApiKey {
+        id: id.into(),
+        name: format!("key {id}"),
+        role: Role::Operator,
+        created_at: 1,
+        created_by: "bootstrap".into(),
+        revoked_at: None,
+        secret_sha256: "00".repeat(32),
+    };
+    let entry = |n: i64| AuditEntry {
+        seq: 0,
+        time: n,
+        actor: "k1".into(),
+        actor_name: String::new(),
+        role: Some(Role::Operator),
+        action: format!("POST /api/workflow/{n}"),
+        access: Access::Operate,
+        remote: String::new(),
+        outcome: Outcome::Ok,
+        status: "200".into(),
+        reason: String::new(),
+    };
+    let secret;
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        assert!(store.api_keys().unwrap().is_empty());
+        store.put_api_key(&key("k1")).unwrap();
+        store.put_api_key(&key("k2")).unwrap();
+        let mut revoked = key("k1");
+        revoked.revoked_at = Some(5);
+        store.put_api_key(&revoked).unwrap();
+        let mut entries: Vec<AuditEntry> = (0..25).map(entry).collect();
+        store.append_audit(&mut entries).unwrap();
+        assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
+        secret = store.secret("token", &|| vec![7; 32]).unwrap();
+        assert_eq!(secret, vec![7; 32]);
+        // Made once: a second maker is not used.
+        assert_eq!(store.secret("token", &|| vec![9; 32]).unwrap(), secret);
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    let keys = store.api_keys().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].revoked_at, Some(5));
+    assert_eq!(keys[1], key("k2"));
+    assert_eq!(store.secret("token", &|| vec![9; 32]).unwrap(), secret);
+
+    // Newest first, a page at a time.
+    let first = store.audit_page(None, 10).unwrap();
+    assert_eq!(
+        first.iter().map(|e| e.time).collect::<Vec<_>>(),
+        (15..25).rev().collect::<Vec<_>>()
+    );
+    let second = store.audit_page(Some(first[9].seq), 10).unwrap();
+    assert_eq!(second[0].time, 14);
+    let all = store.audit_page(None, 100).unwrap();
+    assert_eq!(all.len(), 25);
+
+    // Trimming keeps the newest.
+    assert_eq!(store.trim_audit(5).unwrap(), 20);
+    assert_eq!(store.trim_audit(5).unwrap(), 0);
+    let left = store.audit_page(None, 100).unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.time).collect::<Vec<_>>(),
+        vec![24, 23, 22, 21, 20]
+    );
+}

@@ -11,7 +11,6 @@ use baton_proto::v1::task_service_client::TaskServiceClient;
 use baton_proto::v1::workflow_service_client::WorkflowServiceClient;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 
 /// Where the server is and how to print.
 #[derive(Args, Clone)]
@@ -535,7 +534,7 @@ pub enum EventHandlerCommand {
     },
 }
 
-pub(crate) async fn channel(conn: &Conn) -> anyhow::Result<Channel> {
+pub(crate) async fn channel(conn: &Conn) -> anyhow::Result<crate::tls::Client> {
     conn.tls.connect(&conn.server, None).await
 }
 

@@ -1,5 +1,6 @@
 //! `baton`: the server, a command-line client, and the benchmark.
 
+mod auth_cli;
 mod bench;
 mod bench_hold;
 mod bench_http;
@@ -68,6 +69,12 @@ enum Command {
     /// certificate signed by it, for trying TLS and mutual TLS out.
     #[command(subcommand)]
     Tls(tls::TlsCommand),
+    /// API keys: the first admin key (bootstrap, on the store itself), then keys made,
+    /// listed and revoked over the API.
+    #[command(subcommand)]
+    Auth(auth_cli::AuthCommand),
+    /// The audit log: who did what, when, from where, and how it ended.
+    Audit(auth_cli::AuditArgs),
 }
 
 #[derive(clap::Args)]
@@ -139,6 +146,21 @@ struct ServerArgs {
     /// authority in this PEM file. Needs --tls-cert.
     #[arg(long, env = "BATON_TLS_CLIENT_CA", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+    /// Require credentials on every request (API keys or tokens; see `baton auth`), and
+    /// record operator actions in the audit log.
+    #[arg(long, env = "BATON_AUTH")]
+    auth: bool,
+    /// Record the audit log even with --auth off (every caller is then `anonymous`).
+    #[arg(long, env = "BATON_AUDIT")]
+    audit: bool,
+    /// Most audit entries kept; the oldest go beyond it.
+    #[arg(long, env = "BATON_AUDIT_KEEP", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1000..))]
+    audit_keep: u64,
+    /// Serve on an address other than loopback without --auth. Without this flag the
+    /// server refuses to, since anyone who reaches it could then run and change workflows.
+    #[arg(long, env = "BATON_INSECURE_NO_AUTH")]
+    insecure_no_auth: bool,
 }
 
 fn parse_age(text: &str) -> Result<i64, String> {
@@ -198,6 +220,16 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     }
 }
 
+/// Whether the store holds a live admin key.
+fn auth_has_admin(store: &baton_store::SledStore) -> anyhow::Result<bool> {
+    use baton_store::Store;
+    Ok(store
+        .api_keys()
+        .context("cannot read the API keys")?
+        .iter()
+        .any(|k| k.role == baton_core::auth::Role::Admin && k.revoked_at.is_none()))
+}
+
 /// Reads the TLS files again at every SIGHUP. A reload that fails keeps the certificate
 /// in use and logs why.
 fn reload_on_hangup(tls: Arc<baton_grpc::tls::Tls>) {
@@ -235,6 +267,15 @@ pub(crate) async fn run_server(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    if !args.auth && !args.insecure_no_auth && !args.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to listen on {} without --auth: anyone who can reach that address could \
+             start, change and remove workflows. Turn authentication on (--auth, with a key from \
+             `baton auth bootstrap`), listen on a loopback address, or pass --insecure-no-auth \
+             to serve without it anyway",
+            args.listen
+        );
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let options = baton_store::SledOptions {
@@ -249,6 +290,12 @@ pub(crate) async fn run_server(
         }
         _ => None,
     };
+    if args.auth && !auth_has_admin(&store)? {
+        tracing::warn!(
+            "authentication is on but no admin key exists yet: make one with `baton auth bootstrap --data-dir {}` (with the server stopped)",
+            args.data_dir.display()
+        );
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let tls = baton_grpc::tls::Tls::load(baton_grpc::tls::TlsFiles {
@@ -265,6 +312,16 @@ pub(crate) async fn run_server(
     let config = baton_grpc::ServerConfig {
         listen: args.listen,
         tls,
+        auth: baton_server::auth::AuthConfig {
+            enabled: args.auth,
+            audit: args.auth || args.audit,
+            audit_keep: usize::try_from(args.audit_keep).unwrap_or(usize::MAX),
+            ..Default::default()
+        },
+        http_face: Some(baton_grpc::access::HttpFace {
+            access: baton_http::auth::access,
+            refuse: baton_http::auth::refuse,
+        }),
         engine: baton_server::EngineConfig {
             partitions: args.partitions,
             max_payload_bytes: args.max_payload_bytes,
@@ -413,6 +470,8 @@ fn main() {
             Command::Top(args) => top::run(args).await,
             Command::Metrics(args) => cli::run_metrics(args).await,
             Command::Tls(c) => tls::run(c),
+            Command::Auth(c) => auth_cli::run(c).await,
+            Command::Audit(args) => auth_cli::audit(args).await,
         }
     });
     if let Err(e) = result {

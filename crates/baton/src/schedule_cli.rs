@@ -9,7 +9,6 @@ use baton_proto::v1 as pb;
 use baton_proto::v1::schedule_service_client::ScheduleServiceClient;
 use clap::Subcommand;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 
 use crate::cli::{Conn, channel, json_object, print_json, read_json, timestamp};
 
@@ -152,7 +151,7 @@ pub enum ScheduleCommand {
     },
 }
 
-async fn client(conn: &Conn) -> anyhow::Result<ScheduleServiceClient<Channel>> {
+async fn client(conn: &Conn) -> anyhow::Result<ScheduleServiceClient<crate::tls::Client>> {
     Ok(ScheduleServiceClient::new(channel(conn).await?))
 }
 

@@ -197,6 +197,25 @@ pub struct ClientTls {
         global = true
     )]
     pub(crate) client_key: Option<PathBuf>,
+    /// The API key to send (`authorization: Bearer`), for a server with --auth.
+    #[arg(long, env = "BATON_API_KEY", global = true, hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+}
+
+/// A connection to the server that sends the API key, when one is given, with every call.
+pub(crate) type Client = tonic::service::interceptor::InterceptedService<Channel, KeyInterceptor>;
+
+/// Puts `authorization: Bearer <key>` on every call.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyInterceptor(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for KeyInterceptor {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
 }
 
 impl ClientTls {
@@ -247,20 +266,37 @@ impl ClientTls {
             .with_context(|| format!("cannot set up TLS for {server}"))
     }
 
+    /// Wraps a channel so that every call carries the API key.
+    pub(crate) fn client(&self, channel: Channel) -> anyhow::Result<Client> {
+        let value = match self.api_key.as_deref().map(str::trim) {
+            Some(k) if !k.is_empty() => Some(
+                format!("Bearer {k}")
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--api-key holds characters a header cannot"))?,
+            ),
+            _ => None,
+        };
+        Ok(tonic::service::interceptor::InterceptedService::new(
+            channel,
+            KeyInterceptor(value),
+        ))
+    }
+
     /// Connects to `server` (see [`ClientTls::endpoint`]), failing after `timeout` when
     /// given.
     pub(crate) async fn connect(
         &self,
         server: &str,
         timeout: Option<Duration>,
-    ) -> anyhow::Result<Channel> {
+    ) -> anyhow::Result<Client> {
         let mut endpoint = self.endpoint(server)?;
         if let Some(t) = timeout {
             endpoint = endpoint.connect_timeout(t);
         }
-        endpoint
+        let channel = endpoint
             .connect()
             .await
-            .with_context(|| format!("cannot reach baton server at {server}"))
+            .with_context(|| format!("cannot reach baton server at {server}"))?;
+        self.client(channel)
     }
 }

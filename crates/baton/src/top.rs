@@ -16,7 +16,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
-use tonic::transport::Channel;
 
 /// `baton top`
 #[derive(clap::Args)]
@@ -67,7 +66,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         .connect()
         .await
         .with_context(|| format!("cannot reach baton server at {}", args.server))?;
-    let mut client = MonitorServiceClient::new(channel);
+    let mut client = MonitorServiceClient::new(args.tls.client(channel)?);
     let first = read(&mut client, args.failures)
         .await
         .with_context(|| format!("cannot read the overview from {}", args.server))?;
@@ -85,7 +84,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
 }
 
 async fn read(
-    client: &mut MonitorServiceClient<Channel>,
+    client: &mut MonitorServiceClient<crate::tls::Client>,
     failures: u8,
 ) -> Result<pb::GetOverviewResponse, tonic::Status> {
     client
@@ -104,7 +103,7 @@ enum Input {
 
 async fn live(
     mut view: View,
-    client: MonitorServiceClient<Channel>,
+    client: MonitorServiceClient<crate::tls::Client>,
     failures: u8,
     interval: Duration,
 ) -> anyhow::Result<()> {

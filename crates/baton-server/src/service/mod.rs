@@ -34,12 +34,24 @@ pub const MAX_BULK: usize = 1000;
 #[derive(Clone)]
 pub struct Service {
     rt: Arc<Runtime>,
+    auth: Option<Arc<crate::auth::Auth>>,
 }
 
 impl Service {
-    /// The service over a runtime.
+    /// The service over a runtime, with authentication off and no audit log.
     pub fn new(rt: Arc<Runtime>) -> Self {
-        Self { rt }
+        Self { rt, auth: None }
+    }
+
+    /// The same service guarded by `auth`.
+    pub fn with_auth(mut self, auth: Arc<crate::auth::Auth>) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Authentication and the audit log, when set up.
+    pub fn auth(&self) -> Option<&Arc<crate::auth::Auth>> {
+        self.auth.as_ref()
     }
 
     /// The runtime underneath.

@@ -1,0 +1,532 @@
+//! Authentication, authorization and the audit log, shared by every API.
+//!
+//! A caller proves who it is with an API key (`bk_{id}_{secret}`, sent as a bearer
+//! token) or with a token the server signed for a key (Conductor's `/api/token`, the web
+//! UI's session). Keys are stored with a SHA-256 digest of their secret only; the secret
+//! is shown once, when the key is made. Tokens are HS256 JSON Web Tokens under a secret
+//! kept in the store, valid until they expire and while their key is not revoked.
+//!
+//! Every request needs a kind of [`Access`]; the caller's [`Role`] grants it or not. The
+//! audit log records every allowed request that changes something (not reads, not worker
+//! results) and every refused one, with who, what, when, from where and how it ended. It
+//! is written by a task of its own in batches, each flushed to disk, and holds at most
+//! [`AuthConfig::audit_keep`] entries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use baton_core::auth::{Access, ApiKey, AuditEntry, AuditFilter, Role};
+use baton_store::Store;
+use parking_lot::RwLock;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::mpsc;
+
+use crate::clock::SharedClock;
+use crate::error::EngineError;
+use crate::runtime::registry::blocking;
+
+/// The prefix of every API key's text.
+pub const KEY_PREFIX: &str = "bk_";
+
+/// How long a token from [`Auth::issue_token`] is valid, by default.
+pub const DEFAULT_TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
+
+/// Name of the web UI's session cookie.
+pub const SESSION_COOKIE: &str = "baton_session";
+
+/// How long a web UI session is valid.
+pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
+
+/// Most audit entries one page may ask for.
+pub const MAX_AUDIT_PAGE: usize = 1000;
+
+/// Audit entries waiting for the writer before a request waits for room.
+const AUDIT_QUEUE: usize = 65_536;
+
+/// Entries the writer puts in one batch.
+const AUDIT_BATCH: usize = 1000;
+
+/// Name of the token-signing secret in the store.
+const TOKEN_SECRET: &str = "token-hs256";
+
+/// How authentication and the audit log are set up.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Whether requests must carry credentials (`baton server --auth`).
+    pub enabled: bool,
+    /// Whether the audit log records (on whenever auth is; may be turned on without it,
+    /// when every caller is `anonymous`).
+    pub audit: bool,
+    /// Most audit entries kept; the oldest go beyond it.
+    pub audit_keep: usize,
+    /// How long tokens from `/api/token` are valid (ms).
+    pub token_ttl_ms: i64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            audit: false,
+            audit_keep: 1_000_000,
+            token_ttl_ms: DEFAULT_TOKEN_TTL_MS,
+        }
+    }
+}
+
+/// Who is calling, once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The key's id.
+    pub key_id: String,
+    /// The key's name.
+    pub name: String,
+    /// The key's role.
+    pub role: Role,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No credentials, or credentials that prove nothing (unknown, malformed, revoked,
+    /// expired, forged).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but the role does not allow it.
+    #[error("{0}")]
+    PermissionDenied(String),
+}
+
+impl From<AuthError> for EngineError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthenticated(m) => EngineError::Unauthenticated(m),
+            AuthError::PermissionDenied(m) => EngineError::PermissionDenied(m),
+        }
+    }
+}
+
+/// A key just made: its record and its text, which is shown this once.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// The stored record.
+    pub key: ApiKey,
+    /// The whole key, `bk_{id}_{secret}`: what a client sends.
+    pub text: String,
+    /// The secret part alone (Conductor's `keySecret`; the id is its `keyId`).
+    pub secret: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Claims {
+    sub: String,
+    exp: i64,
+    iat: i64,
+}
+
+/// Authentication, authorization and the audit log of one server.
+pub struct Auth {
+    config: AuthConfig,
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    keys: RwLock<HashMap<String, ApiKey>>,
+    encoding: jsonwebtoken::EncodingKey,
+    decoding: jsonwebtoken::DecodingKey,
+    audit_tx: Option<mpsc::Sender<AuditEntry>>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("enabled", &self.config.enabled)
+            .field("audit", &self.config.audit)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// Splits a key's text into its id and secret.
+fn parse_key(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix(KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+}
+
+/// Makes a new key record and its text (not stored).
+fn make_key(name: &str, role: Role, created_by: &str, now: i64) -> NewKey {
+    let id = random_hex(8);
+    let secret = random_hex(32);
+    NewKey {
+        key: ApiKey {
+            id: id.clone(),
+            name: name.to_string(),
+            role,
+            created_at: now,
+            created_by: created_by.to_string(),
+            revoked_at: None,
+            secret_sha256: digest(&secret),
+        },
+        text: format!("{KEY_PREFIX}{id}_{secret}"),
+        secret,
+    }
+}
+
+fn check_name(name: &str) -> Result<String, EngineError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(EngineError::InvalidArgument(
+            "a key needs a name (who or what uses it)".into(),
+        ));
+    }
+    if name.chars().count() > 200 {
+        return Err(EngineError::InvalidArgument(
+            "a key's name must be at most 200 characters".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Creates an admin key directly in a store (the server not running): the first key of a
+/// server that turns auth on.
+pub fn bootstrap_key(store: &dyn Store, name: &str, now: i64) -> Result<NewKey, EngineError> {
+    let name = check_name(name)?;
+    let made = make_key(&name, Role::Admin, "bootstrap", now);
+    store.put_api_key(&made.key)?;
+    Ok(made)
+}
+
+impl Auth {
+    /// Loads the keys and the token secret from `store` and, when the audit log records,
+    /// starts its writer (on the current async runtime).
+    pub fn open(
+        store: Arc<dyn Store>,
+        config: AuthConfig,
+        clock: SharedClock,
+    ) -> Result<Arc<Self>, EngineError> {
+        let keys = store
+            .api_keys()?
+            .into_iter()
+            .map(|k| (k.id.clone(), k))
+            .collect();
+        let secret = store.secret(TOKEN_SECRET, &|| {
+            let mut b = vec![0u8; 32];
+            rand::rng().fill_bytes(&mut b);
+            b
+        })?;
+        let audit_tx = (config.audit || config.enabled).then(|| {
+            let (tx, rx) = mpsc::channel(AUDIT_QUEUE);
+            tokio::spawn(write_audit(store.clone(), rx, config.audit_keep));
+            tx
+        });
+        Ok(Arc::new(Self {
+            encoding: jsonwebtoken::EncodingKey::from_secret(&secret),
+            decoding: jsonwebtoken::DecodingKey::from_secret(&secret),
+            config,
+            store,
+            clock,
+            keys: RwLock::new(keys),
+            audit_tx,
+        }))
+    }
+
+    /// Whether requests must carry credentials.
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    /// Whether the audit log records.
+    pub fn auditing(&self) -> bool {
+        self.audit_tx.is_some()
+    }
+
+    /// Who presents `credential` (an API key, or a token from [`Auth::issue_token`],
+    /// with or without a `Bearer ` prefix). Refuses unknown, malformed, revoked, expired
+    /// and forged credentials, naming which.
+    pub fn authenticate(&self, credential: &str) -> Result<Principal, AuthError> {
+        let text = credential.trim();
+        let text = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .unwrap_or(text)
+            .trim();
+        if text.is_empty() {
+            return Err(AuthError::Unauthenticated(
+                "empty credentials: send an API key as `authorization: Bearer bk_...`".into(),
+            ));
+        }
+        if text.starts_with(KEY_PREFIX) {
+            let (id, secret) = parse_key(text).ok_or_else(|| {
+                AuthError::Unauthenticated("malformed API key: expected bk_{id}_{secret}".into())
+            })?;
+            let key = self.live_key(id)?;
+            if !bool::from(
+                digest(secret)
+                    .as_bytes()
+                    .ct_eq(key.secret_sha256.as_bytes()),
+            ) {
+                return Err(AuthError::Unauthenticated(format!(
+                    "wrong secret for API key {id}"
+                )));
+            }
+            return Ok(principal(&key));
+        }
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_exp = false;
+        let data =
+            jsonwebtoken::decode::<Claims>(text, &self.decoding, &validation).map_err(|e| {
+                AuthError::Unauthenticated(format!("invalid token ({e}); sign in again"))
+            })?;
+        if data.claims.exp * 1000 <= self.clock.now_ms() {
+            return Err(AuthError::Unauthenticated(format!(
+                "token for API key {} expired; ask /api/token for a new one",
+                data.claims.sub
+            )));
+        }
+        Ok(principal(&self.live_key(&data.claims.sub)?))
+    }
+
+    fn live_key(&self, id: &str) -> Result<ApiKey, AuthError> {
+        let key = self
+            .keys
+            .read()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| AuthError::Unauthenticated(format!("unknown API key {id}")))?;
+        if key.revoked_at.is_some() {
+            return Err(AuthError::Unauthenticated(format!(
+                "API key {id} ({}) was revoked",
+                key.name
+            )));
+        }
+        Ok(key)
+    }
+
+    /// Whether `who` may make a request needing `access` (`what` names it in the
+    /// refusal). With auth off everything is allowed.
+    pub fn authorize(
+        &self,
+        who: Option<&Principal>,
+        access: Access,
+        what: &str,
+    ) -> Result<(), AuthError> {
+        if !self.config.enabled || access == Access::Public {
+            return Ok(());
+        }
+        let Some(p) = who else {
+            return Err(AuthError::Unauthenticated(format!(
+                "{what} needs credentials: send an API key as `authorization: Bearer bk_...`"
+            )));
+        };
+        if p.role.allows(access) {
+            return Ok(());
+        }
+        let roles: Vec<&str> = Role::ALL
+            .iter()
+            .filter(|r| r.allows(access))
+            .map(|r| r.as_str())
+            .collect();
+        let needs = match roles.as_slice() {
+            [one] => format!("the {one} role"),
+            [rest @ .., last] => format!("the {} or {last} role", rest.join(", ")),
+            [] => "a role no key has".to_string(),
+        };
+        Err(AuthError::PermissionDenied(format!(
+            "API key {} has the {} role, which may not {}: {what} needs {needs}",
+            p.key_id,
+            p.role,
+            access.as_str()
+        )))
+    }
+
+    /// A token for the key `key_id` whose secret is `secret` (Conductor's `/api/token`),
+    /// valid for the configured time (or `ttl_ms`), and when it expires (epoch ms).
+    pub fn issue_token(
+        &self,
+        key_id: &str,
+        secret: &str,
+        ttl_ms: Option<i64>,
+    ) -> Result<(String, i64), AuthError> {
+        let key = self.live_key(key_id.trim())?;
+        if !bool::from(
+            digest(secret.trim())
+                .as_bytes()
+                .ct_eq(key.secret_sha256.as_bytes()),
+        ) {
+            return Err(AuthError::Unauthenticated(format!(
+                "wrong secret for API key {key_id}"
+            )));
+        }
+        let now = self.clock.now_ms();
+        let expires = now + ttl_ms.unwrap_or(self.config.token_ttl_ms);
+        let claims = Claims {
+            sub: key.id.clone(),
+            iat: now / 1000,
+            exp: expires / 1000,
+        };
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )
+        .map_err(|e| AuthError::Unauthenticated(format!("cannot sign a token: {e}")))?;
+        Ok((token, (expires / 1000) * 1000))
+    }
+
+    /// Makes and stores a key; the text is in the answer only.
+    pub async fn create_key(
+        &self,
+        name: &str,
+        role: Role,
+        created_by: &str,
+    ) -> Result<NewKey, EngineError> {
+        let name = check_name(name)?;
+        let made = make_key(&name, role, created_by, self.clock.now_ms());
+        let store = self.store.clone();
+        let key = made.key.clone();
+        blocking(move || store.put_api_key(&key)).await?;
+        self.keys
+            .write()
+            .insert(made.key.id.clone(), made.key.clone());
+        Ok(made)
+    }
+
+    /// Every key, revoked ones too, oldest first.
+    pub fn list_keys(&self) -> Vec<ApiKey> {
+        let mut keys: Vec<ApiKey> = self.keys.read().values().cloned().collect();
+        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        keys
+    }
+
+    /// Revokes a key: it, and every token made from it, is refused from now on.
+    /// Revoking a revoked key changes nothing.
+    pub async fn revoke_key(&self, id: &str) -> Result<ApiKey, EngineError> {
+        let Some(mut key) = self.keys.read().get(id.trim()).cloned() else {
+            return Err(EngineError::NotFound(format!("no API key {}", id.trim())));
+        };
+        if key.revoked_at.is_some() {
+            return Ok(key);
+        }
+        key.revoked_at = Some(self.clock.now_ms());
+        let store = self.store.clone();
+        let stored = key.clone();
+        blocking(move || store.put_api_key(&stored)).await?;
+        self.keys.write().insert(key.id.clone(), key.clone());
+        Ok(key)
+    }
+
+    /// Records an audit entry (its time is set here). Waits while the writer is
+    /// behind by [`AUDIT_QUEUE`] entries; does nothing when the log does not record.
+    pub async fn record(&self, mut entry: AuditEntry) {
+        if let Some(tx) = &self.audit_tx {
+            entry.time = self.clock.now_ms();
+            if tx.send(entry).await.is_err() {
+                tracing::error!("the audit writer has stopped; an entry was not recorded");
+            }
+        }
+    }
+
+    /// Audit entries matching `filter`, newest first, older than `before` (a `seq`)
+    /// when given, at most `limit` (1 to [`MAX_AUDIT_PAGE`]).
+    pub async fn audit(
+        &self,
+        filter: AuditFilter,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, EngineError> {
+        if limit == 0 || limit > MAX_AUDIT_PAGE {
+            return Err(EngineError::InvalidArgument(format!(
+                "limit must be between 1 and {MAX_AUDIT_PAGE}, got {limit}"
+            )));
+        }
+        let store = self.store.clone();
+        blocking(move || {
+            let mut out = Vec::new();
+            let mut cursor = before;
+            loop {
+                let page = store.audit_page(cursor, 1000)?;
+                let Some(last) = page.last() else {
+                    break;
+                };
+                cursor = Some(last.seq);
+                for e in page {
+                    // Entries are newest first: once before `since`, none later matches.
+                    if filter.since.is_some_and(|t| e.time < t) {
+                        return Ok(out);
+                    }
+                    if filter.matches(&e) {
+                        out.push(e);
+                        if out.len() >= limit {
+                            return Ok(out);
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn principal(key: &ApiKey) -> Principal {
+    Principal {
+        key_id: key.id.clone(),
+        name: key.name.clone(),
+        role: key.role,
+    }
+}
+
+/// The audit writer: takes what is queued, writes it as one flushed batch, and trims the
+/// log now and then.
+async fn write_audit(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AuditEntry>, keep: usize) {
+    let mut since_trim = 0usize;
+    let mut batch = Vec::with_capacity(AUDIT_BATCH);
+    while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
+        let mut entries = std::mem::take(&mut batch);
+        let n = entries.len();
+        let s = store.clone();
+        let trim = {
+            since_trim += n;
+            since_trim >= 10_000
+        };
+        if trim {
+            since_trim = 0;
+        }
+        let result = blocking(move || {
+            let mut tries = 0;
+            loop {
+                match s.append_audit(&mut entries) {
+                    Ok(()) => break,
+                    Err(e) if tries < 5 => {
+                        tries += 1;
+                        tracing::warn!(error = %e, "cannot write the audit log; trying again");
+                        std::thread::sleep(std::time::Duration::from_millis(100 << tries));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if trim {
+                while s.trim_audit(keep)? > 0 {}
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, entries = n, "audit entries were not written");
+        }
+    }
+}
