@@ -326,15 +326,19 @@ where
 
         // Public routes take credentials too (to say who is signed in), but bad ones do
         // not stop them.
-        let principal = if auth.enabled() {
-            match credential(req.headers()).map(|c| auth.authenticate(&c)) {
-                Some(Ok(p)) => Some(p),
-                Some(Err(_)) if access == Access::Public => None,
-                Some(Err(e)) => return refuse(&auth, self.http, grpc, entry, e),
-                None => None,
-            }
-        } else {
-            None
+        let principal = match credential(req.headers()).filter(|_| auth.enabled()) {
+            Some(c) => match auth.authenticate(&c) {
+                Ok(p) => Some(p),
+                Err(_) if access == Access::Public => None,
+                Err(e) => {
+                    // Who the caller claimed to be (a key's id is not a secret).
+                    if let Some(id) = Auth::claimed_key_id(&c) {
+                        entry.actor = id;
+                    }
+                    return refuse(&auth, self.http, grpc, entry, e);
+                }
+            },
+            None => None,
         };
         if let Some(p) = &principal {
             entry.actor = p.key_id.clone();

@@ -300,6 +300,19 @@ impl Auth {
         Ok(principal(&self.live_key(&data.claims.sub)?))
     }
 
+    /// The key id an API key's text names (whether or not the key is good): who a refused
+    /// caller claimed to be, for the audit log. None for anything but an API key.
+    pub fn claimed_key_id(credential: &str) -> Option<String> {
+        let text = credential.trim();
+        let text = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .unwrap_or(text)
+            .trim();
+        let (id, _) = parse_key(text)?;
+        (id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_string())
+    }
+
     fn live_key(&self, id: &str) -> Result<ApiKey, AuthError> {
         let key = self
             .keys

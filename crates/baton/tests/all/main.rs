@@ -5,6 +5,7 @@
 mod corpus;
 mod support;
 
+mod auth;
 mod bench_hold;
 mod cli;
 mod corpus_kitchensink;
