@@ -13,16 +13,19 @@ import (
 	batonv1 "github.com/baton-run/baton/sdks/go/gen/baton/v1"
 )
 
-// Client registers definitions and starts, inspects and steers workflow executions.
+// Client registers definitions, starts, inspects and steers workflow executions, and
+// manages API keys and reads the audit log.
 //
 // Methods return the server's gRPC errors unchanged, so [Code], [IsNotFound] and the like,
-// as well as status.FromError, apply to them. A Client is safe for concurrent use.
+// as well as status.FromError, apply to them. Its credentials are those of its connection
+// (see [WithAPIKey]). A Client is safe for concurrent use.
 type Client struct {
 	meta  batonv1.MetadataServiceClient
 	wf    batonv1.WorkflowServiceClient
 	tasks batonv1.TaskServiceClient
 	sched batonv1.ScheduleServiceClient
 	mon   batonv1.MonitorServiceClient
+	admin batonv1.AdminServiceClient
 }
 
 // NewClient makes a client that talks to the server over conn (see [Dial]).
@@ -33,6 +36,7 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 		tasks: batonv1.NewTaskServiceClient(conn),
 		sched: batonv1.NewScheduleServiceClient(conn),
 		mon:   batonv1.NewMonitorServiceClient(conn),
+		admin: batonv1.NewAdminServiceClient(conn),
 	}
 }
 
@@ -50,6 +54,9 @@ func (c *Client) Schedules() batonv1.ScheduleServiceClient { return c.sched }
 
 // Monitor returns the generated stub of MonitorService.
 func (c *Client) Monitor() batonv1.MonitorServiceClient { return c.mon }
+
+// Admin returns the generated stub of AdminService.
+func (c *Client) Admin() batonv1.AdminServiceClient { return c.admin }
 
 // ToDefinition converts a definition in Conductor's JSON DSL into its wire form. def may be
 // JSON text (string, []byte or json.RawMessage; a JSON array where the call takes several

@@ -28,6 +28,7 @@ const (
 	envCAFile     = "BATON_CA_FILE"
 	envClientCert = "BATON_CLIENT_CERT"
 	envClientKey  = "BATON_CLIENT_KEY"
+	envAPIKey     = "BATON_API_KEY"
 )
 
 // TLSConfig names the PEM files of a TLS connection to a Baton server. The zero value adds
@@ -150,7 +151,8 @@ func (c TLSConfig) tlsConfig(serverName string) (*tls.Config, error) {
 
 // Dial opens a gRPC connection to a Baton server, for use by [NewClient] and [NewWorker]. It
 // is [DialTLS] with an empty [TLSConfig]: TLS settings come from the address and the
-// environment only.
+// environment only. Pass [WithAPIKey] among opts for a server that requires credentials
+// (without it, the key comes from BATON_API_KEY).
 func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	return DialTLS(target, TLSConfig{}, opts...)
 }
@@ -172,6 +174,10 @@ func Dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 // settings conflict or a file cannot be used, so a mistake shows here rather than on the
 // first call.
 //
+// Every call on the connection, the worker's streams included, carries the API key of the
+// last [WithAPIKey] among opts or, when opts hold none, the BATON_API_KEY environment
+// variable; an empty key sends no credentials.
+//
 // The connection retries a lost connection quickly (100 ms growing to at most 5 s), which
 // suits a worker waiting for a restarting server; opts are applied after these defaults, so
 // grpc.WithTransportCredentials and the like override them. Like grpc.NewClient, DialTLS does
@@ -184,6 +190,7 @@ func DialTLS(target string, tls TLSConfig, opts ...grpc.DialOption) (*grpc.Clien
 		target = DefaultAddress
 	}
 	tls = tls.withEnv()
+	opts, key := takeAPIKey(opts)
 	grpcTarget, scheme, err := splitTarget(target)
 	if err != nil {
 		return nil, err
@@ -221,6 +228,9 @@ func DialTLS(target string, tls TLSConfig, opts ...grpc.DialOption) (*grpc.Clien
 			},
 			MinConnectTimeout: 5 * time.Second,
 		}),
+	}
+	if key != "" {
+		all = append(all, grpc.WithPerRPCCredentials(apiKeyCredentials{key: key}))
 	}
 	all = append(all, opts...)
 	return grpc.NewClient(grpcTarget, all...)

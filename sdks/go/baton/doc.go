@@ -14,14 +14,18 @@
 //   - [Client] calls every RPC of the server's services: it registers workflow and task
 //     definitions and event handlers, starts, inspects, searches and steers workflow
 //     executions (and waits on them: [Client.WaitWorkflow]), signals WAIT and HUMAN tasks ([Client.UpdateTaskByRef]), polls tasks,
-//     reads queues, workers and the monitoring overview, and saves, previews and steers
-//     schedules ([Client.SaveSchedule]). It returns the package's own types ([Workflow],
-//     [TaskInstance], [WorkflowStatus], ...), with JSON data as map[string]any.
+//     reads queues, workers and the monitoring overview, saves, previews and steers
+//     schedules ([Client.SaveSchedule]), and manages API keys and reads the audit log
+//     ([Client.CreateAPIKey], [Client.ListAuditEvents]). It returns the package's own types
+//     ([Workflow], [TaskInstance], [WorkflowStatus], ...), with JSON data as map[string]any.
 //
 // Both take a gRPC connection, which [Dial] opens with settings suited to Baton (fast
 // reconnects; plain text by default, TLS for an https:// address or when a CA file or client
 // certificate is set). [DialTLS] takes the certificate files of a [TLSConfig], for servers
-// with TLS or mutual TLS. Nothing in the package keeps global state: every setting travels
+// with TLS or mutual TLS. On a server that requires credentials (`baton server --auth`),
+// every call and stream of the connection carries the API key of [WithAPIKey] or of the
+// BATON_API_KEY environment variable; refusals are told apart with [IsUnauthenticated] and
+// [IsPermissionDenied]. Nothing in the package keeps global state: every setting travels
 // through options, and environment variables are read only where the documentation says so.
 //
 // A minimal worker:

@@ -54,3 +54,15 @@ func IsFailedPrecondition(err error) bool {
 // IsUnavailable reports whether err carries gRPC status UNAVAILABLE (the server cannot be
 // reached right now; the call may be tried again).
 func IsUnavailable(err error) bool { return err != nil && Code(err) == codes.Unavailable }
+
+// IsUnauthenticated reports whether err carries gRPC status UNAUTHENTICATED: the server
+// requires credentials and the call had none, or had an API key that is unknown, malformed
+// or revoked (the message says which). See [WithAPIKey].
+func IsUnauthenticated(err error) bool { return err != nil && Code(err) == codes.Unauthenticated }
+
+// IsPermissionDenied reports whether err carries gRPC status PERMISSION_DENIED: the caller's
+// API key is valid but its role does not allow the call (the message names the role), such
+// as a viewer starting a workflow or an operator registering a definition.
+func IsPermissionDenied(err error) bool {
+	return err != nil && Code(err) == codes.PermissionDenied
+}

@@ -36,6 +36,67 @@ func ExampleDialTLS() {
 	fmt.Println(len(defs), "workflow definitions")
 }
 
+// On a server started with --auth, an admin's connection makes a key for a worker, and the
+// worker's own connection sends it. Without WithAPIKey, Dial takes the key from
+// BATON_API_KEY.
+func ExampleWithAPIKey() {
+	ctx := context.Background()
+	admin, err := baton.Dial("127.0.0.1:7070", baton.WithAPIKey(os.Getenv("BATON_ADMIN_KEY")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer admin.Close()
+	key, err := baton.NewClient(admin).CreateAPIKey(ctx, "billing-worker", baton.RoleWorker)
+	switch {
+	case baton.IsUnauthenticated(err):
+		log.Fatalf("no valid admin key: %v", err)
+	case baton.IsPermissionDenied(err):
+		log.Fatalf("the key is not an admin's: %v", err)
+	case err != nil:
+		log.Fatal(err)
+	}
+	fmt.Println("made key", key.ID, "for", key.Name)
+
+	conn, err := baton.Dial("127.0.0.1:7070", baton.WithAPIKey(key.KeyText))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	w := baton.NewWorker(conn, baton.WithWorkerID("billing-1"))
+	w.HandleFunc("charge", func(ctx context.Context, t *baton.Task) (any, error) {
+		return map[string]any{"charged": true}, nil
+	})
+	if err := w.Run(ctx); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// The refused requests of the last hour, newest first, a page at a time.
+func ExampleClient_ListAuditEvents() {
+	ctx := context.Background()
+	conn, err := baton.Dial("") // BATON_SERVER and an admin's BATON_API_KEY
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	c := baton.NewClient(conn)
+
+	q := baton.AuditQuery{Outcome: baton.AuditDenied, Since: time.Now().Add(-time.Hour), Limit: 100}
+	for {
+		page, err := c.ListAuditEvents(ctx, q)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, ev := range page {
+			fmt.Println(ev.Time.Format(time.RFC3339), ev.Actor, ev.Role, ev.Action, ev.Reason)
+		}
+		if len(page) < q.Limit {
+			return
+		}
+		q.Before = page[len(page)-1].Seq
+	}
+}
+
 // A worker with a typed handler, stopped gracefully on Ctrl-C.
 func ExampleWorker() {
 	conn, err := baton.Dial("") // BATON_SERVER, or 127.0.0.1:7070

@@ -14,6 +14,11 @@ import (
 // rpcMethods maps every RPC of every baton.v1 service ("Service/Method") to the SDK method
 // that calls it, as "Type.Method" where Type is Client or Worker.
 var rpcMethods = map[string]string{
+	"AdminService/CreateApiKey":    "Client.CreateAPIKey",
+	"AdminService/ListApiKeys":     "Client.ListAPIKeys",
+	"AdminService/RevokeApiKey":    "Client.RevokeAPIKey",
+	"AdminService/ListAuditEvents": "Client.ListAuditEvents",
+
 	"MetadataService/RegisterWorkflowDef": "Client.RegisterWorkflowDef",
 	"MetadataService/UpdateWorkflowDef":   "Client.UpdateWorkflowDefs",
 	"MetadataService/GetWorkflowDef":      "Client.GetWorkflowDef",

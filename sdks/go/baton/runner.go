@@ -246,8 +246,18 @@ func (r *runner) loop() {
 		if failures == 1 || failures%20 == 0 {
 			level = slog.LevelWarn
 		}
-		r.log.Log(context.Background(), level, "baton: stream lost; reconnecting", "error", err,
-			"backoff", wait, "attempt", failures)
+		if code := refusalCode(err); code != "" {
+			// The server refused the worker's credentials or role: no task comes until the
+			// key (or its role) is changed, so say so loudly.
+			if level == slog.LevelWarn {
+				level = slog.LevelError
+			}
+			r.log.Log(context.Background(), level, "baton: stream refused; retrying", "code", code,
+				"error", err, "backoff", wait, "attempt", failures)
+		} else {
+			r.log.Log(context.Background(), level, "baton: stream lost; reconnecting", "error", err,
+				"backoff", wait, "attempt", failures)
+		}
 		timer := time.NewTimer(wait)
 	waiting:
 		for {
@@ -269,6 +279,18 @@ func (r *runner) loop() {
 			c.ResetConnectBackoff()
 		}
 	}
+}
+
+// refusalCode names the status of an error refusing the worker's credentials
+// (UNAUTHENTICATED) or role (PERMISSION_DENIED), and is "" for any other error.
+func refusalCode(err error) string {
+	switch {
+	case IsUnauthenticated(err):
+		return "UNAUTHENTICATED"
+	case IsPermissionDenied(err):
+		return "PERMISSION_DENIED"
+	}
+	return ""
 }
 
 // errDrained ends a session whose work is done.
@@ -303,6 +325,12 @@ func (r *runner) session() error {
 	md, err := stream.Header()
 	if err != nil {
 		return err
+	}
+	if md == nil {
+		// The stream ended before the server sent its headers: refused (bad credentials, a
+		// role without access) or broken. Recv has the status.
+		_, rerr := stream.Recv()
+		return firstErr(rerr, io.ErrUnexpectedEOF)
 	}
 	limit, herr := maxMessageBytes(md)
 	if herr != nil {

@@ -79,9 +79,16 @@ func serverBinary(t *testing.T) string {
 // the server listens on (host:port).
 func newEnvDial(t *testing.T, dial func(addr string) (*grpc.ClientConn, error), serverArgs ...string) *testEnv {
 	t.Helper()
+	return newEnvDir(t, t.TempDir(), dial, serverArgs...)
+}
+
+// newEnvDir is newEnvDial with the server's data directory given (one prepared beforehand,
+// such as by `baton auth bootstrap`).
+func newEnvDir(t *testing.T, dataDir string, dial func(addr string) (*grpc.ClientConn, error), serverArgs ...string) *testEnv {
+	t.Helper()
 	bin := serverBinary(t)
 	logs := &syncBuffer{}
-	srv, err := batontest.Start(bin, t.TempDir(), "127.0.0.1:0", logs, serverArgs...)
+	srv, err := batontest.Start(bin, dataDir, "127.0.0.1:0", logs, serverArgs...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // clearTLSEnv empties the environment variables Dial reads, for the length of the test.
 func clearTLSEnv(t *testing.T) {
 	t.Helper()
-	for _, k := range []string{envServer, envCAFile, envClientCert, envClientKey} {
+	for _, k := range []string{envServer, envCAFile, envClientCert, envClientKey, envAPIKey} {
 		t.Setenv(k, "")
 	}
 }
