@@ -411,6 +411,20 @@ fn with_config_file(mut args: Vec<std::ffi::OsString>) -> anyhow::Result<Vec<std
         if on_command_line || in_environment {
             continue;
         }
+        if !arg.get_action().takes_values() {
+            // A switch (`auth = true`).
+            let on = match &value {
+                toml::Value::Boolean(b) => *b,
+                toml::Value::String(s) if s == "true" || s == "false" => s == "true",
+                other => {
+                    anyhow::bail!("setting `{key}` in {path} must be true or false, got {other:?}")
+                }
+            };
+            if on {
+                settings.push(flag.into());
+            }
+            continue;
+        }
         let text = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),

@@ -815,3 +815,26 @@ fn a_non_loopback_address_needs_auth_or_an_explicit_flag() {
     assert!(!ok, "{out}");
     assert!(err.contains("needs a name"), "{err}");
 }
+
+#[tokio::test]
+async fn a_config_file_turns_auth_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin_key = bootstrap(dir.path());
+    let config = dir.path().join("baton.toml");
+    std::fs::write(&config, "auth = true\naudit-keep = 5000\n").unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        "127.0.0.1:0",
+        &["--config", config.to_str().unwrap()],
+    );
+    let ch = server.channel().await;
+    let e = MetadataServiceClient::new(with_key(&ch, None))
+        .list_task_defs(pb::ListTaskDefsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    MetadataServiceClient::new(with_key(&ch, Some(&admin_key)))
+        .list_task_defs(pb::ListTaskDefsRequest::default())
+        .await
+        .unwrap();
+}

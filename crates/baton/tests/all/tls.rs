@@ -492,6 +492,7 @@ async fn a_config_file_sets_tls_and_flags_and_environment_win_over_it() {
         ),
         ("listen = [1]\n", "must be a string or a number"),
         ("listen = \n", "is not valid TOML"),
+        ("auth = 3\n", "must be true or false"),
     ] {
         std::fs::write(&bad, text).unwrap();
         let (ok, _, err) = baton(&["server", "--config", bad.to_str().unwrap()]);
