@@ -33,15 +33,28 @@ def _die_with_parent():
 
 
 class Server:
-    """A `baton server` on a free port with its own data directory."""
+    """A `baton server` on a free port with its own data directory. With `auth`, the server
+    runs with --auth and `admin_key` holds the admin key `baton auth bootstrap` made for it."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, auth=False):
+        self.binary = binary
         self.data_dir = tempfile.mkdtemp(prefix="baton-conductor-python-")
+        store = os.path.join(self.data_dir, "data")
+        args = []
+        self.admin_key = None
+        if auth:
+            # Made on the store before the server opens it; the key is the last line printed.
+            made = subprocess.run([binary, "auth", "bootstrap", "--data-dir", store],
+                                  capture_output=True, text=True, timeout=60)
+            if made.returncode != 0:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+                raise RuntimeError(f"baton auth bootstrap failed: {made.stderr.strip()}")
+            self.admin_key = made.stdout.strip().splitlines()[-1].strip()
+            args.append("--auth")
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [binary, "server", "--data-dir", os.path.join(self.data_dir, "data"),
-             "--listen", "127.0.0.1:0"],
+            [binary, "server", "--data-dir", store, "--listen", "127.0.0.1:0", *args],
             stdout=subprocess.PIPE, stderr=self.log, text=True, preexec_fn=_die_with_parent,
         )
         line = self._first_line(timeout=30)
@@ -79,10 +92,13 @@ class Server:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def baton_bin():
+    return os.environ.get("BATON_BIN", os.path.join(ROOT, "target", "release", "baton"))
+
+
 @pytest.fixture(scope="session")
 def server():
-    binary = os.environ.get("BATON_BIN", os.path.join(ROOT, "target", "release", "baton"))
-    s = Server(binary)
+    s = Server(baton_bin())
     # Worker processes started by TaskHandler read the server address from here.
     os.environ["CONDUCTOR_SERVER_URL"] = s.api_url
     yield s

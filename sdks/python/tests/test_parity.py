@@ -47,7 +47,14 @@ def all_rpcs() -> list[str]:
 
 def test_the_descriptors_list_the_services() -> None:
     services = {rpc.split(".")[0] for rpc in all_rpcs()}
-    assert {"MetadataService", "WorkflowService", "TaskService", "ScheduleService", "MonitorService"} <= services
+    assert {
+        "MetadataService",
+        "WorkflowService",
+        "TaskService",
+        "ScheduleService",
+        "MonitorService",
+        "AdminService",
+    } <= services
 
 
 def test_every_rpc_has_a_method_in_both_clients() -> None:
@@ -87,6 +94,7 @@ SERVICE_KEYS = {
     "TaskService": "tasks",
     "ScheduleService": "schedules",
     "MonitorService": "monitor",
+    "AdminService": "admin",
 }
 
 

@@ -383,6 +383,7 @@ def test_errors_map_codes() -> None:
         grpc.StatusCode.DEADLINE_EXCEEDED: errors.DeadlineExceededError,
         grpc.StatusCode.RESOURCE_EXHAUSTED: errors.ResourceExhaustedError,
         grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDeniedError,
+        grpc.StatusCode.UNAUTHENTICATED: errors.UnauthenticatedError,
         grpc.StatusCode.ABORTED: errors.AbortedError,
         grpc.StatusCode.INTERNAL: errors.InternalError,
     }.items():

@@ -16,6 +16,9 @@ Client::
 
     with BatonClient("127.0.0.1:7070") as client:
         workflow = client.execute_workflow("hello", {"name": "Ada"})
+
+For a server that runs with authentication on, both take ``api_key="bk_..."`` (or read
+``BATON_API_KEY``).
 """
 
 from baton.client import AsyncBatonClient, BatonClient
@@ -31,10 +34,14 @@ from baton.errors import (
     PermissionDeniedError,
     ResourceExhaustedError,
     TerminalError,
+    UnauthenticatedError,
     UnavailableError,
 )
 from baton.metrics import WorkerMetrics
 from baton.models import (
+    ApiKey,
+    AuditEvent,
+    AuditOutcome,
     BulkOperation,
     BulkScheduleOutcome,
     BulkWorkflowOutcome,
@@ -44,7 +51,9 @@ from baton.models import (
     LatencyQuantiles,
     MetricsHistory,
     MetricsSample,
+    NewApiKey,
     OverlapPolicy,
+    Role,
     Schedule,
     ScheduleCounters,
     ScheduleHistoryEntry,
@@ -81,8 +90,11 @@ __version__ = "0.1.0"
 __all__ = [
     "AbortedError",
     "AlreadyExistsError",
+    "ApiKey",
     "AsyncBatonClient",
     "AsyncWorker",
+    "AuditEvent",
+    "AuditOutcome",
     "BatonClient",
     "BatonError",
     "BulkOperation",
@@ -98,10 +110,12 @@ __all__ = [
     "LatencyQuantiles",
     "MetricsHistory",
     "MetricsSample",
+    "NewApiKey",
     "NotFoundError",
     "OverlapPolicy",
     "PermissionDeniedError",
     "ResourceExhaustedError",
+    "Role",
     "Schedule",
     "ScheduleCounters",
     "ScheduleHistoryEntry",
@@ -117,6 +131,7 @@ __all__ = [
     "TaskResult",
     "TaskStatus",
     "TerminalError",
+    "UnauthenticatedError",
     "UnavailableError",
     "ValidationProblem",
     "ValidationResult",

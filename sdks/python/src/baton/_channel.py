@@ -1,4 +1,5 @@
-"""Server address resolution, TLS settings and gRPC channels shared by the client and worker."""
+"""Server address resolution, TLS settings, API keys and gRPC channels shared by the client
+and worker."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ import grpc.aio
 
 DEFAULT_SERVER = "127.0.0.1:7070"
 """Address used when neither the caller nor ``BATON_SERVER`` names one."""
+
+API_KEY_ENV = "BATON_API_KEY"
+"""Environment variable holding the API key sent when the caller gives none."""
+
+AUTHORIZATION_HEADER = "authorization"
+"""The request header (gRPC metadata key) that carries the API key, as ``Bearer <key>``."""
+
+Metadata: TypeAlias = "tuple[tuple[str, str], ...]"
+"""Request metadata sent with every call: ``(key, value)`` pairs."""
 
 StrPath: TypeAlias = "str | os.PathLike[str]"
 """A file name: text or a :class:`os.PathLike` (such as :class:`pathlib.Path`)."""
@@ -166,6 +176,41 @@ def resolve_connection(
         target,
         grpc.ssl_channel_credentials(root_certificates=roots, private_key=private_key, certificate_chain=chain),
     )
+
+
+def resolve_api_key(api_key: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The API key to send: the argument, else ``BATON_API_KEY``; None when neither is set.
+
+    An empty key (or one of only whitespace) counts as unset; whitespace around a key (a
+    trailing newline of a key file) is dropped.
+
+    Raises:
+        ValueError: the key holds characters no key has (anything but printable ASCII
+            without spaces, so also a ``Bearer`` prefix). The message names where the key
+            came from, never the key.
+    """
+    env = os.environ if environ is None else environ
+    source = "api_key"
+    key = (api_key or "").strip()
+    if not key:
+        source = API_KEY_ENV
+        key = (env.get(API_KEY_ENV) or "").strip()
+    if not key:
+        return None
+    if not all("!" <= c <= "~" for c in key):
+        raise ValueError(
+            f"the API key ({source}) holds characters an API key cannot have: give the key alone, "
+            "bk_<id>_<secret>, without a Bearer prefix or spaces"
+        )
+    return key
+
+
+def auth_metadata(api_key: str | None) -> Metadata | None:
+    """The metadata that carries ``api_key`` (``authorization: Bearer <key>``); None without a
+    key."""
+    if not api_key:
+        return None
+    return ((AUTHORIZATION_HEADER, f"Bearer {api_key}"),)
 
 
 def channel_options(max_reconnect_backoff_ms: int = 2000) -> list[tuple[str, int]]:

@@ -21,6 +21,9 @@ import grpc
 from baton._struct import datetime_to_timestamp, dict_to_struct, message_to_dict, timestamp_to_datetime, to_jsonable
 from baton.errors import DeadlineExceededError
 from baton.models import (
+    ApiKey,
+    AuditEvent,
+    AuditOutcome,
     BulkOperation,
     BulkScheduleOutcome,
     BulkWorkflowOutcome,
@@ -28,7 +31,9 @@ from baton.models import (
     IdempotencyStrategy,
     ImportOutcome,
     MetricsHistory,
+    NewApiKey,
     OverlapPolicy,
+    Role,
     Schedule,
     ScheduleHistoryEntry,
     SchedulePreview,
@@ -44,7 +49,7 @@ from baton.models import (
     WorkflowDefInfo,
     WorkflowWait,
 )
-from baton.v1 import common_pb2, metadata_pb2, monitor_pb2, schedule_pb2, task_pb2, workflow_pb2
+from baton.v1 import admin_pb2, common_pb2, metadata_pb2, monitor_pb2, schedule_pb2, task_pb2, workflow_pb2
 
 T = TypeVar("T")
 
@@ -54,7 +59,7 @@ class Rpc:
     """A step of a plan: call ``method`` of ``service`` with ``request``."""
 
     service: str
-    """One of ``metadata``, ``workflows``, ``tasks``, ``schedules``, ``monitor``."""
+    """One of ``metadata``, ``workflows``, ``tasks``, ``schedules``, ``monitor``, ``admin``."""
     method: str
     request: Any
     timeout: float | None = None
@@ -225,6 +230,28 @@ def _history_request(
         datetime_to_timestamp(until_time, request.until_time)
     return request
 
+
+def _audit_request(
+    actor: str | None,
+    action: str | None,
+    outcome: AuditOutcome | str | None,
+    since: _dt.datetime | None,
+    until: _dt.datetime | None,
+    before: int | None,
+    limit: int | None,
+) -> admin_pb2.ListAuditEventsRequest:
+    request = admin_pb2.ListAuditEventsRequest(
+        actor=actor or "",
+        action=action or "",
+        outcome=AuditOutcome.parse(outcome).to_proto() if outcome is not None else admin_pb2.AUDIT_OUTCOME_UNSPECIFIED,
+        before=before or 0,
+        limit=limit or 0,
+    )
+    if since is not None:
+        datetime_to_timestamp(since, request.since)
+    if until is not None:
+        datetime_to_timestamp(until, request.until)
+    return request
 
 
 def _struct_or_none(value: Mapping[str, Any] | None, target: Any) -> None:
@@ -1043,3 +1070,66 @@ def get_schedule_history(
         "schedules", "GetScheduleHistory", _history_request(name, from_time, until_time, limit)
     )
     return [ScheduleHistoryEntry.from_proto(e) for e in response.entries]
+
+
+# --- API keys and the audit log ---------------------------------------------------------
+
+
+def create_api_key(self: Settings, name: str, role: Role | str) -> Plan[NewApiKey]:
+    """Makes an API key with a ``name`` (who or what uses it, at most 200 characters) and a
+    ``role`` (:class:`baton.Role` or its name: ``admin``, ``operator``, ``worker``, ``viewer``).
+
+    Returns a :class:`baton.NewApiKey`: the stored key and, this once, its ``key_text``
+    (``bk_<id>_<secret>``, for ``api_key=`` or ``BATON_API_KEY``) and ``secret`` (Conductor's
+    ``keySecret``). Needs the admin role when the server runs with authentication on.
+    Raises ``ValueError`` for an unknown role name.
+    """
+    request = admin_pb2.CreateApiKeyRequest(name=name, role=Role.parse(role).to_proto())
+    return NewApiKey.from_proto((yield from _rpc("admin", "CreateApiKey", request)))
+
+
+def list_api_keys(self: Settings) -> Plan[list[ApiKey]]:
+    """Lists every API key, revoked ones too, oldest first (never their secrets).
+
+    Needs the admin role when the server runs with authentication on.
+    """
+    response = yield from _rpc("admin", "ListApiKeys", admin_pb2.ListApiKeysRequest())
+    return [ApiKey.from_proto(k) for k in response.keys]
+
+
+def revoke_api_key(self: Settings, key_id: str) -> Plan[ApiKey]:
+    """Revokes an API key by id and returns it, revoked: the key and every token made from it
+    are refused from then on (:class:`baton.UnauthenticatedError`).
+
+    Revoking a revoked key changes nothing; an unknown id raises
+    :class:`baton.NotFoundError`. Needs the admin role when the server runs with
+    authentication on.
+    """
+    response = yield from _rpc("admin", "RevokeApiKey", admin_pb2.RevokeApiKeyRequest(id=key_id))
+    return ApiKey.from_proto(response.key)
+
+
+def list_audit_events(
+    self: Settings,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    outcome: AuditOutcome | str | None = None,
+    since: _dt.datetime | None = None,
+    until: _dt.datetime | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Plan[list[AuditEvent]]:
+    """Reads the audit log, newest first: requests that changed something, and refused ones.
+
+    Filters (each optional): ``actor``, a key id or a key's name, exactly; ``action``, text
+    the action contains, in any case (``"StartWorkflow"``); ``outcome``
+    (:class:`baton.AuditOutcome` or its name: ``ok``, ``denied``, ``failed``); entries at or
+    after ``since`` and before ``until`` (naive datetimes are taken as UTC). ``limit`` is
+    1-1000 (default 100); for the next page pass the ``seq`` of the last entry as
+    ``before``. Entries are written a few milliseconds after the request was answered. Needs
+    the admin role when the server runs with authentication on.
+    """
+    request = _audit_request(actor, action, outcome, since, until, before, limit)
+    response = yield from _rpc("admin", "ListAuditEvents", request)
+    return [AuditEvent.from_proto(e) for e in response.events]

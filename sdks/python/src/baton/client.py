@@ -4,7 +4,9 @@
 coroutines. Both speak gRPC to ``baton server``; definitions use Conductor's JSON DSL and may
 be given as dicts or as JSON text, and so may schedule definitions (Conductor's schedule
 JSON). Every server error is raised as a
-:class:`baton.BatonError` subclass that carries the gRPC status code.
+:class:`baton.BatonError` subclass that carries the gRPC status code. With an API key
+(``api_key=`` or ``BATON_API_KEY``) every call carries it, for a server that runs with
+authentication on.
 
 Each call is described once, in :mod:`baton._operations`; the two clients run those
 descriptions over a blocking or an asyncio channel.
@@ -23,10 +25,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import grpc
 
 from baton import _operations as ops
-from baton._channel import open_aio_channel, open_channel, resolve_connection
+from baton._channel import auth_metadata, open_aio_channel, open_channel, resolve_api_key, resolve_connection
 from baton._operations import DEFAULT_TIMEOUT, DefinitionLike, Plan, Rpc, Sleep
 from baton.errors import BatonError, from_rpc_error
 from baton.v1 import (
+    admin_pb2_grpc,
     metadata_pb2_grpc,
     monitor_pb2_grpc,
     schedule_pb2_grpc,
@@ -45,6 +48,7 @@ def _stubs(channel: Any) -> dict[str, Any]:
         "tasks": task_pb2_grpc.TaskServiceStub(channel),
         "schedules": schedule_pb2_grpc.ScheduleServiceStub(channel),
         "monitor": monitor_pb2_grpc.MonitorServiceStub(channel),
+        "admin": admin_pb2_grpc.AdminServiceStub(channel),
     }
 
 
@@ -134,10 +138,16 @@ class BatonClient:
             (default ``BATON_CLIENT_CERT``); needs ``client_key``. Turns TLS on like
             ``ca_file``.
         client_key: the private key of ``client_cert`` (default ``BATON_CLIENT_KEY``).
+        api_key: the API key every call carries, as ``authorization: Bearer <key>``, for a
+            server that runs with authentication on (default ``BATON_API_KEY``; empty means
+            none). Without one, such a server refuses every call with
+            :class:`baton.UnauthenticatedError`; a key whose role does not allow a call gets
+            :class:`baton.PermissionDeniedError`.
 
     Raises:
         ValueError: TLS settings with an ``http://`` address, a client certificate without
-            its key or a key without its certificate, or a file that cannot be read.
+            its key or a key without its certificate, a file that cannot be read, or an API
+            key with characters no key has.
 
     The client is thread-safe and should be reused; close it (or use it as a context
     manager) when done. Every method is listed in the SDK's ``API.md``.
@@ -152,15 +162,20 @@ class BatonClient:
         ca_file: str | os.PathLike[str] | None = None,
         client_cert: str | os.PathLike[str] | None = None,
         client_key: str | os.PathLike[str] | None = None,
+        api_key: str | None = None,
     ) -> None:
         connection = resolve_connection(
             address, ca_file=ca_file, client_cert=client_cert, client_key=client_key, credentials=credentials
         )
+        metadata = auth_metadata(resolve_api_key(api_key))
         self.address = connection.target
         """The ``host:port`` dialled."""
         self.tls = connection.tls
         """Whether the connection uses TLS."""
+        self.authenticated = metadata is not None
+        """Whether the calls carry an API key."""
         self.timeout = timeout
+        self._metadata = metadata
         self._channel = open_channel(connection)
         self._stubs = _stubs(self._channel)
 
@@ -177,7 +192,9 @@ class BatonClient:
     def _rpc(self, step: Rpc) -> Any:
         method = getattr(self._stubs[step.service], step.method)
         try:
-            return method(step.request, timeout=self.timeout if step.timeout is None else step.timeout)
+            return method(
+                step.request, timeout=self.timeout if step.timeout is None else step.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as e:
             raise from_rpc_error(e, self.address) from None
 
@@ -244,13 +261,18 @@ class BatonClient:
     backfill_schedule = _blocking(ops.backfill_schedule)
     preview_schedule = _blocking(ops.preview_schedule)
     get_schedule_history = _blocking(ops.get_schedule_history)
+    create_api_key = _blocking(ops.create_api_key)
+    list_api_keys = _blocking(ops.list_api_keys)
+    revoke_api_key = _blocking(ops.revoke_api_key)
+    list_audit_events = _blocking(ops.list_audit_events)
 
 
 class AsyncBatonClient:
     """asyncio client for a Baton server; the methods of :class:`BatonClient` as coroutines.
 
-    Takes the same arguments as :class:`BatonClient`, TLS settings included. Create it inside
-    a running event loop and close it with ``await client.close()`` (or use ``async with``).
+    Takes the same arguments as :class:`BatonClient`, TLS settings and API key included.
+    Create it inside a running event loop and close it with ``await client.close()`` (or use
+    ``async with``).
     """
 
     def __init__(
@@ -262,15 +284,20 @@ class AsyncBatonClient:
         ca_file: str | os.PathLike[str] | None = None,
         client_cert: str | os.PathLike[str] | None = None,
         client_key: str | os.PathLike[str] | None = None,
+        api_key: str | None = None,
     ) -> None:
         connection = resolve_connection(
             address, ca_file=ca_file, client_cert=client_cert, client_key=client_key, credentials=credentials
         )
+        metadata = auth_metadata(resolve_api_key(api_key))
         self.address = connection.target
         """The ``host:port`` dialled."""
         self.tls = connection.tls
         """Whether the connection uses TLS."""
+        self.authenticated = metadata is not None
+        """Whether the calls carry an API key."""
         self.timeout = timeout
+        self._metadata = metadata
         self._channel = open_aio_channel(connection)
         self._stubs = _stubs(self._channel)
 
@@ -287,7 +314,9 @@ class AsyncBatonClient:
     async def _rpc(self, step: Rpc) -> Any:
         method = getattr(self._stubs[step.service], step.method)
         try:
-            return await method(step.request, timeout=self.timeout if step.timeout is None else step.timeout)
+            return await method(
+                step.request, timeout=self.timeout if step.timeout is None else step.timeout, metadata=self._metadata
+            )
         except grpc.RpcError as e:
             raise from_rpc_error(e, self.address) from None
 
@@ -354,6 +383,10 @@ class AsyncBatonClient:
     backfill_schedule = _awaiting(ops.backfill_schedule)
     preview_schedule = _awaiting(ops.preview_schedule)
     get_schedule_history = _awaiting(ops.get_schedule_history)
+    create_api_key = _awaiting(ops.create_api_key)
+    list_api_keys = _awaiting(ops.list_api_keys)
+    revoke_api_key = _awaiting(ops.revoke_api_key)
+    list_audit_events = _awaiting(ops.list_audit_events)
 
 
 __all__ = ["AsyncBatonClient", "BatonClient", "BatonError", "DefinitionLike"]

@@ -59,8 +59,14 @@ class ResourceExhaustedError(BatonError):
     """The server refused the call for lack of some resource (size or rate limits)."""
 
 
+class UnauthenticatedError(BatonError):
+    """The server requires credentials and the call had none, or a key it does not accept
+    (unknown, with a wrong secret, or revoked). The message says which."""
+
+
 class PermissionDeniedError(BatonError):
-    """The caller may not do this."""
+    """The caller may not do this: with authentication on, the role of its API key does not
+    allow the call (the message names the role and the one needed)."""
 
 
 class AbortedError(BatonError):
@@ -79,6 +85,7 @@ _BY_CODE: dict[grpc.StatusCode, type[BatonError]] = {
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
     grpc.StatusCode.ABORTED: AbortedError,
     grpc.StatusCode.INTERNAL: InternalError,

@@ -4,8 +4,9 @@ The worker logs through the standard :mod:`logging` module, on the ``baton.worke
 Each record of a worker event carries its fields as record attributes (passed with
 ``extra=``), so any formatter or handler can read them:
 
-- ``event``: what happened: ``connected``, ``reconnecting`` (the stream broke or was closed;
-  with ``attempt``, ``backoff_seconds`` and ``error``), ``stream_failed``, ``handler_failed``
+- ``event``: what happened: ``connected``, ``reconnecting`` (the stream broke, was closed or
+  was refused; with ``attempt``, ``backoff_seconds`` and ``error``, and ``code`` at ERROR
+  level when the server refused its credentials), ``stream_failed``, ``handler_failed``
   (a handler raised; with ``error``, ``attempt`` and ``terminal``), ``result_refused`` (with
   ``code``, ``error`` and ``action``: ``retry``, ``failed`` or ``dropped``),
   ``reclaim_refused``, ``lease_refused``, ``drain_started``, ``drain_finished`` and

@@ -1,5 +1,5 @@
-"""Plain Python views of the server's workflow, task, definition, schedule and monitoring
-messages."""
+"""Plain Python views of the server's workflow, task, definition, schedule, monitoring, API key
+and audit messages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baton._struct import struct_to_dict, timestamp_to_datetime
-from baton.v1 import common_pb2, metadata_pb2, monitor_pb2, schedule_pb2, workflow_pb2
+from baton.v1 import admin_pb2, common_pb2, metadata_pb2, monitor_pb2, schedule_pb2, workflow_pb2
 
 
 class WorkflowStatus(str, enum.Enum):
@@ -688,4 +688,202 @@ class MetricsHistory:
             server_time=response.server_time.ToDatetime(tzinfo=_dt.timezone.utc),
             sample_every_ms=response.sample_every_ms,
             samples=[MetricsSample.from_proto(s) for s in response.samples],
+        )
+
+
+class Role(str, enum.Enum):
+    """What an API key may do."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    """Not set (an audit entry of a caller without a known key)."""
+    ADMIN = "ADMIN"
+    """Everything: definitions, keys, the audit log, and what every other role may do."""
+    OPERATOR = "OPERATOR"
+    """Starts and steers runs and schedules; reads everything but keys and the audit log."""
+    WORKER = "WORKER"
+    """Takes tasks and reports their results (the worker stream, polls, task updates)."""
+    VIEWER = "VIEWER"
+    """Reads; changes nothing."""
+
+    @classmethod
+    def parse(cls, value: Role | str) -> Role:
+        """The role named by ``value``: a :class:`Role` or its name in any case
+        (``"worker"``, ``"ADMIN"``).
+
+        Raises:
+            ValueError: no role has that name.
+        """
+        if isinstance(value, Role):
+            return value
+        try:
+            return cls(str(value).strip().upper())
+        except ValueError:
+            names = ", ".join(r.value.lower() for r in cls if r is not cls.UNSPECIFIED)
+            raise ValueError(f"unknown role {value!r}: expected one of {names}") from None
+
+    @classmethod
+    def from_proto(cls, value: int) -> Role:
+        """Maps a ``baton.v1.Role`` number to the enum (UNSPECIFIED for numbers it does not know)."""
+        try:
+            name = admin_pb2.Role.Name(value)  # type: ignore[arg-type]
+        except ValueError:
+            return cls.UNSPECIFIED
+        return cls(name.removeprefix("ROLE_"))
+
+    def to_proto(self) -> admin_pb2.Role.ValueType:
+        """Maps the enum to its ``baton.v1.Role`` number."""
+        return admin_pb2.Role.Value("ROLE_" + self.value)
+
+
+class AuditOutcome(str, enum.Enum):
+    """How an audited request ended."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    """Not set."""
+    OK = "OK"
+    """Done."""
+    DENIED = "DENIED"
+    """Refused: no or bad credentials, or a role that does not allow it. Nothing was done."""
+    FAILED = "FAILED"
+    """Allowed, but it failed (not found, invalid, a wrong state...)."""
+
+    @classmethod
+    def parse(cls, value: AuditOutcome | str) -> AuditOutcome:
+        """The outcome named by ``value``: an :class:`AuditOutcome` or its name in any case
+        (``"denied"``).
+
+        Raises:
+            ValueError: no outcome has that name.
+        """
+        if isinstance(value, AuditOutcome):
+            return value
+        try:
+            return cls(str(value).strip().upper())
+        except ValueError:
+            names = ", ".join(o.value.lower() for o in cls if o is not cls.UNSPECIFIED)
+            raise ValueError(f"unknown audit outcome {value!r}: expected one of {names}") from None
+
+    @classmethod
+    def from_proto(cls, value: int) -> AuditOutcome:
+        """Maps a ``baton.v1.AuditOutcome`` number to the enum (UNSPECIFIED for numbers it
+        does not know)."""
+        try:
+            name = admin_pb2.AuditOutcome.Name(value)  # type: ignore[arg-type]
+        except ValueError:
+            return cls.UNSPECIFIED
+        return cls(name.removeprefix("AUDIT_OUTCOME_"))
+
+    def to_proto(self) -> admin_pb2.AuditOutcome.ValueType:
+        """Maps the enum to its ``baton.v1.AuditOutcome`` number."""
+        return admin_pb2.AuditOutcome.Value("AUDIT_OUTCOME_" + self.value)
+
+
+@dataclass
+class ApiKey:
+    """An API key as the server stores it (never its secret)."""
+
+    id: str
+    """The key's id: public, Conductor's ``keyId``, the ``actor`` of its audit entries."""
+    name: str
+    """The name given when it was made."""
+    role: Role
+    """What it may do."""
+    created_by: str
+    """The id of the key that made it, or ``bootstrap``."""
+    created_at: _dt.datetime | None = None
+    """When it was made."""
+    revoked_at: _dt.datetime | None = None
+    """When it was revoked; None while it is live."""
+
+    @property
+    def revoked(self) -> bool:
+        """True once the key was revoked: it and every token made from it are refused."""
+        return self.revoked_at is not None
+
+    @classmethod
+    def from_proto(cls, key: admin_pb2.ApiKey) -> ApiKey:
+        """Builds the view from a ``baton.v1.ApiKey``."""
+        return cls(
+            id=key.id,
+            name=key.name,
+            role=Role.from_proto(key.role),
+            created_by=key.created_by,
+            created_at=timestamp_to_datetime(key, "created_at"),
+            revoked_at=timestamp_to_datetime(key, "revoked_at"),
+        )
+
+
+@dataclass
+class NewApiKey:
+    """An API key just made, with its text: the only time the server shows it.
+
+    ``key_text`` and ``secret`` are left out of the dataclass's ``repr`` so that printing or
+    logging the object does not give them away.
+    """
+
+    key: ApiKey
+    """The stored key (id, name, role, ...)."""
+    key_text: str = field(repr=False)
+    """The whole key, ``bk_<id>_<secret>``: what a client or worker is given as ``api_key``
+    (or ``BATON_API_KEY``)."""
+    secret: str = field(repr=False)
+    """The secret part alone: Conductor's ``keySecret``, with :attr:`id` as its ``keyId``."""
+
+    @property
+    def id(self) -> str:
+        """The key's id (``key.id``)."""
+        return self.key.id
+
+    @classmethod
+    def from_proto(cls, response: admin_pb2.CreateApiKeyResponse) -> NewApiKey:
+        """Builds the view from a ``baton.v1.CreateApiKeyResponse``."""
+        return cls(key=ApiKey.from_proto(response.key), key_text=response.key_text, secret=response.secret)
+
+
+@dataclass
+class AuditEvent:
+    """One entry of the audit log: a request that changed something, or one that was refused.
+    It never holds a secret or a request body."""
+
+    seq: int
+    """Its place in the log; later entries have larger ones (pass the last one of a page as
+    ``before`` for the next page)."""
+    time: _dt.datetime | None
+    """When the request was answered."""
+    actor: str
+    """The caller's key id; ``anonymous`` without credentials."""
+    actor_name: str
+    """The key's name, when known."""
+    role: Role
+    """The caller's role; UNSPECIFIED when not known."""
+    action: str
+    """What was asked: the gRPC method (``baton.v1.WorkflowService/StartWorkflow``) or the
+    HTTP method and path."""
+    access: str
+    """The kind of access it needed: ``public``, ``read``, ``operate``, ``work``, ``define`` or
+    ``admin``."""
+    remote: str
+    """The caller's address."""
+    outcome: AuditOutcome
+    """How it ended."""
+    status: str
+    """The answer's status: a gRPC code name or an HTTP status number."""
+    reason: str = ""
+    """Why it was refused or failed, when known."""
+
+    @classmethod
+    def from_proto(cls, event: admin_pb2.AuditEvent) -> AuditEvent:
+        """Builds the view from a ``baton.v1.AuditEvent``."""
+        return cls(
+            seq=event.seq,
+            time=timestamp_to_datetime(event, "time"),
+            actor=event.actor,
+            actor_name=event.actor_name,
+            role=Role.from_proto(event.role),
+            action=event.action,
+            access=event.access,
+            remote=event.remote,
+            outcome=AuditOutcome.from_proto(event.outcome),
+            status=event.status,
+            reason=event.reason,
         )

@@ -22,8 +22,9 @@ Configuration, strongest first: the environment variables
 replaced by ``_``); the values given in code; then ``BATON_WORKER_CONCURRENCY``,
 ``BATON_WORKER_DOMAIN``, ``BATON_WORKER_ID``, ``BATON_WORKER_PAUSED`` and
 ``BATON_WORKER_LEASE_EXTENSION`` for every task type. ``BATON_SERVER`` names
-the server (``https://host:port`` for TLS), and ``BATON_CA_FILE``, ``BATON_CLIENT_CERT`` and
-``BATON_CLIENT_KEY`` the TLS files when the code gives none.
+the server (``https://host:port`` for TLS), ``BATON_CA_FILE``, ``BATON_CLIENT_CERT`` and
+``BATON_CLIENT_KEY`` the TLS files, and ``BATON_API_KEY`` the API key (for a server that runs
+with authentication on; a key with the worker role is enough), when the code gives none.
 
 Prometheus metrics (tasks received, finished and failed, execution time, result size, tasks
 in flight; see :mod:`baton.metrics`) are recorded with ``metrics=True`` or a registry, and
@@ -55,7 +56,15 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from baton._channel import Connection, channel_options, open_aio_channel, resolve_connection
+from baton._channel import (
+    Connection,
+    Metadata,
+    auth_metadata,
+    channel_options,
+    open_aio_channel,
+    resolve_api_key,
+    resolve_connection,
+)
 from baton.metrics import TaskTypeMetrics, WorkerMetrics, resolve_metrics
 from baton.models import TaskStatus
 from baton.task import Invoker, Task, outcome_to_result, run_async, run_sync
@@ -87,6 +96,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 _DROP_CODES = frozenset({"FAILED_PRECONDITION", "NOT_FOUND"})
 _REFUSED_CODES = frozenset({"INVALID_ARGUMENT", "OUT_OF_RANGE"})
+_AUTH_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 _MAX_RESULT_RETRIES = 10
 
 MAX_RESULT_BATCH = 1000
@@ -651,7 +661,24 @@ class _TaskStream:
             attempt += 1
             delay = backoff * random.uniform(0.8, 1.2)
             backoff = min(backoff * 2, self.core.max_backoff)
-            if isinstance(error, grpc.aio.AioRpcError):
+            if isinstance(error, grpc.aio.AioRpcError) and error.code() in _AUTH_CODES:
+                # Refused for its credentials: no retry fixes that until the key or the server
+                # changes, so each refusal is an error (the retries go on, backing off).
+                self._log(
+                    logging.ERROR,
+                    "reconnecting",
+                    "server refused the worker stream for %s (%s: %s); check the API key; retrying in %.2fs",
+                    self.task_type,
+                    error.code().name,
+                    error.details(),
+                    delay,
+                    error=f"{error.code().name}: {error.details()}",
+                    code=error.code().name,
+                    server=self.core.address,
+                    attempt=attempt,
+                    backoff_seconds=round(delay, 3),
+                )
+            elif isinstance(error, grpc.aio.AioRpcError):
                 self._log(
                     logging.WARNING if connected else logging.INFO,
                     "reconnecting",
@@ -685,7 +712,7 @@ class _TaskStream:
     async def _session(self) -> bool:
         """Runs one stream until it breaks or is closed on purpose; True if it connected."""
         self._session_connected = False
-        call = self.core.stub.Work()
+        call = self.core.stub.Work(metadata=self.core.metadata)
         credits = 0 if (self.draining or self.paused) else max(0, self.concurrency - len(self.running))
         subscribe = task_pb2.WorkRequest(
             subscribe=task_pb2.Subscribe(
@@ -774,6 +801,9 @@ class _TaskStream:
                 await wake.wait()
 
     async def _read_loop(self, call: Any) -> None:
+        # Connected once the server's headers have come: a stream the server refuses (for its
+        # credentials, say) ends without any, and then this raises the server's status.
+        await call.initial_metadata()
         await call.wait_for_connection()
         self._session_connected = True
         self.sessions += 1
@@ -1155,6 +1185,7 @@ class _Core:
         on_event: EventCallback | None,
         metrics: WorkerMetrics | None = None,
         batch: bool = True,
+        metadata: Metadata | None = None,
     ) -> None:
         self.tasks = tasks
         self.batch = batch
@@ -1162,6 +1193,8 @@ class _Core:
         self.metrics = metrics
         self.address = address
         self.credentials = credentials
+        self.metadata = metadata
+        """Sent when each stream opens: the API key, when there is one."""
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.loop = asyncio.get_running_loop()
@@ -1250,6 +1283,11 @@ class AsyncWorker:
             (default ``BATON_CLIENT_CERT``); needs ``client_key``. Turns TLS on like
             ``ca_file``.
         client_key: the private key of ``client_cert`` (default ``BATON_CLIENT_KEY``).
+        api_key: the API key each stream carries when it opens (and reopens), as
+            ``authorization: Bearer <key>``, for a server that runs with authentication on;
+            the worker role is enough (default ``BATON_API_KEY``; empty means none). A
+            stream the server refuses (no key, a revoked one, a role without access) is
+            retried like a lost one, and logged as an error.
         grace_period: seconds :meth:`stop` lets running tasks finish by default.
         initial_backoff, max_backoff: reconnect delays in seconds (doubling, with jitter).
         on_event: called with a :class:`WorkerEvent` for each task run, result and
@@ -1265,9 +1303,9 @@ class AsyncWorker:
             ``BATON_WORKER_BATCH``, else on). A result is never held back waiting for others.
 
     Raises:
-        ValueError: no handlers, or TLS settings that do not fit together (an ``http://``
+        ValueError: no handlers, TLS settings that do not fit together (an ``http://``
             address with a CA file, a client certificate without its key) or name a file
-            that cannot be read.
+            that cannot be read, or an API key with characters no key has.
 
     Usage::
 
@@ -1286,6 +1324,7 @@ class AsyncWorker:
         ca_file: str | os.PathLike[str] | None = None,
         client_cert: str | os.PathLike[str] | None = None,
         client_key: str | os.PathLike[str] | None = None,
+        api_key: str | None = None,
         grace_period: float = 30.0,
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
@@ -1307,10 +1346,13 @@ class AsyncWorker:
         connection = resolve_connection(
             server, ca_file=ca_file, client_cert=client_cert, client_key=client_key, credentials=credentials
         )
+        self._metadata = auth_metadata(resolve_api_key(api_key))
         self.server = connection.target
         """The ``host:port`` dialled."""
         self.tls = connection.tls
         """Whether the connection uses TLS."""
+        self.authenticated = self._metadata is not None
+        """Whether the streams carry an API key."""
         self.worker_id = worker_id or default_worker_id()
         self.tasks = [resolve_task(s, self.worker_id) for s in specs]
         self.credentials = connection.credentials
@@ -1342,6 +1384,7 @@ class AsyncWorker:
             self.on_event,
             self.metrics,
             self.batch,
+            self._metadata,
         )
         self._core.start()
 
@@ -1422,6 +1465,7 @@ class Worker:
         ca_file: str | os.PathLike[str] | None = None,
         client_cert: str | os.PathLike[str] | None = None,
         client_key: str | os.PathLike[str] | None = None,
+        api_key: str | None = None,
         grace_period: float = 30.0,
         initial_backoff: float = 0.1,
         max_backoff: float = 5.0,
@@ -1439,6 +1483,7 @@ class Worker:
             ca_file=ca_file,
             client_cert=client_cert,
             client_key=client_key,
+            api_key=api_key,
             grace_period=grace_period,
             initial_backoff=initial_backoff,
             max_backoff=max_backoff,
@@ -1460,6 +1505,11 @@ class Worker:
     def tls(self) -> bool:
         """Whether the connection uses TLS."""
         return self._async.tls
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the streams carry an API key."""
+        return self._async.authenticated
 
     @property
     def batch(self) -> bool:
