@@ -1,15 +1,18 @@
 package io.baton.sdk;
 
+import io.baton.sdk.internal.ApiKeyCredentials;
 import io.baton.sdk.internal.Channels;
 import io.baton.sdk.internal.Json;
 import io.baton.v1.AddEventHandlerRequest;
 import io.baton.v1.AddEventHandlerResponse;
 import io.baton.v1.AddTaskLogsRequest;
+import io.baton.v1.AdminServiceGrpc;
 import io.baton.v1.BackfillScheduleRequest;
 import io.baton.v1.BatchPollRequest;
 import io.baton.v1.BulkOperation;
 import io.baton.v1.BulkPauseSchedulesRequest;
 import io.baton.v1.BulkResult;
+import io.baton.v1.CreateApiKeyRequest;
 import io.baton.v1.DecideWorkflowRequest;
 import io.baton.v1.DeleteEventHandlerRequest;
 import io.baton.v1.DeleteScheduleRequest;
@@ -37,6 +40,7 @@ import io.baton.v1.GetWorkflowsByCorrelationIdRequest;
 import io.baton.v1.GetWorkflowsByCorrelationIdsRequest;
 import io.baton.v1.ImportWorkflowsRequest;
 import io.baton.v1.ImportWorkflowsResponse;
+import io.baton.v1.ListApiKeysRequest;
 import io.baton.v1.ListEventHandlersRequest;
 import io.baton.v1.ListQueuesRequest;
 import io.baton.v1.ListSchedulesRequest;
@@ -58,6 +62,7 @@ import io.baton.v1.ResetCallbacksRequest;
 import io.baton.v1.RestartWorkflowRequest;
 import io.baton.v1.ResumeScheduleRequest;
 import io.baton.v1.ResumeWorkflowRequest;
+import io.baton.v1.RevokeApiKeyRequest;
 import io.baton.v1.RetryWorkflowRequest;
 import io.baton.v1.RunBulkOperationRequest;
 import io.baton.v1.SaveScheduleRequest;
@@ -84,6 +89,7 @@ import io.baton.v1.ValidateWorkflowDefRequest;
 import io.baton.v1.WorkerInfo;
 import io.baton.v1.WorkflowServiceGrpc;
 import com.google.protobuf.ByteString;
+import io.grpc.CallCredentials;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -107,8 +113,8 @@ import java.util.function.Function;
  * Client for every Baton service: registers definitions and event handlers, starts, waits for and
  * steers workflow executions, reads and searches their state, signals WAIT and HUMAN tasks by
  * reference name, polls and completes tasks by hand, saves and steers schedules, and reads the
- * server's overview and metrics history. Calls whose result has no SDK type of its own return
- * the generated {@code io.baton.v1} message.
+ * server's overview and metrics history, and manages API keys and reads the audit log. Calls
+ * whose result has no SDK type of its own return the generated {@code io.baton.v1} message.
  *
  * <p>Every operation has a blocking form and an {@code ...Async} form returning a {@link
  * CompletableFuture}. Failures surface as {@link BatonException} (thrown, or completing the
@@ -136,33 +142,44 @@ import java.util.function.Function;
  * <p>{@code BATON_CA_FILE}, {@code BATON_CLIENT_CERT} and {@code BATON_CLIENT_KEY} set the same
  * when the code does not (see {@link Builder#target}).
  *
+ * <p>A server started with {@code --auth} takes calls only with an API key, sent with every call
+ * (see {@link Builder#apiKey}; {@code BATON_API_KEY} when the code sets none). A call without a
+ * valid key fails with {@link BatonException#isUnauthenticated()}, one the key's role does not
+ * allow with {@link BatonException#isPermissionDenied()}.
+ *
  * <p>A client is thread-safe; share one per process.
  */
 public final class BatonClient implements AutoCloseable {
   private final Channel channel;
   private final ManagedChannel owned;
+  private final CallCredentials credentials;
   private final Duration callTimeout;
   private final MetadataServiceGrpc.MetadataServiceStub metadata;
   private final WorkflowServiceGrpc.WorkflowServiceStub workflows;
   private final TaskServiceGrpc.TaskServiceStub tasks;
   private final ScheduleServiceGrpc.ScheduleServiceStub schedules;
   private final MonitorServiceGrpc.MonitorServiceStub monitor;
+  private final AdminServiceGrpc.AdminServiceStub admin;
 
-  private BatonClient(Channel channel, ManagedChannel owned, Duration callTimeout) {
+  private BatonClient(
+      Channel channel, ManagedChannel owned, CallCredentials credentials, Duration callTimeout) {
     this.channel = channel;
     this.owned = owned;
+    this.credentials = credentials;
     this.callTimeout = callTimeout;
-    this.metadata = MetadataServiceGrpc.newStub(channel);
-    this.workflows = WorkflowServiceGrpc.newStub(channel);
-    this.tasks = TaskServiceGrpc.newStub(channel);
-    this.schedules = ScheduleServiceGrpc.newStub(channel);
-    this.monitor = MonitorServiceGrpc.newStub(channel);
+    this.metadata = MetadataServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    this.workflows = WorkflowServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    this.tasks = TaskServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    this.schedules = ScheduleServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    this.monitor = MonitorServiceGrpc.newStub(channel).withCallCredentials(credentials);
+    this.admin = AdminServiceGrpc.newStub(channel).withCallCredentials(credentials);
   }
 
   /**
    * Connects to the server named by {@code BATON_SERVER} (default {@code 127.0.0.1:7070}), over
    * TLS when the address is {@code https://} or {@code BATON_CA_FILE} or {@code
-   * BATON_CLIENT_CERT} is set (see {@link Builder#target}).
+   * BATON_CLIENT_CERT} is set (see {@link Builder#target}), sending the API key of {@code
+   * BATON_API_KEY} when it is set.
    *
    * @return the client
    */
@@ -171,7 +188,8 @@ public final class BatonClient implements AutoCloseable {
   }
 
   /**
-   * Connects to a server (TLS files from the environment, see {@link Builder#target}).
+   * Connects to a server (TLS files and the API key from the environment, see {@link
+   * Builder#target} and {@link Builder#apiKey}).
    *
    * @param target {@code host:port}, {@code http://host:port} or {@code https://host:port}
    * @return the client
@@ -193,6 +211,7 @@ public final class BatonClient implements AutoCloseable {
     private Path caFile;
     private Path certificateChain;
     private Path privateKey;
+    private String apiKey;
     private Map<String, String> env;
 
     private Builder() {}
@@ -243,9 +262,25 @@ public final class BatonClient implements AutoCloseable {
     }
 
     /**
-     * Reads {@code BATON_SERVER}, {@code BATON_CA_FILE}, {@code BATON_CLIENT_CERT} and {@code
-     * BATON_CLIENT_KEY} from this map instead of the process environment (for tests and
-     * embedding). Settings made in code win over the map.
+     * Sends this API key with every call, as {@code authorization: Bearer <key>}: what a server
+     * started with {@code --auth} requires. Default: {@code BATON_API_KEY}, if set; a key set
+     * here wins over it, and an empty one sends none. The key goes with every call the client
+     * makes, over a channel it opens or one given with {@link #channel}; it is never logged, nor
+     * part of an error message.
+     *
+     * @param apiKey the key, {@code bk_<id>_<secret>}; empty for none; null leaves it to {@code
+     *     BATON_API_KEY}
+     * @return this builder
+     */
+    public Builder apiKey(String apiKey) {
+      this.apiKey = apiKey;
+      return this;
+    }
+
+    /**
+     * Reads {@code BATON_SERVER}, {@code BATON_CA_FILE}, {@code BATON_CLIENT_CERT}, {@code
+     * BATON_CLIENT_KEY} and {@code BATON_API_KEY} from this map instead of the process
+     * environment (for tests and embedding). Settings made in code win over the map.
      *
      * @param env variable name to value
      * @return this builder
@@ -284,28 +319,45 @@ public final class BatonClient implements AutoCloseable {
      * @throws IllegalArgumentException when the TLS settings do not fit together (an {@code
      *     http://} address with a CA file or a client certificate; {@code BATON_CLIENT_CERT}
      *     without {@code BATON_CLIENT_KEY} or the reverse; TLS files with {@link #channel}),
-     *     or when a TLS file cannot be read or used; the message names the problem
+     *     when a TLS file cannot be read or used, or when the API key holds characters a header
+     *     cannot carry; the message names the problem (never the key)
      */
     public BatonClient build() {
+      Map<String, String> e = env != null ? env : System.getenv();
+      CallCredentials credentials = ApiKeyCredentials.resolve(apiKey, e);
       if (channel != null) {
         if (caFile != null || certificateChain != null) {
           throw new IllegalArgumentException(
               "caFile and clientCertificate apply to a channel the client opens, not to one given"
                   + " with channel(...)");
         }
-        return new BatonClient(channel, null, callTimeout);
+        return new BatonClient(channel, null, credentials, callTimeout);
       }
-      Map<String, String> e = env != null ? env : System.getenv();
       String t = target != null ? target : Channels.targetFromEnv(e);
       ManagedChannel ch =
           Channels.open(t, Channels.TlsFiles.resolve(caFile, certificateChain, privateKey, e));
-      return new BatonClient(ch, ch, callTimeout);
+      return new BatonClient(ch, ch, credentials, callTimeout);
     }
   }
 
-  /** @return the channel the client talks over */
+  /**
+   * The channel the client talks over. The API key is not part of it: a stub of your own on
+   * this channel sends it with {@code .withCallCredentials(client.callCredentials())}.
+   *
+   * @return the channel
+   */
   public Channel channel() {
     return channel;
+  }
+
+  /**
+   * The credentials the client sends with every call: its API key as {@code authorization:
+   * Bearer <key>}. A {@link io.baton.sdk.worker.Worker} built with this client sends them too.
+   *
+   * @return the credentials, or null when the client sends no API key
+   */
+  public CallCredentials callCredentials() {
+    return credentials;
   }
 
   /** Closes the channel if the client opened it. */
@@ -2561,6 +2613,130 @@ public final class BatonClient implements AutoCloseable {
         MetricsHistory::from);
   }
 
+  // --------------------------------------------------------------------------------- admin
+
+  /**
+   * Makes an API key. Its text is in the answer only: the server keeps a digest of the secret.
+   * Needs the admin role on a server with {@code --auth}.
+   *
+   * <pre>{@code
+   * CreatedApiKey made = admin.createApiKey("billing-workers", Role.WORKER);
+   * Worker.builder().apiKey(made.keyText()) ...
+   * }</pre>
+   *
+   * @param name a name for people: who or what uses the key; at most 200 characters
+   * @param role what the key may do
+   * @return the stored key with its text and secret
+   * @throws BatonException INVALID_ARGUMENT for an empty or too long name; PERMISSION_DENIED
+   *     for a caller that is not an admin
+   */
+  public CreatedApiKey createApiKey(String name, Role role) {
+    return await(createApiKeyAsync(name, role));
+  }
+
+  /**
+   * Async form of {@link #createApiKey(String, Role)}.
+   *
+   * @param name a name for people
+   * @param role what the key may do
+   * @return the stored key with its text and secret, eventually
+   */
+  public CompletableFuture<CreatedApiKey> createApiKeyAsync(String name, Role role) {
+    Objects.requireNonNull(role, "role");
+    return call(
+        admin()::createApiKey,
+        CreateApiKeyRequest.newBuilder()
+            .setName(name == null ? "" : name)
+            .setRole(role.toProto())
+            .build(),
+        CreatedApiKey::from);
+  }
+
+  /**
+   * Lists every API key, revoked ones too, oldest first, without their secrets. Needs the admin
+   * role on a server with {@code --auth}.
+   *
+   * @return the keys
+   */
+  public List<ApiKey> listApiKeys() {
+    return await(listApiKeysAsync());
+  }
+
+  /**
+   * Async form of {@link #listApiKeys()}.
+   *
+   * @return the keys, eventually
+   */
+  public CompletableFuture<List<ApiKey>> listApiKeysAsync() {
+    return call(
+        admin()::listApiKeys,
+        ListApiKeysRequest.getDefaultInstance(),
+        r -> r.getKeysList().stream().map(ApiKey::from).toList());
+  }
+
+  /**
+   * Revokes an API key: it, and every token made from it, is refused from then on (a call with
+   * it fails with {@link BatonException#isUnauthenticated()}). Revoking a revoked key changes
+   * nothing. Needs the admin role on a server with {@code --auth}.
+   *
+   * @param id the key's id ({@link ApiKey#id()}, the {@code <id>} of {@code bk_<id>_<secret>})
+   * @return the key, now revoked
+   * @throws BatonException NOT_FOUND for an unknown id
+   */
+  public ApiKey revokeApiKey(String id) {
+    return await(revokeApiKeyAsync(id));
+  }
+
+  /**
+   * Async form of {@link #revokeApiKey(String)}.
+   *
+   * @param id the key's id
+   * @return the key, now revoked, eventually
+   */
+  public CompletableFuture<ApiKey> revokeApiKeyAsync(String id) {
+    return call(
+        admin()::revokeApiKey,
+        RevokeApiKeyRequest.newBuilder().setId(id == null ? "" : id).build(),
+        r -> ApiKey.from(r.getKey()));
+  }
+
+  /**
+   * Reads the newest 100 entries of the audit log, newest first. Needs the admin role on a
+   * server with {@code --auth}.
+   *
+   * @return the entries, newest first
+   */
+  public List<AuditEvent> listAuditEvents() {
+    return listAuditEvents(new AuditQuery());
+  }
+
+  /**
+   * Reads entries of the audit log, newest first: every request that changed something (a
+   * start, a steer, a definition, an admin call) and every refused one. The server writes an
+   * entry a moment after it answers the request, so an entry may show up a few milliseconds
+   * after its call returned. Needs the admin role on a server with {@code --auth}.
+   *
+   * @param query which entries (caller, action, outcome, time range, page, limit)
+   * @return the entries, newest first
+   * @throws BatonException INVALID_ARGUMENT for a limit over 1000
+   */
+  public List<AuditEvent> listAuditEvents(AuditQuery query) {
+    return await(listAuditEventsAsync(query));
+  }
+
+  /**
+   * Async form of {@link #listAuditEvents(AuditQuery)}.
+   *
+   * @param query which entries
+   * @return the entries, newest first, eventually
+   */
+  public CompletableFuture<List<AuditEvent>> listAuditEventsAsync(AuditQuery query) {
+    return call(
+        admin()::listAuditEvents,
+        query.toProto(),
+        r -> r.getEventsList().stream().map(AuditEvent::from).toList());
+  }
+
   // --------------------------------------------------------------------------------- plumbing
 
   private MetadataServiceGrpc.MetadataServiceStub metadata() {
@@ -2581,6 +2757,10 @@ public final class BatonClient implements AutoCloseable {
 
   private TaskServiceGrpc.TaskServiceStub tasks() {
     return tasks.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private AdminServiceGrpc.AdminServiceStub admin() {
+    return admin.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private <Q, P, R> CompletableFuture<R> call(
@@ -2618,9 +2798,21 @@ public final class BatonClient implements AutoCloseable {
    * The SDK's exception for a failed call. A server that cannot be reached (nothing listening,
    * connection refused, name not resolved, a failed TLS handshake) is named by its address in
    * the message; a failed handshake also by its reason (for example an untrusted certificate).
+   * A call refused for want of credentials by a client that sends no API key says how to set
+   * one.
    */
   private BatonException failure(Throwable t) {
     BatonException e = BatonException.from(t);
+    if (e.code() == Status.Code.UNAUTHENTICATED && credentials == null) {
+      String why = Status.fromThrowable(t).getDescription();
+      return new BatonException(
+          Status.Code.UNAUTHENTICATED,
+          (why == null || why.isEmpty() ? "" : why + " ")
+              + "(this client sends no API key: set one with apiKey(...) or "
+              + ApiKeyCredentials.API_KEY_ENV
+              + ")",
+          t);
+    }
     if (e.code() == Status.Code.UNAVAILABLE) {
       Status s = Status.fromThrowable(t);
       String why = s.getDescription() == null ? "" : s.getDescription();

@@ -10,7 +10,9 @@ import java.util.concurrent.ExecutionException;
 /**
  * A call to the Baton server failed. Carries the gRPC status code the server (or the transport)
  * answered with, for example {@link Status.Code#NOT_FOUND} for an unknown workflow id or
- * {@link Status.Code#ALREADY_EXISTS} for a definition version that is already stored.
+ * {@link Status.Code#ALREADY_EXISTS} for a definition version that is already stored, or, on a
+ * server started with {@code --auth}, {@link Status.Code#UNAUTHENTICATED} (no valid API key) and
+ * {@link Status.Code#PERMISSION_DENIED} (a role that does not allow the call).
  */
 public class BatonException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -47,6 +49,22 @@ public class BatonException extends RuntimeException {
   /** @return true when the server refused the request as invalid (a malformed definition, say) */
   public boolean isInvalidArgument() {
     return code == Status.Code.INVALID_ARGUMENT;
+  }
+
+  /**
+   * @return true when the server refused the call for its credentials: no API key on a server
+   *     started with {@code --auth}, or a key that is unknown, malformed or revoked
+   */
+  public boolean isUnauthenticated() {
+    return code == Status.Code.UNAUTHENTICATED;
+  }
+
+  /**
+   * @return true when the server refused the call because the role of its API key does not
+   *     allow it (a viewer starting a workflow, say); the message names the role
+   */
+  public boolean isPermissionDenied() {
+    return code == Status.Code.PERMISSION_DENIED;
   }
 
   /**

@@ -7,6 +7,7 @@ import com.google.protobuf.Descriptors.FileDescriptor;
 import com.google.protobuf.Descriptors.MethodDescriptor;
 import com.google.protobuf.Descriptors.ServiceDescriptor;
 import io.baton.sdk.worker.Worker;
+import io.baton.v1.AdminProto;
 import io.baton.v1.MetadataProto;
 import io.baton.v1.MonitorProto;
 import io.baton.v1.ScheduleProto;
@@ -113,6 +114,11 @@ class ClientParityTest {
 
     map("MonitorService/GetOverview", "getOverview");
     map("MonitorService/GetMetricsHistory", "getMetricsHistory");
+
+    map("AdminService/CreateApiKey", "createApiKey");
+    map("AdminService/ListApiKeys", "listApiKeys");
+    map("AdminService/RevokeApiKey", "revokeApiKey");
+    map("AdminService/ListAuditEvents", "listAuditEvents");
   }
 
   /** The proto files of baton.v1 that declare services. */
@@ -122,7 +128,8 @@ class ClientParityTest {
           WorkflowProto.getDescriptor(),
           TaskProto.getDescriptor(),
           ScheduleProto.getDescriptor(),
-          MonitorProto.getDescriptor());
+          MonitorProto.getDescriptor(),
+          AdminProto.getDescriptor());
 
   /** Every RPC of every baton.v1 service, as "Service/Method". */
   static List<String> allRpcs() {
@@ -199,7 +206,13 @@ class ClientParityTest {
     rpcs.forEach(r -> services.add(r.substring(0, r.indexOf('/'))));
     assertTrue(
         services.containsAll(
-            Set.of("MetadataService", "WorkflowService", "TaskService", "ScheduleService", "MonitorService")),
+            Set.of(
+                "MetadataService",
+                "WorkflowService",
+                "TaskService",
+                "ScheduleService",
+                "MonitorService",
+                "AdminService")),
         services.toString());
     List<String> problems = missing(rpcs);
     assertTrue(problems.isEmpty(), "RPCs without a client call:\n  " + String.join("\n  ", problems));

@@ -30,6 +30,7 @@ public final class TestServer implements AutoCloseable {
   private final Path dataDir;
   private final boolean ownsDataDir;
   private final List<String> extraArgs;
+  private String adminKey;
   private Process process;
   private int port;
 
@@ -49,6 +50,55 @@ public final class TestServer implements AutoCloseable {
         new TestServer(Files.createTempDirectory("baton-java-test-"), true, List.of(extraArgs));
     s.launch(0);
     return s;
+  }
+
+  /**
+   * Starts a server with authentication on ({@code --auth}), on a fresh temporary directory
+   * bootstrapped first with {@code baton auth bootstrap}, whose admin key {@link #adminKey()}
+   * returns.
+   *
+   * @param extraArgs further arguments of {@code baton server}
+   */
+  public static TestServer startWithAuth(String... extraArgs)
+      throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("baton-java-test-");
+    List<String> args = new ArrayList<>(List.of(extraArgs));
+    args.add("--auth");
+    TestServer s = new TestServer(dir, true, List.copyOf(args));
+    s.adminKey = bootstrap(dir);
+    s.launch(0);
+    return s;
+  }
+
+  /**
+   * Makes the first admin key of a data directory with {@code baton auth bootstrap} (the server
+   * must not run on it).
+   *
+   * @param dataDir the data directory
+   * @return the key's text: the last line the command prints
+   */
+  public static String bootstrap(Path dataDir) throws IOException, InterruptedException {
+    Process p =
+        new ProcessBuilder(
+                binary().toString(), "auth", "bootstrap", "--data-dir", dataDir.toString())
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("baton auth bootstrap did not finish in 30 s");
+    }
+    List<String> lines = out.strip().lines().toList();
+    if (p.exitValue() != 0 || lines.isEmpty()) {
+      throw new IllegalStateException(
+          "baton auth bootstrap exited with " + p.exitValue() + " and printed no key");
+    }
+    return lines.get(lines.size() - 1).strip();
+  }
+
+  /** @return the admin key made by {@link #startWithAuth}; null for a server without auth */
+  public String adminKey() {
+    return adminKey;
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.baton.sdk.worker;
 
 import io.baton.sdk.Structs;
+import io.baton.sdk.internal.ApiKeyCredentials;
 import io.baton.sdk.internal.Channels;
 import io.baton.v1.Ack;
 import io.baton.v1.GrantCredits;
@@ -20,6 +21,7 @@ import io.grpc.ForwardingClientCall;
 import io.grpc.ForwardingClientCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.PrintWriter;
@@ -1159,10 +1161,22 @@ final class TaskStream {
     return m == null || m.isEmpty() ? t.getClass().getName() : t.getClass().getSimpleName() + ": " + m;
   }
 
-  /** Describes why a stream ended; a failed TLS handshake with its reason. */
-  private static String describeStreamError(Throwable t) {
+  /**
+   * Describes why a stream ended; a failed TLS handshake with its reason, a refusal for want of
+   * credentials by a worker that sends no API key with how to set one.
+   */
+  private String describeStreamError(Throwable t) {
     String handshake = Channels.handshakeFailure(t);
-    return handshake == null ? describe(t) : describe(t) + " (TLS handshake failed: " + handshake + ")";
+    if (handshake != null) {
+      return describe(t) + " (TLS handshake failed: " + handshake + ")";
+    }
+    if (!worker.sendsApiKey() && Status.fromThrowable(t).getCode() == Status.Code.UNAUTHENTICATED) {
+      return describe(t)
+          + " (this worker sends no API key: set one with apiKey(...) or "
+          + ApiKeyCredentials.API_KEY_ENV
+          + ")";
+    }
+    return describe(t);
   }
 
   static String stackTrace(Throwable t) {

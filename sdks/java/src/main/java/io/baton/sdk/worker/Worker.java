@@ -1,8 +1,10 @@
 package io.baton.sdk.worker;
 
 import io.baton.sdk.BatonClient;
+import io.baton.sdk.internal.ApiKeyCredentials;
 import io.baton.sdk.internal.Channels;
 import io.baton.v1.TaskServiceGrpc;
+import io.grpc.CallCredentials;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import java.net.InetAddress;
@@ -57,6 +59,13 @@ import org.slf4j.LoggerFactory;
  * Builder#caFile} and {@link Builder#clientCertificate} or, when the code sets none, with {@code
  * BATON_CA_FILE}, {@code BATON_CLIENT_CERT} and {@code BATON_CLIENT_KEY} (see {@link
  * Builder#target}).
+ *
+ * <p>A server started with {@code --auth} needs an API key with the worker role (or admin): set
+ * with {@link Builder#apiKey} or, when the code sets none, {@code BATON_API_KEY} (or, for a
+ * worker built with {@link Builder#client}, the client's key), and sent on every stream,
+ * reconnects included. A stream refused for its key ({@code UNAUTHENTICATED}, a
+ * revoked key say, or {@code PERMISSION_DENIED}) takes no task; the worker logs the refusal and
+ * keeps trying with backoff.
  */
 public final class Worker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -79,6 +88,7 @@ public final class Worker implements AutoCloseable {
   private final ManagedChannel ownedChannel;
   private final ManagedChannel managedChannel;
   private final TaskServiceGrpc.TaskServiceStub stub;
+  private final boolean sendsApiKey;
   private final String workerId;
   private final List<TaskStream> streams;
   private final ScheduledExecutorService scheduler;
@@ -118,7 +128,14 @@ public final class Worker implements AutoCloseable {
       managedChannel = ownedChannel;
       ch = ownedChannel;
     }
-    this.stub = TaskServiceGrpc.newStub(ch);
+    CallCredentials credentials;
+    if (b.apiKey == null && b.client != null) {
+      credentials = b.client.callCredentials();
+    } else {
+      credentials = ApiKeyCredentials.resolve(b.apiKey, env);
+    }
+    this.stub = TaskServiceGrpc.newStub(ch).withCallCredentials(credentials);
+    this.sendsApiKey = credentials != null;
     this.workerId = firstNonBlank(env.get("BATON_WORKER_ID"), b.workerId, defaultWorkerId());
     this.listener = b.listener != null ? b.listener : new WorkerListener() {};
     this.initialBackoff = b.initialBackoff;
@@ -436,6 +453,10 @@ public final class Worker implements AutoCloseable {
     return stub;
   }
 
+  boolean sendsApiKey() {
+    return sendsApiKey;
+  }
+
   ScheduledExecutorService scheduler() {
     return scheduler;
   }
@@ -561,6 +582,8 @@ public final class Worker implements AutoCloseable {
     private Path caFile;
     private Path certificateChain;
     private Path privateKey;
+    private String apiKey;
+    private BatonClient client;
     private Duration initialBackoff = Duration.ofMillis(100);
     private Duration maxBackoff = Duration.ofSeconds(10);
     private final Map<String, Registration> tasks = new LinkedHashMap<>();
@@ -711,6 +734,22 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
+     * Sends this API key on every stream, as {@code authorization: Bearer <key>}: what a server
+     * started with {@code --auth} requires, with the worker role (or admin). Default: for a
+     * worker built with {@link #client}, that client's key (or none when it sends none);
+     * otherwise {@code BATON_API_KEY}, if set. A key set here wins over both, and an empty one
+     * sends none. The key is never logged.
+     *
+     * @param apiKey the key, {@code bk_<id>_<secret>}; empty for none; null leaves it to the
+     *     client or {@code BATON_API_KEY}
+     * @return this builder
+     */
+    public Builder apiKey(String apiKey) {
+      this.apiKey = apiKey;
+      return this;
+    }
+
+    /**
      * Uses an existing channel, which the worker does not close.
      *
      * @param channel the channel
@@ -718,17 +757,20 @@ public final class Worker implements AutoCloseable {
      */
     public Builder channel(Channel channel) {
       this.channel = channel;
+      this.client = null;
       return this;
     }
 
     /**
-     * Uses the channel of a client (not closed by the worker).
+     * Uses the channel of a client (not closed by the worker), and its API key unless {@link
+     * #apiKey} sets one.
      *
      * @param client the client
      * @return this builder
      */
     public Builder client(BatonClient client) {
       this.channel = client.channel();
+      this.client = client;
       return this;
     }
 
@@ -865,7 +907,9 @@ public final class Worker implements AutoCloseable {
     }
 
     /**
-     * Reads settings from this map instead of the process environment (for tests and embedding).
+     * Reads settings ({@code BATON_SERVER}, {@code BATON_WORKER_...}, the TLS files, {@code
+     * BATON_API_KEY}) from this map instead of the process environment (for tests and
+     * embedding).
      *
      * @param env variable name to value
      * @return this builder
@@ -882,8 +926,8 @@ public final class Worker implements AutoCloseable {
      * @throws IllegalArgumentException when the TLS settings do not fit together (an {@code
      *     http://} address with a CA file or a client certificate; {@code BATON_CLIENT_CERT}
      *     without {@code BATON_CLIENT_KEY} or the reverse; TLS files with {@link #channel} or
-     *     {@link #client}), or when a TLS file cannot be read or used; the message names the
-     *     problem
+     *     {@link #client}), when a TLS file cannot be read or used, or when the API key holds
+     *     characters a header cannot carry; the message names the problem (never the key)
      */
     public Worker build() {
       if (tasks.isEmpty()) {
