@@ -20,15 +20,47 @@ export function problems(e: unknown): string[] {
   return [String((e as Error)?.message ?? e)];
 }
 
+/**
+ * Told of every 401 answer (but those of the sign-in itself) with the server's message: the
+ * session ended or was never opened, and the UI asks for a key again.
+ */
+let unauthorized: (message: string) => void = () => {};
+export function onUnauthorized(handler: (message: string) => void) {
+  unauthorized = handler;
+}
+
+/** Counts sign-ins and sign-outs: a 401 to a request sent before the latest one is stale. */
+let generation = 0;
+export function newSession() {
+  generation++;
+}
+
+/** The error of an answer that is not ok: the JSON body's message when there is one. */
+function errorOf(res: Response, text: string, path: string, sentIn: number): ApiError {
+  let msg = text || res.statusText;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+    const j = body as { message?: string };
+    if (j && j.message) msg = j.message;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  if (res.status === 401 && path !== "/session" && sentIn === generation) unauthorized(msg);
+  return new ApiError(res.status, `${res.status}: ${msg}`, body);
+}
+
 /** A GET answered as text, exactly as the server wrote it. */
 export async function requestText(path: string): Promise<string> {
+  const sentIn = generation;
   const res = await fetch("/api" + path, { headers: { accept: "application/json" } });
   const text = await res.text();
-  if (!res.ok) throw new ApiError(res.status, `${res.status}: ${text || res.statusText}`);
+  if (!res.ok) throw errorOf(res, text, path, sentIn);
   return text;
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const sentIn = generation;
   const init: RequestInit = { method, headers: { accept: "application/json" } };
   if (body !== undefined) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);
@@ -36,18 +68,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   }
   const res = await fetch("/api" + path, init);
   const text = await res.text();
-  if (!res.ok) {
-    let msg = text || res.statusText;
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-      const j = body as { message?: string };
-      if (j && j.message) msg = j.message;
-    } catch {
-      /* not JSON: keep the text */
-    }
-    throw new ApiError(res.status, `${res.status}: ${msg}`, body);
-  }
+  if (!res.ok) throw errorOf(res, text, path, sentIn);
   if (!text) return null as T;
   try {
     return JSON.parse(text) as T;
@@ -182,6 +203,49 @@ export interface TaskLog {
   taskId: string;
   createdTime: number;
 }
+
+/** Who the UI is signed in as (`GET /api/session`). */
+export interface Session {
+  authEnabled: boolean;
+  signedIn: boolean;
+  keyId?: string;
+  name?: string;
+  role?: string;
+}
+
+/** An API key as the server lists it (never its secret). */
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: string;
+  createdAt: number;
+  createdBy: string;
+  revokedAt?: number;
+}
+
+/** A key just made: `keyText` is shown this once. */
+export interface NewApiKey {
+  key: ApiKey;
+  keyText: string;
+  secret: string;
+}
+
+/** One entry of the audit log. */
+export interface AuditEvent {
+  seq: number;
+  time: number;
+  actor: string;
+  actorName?: string;
+  role?: string;
+  action: string;
+  access: string;
+  remote?: string;
+  outcome: string;
+  status: string;
+  reason?: string;
+}
+
+export const ROLES = ["admin", "operator", "worker", "viewer"] as const;
 
 export const TERMINAL = new Set(["COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"]);
 export const WORKFLOW_STATUSES = ["RUNNING", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED", "PAUSED"];

@@ -12,6 +12,8 @@ import { DashboardPage } from "./pages/Dashboard";
 import { TaskSearchPage } from "./pages/TaskSearch";
 import { EventHandlersPage, EventHandlerPage, NewEventHandlerPage } from "./pages/EventHandlers";
 import { SchedulesPage, SchedulePage, ScheduleEditPage } from "./pages/Schedules";
+import { KeysPage } from "./pages/Keys";
+import { AuditPage } from "./pages/Audit";
 import { NotFound } from "./components/common";
 import { DesignerPage } from "./designer/DesignerPage";
 
@@ -33,6 +35,8 @@ const router = createBrowserRouter([
       { path: "/taskdefs/:name", element: <TaskDefPage /> },
       { path: "/queues", element: <QueuesPage /> },
       { path: "/dashboard", element: <DashboardPage /> },
+      { path: "/keys", element: <KeysPage /> },
+      { path: "/audit", element: <AuditPage /> },
       { path: "/tasks", element: <TaskSearchPage /> },
       { path: "/eventhandlers", element: <EventHandlersPage /> },
       { path: "/eventhandlers/new", element: <NewEventHandlerPage /> },

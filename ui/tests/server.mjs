@@ -11,13 +11,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The server binary the tests run. */
 export const serverBinary = () => process.env.BATON_BIN || resolve(here, "../../target/release/baton");
 
+/** A fresh temporary data directory (`startServer` removes it when the server stops). */
+export const newDataDir = () => mkdtempSync(join(tmpdir(), "baton-ui-test-"));
+
 /**
- * Starts a server with `extra` flags. With `scheme` "https" (a server given --tls-cert) the
- * base URL names localhost, the name the test certificates are made for.
+ * Starts a server with `extra` flags, on `dataDir` when given (one prepared beforehand, e.g.
+ * by `baton auth bootstrap`) or else on a new one. With `scheme` "https" (a server given
+ * --tls-cert) the base URL names localhost, the name the test certificates are made for.
  */
-export async function startServer({ extra = [], scheme = "http" } = {}) {
+export async function startServer({ extra = [], scheme = "http", dataDir = newDataDir() } = {}) {
   const bin = serverBinary();
-  const dataDir = mkdtempSync(join(tmpdir(), "baton-ui-test-"));
   const args = ["server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", ...extra];
   if (process.env.BATON_UI_DIR_OVERRIDE) args.push("--ui-dir", process.env.BATON_UI_DIR_OVERRIDE);
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });

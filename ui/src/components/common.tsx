@@ -28,6 +28,11 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge st-${status}`}>{status.replace(/_/g, " ")}</span>;
 }
 
+/** An API key's role as a small coloured label. */
+export function RoleBadge({ role }: { role: string }) {
+  return <span className={`badge role-${role}`}>{role}</span>;
+}
+
 export function ErrorBox({ error }: { error?: string }) {
   if (!error) return null;
   return (
