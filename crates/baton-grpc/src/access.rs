@@ -5,7 +5,9 @@
 //! Conductor's `X-Authorization` or the UI's session cookie, and refused with
 //! UNAUTHENTICATED / PERMISSION_DENIED (401 / 403 over HTTP) naming the reason when the
 //! caller's role does not allow it. The caller is put in the request's extensions for
-//! the handlers. Allowed requests that change something, and every refused one, go to the
+//! the handlers. Allowed requests that change something, worker calls that fail (a forged
+//! or stale task token, a task that is gone), refusals by the public routes that check
+//! credentials themselves (`/api/token`, signing in) and every refused request go to the
 //! audit log with how they ended: the HTTP status, or the gRPC status of the response head
 //! or, for a call answered with a body, of its trailers.
 
@@ -235,6 +237,21 @@ struct Pending {
     entry: AuditEntry,
     grpc: bool,
     done: bool,
+    /// Which outcomes are recorded.
+    mode: Mode,
+}
+
+/// Which outcomes of an allowed request the audit log records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Every one (actions that change something).
+    All,
+    /// Failures only, not when the caller went away (worker calls: a forged or stale task
+    /// token, a task that is gone).
+    Failures,
+    /// Refusals only (the public routes that check credentials themselves: a token
+    /// asked for with a wrong secret, a sign-in with a revoked key).
+    Refusals,
 }
 
 impl Pending {
@@ -256,6 +273,24 @@ impl Drop for Pending {
             // The body ended without trailers (the client went away).
             self.entry.status = "Cancelled".into();
             self.entry.outcome = Outcome::Failed;
+        }
+        match self.mode {
+            Mode::All => {}
+            Mode::Failures => {
+                if self.entry.outcome == Outcome::Ok || self.entry.status == "Cancelled" {
+                    return;
+                }
+            }
+            Mode::Refusals => {
+                let refused = matches!(
+                    self.entry.status.as_str(),
+                    "401" | "403" | "Unauthenticated" | "PermissionDenied"
+                );
+                if !refused {
+                    return;
+                }
+                self.entry.outcome = Outcome::Denied;
+            }
         }
         let auth = self.auth.clone();
         let entry = std::mem::replace(
@@ -351,7 +386,20 @@ where
         if let Some(p) = principal {
             req.extensions_mut().insert::<Principal>(p);
         }
-        let audited = auth.auditing() && access.audited();
+        let mode = match access {
+            Access::Work => Mode::Failures,
+            Access::Public => Mode::Refusals,
+            _ => Mode::All,
+        };
+        // Reading keys or the audit log is not an action (refusals are still recorded).
+        let reads_admin = access == Access::Admin
+            && if grpc {
+                let method = path.rsplit('/').next().unwrap_or("");
+                method.starts_with("List") || method.starts_with("Get")
+            } else {
+                req.method() == Method::GET || req.method() == Method::HEAD
+            };
+        let audited = auth.auditing() && !reads_admin && (access.audited() || mode != Mode::All);
         let fut = self.inner.call(req);
         Box::pin(async move {
             let res = fut.await?;
@@ -363,6 +411,7 @@ where
                 entry,
                 grpc,
                 done: false,
+                mode,
             };
             if grpc {
                 if let Some(code) = grpc_code(res.headers()) {

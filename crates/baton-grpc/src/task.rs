@@ -5,6 +5,7 @@ use std::pin::Pin;
 use baton_core::{TaskLog, TaskResult};
 use baton_proto::v1 as pb;
 use baton_proto::v1::task_service_server::TaskService;
+use baton_server::auth::Principal;
 use baton_server::service::WorkerSpec;
 use baton_server::{EngineError, Service};
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -80,6 +81,11 @@ impl TaskService for Tasks {
         &self,
         req: Request<Streaming<pb::WorkRequest>>,
     ) -> Result<Response<Self::WorkStream>, Status> {
+        // A stream opened with a key ends when the key is revoked.
+        let key = match (self.svc.auth(), req.extensions().get::<Principal>()) {
+            (Some(auth), Some(p)) => Some((auth.clone(), p.key_id.clone(), auth.revocations())),
+            _ => None,
+        };
         let mut inbound = req.into_inner();
         let first = match inbound.next().await {
             Some(Ok(m)) => m,
@@ -102,10 +108,30 @@ impl TaskService for Tasks {
             .map_err(status)?;
         let mut shutdown = self.shutdown.clone();
         tokio::spawn(async move {
+            let mut key = key;
             loop {
+                let revoked = async {
+                    match key.as_mut() {
+                        Some((auth, id, watch)) => loop {
+                            if watch.changed().await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                            if !auth.is_live(id) {
+                                return id.clone();
+                            }
+                        },
+                        None => std::future::pending().await,
+                    }
+                };
                 let next = tokio::select! {
                     m = inbound.next() => m,
                     _ = shutdown.wait_for(|s| *s) => None,
+                    id = revoked => {
+                        session.refuse(EngineError::Unauthenticated(format!(
+                            "API key {id} was revoked"
+                        )));
+                        break;
+                    }
                 };
                 let msg = match next {
                     Some(Ok(m)) => m,

@@ -135,6 +135,8 @@ pub struct Auth {
     encoding: jsonwebtoken::EncodingKey,
     decoding: jsonwebtoken::DecodingKey,
     audit_tx: Option<mpsc::Sender<AuditEntry>>,
+    /// Bumped at every revocation, so that long-lived streams can look again.
+    revocations: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -240,6 +242,7 @@ impl Auth {
             clock,
             keys: RwLock::new(keys),
             audit_tx,
+            revocations: tokio::sync::watch::Sender::new(0),
         }))
     }
 
@@ -418,6 +421,17 @@ impl Auth {
         Ok(made)
     }
 
+    /// Whether the key `id` exists and is not revoked.
+    pub fn is_live(&self, id: &str) -> bool {
+        self.live_key(id).is_ok()
+    }
+
+    /// Changes at every revocation: a stream opened with a key watches it and ends when
+    /// its key is no longer live.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revocations.subscribe()
+    }
+
     /// Every key, revoked ones too, oldest first.
     pub fn list_keys(&self) -> Vec<ApiKey> {
         let mut keys: Vec<ApiKey> = self.keys.read().values().cloned().collect();
@@ -439,6 +453,7 @@ impl Auth {
         let stored = key.clone();
         blocking(move || store.put_api_key(&stored)).await?;
         self.keys.write().insert(key.id.clone(), key.clone());
+        self.revocations.send_modify(|n| *n += 1);
         Ok(key)
     }
 

@@ -393,6 +393,34 @@ async fn roles_decide_who_may_do_what_over_grpc_and_the_worker_stream() {
         !all.iter().any(|e| e.action.ends_with("/UpdateTask")),
         "worker results are not audited"
     );
+    // A result with a forged task token changes nothing and is audited as failed.
+    let e = TaskServiceClient::new(wk.clone())
+        .update_task(pb::UpdateTaskRequest {
+            result: Some(pb::TaskResult {
+                task_id: task.task_id.clone(),
+                token: "forged".into(),
+                workflow_id: task.workflow_id.clone(),
+                status: pb::TaskStatus::Failed as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_ne!(e.code(), Code::Ok);
+    audit_until(
+        &admin,
+        pb::ListAuditEventsRequest {
+            action: "UpdateTask".into(),
+            limit: 10,
+            ..Default::default()
+        },
+        "the forged result",
+        |ev| {
+            ev.iter()
+                .any(|x| x.outcome == pb::AuditOutcome::Failed as i32 && x.actor_name == "greeter")
+        },
+    )
+    .await;
     let text = format!("{all:?}");
     for secret in [&operator.secret, &worker.secret, &viewer.secret] {
         assert!(!text.contains(secret.as_str()), "a secret in the audit log");
@@ -448,6 +476,48 @@ async fn roles_decide_who_may_do_what_over_grpc_and_the_worker_stream() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
+
+    // A worker stream open when its key is revoked ends, saying why.
+    let short = make_key(&admin, "short-lived", pb::Role::Worker).await;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tx.send(pb::WorkRequest {
+        kind: Some(pb::work_request::Kind::Subscribe(pb::Subscribe {
+            task_types: vec!["auth_task".into()],
+            worker_id: "short".into(),
+            credits: 1,
+            ..Default::default()
+        })),
+    })
+    .unwrap();
+    let mut stream = TaskServiceClient::new(with_key(&ch, Some(&short.key_text)))
+        .work(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    AdminServiceClient::new(admin.clone())
+        .revoke_api_key(pb::RevokeApiKeyRequest {
+            id: short.key.as_ref().unwrap().id.clone(),
+        })
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.message().await {
+                Err(e) => return e,
+                Ok(None) => panic!("the stream ended without a reason"),
+                Ok(Some(_)) => {}
+            }
+        }
+    })
+    .await
+    .expect("the stream of a revoked key stays open");
+    assert_eq!(ended.code(), Code::Unauthenticated);
+    assert!(
+        ended.message().contains("was revoked"),
+        "{}",
+        ended.message()
+    );
+    drop(tx);
 
     // The CLI with a key; `baton audit` prints what the API answers.
     let url = server.url();
@@ -705,7 +775,19 @@ async fn http_conductor_tokens_and_the_ui_session() {
             .any(|r| r["action"] == "POST /api/metadata/taskdefs" && r["status"] == "403")
             && rows
                 .iter()
+                .any(|r| r["action"] == "POST /api/token" && r["status"] == "401")
+            && rows
+                .iter()
+                .any(|r| r["action"] == "POST /api/session" && r["status"] == "401")
+            && rows
+                .iter()
                 .any(|r| r["reason"].as_str().unwrap_or("").contains("revoked"))
+            && rows
+                .iter()
+                .any(|r| r["action"] == "POST /api/token" && r["status"] == "401")
+            && rows
+                .iter()
+                .any(|r| r["action"] == "POST /api/session" && r["status"] == "401")
         {
             break;
         }
