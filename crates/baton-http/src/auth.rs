@@ -328,13 +328,43 @@ async fn list_keys(State(svc): State<Service>) -> Result<Json<Vec<KeyView>>, Api
     ))
 }
 
+/// What a key may do.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum RoleName {
+    /// Everything.
+    Admin,
+    /// Start and steer runs and schedules; read.
+    Operator,
+    /// Take tasks and report results.
+    Worker,
+    /// Read.
+    Viewer,
+}
+
+/// How an audited request ended.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum OutcomeName {
+    /// Done.
+    Ok,
+    /// Refused.
+    Denied,
+    /// Allowed but failed.
+    Failed,
+}
+
 /// A key to make.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct NewKeyRequest {
-    /// Who or what uses it (1 to 200 characters).
+    /// Who or what uses it (1 to 200 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     name: String,
     /// admin, operator, worker or viewer.
+    #[schema(value_type = RoleName)]
     role: String,
 }
 
@@ -403,6 +433,7 @@ struct AuditQuery {
     /// Only actions containing this text.
     action: Option<String>,
     /// Only this outcome: ok, denied or failed.
+    #[param(value_type = Option<OutcomeName>)]
     outcome: Option<String>,
     /// Only entries at or after this time (epoch ms).
     #[param(value_type = Option<i64>)]
@@ -486,7 +517,11 @@ async fn audit(
                 .map_err(|e| ApiError::field("outcome", e))?,
         ),
     };
-    let before: Option<u64> = int(q.before.as_deref(), "before")?;
+    let before: Option<i64> = int(q.before.as_deref(), "before")?;
+    let before = match before {
+        Some(b) if b < 0 => return Err(ApiError::field("before", "must not be negative")),
+        b => b.map(|b| b as u64),
+    };
     let limit: Option<usize> = int(q.limit.as_deref(), "limit")?;
     let filter = AuditFilter {
         actor: q.actor.unwrap_or_default().trim().to_string(),

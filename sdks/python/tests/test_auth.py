@@ -430,8 +430,8 @@ def test_the_audit_log_records_the_start_and_the_refused_start(
     ]
     newest_first = admin.list_audit_events(since=since, limit=2)
     assert len(newest_first) == 2 and newest_first[0].seq > newest_first[1].seq
-    older = admin.list_audit_events(since=since, before=newest_first[-1].seq)
-    assert older and all(e.seq < newest_first[-1].seq for e in older)
+    older = admin.list_audit_events(since=since, before=newest_first[0].seq)
+    assert older and all(e.seq < newest_first[0].seq for e in older)
     assert started.seq in [e.seq for e in older]
     assert not admin.list_audit_events(actor=keys.operator.id, until=since - dt.timedelta(days=365))
     operator.terminate_workflow(wf_id)

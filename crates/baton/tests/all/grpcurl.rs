@@ -48,6 +48,7 @@ async fn grpcurl_lists_checks_health_and_runs_a_workflow() {
         "baton.v1.TaskService",
         "baton.v1.MonitorService",
         "baton.v1.ScheduleService",
+        "baton.v1.AdminService",
         "grpc.health.v1.Health",
     ] {
         assert!(out.contains(svc), "{svc} missing from:\n{out}");
