@@ -88,7 +88,7 @@ fn ms(t: &Option<prost_types::Timestamp>) -> Option<i64> {
 
 fn when(t: &Option<prost_types::Timestamp>) -> String {
     ms(t)
-        .and_then(|ms| chrono::DateTime::from_timestamp_millis(ms))
+        .and_then(chrono::DateTime::from_timestamp_millis)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| "-".into())
 }
