@@ -137,6 +137,9 @@ pub struct Auth {
     audit_tx: Option<mpsc::Sender<AuditEntry>>,
     /// Bumped at every revocation, so that long-lived streams can look again.
     revocations: tokio::sync::watch::Sender<u64>,
+    /// Held while a key is made, so that creation times are unique and listing in their
+    /// order is listing in the order the keys were made.
+    creating: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -243,6 +246,7 @@ impl Auth {
             keys: RwLock::new(keys),
             audit_tx,
             revocations: tokio::sync::watch::Sender::new(0),
+            creating: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -411,7 +415,11 @@ impl Auth {
         created_by: &str,
     ) -> Result<NewKey, EngineError> {
         let name = check_name(name)?;
-        let made = make_key(&name, role, created_by, self.clock.now_ms());
+        let _one_at_a_time = self.creating.lock().await;
+        // Later than every key there is, even within one millisecond.
+        let latest = self.keys.read().values().map(|k| k.created_at).max();
+        let now = self.clock.now_ms().max(latest.map_or(i64::MIN, |t| t + 1));
+        let made = make_key(&name, role, created_by, now);
         let store = self.store.clone();
         let key = made.key.clone();
         blocking(move || store.put_api_key(&key)).await?;
@@ -556,5 +564,90 @@ async fn write_audit(store: Arc<dyn Store>, mut rx: mpsc::Receiver<AuditEntry>, 
         if let Err(e) = result {
             tracing::error!(error = %e, entries = n, "audit entries were not written");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn open(store: &Arc<dyn Store>, clock: Arc<ManualClock>) -> Arc<Auth> {
+        Auth::open(
+            store.clone(),
+            AuthConfig {
+                enabled: true,
+                ..Default::default()
+            },
+            clock,
+        )
+        .unwrap()
+    }
+
+    fn store(dir: &std::path::Path) -> Arc<dyn Store> {
+        Arc::new(baton_store::SledStore::open(dir).unwrap())
+    }
+
+    #[tokio::test]
+    async fn keys_list_in_the_order_they_were_made_even_within_one_millisecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(1_000);
+        let store = store(dir.path());
+        let auth = open(&store, clock.clone());
+        let mut made = Vec::new();
+        for i in 0..40 {
+            made.push(
+                auth.create_key(&format!("k{i}"), Role::Worker, "t")
+                    .await
+                    .unwrap()
+                    .key
+                    .id,
+            );
+        }
+        let listed: Vec<String> = auth.list_keys().into_iter().map(|k| k.id).collect();
+        assert_eq!(listed, made);
+        drop(auth);
+        // And as loaded again from the store.
+        let auth = open(&store, clock);
+        let listed: Vec<String> = auth.list_keys().into_iter().map(|k| k.id).collect();
+        assert_eq!(listed, made);
+    }
+
+    #[tokio::test]
+    async fn tokens_expire_on_the_clock_and_end_with_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(1_000_000);
+        let auth = open(&store(dir.path()), clock.clone());
+        let key = auth.create_key("svc", Role::Operator, "t").await.unwrap();
+        let (token, expires) = auth
+            .issue_token(&key.key.id, &key.secret, Some(60_000))
+            .unwrap();
+        assert_eq!(expires, 1_060_000);
+        assert_eq!(auth.authenticate(&token).unwrap().role, Role::Operator);
+        assert!(matches!(
+            auth.issue_token(&key.key.id, "nope", None),
+            Err(AuthError::Unauthenticated(_))
+        ));
+        clock.advance(59_999);
+        assert!(auth.authenticate(&format!("Bearer {token}")).is_ok());
+        clock.advance(1);
+        let e = auth.authenticate(&token).unwrap_err();
+        assert!(e.to_string().contains("expired"), "{e}");
+        // A fresh token, then the key revoked: both the key and the token are refused.
+        let (token, _) = auth.issue_token(&key.key.id, &key.secret, None).unwrap();
+        auth.revoke_key(&key.key.id).await.unwrap();
+        assert!(
+            auth.authenticate(&token)
+                .unwrap_err()
+                .to_string()
+                .contains("revoked")
+        );
+        assert!(
+            auth.authenticate(&key.text)
+                .unwrap_err()
+                .to_string()
+                .contains("revoked")
+        );
+        assert!(!auth.is_live(&key.key.id));
     }
 }
