@@ -279,17 +279,7 @@ impl Auth {
             let (id, secret) = parse_key(text).ok_or_else(|| {
                 AuthError::Unauthenticated("malformed API key: expected bk_{id}_{secret}".into())
             })?;
-            let key = self.live_key(id)?;
-            if !bool::from(
-                digest(secret)
-                    .as_bytes()
-                    .ct_eq(key.secret_sha256.as_bytes()),
-            ) {
-                return Err(AuthError::Unauthenticated(format!(
-                    "wrong secret for API key {id}"
-                )));
-            }
-            return Ok(principal(&key));
+            return Ok(principal(&self.key_with_secret(id, secret)?));
         }
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 0;
@@ -318,6 +308,22 @@ impl Auth {
             .trim();
         let (id, _) = parse_key(text)?;
         (id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_string())
+    }
+
+    /// The live key `id`, when `secret` is its secret (compared by digest, in constant
+    /// time).
+    fn key_with_secret(&self, id: &str, secret: &str) -> Result<ApiKey, AuthError> {
+        let key = self.live_key(id)?;
+        if !bool::from(
+            digest(secret)
+                .as_bytes()
+                .ct_eq(key.secret_sha256.as_bytes()),
+        ) {
+            return Err(AuthError::Unauthenticated(format!(
+                "wrong secret for API key {id}"
+            )));
+        }
+        Ok(key)
     }
 
     fn live_key(&self, id: &str) -> Result<ApiKey, AuthError> {
@@ -381,16 +387,7 @@ impl Auth {
         secret: &str,
         ttl_ms: Option<i64>,
     ) -> Result<(String, i64), AuthError> {
-        let key = self.live_key(key_id.trim())?;
-        if !bool::from(
-            digest(secret.trim())
-                .as_bytes()
-                .ct_eq(key.secret_sha256.as_bytes()),
-        ) {
-            return Err(AuthError::Unauthenticated(format!(
-                "wrong secret for API key {key_id}"
-            )));
-        }
+        let key = self.key_with_secret(key_id.trim(), secret.trim())?;
         let now = self.clock.now_ms();
         let expires = now + ttl_ms.unwrap_or(self.config.token_ttl_ms);
         let claims = Claims {
